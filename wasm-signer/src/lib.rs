@@ -1,0 +1,1 @@
+//! mcert-signer placeholder; filled in by the signer work.
