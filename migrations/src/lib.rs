@@ -1,1 +1,29 @@
-//! migrations
+//! The mcert database schema as frozen history: one change per file, each with a working `down`.
+//! Migrations never import server entities; they name tables and columns as strings.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_units;
+mod m20261121_000002_create_certificates;
+mod m20261121_000003_create_revocations;
+mod m20261121_000004_create_audit_log;
+mod m20261121_000005_create_authority_keys;
+mod m20261121_000006_create_crls;
+
+/// Every migration, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_create_units::Migration),
+            Box::new(m20261121_000002_create_certificates::Migration),
+            Box::new(m20261121_000003_create_revocations::Migration),
+            Box::new(m20261121_000004_create_audit_log::Migration),
+            Box::new(m20261121_000005_create_authority_keys::Migration),
+            Box::new(m20261121_000006_create_crls::Migration),
+        ]
+    }
+}

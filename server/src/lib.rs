@@ -1,1 +1,14 @@
-//! server
+//! mcert server: a certificate authority for phone-bound employer certificates and the
+//! services around it. `main.rs` only wires; the modules below hold the system.
+
+pub mod audit;
+pub mod ca;
+pub mod cli;
+pub mod configuration;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod kv;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

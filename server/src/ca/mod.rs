@@ -1,0 +1,519 @@
+//! The certificate authority: its keys, holder certificates, revocation, CRL and OCSP.
+//! Storage is behind `CertStore`, the signing key behind `CaSigner`, key sealing behind
+//! `Sealer`; nothing here knows about HTTP or the database library.
+
+mod builder;
+mod crl;
+mod csr;
+mod error;
+mod ocsp;
+pub mod oids;
+pub mod profile;
+mod records;
+mod sealing;
+mod signer;
+mod token_keys;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use der::{Decode, Encode, EncodePem, pem::LineEnding};
+use x509_cert::Certificate;
+
+pub use builder::{Issuer, RevocationUrls, Subject, key_identifier};
+pub use csr::{VerifiedCsr, verify_csr};
+pub use error::{CaError, StorageError};
+pub use records::*;
+pub use sealing::{MasterKey, Sealer};
+pub use signer::{CaSigner, SoftwareSm2Signer, public_key_info};
+pub use token_keys::{Jwk, Jwks, TokenKeys};
+
+use crate::{audit::AuditDraft, domain::CertificateSerial};
+
+const CA_ORGANIZATION: &str = "mcert";
+const ROOT_NAME: &str = "mcert Root CA";
+const ISSUING_NAME: &str = "mcert Issuing CA";
+
+/// A certificate just issued.
+#[derive(Debug, Clone)]
+pub struct IssuedCertificate {
+    /// The registry record (role decided at recording time).
+    pub record: CertificateRecord,
+    /// DER.
+    pub der: Vec<u8>,
+}
+
+impl IssuedCertificate {
+    /// PEM text.
+    pub fn pem(&self) -> Result<String, CaError> {
+        Ok(Certificate::from_der(&self.der)?.to_pem(LineEnding::LF)?)
+    }
+}
+
+/// The running CA.
+#[derive(Debug)]
+pub struct Authority {
+    store: Arc<dyn CertStore>,
+    root: Certificate,
+    issuing: Certificate,
+    issuing_signer: Box<dyn CaSigner>,
+    issuer: Issuer,
+    urls: RevocationUrls,
+    token_keys: TokenKeys,
+    crl_validity: TimeDelta,
+    crl_lock: tokio::sync::Mutex<()>,
+}
+
+impl Authority {
+    /// Opens the CA stored in `store`, creating root, issuing CA and token key on first use.
+    /// `public_base` is the URL relying parties reach mcert at (CRL and OCSP pointers).
+    pub async fn open(
+        store: Arc<dyn CertStore>,
+        sealer: &dyn Sealer,
+        public_base: &str,
+        crl_validity: TimeDelta,
+    ) -> Result<Self, CaError> {
+        if store.authority_keys(KeyPurpose::Issuing).await?.is_empty() {
+            match store
+                .insert_authority_keys(create_authority_keys(sealer)?, create_audit())
+                .await
+            {
+                Ok(()) => tracing::info!("created a new root CA, issuing CA and token key"),
+                Err(StorageError::Conflict { .. }) => {
+                    tracing::info!("another instance created the CA first; using its keys")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let current = |keys: Vec<AuthorityKeyRecord>, purpose: KeyPurpose| {
+            keys.into_iter()
+                .find(|k| k.current)
+                .ok_or(CaError::Storage(StorageError::Corrupt {
+                    what: "authority_keys",
+                    detail: format!("no current {} key", purpose.as_str()),
+                }))
+        };
+        let root_record = current(
+            store.authority_keys(KeyPurpose::Root).await?,
+            KeyPurpose::Root,
+        )?;
+        let issuing_record = current(
+            store.authority_keys(KeyPurpose::Issuing).await?,
+            KeyPurpose::Issuing,
+        )?;
+        let token_records = store.authority_keys(KeyPurpose::Token).await?;
+
+        let certificate = |record: &AuthorityKeyRecord| -> Result<Certificate, CaError> {
+            let der = record.certificate_der.as_deref().ok_or(CaError::Storage(
+                StorageError::Corrupt {
+                    what: "authority_keys",
+                    detail: format!("{} key has no certificate", record.purpose.as_str()),
+                },
+            ))?;
+            Ok(Certificate::from_der(der)?)
+        };
+        let root = certificate(&root_record)?;
+        let issuing = certificate(&issuing_record)?;
+        // Opening the root key too proves the master key before anything is served.
+        sealer.open(
+            root_record.key_id.as_bytes(),
+            &root_record.sealed_private_key,
+        )?;
+        let secret = sealer.open(
+            issuing_record.key_id.as_bytes(),
+            &issuing_record.sealed_private_key,
+        )?;
+        let issuing_signer = SoftwareSm2Signer::from_secret_bytes(&secret)?;
+        let issuer = Issuer {
+            name: issuing.tbs_certificate.subject.clone(),
+            key_identifier: key_identifier(&issuing.tbs_certificate.subject_public_key_info),
+        };
+
+        let token_current = current(token_records.clone(), KeyPurpose::Token)?;
+        let token_secret = sealer.open(
+            token_current.key_id.as_bytes(),
+            &token_current.sealed_private_key,
+        )?;
+        let published: Vec<(String, Vec<u8>)> = token_records
+            .iter()
+            .map(|k| (k.key_id.clone(), k.public_key.clone()))
+            .collect();
+        let token_keys = TokenKeys::new(token_current.key_id.clone(), &token_secret, &published)?;
+
+        let base = public_base.trim_end_matches('/');
+        Ok(Self {
+            store,
+            root,
+            issuing,
+            issuing_signer: Box::new(issuing_signer),
+            issuer,
+            urls: RevocationUrls {
+                crl: format!("{base}/pki/crl"),
+                ocsp: format!("{base}/pki/ocsp"),
+            },
+            token_keys,
+            crl_validity,
+            crl_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Issuing CA then root, PEM.
+    pub fn chain_pem(&self) -> Result<String, CaError> {
+        Ok(format!(
+            "{}{}",
+            self.issuing.to_pem(LineEnding::LF)?,
+            self.root.to_pem(LineEnding::LF)?
+        ))
+    }
+
+    /// The root certificate.
+    pub fn root(&self) -> &Certificate {
+        &self.root
+    }
+
+    /// The issuing CA certificate.
+    pub fn issuing(&self) -> &Certificate {
+        &self.issuing
+    }
+
+    /// The token-signing keys.
+    pub fn token_keys(&self) -> &TokenKeys {
+        &self.token_keys
+    }
+
+    /// Issues a USB-key certificate from the token's CSR (proof of possession checked).
+    #[tracing::instrument(skip_all, fields(uscc = %unit.uscc))]
+    pub async fn issue_physical(
+        &self,
+        csr: &[u8],
+        unit: UnitDraft,
+        holder: HolderDraft,
+        actor: &str,
+    ) -> Result<IssuedCertificate, CaError> {
+        let request = verify_csr(csr)?;
+        self.issue(
+            &profile::PHYSICAL_HOLDER,
+            MediaType::Physical,
+            request.public_key_info,
+            unit,
+            holder,
+            actor,
+        )
+        .await
+    }
+
+    /// Issues a holder certificate for `public_key`: records it (pending, with the exact bytes
+    /// to sign) in one transaction with the audit entry, then signs and activates it.
+    pub async fn issue(
+        &self,
+        profile: &profile::Profile,
+        media: MediaType,
+        public_key: spki::SubjectPublicKeyInfoOwned,
+        unit: UnitDraft,
+        holder: HolderDraft,
+        actor: &str,
+    ) -> Result<IssuedCertificate, CaError> {
+        let serial = CertificateSerial::random(&mut rand::rngs::OsRng);
+        let subject = Subject::Holder {
+            unit_name: unit.name.as_str(),
+            uscc: unit.uscc.as_str(),
+            holder_name: holder.name.as_str(),
+        }
+        .to_name()?;
+        let now = Utc::now();
+        let tbs = builder::build_tbs(
+            builder::TbsRequest {
+                profile,
+                serial: &serial,
+                subject: subject.clone(),
+                public_key: public_key.clone(),
+                issuer: &self.issuer,
+                not_before: now.into(),
+                urls: Some(&self.urls),
+            },
+            self.issuing_signer.as_ref(),
+        )?;
+        let not_after = now
+            + TimeDelta::from_std(profile.validity)
+                .map_err(|_| CaError::Crypto { detail: "validity" })?;
+        let pending = PendingCertificate {
+            serial: serial.clone(),
+            unit: unit.clone(),
+            holder,
+            media,
+            subject: subject.to_string(),
+            public_key: public_key.to_der()?,
+            tbs_der: tbs.to_der()?,
+            not_before: tbs_time(&tbs.validity.not_before),
+            not_after: tbs_time(&tbs.validity.not_after).min(not_after),
+        };
+        let audit = AuditDraft {
+            actor: actor.to_string(),
+            action: "certificate.issue",
+            subject: serial.to_string(),
+            detail: serde_json::json!({
+                "profile": profile.name,
+                "media": media.as_str(),
+                "uscc": unit.uscc.as_str(),
+                "subject": pending.subject,
+            }),
+        };
+        let mut record = self.store.record_pending(pending, audit).await?;
+        let certificate = builder::sign_certificate(tbs, self.issuing_signer.as_ref())?;
+        let der = certificate.to_der()?;
+        self.store.activate(&serial, der.clone()).await?;
+        record.status = CertificateStatus::Active;
+        record.der = Some(der.clone());
+        Ok(IssuedCertificate { record, der })
+    }
+
+    /// Looks a certificate up.
+    pub async fn certificate(
+        &self,
+        serial: &CertificateSerial,
+    ) -> Result<CertificateRecord, CaError> {
+        self.store
+            .find_by_serial(serial)
+            .await?
+            .ok_or_else(|| CaError::CertificateNotFound {
+                serial: serial.clone(),
+            })
+    }
+
+    /// Revokes at once (OCSP answers from the registry) and issues a new CRL.
+    #[tracing::instrument(skip(self), fields(serial = %serial))]
+    pub async fn revoke(
+        &self,
+        serial: &CertificateSerial,
+        reason: RevocationReason,
+        actor: &str,
+    ) -> Result<RevocationRecord, CaError> {
+        let audit = AuditDraft {
+            actor: actor.to_string(),
+            action: "certificate.revoke",
+            subject: serial.to_string(),
+            detail: serde_json::json!({ "reason": reason.as_str() }),
+        };
+        let revocation = self
+            .store
+            .revoke(serial, reason, Utc::now(), actor, audit)
+            .await?;
+        if let Err(error) = self.regenerate_crl().await {
+            // The revocation stands and OCSP already reports it; the periodic task retries.
+            tracing::error!(error = %error, "CRL regeneration after revocation failed");
+        }
+        Ok(revocation)
+    }
+
+    /// The current CRL, issuing a new one when none exists or the newest is past half-life.
+    pub async fn current_crl(&self) -> Result<Vec<u8>, CaError> {
+        if let Some(crl) = self.store.latest_crl().await? {
+            if Utc::now() < crl.this_update + self.crl_validity / 2 {
+                return Ok(crl.der);
+            }
+        }
+        Ok(self.regenerate_crl().await?.der)
+    }
+
+    /// Issues a new CRL from the registry's revocations.
+    pub async fn regenerate_crl(&self) -> Result<CrlRecord, CaError> {
+        let _one_at_a_time = self.crl_lock.lock().await;
+        loop {
+            let number = self.store.latest_crl().await?.map_or(1, |c| c.number + 1);
+            let revocations = self.store.revocations().await?;
+            let this_update = Utc::now();
+            let next_update = this_update + self.crl_validity;
+            let der = crl::build_crl(
+                number,
+                this_update,
+                next_update,
+                &revocations,
+                &self.issuer,
+                self.issuing_signer.as_ref(),
+            )?;
+            let record = CrlRecord {
+                number,
+                this_update,
+                next_update,
+                der,
+            };
+            match self.store.insert_crl(record.clone()).await {
+                Ok(()) => return Ok(record),
+                // Another instance issued this number; build the next one from fresh data.
+                Err(StorageError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Answers an OCSP request (DER in, DER out). Malformed requests get the RFC 6960
+    /// `malformedRequest` status, storage failures `tryLater`.
+    pub async fn ocsp(&self, request_der: &[u8]) -> Vec<u8> {
+        let Some(request) = ocsp::parse_request(request_der) else {
+            return ocsp::error_response(x509_ocsp::OcspResponse::malformed_request());
+        };
+        let mut answers = Vec::new();
+        for single in &request.tbs_request.request_list {
+            let cert_id = single.req_cert.clone();
+            let known = if !ocsp::names_issuer(&cert_id, &self.issuing) {
+                ocsp::Known::Unknown
+            } else {
+                match CertificateSerial::from_bytes(cert_id.serial_number.as_bytes()) {
+                    Err(_) => ocsp::Known::Unknown,
+                    Ok(serial) => match self.store.find_by_serial(&serial).await {
+                        Ok(record) => ocsp::Known::from_status(
+                            record.as_ref().map(|r| (r.status, r.revocation.as_ref())),
+                        ),
+                        Err(error) => {
+                            tracing::error!(error = %error, "OCSP lookup failed");
+                            return ocsp::error_response(x509_ocsp::OcspResponse::try_later());
+                        }
+                    },
+                }
+            };
+            answers.push((cert_id, known));
+        }
+        match ocsp::build_response(
+            &request,
+            answers,
+            &self.issuing,
+            self.issuing_signer.as_ref(),
+            Utc::now(),
+        ) {
+            Ok(der) => der,
+            Err(error) => {
+                tracing::error!(error = %error, "OCSP signing failed");
+                ocsp::error_response(x509_ocsp::OcspResponse::internal_error())
+            }
+        }
+    }
+
+    /// Health of the registry.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.store.ping().await
+    }
+}
+
+fn tbs_time(time: &x509_cert::time::Time) -> DateTime<Utc> {
+    DateTime::<Utc>::from(time.to_system_time())
+}
+
+fn create_audit() -> AuditDraft {
+    AuditDraft {
+        actor: "system".into(),
+        action: "authority.create",
+        subject: ISSUING_NAME.into(),
+        detail: serde_json::json!({ "root": ROOT_NAME, "issuing": ISSUING_NAME }),
+    }
+}
+
+/// Creates root, issuing CA (signed by root) and the first token key, sealed.
+fn create_authority_keys(sealer: &dyn Sealer) -> Result<Vec<AuthorityKeyRecord>, CaError> {
+    let now = Utc::now();
+    let (root_signer, root_secret) = SoftwareSm2Signer::generate()?;
+    let root_name = Subject::Authority {
+        organization: CA_ORGANIZATION,
+        common_name: ROOT_NAME,
+    }
+    .to_name()?;
+    let root_issuer = Issuer {
+        name: root_name.clone(),
+        key_identifier: key_identifier(root_signer.public_key_info()),
+    };
+    let root_cert = self_or_signed(
+        &profile::ROOT,
+        root_name,
+        root_signer.public_key_info().clone(),
+        &root_issuer,
+        &root_signer,
+        now,
+    )?;
+
+    let (issuing_signer, issuing_secret) = SoftwareSm2Signer::generate()?;
+    let issuing_name = Subject::Authority {
+        organization: CA_ORGANIZATION,
+        common_name: ISSUING_NAME,
+    }
+    .to_name()?;
+    let issuing_cert = self_or_signed(
+        &profile::ISSUING_CA,
+        issuing_name,
+        issuing_signer.public_key_info().clone(),
+        &root_issuer,
+        &root_signer,
+        now,
+    )?;
+
+    let (token_kid, token_secret, token_spki) = TokenKeys::generate()?;
+    let record = |purpose: KeyPurpose,
+                  key_id: String,
+                  algorithm: &str,
+                  public_key: Vec<u8>,
+                  secret: &[u8],
+                  cert: Option<Vec<u8>>|
+     -> Result<AuthorityKeyRecord, CaError> {
+        Ok(AuthorityKeyRecord {
+            sealed_private_key: sealer.seal(key_id.as_bytes(), secret)?,
+            key_id,
+            purpose,
+            algorithm: algorithm.to_string(),
+            public_key,
+            certificate_der: cert,
+            current: true,
+            created_at: now,
+        })
+    };
+    let sm2_kid = |purpose: KeyPurpose, spki: &spki::SubjectPublicKeyInfoOwned| {
+        format!("{}-{}", purpose.as_str(), hex::encode(key_identifier(spki)))
+    };
+    Ok(vec![
+        record(
+            KeyPurpose::Root,
+            sm2_kid(KeyPurpose::Root, root_signer.public_key_info()),
+            "SM2",
+            root_signer.public_key_info().to_der()?,
+            &root_secret,
+            Some(root_cert),
+        )?,
+        record(
+            KeyPurpose::Issuing,
+            sm2_kid(KeyPurpose::Issuing, issuing_signer.public_key_info()),
+            "SM2",
+            issuing_signer.public_key_info().to_der()?,
+            &issuing_secret,
+            Some(issuing_cert),
+        )?,
+        record(
+            KeyPurpose::Token,
+            token_kid,
+            "ES256",
+            token_spki,
+            &token_secret,
+            None,
+        )?,
+    ])
+}
+
+fn self_or_signed(
+    profile: &profile::Profile,
+    subject: x509_cert::name::Name,
+    public_key: spki::SubjectPublicKeyInfoOwned,
+    issuer: &Issuer,
+    signer: &dyn CaSigner,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>, CaError> {
+    let serial = CertificateSerial::random(&mut rand::rngs::OsRng);
+    let tbs = builder::build_tbs(
+        builder::TbsRequest {
+            profile,
+            serial: &serial,
+            subject,
+            public_key,
+            issuer,
+            not_before: now.into(),
+            urls: None,
+        },
+        signer,
+    )?;
+    Ok(builder::sign_certificate(tbs, signer)?.to_der()?)
+}

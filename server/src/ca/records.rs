@@ -1,0 +1,341 @@
+//! The CA's records and its storage trait. `store/` implements the trait with sea-orm.
+
+use chrono::{DateTime, Utc};
+
+use super::{CaError, StorageError};
+use crate::{
+    audit::{AuditDraft, AuditEntry},
+    domain::{CertificateSerial, PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
+};
+
+/// How a certificate is carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// Key split between phone and server.
+    Mobile,
+    /// USB key.
+    Physical,
+}
+
+impl MediaType {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mobile => "mobile",
+            Self::Physical => "physical",
+        }
+    }
+}
+
+/// Primary certificate of an employer, or a sub-certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The first active certificate of the employer.
+    Primary,
+    /// Any later one; acts only within granted items.
+    Sub,
+}
+
+impl Role {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::Sub => "sub",
+        }
+    }
+}
+
+/// Lifecycle state in the registry (expiry is derived from `not_after`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateStatus {
+    /// Recorded, not yet signed (or signing was interrupted).
+    Pending,
+    /// Signed and in force.
+    Active,
+    /// Revoked.
+    Revoked,
+}
+
+impl CertificateStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "pending" => Some(Self::Pending),
+            "active" => Some(Self::Active),
+            "revoked" => Some(Self::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// RFC 5280 §5.3.1 reasons that mcert issues (no certificateHold: revocation is final).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationReason {
+    /// unspecified (0)
+    Unspecified,
+    /// keyCompromise (1)
+    KeyCompromise,
+    /// affiliationChanged (3): holder left, or employer/holder details changed.
+    AffiliationChanged,
+    /// superseded (4): replaced, e.g. re-downloaded on a new phone.
+    Superseded,
+    /// cessationOfOperation (5): cancelled (注销).
+    CessationOfOperation,
+    /// privilegeWithdrawn (9)
+    PrivilegeWithdrawn,
+}
+
+impl RevocationReason {
+    /// All reasons, for help texts.
+    pub const ALL: [Self; 6] = [
+        Self::Unspecified,
+        Self::KeyCompromise,
+        Self::AffiliationChanged,
+        Self::Superseded,
+        Self::CessationOfOperation,
+        Self::PrivilegeWithdrawn,
+    ];
+
+    /// RFC 5280 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unspecified",
+            Self::KeyCompromise => "keyCompromise",
+            Self::AffiliationChanged => "affiliationChanged",
+            Self::Superseded => "superseded",
+            Self::CessationOfOperation => "cessationOfOperation",
+            Self::PrivilegeWithdrawn => "privilegeWithdrawn",
+        }
+    }
+
+    /// Parses the RFC 5280 name.
+    pub fn parse(value: &str) -> Result<Self, CaError> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == value)
+            .ok_or_else(|| CaError::UnknownReason {
+                given: value.to_string(),
+            })
+    }
+
+    /// The CRL/OCSP encoding.
+    pub fn crl_reason(self) -> x509_cert::ext::pkix::crl::CrlReason {
+        use x509_cert::ext::pkix::crl::CrlReason;
+        match self {
+            Self::Unspecified => CrlReason::Unspecified,
+            Self::KeyCompromise => CrlReason::KeyCompromise,
+            Self::AffiliationChanged => CrlReason::AffiliationChanged,
+            Self::Superseded => CrlReason::Superseded,
+            Self::CessationOfOperation => CrlReason::CessationOfOperation,
+            Self::PrivilegeWithdrawn => CrlReason::PrivilegeWithdrawn,
+        }
+    }
+}
+
+/// Employer fields the CA needs.
+#[derive(Debug, Clone)]
+pub struct UnitDraft {
+    /// Unified social credit code.
+    pub uscc: Uscc,
+    /// Name.
+    pub name: UnitName,
+}
+
+/// Holder fields.
+#[derive(Debug, Clone)]
+pub struct HolderDraft {
+    /// Name.
+    pub name: PersonName,
+    /// Resident ID number.
+    pub id_number: ResidentId,
+    /// Mobile phone.
+    pub phone: PhoneNumber,
+}
+
+/// A certificate about to be signed.
+#[derive(Debug, Clone)]
+pub struct PendingCertificate {
+    /// Serial.
+    pub serial: CertificateSerial,
+    /// Employer.
+    pub unit: UnitDraft,
+    /// Holder.
+    pub holder: HolderDraft,
+    /// Carrier.
+    pub media: MediaType,
+    /// Subject, human-readable.
+    pub subject: String,
+    /// SubjectPublicKeyInfo DER.
+    pub public_key: Vec<u8>,
+    /// The exact bytes that will be signed.
+    pub tbs_der: Vec<u8>,
+    /// Validity start.
+    pub not_before: DateTime<Utc>,
+    /// Validity end.
+    pub not_after: DateTime<Utc>,
+}
+
+/// A certificate in the registry.
+#[derive(Debug, Clone)]
+pub struct CertificateRecord {
+    /// Row id.
+    pub id: i64,
+    /// Serial.
+    pub serial: CertificateSerial,
+    /// Employer code.
+    pub uscc: String,
+    /// Employer name.
+    pub unit_name: String,
+    /// Holder name.
+    pub holder_name: String,
+    /// Carrier.
+    pub media: MediaType,
+    /// Primary or sub.
+    pub role: Role,
+    /// State.
+    pub status: CertificateStatus,
+    /// Validity start.
+    pub not_before: DateTime<Utc>,
+    /// Validity end.
+    pub not_after: DateTime<Utc>,
+    /// Signed certificate, once active.
+    pub der: Option<Vec<u8>>,
+    /// Revocation, if revoked.
+    pub revocation: Option<RevocationRecord>,
+}
+
+/// A revocation.
+#[derive(Debug, Clone)]
+pub struct RevocationRecord {
+    /// Serial.
+    pub serial: CertificateSerial,
+    /// Why.
+    pub reason: RevocationReason,
+    /// When.
+    pub revoked_at: DateTime<Utc>,
+}
+
+/// One of the CA's own keys, private half sealed.
+#[derive(Debug, Clone)]
+pub struct AuthorityKeyRecord {
+    /// Identifier (also the JWKS `kid` for token keys).
+    pub key_id: String,
+    /// `root`, `issuing` or `token`.
+    pub purpose: KeyPurpose,
+    /// `SM2` or `ES256`.
+    pub algorithm: String,
+    /// Public key, SubjectPublicKeyInfo DER.
+    pub public_key: Vec<u8>,
+    /// Sealed private key.
+    pub sealed_private_key: Vec<u8>,
+    /// The CA certificate, for root and issuing keys.
+    pub certificate_der: Option<Vec<u8>>,
+    /// Whether this is the key in use for its purpose (older token keys stay for JWKS).
+    pub current: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a CA key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPurpose {
+    /// Trust anchor.
+    Root,
+    /// Signs holder certificates, CRLs and OCSP responses.
+    Issuing,
+    /// Signs ID tokens (ES256).
+    Token,
+}
+
+impl KeyPurpose {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Root => "root",
+            Self::Issuing => "issuing",
+            Self::Token => "token",
+        }
+    }
+}
+
+/// A stored CRL.
+#[derive(Debug, Clone)]
+pub struct CrlRecord {
+    /// cRLNumber.
+    pub number: i64,
+    /// thisUpdate.
+    pub this_update: DateTime<Utc>,
+    /// nextUpdate.
+    pub next_update: DateTime<Utc>,
+    /// The signed CRL.
+    pub der: Vec<u8>,
+}
+
+/// Storage of the CA's records. Every state change that the audit log must show takes an
+/// `AuditDraft` and writes both in one transaction.
+#[async_trait::async_trait]
+pub trait CertStore: Send + Sync + std::fmt::Debug {
+    /// Whether any CA key exists (decides whether a missing master key may be created).
+    async fn has_authority_keys(&self) -> Result<bool, StorageError>;
+    /// Keys for a purpose, current first.
+    async fn authority_keys(
+        &self,
+        purpose: KeyPurpose,
+    ) -> Result<Vec<AuthorityKeyRecord>, StorageError>;
+    /// Stores new CA keys in one transaction; `Conflict` if another instance created them first.
+    async fn insert_authority_keys(
+        &self,
+        keys: Vec<AuthorityKeyRecord>,
+        audit: AuditDraft,
+    ) -> Result<(), StorageError>;
+    /// Records a certificate before it is signed, the employer with it (created if new; a
+    /// different registered name is `UnitNameMismatch`), and the audit entry. The role is
+    /// primary if the employer has no other live certificate.
+    async fn record_pending(
+        &self,
+        pending: PendingCertificate,
+        audit: AuditDraft,
+    ) -> Result<CertificateRecord, CaError>;
+    /// Stores the signature result and marks the certificate active.
+    async fn activate(&self, serial: &CertificateSerial, der: Vec<u8>) -> Result<(), StorageError>;
+    /// Looks a certificate up.
+    async fn find_by_serial(
+        &self,
+        serial: &CertificateSerial,
+    ) -> Result<Option<CertificateRecord>, StorageError>;
+    /// Revokes an active certificate, with its audit entry, in one transaction.
+    async fn revoke(
+        &self,
+        serial: &CertificateSerial,
+        reason: RevocationReason,
+        revoked_at: DateTime<Utc>,
+        revoked_by: &str,
+        audit: AuditDraft,
+    ) -> Result<RevocationRecord, CaError>;
+    /// Every revocation, for the CRL.
+    async fn revocations(&self) -> Result<Vec<RevocationRecord>, StorageError>;
+    /// The newest CRL.
+    async fn latest_crl(&self) -> Result<Option<CrlRecord>, StorageError>;
+    /// Stores a CRL; `Conflict` if that number exists (another instance was first).
+    async fn insert_crl(&self, crl: CrlRecord) -> Result<(), StorageError>;
+    /// Appends an audit entry on its own.
+    async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEntry, StorageError>;
+    /// Audit entries from `after_seq` (exclusive), at most `limit`, in order.
+    async fn audit_entries(
+        &self,
+        after_seq: i64,
+        limit: u64,
+    ) -> Result<Vec<AuditEntry>, StorageError>;
+    /// Health check.
+    async fn ping(&self) -> Result<(), StorageError>;
+}

@@ -1,0 +1,242 @@
+//! The command line: `serve` (default), `migrate`, and the staff `admin` commands.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{
+    audit,
+    ca::{CaError, CertStore, HolderDraft, RevocationReason, UnitDraft},
+    configuration::Settings,
+    domain::{CertificateSerial, PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
+    startup,
+};
+
+/// mcert: certificate authority and QR-login service.
+#[derive(Debug, Parser)]
+#[command(name = "mcert-server", version)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (default).
+    Serve,
+    /// Database schema.
+    Migrate {
+        /// up, down or status.
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Staff operations.
+    Admin {
+        /// The operation.
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+/// Migration actions.
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply all pending migrations.
+    Up,
+    /// Roll back the newest migrations.
+    Down {
+        /// How many.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+/// Staff actions.
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Issue a USB-key certificate from the token's PKCS#10 request; prints the PEM.
+    IssuePhysical {
+        /// The CSR file (DER or PEM).
+        #[arg(long)]
+        csr: PathBuf,
+        /// Employer name (单位名称).
+        #[arg(long)]
+        unit_name: String,
+        /// Unified social credit code (统一社会信用代码).
+        #[arg(long)]
+        uscc: String,
+        /// Holder's name (证书使用人).
+        #[arg(long)]
+        holder_name: String,
+        /// Holder's resident ID number.
+        #[arg(long)]
+        holder_id: String,
+        /// Holder's mobile phone.
+        #[arg(long)]
+        phone: String,
+        /// Who is acting, for the audit log.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Revoke a certificate.
+    Revoke {
+        /// Serial number, hex.
+        #[arg(long)]
+        serial: String,
+        /// RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded,
+        /// cessationOfOperation, privilegeWithdrawn.
+        #[arg(long, default_value = "unspecified")]
+        reason: String,
+        /// Who is acting, for the audit log.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Check the audit log's hash chain.
+    AuditVerify,
+}
+
+/// Runs a command. Errors come back as sentences for the terminal.
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = startup::Application::build(settings).await?;
+            app.run_until_stopped()
+                .await
+                .context("server stopped with an error")
+        }
+        Command::Migrate { action } => migrate(action, &settings).await,
+        Command::Admin { action } => admin(action, &settings).await,
+    }
+}
+
+async fn migrate(action: MigrateAction, settings: &Settings) -> anyhow::Result<()> {
+    let db = crate::store::connect(&settings.effective_database_url())
+        .await
+        .with_context(|| {
+            format!(
+                "cannot connect to the {} database",
+                settings.database_kind()
+            )
+        })?;
+    match action {
+        MigrateAction::Up => {
+            crate::store::migrate_up(&db).await?;
+            println!("all migrations applied");
+        }
+        MigrateAction::Down { steps } => {
+            crate::store::migrate_down(&db, steps).await?;
+            println!("rolled back {steps} migration(s)");
+        }
+        MigrateAction::Status => {
+            for (name, applied) in crate::store::migration_status(&db).await? {
+                println!("{} {name}", if applied { "applied" } else { "pending" });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A CA error as one plain sentence (Chinese message, then the technical detail).
+fn sentence(error: CaError) -> anyhow::Error {
+    let (_, code, message) = crate::error::describe_ca_error(&error);
+    anyhow::anyhow!("{message} [{code}: {}]", crate::error::error_chain(&error))
+}
+
+async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
+    // Input is parsed before anything is opened, so bad input changes nothing.
+    match action {
+        AdminAction::IssuePhysical {
+            csr,
+            unit_name,
+            uscc,
+            holder_name,
+            holder_id,
+            phone,
+            actor,
+        } => {
+            let unit = UnitDraft {
+                uscc: Uscc::parse(&uscc).map_err(|e| sentence(e.into()))?,
+                name: UnitName::parse(&unit_name).map_err(|e| sentence(e.into()))?,
+            };
+            let holder = HolderDraft {
+                name: PersonName::parse(&holder_name).map_err(|e| sentence(e.into()))?,
+                id_number: ResidentId::parse(&holder_id).map_err(|e| sentence(e.into()))?,
+                phone: PhoneNumber::parse(&phone).map_err(|e| sentence(e.into()))?,
+            };
+            let csr = std::fs::read(&csr)
+                .with_context(|| format!("cannot read CSR file {}", csr.display()))?;
+            crate::ca::verify_csr(&csr).map_err(sentence)?;
+            let core = open_core(settings).await?;
+            let issued = core
+                .authority
+                .issue_physical(&csr, unit, holder, &actor)
+                .await
+                .map_err(sentence)?;
+            eprintln!(
+                "issued serial {} ({}) for {}",
+                issued.record.serial,
+                issued.record.role.as_str(),
+                issued.record.unit_name
+            );
+            print!("{}", issued.pem().map_err(sentence)?);
+        }
+        AdminAction::Revoke {
+            serial,
+            reason,
+            actor,
+        } => {
+            let serial = CertificateSerial::parse(&serial).map_err(|e| sentence(e.into()))?;
+            let reason = RevocationReason::parse(&reason).map_err(sentence)?;
+            let core = open_core(settings).await?;
+            let revocation = core
+                .authority
+                .revoke(&serial, reason, &actor)
+                .await
+                .map_err(sentence)?;
+            println!(
+                "revoked {} ({}) at {}",
+                revocation.serial,
+                revocation.reason.as_str(),
+                revocation.revoked_at.to_rfc3339()
+            );
+        }
+        AdminAction::AuditVerify => {
+            let core = open_core(settings).await?;
+            let count = verify_audit(core.store.as_ref()).await?;
+            println!("audit log intact: {count} entries");
+        }
+    }
+    Ok(())
+}
+
+async fn open_core(settings: &Settings) -> anyhow::Result<startup::Core> {
+    let port = settings
+        .bind
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(8080);
+    startup::open_core(settings, &settings.public_base(port)).await
+}
+
+/// Walks the whole audit chain in pages.
+pub async fn verify_audit(store: &dyn CertStore) -> anyhow::Result<u64> {
+    const PAGE: u64 = 1000;
+    let mut checked = 0;
+    let mut last: Option<audit::AuditEntry> = None;
+    loop {
+        let after = last.as_ref().map_or(0, |e| e.seq);
+        let page = store.audit_entries(after, PAGE).await?;
+        if page.is_empty() {
+            return Ok(checked);
+        }
+        // Each page is checked against the last entry of the page before it.
+        audit::verify_after(last.as_ref(), &page)?;
+        checked += page.len() as u64;
+        last = page.last().cloned();
+    }
+}

@@ -1,0 +1,192 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `MCERT_`-prefixed
+//! environment variables (plus the conventional `DATABASE_URL` and `REDIS_URL`).
+//! Secrets are `SecretString`s: they never appear in `Debug` output or logs.
+
+use std::path::{Path, PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Everything the server can be told. Every field has a working default.
+#[derive(Debug, Deserialize)]
+pub struct Settings {
+    /// Address to listen on (`MCERT_BIND`).
+    pub bind: String,
+    /// Public base URL put in certificates (CRL distribution point, OCSP) and in QR codes
+    /// (`MCERT_PUBLIC_URL`). Defaults to `http://{bind}`.
+    pub public_url: Option<String>,
+    /// Directory for the embedded database, the development master key and uploads
+    /// (`MCERT_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// PostgreSQL (or SQLite) URL (`DATABASE_URL` / `MCERT_DATABASE_URL`); embedded SQLite
+    /// under `data_dir` when absent.
+    pub database_url: Option<SecretString>,
+    /// Redis URL (`REDIS_URL` / `MCERT_REDIS_URL`); in-process store when absent.
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key and channel (`MCERT_KV_PREFIX`).
+    pub kv_prefix: String,
+    /// 128-bit master key as 32 hex digits (`MCERT_MASTER_KEY`). Seals the CA's private keys.
+    /// When absent, `{data_dir}/master.key` is used, and created on the very first start.
+    pub master_key: Option<SecretString>,
+    /// Hours a CRL stays valid (`MCERT_CRL_VALIDITY_HOURS`); a new one is issued at half-life.
+    pub crl_validity_hours: u32,
+    /// `text` or `json` logs (`MCERT_LOG_FORMAT`).
+    pub log_format: LogFormat,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    bind: &'static str,
+    data_dir: &'static str,
+    kv_prefix: &'static str,
+    crl_validity_hours: u32,
+    log_format: LogFormat,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    bind: "127.0.0.1:8080",
+    data_dir: "./data",
+    kv_prefix: "mcert:",
+    crl_validity_hours: 24,
+    log_format: LogFormat::Text,
+};
+
+/// A configuration that cannot be used, with what to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Settings {
+    /// Reads defaults, then `MCERT_CONFIG` (or `./mcert.toml` if present), then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var_os("MCERT_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("mcert.toml"));
+        Self::from_figment(Self::figment(Some(&file)))
+    }
+
+    /// The layered sources, without reading them yet.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(DEFAULTS));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file(file));
+        }
+        figment
+            .merge(Env::prefixed("MCERT_").ignore(&["CONFIG"]))
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))
+    }
+
+    /// Extracts settings from any figment (tests build their own).
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        figment.extract().map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    /// Settings for an isolated instance: a port chosen by the OS and the given data dir.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        Self {
+            bind: "127.0.0.1:0".into(),
+            public_url: None,
+            data_dir: data_dir.to_path_buf(),
+            database_url: None,
+            redis_url: None,
+            kv_prefix: DEFAULTS.kv_prefix.into(),
+            master_key: None,
+            crl_validity_hours: DEFAULTS.crl_validity_hours,
+            log_format: LogFormat::Text,
+        }
+    }
+
+    /// The database URL to connect to: the configured one, or SQLite under `data_dir`.
+    pub fn effective_database_url(&self) -> SecretString {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => {
+                let path = self.data_dir.join("mcert.db");
+                SecretString::from(format!("sqlite://{}?mode=rwc", path.display()))
+            }
+        }
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_base(&self, bound_port: u16) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => {
+                let host = self.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+                format!("http://{host}:{bound_port}")
+            }
+        }
+    }
+
+    /// Whether the configured database is PostgreSQL (for messages only).
+    pub fn database_kind(&self) -> &'static str {
+        match &self.database_url {
+            Some(url) if url.expose_secret().starts_with("postgres") => "postgresql",
+            Some(_) => "sqlite",
+            None => "sqlite (embedded)",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert_eq!(settings.bind, "127.0.0.1:8080");
+            assert_eq!(settings.data_dir, PathBuf::from("./data"));
+            assert!(settings.database_url.is_none());
+            assert!(
+                settings
+                    .effective_database_url()
+                    .expose_secret()
+                    .starts_with("sqlite://./data/mcert.db")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_file_and_secrets_do_not_print() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("mcert.toml", "bind = \"0.0.0.0:9000\"\nkv_prefix = \"f:\"")?;
+            jail.set_env("MCERT_BIND", "127.0.0.1:9100");
+            jail.set_env("DATABASE_URL", "postgres://u:hunter2@db/mcert");
+            jail.set_env("MCERT_MASTER_KEY", "00112233445566778899aabbccddeeff");
+            let settings =
+                Settings::from_figment(Settings::figment(Some(Path::new("mcert.toml")))).unwrap();
+            assert_eq!(settings.bind, "127.0.0.1:9100");
+            assert_eq!(settings.kv_prefix, "f:");
+            assert_eq!(settings.database_kind(), "postgresql");
+            let printed = format!("{settings:?}");
+            assert!(!printed.contains("hunter2"), "{printed}");
+            assert!(!printed.contains("00112233"), "{printed}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn public_base_follows_the_bound_port() {
+        let settings = Settings::for_tests(Path::new("/tmp"));
+        assert_eq!(settings.public_base(41234), "http://127.0.0.1:41234");
+    }
+}

@@ -1,0 +1,150 @@
+//! Builds the application: storage, short-lived store, CA, the route table, the listener.
+
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+use actix_web::{App, HttpServer, dev::Server, web};
+use anyhow::Context;
+use chrono::TimeDelta;
+use tracing_actix_web::TracingLogger;
+
+use crate::{
+    ca::{Authority, CertStore, MasterKey},
+    configuration::Settings,
+    http::{self, AppState},
+    kv,
+    store::{self, SeaCertStore},
+};
+
+/// The route table: every endpoint, in one place.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(http::health::healthz)
+        .service(http::pki::ca_chain)
+        .service(http::pki::crl)
+        .service(http::pki::ocsp_post)
+        .service(http::pki::ocsp_get)
+        .service(http::oauth::jwks)
+        .service(http::openapi::openapi_json);
+}
+
+/// The CA with its storage, opened and migrated; what `serve` and the admin CLI share.
+#[derive(Debug)]
+pub struct Core {
+    /// The registry.
+    pub store: Arc<SeaCertStore>,
+    /// The CA.
+    pub authority: Arc<Authority>,
+}
+
+/// Connects to the database, migrates, resolves the master key and opens (or creates) the CA.
+pub async fn open_core(settings: &Settings, public_base: &str) -> anyhow::Result<Core> {
+    let db = store::connect(&settings.effective_database_url())
+        .await
+        .with_context(|| {
+            format!(
+                "cannot connect to the {} database",
+                settings.database_kind()
+            )
+        })?;
+    store::migrate_up(&db)
+        .await
+        .context("database migration failed")?;
+    let store = Arc::new(SeaCertStore::new(db));
+    let has_keys = store
+        .has_authority_keys()
+        .await
+        .context("cannot read the CA keys")?;
+    let master_key = MasterKey::resolve(
+        settings.master_key.as_ref(),
+        &settings.data_dir.join("master.key"),
+        !has_keys,
+    )?;
+    let validity = TimeDelta::hours(i64::from(settings.crl_validity_hours.max(1)));
+    let authority = Authority::open(store.clone(), &master_key, public_base, validity).await?;
+    Ok(Core {
+        store,
+        authority: Arc::new(authority),
+    })
+}
+
+/// A built, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one), opens everything, builds the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let public_base = settings.public_base(port);
+        let core = open_core(&settings, &public_base).await?;
+        let redis_url = settings
+            .redis_url
+            .as_ref()
+            .map(secrecy::ExposeSecret::expose_secret);
+        let kv = kv::connect(redis_url, &settings.kv_prefix)
+            .await
+            .context("cannot connect to Redis")?;
+        let state = AppState {
+            authority: core.authority.clone(),
+            kv,
+        };
+        spawn_crl_refresh(core.authority.clone(), settings.crl_validity_hours);
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(64 * 1024))
+                .configure(routes)
+        })
+        .listen(listener)?
+        .run();
+        tracing::info!(%public_base, database = settings.database_kind(), "mcert listening");
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Shared state (tests reach the CA through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the process is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Keeps the CRL fresh: checks every quarter of its validity and reissues past half-life.
+fn spawn_crl_refresh(authority: Arc<Authority>, validity_hours: u32) {
+    let period = Duration::from_secs(u64::from(validity_hours.max(1)) * 3600 / 4);
+    actix_web::rt::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = authority.current_crl().await {
+                tracing::error!(error = %crate::error::error_chain(&error), "periodic CRL refresh failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,541 @@
+//! `CertStore` on sea-orm. State changes and their audit entries share one transaction; a
+//! lost race on the audit chain (two writers took the same `seq`) is retried.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+};
+
+use super::entities::{audit_entry, authority_key, certificate, crl, revocation, unit};
+use crate::{
+    audit::{AuditDraft, AuditEntry},
+    ca::{
+        AuthorityKeyRecord, CaError, CertStore, CertificateRecord, CertificateStatus, CrlRecord,
+        KeyPurpose, MediaType, PendingCertificate, RevocationReason, RevocationRecord, Role,
+        StorageError,
+    },
+    domain::CertificateSerial,
+};
+
+/// How often a transaction that lost an audit-chain race is tried again.
+const CHAIN_RETRIES: usize = 8;
+
+/// The CA registry in a relational database.
+#[derive(Debug, Clone)]
+pub struct SeaCertStore {
+    db: DatabaseConnection,
+}
+
+impl SeaCertStore {
+    /// Wraps a migrated connection.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+fn unavailable(error: DbErr) -> StorageError {
+    if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
+        return StorageError::Conflict { what: "unique key" };
+    }
+    StorageError::Unavailable {
+        source: Box::new(error),
+    }
+}
+
+fn corrupt(what: &'static str, detail: impl Into<String>) -> StorageError {
+    StorageError::Corrupt {
+        what,
+        detail: detail.into(),
+    }
+}
+
+/// Appends an audit entry inside `txn`, after the current last entry.
+async fn append_in(
+    txn: &DatabaseTransaction,
+    draft: &AuditDraft,
+) -> Result<AuditEntry, StorageError> {
+    let last = audit_entry::Entity::find()
+        .order_by_desc(audit_entry::COLUMN.seq)
+        .one(txn)
+        .await
+        .map_err(unavailable)?;
+    let entry = AuditEntry::chain(
+        draft,
+        last.as_ref().map(|l| (&l.seq, l.hash.as_str())),
+        Utc::now(),
+    );
+    audit_entry::ActiveModel {
+        seq: Set(entry.seq),
+        occurred_at: Set(entry.occurred_at),
+        actor: Set(entry.actor.clone()),
+        action: Set(entry.action.clone()),
+        subject: Set(entry.subject.clone()),
+        detail: Set(entry.detail.clone()),
+        prev_hash: Set(entry.prev_hash.clone()),
+        hash: Set(entry.hash.clone()),
+    }
+    .insert(txn)
+    .await
+    .map_err(unavailable)?;
+    Ok(entry)
+}
+
+async fn commit(txn: DatabaseTransaction) -> Result<(), StorageError> {
+    txn.commit().await.map_err(unavailable)
+}
+
+fn is_conflict(error: &CaError) -> bool {
+    matches!(error, CaError::Storage(StorageError::Conflict { .. }))
+}
+
+async fn record_of(
+    db: &impl ConnectionTrait,
+    row: certificate::Model,
+) -> Result<CertificateRecord, StorageError> {
+    let unit = unit::Entity::find_by_id(row.unit_id)
+        .one(db)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| corrupt("certificates", format!("unit {} missing", row.unit_id)))?;
+    let revocation = revocation::Entity::find_by_id(row.id)
+        .one(db)
+        .await
+        .map_err(unavailable)?;
+    let serial = CertificateSerial::parse(&row.serial)
+        .map_err(|e| corrupt("certificates", e.to_string()))?;
+    let revocation = match revocation {
+        Some(r) => Some(RevocationRecord {
+            serial: serial.clone(),
+            reason: RevocationReason::parse(&r.reason)
+                .map_err(|e| corrupt("revocations", e.to_string()))?,
+            revoked_at: r.revoked_at,
+        }),
+        None => None,
+    };
+    Ok(CertificateRecord {
+        id: row.id,
+        serial,
+        uscc: unit.uscc,
+        unit_name: unit.name,
+        holder_name: row.holder_name,
+        media: match row.media_type.as_str() {
+            "mobile" => MediaType::Mobile,
+            "physical" => MediaType::Physical,
+            other => return Err(corrupt("certificates", format!("media type {other}"))),
+        },
+        role: match row.role.as_str() {
+            "primary" => Role::Primary,
+            "sub" => Role::Sub,
+            other => return Err(corrupt("certificates", format!("role {other}"))),
+        },
+        status: CertificateStatus::parse(&row.status)
+            .ok_or_else(|| corrupt("certificates", format!("status {}", row.status)))?,
+        not_before: row.not_before,
+        not_after: row.not_after,
+        der: row.der,
+        revocation,
+    })
+}
+
+impl SeaCertStore {
+    async fn record_pending_once(
+        &self,
+        pending: &PendingCertificate,
+        audit: &AuditDraft,
+    ) -> Result<CertificateRecord, CaError> {
+        let txn = self.db.begin().await.map_err(unavailable)?;
+        let now = Utc::now();
+        let existing = unit::Entity::find()
+            .filter(unit::COLUMN.uscc.eq(pending.unit.uscc.as_str()))
+            .one(&txn)
+            .await
+            .map_err(unavailable)?;
+        let unit_id = match existing {
+            Some(u) if u.name != pending.unit.name.as_str() => {
+                return Err(CaError::UnitNameMismatch {
+                    uscc: u.uscc,
+                    registered_name: u.name,
+                });
+            }
+            Some(u) => u.id,
+            None => {
+                unit::ActiveModel {
+                    uscc: Set(pending.unit.uscc.as_str().to_string()),
+                    name: Set(pending.unit.name.as_str().to_string()),
+                    region_code: Set(Some(pending.unit.uscc.region_code().to_string())),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await
+                .map_err(unavailable)?
+                .id
+            }
+        };
+        let live_primary = certificate::Entity::find()
+            .filter(certificate::COLUMN.unit_id.eq(unit_id))
+            .filter(certificate::COLUMN.role.eq(Role::Primary.as_str()))
+            .filter(certificate::COLUMN.status.is_in([
+                CertificateStatus::Pending.as_str(),
+                CertificateStatus::Active.as_str(),
+            ]))
+            .select_only()
+            .column(certificate::Column::Id)
+            .into_tuple::<i64>()
+            .one(&txn)
+            .await
+            .map_err(unavailable)?;
+        let role = if live_primary.is_some() {
+            Role::Sub
+        } else {
+            Role::Primary
+        };
+        let row = certificate::ActiveModel {
+            serial: Set(pending.serial.to_string()),
+            unit_id: Set(unit_id),
+            holder_name: Set(pending.holder.name.as_str().to_string()),
+            holder_id_number: Set(pending.holder.id_number.as_str().to_string()),
+            holder_phone: Set(pending.holder.phone.as_str().to_string()),
+            media_type: Set(pending.media.as_str().to_string()),
+            role: Set(role.as_str().to_string()),
+            status: Set(CertificateStatus::Pending.as_str().to_string()),
+            subject: Set(pending.subject.clone()),
+            public_key: Set(pending.public_key.clone()),
+            tbs_der: Set(pending.tbs_der.clone()),
+            der: Set(None),
+            not_before: Set(pending.not_before),
+            not_after: Set(pending.not_after),
+            created_at: Set(now),
+            activated_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(unavailable)?;
+        append_in(&txn, audit).await?;
+        let record = record_of(&txn, row).await?;
+        commit(txn).await?;
+        Ok(record)
+    }
+
+    async fn revoke_once(
+        &self,
+        serial: &CertificateSerial,
+        reason: RevocationReason,
+        revoked_at: DateTime<Utc>,
+        revoked_by: &str,
+        audit: &AuditDraft,
+    ) -> Result<RevocationRecord, CaError> {
+        let txn = self.db.begin().await.map_err(unavailable)?;
+        let row = certificate::Entity::find()
+            .filter(certificate::COLUMN.serial.eq(serial.as_str()))
+            .one(&txn)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| CaError::CertificateNotFound {
+                serial: serial.clone(),
+            })?;
+        if let Some(previous) = revocation::Entity::find_by_id(row.id)
+            .one(&txn)
+            .await
+            .map_err(unavailable)?
+        {
+            return Err(CaError::AlreadyRevoked {
+                serial: serial.clone(),
+                revoked_at: previous.revoked_at,
+            });
+        }
+        if row.status != CertificateStatus::Active.as_str() {
+            return Err(CaError::NotActive {
+                serial: serial.clone(),
+            });
+        }
+        // Compare-and-set on the status: a concurrent revoker finds zero rows changed.
+        let changed = certificate::Entity::update_many()
+            .col_expr(
+                certificate::Column::Status,
+                sea_orm::sea_query::Expr::value(CertificateStatus::Revoked.as_str()),
+            )
+            .filter(certificate::COLUMN.id.eq(row.id))
+            .filter(
+                certificate::COLUMN
+                    .status
+                    .eq(CertificateStatus::Active.as_str()),
+            )
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        if changed.rows_affected != 1 {
+            return Err(StorageError::Conflict {
+                what: "certificate status",
+            }
+            .into());
+        }
+        revocation::ActiveModel {
+            certificate_id: Set(row.id),
+            serial: Set(serial.to_string()),
+            reason: Set(reason.as_str().to_string()),
+            revoked_at: Set(revoked_at),
+            revoked_by: Set(revoked_by.to_string()),
+        }
+        .insert(&txn)
+        .await
+        .map_err(unavailable)?;
+        append_in(&txn, audit).await?;
+        commit(txn).await?;
+        Ok(RevocationRecord {
+            serial: serial.clone(),
+            reason,
+            revoked_at,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl CertStore for SeaCertStore {
+    async fn has_authority_keys(&self) -> Result<bool, StorageError> {
+        Ok(authority_key::Entity::find()
+            .one(&self.db)
+            .await
+            .map_err(unavailable)?
+            .is_some())
+    }
+
+    async fn authority_keys(
+        &self,
+        purpose: KeyPurpose,
+    ) -> Result<Vec<AuthorityKeyRecord>, StorageError> {
+        let rows = authority_key::Entity::find()
+            .filter(authority_key::COLUMN.purpose.eq(purpose.as_str()))
+            .order_by_desc(authority_key::COLUMN.current)
+            .order_by_desc(authority_key::COLUMN.created_at)
+            .all(&self.db)
+            .await
+            .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| AuthorityKeyRecord {
+                key_id: row.key_id,
+                purpose,
+                algorithm: row.algorithm,
+                public_key: row.public_key,
+                sealed_private_key: row.sealed_private_key,
+                certificate_der: row.certificate_der,
+                current: row.current,
+                created_at: row.created_at,
+            })
+            .collect())
+    }
+
+    async fn insert_authority_keys(
+        &self,
+        keys: Vec<AuthorityKeyRecord>,
+        audit: AuditDraft,
+    ) -> Result<(), StorageError> {
+        let txn = self.db.begin().await.map_err(unavailable)?;
+        for purpose in [KeyPurpose::Root, KeyPurpose::Issuing] {
+            let exists = authority_key::Entity::find()
+                .filter(authority_key::COLUMN.purpose.eq(purpose.as_str()))
+                .one(&txn)
+                .await
+                .map_err(unavailable)?;
+            if exists.is_some() {
+                return Err(StorageError::Conflict {
+                    what: "authority_keys",
+                });
+            }
+        }
+        for key in keys {
+            authority_key::ActiveModel {
+                key_id: Set(key.key_id),
+                purpose: Set(key.purpose.as_str().to_string()),
+                algorithm: Set(key.algorithm),
+                public_key: Set(key.public_key),
+                sealed_private_key: Set(key.sealed_private_key),
+                certificate_der: Set(key.certificate_der),
+                current: Set(key.current),
+                created_at: Set(key.created_at),
+            }
+            .insert(&txn)
+            .await
+            .map_err(unavailable)?;
+        }
+        append_in(&txn, &audit).await?;
+        commit(txn).await
+    }
+
+    async fn record_pending(
+        &self,
+        pending: PendingCertificate,
+        audit: AuditDraft,
+    ) -> Result<CertificateRecord, CaError> {
+        let mut attempt = 0;
+        loop {
+            match self.record_pending_once(&pending, &audit).await {
+                Err(e) if is_conflict(&e) && attempt < CHAIN_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn activate(&self, serial: &CertificateSerial, der: Vec<u8>) -> Result<(), StorageError> {
+        let changed = certificate::Entity::update_many()
+            .col_expr(
+                certificate::Column::Status,
+                sea_orm::sea_query::Expr::value(CertificateStatus::Active.as_str()),
+            )
+            .col_expr(
+                certificate::Column::Der,
+                sea_orm::sea_query::Expr::value(der),
+            )
+            .col_expr(
+                certificate::Column::ActivatedAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .filter(certificate::COLUMN.serial.eq(serial.as_str()))
+            .filter(
+                certificate::COLUMN
+                    .status
+                    .eq(CertificateStatus::Pending.as_str()),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(unavailable)?;
+        if changed.rows_affected == 1 {
+            Ok(())
+        } else {
+            Err(StorageError::Conflict {
+                what: "certificate activation",
+            })
+        }
+    }
+
+    async fn find_by_serial(
+        &self,
+        serial: &CertificateSerial,
+    ) -> Result<Option<CertificateRecord>, StorageError> {
+        let row = certificate::Entity::find()
+            .filter(certificate::COLUMN.serial.eq(serial.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(unavailable)?;
+        match row {
+            Some(row) => Ok(Some(record_of(&self.db, row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn revoke(
+        &self,
+        serial: &CertificateSerial,
+        reason: RevocationReason,
+        revoked_at: DateTime<Utc>,
+        revoked_by: &str,
+        audit: AuditDraft,
+    ) -> Result<RevocationRecord, CaError> {
+        let mut attempt = 0;
+        loop {
+            match self
+                .revoke_once(serial, reason, revoked_at, revoked_by, &audit)
+                .await
+            {
+                Err(e) if is_conflict(&e) && attempt < CHAIN_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn revocations(&self) -> Result<Vec<RevocationRecord>, StorageError> {
+        let rows = revocation::Entity::find()
+            .order_by_asc(revocation::COLUMN.revoked_at)
+            .all(&self.db)
+            .await
+            .map_err(unavailable)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(RevocationRecord {
+                    serial: CertificateSerial::parse(&r.serial)
+                        .map_err(|e| corrupt("revocations", e.to_string()))?,
+                    reason: RevocationReason::parse(&r.reason)
+                        .map_err(|e| corrupt("revocations", e.to_string()))?,
+                    revoked_at: r.revoked_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn latest_crl(&self) -> Result<Option<CrlRecord>, StorageError> {
+        let row = crl::Entity::find()
+            .order_by_desc(crl::COLUMN.number)
+            .one(&self.db)
+            .await
+            .map_err(unavailable)?;
+        Ok(row.map(|r| CrlRecord {
+            number: r.number,
+            this_update: r.this_update,
+            next_update: r.next_update,
+            der: r.der,
+        }))
+    }
+
+    async fn insert_crl(&self, record: CrlRecord) -> Result<(), StorageError> {
+        crl::ActiveModel {
+            number: Set(record.number),
+            this_update: Set(record.this_update),
+            next_update: Set(record.next_update),
+            der: Set(record.der),
+        }
+        .insert(&self.db)
+        .await
+        .map(|_| ())
+        .map_err(unavailable)
+    }
+
+    async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEntry, StorageError> {
+        let mut attempt = 0;
+        loop {
+            let txn = self.db.begin().await.map_err(unavailable)?;
+            let result = match append_in(&txn, &audit).await {
+                Ok(entry) => commit(txn).await.map(|()| entry),
+                Err(e) => Err(e),
+            };
+            match result {
+                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn audit_entries(
+        &self,
+        after_seq: i64,
+        limit: u64,
+    ) -> Result<Vec<AuditEntry>, StorageError> {
+        let rows = audit_entry::Entity::find()
+            .filter(audit_entry::COLUMN.seq.gt(after_seq))
+            .order_by_asc(audit_entry::COLUMN.seq)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditEntry {
+                seq: r.seq,
+                occurred_at: r.occurred_at,
+                actor: r.actor,
+                action: r.action,
+                subject: r.subject,
+                detail: r.detail,
+                prev_hash: r.prev_hash,
+                hash: r.hash,
+            })
+            .collect())
+    }
+
+    async fn ping(&self) -> Result<(), StorageError> {
+        self.db.ping().await.map_err(unavailable)
+    }
+}

@@ -1,0 +1,8 @@
+//! sea-orm 2.0 entities, one per table.
+
+pub mod audit_entry;
+pub mod authority_key;
+pub mod certificate;
+pub mod crl;
+pub mod revocation;
+pub mod unit;

@@ -1,0 +1,58 @@
+//! Durable state with sea-orm: SQLite (embedded default) or PostgreSQL.
+
+mod cert_store;
+pub mod entities;
+
+use std::time::Duration;
+
+use mcert_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use secrecy::{ExposeSecret, SecretString};
+
+pub use cert_store::SeaCertStore;
+
+/// Connects (creating the SQLite file's directory if needed).
+pub async fn connect(url: &SecretString) -> Result<DatabaseConnection, DbErr> {
+    let url = url.expose_secret();
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let file = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = std::path::Path::new(file).parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    if url.starts_with("sqlite") {
+        // One writer at a time is SQLite's model; a small pool avoids lock storms.
+        options.max_connections(4);
+    }
+    Database::connect(options).await
+}
+
+/// Applies pending migrations.
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Rolls back the last `steps` migrations.
+pub async fn migrate_down(db: &DatabaseConnection, steps: u32) -> Result<(), DbErr> {
+    Migrator::down(db, Some(steps)).await
+}
+
+/// `(name, applied)` for every migration.
+pub async fn migration_status(db: &DatabaseConnection) -> Result<Vec<(String, bool)>, DbErr> {
+    let migrations = Migrator::get_migration_with_status(db).await?;
+    Ok(migrations
+        .iter()
+        .map(|m| {
+            (
+                m.name().to_string(),
+                matches!(m.status(), sea_orm_migration::MigrationStatus::Applied),
+            )
+        })
+        .collect())
+}

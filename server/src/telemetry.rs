@@ -1,0 +1,15 @@
+//! Logging setup. `RUST_LOG` filters (default `info`).
+
+use tracing_subscriber::{EnvFilter, fmt};
+
+use crate::configuration::LogFormat;
+
+/// Installs the global subscriber once; later calls are ignored (tests start many apps).
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _already_set = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,122 @@
+//! The one error type of this crate.
+
+use core::fmt;
+
+/// Why a signer operation failed.
+///
+/// Every variant has a stable numeric [`code`](SignerError::code): the wasm ABI returns it as the
+/// status of an export and the mini-program SDK mirrors it (`miniprogram-sdk/src/errors.ts`), so
+/// codes are never reused or renumbered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignerError {
+    /// The signature is well formed but does not verify under the public key for this message
+    /// (including `r` or `s` outside `[1, n-1]`, which GB/T 32918.2 treats as a failed check).
+    BadSignature,
+    /// The signature is not a strict DER `SEQUENCE { INTEGER r, INTEGER s }` with minimal
+    /// encodings, non-negative values of at most 32 bytes and no trailing bytes.
+    InvalidSignatureEncoding,
+    /// The bytes do not encode a point on the SM2 curve: unknown SEC1 tag, a coordinate not
+    /// below p, a point off the curve, or the identity (point at infinity).
+    InvalidPoint,
+    /// An input has the wrong length for its type.
+    InvalidLength {
+        /// Length the input must have.
+        expected: usize,
+        /// Length it had.
+        actual: usize,
+    },
+    /// The distinguishing ID is longer than the 16-bit bit length ENTL can express (8191 bytes).
+    DistIdTooLong {
+        /// Length of the rejected ID in bytes.
+        len: usize,
+    },
+    /// A wasm caller passed a buffer that is null with a non-zero length or that reaches beyond
+    /// linear memory.
+    InvalidBuffer {
+        /// Start of the buffer as passed.
+        ptr: u32,
+        /// Length of the buffer as passed.
+        len: u32,
+    },
+    /// Memory for a result could not be allocated.
+    OutOfMemory,
+}
+
+impl SignerError {
+    /// Stable numeric code, never 0 (0 is the ABI's success status).
+    pub const fn code(&self) -> u32 {
+        match self {
+            Self::BadSignature => 1,
+            Self::InvalidSignatureEncoding => 2,
+            Self::InvalidPoint => 3,
+            Self::InvalidLength { .. } => 4,
+            Self::DistIdTooLong { .. } => 5,
+            Self::InvalidBuffer { .. } => 6,
+            Self::OutOfMemory => 7,
+        }
+    }
+}
+
+impl fmt::Display for SignerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadSignature => f.write_str("signature does not verify"),
+            Self::InvalidSignatureEncoding => {
+                f.write_str("signature is not a strict DER SEQUENCE of two INTEGERs")
+            }
+            Self::InvalidPoint => f.write_str("not a valid SM2 curve point"),
+            Self::InvalidLength { expected, actual } => {
+                write!(f, "expected {expected} bytes, got {actual}")
+            }
+            Self::DistIdTooLong { len } => {
+                write!(f, "distinguishing ID of {len} bytes exceeds 8191 bytes")
+            }
+            Self::InvalidBuffer { ptr, len } => {
+                write!(
+                    f,
+                    "buffer at {ptr} of {len} bytes is null or outside memory"
+                )
+            }
+            Self::OutOfMemory => f.write_str("out of memory"),
+        }
+    }
+}
+
+impl std::error::Error for SignerError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_distinct_and_never_zero() {
+        let all = [
+            (SignerError::BadSignature, 1),
+            (SignerError::InvalidSignatureEncoding, 2),
+            (SignerError::InvalidPoint, 3),
+            (
+                SignerError::InvalidLength {
+                    expected: 65,
+                    actual: 64,
+                },
+                4,
+            ),
+            (SignerError::DistIdTooLong { len: 8192 }, 5),
+            (SignerError::InvalidBuffer { ptr: 0, len: 1 }, 6),
+            (SignerError::OutOfMemory, 7),
+        ];
+        for (error, code) in all {
+            assert_eq!(error.code(), code, "{error}");
+        }
+    }
+
+    #[test]
+    fn display_carries_context() {
+        let error = SignerError::InvalidLength {
+            expected: 65,
+            actual: 64,
+        };
+        assert_eq!(error.to_string(), "expected 65 bytes, got 64");
+    }
+}
