@@ -98,6 +98,7 @@ impl Application {
             .context("cannot connect to Redis")?;
         let state = AppState {
             authority: core.authority.clone(),
+            store: core.store.clone(),
             kv,
         };
         spawn_crl_refresh(core.authority.clone(), settings.crl_validity_hours);
@@ -138,7 +139,7 @@ impl Application {
 /// Keeps the CRL fresh: checks every quarter of its validity and reissues past half-life.
 fn spawn_crl_refresh(authority: Arc<Authority>, validity_hours: u32) {
     let period = Duration::from_secs(u64::from(validity_hours.max(1)) * 3600 / 4);
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         let mut ticker = tokio::time::interval(period);
         loop {
             ticker.tick().await;

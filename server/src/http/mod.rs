@@ -7,13 +7,18 @@ pub mod pki;
 
 use std::sync::Arc;
 
-use crate::{ca::Authority, kv::Kv};
+use crate::{
+    ca::{Authority, CertStore},
+    kv::Kv,
+};
 
 /// Shared by every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The certificate authority.
     pub authority: Arc<Authority>,
+    /// The registry behind the CA.
+    pub store: Arc<dyn CertStore>,
     /// Short-lived state.
     pub kv: Arc<dyn Kv>,
 }

@@ -174,6 +174,13 @@ impl SeaCertStore {
                 .id
             }
         };
+        // Serialise issuance per employer (PostgreSQL row lock; SQLite has one writer anyway),
+        // so two concurrent first certificates cannot both become primary.
+        unit::Entity::find_by_id(unit_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await
+            .map_err(unavailable)?;
         let live_primary = certificate::Entity::find()
             .filter(certificate::COLUMN.unit_id.eq(unit_id))
             .filter(certificate::COLUMN.role.eq(Role::Primary.as_str()))

@@ -27,8 +27,9 @@ pub async fn connect(url: &SecretString) -> Result<DatabaseConnection, DbErr> {
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
     if url.starts_with("sqlite") {
-        // One writer at a time is SQLite's model; a small pool avoids lock storms.
-        options.max_connections(4);
+        // SQLite has one writer; two pooled connections upgrading read transactions to write
+        // ones fail with "database is locked" at once. One connection serialises them instead.
+        options.max_connections(1);
     }
     Database::connect(options).await
 }

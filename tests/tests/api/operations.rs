@@ -1,0 +1,75 @@
+//! Health, OpenAPI, JWKS.
+
+use crate::helpers::spawn_app;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_reports_database_and_kv() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "status": "ok", "database": "ok", "kv": "ok" })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_document_describes_every_endpoint() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app
+        .get("/api-docs/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/healthz",
+        "/pki/ca.pem",
+        "/pki/crl",
+        "/pki/ocsp",
+        "/pki/ocsp/{request}",
+        "/oauth2/jwks",
+        "/api-docs/openapi.json",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jwks_publishes_one_p256_signing_key() {
+    let app = spawn_app().await;
+    let jwks: serde_json::Value = app.get("/oauth2/jwks").await.json().await.unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["kty"], "EC");
+    assert_eq!(keys[0]["crv"], "P-256");
+    assert_eq!(keys[0]["alg"], "ES256");
+    assert_eq!(
+        keys[0]["kid"],
+        app.state.authority.token_keys().current_kid()
+    );
+    // The published point is the signing key's.
+    use base64::Engine;
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(keys[0]["x"].as_str().unwrap())
+        .unwrap();
+    let point = app
+        .state
+        .authority
+        .token_keys()
+        .signing_key()
+        .verifying_key()
+        .to_encoded_point(false);
+    assert_eq!(x.as_slice(), point.x().unwrap().as_slice());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_path_is_404() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/no-such-thing").await.status(), 404);
+}
