@@ -26,7 +26,7 @@ pub use error::{CaError, StorageError};
 pub use records::*;
 pub use sealing::{MasterKey, Sealer};
 pub use signer::{CaSigner, SoftwareSm2Signer, public_key_info};
-pub use token_keys::{Jwk, Jwks, TokenKeys};
+pub use token_keys::{Jwk, Jwks, NewTokenKey, TokenKeys};
 
 use crate::{audit::AuditDraft, domain::CertificateSerial};
 
@@ -307,10 +307,10 @@ impl Authority {
 
     /// The current CRL, issuing a new one when none exists or the newest is past half-life.
     pub async fn current_crl(&self) -> Result<Vec<u8>, CaError> {
-        if let Some(crl) = self.store.latest_crl().await? {
-            if Utc::now() < crl.this_update + self.crl_validity / 2 {
-                return Ok(crl.der);
-            }
+        if let Some(crl) = self.store.latest_crl().await?
+            && Utc::now() < crl.this_update + self.crl_validity / 2
+        {
+            return Ok(crl.der);
         }
         Ok(self.regenerate_crl().await?.der)
     }
@@ -444,7 +444,7 @@ fn create_authority_keys(sealer: &dyn Sealer) -> Result<Vec<AuthorityKeyRecord>,
         now,
     )?;
 
-    let (token_kid, token_secret, token_spki) = TokenKeys::generate()?;
+    let token = TokenKeys::generate()?;
     let record = |purpose: KeyPurpose,
                   key_id: String,
                   algorithm: &str,
@@ -485,10 +485,10 @@ fn create_authority_keys(sealer: &dyn Sealer) -> Result<Vec<AuthorityKeyRecord>,
         )?,
         record(
             KeyPurpose::Token,
-            token_kid,
+            token.kid,
             "ES256",
-            token_spki,
-            &token_secret,
+            token.spki,
+            &token.secret,
             None,
         )?,
     ])

@@ -38,6 +38,24 @@ pub struct Jwks {
     pub keys: Vec<Jwk>,
 }
 
+/// A newly generated token key: key id, secret scalar (to seal), SubjectPublicKeyInfo DER.
+pub struct NewTokenKey {
+    /// Key id.
+    pub kid: String,
+    /// Secret scalar bytes.
+    pub secret: zeroize::Zeroizing<Vec<u8>>,
+    /// Public key, SubjectPublicKeyInfo DER.
+    pub spki: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewTokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewTokenKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The token keys in use.
 pub struct TokenKeys {
     current_kid: String,
@@ -77,8 +95,8 @@ impl TokenKeys {
         })
     }
 
-    /// A new key: `(kid, secret bytes, SPKI DER)`.
-    pub fn generate() -> Result<(String, zeroize::Zeroizing<Vec<u8>>, Vec<u8>), CaError> {
+    /// A new key.
+    pub fn generate() -> Result<NewTokenKey, CaError> {
         let key = SigningKey::random(&mut rand::rngs::OsRng);
         let spki = key
             .verifying_key()
@@ -88,7 +106,11 @@ impl TokenKeys {
             })?
             .into_vec();
         let kid = hex::encode(&mcert_signer::sm3_digest(&spki)[..8]);
-        Ok((kid, zeroize::Zeroizing::new(key.to_bytes().to_vec()), spki))
+        Ok(NewTokenKey {
+            kid,
+            secret: zeroize::Zeroizing::new(key.to_bytes().to_vec()),
+            spki,
+        })
     }
 
     /// The published set.

@@ -167,10 +167,7 @@ async fn ocsp_status(
     let parsed = OcspResponse::from_der(&body).unwrap();
     let bytes = parsed.response_bytes.expect("successful response");
     let basic = BasicOcspResponse::from_der(bytes.response.as_bytes()).unwrap();
-    (
-        basic.tbs_response_data.responses[0].cert_status.clone(),
-        basic,
-    )
+    (basic.tbs_response_data.responses[0].cert_status, basic)
 }
 
 #[tokio::test(flavor = "multi_thread")]
