@@ -1,0 +1,160 @@
+//! The staff command line as staff use it: the real binary, a fresh data directory, OpenSSL's CSR.
+
+use std::process::{Command, Output};
+
+use sea_orm::ConnectionTrait;
+
+fn mcert(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcert-server"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("MCERT_MASTER_KEY")
+        .output()
+        .unwrap()
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "openssl {args:?}");
+}
+
+fn issue_args<'a>(uscc: &'a str) -> Vec<&'a str> {
+    vec![
+        "admin",
+        "issue-physical",
+        "--csr",
+        "token.csr",
+        "--unit-name",
+        "昆明测试科技有限公司",
+        "--uscc",
+        uscc,
+        "--holder-name",
+        "张三",
+        "--holder-id",
+        "11010519491231002X",
+        "--phone",
+        "13800138000",
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_issue_revoke_and_audit_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    openssl(
+        path,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:SM2",
+            "-out",
+            "token.key",
+        ],
+    );
+    openssl(
+        path,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "token.key",
+            "-sm3",
+            "-sigopt",
+            "distid:1234567812345678",
+            "-subj",
+            "/CN=usbkey",
+            "-out",
+            "token.csr",
+        ],
+    );
+
+    // Bad input: non-zero exit, a Chinese sentence with the stable code, nothing created.
+    let bad = mcert(path, &issue_args("91440300708461136X"));
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("uscc_checksum") && stderr.contains("第18位应为 T"),
+        "{stderr}"
+    );
+    assert!(
+        !path.join("data").exists(),
+        "bad input must not create the CA"
+    );
+
+    let issued = mcert(path, &issue_args("91440300708461136T"));
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    let pem = String::from_utf8(issued.stdout).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    std::fs::write(path.join("holder.pem"), &pem).unwrap();
+    let serial = String::from_utf8(
+        Command::new("openssl")
+            .args(["x509", "-in", "holder.pem", "-noout", "-serial"])
+            .current_dir(path)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .trim_start_matches("serial=")
+    .to_string();
+
+    let unknown = mcert(path, &["admin", "revoke", "--serial", "0102030405060708AA"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("certificate_not_found"));
+
+    let revoked = mcert(
+        path,
+        &[
+            "admin",
+            "revoke",
+            "--serial",
+            &serial,
+            "--reason",
+            "keyCompromise",
+        ],
+    );
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+
+    let verified = mcert(path, &["admin", "audit-verify"]);
+    assert!(verified.status.success());
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("intact: 3 entries"));
+
+    // Edit one audit entry behind mcert's back: the chain shows it.
+    let url = format!("sqlite://{}?mode=rw", path.join("data/mcert.db").display());
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    db.execute_unprepared("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let broken = mcert(path, &["admin", "audit-verify"]);
+    assert!(!broken.status.success());
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("entry 2 was altered"));
+
+    // A wrong master key is refused with a clear sentence.
+    let wrong_key = Command::new(env!("CARGO_BIN_EXE_mcert-server"))
+        .args(["admin", "audit-verify"])
+        .current_dir(path)
+        .env_remove("DATABASE_URL")
+        .env("MCERT_MASTER_KEY", "00112233445566778899aabbccddeeff")
+        .output()
+        .unwrap();
+    assert!(!wrong_key.status.success());
+    assert!(String::from_utf8_lossy(&wrong_key.stderr).contains("master key does not open"));
+}
