@@ -1,4 +1,5 @@
 //! The staff command line as staff use it: the real binary, a fresh data directory, OpenSSL's CSR.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::process::{Command, Output};
 
@@ -24,7 +25,7 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
     assert!(status.success(), "openssl {args:?}");
 }
 
-fn issue_args<'a>(uscc: &'a str) -> Vec<&'a str> {
+fn issue_args(uscc: &str) -> Vec<&str> {
     vec![
         "admin",
         "issue-physical",
