@@ -1,15 +1,23 @@
 #!/usr/bin/env node
 // Checks the built mcert-signer WebAssembly module: prints its raw and brotli sizes, imports,
-// exports and section sizes, and fails (exit 1) if it imports anything, lacks `abi_version`, or
-// exceeds the raw size budget. No npm dependencies: the module format is parsed here.
+// exports and section sizes, and fails (exit 1) if it imports anything, lacks an export of ABI
+// version 2, or exceeds the raw size budget. No npm dependencies: the module format is parsed here.
 //
 // Usage: node scripts/check-wasm.mjs <path/to/mcert_signer.wasm>
+// The module is built with
+//   cargo build -p mcert-signer --target wasm32-unknown-unknown --profile wasm
+// and lands in $CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/mcert_signer.wasm.
 
 import { readFileSync } from 'node:fs';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const MAX_RAW_BYTES = 150 * 1024;
-const REQUIRED_EXPORTS = ['abi_version'];
+// ABI version 2 (docs/split-key.md, "wasm ABI version 2").
+const REQUIRED_EXPORTS = [
+  'abi_version', 'alloc', 'free', 'result_ptr', 'result_len',
+  'sm3', 'verify',
+  'share_generate', 'share_remask', 'cosign_begin', 'cosign_finish', 'message_describe',
+];
 
 const SECTION_NAMES = [
   'custom', 'type', 'import', 'function', 'table', 'memory', 'global',

@@ -9,6 +9,8 @@ mod m20261121_000003_create_revocations;
 mod m20261121_000004_create_audit_log;
 mod m20261121_000005_create_authority_keys;
 mod m20261121_000006_create_crls;
+mod m20261121_000007_create_key_shares;
+mod m20261121_000008_create_enrolment_tickets;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -24,6 +26,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_create_audit_log::Migration),
             Box::new(m20261121_000005_create_authority_keys::Migration),
             Box::new(m20261121_000006_create_crls::Migration),
+            Box::new(m20261121_000007_create_key_shares::Migration),
+            Box::new(m20261121_000008_create_enrolment_tickets::Migration),
         ]
     }
 }

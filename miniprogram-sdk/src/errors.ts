@@ -17,36 +17,113 @@ export const ErrorCode = {
   InvalidBuffer: 6,
   /** The module could not allocate memory. */
   OutOfMemory: 7,
+  /** A scalar is zero or not below the curve order n (also: entropy that derives 0). */
+  InvalidScalar: 8,
+  /** A PIN that is empty or longer than 64 bytes. */
+  InvalidPin: 9,
+  /** `cosignFinish` without a pending `cosignBegin` round. */
+  NoPendingSigning: 10,
+  /** The round produced s = 0 or r + s = n: start a new session. */
+  RetryNeeded: 11,
+  /** Not a canonical mcert signed message (`MCERT-SIGN` header, kinds and fields). */
+  InvalidMessage: 12,
+  /** The stored share is malformed or of an unknown version or KDF. */
+  InvalidShare: 13,
+  /** A PIN proof that does not verify (raised on the server side only). */
+  ProofRejected: 14,
   /** The module speaks a different ABI version than this SDK. */
   AbiVersionMismatch: 1001,
-  /** The instantiated module lacks an export this SDK needs. */
+  /** The instantiated module lacks an export this SDK needs, or answered out of contract. */
   InvalidModule: 1002,
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-const DESCRIPTIONS: { [code: number]: string } = {
-  [ErrorCode.BadSignature]: 'signature does not verify',
-  [ErrorCode.InvalidSignatureEncoding]: 'signature is not a strict DER SEQUENCE of two INTEGERs',
-  [ErrorCode.InvalidPoint]: 'not a valid SM2 curve point',
-  [ErrorCode.InvalidLength]: 'input has the wrong length',
-  [ErrorCode.DistIdTooLong]: 'distinguishing ID exceeds 8191 bytes',
-  [ErrorCode.InvalidBuffer]: 'buffer is null or outside the module memory',
-  [ErrorCode.OutOfMemory]: 'out of memory in the signer module',
-  [ErrorCode.AbiVersionMismatch]: 'signer module ABI version is not supported',
-  [ErrorCode.InvalidModule]: 'not an mcert-signer module',
+/** English (for logs and developers) and Chinese (for the person holding the phone). */
+const DESCRIPTIONS: { [code: number]: { en: string; zh: string } } = {
+  [ErrorCode.BadSignature]: {
+    en: 'signature does not verify',
+    zh: '签名验证未通过',
+  },
+  [ErrorCode.InvalidSignatureEncoding]: {
+    en: 'signature is not a strict DER SEQUENCE of two INTEGERs',
+    zh: '签名格式错误',
+  },
+  [ErrorCode.InvalidPoint]: {
+    en: 'not a valid SM2 curve point',
+    zh: '公钥或签名数据无效（不是有效的 SM2 曲线点）',
+  },
+  [ErrorCode.InvalidLength]: {
+    en: 'input has the wrong length',
+    zh: '数据长度错误',
+  },
+  [ErrorCode.DistIdTooLong]: {
+    en: 'distinguishing ID exceeds 8191 bytes',
+    zh: '签名者标识过长',
+  },
+  [ErrorCode.InvalidBuffer]: {
+    en: 'buffer is null or outside the module memory',
+    zh: '签名模块内部错误（缓冲区无效），请重启小程序后重试',
+  },
+  [ErrorCode.OutOfMemory]: {
+    en: 'out of memory in the signer module',
+    zh: '签名模块内存不足，请关闭其他应用后重试',
+  },
+  [ErrorCode.InvalidScalar]: {
+    en: 'scalar is zero or not below the curve order',
+    zh: '密钥数据无效，请重试',
+  },
+  [ErrorCode.InvalidPin]: {
+    en: 'PIN must be 1 to 64 bytes',
+    zh: 'PIN 码长度无效',
+  },
+  [ErrorCode.NoPendingSigning]: {
+    en: 'no co-signing round is pending (call cosignBegin first)',
+    zh: '没有进行中的签名，请重新发起',
+  },
+  [ErrorCode.RetryNeeded]: {
+    en: 'this co-signing round cannot produce a signature; start a new session',
+    zh: '本次签名未能完成，请重新发起（重新扫码或重新操作）',
+  },
+  [ErrorCode.InvalidMessage]: {
+    en: 'not a canonical mcert signed message',
+    zh: '待签名内容格式无效，已拒绝签名',
+  },
+  [ErrorCode.InvalidShare]: {
+    en: 'key share is malformed or of an unsupported version',
+    zh: '本机保存的证书密钥已损坏或版本不受支持，请重新下载证书',
+  },
+  [ErrorCode.ProofRejected]: {
+    en: 'PIN proof rejected',
+    zh: 'PIN 码错误',
+  },
+  [ErrorCode.AbiVersionMismatch]: {
+    en: 'signer module ABI version is not supported',
+    zh: '签名模块版本与小程序不匹配，请更新小程序',
+  },
+  [ErrorCode.InvalidModule]: {
+    en: 'not an mcert-signer module',
+    zh: '签名模块加载失败，请更新小程序',
+  },
 };
 
 /** Human-readable (English, for logs and developers) description of an error code. */
 export function describeErrorCode(code: number): string {
-  return DESCRIPTIONS[code] ?? `unknown signer error code ${code}`;
+  return DESCRIPTIONS[code]?.en ?? `unknown signer error code ${code}`;
+}
+
+/** Chinese description of an error code, fit to show the person holding the phone. */
+export function describeErrorCodeZh(code: number): string {
+  return DESCRIPTIONS[code]?.zh ?? `签名模块错误（代码 ${code}）`;
 }
 
 /** An error from the signer module or this SDK, carrying a stable numeric {@link ErrorCode}. */
 export class SignerError extends Error {
   /** Stable numeric code, see {@link ErrorCode}. */
   readonly code: number;
+  /** Chinese text for the person holding the phone; `message` is English, for logs. */
+  readonly userMessage: string;
 
   constructor(code: number, message: string = describeErrorCode(code)) {
     super(message);
@@ -55,6 +132,7 @@ export class SignerError extends Error {
     Object.setPrototypeOf(this, new.target.prototype);
     this.name = 'SignerError';
     this.code = code;
+    this.userMessage = describeErrorCodeZh(code);
   }
 }
 
@@ -75,5 +153,82 @@ export class AbiVersionMismatchError extends SignerError {
     this.name = 'AbiVersionMismatchError';
     this.expected = expected;
     this.actual = actual;
+  }
+}
+
+/**
+ * Stable codes of {@link McertError}s that arise on the phone. Errors from the server carry the
+ * server's own codes (`pin_incorrect`, `key_locked`, …) in {@link McertApiError}.
+ */
+export const ClientErrorCode = {
+  /** The PIN is not exactly six ASCII digits. */
+  PinFormat: 'pin_format',
+  /** Enrolment without a ticket. */
+  TicketMissing: 'ticket_missing',
+  /** The new PIN equals the old one. */
+  PinUnchanged: 'pin_unchanged',
+  /** No certificate with this serial is stored on this phone. */
+  CertificateNotOnDevice: 'certificate_not_on_device',
+  /** A serial that is not lower-case hex. */
+  SerialInvalid: 'serial_invalid',
+  /** The server asked the phone to sign something other than what the operation is about. */
+  UnexpectedMessage: 'unexpected_message',
+  /** The server's answer does not have the documented shape. */
+  InvalidResponse: 'invalid_response',
+  /** What is stored on the phone cannot be read back. */
+  StorageCorrupted: 'storage_corrupted',
+  /** The host's random source failed or returned something unusable. */
+  EntropyUnavailable: 'entropy_unavailable',
+  /** The request never got an HTTP answer (offline, DNS, TLS, timeout). */
+  Network: 'network_error',
+} as const;
+
+/**
+ * An error of the client layer ({@link McertClient}). `message` is Chinese and fit to show the
+ * person holding the phone; `code` is stable and meant for program logic.
+ */
+export class McertError extends Error {
+  /** Stable machine-readable code: a {@link ClientErrorCode} or a server code. */
+  readonly code: string;
+  /** The same Chinese text as `message` (for symmetry with {@link SignerError.userMessage}). */
+  readonly userMessage: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message);
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = 'McertError';
+    this.code = code;
+    this.userMessage = message;
+    if (options !== undefined && 'cause' in options) {
+      // ES2022 `cause`, set by hand: the ES2018 target's Error constructor has no options.
+      Object.defineProperty(this, 'cause', {
+        value: options.cause,
+        configurable: true,
+        writable: true,
+      });
+    }
+  }
+}
+
+/** The server answered with an error: its `{code, message}` and HTTP status. */
+export class McertApiError extends McertError {
+  /** HTTP status of the answer. */
+  readonly status: number;
+  /** For `pin_incorrect`: how many tries are left before the key locks. */
+  readonly remainingAttempts: number | undefined;
+
+  constructor(status: number, code: string, message: string, remainingAttempts?: number) {
+    super(code, message);
+    this.name = 'McertApiError';
+    this.status = status;
+    this.remainingAttempts = remainingAttempts;
+  }
+}
+
+/** The request got no HTTP answer at all; `cause` is what the host's request function threw. */
+export class McertNetworkError extends McertError {
+  constructor(cause: unknown) {
+    super(ClientErrorCode.Network, '网络连接失败，请检查网络后重试', { cause });
+    this.name = 'McertNetworkError';
   }
 }

@@ -57,6 +57,45 @@ pub enum MigrateAction {
 }
 
 /// Staff actions.
+/// Who a certificate is for, as the admin commands take it.
+#[derive(Debug, clap::Args)]
+pub struct HolderArgs {
+    /// Employer name (单位名称).
+    #[arg(long)]
+    unit_name: String,
+    /// Unified social credit code (统一社会信用代码).
+    #[arg(long)]
+    uscc: String,
+    /// Holder's name (证书使用人).
+    #[arg(long)]
+    holder_name: String,
+    /// Holder's resident ID number.
+    #[arg(long)]
+    holder_id: String,
+    /// Holder's mobile phone.
+    #[arg(long)]
+    phone: String,
+    /// Who is acting, for the audit log.
+    #[arg(long, default_value = "cli")]
+    actor: String,
+}
+
+impl HolderArgs {
+    /// Parses every field (before anything is opened).
+    fn drafts(&self) -> anyhow::Result<(UnitDraft, HolderDraft)> {
+        let unit = UnitDraft {
+            uscc: Uscc::parse(&self.uscc).map_err(|e| sentence(e.into()))?,
+            name: UnitName::parse(&self.unit_name).map_err(|e| sentence(e.into()))?,
+        };
+        let holder = HolderDraft {
+            name: PersonName::parse(&self.holder_name).map_err(|e| sentence(e.into()))?,
+            id_number: ResidentId::parse(&self.holder_id).map_err(|e| sentence(e.into()))?,
+            phone: PhoneNumber::parse(&self.phone).map_err(|e| sentence(e.into()))?,
+        };
+        Ok((unit, holder))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AdminAction {
     /// Issue a USB-key certificate from the token's PKCS#10 request; prints the PEM.
@@ -64,24 +103,14 @@ pub enum AdminAction {
         /// The CSR file (DER or PEM).
         #[arg(long)]
         csr: PathBuf,
-        /// Employer name (单位名称).
-        #[arg(long)]
-        unit_name: String,
-        /// Unified social credit code (统一社会信用代码).
-        #[arg(long)]
-        uscc: String,
-        /// Holder's name (证书使用人).
-        #[arg(long)]
-        holder_name: String,
-        /// Holder's resident ID number.
-        #[arg(long)]
-        holder_id: String,
-        /// Holder's mobile phone.
-        #[arg(long)]
-        phone: String,
-        /// Who is acting, for the audit log.
-        #[arg(long, default_value = "cli")]
-        actor: String,
+        #[command(flatten)]
+        holder: HolderArgs,
+    },
+    /// Create a one-time enrolment ticket (下载码) for a mobile certificate; prints the ticket.
+    /// The holder enters it in the mini-program (or `mcert-phone enrol`) with a new PIN.
+    EnrolTicket {
+        #[command(flatten)]
+        holder: HolderArgs,
     },
     /// Revoke a certificate.
     Revoke {
@@ -150,31 +179,15 @@ fn sentence(error: CaError) -> anyhow::Error {
 async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
     // Input is parsed before anything is opened, so bad input changes nothing.
     match action {
-        AdminAction::IssuePhysical {
-            csr,
-            unit_name,
-            uscc,
-            holder_name,
-            holder_id,
-            phone,
-            actor,
-        } => {
-            let unit = UnitDraft {
-                uscc: Uscc::parse(&uscc).map_err(|e| sentence(e.into()))?,
-                name: UnitName::parse(&unit_name).map_err(|e| sentence(e.into()))?,
-            };
-            let holder = HolderDraft {
-                name: PersonName::parse(&holder_name).map_err(|e| sentence(e.into()))?,
-                id_number: ResidentId::parse(&holder_id).map_err(|e| sentence(e.into()))?,
-                phone: PhoneNumber::parse(&phone).map_err(|e| sentence(e.into()))?,
-            };
+        AdminAction::IssuePhysical { csr, holder: args } => {
+            let (unit, holder) = args.drafts()?;
             let csr = std::fs::read(&csr)
                 .with_context(|| format!("cannot read CSR file {}", csr.display()))?;
             crate::ca::verify_csr(&csr).map_err(sentence)?;
             let core = open_core(settings).await?;
             let issued = core
                 .authority
-                .issue_physical(&csr, unit, holder, &actor)
+                .issue_physical(&csr, unit, holder, &args.actor)
                 .await
                 .map_err(sentence)?;
             eprintln!(
@@ -184,6 +197,24 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 issued.record.unit_name
             );
             print!("{}", issued.pem().map_err(sentence)?);
+        }
+        AdminAction::EnrolTicket { holder: args } => {
+            let (unit, holder) = args.drafts()?;
+            let core = open_core(settings).await?;
+            let issued =
+                crate::enrol::create_ticket(core.store.as_ref(), unit, holder, &args.actor)
+                    .await
+                    .map_err(|e| {
+                        let (_, code, message) = crate::error::describe_enrol_error(&e);
+                        anyhow::anyhow!("{message} [{code}: {}]", crate::error::error_chain(&e))
+                    })?;
+            eprintln!(
+                "enrolment ticket for {} of {}, valid until {}",
+                args.holder_name,
+                args.unit_name,
+                issued.expires_at.to_rfc3339()
+            );
+            println!("{}", issued.ticket);
         }
         AdminAction::Revoke {
             serial,

@@ -36,6 +36,10 @@ pub struct Settings {
     pub crl_validity_hours: u32,
     /// `text` or `json` logs (`MCERT_LOG_FORMAT`).
     pub log_format: LogFormat,
+    /// Development mode (`MCERT_DEV_MODE`): serves the `/dev/*` endpoints that stand in for
+    /// staff and external services (enrolment tickets without a staff login). Never in
+    /// production; the server logs a warning at start when it is on.
+    pub dev_mode: bool,
 }
 
 /// Log output format.
@@ -55,6 +59,7 @@ struct Defaults {
     kv_prefix: &'static str,
     crl_validity_hours: u32,
     log_format: LogFormat,
+    dev_mode: bool,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -63,6 +68,7 @@ const DEFAULTS: Defaults = Defaults {
     kv_prefix: "mcert:",
     crl_validity_hours: 24,
     log_format: LogFormat::Text,
+    dev_mode: false,
 };
 
 /// A configuration that cannot be used, with what to fix.
@@ -107,6 +113,7 @@ impl Settings {
             master_key: None,
             crl_validity_hours: DEFAULTS.crl_validity_hours,
             log_format: LogFormat::Text,
+            dev_mode: false,
         }
     }
 

@@ -6,9 +6,12 @@ use serde::Serialize;
 
 use crate::{
     ca::{CaError, StorageError},
+    cosign::CosignError,
     domain::DomainError,
+    enrol::{EnrolError, TicketError},
     kv::KvError,
 };
+use mcert_signer::SignerError;
 
 /// The JSON error body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -17,6 +20,9 @@ pub struct ErrorBody {
     pub code: &'static str,
     /// What happened and what to do, in Chinese.
     pub message: String,
+    /// Wrong PINs that may still be tried (only with `pin_incorrect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining_attempts: Option<u32>,
 }
 
 /// Any error a handler can return.
@@ -32,6 +38,15 @@ pub enum AppError {
     /// From the short-lived store.
     #[error(transparent)]
     Kv(#[from] KvError),
+    /// From co-signing.
+    #[error(transparent)]
+    Cosign(#[from] CosignError),
+    /// From enrolment.
+    #[error(transparent)]
+    Enrol(#[from] EnrolError),
+    /// A ticket that is not one.
+    #[error(transparent)]
+    Ticket(#[from] TicketError),
     /// A request that is not of the expected shape.
     #[error("bad request: {detail}")]
     BadRequest {
@@ -55,25 +70,113 @@ pub fn describe_ca_error(error: &CaError) -> (StatusCode, &'static str, String) 
         CaError::AlreadyRevoked { revoked_at, .. } => (S::CONFLICT, "certificate_already_revoked", format!("该证书已于 {} 废除，无需重复操作", revoked_at.format("%Y-%m-%d %H:%M:%S UTC"))),
         CaError::NotActive { .. } => (S::CONFLICT, "certificate_not_active", "该证书尚未签发完成（未激活），不能执行此操作".into()),
         CaError::UnknownReason { .. } => (S::BAD_REQUEST, "revocation_reason_unknown", "废除原因无效，可选：unspecified、keyCompromise、affiliationChanged、superseded、cessationOfOperation、privilegeWithdrawn".into()),
-        CaError::Storage(StorageError::Unavailable { .. }) => (S::SERVICE_UNAVAILABLE, "storage_unavailable", "数据库暂时无法访问，请稍后重试".into()),
-        CaError::Storage(StorageError::Conflict { .. }) => (S::CONFLICT, "concurrent_update", "数据正被同时修改，请稍后重试".into()),
+        CaError::Storage(e) => describe_storage_error(e),
         CaError::MasterKeyMissing { .. } | CaError::MasterKeyWrong | CaError::MasterKeyFormat | CaError::MasterKeyFile { .. } => {
             (S::INTERNAL_SERVER_ERROR, "master_key_error", "服务器主密钥配置有误，请联系系统管理员".into())
         }
-        _ => (S::INTERNAL_SERVER_ERROR, "internal_error", "服务器内部错误，请稍后重试；如持续出现请联系客服".into()),
+        _ => internal(),
     }
+}
+
+/// Status, code and Chinese message of a storage error.
+pub fn describe_storage_error(error: &StorageError) -> (StatusCode, &'static str, String) {
+    match error {
+        StorageError::Unavailable { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "数据库暂时无法访问，请稍后重试".into(),
+        ),
+        StorageError::Conflict { .. } => (
+            StatusCode::CONFLICT,
+            "concurrent_update",
+            "数据正被同时修改，请稍后重试".into(),
+        ),
+        _ => internal(),
+    }
+}
+
+/// Status, code and Chinese message of a co-signing error.
+pub fn describe_cosign_error(error: &CosignError) -> (StatusCode, &'static str, String) {
+    use StatusCode as S;
+    match error {
+        CosignError::SessionNotFound => (S::NOT_FOUND, "cosign_session_not_found", "签名会话不存在或已过期（有效期 5 分钟），请重新发起".into()),
+        CosignError::OutOfOrder => (S::CONFLICT, "cosign_out_of_order", "该签名会话的这一步已经完成，请勿重复提交；如需再次签名请重新发起".into()),
+        CosignError::PinIncorrect { remaining } => (S::FORBIDDEN, "pin_incorrect", format!("PIN 码错误，还可尝试 {remaining} 次；连续错误 6 次证书将被锁定")),
+        CosignError::KeyLocked => (S::LOCKED, "key_locked", "PIN 码连续错误 6 次，证书已锁定：请在小程序中重新完成实名认证、人脸识别和短信验证后解锁".into()),
+        CosignError::NotUsable { status, .. } => {
+            let why = match *status {
+                "pending" => "尚未完成下载激活",
+                "revoked" => "已废除",
+                "abandoned" => "已作废（下载已重新开始）",
+                "expired" => "已过期",
+                _ => "状态异常",
+            };
+            (S::CONFLICT, "certificate_not_usable", format!("该证书{why}，不能用于签名"))
+        }
+        CosignError::Malformed { source, .. } => match source {
+            SignerError::InvalidPoint => (S::BAD_REQUEST, "invalid_point", "提交的椭圆曲线点无效（不在 SM2 曲线上或为无穷远点），请更新小程序后重试".into()),
+            SignerError::InvalidScalar => (S::BAD_REQUEST, "invalid_scalar", "提交的数值超出 SM2 取值范围，请更新小程序后重试".into()),
+            SignerError::InvalidLength { .. } => (S::BAD_REQUEST, "invalid_length", "提交的数据长度不正确，请更新小程序后重试".into()),
+            SignerError::InvalidSignatureEncoding => (S::BAD_REQUEST, "signature_malformed", "签名不是规范的 DER 编码，请更新小程序后重试".into()),
+            _ => (S::BAD_REQUEST, "invalid_proof", "PIN 证明格式错误，请更新小程序后重试".into()),
+        },
+        CosignError::SignatureInvalid => (S::BAD_REQUEST, "signature_invalid", "签名验证失败，本次签名会话已结束，请重新发起".into()),
+        CosignError::DeviceTokenInvalid => (S::UNAUTHORIZED, "device_token_invalid", "设备凭证无效：请在下载该证书的手机上操作，或重新下载证书".into()),
+        CosignError::Storage(e) => describe_storage_error(e),
+        CosignError::Ca(e) => describe_ca_error(e),
+        CosignError::Kv(_) => kv_unavailable(),
+        CosignError::Corrupt { .. } => internal(),
+    }
+}
+
+/// Status, code and Chinese message of an enrolment error.
+pub fn describe_enrol_error(error: &EnrolError) -> (StatusCode, &'static str, String) {
+    match error {
+        EnrolError::TicketInvalid { .. } => (
+            StatusCode::NOT_FOUND,
+            "enrolment_ticket_invalid",
+            "下载码无效、已过期或已使用，请联系经办机构重新获取".into(),
+        ),
+        EnrolError::Superseded => (
+            StatusCode::CONFLICT,
+            "enrolment_superseded",
+            "该证书下载已在另一次操作中重新开始，本次下载作废，请以最新一次为准".into(),
+        ),
+        EnrolError::Cosign(e) => describe_cosign_error(e),
+        EnrolError::Ca(e) => describe_ca_error(e),
+        EnrolError::Storage(e) => describe_storage_error(e),
+    }
+}
+
+fn kv_unavailable() -> (StatusCode, &'static str, String) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "kv_unavailable",
+        "会话存储暂时无法访问，请稍后重试".into(),
+    )
+}
+
+fn internal() -> (StatusCode, &'static str, String) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "服务器内部错误，请稍后重试；如持续出现请联系客服".into(),
+    )
 }
 
 impl AppError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             AppError::Ca(e) => describe_ca_error(e),
-            AppError::Domain(e) => (StatusCode::BAD_REQUEST, e.code(), e.message_zh()),
-            AppError::Kv(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "kv_unavailable",
-                "会话存储暂时无法访问，请稍后重试".into(),
+            AppError::Cosign(e) => describe_cosign_error(e),
+            AppError::Enrol(e) => describe_enrol_error(e),
+            AppError::Ticket(_) => (
+                StatusCode::BAD_REQUEST,
+                "enrolment_ticket_malformed",
+                "下载码格式不正确：应为 24 位字母和数字（2-7），可带短横线".into(),
             ),
+            AppError::Domain(e) => (StatusCode::BAD_REQUEST, e.code(), e.message_zh()),
+            AppError::Kv(_) => kv_unavailable(),
             AppError::BadRequest { message, .. } => (
                 StatusCode::BAD_REQUEST,
                 "bad_request",
@@ -95,7 +198,18 @@ impl ResponseError for AppError {
         } else {
             tracing::info!(error = %self, code, "request rejected");
         }
-        HttpResponse::build(status).json(ErrorBody { code, message })
+        let remaining_attempts = match self {
+            AppError::Cosign(CosignError::PinIncorrect { remaining })
+            | AppError::Enrol(EnrolError::Cosign(CosignError::PinIncorrect { remaining })) => {
+                Some(*remaining)
+            }
+            _ => None,
+        };
+        HttpResponse::build(status).json(ErrorBody {
+            code,
+            message,
+            remaining_attempts,
+        })
     }
 }
 

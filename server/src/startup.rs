@@ -8,22 +8,45 @@ use chrono::TimeDelta;
 use tracing_actix_web::TracingLogger;
 
 use crate::{
-    ca::{Authority, CertStore, MasterKey},
+    ca::{Authority, CertStore, MasterKey, Sealer},
     configuration::Settings,
+    cosign::Cosigner,
+    enrol::Enrolment,
     http::{self, AppState},
     kv,
     store::{self, SeaCertStore},
 };
 
-/// The route table: every endpoint, in one place.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// The route table: every endpoint, in one place. `/dev/*` only in development mode.
+pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
     cfg.service(http::health::healthz)
         .service(http::pki::ca_chain)
         .service(http::pki::crl)
         .service(http::pki::ocsp_post)
         .service(http::pki::ocsp_get)
         .service(http::oauth::jwks)
+        .service(http::keys::enrol)
+        .service(http::keys::partials)
+        .service(http::keys::signature)
+        .service(http::keys::key_check)
+        .service(http::keys::key_status)
         .service(http::openapi::openapi_json);
+    if dev_mode {
+        cfg.service(http::dev::enrolment_ticket);
+    }
+}
+
+/// JSON bodies: small, and a body that does not parse is a `bad_request` with a Chinese message.
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(16 * 1024)
+        .error_handler(|error, _request| {
+            crate::error::AppError::BadRequest {
+                detail: error.to_string(),
+                message: "请求内容不是所需格式的 JSON（字段缺失、多余或类型不对），请更新小程序后重试",
+            }
+            .into()
+        })
 }
 
 /// The CA with its storage, opened and migrated; what `serve` and the admin CLI share.
@@ -33,6 +56,20 @@ pub struct Core {
     pub store: Arc<SeaCertStore>,
     /// The CA.
     pub authority: Arc<Authority>,
+    /// Seals private key material (CA keys, server key shares).
+    pub sealer: Arc<dyn Sealer>,
+}
+
+impl Core {
+    /// The enrolment service over this core and a kv store.
+    pub fn enrolment(&self, kv: Arc<dyn kv::Kv>) -> Enrolment {
+        let cosigner = Cosigner::new(self.store.clone(), kv, self.sealer.clone());
+        Enrolment::new(
+            self.authority.clone(),
+            self.store.clone(),
+            Arc::new(cosigner),
+        )
+    }
 }
 
 /// Connects to the database, migrates, resolves the master key and opens (or creates) the CA.
@@ -63,6 +100,7 @@ pub async fn open_core(settings: &Settings, public_base: &str) -> anyhow::Result
     Ok(Core {
         store,
         authority: Arc::new(authority),
+        sealer: Arc::new(master_key),
     })
 }
 
@@ -96,11 +134,19 @@ impl Application {
         let kv = kv::connect(redis_url, &settings.kv_prefix)
             .await
             .context("cannot connect to Redis")?;
+        let enrolment = Arc::new(core.enrolment(kv.clone()));
         let state = AppState {
             authority: core.authority.clone(),
             store: core.store.clone(),
             kv,
+            enrolment,
         };
+        let dev_mode = settings.dev_mode;
+        if dev_mode {
+            tracing::warn!(
+                "development mode: /dev/* endpoints are served; never use this in production"
+            );
+        }
         spawn_crl_refresh(core.authority.clone(), settings.crl_validity_hours);
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
@@ -108,7 +154,8 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(64 * 1024))
-                .configure(routes)
+                .app_data(json_config())
+                .configure(|cfg| routes(cfg, dev_mode))
         })
         .listen(listener)?
         .run();

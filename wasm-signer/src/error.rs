@@ -41,6 +41,32 @@ pub enum SignerError {
     },
     /// Memory for a result could not be allocated.
     OutOfMemory,
+    /// A scalar is zero or not below the curve order n where a value in `[1, n-1]` is required,
+    /// or host entropy expanded to zero (probability 2^-256 per value).
+    InvalidScalar,
+    /// The PIN is empty or longer than 64 bytes.
+    InvalidPin {
+        /// Length of the rejected PIN in bytes (never the PIN itself).
+        len: usize,
+    },
+    /// `cosign_finish` found no co-signing round: none was begun, or the last one already
+    /// finished (successfully or not).
+    NoPendingSigning,
+    /// The joint signature came out degenerate (s = 0 or r + s = n, probability about 2^-255),
+    /// or the server could not find a usable nonce; start a new co-signing session.
+    RetryNeeded,
+    /// The bytes are not a canonical mcert signed message, or a field violates its limits so it
+    /// cannot be encoded as one.
+    InvalidMessage {
+        /// Which rule the message broke.
+        reason: &'static str,
+    },
+    /// The stored share is not in a format this crate writes: unknown version or KDF, an
+    /// iteration count outside `[1, 2^24]`, or a masked value that is zero or not below n.
+    InvalidShare,
+    /// The server's check of a PIN proof failed: the phone unmasked its share with a wrong PIN,
+    /// or the proof was made for another session, message, key or nonce commitment.
+    ProofRejected,
 }
 
 impl SignerError {
@@ -54,6 +80,13 @@ impl SignerError {
             Self::DistIdTooLong { .. } => 5,
             Self::InvalidBuffer { .. } => 6,
             Self::OutOfMemory => 7,
+            Self::InvalidScalar => 8,
+            Self::InvalidPin { .. } => 9,
+            Self::NoPendingSigning => 10,
+            Self::RetryNeeded => 11,
+            Self::InvalidMessage { .. } => 12,
+            Self::InvalidShare => 13,
+            Self::ProofRejected => 14,
         }
     }
 }
@@ -79,6 +112,17 @@ impl fmt::Display for SignerError {
                 )
             }
             Self::OutOfMemory => f.write_str("out of memory"),
+            Self::InvalidScalar => f.write_str("scalar is zero or not below the curve order"),
+            Self::InvalidPin { len } => {
+                write!(f, "PIN of {len} bytes is not between 1 and 64 bytes long")
+            }
+            Self::NoPendingSigning => f.write_str("no co-signing round is pending"),
+            Self::RetryNeeded => {
+                f.write_str("co-signing produced a degenerate signature; start a new session")
+            }
+            Self::InvalidMessage { reason } => write!(f, "invalid signed message: {reason}"),
+            Self::InvalidShare => f.write_str("not a valid masked key share"),
+            Self::ProofRejected => f.write_str("PIN proof rejected"),
         }
     }
 }
@@ -105,7 +149,18 @@ mod tests {
             (SignerError::DistIdTooLong { len: 8192 }, 5),
             (SignerError::InvalidBuffer { ptr: 0, len: 1 }, 6),
             (SignerError::OutOfMemory, 7),
+            (SignerError::InvalidScalar, 8),
+            (SignerError::InvalidPin { len: 0 }, 9),
+            (SignerError::NoPendingSigning, 10),
+            (SignerError::RetryNeeded, 11),
+            (SignerError::InvalidMessage { reason: "test" }, 12),
+            (SignerError::InvalidShare, 13),
+            (SignerError::ProofRejected, 14),
         ];
+        let mut codes: Vec<u32> = all.iter().map(|(error, _)| error.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len(), "codes are distinct");
         for (error, code) in all {
             assert_eq!(error.code(), code, "{error}");
         }
@@ -118,5 +173,16 @@ mod tests {
             actual: 64,
         };
         assert_eq!(error.to_string(), "expected 65 bytes, got 64");
+        assert_eq!(
+            SignerError::InvalidPin { len: 65 }.to_string(),
+            "PIN of 65 bytes is not between 1 and 64 bytes long"
+        );
+        assert_eq!(
+            SignerError::InvalidMessage {
+                reason: "trailing bytes"
+            }
+            .to_string(),
+            "invalid signed message: trailing bytes"
+        );
     }
 }

@@ -214,6 +214,29 @@ impl Authority {
         actor: &str,
     ) -> Result<IssuedCertificate, CaError> {
         let serial = CertificateSerial::random(&mut rand::rngs::OsRng);
+        let pending = self.prepare(profile, media, public_key, unit, holder, serial)?;
+        let audit = issue_audit(profile, &pending, actor);
+        let serial = pending.serial.clone();
+        let mut record = self.store.record_pending(pending, audit).await?;
+        let der = self.sign_tbs(&record.tbs_der)?;
+        self.store.activate(&serial, der.clone()).await?;
+        record.status = CertificateStatus::Active;
+        record.der = Some(der.clone());
+        Ok(IssuedCertificate { record, der })
+    }
+
+    /// Builds the to-be-signed bytes of a holder certificate under `serial` (drawn with
+    /// [`CertificateSerial::random`]), ready to be recorded as pending. Nothing is stored or
+    /// signed.
+    pub fn prepare(
+        &self,
+        profile: &profile::Profile,
+        media: MediaType,
+        public_key: spki::SubjectPublicKeyInfoOwned,
+        unit: UnitDraft,
+        holder: HolderDraft,
+        serial: CertificateSerial,
+    ) -> Result<PendingCertificate, CaError> {
         let subject = Subject::Holder {
             unit_name: unit.name.as_str(),
             uscc: unit.uscc.as_str(),
@@ -236,9 +259,9 @@ impl Authority {
         let not_after = now
             + TimeDelta::from_std(profile.validity)
                 .map_err(|_| CaError::Crypto { detail: "validity" })?;
-        let pending = PendingCertificate {
-            serial: serial.clone(),
-            unit: unit.clone(),
+        Ok(PendingCertificate {
+            serial,
+            unit,
             holder,
             media,
             subject: subject.to_string(),
@@ -246,25 +269,13 @@ impl Authority {
             tbs_der: tbs.to_der()?,
             not_before: tbs_time(&tbs.validity.not_before),
             not_after: tbs_time(&tbs.validity.not_after).min(not_after),
-        };
-        let audit = AuditDraft {
-            actor: actor.to_string(),
-            action: "certificate.issue",
-            subject: serial.to_string(),
-            detail: serde_json::json!({
-                "profile": profile.name,
-                "media": media.as_str(),
-                "uscc": unit.uscc.as_str(),
-                "subject": pending.subject,
-            }),
-        };
-        let mut record = self.store.record_pending(pending, audit).await?;
-        let certificate = builder::sign_certificate(tbs, self.issuing_signer.as_ref())?;
-        let der = certificate.to_der()?;
-        self.store.activate(&serial, der.clone()).await?;
-        record.status = CertificateStatus::Active;
-        record.der = Some(der.clone());
-        Ok(IssuedCertificate { record, der })
+        })
+    }
+
+    /// Signs recorded to-be-signed bytes with the issuing CA key; the caller activates.
+    pub fn sign_tbs(&self, tbs_der: &[u8]) -> Result<Vec<u8>, CaError> {
+        let tbs = x509_cert::TbsCertificate::from_der(tbs_der)?;
+        Ok(builder::sign_certificate(tbs, self.issuing_signer.as_ref())?.to_der()?)
     }
 
     /// Looks a certificate up.
@@ -516,4 +527,23 @@ fn self_or_signed(
         signer,
     )?;
     Ok(builder::sign_certificate(tbs, signer)?.to_der()?)
+}
+
+/// The audit entry that records a pending certificate.
+pub fn issue_audit(
+    profile: &profile::Profile,
+    pending: &PendingCertificate,
+    actor: &str,
+) -> AuditDraft {
+    AuditDraft {
+        actor: actor.to_string(),
+        action: "certificate.issue",
+        subject: pending.serial.to_string(),
+        detail: serde_json::json!({
+            "profile": profile.name,
+            "media": pending.media.as_str(),
+            "uscc": pending.unit.uscc.as_str(),
+            "subject": pending.subject,
+        }),
+    }
 }

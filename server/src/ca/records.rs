@@ -55,6 +55,9 @@ pub enum CertificateStatus {
     Active,
     /// Revoked.
     Revoked,
+    /// Never signed and never will be: an enrolment that was retried or given up. The serial is
+    /// not reused and OCSP answers `unknown` for it.
+    Abandoned,
 }
 
 impl CertificateStatus {
@@ -64,6 +67,7 @@ impl CertificateStatus {
             Self::Pending => "pending",
             Self::Active => "active",
             Self::Revoked => "revoked",
+            Self::Abandoned => "abandoned",
         }
     }
 
@@ -73,6 +77,7 @@ impl CertificateStatus {
             "pending" => Some(Self::Pending),
             "active" => Some(Self::Active),
             "revoked" => Some(Self::Revoked),
+            "abandoned" => Some(Self::Abandoned),
             _ => None,
         }
     }
@@ -208,6 +213,10 @@ pub struct CertificateRecord {
     pub not_before: DateTime<Utc>,
     /// Validity end.
     pub not_after: DateTime<Utc>,
+    /// SubjectPublicKeyInfo DER.
+    pub public_key: Vec<u8>,
+    /// The exact bytes that are (or will be) signed.
+    pub tbs_der: Vec<u8>,
     /// Signed certificate, once active.
     pub der: Option<Vec<u8>>,
     /// Revocation, if revoked.

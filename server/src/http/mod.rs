@@ -1,6 +1,8 @@
 //! Thin HTTP handlers: extract, parse, call one service, respond.
 
+pub mod dev;
 pub mod health;
+pub mod keys;
 pub mod oauth;
 pub mod openapi;
 pub mod pki;
@@ -9,6 +11,7 @@ use std::sync::Arc;
 
 use crate::{
     ca::{Authority, CertStore},
+    enrol::Enrolment,
     kv::Kv,
 };
 
@@ -21,4 +24,6 @@ pub struct AppState {
     pub store: Arc<dyn CertStore>,
     /// Short-lived state.
     pub kv: Arc<dyn Kv>,
+    /// Split-key enrolment, co-signing and PIN checks.
+    pub enrolment: Arc<Enrolment>,
 }

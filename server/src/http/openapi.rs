@@ -14,12 +14,36 @@ use utoipa::OpenApi;
         super::pki::ocsp_post,
         super::pki::ocsp_get,
         super::oauth::jwks,
+        super::keys::enrol,
+        super::keys::partials,
+        super::keys::signature,
+        super::keys::key_check,
+        super::keys::key_status,
+        super::dev::enrolment_ticket,
         openapi_json,
     ),
+    modifiers(&DeviceTokenScheme),
     components(schemas(crate::error::ErrorBody, super::health::Health, crate::ca::Jwks, crate::ca::Jwk)),
-    tags((name = "operations"), (name = "pki"), (name = "oauth2"))
+    tags((name = "operations"), (name = "pki"), (name = "oauth2"),
+         (name = "keys", description = "Split-key enrolment and co-signing (docs/split-key.md)"),
+         (name = "development", description = "Only served when MCERT_DEV_MODE is on"))
 )]
 pub struct ApiDoc;
+
+/// The phone's device token, a bearer credential issued at enrolment.
+#[derive(Debug)]
+struct DeviceTokenScheme;
+
+impl utoipa::Modify for DeviceTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "device_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// This document.
 #[utoipa::path(get, path = "/api-docs/openapi.json", tag = "operations",

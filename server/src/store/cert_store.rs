@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// How often a transaction that lost an audit-chain race is tried again.
-const CHAIN_RETRIES: usize = 8;
+pub(super) const CHAIN_RETRIES: usize = 8;
 
 /// The CA registry in a relational database.
 #[derive(Debug, Clone)]
@@ -32,9 +32,13 @@ impl SeaCertStore {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
+
+    pub(super) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
 }
 
-fn unavailable(error: DbErr) -> StorageError {
+pub(super) fn unavailable(error: DbErr) -> StorageError {
     if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
         return StorageError::Conflict { what: "unique key" };
     }
@@ -43,7 +47,7 @@ fn unavailable(error: DbErr) -> StorageError {
     }
 }
 
-fn corrupt(what: &'static str, detail: impl Into<String>) -> StorageError {
+pub(super) fn corrupt(what: &'static str, detail: impl Into<String>) -> StorageError {
     StorageError::Corrupt {
         what,
         detail: detail.into(),
@@ -51,7 +55,7 @@ fn corrupt(what: &'static str, detail: impl Into<String>) -> StorageError {
 }
 
 /// Appends an audit entry inside `txn`, after the current last entry.
-async fn append_in(
+pub(super) async fn append_in(
     txn: &DatabaseTransaction,
     draft: &AuditDraft,
 ) -> Result<AuditEntry, StorageError> {
@@ -81,15 +85,15 @@ async fn append_in(
     Ok(entry)
 }
 
-async fn commit(txn: DatabaseTransaction) -> Result<(), StorageError> {
+pub(super) async fn commit(txn: DatabaseTransaction) -> Result<(), StorageError> {
     txn.commit().await.map_err(unavailable)
 }
 
-fn is_conflict(error: &CaError) -> bool {
+pub(super) fn is_conflict(error: &CaError) -> bool {
     matches!(error, CaError::Storage(StorageError::Conflict { .. }))
 }
 
-async fn record_of(
+pub(super) async fn record_of(
     db: &impl ConnectionTrait,
     row: certificate::Model,
 ) -> Result<CertificateRecord, StorageError> {
@@ -133,9 +137,97 @@ async fn record_of(
             .ok_or_else(|| corrupt("certificates", format!("status {}", row.status)))?,
         not_before: row.not_before,
         not_after: row.not_after,
+        public_key: row.public_key,
+        tbs_der: row.tbs_der,
         der: row.der,
         revocation,
     })
+}
+
+/// Records a certificate before it is signed inside `txn`: the employer with it (created if new;
+/// a different registered name is `UnitNameMismatch`) and the role (primary if the employer has
+/// no other pending or active primary), serialised per employer.
+pub(super) async fn insert_pending_in(
+    txn: &DatabaseTransaction,
+    pending: &PendingCertificate,
+) -> Result<certificate::Model, CaError> {
+    let now = Utc::now();
+    let existing = unit::Entity::find()
+        .filter(unit::COLUMN.uscc.eq(pending.unit.uscc.as_str()))
+        .one(txn)
+        .await
+        .map_err(unavailable)?;
+    let unit_id = match existing {
+        Some(u) if u.name != pending.unit.name.as_str() => {
+            return Err(CaError::UnitNameMismatch {
+                uscc: u.uscc,
+                registered_name: u.name,
+            });
+        }
+        Some(u) => u.id,
+        None => {
+            unit::ActiveModel {
+                uscc: Set(pending.unit.uscc.as_str().to_string()),
+                name: Set(pending.unit.name.as_str().to_string()),
+                region_code: Set(Some(pending.unit.uscc.region_code().to_string())),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await
+            .map_err(unavailable)?
+            .id
+        }
+    };
+    // Serialise issuance per employer (PostgreSQL row lock; SQLite has one writer anyway),
+    // so two concurrent first certificates cannot both become primary.
+    unit::Entity::find_by_id(unit_id)
+        .lock_exclusive()
+        .one(txn)
+        .await
+        .map_err(unavailable)?;
+    let live_primary = certificate::Entity::find()
+        .filter(certificate::COLUMN.unit_id.eq(unit_id))
+        .filter(certificate::COLUMN.role.eq(Role::Primary.as_str()))
+        .filter(certificate::COLUMN.status.is_in([
+            CertificateStatus::Pending.as_str(),
+            CertificateStatus::Active.as_str(),
+        ]))
+        .select_only()
+        .column(certificate::Column::Id)
+        .into_tuple::<i64>()
+        .one(txn)
+        .await
+        .map_err(unavailable)?;
+    let role = if live_primary.is_some() {
+        Role::Sub
+    } else {
+        Role::Primary
+    };
+    let row = certificate::ActiveModel {
+        serial: Set(pending.serial.to_string()),
+        unit_id: Set(unit_id),
+        holder_name: Set(pending.holder.name.as_str().to_string()),
+        holder_id_number: Set(pending.holder.id_number.as_str().to_string()),
+        holder_phone: Set(pending.holder.phone.as_str().to_string()),
+        media_type: Set(pending.media.as_str().to_string()),
+        role: Set(role.as_str().to_string()),
+        status: Set(CertificateStatus::Pending.as_str().to_string()),
+        subject: Set(pending.subject.clone()),
+        public_key: Set(pending.public_key.clone()),
+        tbs_der: Set(pending.tbs_der.clone()),
+        der: Set(None),
+        not_before: Set(pending.not_before),
+        not_after: Set(pending.not_after),
+        created_at: Set(now),
+        activated_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map_err(unavailable)?;
+    Ok(row)
 }
 
 impl SeaCertStore {
@@ -145,82 +237,7 @@ impl SeaCertStore {
         audit: &AuditDraft,
     ) -> Result<CertificateRecord, CaError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
-        let now = Utc::now();
-        let existing = unit::Entity::find()
-            .filter(unit::COLUMN.uscc.eq(pending.unit.uscc.as_str()))
-            .one(&txn)
-            .await
-            .map_err(unavailable)?;
-        let unit_id = match existing {
-            Some(u) if u.name != pending.unit.name.as_str() => {
-                return Err(CaError::UnitNameMismatch {
-                    uscc: u.uscc,
-                    registered_name: u.name,
-                });
-            }
-            Some(u) => u.id,
-            None => {
-                unit::ActiveModel {
-                    uscc: Set(pending.unit.uscc.as_str().to_string()),
-                    name: Set(pending.unit.name.as_str().to_string()),
-                    region_code: Set(Some(pending.unit.uscc.region_code().to_string())),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(&txn)
-                .await
-                .map_err(unavailable)?
-                .id
-            }
-        };
-        // Serialise issuance per employer (PostgreSQL row lock; SQLite has one writer anyway),
-        // so two concurrent first certificates cannot both become primary.
-        unit::Entity::find_by_id(unit_id)
-            .lock_exclusive()
-            .one(&txn)
-            .await
-            .map_err(unavailable)?;
-        let live_primary = certificate::Entity::find()
-            .filter(certificate::COLUMN.unit_id.eq(unit_id))
-            .filter(certificate::COLUMN.role.eq(Role::Primary.as_str()))
-            .filter(certificate::COLUMN.status.is_in([
-                CertificateStatus::Pending.as_str(),
-                CertificateStatus::Active.as_str(),
-            ]))
-            .select_only()
-            .column(certificate::Column::Id)
-            .into_tuple::<i64>()
-            .one(&txn)
-            .await
-            .map_err(unavailable)?;
-        let role = if live_primary.is_some() {
-            Role::Sub
-        } else {
-            Role::Primary
-        };
-        let row = certificate::ActiveModel {
-            serial: Set(pending.serial.to_string()),
-            unit_id: Set(unit_id),
-            holder_name: Set(pending.holder.name.as_str().to_string()),
-            holder_id_number: Set(pending.holder.id_number.as_str().to_string()),
-            holder_phone: Set(pending.holder.phone.as_str().to_string()),
-            media_type: Set(pending.media.as_str().to_string()),
-            role: Set(role.as_str().to_string()),
-            status: Set(CertificateStatus::Pending.as_str().to_string()),
-            subject: Set(pending.subject.clone()),
-            public_key: Set(pending.public_key.clone()),
-            tbs_der: Set(pending.tbs_der.clone()),
-            der: Set(None),
-            not_before: Set(pending.not_before),
-            not_after: Set(pending.not_after),
-            created_at: Set(now),
-            activated_at: Set(None),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await
-        .map_err(unavailable)?;
+        let row = insert_pending_in(&txn, pending).await?;
         append_in(&txn, audit).await?;
         let record = record_of(&txn, row).await?;
         commit(txn).await?;

@@ -2,6 +2,7 @@
 
 mod cert_store;
 pub mod entities;
+mod key_store;
 
 use std::time::Duration;
 

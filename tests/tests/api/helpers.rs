@@ -31,7 +31,13 @@ async fn fresh_postgres(base: &str) -> String {
     format!("{prefix}/{name}")
 }
 
+/// The server in development mode (the `/dev/*` endpoints stand in for staff tools).
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The server with settings adjusted by `configure` (after the test defaults).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         mcert_server::telemetry::init(mcert_server::configuration::LogFormat::Text);
     }
@@ -44,6 +50,8 @@ pub async fn spawn_app() -> TestApp {
         settings.redis_url = Some(SecretString::from(url));
         settings.kv_prefix = format!("mcert-test:{}:", uuid::Uuid::new_v4().simple());
     }
+    settings.dev_mode = true;
+    configure(&mut settings);
     let app = Application::build(settings)
         .await
         .expect("application starts");

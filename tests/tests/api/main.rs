@@ -1,5 +1,7 @@
 //! End-to-end tests: one binary, every test starts its own server with fresh state.
 
 mod helpers;
+mod keys;
 mod operations;
+mod phone;
 mod pki;

@@ -31,6 +31,12 @@ async fn openapi_document_describes_every_endpoint() {
         "/pki/ocsp",
         "/pki/ocsp/{request}",
         "/oauth2/jwks",
+        "/api/v1/enrolments",
+        "/api/v1/cosign/{session_id}/partials",
+        "/api/v1/cosign/{session_id}/signature",
+        "/api/v1/certificates/{serial}/key-checks",
+        "/api/v1/certificates/{serial}/key",
+        "/dev/enrolment-tickets",
         "/api-docs/openapi.json",
     ] {
         assert!(

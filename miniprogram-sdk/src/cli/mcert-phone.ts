@@ -1,0 +1,550 @@
+#!/usr/bin/env node
+/**
+ * `mcert-phone`: a phone on the command line. It uses the SDK and the real signer module
+ * exactly as the mini-program does — `WebAssembly.instantiate` on the module bytes, `fetch`,
+ * `crypto.getRandomValues` — and keeps what the phone would keep in a JSON file (`--state`).
+ *
+ * The only file in `src/` allowed to use Node built-ins.
+ */
+
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { parseArgs } from 'node:util';
+
+import {
+  type KeyValueStorage,
+  McertApiError,
+  McertClient,
+  McertError,
+  McertNetworkError,
+  SignerError,
+  fetchRequest,
+  loadSigner,
+  webCryptoEntropy,
+} from '../index';
+
+const PROGRAM = 'mcert-phone';
+const DEFAULT_STATE = './mcert-phone.json';
+/** State-file key of the server URL remembered at enrolment (not an SDK key). */
+const SERVER_KEY = 'mcert-phone:server';
+
+/** Node's WebAssembly global; @types/node does not declare it and src/ has no DOM types. */
+declare const WebAssembly: {
+  instantiate(module: Uint8Array, imports: object): Promise<{ instance: { exports: unknown } }>;
+};
+
+/** A mistake in how the command was called: usage is printed, exit status 2. */
+class UsageError extends Error {}
+
+/** The phone's storage as one JSON object in a file, rewritten atomically with mode 0600. */
+export function jsonFileStorage(path: string): KeyValueStorage {
+  const read = (): { [key: string]: string } => {
+    if (!existsSync(path)) return {};
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(path, 'utf8'));
+    } catch {
+      value = undefined;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new McertError(
+        'storage_corrupted',
+        `状态文件 ${path} 不是有效的 JSON / state file is not valid JSON`,
+      );
+    }
+    return value as { [key: string]: string };
+  };
+  const write = (data: { [key: string]: string }): void => {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temporary, path);
+  };
+  return {
+    get: async (key) => {
+      const value = read()[key];
+      return typeof value === 'string' ? value : null;
+    },
+    set: async (key, value) => {
+      const data = read();
+      data[key] = value;
+      write(data);
+    },
+    remove: async (key) => {
+      const data = read();
+      delete data[key];
+      write(data);
+    },
+  };
+}
+
+/** Reads answers from the terminal (hidden) or, when stdin is not a terminal, line by line. */
+class Prompter {
+  private lines: Interface | undefined;
+  private buffered: string[] = [];
+  private waiting: ((line: string | undefined) => void)[] = [];
+  private ended = false;
+
+  async secret(question: string): Promise<string> {
+    if (process.stdin.isTTY) return this.hidden(question);
+    process.stderr.write(question);
+    const line = await this.nextLine();
+    process.stderr.write('\n');
+    if (line === undefined) {
+      throw new UsageError(`${question.trim()} 未提供（标准输入已结束）/ not given (stdin ended)`);
+    }
+    return line.trim();
+  }
+
+  close(): void {
+    this.lines?.close();
+  }
+
+  private nextLine(): Promise<string | undefined> {
+    if (this.lines === undefined) {
+      this.lines = createInterface({ input: process.stdin, terminal: false });
+      this.lines.on('line', (line) => {
+        const waiter = this.waiting.shift();
+        if (waiter !== undefined) waiter(line);
+        else this.buffered.push(line);
+      });
+      this.lines.on('close', () => {
+        this.ended = true;
+        for (const waiter of this.waiting.splice(0)) waiter(undefined);
+      });
+    }
+    const line = this.buffered.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolveLine) => this.waiting.push(resolveLine));
+  }
+
+  private hidden(question: string): Promise<string> {
+    return new Promise((resolveAnswer, reject) => {
+      const input = process.stdin;
+      let answer = '';
+      process.stderr.write(question);
+      input.setRawMode(true);
+      input.resume();
+      input.setEncoding('utf8');
+      const done = (error?: Error): void => {
+        input.setRawMode(false);
+        input.pause();
+        input.removeListener('data', onData);
+        process.stderr.write('\n');
+        if (error !== undefined) reject(error);
+        else resolveAnswer(answer);
+      };
+      const onData = (chunk: string): void => {
+        for (const char of chunk) {
+          if (char === '\r' || char === '\n') return done();
+          if (char === '\u0003') return done(new UsageError('已取消 / cancelled'));
+          if (char === '\u007f' || char === '\b') answer = answer.slice(0, -1);
+          else answer += char;
+        }
+      };
+      input.on('data', onData);
+    });
+  }
+}
+
+type Values = { [name: string]: string | boolean | undefined };
+
+/** What a command gets to work with. */
+interface Context {
+  values: Values;
+  statePath: string;
+  storage: KeyValueStorage;
+  prompter: Prompter;
+  /**
+   * A client for `--server`, `MCERT_SERVER` or the server remembered at enrolment; `local`
+   * commands (which never reach the server) do without one.
+   */
+  client(options?: { local: boolean }): Promise<McertClient>;
+  out(line: string): void;
+}
+
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  description: string;
+}
+
+interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: { [name: string]: OptionSpec };
+  run(context: Context): Promise<void>;
+}
+
+const GLOBAL_OPTIONS: { [name: string]: OptionSpec } = {
+  state: {
+    type: 'string',
+    description: `状态文件 / state file (default ${DEFAULT_STATE})`,
+  },
+  server: {
+    type: 'string',
+    description:
+      'mcert 服务地址 / server URL (default: $MCERT_SERVER, then the one used at enrolment)',
+  },
+  wasm: {
+    type: 'string',
+    description: '签名模块 / signer module (default: $MCERT_SIGNER_WASM, then the packaged one)',
+  },
+  json: { type: 'boolean', description: '输出 JSON / print JSON' },
+  help: { type: 'boolean', description: '显示帮助 / show help' },
+};
+
+const PIN_OPTION: OptionSpec = {
+  type: 'string',
+  description:
+    'PIN（6 位数字；默认取 $MCERT_PIN，否则提示输入）/ 6-digit PIN (default: $MCERT_PIN, else prompt)',
+};
+
+const SERIAL_OPTION: OptionSpec = {
+  type: 'string',
+  description:
+    '证书序列号（本机只有一张证书时可省略）/ certificate serial (optional with one certificate)',
+};
+
+function stringValue(values: Values, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+async function pinFrom(
+  context: Context,
+  option: string,
+  variable: string,
+  question: string,
+): Promise<string> {
+  return (
+    stringValue(context.values, option) ??
+    process.env[variable] ??
+    (await context.prompter.secret(question))
+  );
+}
+
+/** A new PIN from the prompt, typed twice at a terminal (once from a pipe). */
+async function newPinFrom(context: Context, question: string): Promise<string> {
+  const pin = await context.prompter.secret(question);
+  if (process.stdin.isTTY) {
+    const again = await context.prompter.secret('再次输入 / repeat: ');
+    if (again !== pin) throw new UsageError('两次输入的 PIN 不一致 / the PINs differ');
+  }
+  return pin;
+}
+
+/** `--serial`, or the only certificate on the phone. */
+async function serialFrom(context: Context, client: McertClient): Promise<string> {
+  const serial = stringValue(context.values, 'serial');
+  if (serial !== undefined) return serial;
+  const stored = await client.certificates();
+  if (stored.length === 1) return stored[0].serial;
+  throw new UsageError(
+    stored.length === 0
+      ? '本机还没有证书，请先执行 enrol / no certificate on this phone yet: run enrol first'
+      : '本机有多张证书，请用 --serial 指定 / several certificates: choose one with --serial',
+  );
+}
+
+function describeCertificate(pem: string): { subject: string; validTo: string } | null {
+  try {
+    const certificate = new X509Certificate(pem);
+    return { subject: certificate.subject.replace(/\n/g, ', '), validTo: certificate.validTo };
+  } catch {
+    return null;
+  }
+}
+
+const COMMANDS: Command[] = [
+  {
+    name: 'enrol',
+    summary: '下载证书（设置 PIN）/ download a certificate and set its PIN',
+    usage: 'enrol --server URL --ticket TICKET [--pin PIN]',
+    options: {
+      ticket: { type: 'string', description: '下载凭证 / enrolment ticket' },
+      pin: PIN_OPTION,
+    },
+    async run(context) {
+      const ticket = stringValue(context.values, 'ticket');
+      if (ticket === undefined) throw new UsageError('缺少 --ticket / --ticket is required');
+      const client = await context.client();
+      let pin = stringValue(context.values, 'pin') ?? process.env.MCERT_PIN;
+      if (pin === undefined) {
+        pin = await newPinFrom(context, '设置 PIN（6 位数字）/ new PIN (6 digits): ');
+      }
+      const certificate = await client.enrol(ticket, pin);
+      if (context.values.json === true) {
+        context.out(JSON.stringify({ serial: certificate.serial, state: context.statePath }));
+        return;
+      }
+      context.out(`证书已下载 / certificate enrolled: ${certificate.serial}`);
+      const details = describeCertificate(certificate.certificatePem);
+      if (details !== null) context.out(`  ${details.subject}`);
+      context.out(`  保存在 / stored in ${context.statePath}`);
+    },
+  },
+  {
+    name: 'list',
+    summary: '列出本机证书 / list the certificates on this phone',
+    usage: 'list',
+    options: {},
+    async run(context) {
+      const client = await context.client({ local: true });
+      const certificates = await client.certificates();
+      if (context.values.json === true) {
+        context.out(
+          JSON.stringify(
+            certificates.map((c) => ({
+              serial: c.serial,
+              ...(describeCertificate(c.certificatePem) ?? {}),
+            })),
+          ),
+        );
+        return;
+      }
+      if (certificates.length === 0) {
+        context.out('本机没有证书 / no certificates on this phone');
+        return;
+      }
+      for (const certificate of certificates) {
+        const details = describeCertificate(certificate.certificatePem);
+        context.out(
+          details === null
+            ? certificate.serial
+            : `${certificate.serial}  ${details.subject}  (有效期至 / valid to ${details.validTo})`,
+        );
+      }
+    },
+  },
+  {
+    name: 'status',
+    summary: '查询密钥状态与剩余 PIN 次数 / key status and PIN attempts left',
+    usage: 'status [--serial S]',
+    options: { serial: SERIAL_OPTION },
+    async run(context) {
+      const client = await context.client();
+      const status = await client.keyStatus(await serialFrom(context, client));
+      if (context.values.json === true) {
+        context.out(JSON.stringify(status));
+        return;
+      }
+      context.out(`证书 / certificate: ${status.serial}`);
+      context.out(`状态 / status: ${status.status}`);
+      context.out(`已锁定 / locked: ${status.locked ? '是 / yes' : '否 / no'}`);
+      context.out(`剩余 PIN 次数 / PIN attempts left: ${status.remainingAttempts}`);
+    },
+  },
+  {
+    name: 'verify-pin',
+    summary: '校验 PIN / check the PIN with the server',
+    usage: 'verify-pin [--serial S] [--pin PIN]',
+    options: { serial: SERIAL_OPTION, pin: PIN_OPTION },
+    async run(context) {
+      const client = await context.client();
+      const serial = await serialFrom(context, client);
+      const pin = await pinFrom(context, 'pin', 'MCERT_PIN', '输入 PIN / PIN: ');
+      await client.verifyPin(serial, pin);
+      context.out('PIN 正确 / PIN is correct');
+    },
+  },
+  {
+    name: 'change-pin',
+    summary: '修改 PIN / change the PIN',
+    usage: 'change-pin [--serial S] [--pin OLD] [--new-pin NEW]',
+    options: {
+      serial: SERIAL_OPTION,
+      pin: {
+        type: 'string',
+        description: '原 PIN / current PIN (default: $MCERT_PIN, else prompt)',
+      },
+      'new-pin': {
+        type: 'string',
+        description: '新 PIN / new PIN (default: $MCERT_NEW_PIN, else prompt)',
+      },
+    },
+    async run(context) {
+      const client = await context.client();
+      const serial = await serialFrom(context, client);
+      const oldPin = await pinFrom(context, 'pin', 'MCERT_PIN', '输入原 PIN / current PIN: ');
+      let newPin = stringValue(context.values, 'new-pin') ?? process.env.MCERT_NEW_PIN;
+      if (newPin === undefined) {
+        newPin = await newPinFrom(context, '输入新 PIN / new PIN: ');
+      }
+      await client.changePin(serial, oldPin, newPin);
+      context.out('PIN 已修改 / PIN changed');
+    },
+  },
+];
+
+function optionLines(options: { [name: string]: OptionSpec }): string[] {
+  return Object.keys(options).map((name) => {
+    const flag = options[name].type === 'string' ? `--${name} <value>` : `--${name}`;
+    return `  ${flag.padEnd(22)} ${options[name].description}`;
+  });
+}
+
+function usage(command?: Command): string {
+  if (command !== undefined) {
+    return [
+      `用法 / usage: ${PROGRAM} ${command.usage} [options]`,
+      '',
+      command.summary,
+      '',
+      ...optionLines(command.options),
+      ...optionLines(GLOBAL_OPTIONS),
+    ].join('\n');
+  }
+  return [
+    `用法 / usage: ${PROGRAM} <command> [options]`,
+    '',
+    '命令 / commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
+    '',
+    '通用选项 / common options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    `${PROGRAM} <command> --help 查看命令说明 / shows a command's options.`,
+  ].join('\n');
+}
+
+function causeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null
+    ? (error as { cause?: unknown }).cause
+    : undefined;
+}
+
+/** Prints an error the way a person can act on it; returns the exit status. */
+function report(error: unknown, err: (line: string) => void): number {
+  if (error instanceof UsageError) {
+    err(`${PROGRAM}: ${error.message}`);
+    return 2;
+  }
+  if (error instanceof McertApiError) {
+    err(`错误 / error [${error.code}, HTTP ${error.status}]: ${error.message}`);
+    if (error.remainingAttempts !== undefined) {
+      err(`剩余 PIN 次数 / PIN attempts left: ${error.remainingAttempts}`);
+    }
+    return 1;
+  }
+  if (error instanceof McertNetworkError) {
+    // fetch's TypeError("fetch failed") carries the useful part (ECONNREFUSED …) in its cause.
+    const cause = causeOf(error);
+    const detail =
+      causeOf(cause) instanceof Error
+        ? (causeOf(cause) as Error).message
+        : cause instanceof Error
+          ? cause.message
+          : String(cause);
+    err(`错误 / error [${error.code}]: ${error.message} / cannot reach the server (${detail})`);
+    return 1;
+  }
+  if (error instanceof McertError) {
+    err(`错误 / error [${error.code}]: ${error.message}`);
+    return 1;
+  }
+  if (error instanceof SignerError) {
+    err(`错误 / error [signer ${error.code}]: ${error.userMessage} / ${error.message}`);
+    return 1;
+  }
+  err(`${PROGRAM}: ${error instanceof Error ? error.message : String(error)}`);
+  return 1;
+}
+
+/** Runs one command line; resolves to the exit status. */
+export async function main(
+  argv: string[],
+  out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    err(`${PROGRAM}: 未知命令 / unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const options = { ...GLOBAL_OPTIONS, ...command.options };
+  let values: Values;
+  try {
+    values = parseArgs({
+      args: rest,
+      options: Object.fromEntries(
+        Object.keys(options).map((option) => [option, { type: options[option].type }]),
+      ),
+      allowPositionals: false,
+      strict: true,
+    }).values;
+  } catch (error) {
+    err(`${PROGRAM} ${name}: ${(error as Error).message}\n\n${usage(command)}`);
+    return 2;
+  }
+  if (values.help === true) {
+    out(usage(command));
+    return 0;
+  }
+
+  const statePath = resolve(stringValue(values, 'state') ?? DEFAULT_STATE);
+  const storage = jsonFileStorage(statePath);
+  const prompter = new Prompter();
+  const context: Context = {
+    values,
+    statePath,
+    storage,
+    prompter,
+    out,
+    client: async (clientOptions) => {
+      const given = stringValue(values, 'server') ?? process.env.MCERT_SERVER;
+      const baseUrl =
+        given ?? (await storage.get(SERVER_KEY)) ?? (clientOptions?.local === true ? '' : null);
+      if (baseUrl === null) {
+        throw new UsageError('缺少 --server（mcert 服务地址）/ --server is required');
+      }
+      if (command.name === 'enrol') await storage.set(SERVER_KEY, baseUrl);
+      const wasmPath =
+        stringValue(values, 'wasm') ??
+        process.env.MCERT_SIGNER_WASM ??
+        resolve(__dirname, '..', '..', 'wasm', 'mcert_signer.wasm');
+      if (!existsSync(wasmPath)) {
+        throw new UsageError(`找不到签名模块 / signer module not found: ${wasmPath} (use --wasm)`);
+      }
+      const signer = await loadSigner({
+        module: new Uint8Array(readFileSync(wasmPath)),
+        instantiate: WebAssembly.instantiate,
+      });
+      return new McertClient({
+        signer,
+        request: fetchRequest(fetch),
+        storage,
+        entropy: webCryptoEntropy(globalThis.crypto),
+        baseUrl,
+      });
+    },
+  };
+  try {
+    await command.run(context);
+    return 0;
+  } catch (error) {
+    return report(error, err);
+  } finally {
+    prompter.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (status) => {
+      process.exitCode = status;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${PROGRAM}: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,590 @@
+/**
+ * The phone's side of mcert's split-key protocol (DESIGN.md §5, docs/split-key.md) over the HTTP
+ * API: enrolment, co-signing, PIN checks and changes, and the certificates kept on the phone.
+ *
+ * What the phone stores per certificate is exactly {serial, share, publicKey, certificatePem,
+ * deviceToken}: never P1, never anything that tells a right PIN from a wrong one. Every PIN
+ * guess therefore has to go through the server, which counts them.
+ */
+
+import { base64Decode, base64Encode } from './base64';
+import { ClientErrorCode, McertApiError, McertError, McertNetworkError } from './errors';
+import type { EntropySource, HttpRequest, KeyValueStorage, RequestFunction } from './host';
+import { type MessageDescription, PARTIALS_LENGTH, POINT_LENGTH, type Signer } from './signer';
+
+/** Bytes of host entropy handed to the module per operation (it takes 32 to 256). */
+const ENTROPY_LENGTH = 64;
+
+/** What {@link McertClient} is built from. */
+export interface McertClientOptions {
+  /** The loaded signer module ({@link loadSigner}). */
+  signer: Signer;
+  /** HTTP transport ({@link wxRequest}, {@link fetchRequest}). */
+  request: RequestFunction;
+  /** Where certificates and shares live ({@link wxStorage}, {@link memoryStorage}). */
+  storage: KeyValueStorage;
+  /** Secure random bytes ({@link wxEntropy}, {@link webCryptoEntropy}). */
+  entropy: EntropySource;
+  /** The mcert server, e.g. `https://mcert.example.cn` (no trailing `/api`). */
+  baseUrl: string;
+  /** Prefix of every storage key; default `mcert:`. */
+  storagePrefix?: string;
+}
+
+/** A certificate kept on this phone. */
+export interface CertificateInfo {
+  /** Certificate serial, upper-case hex as the server writes it (`0A1B…`). */
+  serial: string;
+  /** The SM2 public key P, 65-byte SEC1 uncompressed. */
+  publicKey: Uint8Array;
+  /** The certificate, PEM. */
+  certificatePem: string;
+}
+
+/** The server's view of a certificate's key. */
+export interface KeyStatus {
+  serial: string;
+  /** Certificate status as the server names it. */
+  status: string;
+  /** Locked after six wrong PINs. */
+  locked: boolean;
+  /** Wrong PINs still allowed before the key locks. */
+  remainingAttempts: number;
+}
+
+/** A co-signing session the server opened (login, seal, key check, enrolment). */
+export interface CosignSession {
+  /** The session id, as in `/api/v1/cosign/{session_id}/…`. */
+  sessionId: string;
+  /** The canonical message to sign (`MCERT-SIGN …`). */
+  message: Uint8Array;
+}
+
+/** The server's answer to a completed co-signature. */
+export interface CosignResult {
+  /** What the signature was for (`key_enrolment`, `key_check`, `login`, …). */
+  purpose: string;
+  serial: string;
+  [field: string]: unknown;
+}
+
+/** A completed co-signature. */
+export interface CosignOutcome {
+  /** The DER-encoded SM2 signature, valid under the certificate's public key. */
+  signature: Uint8Array;
+  /** The server's answer to it. */
+  result: CosignResult;
+}
+
+/** The record stored per certificate. Exactly these fields; binary values in base64. */
+interface StoredCertificate {
+  serial: string;
+  share: string;
+  publicKey: string;
+  certificatePem: string;
+  deviceToken: string;
+}
+
+type Json = { [key: string]: unknown };
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const PIN_PATTERN = /^[0-9]{6}$/;
+
+/** Throws {@link McertError} `pin_format` unless `pin` is exactly six ASCII digits. */
+export function checkPinFormat(pin: unknown): asserts pin is string {
+  if (typeof pin !== 'string' || !PIN_PATTERN.test(pin)) {
+    throw new McertError(ClientErrorCode.PinFormat, 'PIN 码必须是 6 位数字');
+  }
+}
+
+/**
+ * A serial in the server's canonical text form: the DER INTEGER content octets in upper-case
+ * hex (a `00` byte only to keep a top bit positive), as `openssl x509 -serial` prints it.
+ * Accepts any case, a `0x` prefix and `:` separators, so user input and the server agree.
+ */
+function canonicalSerial(serial: unknown): string {
+  const invalid = (): McertError =>
+    new McertError(
+      ClientErrorCode.SerialInvalid,
+      `证书序列号“${String(serial)}”格式不正确（应为十六进制字符）`,
+    );
+  if (typeof serial !== 'string') throw invalid();
+  let digits = serial.trim().replace(/^0x/i, '').replace(/:/g, '').toUpperCase();
+  if (!/^[0-9A-F]{1,80}$/.test(digits)) throw invalid();
+  if (digits.length % 2 === 1) digits = `0${digits}`;
+  while (digits.length > 2 && digits.slice(0, 2) === '00') digits = digits.slice(2);
+  if (digits === '00') throw invalid();
+  return parseInt(digits[0], 16) >= 8 ? `00${digits}` : digits;
+}
+
+function sameSerial(a: string, b: string): boolean {
+  try {
+    return canonicalSerial(a) === canonicalSerial(b);
+  } catch {
+    return false;
+  }
+}
+
+function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16);
+  return out;
+}
+
+function invalidResponse(detail: string): McertError {
+  return new McertError(
+    ClientErrorCode.InvalidResponse,
+    `服务器响应格式不正确（${detail}），请稍后重试或更新小程序`,
+  );
+}
+
+function unexpectedMessage(detail: string): McertError {
+  return new McertError(
+    ClientErrorCode.UnexpectedMessage,
+    `服务器要求签署的内容与当前操作不符（${detail}），已拒绝签名`,
+  );
+}
+
+function stringField(body: unknown, name: string): string {
+  const value = isObject(body) ? body[name] : undefined;
+  if (typeof value !== 'string' || value === '') throw invalidResponse(`缺少字段 ${name}`);
+  return value;
+}
+
+function bytesField(body: unknown, name: string, length?: number): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = base64Decode(stringField(body, name));
+  } catch (error) {
+    if (error instanceof McertError) throw error;
+    throw invalidResponse(`字段 ${name} 不是 base64`);
+  }
+  if (length !== undefined && bytes.length !== length) {
+    throw invalidResponse(`字段 ${name} 应为 ${length} 字节`);
+  }
+  return bytes;
+}
+
+function cosignSession(body: unknown): CosignSession {
+  return { sessionId: stringField(body, 'session_id'), message: bytesField(body, 'message') };
+}
+
+/** Whether `haystack` contains `needle` as a contiguous run. */
+function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) {
+      if (haystack[i + j] !== needle[j]) continue outer;
+    }
+    return true;
+  }
+  return false;
+}
+
+/** The DER inside a PEM block, or null. */
+function pemBody(pem: string): Uint8Array | null {
+  const match = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(pem);
+  if (match === null) return null;
+  try {
+    return base64Decode(match[1].replace(/\s+/g, ''));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One co-signing round at a time per module instance: the module keeps a single pending round,
+ * and a second `cosignBegin` during the network wait of the first would replace it.
+ */
+const signerQueues = new WeakMap<object, Promise<void>>();
+
+function exclusive<T>(key: object, task: () => Promise<T>): Promise<T> {
+  const previous = signerQueues.get(key) ?? Promise.resolve();
+  const run = previous.then(task, task);
+  signerQueues.set(
+    key,
+    run.then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
+  return run;
+}
+
+/**
+ * The mcert client of one phone. All methods are asynchronous and throw {@link McertError}
+ * (Chinese `message`, stable `code`): {@link McertApiError} for the server's refusals,
+ * {@link McertNetworkError} when there is no answer; {@link SignerError} from the module.
+ */
+export class McertClient {
+  private readonly signer: Signer;
+  private readonly request: RequestFunction;
+  private readonly storage: KeyValueStorage;
+  private readonly entropy: EntropySource;
+  private readonly baseUrl: string;
+  private readonly prefix: string;
+  /** Serialises read-modify-write of the index of serials. */
+  private indexUpdate: Promise<void> = Promise.resolve();
+
+  constructor(options: McertClientOptions) {
+    this.signer = options.signer;
+    this.request = options.request;
+    this.storage = options.storage;
+    this.entropy = options.entropy;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.prefix = options.storagePrefix ?? 'mcert:';
+  }
+
+  /**
+   * Downloads a certificate: creates the phone's key half under `pin`, enrols it with the
+   * one-time `ticket`, co-signs the enrolment message and stores the result.
+   *
+   * @throws {McertError} `pin_format` before anything else; {@link McertApiError}
+   *   `enrolment_ticket_invalid` for a used or expired ticket; `unexpected_message` if the
+   *   server asks to sign something other than this enrolment.
+   */
+  async enrol(ticket: string, pin: string): Promise<CertificateInfo> {
+    checkPinFormat(pin);
+    if (typeof ticket !== 'string' || ticket.trim() === '') {
+      throw new McertError(ClientErrorCode.TicketMissing, '缺少下载凭证，请重新进入证书下载页面');
+    }
+    const entropy = await this.randomBytes();
+    let generated;
+    try {
+      generated = this.signer.generateShare(entropy, pin);
+    } finally {
+      entropy.fill(0);
+    }
+    const body = await this.call('POST', '/api/v1/enrolments', {
+      ticket: ticket.trim(),
+      p1: base64Encode(generated.p1),
+    });
+    // P1 is needed for nothing else and must not be kept.
+    generated.p1.fill(0);
+    const serial = canonicalSerial(stringField(body, 'serial'));
+    const publicKey = bytesField(body, 'public_key', POINT_LENGTH);
+    const session = cosignSession(isObject(body) ? body.cosign : undefined);
+    const description = this.signer.describeMessage(session.message);
+    if (description.kind !== 'key_enrolment') {
+      throw unexpectedMessage(`类型为 ${description.kind}，应为证书下载`);
+    }
+    if (!sameSerial(description.fields.serial, serial)) {
+      throw unexpectedMessage('证书序列号不一致');
+    }
+    if (description.fields.public_key !== toHex(publicKey)) {
+      throw unexpectedMessage('公钥不一致');
+    }
+
+    const record: StoredCertificate = {
+      serial,
+      share: base64Encode(generated.share),
+      publicKey: base64Encode(publicKey),
+      certificatePem: '',
+      deviceToken: '',
+    };
+    const { result } = await this.cosignWith(record, session, pin);
+    const certificatePem = stringField(result, 'certificate');
+    const deviceToken = stringField(result, 'device_token');
+    const der = pemBody(certificatePem);
+    if (der === null || !containsBytes(der, publicKey)) {
+      throw invalidResponse('证书不含本机密钥对应的公钥');
+    }
+    record.certificatePem = certificatePem;
+    record.deviceToken = deviceToken;
+    await this.save(record);
+    return { serial, publicKey, certificatePem };
+  }
+
+  /**
+   * Co-signs a message the server put in a session (login, seal) with the certificate
+   * `serial`. The message must name that certificate; show its {@link Signer.describeMessage}
+   * to the person before asking for the PIN.
+   *
+   * @throws {McertApiError} `pin_incorrect` (with `remainingAttempts`), `key_locked`,
+   *   `cosign_session_not_found`; {@link McertError} `unexpected_message`.
+   */
+  async cosign(session: CosignSession, serial: string, pin: string): Promise<CosignOutcome> {
+    checkPinFormat(pin);
+    const record = await this.record(serial);
+    const description = this.signer.describeMessage(session.message);
+    if (!sameSerial(description.fields.serial, record.serial)) {
+      throw unexpectedMessage('待签内容不属于本证书');
+    }
+    return this.cosignWith(record, session, pin);
+  }
+
+  /**
+   * Checks `pin` with the server (a `verify_pin` key check). A wrong PIN counts towards the
+   * lock like any other.
+   *
+   * @throws {McertApiError} `pin_incorrect` (with `remainingAttempts`) or `key_locked`.
+   */
+  async verifyPin(serial: string, pin: string): Promise<void> {
+    checkPinFormat(pin);
+    const record = await this.record(serial);
+    const session = await this.keyCheck(record, 'verify_pin');
+    await this.cosignWith(record, session, pin);
+  }
+
+  /**
+   * Changes the PIN: the old PIN is proven to the server first (a `change_pin` key check), so
+   * a wrong old PIN is counted and never re-masks the share; then the share is re-masked
+   * under the new PIN on the phone. The server's half does not change.
+   *
+   * @throws {McertError} `pin_format`, `pin_unchanged`; {@link McertApiError} `pin_incorrect`.
+   */
+  async changePin(serial: string, oldPin: string, newPin: string): Promise<void> {
+    checkPinFormat(oldPin);
+    checkPinFormat(newPin);
+    if (oldPin === newPin) {
+      throw new McertError(ClientErrorCode.PinUnchanged, '新 PIN 码不能与原 PIN 码相同');
+    }
+    const record = await this.record(serial);
+    const session = await this.keyCheck(record, 'change_pin');
+    await this.cosignWith(record, session, oldPin);
+    const entropy = await this.randomBytes();
+    let share: Uint8Array;
+    try {
+      share = this.signer.remaskShare(base64Decode(record.share), oldPin, newPin, entropy);
+    } finally {
+      entropy.fill(0);
+    }
+    await this.save({ ...record, share: base64Encode(share) });
+  }
+
+  /** The server's view of the key: status, lock, remaining PIN attempts. */
+  async keyStatus(serial: string): Promise<KeyStatus> {
+    const record = await this.record(serial);
+    const body = await this.call(
+      'GET',
+      `/api/v1/certificates/${record.serial}/key`,
+      undefined,
+      record.deviceToken,
+    );
+    if (!isObject(body) || typeof body.locked !== 'boolean') {
+      throw invalidResponse('缺少字段 locked');
+    }
+    if (typeof body.remaining_attempts !== 'number') {
+      throw invalidResponse('缺少字段 remaining_attempts');
+    }
+    return {
+      serial: canonicalSerial(stringField(body, 'serial')),
+      status: stringField(body, 'status'),
+      locked: body.locked,
+      remainingAttempts: body.remaining_attempts,
+    };
+  }
+
+  /** The certificates stored on this phone, in enrolment order. */
+  async certificates(): Promise<CertificateInfo[]> {
+    const list: CertificateInfo[] = [];
+    for (const serial of await this.serials()) {
+      const record = await this.load(serial);
+      if (record !== null) {
+        list.push({
+          serial: record.serial,
+          publicKey: base64Decode(record.publicKey),
+          certificatePem: record.certificatePem,
+        });
+      }
+    }
+    return list;
+  }
+
+  /** Opens a key-check session of `purpose` for `record` and checks what it asks to sign. */
+  private async keyCheck(
+    record: StoredCertificate,
+    purpose: 'verify_pin' | 'change_pin',
+  ): Promise<CosignSession> {
+    const body = await this.call(
+      'POST',
+      `/api/v1/certificates/${record.serial}/key-checks`,
+      { purpose },
+      record.deviceToken,
+    );
+    const session = cosignSession(body);
+    const description: MessageDescription = this.signer.describeMessage(session.message);
+    if (description.kind !== 'key_check') {
+      throw unexpectedMessage(`类型为 ${description.kind}，应为 PIN 校验`);
+    }
+    if (!sameSerial(description.fields.serial, record.serial)) {
+      throw unexpectedMessage('证书序列号不一致');
+    }
+    if (description.fields.purpose !== purpose) {
+      throw unexpectedMessage('校验用途不一致');
+    }
+    return session;
+  }
+
+  /** begin → partials → finish (one round per module at a time) → signature. */
+  private async cosignWith(
+    record: StoredCertificate,
+    session: CosignSession,
+    pin: string,
+  ): Promise<CosignOutcome> {
+    const share = base64Decode(record.share);
+    const publicKey = base64Decode(record.publicKey);
+    const path = `/api/v1/cosign/${encodeURIComponent(session.sessionId)}`;
+    const entropy = await this.randomBytes();
+    const signature = await exclusive(this.signer, async () => {
+      let round;
+      try {
+        round = this.signer.cosignBegin(share, pin, session.sessionId, session.message, entropy);
+      } finally {
+        entropy.fill(0);
+        share.fill(0);
+      }
+      let partials: Uint8Array;
+      try {
+        const body = await this.call('POST', `${path}/partials`, {
+          q1: base64Encode(round.q1),
+          proof: base64Encode(round.proof),
+        });
+        partials = bytesField(body, 'partials', PARTIALS_LENGTH);
+      } catch (error) {
+        this.signer.cancelCosign();
+        throw error;
+      }
+      return this.signer.cosignFinish(partials, publicKey);
+    });
+    const body = await this.call('POST', `${path}/signature`, {
+      signature: base64Encode(signature),
+    });
+    const purpose = stringField(body, 'purpose');
+    const serial = stringField(body, 'serial');
+    return { signature, result: { ...(body as Json), purpose, serial } };
+  }
+
+  /** Sends one request; non-2xx answers become {@link McertApiError}. */
+  private async call(
+    method: HttpRequest['method'],
+    path: string,
+    body?: Json,
+    bearer?: string,
+  ): Promise<unknown> {
+    const request: HttpRequest = {
+      url: this.baseUrl + path,
+      method,
+      headers: bearer !== undefined ? { Authorization: `Bearer ${bearer}` } : {},
+    };
+    if (body !== undefined) request.body = body;
+    let response;
+    try {
+      response = await this.request(request);
+    } catch (cause) {
+      throw new McertNetworkError(cause);
+    }
+    if (response.status >= 200 && response.status < 300) {
+      return response.body;
+    }
+    const error = response.body;
+    if (isObject(error) && typeof error.code === 'string' && typeof error.message === 'string') {
+      const remaining = error.remaining_attempts;
+      throw new McertApiError(
+        response.status,
+        error.code,
+        error.message,
+        typeof remaining === 'number' ? remaining : undefined,
+      );
+    }
+    throw new McertApiError(
+      response.status,
+      `http_${response.status}`,
+      `服务器暂时无法处理请求（HTTP ${response.status}），请稍后重试`,
+    );
+  }
+
+  private async randomBytes(): Promise<Uint8Array> {
+    try {
+      return await this.entropy(ENTROPY_LENGTH);
+    } catch (cause) {
+      throw new McertError(ClientErrorCode.EntropyUnavailable, '无法获取安全随机数，请重试', {
+        cause,
+      });
+    }
+  }
+
+  private recordKey(serial: string): string {
+    return `${this.prefix}certificate:${serial}`;
+  }
+
+  private indexKey(): string {
+    return `${this.prefix}certificates`;
+  }
+
+  private async record(serial: string): Promise<StoredCertificate> {
+    const normalised = canonicalSerial(serial);
+    const record = await this.load(normalised);
+    if (record === null) {
+      throw new McertError(
+        ClientErrorCode.CertificateNotOnDevice,
+        `本机没有序列号为 ${normalised} 的证书，请先下载证书`,
+      );
+    }
+    return record;
+  }
+
+  private async load(serial: string): Promise<StoredCertificate | null> {
+    const text = await this.storage.get(this.recordKey(serial));
+    if (text === null) return null;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    const fields = ['serial', 'share', 'publicKey', 'certificatePem', 'deviceToken'] as const;
+    if (!isObject(value) || !fields.every((name) => typeof value[name] === 'string')) {
+      throw new McertError(
+        ClientErrorCode.StorageCorrupted,
+        `本机保存的证书 ${serial} 已损坏，请重新下载证书`,
+      );
+    }
+    const record = value as unknown as StoredCertificate;
+    return {
+      serial: record.serial,
+      share: record.share,
+      publicKey: record.publicKey,
+      certificatePem: record.certificatePem,
+      deviceToken: record.deviceToken,
+    };
+  }
+
+  private async serials(): Promise<string[]> {
+    const text = await this.storage.get(this.indexKey());
+    if (text === null) return [];
+    try {
+      const value: unknown = JSON.parse(text);
+      if (Array.isArray(value) && value.every((s) => typeof s === 'string')) return value;
+    } catch {
+      // Reported below.
+    }
+    throw new McertError(
+      ClientErrorCode.StorageCorrupted,
+      '本机保存的证书列表已损坏，请重新下载证书',
+    );
+  }
+
+  /** Writes the record (exactly its five fields), then adds its serial to the index. */
+  private async save(record: StoredCertificate): Promise<void> {
+    const stored: StoredCertificate = {
+      serial: record.serial,
+      share: record.share,
+      publicKey: record.publicKey,
+      certificatePem: record.certificatePem,
+      deviceToken: record.deviceToken,
+    };
+    await this.storage.set(this.recordKey(record.serial), JSON.stringify(stored));
+    const update = this.indexUpdate.then(async () => {
+      const serials = await this.serials();
+      if (serials.indexOf(record.serial) < 0) {
+        serials.push(record.serial);
+        await this.storage.set(this.indexKey(), JSON.stringify(serials));
+      }
+    });
+    this.indexUpdate = update.catch(() => undefined);
+    await update;
+  }
+}

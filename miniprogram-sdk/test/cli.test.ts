@@ -1,0 +1,215 @@
+/**
+ * `mcert-phone` end to end: the built command (dist/cli/mcert-phone.js, what `npm run build`
+ * produces and the package's `bin` names) against the real server.
+ */
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { type RunningServer, createTicket, startServer } from './helpers/server';
+import { PACKAGE_ROOT, WASM_PATH } from './helpers/wasm';
+
+const CLI = resolve(PACKAGE_ROOT, 'dist', 'cli', 'mcert-phone.js');
+
+let server: RunningServer;
+let workDir: string;
+
+before(async () => {
+  server = await startServer();
+  workDir = mkdtempSync(join(tmpdir(), 'mcert-phone-test-'));
+});
+
+after(async () => {
+  await server?.stop();
+  if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
+});
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the command with a clean PIN environment; `input` is piped to stdin. */
+function phone(
+  args: string[],
+  options: { env?: { [name: string]: string }; input?: string } = {},
+): Promise<Run> {
+  const env: { [name: string]: string | undefined } = {
+    ...process.env,
+    MCERT_SIGNER_WASM: WASM_PATH,
+  };
+  delete env.MCERT_PIN;
+  delete env.MCERT_NEW_PIN;
+  delete env.MCERT_SERVER;
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: workDir,
+      env: { ...env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+function ok(run: Run): Run {
+  assert.equal(run.status, 0, `exit ${run.status}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  return run;
+}
+
+test('enrol, list, status, verify-pin and change-pin through the command', async () => {
+  const state = join(workDir, 'phone-a', 'state.json');
+  const ticket = await createTicket(server.baseUrl);
+  const enrolled = ok(
+    await phone([
+      'enrol',
+      '--server',
+      server.baseUrl,
+      '--ticket',
+      ticket,
+      '--pin',
+      '123456',
+      '--state',
+      state,
+    ]),
+  );
+  const serial = /证书已下载 \/ certificate enrolled: ([0-9A-F]+)/.exec(enrolled.stdout)?.[1];
+  assert.ok(serial, enrolled.stdout);
+  assert.match(enrolled.stdout, /张三/);
+  assert.equal(statSync(state).mode & 0o777, 0o600, 'state file readable by its owner only');
+  const saved = JSON.parse(readFileSync(state, 'utf8'));
+  assert.equal(saved['mcert-phone:server'], server.baseUrl);
+  assert.deepEqual(Object.keys(JSON.parse(saved[`mcert:certificate:${serial}`])).sort(), [
+    'certificatePem',
+    'deviceToken',
+    'publicKey',
+    'serial',
+    'share',
+  ]);
+
+  const list = ok(await phone(['list', '--state', state]));
+  assert.match(list.stdout, new RegExp(`^${serial}  .*张三`, 'm'));
+  const listed = JSON.parse(ok(await phone(['list', '--json', '--state', state])).stdout);
+  assert.equal(listed.length, 1);
+  assert.equal(listed[0].serial, serial);
+
+  // The server remembered at enrolment is used; the only certificate needs no --serial.
+  const status = JSON.parse(ok(await phone(['status', '--json', '--state', state])).stdout);
+  assert.deepEqual(status, { serial, status: 'active', locked: false, remainingAttempts: 6 });
+
+  const verified = ok(
+    await phone(['verify-pin', '--serial', serial as string, '--state', state], {
+      env: { MCERT_PIN: '123456' },
+    }),
+  );
+  assert.match(verified.stdout, /PIN 正确 \/ PIN is correct/);
+
+  const wrong = await phone(['verify-pin', '--pin', '000000', '--state', state]);
+  assert.equal(wrong.status, 1);
+  assert.match(wrong.stderr, /错误 \/ error \[pin_incorrect, HTTP 403\]: /);
+  assert.match(wrong.stderr, /剩余 PIN 次数 \/ PIN attempts left: 5/);
+  assert.match(
+    ok(await phone(['status', '--state', state])).stdout,
+    /剩余 PIN 次数 \/ PIN attempts left: 5/,
+  );
+
+  // PINs from a pipe when stdin is not a terminal: old, then new.
+  ok(await phone(['change-pin', '--state', state], { input: '123456\n778899\n' }));
+  ok(await phone(['verify-pin', '--state', state], { input: '778899\n' }));
+  const old = await phone(['verify-pin', '--pin', '123456', '--state', state]);
+  assert.equal(old.status, 1);
+  assert.match(old.stderr, /pin_incorrect/);
+});
+
+test('usage mistakes exit 2 with a bilingual message; --help exits 0', async () => {
+  const help = ok(await phone(['--help']));
+  for (const command of ['enrol', 'list', 'status', 'verify-pin', 'change-pin']) {
+    assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
+  }
+  assert.match(ok(await phone(['enrol', '--help'])).stdout, /--ticket <value>/);
+  const none = await phone([]);
+  assert.equal(none.status, 2);
+  const unknown = await phone(['scan']);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /未知命令 \/ unknown command "scan"/);
+  const badFlag = await phone(['list', '--bogus']);
+  assert.equal(badFlag.status, 2);
+  const noTicket = await phone(['enrol', '--server', server.baseUrl, '--pin', '123456']);
+  assert.equal(noTicket.status, 2);
+  assert.match(noTicket.stderr, /--ticket/);
+  const noCertificate = await phone([
+    'verify-pin',
+    '--pin',
+    '123456',
+    '--state',
+    join(workDir, 'empty.json'),
+    '--server',
+    server.baseUrl,
+  ]);
+  assert.equal(noCertificate.status, 2);
+  assert.match(noCertificate.stderr, /本机还没有证书/);
+  const empty = ok(await phone(['list', '--state', join(workDir, 'empty.json')]));
+  assert.match(empty.stdout, /本机没有证书 \/ no certificates/);
+});
+
+test('operation errors exit 1 with the server code: used ticket, bad PIN, no server, bad state', async () => {
+  const state = join(workDir, 'phone-b.json');
+  const ticket = await createTicket(server.baseUrl);
+  const shortPin = await phone([
+    'enrol',
+    '--server',
+    server.baseUrl,
+    '--ticket',
+    ticket,
+    '--pin',
+    '1234',
+    '--state',
+    state,
+  ]);
+  assert.equal(shortPin.status, 1);
+  assert.match(shortPin.stderr, /\[pin_format\]: PIN 码必须是 6 位数字/);
+  ok(
+    await phone([
+      'enrol',
+      '--server',
+      server.baseUrl,
+      '--ticket',
+      ticket,
+      '--pin',
+      '123456',
+      '--state',
+      state,
+    ]),
+  );
+  const reused = await phone([
+    'enrol',
+    '--server',
+    server.baseUrl,
+    '--ticket',
+    ticket,
+    '--pin',
+    '123456',
+    '--state',
+    state,
+  ]);
+  assert.equal(reused.status, 1);
+  assert.match(reused.stderr, /\[enrolment_ticket_invalid, HTTP 404\]/);
+  const offline = await phone(['status', '--server', 'http://127.0.0.1:9', '--state', state]);
+  assert.equal(offline.status, 1);
+  assert.match(offline.stderr, /\[network_error\]: 网络连接失败.*cannot reach the server/);
+  const corrupt = join(workDir, 'corrupt.json');
+  writeFileSync(corrupt, '{not json');
+  const broken = await phone(['list', '--state', corrupt]);
+  assert.equal(broken.status, 1);
+  assert.match(broken.stderr, /storage_corrupted/);
+});

@@ -1,0 +1,214 @@
+/**
+ * An in-process stand-in for the server's split-key API, built on the spec model
+ * (./sm2.ts), for client tests that need to bend the server's answers. The real server is
+ * exercised by integration.test.ts; this one exists to misbehave on purpose.
+ */
+
+import { randomBytes } from 'node:crypto';
+
+import {
+  type HttpRequest,
+  type HttpResponse,
+  type RequestFunction,
+  base64Decode,
+  base64Encode,
+} from '../../src/index';
+import * as model from './sm2';
+
+interface Key {
+  server: model.ServerHalf;
+  failures: number;
+  locked: boolean;
+  token: string;
+  active: boolean;
+}
+
+interface Session {
+  serial: string;
+  purpose: 'key_enrolment' | 'verify_pin' | 'change_pin';
+  message: Uint8Array;
+  stage: 'partials' | 'signature' | 'done';
+}
+
+const error = (
+  status: number,
+  code: string,
+  message: string,
+  extra: object = {},
+): HttpResponse => ({
+  status,
+  body: { code, message, ...extra },
+});
+
+function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] &= 0x7f;
+  bytes[0] |= 0x10;
+  return bytes.toString('hex').toUpperCase();
+}
+
+export class FakeMcert {
+  readonly tickets = new Set<string>();
+  readonly keys = new Map<string, Key>();
+  readonly sessions = new Map<string, Session>();
+  readonly requests: HttpRequest[] = [];
+  /** Milliseconds to wait before answering partials (to overlap rounds). */
+  partialsDelay = 0;
+  /** Rewrites an answer before the phone sees it. */
+  tamper: (request: HttpRequest, response: HttpResponse) => HttpResponse = (_, r) => r;
+
+  ticket(): string {
+    const ticket = randomBytes(8).toString('hex');
+    this.tickets.add(ticket);
+    return ticket;
+  }
+
+  readonly request: RequestFunction = async (request) => {
+    this.requests.push(request);
+    const response = await this.route(request);
+    return this.tamper(request, response);
+  };
+
+  /** Requests whose URL ends with `suffix`. */
+  sent(suffix: string): HttpRequest[] {
+    return this.requests.filter((r) => r.url.endsWith(suffix));
+  }
+
+  private openSession(serial: string, purpose: Session['purpose'], message: Uint8Array) {
+    const id = randomBytes(16).toString('base64url');
+    this.sessions.set(id, { serial, purpose, message, stage: 'partials' });
+    return { session_id: id, message: base64Encode(message), expires_at: '2099-01-01T00:00:00Z' };
+  }
+
+  private async route(request: HttpRequest): Promise<HttpResponse> {
+    const path = new URL(request.url).pathname;
+    const body = (request.body ?? {}) as { [key: string]: string };
+    let match: RegExpExecArray | null;
+    if (request.method === 'POST' && path === '/api/v1/enrolments') {
+      if (!this.tickets.delete(body.ticket)) {
+        return error(404, 'enrolment_ticket_invalid', '下载码无效或已过期');
+      }
+      const server = new model.ServerHalf(
+        base64Decode(body.p1),
+        model.mod(model.toBig(randomBytes(40)), model.N - 1n) + 1n,
+      );
+      const serial = randomSerial();
+      this.keys.set(serial, {
+        server,
+        failures: 0,
+        locked: false,
+        token: randomBytes(16).toString('hex'),
+        active: false,
+      });
+      return {
+        status: 201,
+        body: {
+          serial,
+          public_key: base64Encode(server.publicKeyBytes),
+          cosign: this.openSession(
+            serial,
+            'key_enrolment',
+            model.keyEnrolmentMessage(serial, server.publicKeyBytes),
+          ),
+        },
+      };
+    }
+    if (
+      request.method === 'POST' &&
+      (match = /^\/api\/v1\/cosign\/([^/]+)\/partials$/.exec(path))
+    ) {
+      const session = this.sessions.get(match[1]);
+      if (session === undefined)
+        return error(404, 'cosign_session_not_found', '会话不存在或已过期');
+      if (session.stage !== 'partials') return error(409, 'cosign_out_of_order', '请重新发起');
+      const key = this.keys.get(session.serial) as Key;
+      if (key.locked) return error(423, 'key_locked', '证书已锁定');
+      const q1 = base64Decode(body.q1);
+      if (this.partialsDelay > 0) await new Promise((r) => setTimeout(r, this.partialsDelay));
+      if (
+        !key.server.checkProof(
+          q1,
+          base64Decode(body.proof),
+          new Uint8Array(Buffer.from(match[1])),
+          session.message,
+        )
+      ) {
+        key.failures++;
+        if (key.failures >= 6) {
+          key.locked = true;
+          return error(423, 'key_locked', '证书已锁定');
+        }
+        return error(403, 'pin_incorrect', 'PIN 码错误', { remaining_attempts: 6 - key.failures });
+      }
+      key.failures = 0;
+      session.stage = 'signature';
+      const k = () => model.mod(model.toBig(randomBytes(40)), model.N - 1n) + 1n;
+      return {
+        status: 200,
+        body: { partials: base64Encode(key.server.partials(q1, session.message, k(), k())) },
+      };
+    }
+    if (
+      request.method === 'POST' &&
+      (match = /^\/api\/v1\/cosign\/([^/]+)\/signature$/.exec(path))
+    ) {
+      const session = this.sessions.get(match[1]);
+      if (session === undefined)
+        return error(404, 'cosign_session_not_found', '会话不存在或已过期');
+      if (session.stage !== 'signature') return error(409, 'cosign_out_of_order', '请重新发起');
+      const key = this.keys.get(session.serial) as Key;
+      if (
+        !model.verifySignature(key.server.publicKey, session.message, base64Decode(body.signature))
+      ) {
+        return error(400, 'signature_invalid', '签名无效');
+      }
+      session.stage = 'done';
+      if (session.purpose === 'key_enrolment') {
+        key.active = true;
+        const der = model.concat(
+          new Uint8Array([0x30, 0x82, 0x01, 0x00]),
+          key.server.publicKeyBytes,
+        );
+        return {
+          status: 200,
+          body: {
+            purpose: 'key_enrolment',
+            serial: session.serial,
+            certificate: `-----BEGIN CERTIFICATE-----\n${base64Encode(der)}\n-----END CERTIFICATE-----\n`,
+            device_token: key.token,
+          },
+        };
+      }
+      return { status: 200, body: { purpose: session.purpose, serial: session.serial } };
+    }
+    if ((match = /^\/api\/v1\/certificates\/([^/]+)\/(key-checks|key)$/.exec(path))) {
+      const serial = match[1].toUpperCase();
+      const key = this.keys.get(serial);
+      if (key === undefined || request.headers.Authorization !== `Bearer ${key.token}`) {
+        return error(401, 'device_token_invalid', '设备凭证无效');
+      }
+      if (match[2] === 'key') {
+        return {
+          status: 200,
+          body: {
+            serial,
+            status: 'active',
+            locked: key.locked,
+            remaining_attempts: key.locked ? 0 : 6 - key.failures,
+          },
+        };
+      }
+      if (key.locked) return error(423, 'key_locked', '证书已锁定');
+      const purpose = body.purpose as 'verify_pin' | 'change_pin';
+      return {
+        status: 201,
+        body: this.openSession(
+          serial,
+          purpose,
+          model.keyCheckMessage(serial, purpose, randomBytes(16)),
+        ),
+      };
+    }
+    return error(404, 'not_found', '接口不存在');
+  }
+}

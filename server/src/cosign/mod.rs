@@ -1,0 +1,502 @@
+//! The server's half of every mobile signature (DESIGN.md §5, bytes in `docs/split-key.md`).
+//!
+//! A co-signing session is opened by the server for a message it wrote itself (key enrolment,
+//! key check; later login challenges and seal requests): the client never sends a digest. The
+//! session lives in the kv store for [`SESSION_TTL`] and moves forward once: partials are issued
+//! for one PIN proof (a wrong PIN may try again within the session, counted in the database),
+//! then one signature is accepted. Six consecutive wrong PIN proofs lock the key.
+
+mod records;
+
+use std::{sync::Arc, time::Duration};
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use mcert_signer::{
+    SignerError,
+    cosign::{ClientRound, ServerPartials, ServerShare, verify_pin_proof},
+    message_digest, parse_public_key,
+};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use spki::DecodePublicKey as _;
+
+pub use records::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure};
+
+use crate::{
+    audit::AuditDraft,
+    ca::{CaError, CertificateStatus, Sealer, StorageError},
+    domain::CertificateSerial,
+    kv::{Kv, KvError},
+};
+
+/// Consecutive wrong PIN proofs that lock a key, as a USB key does.
+pub const MAX_PIN_FAILURES: u32 = 6;
+
+/// How long a co-signing session may take from opening to the signature.
+pub const SESSION_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// Bytes of server entropy handed to the signer crate per operation.
+const ENTROPY_LEN: usize = 64;
+
+/// What a session's message is for; decides what happens once it is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// The first signature of a new key, which activates its certificate.
+    KeyEnrolment,
+    /// A PIN check before the phone reports success to its user.
+    VerifyPin,
+    /// A PIN check before the phone re-masks its share under a new PIN.
+    ChangePin,
+}
+
+impl Purpose {
+    /// The name used on the wire and in the signed `key_check` message.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeyEnrolment => "key_enrolment",
+            Self::VerifyPin => "verify_pin",
+            Self::ChangePin => "change_pin",
+        }
+    }
+}
+
+/// A session as stored in the kv store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredSession {
+    serial: String,
+    purpose: Purpose,
+    /// The canonical message, hex.
+    message: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// A freshly opened session, as the phone needs it.
+#[derive(Debug, Clone)]
+pub struct OpenedSession {
+    /// 128-bit random id, base64url (also the bytes the PIN proof is bound to).
+    pub id: String,
+    /// The canonical message to be signed.
+    pub message: Vec<u8>,
+    /// When the session stops accepting steps.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A signature the server has verified over its own message.
+#[derive(Debug, Clone)]
+pub struct CompletedSignature {
+    /// The signing certificate.
+    pub serial: CertificateSerial,
+    /// Why the message was signed.
+    pub purpose: Purpose,
+    /// The message.
+    pub message: Vec<u8>,
+    /// DER signature, a plain SM2 signature under the certificate's key.
+    pub signature: Vec<u8>,
+}
+
+/// Why a co-signing step was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CosignError {
+    /// Unknown or expired session id.
+    #[error("co-signing session not found or expired")]
+    SessionNotFound,
+    /// The step was already taken (partials issued twice, or a signature before partials).
+    #[error("co-signing step out of order")]
+    OutOfOrder,
+    /// The PIN proof did not verify; counted.
+    #[error("wrong PIN, {remaining} attempts left")]
+    PinIncorrect {
+        /// Attempts left before the key locks.
+        remaining: u32,
+    },
+    /// The key is locked after too many wrong PINs.
+    #[error("key locked")]
+    KeyLocked,
+    /// The certificate cannot sign now (revoked, expired, abandoned, or not yet enrolled).
+    #[error("certificate {serial} cannot sign: {status}")]
+    NotUsable {
+        /// The certificate.
+        serial: CertificateSerial,
+        /// Why.
+        status: &'static str,
+    },
+    /// Client input does not parse (point, scalar, proof, signature encoding); not counted.
+    #[error("malformed {what}: {source}")]
+    Malformed {
+        /// Which input.
+        what: &'static str,
+        /// The parser's verdict.
+        source: SignerError,
+    },
+    /// The final signature does not verify under the certificate's key.
+    #[error("signature does not verify")]
+    SignatureInvalid,
+    /// The device token does not match the key.
+    #[error("device token does not match")]
+    DeviceTokenInvalid,
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Unsealing or key handling failed.
+    #[error(transparent)]
+    Ca(#[from] CaError),
+    /// The kv store failed.
+    #[error(transparent)]
+    Kv(#[from] KvError),
+    /// Stored data does not decode.
+    #[error("stored {what} is corrupt")]
+    Corrupt {
+        /// What.
+        what: &'static str,
+    },
+}
+
+/// Key state as the key's holder sees it.
+#[derive(Debug, Clone)]
+pub struct KeyStatus {
+    /// Certificate serial.
+    pub serial: CertificateSerial,
+    /// Registry status.
+    pub status: CertificateStatus,
+    /// Locked after wrong PINs.
+    pub locked: bool,
+    /// Wrong PINs that may still be tried.
+    pub remaining_attempts: u32,
+}
+
+/// The co-signing service.
+pub struct Cosigner {
+    store: Arc<dyn KeyShareStore>,
+    kv: Arc<dyn Kv>,
+    sealer: Arc<dyn Sealer>,
+}
+
+impl std::fmt::Debug for Cosigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cosigner").finish_non_exhaustive()
+    }
+}
+
+fn session_key(id: &str) -> String {
+    format!("cosign:{id}")
+}
+
+/// Present while the session waits for a PIN proof.
+fn round_key(id: &str) -> String {
+    format!("cosign:{id}:round")
+}
+
+/// Present while the session waits for the final signature.
+fn signature_key(id: &str) -> String {
+    format!("cosign:{id}:signature")
+}
+
+fn entropy() -> [u8; ENTROPY_LEN] {
+    let mut bytes = [0u8; ENTROPY_LEN];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
+/// The label d2 is sealed under: binds the sealed blob to its certificate.
+pub fn share_label(serial: &CertificateSerial) -> Vec<u8> {
+    format!("key-share:{serial}").into_bytes()
+}
+
+/// SM3 of a device token, hex, as stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(mcert_signer::sm3_digest(token.as_bytes()))
+}
+
+/// A new random secret for the phone: 256 bits, base64url.
+pub fn new_device_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn public_key_of(spki_der: &[u8]) -> Result<sm2::PublicKey, CosignError> {
+    sm2::PublicKey::from_public_key_der(spki_der).map_err(|_| CosignError::Corrupt {
+        what: "certificate public key",
+    })
+}
+
+impl Cosigner {
+    /// A co-signer over the key-share registry, the kv store and the master key.
+    pub fn new(store: Arc<dyn KeyShareStore>, kv: Arc<dyn Kv>, sealer: Arc<dyn Sealer>) -> Self {
+        Self { store, kv, sealer }
+    }
+
+    /// Creates the server share for a phone's P1: `(d2 sealed for storage, P)`.
+    pub fn create_server_share(
+        &self,
+        serial: &CertificateSerial,
+        phone_public_share: &sm2::PublicKey,
+    ) -> Result<(Vec<u8>, sm2::PublicKey), CosignError> {
+        let d2 = ServerShare::generate(&entropy()).map_err(|source| CosignError::Malformed {
+            what: "server entropy",
+            source,
+        })?;
+        let public_key = d2
+            .joint_public_key(phone_public_share)
+            .map_err(|source| CosignError::Malformed { what: "p1", source })?;
+        let sealed = self
+            .sealer
+            .seal(&share_label(serial), d2.to_bytes().as_ref())?;
+        Ok((sealed, public_key))
+    }
+
+    /// Opens a session for `message`, which the caller built from its own state.
+    pub async fn open(
+        &self,
+        serial: &CertificateSerial,
+        purpose: Purpose,
+        message: Vec<u8>,
+    ) -> Result<OpenedSession, CosignError> {
+        let mut raw = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let id = URL_SAFE_NO_PAD.encode(raw);
+        let expires_at = Utc::now()
+            + chrono::TimeDelta::from_std(SESSION_TTL).unwrap_or(chrono::TimeDelta::minutes(5));
+        let stored = StoredSession {
+            serial: serial.to_string(),
+            purpose,
+            message: hex::encode(&message),
+            expires_at,
+        };
+        let json =
+            serde_json::to_vec(&stored).map_err(|_| CosignError::Corrupt { what: "session" })?;
+        self.kv
+            .put_if_absent(&session_key(&id), &json, SESSION_TTL)
+            .await?;
+        self.kv
+            .put_if_absent(&round_key(&id), b"1", SESSION_TTL)
+            .await?;
+        Ok(OpenedSession {
+            id,
+            message,
+            expires_at,
+        })
+    }
+
+    async fn session(&self, id: &str) -> Result<(StoredSession, Vec<u8>), CosignError> {
+        let bytes = self
+            .kv
+            .get(&session_key(id))
+            .await?
+            .ok_or(CosignError::SessionNotFound)?;
+        let stored: StoredSession =
+            serde_json::from_slice(&bytes).map_err(|_| CosignError::Corrupt { what: "session" })?;
+        let message =
+            hex::decode(&stored.message).map_err(|_| CosignError::Corrupt { what: "session" })?;
+        Ok((stored, message))
+    }
+
+    fn remaining_ttl(expires_at: DateTime<Utc>) -> Duration {
+        (expires_at - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::from_secs(1))
+            .max(Duration::from_secs(1))
+    }
+
+    /// Step 2 of DESIGN.md §5: checks the PIN proof (a failure is counted), then returns
+    /// `r ‖ s2 ‖ s3` over the digest of the session's own message.
+    #[tracing::instrument(skip(self, round), fields(session = %id))]
+    pub async fn partials(&self, id: &str, round: &[u8]) -> Result<ServerPartials, CosignError> {
+        let (stored, message) = self.session(id).await?;
+        // Parse before taking any state: malformed input changes nothing.
+        let round = ClientRound::from_bytes(round).map_err(|source| CosignError::Malformed {
+            what: "round",
+            source,
+        })?;
+        if self.kv.take(&round_key(id)).await?.is_none() {
+            return Err(CosignError::OutOfOrder);
+        }
+        let outcome = self.partials_for(id, &stored, &message, &round).await;
+        match &outcome {
+            Ok(_) => {
+                self.kv
+                    .put_if_absent(
+                        &signature_key(id),
+                        b"1",
+                        Self::remaining_ttl(stored.expires_at),
+                    )
+                    .await?;
+            }
+            // The phone may try another PIN in the same session until the key locks.
+            Err(
+                CosignError::PinIncorrect { .. } | CosignError::Storage(_) | CosignError::Kv(_),
+            ) => {
+                self.kv
+                    .put_if_absent(&round_key(id), b"1", Self::remaining_ttl(stored.expires_at))
+                    .await?;
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    async fn partials_for(
+        &self,
+        id: &str,
+        stored: &StoredSession,
+        message: &[u8],
+        round: &ClientRound,
+    ) -> Result<ServerPartials, CosignError> {
+        let serial = CertificateSerial::parse(&stored.serial)
+            .map_err(|_| CosignError::Corrupt { what: "session" })?;
+        let share = self
+            .store
+            .key_share(&serial)
+            .await?
+            .ok_or(CosignError::SessionNotFound)?;
+        ensure_usable(&share, stored.purpose)?;
+        let p1 = parse_public_key(&share.phone_public_share).map_err(|_| CosignError::Corrupt {
+            what: "phone public share",
+        })?;
+        match verify_pin_proof(&p1, &round.q1, id.as_bytes(), message, &round.proof) {
+            Ok(()) => {
+                if !self.store.record_pin_success(&serial).await? {
+                    return Err(CosignError::KeyLocked);
+                }
+            }
+            Err(SignerError::ProofRejected) => {
+                let lock_audit = AuditDraft {
+                    actor: "system".to_string(),
+                    action: "key.lock",
+                    subject: serial.to_string(),
+                    detail: serde_json::json!({
+                        "reason": "pin_failures",
+                        "failures": MAX_PIN_FAILURES,
+                    }),
+                };
+                tracing::info!(serial = %serial, "wrong PIN proof");
+                return Err(
+                    match self
+                        .store
+                        .record_pin_failure(&serial, MAX_PIN_FAILURES, lock_audit)
+                        .await?
+                    {
+                        PinFailure::Remaining(remaining) => CosignError::PinIncorrect { remaining },
+                        PinFailure::Locked => CosignError::KeyLocked,
+                    },
+                );
+            }
+            Err(source) => {
+                return Err(CosignError::Malformed {
+                    what: "proof",
+                    source,
+                });
+            }
+        }
+        let secret = self
+            .sealer
+            .open(&share_label(&serial), &share.sealed_server_share)?;
+        let corrupt = || CosignError::Corrupt {
+            what: "server share",
+        };
+        let bytes: &[u8; 32] = secret.as_slice().try_into().map_err(|_| corrupt())?;
+        let d2 = ServerShare::from_bytes(bytes).map_err(|_| corrupt())?;
+        let public_key = public_key_of(&share.certificate.public_key)?;
+        // e comes from the session's own message, never from the client.
+        let e = message_digest(&public_key, message).map_err(|_| CosignError::Corrupt {
+            what: "certificate public key",
+        })?;
+        d2.partials(&e, &round.q1, &entropy())
+            .map_err(|source| CosignError::Malformed { what: "q1", source })
+    }
+
+    /// Step 3: verifies the phone's final signature over the session's message and closes the
+    /// session.
+    #[tracing::instrument(skip(self, signature), fields(session = %id))]
+    pub async fn finish(
+        &self,
+        id: &str,
+        signature: &[u8],
+    ) -> Result<CompletedSignature, CosignError> {
+        let (stored, message) = self.session(id).await?;
+        let serial = CertificateSerial::parse(&stored.serial)
+            .map_err(|_| CosignError::Corrupt { what: "session" })?;
+        mcert_signer::signature_from_der(signature).map_err(|source| CosignError::Malformed {
+            what: "signature",
+            source,
+        })?;
+        if self.kv.take(&signature_key(id)).await?.is_none() {
+            return Err(CosignError::OutOfOrder);
+        }
+        self.kv.take(&session_key(id)).await?;
+        let share = self
+            .store
+            .key_share(&serial)
+            .await?
+            .ok_or(CosignError::SessionNotFound)?;
+        let public_key = public_key_of(&share.certificate.public_key)?;
+        mcert_signer::verify(&public_key, &message, signature)
+            .map_err(|_| CosignError::SignatureInvalid)?;
+        Ok(CompletedSignature {
+            serial,
+            purpose: stored.purpose,
+            message,
+            signature: signature.to_vec(),
+        })
+    }
+
+    /// The key of `serial` if `device_token` is the one issued to its phone.
+    pub async fn authenticate(
+        &self,
+        serial: &CertificateSerial,
+        device_token: &str,
+    ) -> Result<KeyShareRecord, CosignError> {
+        use subtle::ConstantTimeEq as _;
+        let share = self
+            .store
+            .key_share(serial)
+            .await?
+            .ok_or(CosignError::DeviceTokenInvalid)?;
+        let expected = share
+            .device_token_hash
+            .as_deref()
+            .ok_or(CosignError::DeviceTokenInvalid)?;
+        let presented = token_hash(device_token);
+        if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
+            Ok(share)
+        } else {
+            Err(CosignError::DeviceTokenInvalid)
+        }
+    }
+
+    /// Status of a key for its holder.
+    pub fn status(share: &KeyShareRecord) -> KeyStatus {
+        KeyStatus {
+            serial: share.certificate.serial.clone(),
+            status: share.certificate.status,
+            locked: share.locked_at.is_some(),
+            remaining_attempts: MAX_PIN_FAILURES.saturating_sub(share.failed_pin_attempts),
+        }
+    }
+}
+
+/// Whether the key may co-sign for `purpose` now.
+fn ensure_usable(share: &KeyShareRecord, purpose: Purpose) -> Result<(), CosignError> {
+    let certificate = &share.certificate;
+    let not_usable = |status| CosignError::NotUsable {
+        serial: certificate.serial.clone(),
+        status,
+    };
+    let expected = match purpose {
+        Purpose::KeyEnrolment => CertificateStatus::Pending,
+        Purpose::VerifyPin | Purpose::ChangePin => CertificateStatus::Active,
+    };
+    if certificate.status != expected {
+        return Err(not_usable(certificate.status.as_str()));
+    }
+    if expected == CertificateStatus::Active && certificate.not_after <= Utc::now() {
+        return Err(not_usable("expired"));
+    }
+    if share.locked_at.is_some() {
+        return Err(CosignError::KeyLocked);
+    }
+    Ok(())
+}

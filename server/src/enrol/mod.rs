@@ -1,0 +1,338 @@
+//! Mobile key enrolment: a one-time ticket names the employer and holder; the phone sends its
+//! public share P1; the server creates d2, computes the joint key P, records the pending
+//! certificate and the key share in one transaction, and opens a co-signing session over the
+//! canonical key-enrolment message. The first co-signed signature proves the split key works
+//! and the chosen PIN unlocks it; only then is the certificate signed and activated.
+//!
+//! Until the mini-program download flow exists, tickets come from `mcert-server admin
+//! enrol-ticket` (and `/dev/enrolment-tickets` in development mode).
+
+mod records;
+mod ticket;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use mcert_signer::{
+    SignerError,
+    message::{KeyCheck, KeyEnrolment, SignedMessage},
+    parse_public_key,
+};
+use rand::RngCore as _;
+
+pub use records::{EnrolStore, NewTicket, TicketStatus};
+pub use ticket::{Ticket, TicketError};
+
+use crate::{
+    audit::AuditDraft,
+    ca::{
+        Authority, CaError, HolderDraft, MediaType, StorageError, UnitDraft, issue_audit, profile,
+        public_key_info,
+    },
+    cosign::{
+        CompletedSignature, CosignError, Cosigner, KeyStatus, NewKeyShare, OpenedSession, Purpose,
+        new_device_token, token_hash,
+    },
+    domain::CertificateSerial,
+};
+
+/// How long a ticket may wait for its phone.
+pub const TICKET_TTL: TimeDelta = TimeDelta::hours(72);
+
+/// Why an enrolment step was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnrolError {
+    /// The ticket is unknown, expired or already used for an active certificate.
+    #[error("enrolment ticket invalid: {reason}")]
+    TicketInvalid {
+        /// Which of the three (logged).
+        reason: &'static str,
+    },
+    /// A newer enrolment with the same ticket replaced this one before it completed.
+    #[error("enrolment superseded by a newer attempt")]
+    Superseded,
+    /// From co-signing.
+    #[error(transparent)]
+    Cosign(#[from] CosignError),
+    /// From the CA.
+    #[error(transparent)]
+    Ca(#[from] CaError),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A new ticket, shown once.
+#[derive(Debug, Clone)]
+pub struct IssuedTicket {
+    /// What the phone enters.
+    pub ticket: Ticket,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An enrolment waiting for its first signature.
+#[derive(Debug, Clone)]
+pub struct StartedEnrolment {
+    /// The pending certificate.
+    pub serial: CertificateSerial,
+    /// P, SEC1 uncompressed: the key that goes in the certificate.
+    pub public_key: Vec<u8>,
+    /// The co-signing session over the key-enrolment message.
+    pub session: OpenedSession,
+}
+
+/// What a verified signature led to.
+#[derive(Debug, Clone)]
+pub enum SignatureOutcome {
+    /// The certificate is active; the phone keeps the PEM and the device token.
+    Enrolled {
+        /// Serial.
+        serial: CertificateSerial,
+        /// The signed certificate, PEM.
+        certificate_pem: String,
+        /// The phone's credential for key checks (shown once; stored hashed).
+        device_token: String,
+    },
+    /// A PIN check passed.
+    PinVerified {
+        /// Serial.
+        serial: CertificateSerial,
+        /// `verify_pin` or `change_pin`.
+        purpose: Purpose,
+    },
+}
+
+/// The enrolment and key-management service.
+#[derive(Debug)]
+pub struct Enrolment {
+    authority: Arc<Authority>,
+    store: Arc<dyn EnrolStore>,
+    cosigner: Arc<Cosigner>,
+}
+
+impl Enrolment {
+    /// The service over the CA, its store and the co-signer.
+    pub fn new(
+        authority: Arc<Authority>,
+        store: Arc<dyn EnrolStore>,
+        cosigner: Arc<Cosigner>,
+    ) -> Self {
+        Self {
+            authority,
+            store,
+            cosigner,
+        }
+    }
+
+    /// The co-signer, for the signing steps.
+    pub fn cosigner(&self) -> &Cosigner {
+        &self.cosigner
+    }
+
+    /// Creates a ticket for `holder` of `unit` (see [`create_ticket`]).
+    pub async fn create_ticket(
+        &self,
+        unit: UnitDraft,
+        holder: HolderDraft,
+        actor: &str,
+    ) -> Result<IssuedTicket, EnrolError> {
+        create_ticket(self.store.as_ref(), unit, holder, actor).await
+    }
+
+    /// Starts enrolling the phone share `p1` (SEC1) under `ticket`.
+    #[tracing::instrument(skip_all)]
+    pub async fn start(&self, ticket: &Ticket, p1: &[u8]) -> Result<StartedEnrolment, EnrolError> {
+        let p1 =
+            parse_public_key(p1).map_err(|source| CosignError::Malformed { what: "p1", source })?;
+        let ticket_hash = ticket.hash();
+        let (unit, holder) = self.store.open_ticket(&ticket_hash, Utc::now()).await?;
+        // d2 is sealed under the serial, so the serial is drawn before the TBS (which needs P).
+        let serial = CertificateSerial::random(&mut rand::rngs::OsRng);
+        let (sealed, public_key) = self.cosigner.create_server_share(&serial, &p1)?;
+        let pending = self.authority.prepare(
+            &profile::MOBILE_HOLDER,
+            MediaType::Mobile,
+            public_key_info(&public_key)?,
+            unit,
+            holder,
+            serial.clone(),
+        )?;
+        let audit = issue_audit(&profile::MOBILE_HOLDER, &pending, "phone");
+        let record = self
+            .store
+            .start_enrolment(
+                &ticket_hash,
+                pending,
+                NewKeyShare {
+                    phone_public_share: sec1(&p1),
+                    sealed_server_share: sealed,
+                },
+                audit,
+            )
+            .await?;
+        let public_key = sec1(&public_key);
+        let message = SignedMessage::KeyEnrolment(KeyEnrolment {
+            serial: serial.to_string(),
+            public_key: public_key_array(&public_key)?,
+            uscc: record.uscc.clone(),
+            unit_name: record.unit_name.clone(),
+            holder_name: record.holder_name.clone(),
+            issued_at: Utc::now().timestamp(),
+        })
+        .encode()
+        .map_err(|source| CosignError::Malformed {
+            what: "enrolment message",
+            source,
+        })?;
+        let session = self
+            .cosigner
+            .open(&serial, Purpose::KeyEnrolment, message)
+            .await?;
+        Ok(StartedEnrolment {
+            serial,
+            public_key,
+            session,
+        })
+    }
+
+    /// Step 3 of co-signing, then what the signature was for.
+    pub async fn finish_signature(
+        &self,
+        session_id: &str,
+        signature: &[u8],
+    ) -> Result<SignatureOutcome, EnrolError> {
+        let completed = self.cosigner.finish(session_id, signature).await?;
+        match completed.purpose {
+            Purpose::KeyEnrolment => self.complete(completed).await,
+            purpose @ (Purpose::VerifyPin | Purpose::ChangePin) => {
+                Ok(SignatureOutcome::PinVerified {
+                    serial: completed.serial,
+                    purpose,
+                })
+            }
+        }
+    }
+
+    async fn complete(
+        &self,
+        completed: CompletedSignature,
+    ) -> Result<SignatureOutcome, EnrolError> {
+        let record = self.authority.certificate(&completed.serial).await?;
+        let der = self.authority.sign_tbs(&record.tbs_der)?;
+        let device_token = new_device_token();
+        let audit = AuditDraft {
+            actor: "phone".to_string(),
+            action: "certificate.activate",
+            subject: completed.serial.to_string(),
+            detail: serde_json::json!({
+                "media": MediaType::Mobile.as_str(),
+                "proof": "co-signed key enrolment",
+            }),
+        };
+        self.store
+            .complete_enrolment(
+                &completed.serial,
+                der.clone(),
+                token_hash(&device_token),
+                audit,
+            )
+            .await?;
+        let certificate_pem = crate::ca::IssuedCertificate { record, der }.pem()?;
+        Ok(SignatureOutcome::Enrolled {
+            serial: completed.serial,
+            certificate_pem,
+            device_token,
+        })
+    }
+
+    /// Opens a PIN-check session for the phone holding `device_token`.
+    pub async fn key_check(
+        &self,
+        serial: &CertificateSerial,
+        device_token: &str,
+        purpose: Purpose,
+    ) -> Result<OpenedSession, EnrolError> {
+        let share = self.cosigner.authenticate(serial, device_token).await?;
+        let status = Cosigner::status(&share);
+        if status.locked {
+            return Err(CosignError::KeyLocked.into());
+        }
+        let mut nonce = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let message = SignedMessage::KeyCheck(KeyCheck {
+            serial: serial.to_string(),
+            purpose: purpose.as_str().to_string(),
+            nonce,
+            issued_at: Utc::now().timestamp(),
+        })
+        .encode()
+        .map_err(|source| CosignError::Malformed {
+            what: "key check message",
+            source,
+        })?;
+        Ok(self.cosigner.open(serial, purpose, message).await?)
+    }
+
+    /// The key's status for the phone holding `device_token`.
+    pub async fn key_status(
+        &self,
+        serial: &CertificateSerial,
+        device_token: &str,
+    ) -> Result<KeyStatus, EnrolError> {
+        let share = self.cosigner.authenticate(serial, device_token).await?;
+        Ok(Cosigner::status(&share))
+    }
+}
+
+fn sec1(public_key: &sm2::PublicKey) -> Vec<u8> {
+    use sm2::elliptic_curve::sec1::ToEncodedPoint as _;
+    public_key.to_encoded_point(false).as_bytes().to_vec()
+}
+
+fn public_key_array(sec1: &[u8]) -> Result<[u8; 65], EnrolError> {
+    sec1.try_into().map_err(|_| {
+        EnrolError::Cosign(CosignError::Malformed {
+            what: "public key",
+            source: SignerError::InvalidLength {
+                expected: 65,
+                actual: sec1.len(),
+            },
+        })
+    })
+}
+
+/// Creates a ticket for `holder` of `unit`, valid for [`TICKET_TTL`], audited.
+pub async fn create_ticket(
+    store: &dyn EnrolStore,
+    unit: UnitDraft,
+    holder: HolderDraft,
+    actor: &str,
+) -> Result<IssuedTicket, EnrolError> {
+    let ticket = Ticket::random();
+    let expires_at = Utc::now() + TICKET_TTL;
+    let audit = AuditDraft {
+        actor: actor.to_string(),
+        action: "enrolment.ticket",
+        subject: unit.uscc.as_str().to_string(),
+        detail: serde_json::json!({
+            "holder": holder.name.as_str(),
+            "phone": holder.phone.masked(),
+            "expires_at": expires_at,
+        }),
+    };
+    store
+        .insert_ticket(
+            NewTicket {
+                ticket_hash: ticket.hash(),
+                unit,
+                holder,
+                created_by: actor.to_string(),
+                expires_at,
+            },
+            audit,
+        )
+        .await?;
+    Ok(IssuedTicket { ticket, expires_at })
+}

@@ -1,0 +1,78 @@
+//! Enrolment tickets and the storage trait for enrolment (`store/` implements it).
+
+use chrono::{DateTime, Utc};
+
+use super::EnrolError;
+use crate::{
+    audit::AuditDraft,
+    ca::{CertificateRecord, HolderDraft, PendingCertificate, UnitDraft},
+    cosign::NewKeyShare,
+    domain::CertificateSerial,
+};
+
+/// A ticket about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    /// SM3 of the ticket, hex.
+    pub ticket_hash: String,
+    /// The employer.
+    pub unit: UnitDraft,
+    /// The holder the certificate is for.
+    pub holder: HolderDraft,
+    /// Who created it.
+    pub created_by: String,
+    /// Last moment it may start an enrolment.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where a ticket is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketStatus {
+    /// May start (or restart) an enrolment.
+    Open,
+    /// Its certificate is active.
+    Completed,
+}
+
+impl TicketStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Completed => "completed",
+        }
+    }
+}
+
+/// Storage for enrolment. Each method is one transaction.
+#[async_trait::async_trait]
+pub trait EnrolStore: Send + Sync + std::fmt::Debug {
+    /// Stores a new ticket with its audit entry.
+    async fn insert_ticket(&self, ticket: NewTicket, audit: AuditDraft) -> Result<(), EnrolError>;
+    /// The employer and holder of an open, unexpired ticket; `TicketInvalid` otherwise.
+    async fn open_ticket(
+        &self,
+        ticket_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(UnitDraft, HolderDraft), EnrolError>;
+    /// Checks the ticket again (open, unexpired), abandons its unfinished earlier attempt,
+    /// records the pending certificate, the key share and the audit entry, and links the
+    /// ticket to the new certificate.
+    async fn start_enrolment(
+        &self,
+        ticket_hash: &str,
+        pending: PendingCertificate,
+        share: NewKeyShare,
+        audit: AuditDraft,
+    ) -> Result<CertificateRecord, EnrolError>;
+    /// Activates the pending certificate with its signed bytes, stores the device token hash,
+    /// completes the ticket and appends the audit entry. `Superseded` if the certificate is no
+    /// longer pending (a newer attempt abandoned it).
+    async fn complete_enrolment(
+        &self,
+        serial: &CertificateSerial,
+        der: Vec<u8>,
+        device_token_hash: String,
+        audit: AuditDraft,
+    ) -> Result<(), EnrolError>;
+}

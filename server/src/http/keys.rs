@@ -1,0 +1,279 @@
+//! Split-key endpoints for the phone: enrolment, the two co-signing steps, PIN checks and key
+//! status. Bytes travel as standard base64 (see `docs/split-key.md`).
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use crate::{
+    cosign::{OpenedSession, Purpose},
+    domain::CertificateSerial,
+    enrol::{SignatureOutcome, Ticket},
+    error::AppError,
+};
+
+fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, AppError> {
+    STANDARD.decode(value).map_err(|e| AppError::BadRequest {
+        detail: format!("{field}: {e}"),
+        message: "提交的数据不是有效的 base64 编码，请更新小程序后重试",
+    })
+}
+
+fn bearer(request: &HttpRequest) -> Result<&str, AppError> {
+    request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or(AppError::Cosign(
+            crate::cosign::CosignError::DeviceTokenInvalid,
+        ))
+}
+
+/// A co-signing session as the phone sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CosignSession {
+    /// Session id; also the bytes the PIN proof is bound to.
+    pub session_id: String,
+    /// The canonical message to sign, base64.
+    pub message: String,
+    /// When the session ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<OpenedSession> for CosignSession {
+    fn from(session: OpenedSession) -> Self {
+        Self {
+            session_id: session.id,
+            message: STANDARD.encode(&session.message),
+            expires_at: session.expires_at,
+        }
+    }
+}
+
+/// Start of an enrolment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    /// The enrolment ticket (下载码).
+    pub ticket: String,
+    /// The phone's public share P1, SEC1, base64.
+    pub p1: String,
+}
+
+/// An enrolment waiting for its first co-signed signature.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrolResponse {
+    /// Serial of the pending certificate.
+    pub serial: String,
+    /// The joint public key P (SEC1 uncompressed, base64) that goes in the certificate.
+    pub public_key: String,
+    /// Session over the key-enrolment message.
+    pub cosign: CosignSession,
+}
+
+/// Starts enrolling a split key under a ticket.
+#[utoipa::path(post, path = "/api/v1/enrolments", tag = "keys", request_body = EnrolRequest,
+    responses((status = 201, body = EnrolResponse),
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[post("/api/v1/enrolments")]
+pub async fn enrol(
+    state: web::Data<AppState>,
+    body: web::Json<EnrolRequest>,
+) -> Result<HttpResponse, AppError> {
+    let ticket = Ticket::parse(&body.ticket)?;
+    let p1 = decode("p1", &body.p1)?;
+    let started = state.enrolment.start(&ticket, &p1).await?;
+    Ok(HttpResponse::Created().json(EnrolResponse {
+        serial: started.serial.to_string(),
+        public_key: STANDARD.encode(&started.public_key),
+        cosign: started.session.into(),
+    }))
+}
+
+/// The phone's first co-signing step.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartialsRequest {
+    /// Q1 = [k1]G, SEC1, base64.
+    pub q1: String,
+    /// PIN proof T ‖ z (97 bytes), base64.
+    pub proof: String,
+}
+
+/// The server's partial signature.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartialsResponse {
+    /// r ‖ s2 ‖ s3 (96 bytes), base64.
+    pub partials: String,
+}
+
+/// Checks the PIN proof and returns the server's partial signature.
+#[utoipa::path(post, path = "/api/v1/cosign/{session_id}/partials", tag = "keys",
+    params(("session_id" = String, Path)), request_body = PartialsRequest,
+    responses((status = 200, body = PartialsResponse),
+              (status = 403, description = "wrong PIN (`pin_incorrect`, with `remaining_attempts`)", body = crate::error::ErrorBody),
+              (status = 423, description = "key locked", body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 400, body = crate::error::ErrorBody)))]
+#[post("/api/v1/cosign/{session_id}/partials")]
+pub async fn partials(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<PartialsRequest>,
+) -> Result<HttpResponse, AppError> {
+    let mut round = decode("q1", &body.q1)?;
+    round.extend(decode("proof", &body.proof)?);
+    let partials = state
+        .enrolment
+        .cosigner()
+        .partials(&path.into_inner(), &round)
+        .await?;
+    Ok(HttpResponse::Ok().json(PartialsResponse {
+        partials: STANDARD.encode(partials.to_bytes()),
+    }))
+}
+
+/// The finished signature.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureRequest {
+    /// DER SM2 signature, base64.
+    pub signature: String,
+}
+
+/// What the signature completed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignatureResponse {
+    /// `key_enrolment`, `verify_pin` or `change_pin`.
+    pub purpose: String,
+    /// The certificate.
+    pub serial: String,
+    /// For an enrolment: the signed certificate, PEM.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// For an enrolment: the phone's device token (shown once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
+}
+
+/// Verifies the phone's final signature over the session's message and completes its purpose.
+#[utoipa::path(post, path = "/api/v1/cosign/{session_id}/signature", tag = "keys",
+    params(("session_id" = String, Path)), request_body = SignatureRequest,
+    responses((status = 200, body = SignatureResponse),
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+#[post("/api/v1/cosign/{session_id}/signature")]
+pub async fn signature(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<SignatureRequest>,
+) -> Result<HttpResponse, AppError> {
+    let signature = decode("signature", &body.signature)?;
+    let outcome = state
+        .enrolment
+        .finish_signature(&path.into_inner(), &signature)
+        .await?;
+    Ok(HttpResponse::Ok().json(match outcome {
+        SignatureOutcome::Enrolled {
+            serial,
+            certificate_pem,
+            device_token,
+        } => SignatureResponse {
+            purpose: Purpose::KeyEnrolment.as_str().into(),
+            serial: serial.to_string(),
+            certificate: Some(certificate_pem),
+            device_token: Some(device_token),
+        },
+        SignatureOutcome::PinVerified { serial, purpose } => SignatureResponse {
+            purpose: purpose.as_str().into(),
+            serial: serial.to_string(),
+            certificate: None,
+            device_token: None,
+        },
+    }))
+}
+
+/// Which PIN check.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyCheckPurpose {
+    /// Confirm the PIN.
+    VerifyPin,
+    /// Confirm the old PIN before re-masking under a new one.
+    ChangePin,
+}
+
+/// A PIN-check request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyCheckRequest {
+    /// `verify_pin` or `change_pin`.
+    pub purpose: KeyCheckPurpose,
+}
+
+/// Opens a co-signing session over a key-check message (the PIN is checked by the proof).
+#[utoipa::path(post, path = "/api/v1/certificates/{serial}/key-checks", tag = "keys",
+    params(("serial" = String, Path)), request_body = KeyCheckRequest,
+    security(("device_token" = [])),
+    responses((status = 201, body = CosignSession),
+              (status = 401, body = crate::error::ErrorBody), (status = 423, body = crate::error::ErrorBody)))]
+#[post("/api/v1/certificates/{serial}/key-checks")]
+pub async fn key_check(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<KeyCheckRequest>,
+) -> Result<HttpResponse, AppError> {
+    let serial = CertificateSerial::parse(&path.into_inner())?;
+    let purpose = match body.purpose {
+        KeyCheckPurpose::VerifyPin => Purpose::VerifyPin,
+        KeyCheckPurpose::ChangePin => Purpose::ChangePin,
+    };
+    let session = state
+        .enrolment
+        .key_check(&serial, bearer(&request)?, purpose)
+        .await?;
+    Ok(HttpResponse::Created().json(CosignSession::from(session)))
+}
+
+/// A key's state for its phone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyStatusResponse {
+    /// The certificate.
+    pub serial: String,
+    /// `pending`, `active`, `revoked` or `abandoned`.
+    pub status: String,
+    /// Locked after six wrong PINs.
+    pub locked: bool,
+    /// Wrong PINs that may still be tried.
+    pub remaining_attempts: u32,
+}
+
+/// The key's status (locked, attempts left) for the phone holding it.
+#[utoipa::path(get, path = "/api/v1/certificates/{serial}/key", tag = "keys",
+    params(("serial" = String, Path)), security(("device_token" = [])),
+    responses((status = 200, body = KeyStatusResponse), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/api/v1/certificates/{serial}/key")]
+pub async fn key_status(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let serial = CertificateSerial::parse(&path.into_inner())?;
+    let status = state
+        .enrolment
+        .key_status(&serial, bearer(&request)?)
+        .await?;
+    Ok(HttpResponse::Ok().json(KeyStatusResponse {
+        serial: status.serial.to_string(),
+        status: status.status.as_str().into(),
+        locked: status.locked,
+        remaining_attempts: status.remaining_attempts,
+    }))
+}

@@ -1,0 +1,421 @@
+//! `KeyShareStore` and `EnrolStore` on sea-orm, sharing the registry's connection. PIN counters
+//! change with single conditional UPDATEs, so racing attempts cannot pass the limit.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait as _, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    sea_query::{Expr, ExprTrait as _},
+};
+
+use super::{
+    cert_store::{
+        CHAIN_RETRIES, SeaCertStore, append_in, commit, corrupt, insert_pending_in, record_of,
+        unavailable,
+    },
+    entities::{certificate, enrolment_ticket, key_share},
+};
+use crate::{
+    audit::AuditDraft,
+    ca::{
+        CaError, CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate,
+        StorageError, UnitDraft,
+    },
+    cosign::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure},
+    domain::{CertificateSerial, PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
+    enrol::{EnrolError, EnrolStore, NewTicket, TicketStatus},
+};
+
+fn is_retryable(error: &EnrolError) -> bool {
+    matches!(
+        error,
+        EnrolError::Storage(StorageError::Conflict { .. })
+            | EnrolError::Ca(CaError::Storage(StorageError::Conflict { .. }))
+    )
+}
+
+async fn certificate_row(
+    txn: &impl sea_orm::ConnectionTrait,
+    serial: &CertificateSerial,
+) -> Result<Option<certificate::Model>, StorageError> {
+    certificate::Entity::find()
+        .filter(certificate::COLUMN.serial.eq(serial.as_str()))
+        .one(txn)
+        .await
+        .map_err(unavailable)
+}
+
+fn drafts(row: &enrolment_ticket::Model) -> Result<(UnitDraft, HolderDraft), StorageError> {
+    let bad = |e: crate::domain::DomainError| corrupt("enrolment_tickets", e.to_string());
+    Ok((
+        UnitDraft {
+            uscc: Uscc::parse(&row.uscc).map_err(bad)?,
+            name: UnitName::parse(&row.unit_name).map_err(bad)?,
+        },
+        HolderDraft {
+            name: PersonName::parse(&row.holder_name).map_err(bad)?,
+            id_number: ResidentId::parse(&row.holder_id_number).map_err(bad)?,
+            phone: PhoneNumber::parse(&row.holder_phone).map_err(bad)?,
+        },
+    ))
+}
+
+fn check_open(row: &enrolment_ticket::Model, now: DateTime<Utc>) -> Result<(), EnrolError> {
+    if row.status != TicketStatus::Open.as_str() {
+        return Err(EnrolError::TicketInvalid { reason: "used" });
+    }
+    if row.expires_at <= now {
+        return Err(EnrolError::TicketInvalid { reason: "expired" });
+    }
+    Ok(())
+}
+
+impl SeaCertStore {
+    async fn start_enrolment_once(
+        &self,
+        ticket_hash: &str,
+        pending: &PendingCertificate,
+        share: &NewKeyShare,
+        audit: &AuditDraft,
+    ) -> Result<CertificateRecord, EnrolError> {
+        let txn = self.db().begin().await.map_err(unavailable)?;
+        let ticket = enrolment_ticket::Entity::find()
+            .filter(enrolment_ticket::COLUMN.ticket_hash.eq(ticket_hash))
+            .lock_exclusive()
+            .one(&txn)
+            .await
+            .map_err(unavailable)?
+            .ok_or(EnrolError::TicketInvalid { reason: "unknown" })?;
+        let now = Utc::now();
+        check_open(&ticket, now)?;
+        if let Some(previous) = ticket.certificate_id {
+            abandon_in(&txn, previous).await?;
+        }
+        let row = insert_pending_in(&txn, pending).await?;
+        key_share::ActiveModel {
+            certificate_id: Set(row.id),
+            phone_public_share: Set(share.phone_public_share.clone()),
+            sealed_server_share: Set(share.sealed_server_share.clone()),
+            device_token_hash: Set(None),
+            failed_pin_attempts: Set(0),
+            locked_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await
+        .map_err(unavailable)?;
+        // Compare-and-set on the ticket's link: a concurrent start finds zero rows changed.
+        let linked = enrolment_ticket::Entity::update_many()
+            .col_expr(enrolment_ticket::Column::CertificateId, Expr::value(row.id))
+            .filter(enrolment_ticket::COLUMN.id.eq(ticket.id))
+            .filter(match ticket.certificate_id {
+                Some(previous) => enrolment_ticket::Column::CertificateId.eq(previous),
+                None => enrolment_ticket::Column::CertificateId.is_null(),
+            })
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        if linked.rows_affected != 1 {
+            return Err(EnrolError::Storage(StorageError::Conflict {
+                what: "enrolment ticket",
+            }));
+        }
+        append_in(&txn, audit).await?;
+        let record = record_of(&txn, row).await?;
+        commit(txn).await?;
+        Ok(record)
+    }
+
+    async fn complete_enrolment_once(
+        &self,
+        serial: &CertificateSerial,
+        der: &[u8],
+        device_token_hash: &str,
+        audit: &AuditDraft,
+    ) -> Result<(), EnrolError> {
+        let txn = self.db().begin().await.map_err(unavailable)?;
+        let row = certificate_row(&txn, serial)
+            .await?
+            .ok_or(EnrolError::Superseded)?;
+        let now = Utc::now();
+        let activated = certificate::Entity::update_many()
+            .col_expr(
+                certificate::Column::Status,
+                Expr::value(CertificateStatus::Active.as_str()),
+            )
+            .col_expr(certificate::Column::Der, Expr::value(der.to_vec()))
+            .col_expr(certificate::Column::ActivatedAt, Expr::value(now))
+            .filter(certificate::COLUMN.id.eq(row.id))
+            .filter(
+                certificate::COLUMN
+                    .status
+                    .eq(CertificateStatus::Pending.as_str()),
+            )
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        if activated.rows_affected != 1 {
+            return Err(EnrolError::Superseded);
+        }
+        key_share::Entity::update_many()
+            .col_expr(
+                key_share::Column::DeviceTokenHash,
+                Expr::value(device_token_hash.to_string()),
+            )
+            .col_expr(key_share::Column::UpdatedAt, Expr::value(now))
+            .filter(key_share::COLUMN.certificate_id.eq(row.id))
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        let completed = enrolment_ticket::Entity::update_many()
+            .col_expr(
+                enrolment_ticket::Column::Status,
+                Expr::value(TicketStatus::Completed.as_str()),
+            )
+            .col_expr(enrolment_ticket::Column::CompletedAt, Expr::value(now))
+            .filter(enrolment_ticket::COLUMN.certificate_id.eq(row.id))
+            .filter(
+                enrolment_ticket::COLUMN
+                    .status
+                    .eq(TicketStatus::Open.as_str()),
+            )
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        if completed.rows_affected != 1 {
+            return Err(EnrolError::Superseded);
+        }
+        append_in(&txn, audit).await?;
+        commit(txn).await?;
+        Ok(())
+    }
+
+    async fn record_pin_failure_once(
+        &self,
+        certificate_id: i64,
+        limit: u32,
+        lock_audit: &AuditDraft,
+    ) -> Result<PinFailure, StorageError> {
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        let txn = self.db().begin().await.map_err(unavailable)?;
+        let now = Utc::now();
+        // One statement: count only while unlocked and below the limit.
+        let counted = key_share::Entity::update_many()
+            .col_expr(
+                key_share::Column::FailedPinAttempts,
+                Expr::col(key_share::Column::FailedPinAttempts).add(1),
+            )
+            .col_expr(key_share::Column::UpdatedAt, Expr::value(now))
+            .filter(key_share::COLUMN.certificate_id.eq(certificate_id))
+            .filter(key_share::Column::LockedAt.is_null())
+            .filter(key_share::COLUMN.failed_pin_attempts.lt(limit))
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        if counted.rows_affected != 1 {
+            txn.rollback().await.map_err(unavailable)?;
+            return Ok(PinFailure::Locked);
+        }
+        let failures = key_share::Entity::find_by_id(certificate_id)
+            .select_only()
+            .column(key_share::Column::FailedPinAttempts)
+            .into_tuple::<i32>()
+            .one(&txn)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| corrupt("key_shares", "row vanished"))?;
+        if failures < limit {
+            commit(txn).await?;
+            return Ok(PinFailure::Remaining(
+                u32::try_from(limit - failures).unwrap_or(0),
+            ));
+        }
+        key_share::Entity::update_many()
+            .col_expr(key_share::Column::LockedAt, Expr::value(now))
+            .filter(key_share::COLUMN.certificate_id.eq(certificate_id))
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        append_in(&txn, lock_audit).await?;
+        commit(txn).await?;
+        Ok(PinFailure::Locked)
+    }
+}
+
+/// Marks an unfinished enrolment attempt abandoned (never signed; its key share goes with it).
+async fn abandon_in(txn: &DatabaseTransaction, certificate_id: i64) -> Result<(), StorageError> {
+    certificate::Entity::update_many()
+        .col_expr(
+            certificate::Column::Status,
+            Expr::value(CertificateStatus::Abandoned.as_str()),
+        )
+        .filter(certificate::COLUMN.id.eq(certificate_id))
+        .filter(
+            certificate::COLUMN
+                .status
+                .eq(CertificateStatus::Pending.as_str()),
+        )
+        .exec(txn)
+        .await
+        .map_err(unavailable)?;
+    key_share::Entity::delete_by_id(certificate_id)
+        .exec(txn)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl KeyShareStore for SeaCertStore {
+    async fn key_share(
+        &self,
+        serial: &CertificateSerial,
+    ) -> Result<Option<KeyShareRecord>, StorageError> {
+        let Some(row) = certificate_row(self.db(), serial).await? else {
+            return Ok(None);
+        };
+        let Some(share) = key_share::Entity::find_by_id(row.id)
+            .one(self.db())
+            .await
+            .map_err(unavailable)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(KeyShareRecord {
+            certificate: record_of(self.db(), row).await?,
+            phone_public_share: share.phone_public_share,
+            sealed_server_share: share.sealed_server_share,
+            device_token_hash: share.device_token_hash,
+            failed_pin_attempts: u32::try_from(share.failed_pin_attempts)
+                .map_err(|_| corrupt("key_shares", "negative failure count"))?,
+            locked_at: share.locked_at,
+        }))
+    }
+
+    async fn record_pin_failure(
+        &self,
+        serial: &CertificateSerial,
+        limit: u32,
+        lock_audit: AuditDraft,
+    ) -> Result<PinFailure, StorageError> {
+        let row = certificate_row(self.db(), serial)
+            .await?
+            .ok_or_else(|| corrupt("key_shares", format!("no certificate {serial}")))?;
+        let mut attempt = 0;
+        loop {
+            match self
+                .record_pin_failure_once(row.id, limit, &lock_audit)
+                .await
+            {
+                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn record_pin_success(&self, serial: &CertificateSerial) -> Result<bool, StorageError> {
+        let row = certificate_row(self.db(), serial)
+            .await?
+            .ok_or_else(|| corrupt("key_shares", format!("no certificate {serial}")))?;
+        let reset = key_share::Entity::update_many()
+            .col_expr(key_share::Column::FailedPinAttempts, Expr::value(0))
+            .filter(key_share::COLUMN.certificate_id.eq(row.id))
+            .filter(key_share::Column::LockedAt.is_null())
+            .exec(self.db())
+            .await
+            .map_err(unavailable)?;
+        Ok(reset.rows_affected == 1)
+    }
+}
+
+#[async_trait::async_trait]
+impl EnrolStore for SeaCertStore {
+    async fn insert_ticket(&self, ticket: NewTicket, audit: AuditDraft) -> Result<(), EnrolError> {
+        let mut attempt = 0;
+        loop {
+            let result: Result<(), StorageError> = async {
+                let txn = self.db().begin().await.map_err(unavailable)?;
+                enrolment_ticket::ActiveModel {
+                    ticket_hash: Set(ticket.ticket_hash.clone()),
+                    uscc: Set(ticket.unit.uscc.as_str().to_string()),
+                    unit_name: Set(ticket.unit.name.as_str().to_string()),
+                    holder_name: Set(ticket.holder.name.as_str().to_string()),
+                    holder_id_number: Set(ticket.holder.id_number.as_str().to_string()),
+                    holder_phone: Set(ticket.holder.phone.as_str().to_string()),
+                    status: Set(TicketStatus::Open.as_str().to_string()),
+                    certificate_id: Set(None),
+                    created_by: Set(ticket.created_by.clone()),
+                    created_at: Set(Utc::now()),
+                    expires_at: Set(ticket.expires_at),
+                    completed_at: Set(None),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await
+                .map_err(unavailable)?;
+                append_in(&txn, &audit).await?;
+                commit(txn).await
+            }
+            .await;
+            match result {
+                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
+                other => return other.map_err(EnrolError::Storage),
+            }
+        }
+    }
+
+    async fn open_ticket(
+        &self,
+        ticket_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(UnitDraft, HolderDraft), EnrolError> {
+        let row = enrolment_ticket::Entity::find()
+            .filter(enrolment_ticket::COLUMN.ticket_hash.eq(ticket_hash))
+            .one(self.db())
+            .await
+            .map_err(unavailable)?
+            .ok_or(EnrolError::TicketInvalid { reason: "unknown" })?;
+        check_open(&row, now)?;
+        Ok(drafts(&row)?)
+    }
+
+    async fn start_enrolment(
+        &self,
+        ticket_hash: &str,
+        pending: PendingCertificate,
+        share: NewKeyShare,
+        audit: AuditDraft,
+    ) -> Result<CertificateRecord, EnrolError> {
+        let mut attempt = 0;
+        loop {
+            match self
+                .start_enrolment_once(ticket_hash, &pending, &share, &audit)
+                .await
+            {
+                Err(e) if is_retryable(&e) && attempt < CHAIN_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn complete_enrolment(
+        &self,
+        serial: &CertificateSerial,
+        der: Vec<u8>,
+        device_token_hash: String,
+        audit: AuditDraft,
+    ) -> Result<(), EnrolError> {
+        let mut attempt = 0;
+        loop {
+            match self
+                .complete_enrolment_once(serial, &der, &device_token_hash, &audit)
+                .await
+            {
+                Err(e) if is_retryable(&e) && attempt < CHAIN_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+}
