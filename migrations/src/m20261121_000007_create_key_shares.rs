@@ -1,7 +1,8 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
-/// The server's half of each split mobile key (DESIGN.md §5): the phone's public share P1, the
-/// server share d2 sealed under the master key, the PIN failure counter and the lock. One row per
+/// The server's half of each split mobile key (DESIGN.md §5): the phone's public share P1 and
+/// the server share d2, both sealed under the master key (P1 is what a PIN guess is tested
+/// against, so a database copy alone must not reveal it), the PIN failure counter and the lock. One row per
 /// mobile certificate, written in the same transaction as the pending certificate.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -14,7 +15,7 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table("key_shares")
                     .col(big_integer("certificate_id").primary_key())
-                    .col(blob("phone_public_share"))
+                    .col(blob("sealed_phone_share"))
                     .col(blob("sealed_server_share"))
                     .col(string_len_null("device_token_hash", 64))
                     .col(integer("failed_pin_attempts").default(0))

@@ -133,9 +133,32 @@ async fn staff_issue_revoke_and_audit_from_the_command_line() {
         String::from_utf8_lossy(&revoked.stderr)
     );
 
+    // An enrolment ticket for a mobile certificate: bad input refused, good input printed once.
+    let mut ticket_args = issue_args("91440300708461136T");
+    ticket_args.splice(1..4, ["enrol-ticket"]);
+    let mut bad_phone = ticket_args.clone();
+    let last = bad_phone.len() - 1;
+    bad_phone[last] = "1380013800";
+    let refused = mcert(path, &bad_phone);
+    assert!(!refused.status.success());
+    let ticket = mcert(path, &ticket_args);
+    assert!(
+        ticket.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ticket.stderr)
+    );
+    let ticket = String::from_utf8(ticket.stdout).unwrap();
+    let ticket = ticket.trim();
+    assert_eq!(ticket.len(), 29, "{ticket}");
+    assert!(
+        ticket
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_uppercase() || ('2'..='7').contains(&c))
+    );
+
     let verified = mcert(path, &["admin", "audit-verify"]);
     assert!(verified.status.success());
-    assert!(String::from_utf8_lossy(&verified.stdout).contains("intact: 3 entries"));
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("intact: 4 entries"));
 
     // Edit one audit entry behind mcert's back: the chain shows it.
     let url = format!("sqlite://{}?mode=rw", path.join("data/mcert.db").display());

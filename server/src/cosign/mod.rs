@@ -205,6 +205,20 @@ pub fn share_label(serial: &CertificateSerial) -> Vec<u8> {
     format!("key-share:{serial}").into_bytes()
 }
 
+/// The label P1 is sealed under.
+fn phone_share_label(serial: &CertificateSerial) -> Vec<u8> {
+    format!("phone-share:{serial}").into_bytes()
+}
+
+/// The server's half of a new key, ready to store, and the joint public key P.
+#[derive(Debug)]
+pub struct CreatedShare {
+    /// P1 and d2, sealed.
+    pub stored: NewKeyShare,
+    /// P = [d2⁻¹]P1 − G, for the certificate.
+    pub public_key: sm2::PublicKey,
+}
+
 /// SM3 of a device token, hex, as stored.
 pub fn token_hash(token: &str) -> String {
     hex::encode(mcert_signer::sm3_digest(token.as_bytes()))
@@ -229,23 +243,32 @@ impl Cosigner {
         Self { store, kv, sealer }
     }
 
-    /// Creates the server share for a phone's P1: `(d2 sealed for storage, P)`.
+    /// Creates the server share d2 for a phone's P1 and computes the joint key P.
     pub fn create_server_share(
         &self,
         serial: &CertificateSerial,
-        phone_public_share: &sm2::PublicKey,
-    ) -> Result<(Vec<u8>, sm2::PublicKey), CosignError> {
+        p1: &sm2::PublicKey,
+    ) -> Result<CreatedShare, CosignError> {
+        use sm2::elliptic_curve::sec1::ToEncodedPoint as _;
         let d2 = ServerShare::generate(&entropy()).map_err(|source| CosignError::Malformed {
             what: "server entropy",
             source,
         })?;
         let public_key = d2
-            .joint_public_key(phone_public_share)
+            .joint_public_key(p1)
             .map_err(|source| CosignError::Malformed { what: "p1", source })?;
-        let sealed = self
-            .sealer
-            .seal(&share_label(serial), d2.to_bytes().as_ref())?;
-        Ok((sealed, public_key))
+        let p1 = p1.to_encoded_point(false);
+        Ok(CreatedShare {
+            stored: NewKeyShare {
+                sealed_phone_share: self
+                    .sealer
+                    .seal(&phone_share_label(serial), p1.as_bytes())?,
+                sealed_server_share: self
+                    .sealer
+                    .seal(&share_label(serial), d2.to_bytes().as_ref())?,
+            },
+            public_key,
+        })
     }
 
     /// Opens a session for `message`, which the caller built from its own state.
@@ -353,7 +376,10 @@ impl Cosigner {
             .await?
             .ok_or(CosignError::SessionNotFound)?;
         ensure_usable(&share, stored.purpose)?;
-        let p1 = parse_public_key(&share.phone_public_share).map_err(|_| CosignError::Corrupt {
+        let p1 = self
+            .sealer
+            .open(&phone_share_label(&serial), &share.sealed_phone_share)?;
+        let p1 = parse_public_key(&p1).map_err(|_| CosignError::Corrupt {
             what: "phone public share",
         })?;
         match verify_pin_proof(&p1, &round.q1, id.as_bytes(), message, &round.proof) {

@@ -13,8 +13,9 @@ use crate::{
 pub struct KeyShareRecord {
     /// The certificate the key belongs to.
     pub certificate: CertificateRecord,
-    /// P1 = [d1⁻¹]G, SEC1 uncompressed: what PIN proofs are checked against.
-    pub phone_public_share: Vec<u8>,
+    /// P1 = [d1⁻¹]G (SEC1 uncompressed) sealed under the master key: what PIN proofs are
+    /// checked against, and so what an offline PIN search would need.
+    pub sealed_phone_share: Vec<u8>,
     /// d2 sealed under the master key.
     pub sealed_server_share: Vec<u8>,
     /// SM3 (hex) of the phone's device token, once enrolment completed.
@@ -38,8 +39,8 @@ impl std::fmt::Debug for KeyShareRecord {
 /// The server half of a new key, stored with its pending certificate.
 #[derive(Clone)]
 pub struct NewKeyShare {
-    /// P1, SEC1 uncompressed.
-    pub phone_public_share: Vec<u8>,
+    /// P1 (SEC1 uncompressed) sealed under the master key.
+    pub sealed_phone_share: Vec<u8>,
     /// d2 sealed under the master key.
     pub sealed_server_share: Vec<u8>,
 }

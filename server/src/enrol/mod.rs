@@ -30,7 +30,7 @@ use crate::{
         public_key_info,
     },
     cosign::{
-        CompletedSignature, CosignError, Cosigner, KeyStatus, NewKeyShare, OpenedSession, Purpose,
+        CompletedSignature, CosignError, Cosigner, KeyStatus, OpenedSession, Purpose,
         new_device_token, token_hash,
     },
     domain::CertificateSerial,
@@ -150,7 +150,8 @@ impl Enrolment {
         let (unit, holder) = self.store.open_ticket(&ticket_hash, Utc::now()).await?;
         // d2 is sealed under the serial, so the serial is drawn before the TBS (which needs P).
         let serial = CertificateSerial::random(&mut rand::rngs::OsRng);
-        let (sealed, public_key) = self.cosigner.create_server_share(&serial, &p1)?;
+        let created = self.cosigner.create_server_share(&serial, &p1)?;
+        let public_key = created.public_key;
         let pending = self.authority.prepare(
             &profile::MOBILE_HOLDER,
             MediaType::Mobile,
@@ -162,15 +163,7 @@ impl Enrolment {
         let audit = issue_audit(&profile::MOBILE_HOLDER, &pending, "phone");
         let record = self
             .store
-            .start_enrolment(
-                &ticket_hash,
-                pending,
-                NewKeyShare {
-                    phone_public_share: sec1(&p1),
-                    sealed_server_share: sealed,
-                },
-                audit,
-            )
+            .start_enrolment(&ticket_hash, pending, created.stored, audit)
             .await?;
         let public_key = sec1(&public_key);
         let message = SignedMessage::KeyEnrolment(KeyEnrolment {

@@ -95,7 +95,7 @@ impl SeaCertStore {
         let row = insert_pending_in(&txn, pending).await?;
         key_share::ActiveModel {
             certificate_id: Set(row.id),
-            phone_public_share: Set(share.phone_public_share.clone()),
+            sealed_phone_share: Set(share.sealed_phone_share.clone()),
             sealed_server_share: Set(share.sealed_server_share.clone()),
             device_token_hash: Set(None),
             failed_pin_attempts: Set(0),
@@ -285,7 +285,7 @@ impl KeyShareStore for SeaCertStore {
         };
         Ok(Some(KeyShareRecord {
             certificate: record_of(self.db(), row).await?,
-            phone_public_share: share.phone_public_share,
+            sealed_phone_share: share.sealed_phone_share,
             sealed_server_share: share.sealed_server_share,
             device_token_hash: share.device_token_hash,
             failed_pin_attempts: u32::try_from(share.failed_pin_attempts)

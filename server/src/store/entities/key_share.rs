@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub certificate_id: i64,
-    pub phone_public_share: Vec<u8>,
+    pub sealed_phone_share: Vec<u8>,
     pub sealed_server_share: Vec<u8>,
     pub device_token_hash: Option<String>,
     pub failed_pin_attempts: i32,
