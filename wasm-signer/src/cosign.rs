@@ -8,6 +8,7 @@
 //! the phone [`ClientSigning::finish`]es with a plain SM2 signature under the joint key
 //! P = [(d1·d2)⁻¹ − 1]G.
 
+use crate::fixed_base::mul_generator;
 use crate::scalar::{
     Entropy, POINT_LEN, SCALAR_LEN, SecretScalar, encode_point, exact, length_within, mul_base,
     parse_nonzero_scalar, parse_scalar, parse_uncompressed_point, points_equal, public_key,
@@ -17,7 +18,6 @@ use crate::share::{MaskedShare, Pin};
 use crate::{SignerError, signature_to_der, sm3_digest, verify};
 use core::fmt;
 use sm2::elliptic_curve::PrimeField;
-use sm2::elliptic_curve::group::Group;
 use sm2::{ProjectivePoint, PublicKey, Scalar};
 use sm3::{Digest, Sm3};
 use zeroize::Zeroizing;
@@ -322,7 +322,7 @@ impl ServerShare {
             ) else {
                 continue;
             };
-            let point = q1 * k3.expose() + ProjectivePoint::GENERATOR * k2.expose();
+            let point = (q1 * k3.expose() + mul_generator(k2.expose())).to_affine();
             let r = e + x_mod_n(&point);
             let s3 = *d2 * (r + k2.expose());
             if bool::from(point.is_identity() | r.is_zero() | s3.is_zero()) {
@@ -354,7 +354,7 @@ pub fn verify_pin_proof(
 ) -> Result<(), SignerError> {
     check_session_id(session_id)?;
     let c = challenge(&proof.t, p1, q1, session_id, message);
-    let lhs = ProjectivePoint::GENERATOR * proof.z;
+    let lhs = mul_generator(&proof.z);
     let rhs = proof.t.to_projective() + p1.to_projective() * c;
     if points_equal(&lhs, &rhs) {
         Ok(())
@@ -595,7 +595,7 @@ mod tests {
         let point =
             round.q1.to_projective() * k3.expose() + ProjectivePoint::GENERATOR * k2.expose();
         let e = message_digest(&enrolled.public_key, MESSAGE).unwrap();
-        let r = reduce_256(&e) + x_mod_n(&point);
+        let r = reduce_256(&e) + x_mod_n(&point.to_affine());
         let d2 = enrolled.server.d2.expose();
         assert_eq!(partials.r, r);
         assert_eq!(partials.s2, *d2 * k3.expose());
@@ -997,5 +997,62 @@ mod vector {
         ] {
             println!("{name}: {value}");
         }
+    }
+
+    /// Median time of `f` over `runs` calls, after a few warm-up calls.
+    fn median_time(runs: usize, mut f: impl FnMut()) -> std::time::Duration {
+        for _ in 0..3 {
+            f();
+        }
+        let mut times: Vec<_> = (0..runs)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        times[runs / 2]
+    }
+
+    /// Prints the median time of each phone-side operation on the vector's inputs; run in
+    /// release: `cargo test -p mcert-signer --release -- --ignored --nocapture time_phone`.
+    #[test]
+    #[ignore = "timing; run with --release --ignored --nocapture"]
+    fn time_phone_operations() {
+        let share = MaskedShare::from_bytes(&hex::decode(SHARE).unwrap()).unwrap();
+        let public_key = crate::parse_public_key(&hex::decode(PUBLIC_KEY).unwrap()).unwrap();
+        let partials = ServerPartials::from_bytes(&hex::decode(PARTIALS).unwrap()).unwrap();
+        let message = message();
+        let signature = hex::decode(SIGNATURE).unwrap();
+        let runs = 101;
+        let generate = median_time(runs, || {
+            generate_share(&counting(0x00), PIN).unwrap();
+        });
+        let begin_only = median_time(runs, || {
+            begin(&share, PIN, SESSION_ID, &message, &counting(0x40)).unwrap();
+        });
+        let (mut pending, _) = begin(&share, PIN, SESSION_ID, &message, &counting(0x40)).unwrap();
+        let mut finish_times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let (next, _) = begin(&share, PIN, SESSION_ID, &message, &counting(0x40)).unwrap();
+            let signing = core::mem::replace(&mut pending, next);
+            let start = std::time::Instant::now();
+            signing.finish(&partials, &public_key).unwrap();
+            finish_times.push(start.elapsed());
+        }
+        finish_times.sort();
+        let verify_only = median_time(runs, || {
+            verify(&public_key, &message, &signature).unwrap();
+        });
+        let k = Scalar::from_repr(counting(0x40).into()).unwrap();
+        let base = median_time(runs, || {
+            core::hint::black_box(crate::scalar::mul_base(&SecretScalar::new(k).unwrap()).unwrap());
+        });
+        println!("share_generate {generate:?}");
+        println!("cosign_begin   {begin_only:?}");
+        println!("cosign_finish  {:?}", finish_times[runs / 2]);
+        println!("verify         {verify_only:?}");
+        println!("[k]G to a key  {base:?}");
     }
 }

@@ -18,6 +18,7 @@
 mod digest;
 mod encoding;
 mod error;
+mod fixed_base;
 mod scalar;
 mod verify;
 

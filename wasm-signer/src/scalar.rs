@@ -1,14 +1,14 @@
 //! Scalars and points in the fixed-width forms of `docs/split-key.md`, and the host-entropy
 //! expander every random value of the split-key protocol comes from.
 
+use crate::fixed_base::mul_generator;
 use crate::{SignerError, parse_public_key};
 use core::fmt;
 use sm2::elliptic_curve::PrimeField;
 use sm2::elliptic_curve::ops::Reduce;
-use sm2::elliptic_curve::point::AffineCoordinates;
+use sm2::elliptic_curve::point::{AffineCoordinates, NonIdentity};
 use sm2::elliptic_curve::sec1::ToEncodedPoint;
-use sm2::elliptic_curve::subtle::ConstantTimeEq;
-use sm2::{FieldBytes, ProjectivePoint, PublicKey, Scalar, U256};
+use sm2::{AffinePoint, FieldBytes, ProjectivePoint, PublicKey, Scalar, U256};
 use sm3::{Digest, Sm3};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -121,8 +121,11 @@ pub(crate) fn reduce_256(bytes: &[u8; 32]) -> Scalar {
 }
 
 /// The x-coordinate of a point reduced mod n (x1 of GB/T 32918.2); 0 for the identity.
-pub(crate) fn x_mod_n(point: &ProjectivePoint) -> Scalar {
-    <Scalar as Reduce<U256>>::reduce_bytes(&point.to_affine().x())
+///
+/// Takes the affine point so that callers which also test for the identity normalise once:
+/// every normalisation is a field inversion, and so is each side of a projective comparison.
+pub(crate) fn x_mod_n(point: &AffinePoint) -> Scalar {
+    <Scalar as Reduce<U256>>::reduce_bytes(&point.x())
 }
 
 /// Parses a scalar that must be in `[1, n-1]`.
@@ -195,18 +198,25 @@ pub(crate) fn encode_point(point: &PublicKey) -> [u8; POINT_LEN] {
 }
 
 /// The public key of a point, refusing the identity.
+///
+/// The identity test is on the affine point (its coordinates and flag), not the one inside
+/// `PublicKey::from_affine`, which compares projective points and so costs two more field
+/// inversions, as long as a fixed-base multiplication.
 pub(crate) fn public_key(point: ProjectivePoint) -> Result<PublicKey, SignerError> {
-    PublicKey::from_affine(point.to_affine()).map_err(|_| SignerError::InvalidPoint)
+    Option::<NonIdentity<AffinePoint>>::from(NonIdentity::new(point.to_affine()))
+        .map(PublicKey::from)
+        .ok_or(SignerError::InvalidPoint)
 }
 
 /// `[k]G` for a secret non-zero `k`, never the identity.
 pub(crate) fn mul_base(k: &SecretScalar) -> Result<PublicKey, SignerError> {
-    public_key(ProjectivePoint::GENERATOR * k.expose())
+    public_key(mul_generator(k.expose()))
 }
 
-/// Whether two points are equal, in constant time.
+/// Whether two points are equal, in constant time: whether a − b is the identity, which takes
+/// one field inversion where `ProjectivePoint::ct_eq` normalises both sides (two).
 pub(crate) fn points_equal(a: &ProjectivePoint, b: &ProjectivePoint) -> bool {
-    a.ct_eq(b).into()
+    (a - b).to_affine().is_identity().into()
 }
 
 #[cfg(test)]

@@ -1,9 +1,8 @@
 //! Plain SM2 signature verification (GB/T 32918.2-2016 §7).
 
+use crate::fixed_base::mul_generator;
 use crate::scalar::{parse_nonzero_scalar, reduce_256, x_mod_n};
 use crate::{SignerError, message_digest, signature_from_der};
-use sm2::ProjectivePoint;
-use sm2::elliptic_curve::group::Group;
 
 /// Verifies a DER-encoded SM2 signature over `message` under `public_key`, with Z_A over
 /// [`crate::DIST_ID`]. This is the check OpenSSL (`-sigopt distid:1234567812345678`) and npm
@@ -35,7 +34,7 @@ pub fn verify(
         return Err(SignerError::BadSignature);
     }
     // B6: (x1, y1) = [s]G + [t]P, which must not be the point at infinity.
-    let point = ProjectivePoint::GENERATOR * s + public_key.to_projective() * t;
+    let point = (mul_generator(&s) + public_key.to_projective() * t).to_affine();
     if bool::from(point.is_identity()) {
         return Err(SignerError::BadSignature);
     }
@@ -58,7 +57,7 @@ mod tests {
     use sm2::elliptic_curve::ops::Reduce;
     use sm2::elliptic_curve::point::AffineCoordinates;
     use sm2::elliptic_curve::sec1::ToEncodedPoint;
-    use sm2::{NonZeroScalar, Scalar, U256};
+    use sm2::{NonZeroScalar, ProjectivePoint, Scalar, U256};
 
     /// The sm2 crate's own verdict on (r, s), as an independent check of [`verify`].
     fn sm2_crate_accepts(public: &sm2::PublicKey, message: &[u8], rs: &[u8; 64]) -> bool {
