@@ -416,19 +416,4 @@ mod tests {
         let (share, _) = generate_with_iterations(&ENTROPY, b"123456", 10).unwrap();
         assert_eq!(format!("{share:?}"), "MaskedShare { iterations: 10, .. }");
     }
-
-    /// Prints how long one unmask takes at [`PIN_KDF_ITERATIONS`]; run in release:
-    /// `cargo test -p mcert-signer --release -- --ignored --nocapture time_pin_kdf`.
-    #[test]
-    #[ignore = "timing; run with --release --ignored --nocapture"]
-    fn time_pin_kdf() {
-        let (share, _) = generate_share(&ENTROPY, b"123456").unwrap();
-        let runs = 50;
-        let start = std::time::Instant::now();
-        for _ in 0..runs {
-            let _ = share.unmask(Pin::new(b"123456").unwrap()).unwrap();
-        }
-        let each = start.elapsed() / runs;
-        println!("{PIN_KDF_ITERATIONS} iterations: {each:?} per unmask");
-    }
 }
