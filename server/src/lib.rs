@@ -11,6 +11,8 @@ pub mod enrol;
 pub mod error;
 pub mod http;
 pub mod kv;
+pub mod otp;
+pub mod providers;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -115,6 +115,16 @@ pub async fn connect(redis_url: Option<&str>, key_prefix: &str) -> Result<Arc<dy
     }
 }
 
+/// The store the environment names for tests of modules built on [`Kv`]: Redis under a fresh key
+/// prefix when `REDIS_URL` is set (unusable Redis fails the test), memory otherwise.
+#[cfg(test)]
+pub(crate) async fn test_kv() -> Arc<dyn Kv> {
+    match contract::redis_fixture().await {
+        Some(redis) => Arc::new(redis),
+        None => Arc::new(MemoryKv::new()),
+    }
+}
+
 /// The time to live in whole milliseconds, rounded up and at least 1: Redis refuses a zero
 /// expiry, and both stores must agree on what a TTL means.
 fn ttl_millis(ttl: Duration) -> u64 {

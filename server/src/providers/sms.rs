@@ -1,0 +1,370 @@
+//! Text messages to a person's phone: one-time codes and notices about their application.
+//!
+//! The rest of the server codes against [`SmsSender`]. [`AliyunSms`] sends through Alibaba Cloud
+//! SMS; [`DevSms`] is for development only and sends nothing: it logs each message and keeps the
+//! most recent ones in memory for a development page to show.
+//!
+//! No implementation retries a failed send. Sending is not idempotent: when a request reached
+//! the provider and only its answer was lost, a retry delivers the message twice, and every
+//! attempt counts against the provider's per-phone limits. The caller reports the failure and
+//! the person asks again.
+
+use std::fmt;
+
+mod aliyun;
+mod dev;
+
+pub use self::aliyun::{AliyunSms, AliyunSmsConfig};
+pub use self::dev::{DEV_SMS_CAPACITY, DevSms, SentSms};
+
+/// The signature every message starts with. Template-based providers add their own registered
+/// signature instead, so it appears only in [`SmsNotice::text_zh`].
+const SIGNATURE: &str = "【mcert】";
+
+/// Digits in a mainland mobile number, the only kind of number messages go to.
+const PHONE_DIGITS: usize = 11;
+
+/// A message to a person, independent of the provider that delivers it.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SmsNotice {
+    /// A one-time code for logging in or confirming an action. Valid for 5 minutes (DESIGN.md
+    /// §10); the text says so.
+    Otp {
+        /// The 6 digits. Secret until used: `Debug` does not show them.
+        code: String,
+    },
+    /// The application for a certificate passed review; the certificate can be downloaded.
+    ApplicationApproved {
+        /// The employer the certificate is for.
+        unit_name: String,
+    },
+    /// The application was sent back; the applicant corrects it and submits it again.
+    ApplicationRejected {
+        /// The employer the certificate is for.
+        unit_name: String,
+        /// The reviewer's reason, shown to the applicant as written.
+        reason: String,
+    },
+}
+
+impl SmsNotice {
+    /// A short name for logs (`otp`, `application_approved`, `application_rejected`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Otp { .. } => "otp",
+            Self::ApplicationApproved { .. } => "application_approved",
+            Self::ApplicationRejected { .. } => "application_rejected",
+        }
+    }
+
+    /// The whole message as the person reads it, signature included.
+    ///
+    /// Template-based providers send [`SmsNotice::template_params`] instead; their templates
+    /// are registered with the same wording (see [`AliyunSmsConfig`]).
+    pub fn text_zh(&self) -> String {
+        match self {
+            Self::Otp { code } => {
+                format!("{SIGNATURE}验证码 {code}，5 分钟内有效，请勿告诉他人。")
+            }
+            Self::ApplicationApproved { unit_name } => format!(
+                "{SIGNATURE}{unit_name}的数字证书申请已审核通过，请登录“就业彩云南”微信小程序\
+                 下载移动端证书。"
+            ),
+            Self::ApplicationRejected { unit_name, reason } => format!(
+                "{SIGNATURE}{unit_name}的数字证书申请审核驳回，驳回原因：{}。请登录后根据驳回原因\
+                 修改资料，重新提交审核。",
+                trim_reason(reason)
+            ),
+        }
+    }
+
+    /// The variables of the provider template for this notice: `{"code"}` for a one-time code,
+    /// `{"unit"}` for an approval, `{"unit", "reason"}` for a rejection.
+    pub fn template_params(&self) -> serde_json::Value {
+        match self {
+            Self::Otp { code } => serde_json::json!({ "code": code }),
+            Self::ApplicationApproved { unit_name } => serde_json::json!({ "unit": unit_name }),
+            Self::ApplicationRejected { unit_name, reason } => {
+                serde_json::json!({ "unit": unit_name, "reason": trim_reason(reason) })
+            }
+        }
+    }
+}
+
+/// The reason without the closing punctuation a reviewer may have typed: the text adds its own.
+fn trim_reason(reason: &str) -> &str {
+    reason
+        .trim()
+        .trim_end_matches(['。', '.', '；', ';', '，', ',', '！', '!'])
+}
+
+impl fmt::Debug for SmsNotice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Otp { .. } => f.debug_struct("Otp").field("code", &"[redacted]").finish(),
+            Self::ApplicationApproved { unit_name } => f
+                .debug_struct("ApplicationApproved")
+                .field("unit_name", unit_name)
+                .finish(),
+            Self::ApplicationRejected { unit_name, reason } => f
+                .debug_struct("ApplicationRejected")
+                .field("unit_name", unit_name)
+                .field("reason", reason)
+                .finish(),
+        }
+    }
+}
+
+/// Sends text messages.
+#[async_trait::async_trait]
+pub trait SmsSender: Send + Sync + fmt::Debug {
+    /// Sends `notice` to `phone`, the 11 national digits of a mainland mobile number (as
+    /// [`crate::domain::PhoneNumber::as_str`] gives them).
+    ///
+    /// `Ok` means the provider accepted the message, not that the phone received it. Called
+    /// once per message and never retried inside (see the module documentation).
+    async fn send(&self, phone: &str, notice: &SmsNotice) -> Result<(), SmsError>;
+}
+
+/// Why a message was not sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SmsError {
+    /// The provider answered and refused the message: too many messages to the number
+    /// (`isv.BUSINESS_LIMIT_CONTROL`), a number it cannot deliver to, a signature or template it
+    /// does not accept. Also given, with code [`SmsError::INVALID_PHONE`], for a phone that is
+    /// not 11 digits, without asking the provider.
+    #[error("the SMS provider refused the message: {code}: {message}")]
+    Rejected {
+        /// The provider's error code, such as `isv.BUSINESS_LIMIT_CONTROL`.
+        code: String,
+        /// The provider's explanation.
+        message: String,
+    },
+    /// The provider could not be asked or its answer was not understood: timeout, connection
+    /// error, HTTP 5xx, a body that is not the expected JSON. The message may or may not have
+    /// been sent.
+    #[error("the SMS provider is unavailable: {detail}")]
+    Unavailable {
+        /// What went wrong, for the logs.
+        detail: String,
+    },
+    /// The sender is configured wrongly (missing key, template or URL) and cannot send at all.
+    #[error("SMS is misconfigured: {detail}")]
+    Config {
+        /// What to fix.
+        detail: String,
+    },
+}
+
+impl SmsError {
+    /// The code of [`SmsError::Rejected`] for a phone refused before any provider is asked.
+    pub const INVALID_PHONE: &str = "mcert.INVALID_PHONE";
+
+    /// A stable snake_case identifier for the JSON error body; clients may match on it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rejected { code, .. } if is_rate_limit(code) => "sms_rate_limited",
+            Self::Rejected { code, .. } if is_invalid_phone(code) => "sms_phone_invalid",
+            Self::Rejected { .. } => "sms_rejected",
+            Self::Unavailable { .. } => "sms_unavailable",
+            Self::Config { .. } => "sms_misconfigured",
+        }
+    }
+
+    /// A Chinese message telling the person what happened and what to do.
+    pub fn message_zh(&self) -> String {
+        let text = match self {
+            Self::Rejected { code, .. } if is_rate_limit(code) => "短信发送过于频繁，请稍后再试",
+            Self::Rejected { code, .. } if is_invalid_phone(code) => {
+                "该手机号码无法接收短信，请核对是否为11位中国大陆手机号码后重新输入"
+            }
+            Self::Rejected { .. } => "短信发送失败，请稍后重试；如多次失败，请联系客服",
+            Self::Unavailable { .. } => "短信服务暂时不可用，请稍后重试",
+            Self::Config { .. } => "短信服务配置有误，暂时无法发送短信，请联系系统管理员",
+        };
+        text.to_owned()
+    }
+}
+
+/// Provider codes that mean "too many messages": Alibaba's per-phone and per-day flow control
+/// (`isv.BUSINESS_LIMIT_CONTROL`, `isv.DAY_LIMIT_CONTROL`) and its API gateway's `Throttling*`.
+fn is_rate_limit(code: &str) -> bool {
+    code.ends_with("LIMIT_CONTROL") || code.starts_with("Throttling")
+}
+
+/// Provider codes that mean the number itself is wrong.
+fn is_invalid_phone(code: &str) -> bool {
+    matches!(code, SmsError::INVALID_PHONE | "isv.MOBILE_NUMBER_ILLEGAL")
+}
+
+/// Refuses anything but 11 ASCII digits before a provider sees it.
+fn check_phone(phone: &str) -> Result<(), SmsError> {
+    if phone.len() == PHONE_DIGITS && phone.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(SmsError::Rejected {
+            code: SmsError::INVALID_PHONE.to_owned(),
+            message: "the phone number is not 11 digits".to_owned(),
+        })
+    }
+}
+
+/// The phone with all but its last 4 characters hidden, for logs: `*******5678`.
+fn masked_phone(phone: &str) -> String {
+    let count = phone.chars().count();
+    phone
+        .chars()
+        .enumerate()
+        .map(|(index, c)| if index + 4 < count { '*' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn otp() -> SmsNotice {
+        SmsNotice::Otp {
+            code: "123456".into(),
+        }
+    }
+
+    #[test]
+    fn otp_text_names_the_code_and_its_lifetime() {
+        assert_eq!(
+            otp().text_zh(),
+            "【mcert】验证码 123456，5 分钟内有效，请勿告诉他人。"
+        );
+        assert_eq!(
+            otp().template_params(),
+            serde_json::json!({"code": "123456"})
+        );
+    }
+
+    #[test]
+    fn approval_text_sends_the_applicant_to_the_mini_program() {
+        let notice = SmsNotice::ApplicationApproved {
+            unit_name: "云南信息科技有限公司".into(),
+        };
+        assert_eq!(
+            notice.text_zh(),
+            "【mcert】云南信息科技有限公司的数字证书申请已审核通过，请登录“就业彩云南”微信小程序\
+             下载移动端证书。"
+        );
+        assert_eq!(
+            notice.template_params(),
+            serde_json::json!({"unit": "云南信息科技有限公司"})
+        );
+    }
+
+    #[test]
+    fn rejection_text_gives_the_reason_and_the_way_back() {
+        let notice = SmsNotice::ApplicationRejected {
+            unit_name: "云南信息科技有限公司".into(),
+            reason: " 营业执照扫描件不清晰。 ".into(),
+        };
+        let text = notice.text_zh();
+        assert_eq!(
+            text,
+            "【mcert】云南信息科技有限公司的数字证书申请审核驳回，驳回原因：营业执照扫描件不清晰。\
+             请登录后根据驳回原因修改资料，重新提交审核。"
+        );
+        assert!(!text.contains("。。"));
+        assert_eq!(
+            notice.template_params(),
+            serde_json::json!({"unit": "云南信息科技有限公司", "reason": "营业执照扫描件不清晰"})
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_code_but_not_the_notices() {
+        let printed = format!("{:?}", otp());
+        assert_eq!(printed, "Otp { code: \"[redacted]\" }");
+        let printed = format!(
+            "{:?}",
+            SmsNotice::ApplicationRejected {
+                unit_name: "甲".into(),
+                reason: "乙".into()
+            }
+        );
+        assert!(
+            printed.contains("甲") && printed.contains("乙"),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn kinds_are_stable() {
+        assert_eq!(otp().kind(), "otp");
+        let approved = SmsNotice::ApplicationApproved {
+            unit_name: String::new(),
+        };
+        assert_eq!(approved.kind(), "application_approved");
+    }
+
+    fn rejected(code: &str) -> SmsError {
+        SmsError::Rejected {
+            code: code.into(),
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn rate_limits_say_too_frequent() {
+        for code in [
+            "isv.BUSINESS_LIMIT_CONTROL",
+            "isv.DAY_LIMIT_CONTROL",
+            "Throttling.User",
+        ] {
+            let error = rejected(code);
+            assert_eq!(error.code(), "sms_rate_limited", "{code}");
+            assert!(error.message_zh().contains("发送过于频繁"), "{code}");
+        }
+    }
+
+    #[test]
+    fn every_error_has_a_code_and_a_chinese_message() {
+        let cases = [
+            (rejected("isv.MOBILE_NUMBER_ILLEGAL"), "sms_phone_invalid"),
+            (rejected(SmsError::INVALID_PHONE), "sms_phone_invalid"),
+            (rejected("isv.BLACK_KEY_CONTROL_LIMIT"), "sms_rejected"),
+            (rejected("isv.AMOUNT_NOT_ENOUGH"), "sms_rejected"),
+            (
+                SmsError::Unavailable {
+                    detail: "timeout".into(),
+                },
+                "sms_unavailable",
+            ),
+            (
+                SmsError::Config {
+                    detail: "no key".into(),
+                },
+                "sms_misconfigured",
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code, "{error}");
+            let message = error.message_zh();
+            assert!(!message.is_empty() && !message.is_ascii(), "{message}");
+        }
+    }
+
+    #[test]
+    fn phones_are_checked_and_masked() {
+        assert!(check_phone("13812345678").is_ok());
+        for bad in [
+            "",
+            "1381234567",
+            "138123456789",
+            "1381234567a",
+            "+8613812345",
+        ] {
+            let error = check_phone(bad).unwrap_err();
+            assert_eq!(error.code(), "sms_phone_invalid", "{bad}");
+        }
+        assert_eq!(masked_phone("13812345678"), "*******5678");
+        assert_eq!(masked_phone("123"), "123");
+    }
+}
