@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod ca;
+pub mod captcha;
 pub mod cli;
 pub mod configuration;
 pub mod cosign;
