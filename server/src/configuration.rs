@@ -40,6 +40,10 @@ pub struct Settings {
     /// staff and external services (enrolment tickets without a staff login). Never in
     /// production; the server logs a warning at start when it is on.
     pub dev_mode: bool,
+    /// Alibaba Cloud SMS (`[aliyun_sms]` in the file, or `MCERT_ALIYUN_SMS__ACCESS_KEY_ID` etc.).
+    /// Without it, development mode shows messages in the log and at `/dev/sms`, and production
+    /// refuses to send with a clear error.
+    pub aliyun_sms: Option<crate::providers::sms::AliyunSmsConfig>,
 }
 
 /// Log output format.
@@ -92,7 +96,7 @@ impl Settings {
             figment = figment.merge(Toml::file(file));
         }
         figment
-            .merge(Env::prefixed("MCERT_").ignore(&["CONFIG"]))
+            .merge(Env::prefixed("MCERT_").ignore(&["CONFIG"]).split("__"))
             .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]))
     }
 
@@ -114,6 +118,7 @@ impl Settings {
             crl_validity_hours: DEFAULTS.crl_validity_hours,
             log_format: LogFormat::Text,
             dev_mode: false,
+            aliyun_sms: None,
         }
     }
 

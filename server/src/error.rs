@@ -6,10 +6,13 @@ use serde::Serialize;
 
 use crate::{
     ca::{CaError, StorageError},
+    captcha::CaptchaError,
     cosign::CosignError,
     domain::DomainError,
     enrol::{EnrolError, TicketError},
     kv::KvError,
+    otp::OtpError,
+    providers::sms::SmsError,
 };
 use mcert_signer::SignerError;
 
@@ -44,6 +47,12 @@ pub enum AppError {
     /// From enrolment.
     #[error(transparent)]
     Enrol(#[from] EnrolError),
+    /// From the slider check.
+    #[error(transparent)]
+    Captcha(#[from] CaptchaError),
+    /// From SMS codes.
+    #[error(transparent)]
+    Otp(#[from] OtpError),
     /// A ticket that is not one.
     #[error(transparent)]
     Ticket(#[from] TicketError),
@@ -170,6 +179,29 @@ impl AppError {
             AppError::Ca(e) => describe_ca_error(e),
             AppError::Cosign(e) => describe_cosign_error(e),
             AppError::Enrol(e) => describe_enrol_error(e),
+            AppError::Captcha(e) => {
+                let status = match e {
+                    CaptchaError::ChallengeNotFound => StatusCode::NOT_FOUND,
+                    CaptchaError::Kv(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                (status, e.code(), e.message_zh().into())
+            }
+            AppError::Otp(e) => {
+                let status = match e {
+                    OtpError::TooSoon { .. }
+                    | OtpError::PhoneDailyLimit
+                    | OtpError::AddressLimit => StatusCode::TOO_MANY_REQUESTS,
+                    OtpError::Sms(SmsError::Rejected { .. }) if e.code() == "sms_rate_limited" => {
+                        StatusCode::TOO_MANY_REQUESTS
+                    }
+                    OtpError::Sms(SmsError::Rejected { .. }) => StatusCode::BAD_REQUEST,
+                    OtpError::Sms(_) | OtpError::Kv(_) => StatusCode::SERVICE_UNAVAILABLE,
+                    OtpError::Corrupt => StatusCode::INTERNAL_SERVER_ERROR,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                (status, e.code(), e.message_zh())
+            }
             AppError::Ticket(_) => (
                 StatusCode::BAD_REQUEST,
                 "enrolment_ticket_malformed",

@@ -9,11 +9,14 @@ use tracing_actix_web::TracingLogger;
 
 use crate::{
     ca::{Authority, CertStore, MasterKey, Sealer},
+    captcha::{Captcha, CaptchaLimits},
     configuration::Settings,
     cosign::Cosigner,
     enrol::Enrolment,
     http::{self, AppState},
     kv,
+    otp::{OtpLimits, OtpService},
+    providers::sms::{AliyunSms, DevSms, SmsSender, UnconfiguredSms},
     store::{self, SeaCertStore},
 };
 
@@ -30,9 +33,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::keys::signature)
         .service(http::keys::key_check)
         .service(http::keys::key_status)
+        .service(http::otp::challenge)
+        .service(http::otp::answer)
+        .service(http::otp::send_code)
         .service(http::openapi::openapi_json);
     if dev_mode {
-        cfg.service(http::dev::enrolment_ticket);
+        cfg.service(http::dev::enrolment_ticket)
+            .service(http::dev::sms_outbox);
     }
 }
 
@@ -104,6 +111,25 @@ pub async fn open_core(settings: &Settings, public_base: &str) -> anyhow::Result
     })
 }
 
+/// The development outbox, when messages go there.
+type DevOutbox = Option<Arc<DevSms>>;
+
+/// The SMS sender the settings name: Aliyun when configured; otherwise the development outbox in
+/// development mode, and a sender that refuses with a configuration error in production.
+fn sms_sender(settings: &Settings) -> anyhow::Result<(Arc<dyn SmsSender>, DevOutbox)> {
+    if let Some(config) = &settings.aliyun_sms {
+        let aliyun = AliyunSms::new(config.clone()).context("invalid [aliyun_sms] settings")?;
+        return Ok((Arc::new(aliyun), None));
+    }
+    if settings.dev_mode {
+        tracing::warn!("development SMS: messages are logged and shown at /dev/sms, not sent");
+        let dev = Arc::new(DevSms::new());
+        return Ok((dev.clone(), Some(dev)));
+    }
+    tracing::warn!("no SMS provider configured: SMS codes and notices will fail");
+    Ok((Arc::new(UnconfiguredSms), None))
+}
+
 /// A built, not yet running, server.
 pub struct Application {
     port: u16,
@@ -135,11 +161,15 @@ impl Application {
             .await
             .context("cannot connect to Redis")?;
         let enrolment = Arc::new(core.enrolment(kv.clone()));
+        let (sms, dev_sms) = sms_sender(&settings)?;
         let state = AppState {
             authority: core.authority.clone(),
             store: core.store.clone(),
-            kv,
             enrolment,
+            captcha: Arc::new(Captcha::new(kv.clone(), CaptchaLimits::default())),
+            otp: Arc::new(OtpService::new(kv.clone(), sms, OtpLimits::default())),
+            dev_sms,
+            kv,
         };
         let dev_mode = settings.dev_mode;
         if dev_mode {

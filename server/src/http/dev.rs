@@ -2,7 +2,7 @@
 //! SDK, `mcert-phone` and portal developers can exercise mcert on their own machine. The route
 //! table mounts them only in development mode.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -65,4 +65,27 @@ pub async fn enrolment_ticket(
         ticket: issued.ticket.to_string(),
         expires_at: issued.expires_at,
     }))
+}
+
+/// Which phone's messages to show.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct OutboxQuery {
+    /// Only messages to this phone.
+    pub phone: Option<String>,
+}
+
+/// The development SMS outbox, newest first (development mode without a real provider only).
+#[utoipa::path(get, path = "/dev/sms", tag = "development", params(OutboxQuery),
+    responses((status = 200, description = "`[{phone, text, sent_at}]`, newest first"),
+              (status = 404, body = crate::error::ErrorBody)))]
+#[get("/dev/sms")]
+pub async fn sms_outbox(
+    state: web::Data<AppState>,
+    query: web::Query<OutboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    let outbox = state.dev_sms.as_ref().ok_or(AppError::BadRequest {
+        detail: "a real SMS provider is configured".into(),
+        message: "已配置真实短信服务，开发模式短信发件箱不可用",
+    })?;
+    Ok(HttpResponse::Ok().json(outbox.recent(query.phone.as_deref())))
 }

@@ -5,14 +5,18 @@ pub mod health;
 pub mod keys;
 pub mod oauth;
 pub mod openapi;
+pub mod otp;
 pub mod pki;
 
 use std::sync::Arc;
 
 use crate::{
     ca::{Authority, CertStore},
+    captcha::Captcha,
     enrol::Enrolment,
     kv::Kv,
+    otp::OtpService,
+    providers::sms::DevSms,
 };
 
 /// Shared by every handler.
@@ -26,4 +30,10 @@ pub struct AppState {
     pub kv: Arc<dyn Kv>,
     /// Split-key enrolment, co-signing and PIN checks.
     pub enrolment: Arc<Enrolment>,
+    /// The slider check before SMS codes.
+    pub captcha: Arc<Captcha>,
+    /// SMS one-time codes.
+    pub otp: Arc<OtpService>,
+    /// The development SMS outbox (development mode without a real provider only).
+    pub dev_sms: Option<Arc<DevSms>>,
 }

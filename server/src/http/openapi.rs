@@ -19,13 +19,18 @@ use utoipa::OpenApi;
         super::keys::signature,
         super::keys::key_check,
         super::keys::key_status,
+        super::otp::challenge,
+        super::otp::answer,
+        super::otp::send_code,
         super::dev::enrolment_ticket,
+        super::dev::sms_outbox,
         openapi_json,
     ),
     modifiers(&DeviceTokenScheme),
     components(schemas(crate::error::ErrorBody, super::health::Health, crate::ca::Jwks, crate::ca::Jwk)),
     tags((name = "operations"), (name = "pki"), (name = "oauth2"),
          (name = "keys", description = "Split-key enrolment and co-signing (docs/split-key.md)"),
+         (name = "applicants", description = "Slider check and SMS codes for phone sign-in"),
          (name = "development", description = "Only served when MCERT_DEV_MODE is on"))
 )]
 pub struct ApiDoc;

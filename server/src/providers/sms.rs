@@ -188,6 +188,20 @@ impl SmsError {
     }
 }
 
+/// The sender when no SMS provider is configured and development mode is off: every send is a
+/// clear configuration error, never a silent drop.
+#[derive(Debug, Default)]
+pub struct UnconfiguredSms;
+
+#[async_trait::async_trait]
+impl SmsSender for UnconfiguredSms {
+    async fn send(&self, _phone: &str, _notice: &SmsNotice) -> Result<(), SmsError> {
+        Err(SmsError::Config {
+            detail: "no SMS provider: configure [aliyun_sms] or turn on development mode".into(),
+        })
+    }
+}
+
 /// Provider codes that mean "too many messages": Alibaba's per-phone and per-day flow control
 /// (`isv.BUSINESS_LIMIT_CONTROL`, `isv.DAY_LIMIT_CONTROL`) and its API gateway's `Throttling*`.
 fn is_rate_limit(code: &str) -> bool {

@@ -1,5 +1,6 @@
 //! End-to-end tests: one binary, every test starts its own server with fresh state.
 
+mod applicants;
 mod helpers;
 mod keys;
 mod operations;

@@ -56,7 +56,7 @@ const ACCEPTED: &str = "OK";
 ///
 /// Alibaba limits the length of a variable's value; a reason longer than the template allows
 /// is refused (`isv.PARAM_LENGTH_LIMIT`), so reviewers keep reasons short.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct AliyunSmsConfig {
     /// The RAM user's AccessKey ID (it needs only `dysms:SendSms`).
     pub access_key_id: String,

@@ -1,0 +1,145 @@
+//! The slider check and SMS codes for people who sign in with their phone.
+
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use crate::{captcha::TrackPoint, domain::PhoneNumber, error::AppError, otp::OtpPurpose};
+
+/// A slider challenge.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChallengeResponse {
+    /// Challenge id; the proof-of-work prefix.
+    pub id: String,
+    /// Track length the drag must cover, CSS pixels.
+    pub track_width: u32,
+    /// Find `nonce` with SM3(id ‖ ":" ‖ nonce) starting with this many zero bits.
+    pub difficulty_bits: u32,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Starts a slider check.
+#[utoipa::path(post, path = "/api/v1/captcha", tag = "applicants",
+    responses((status = 201, body = ChallengeResponse)))]
+#[post("/api/v1/captcha")]
+pub async fn challenge(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let challenge = state.captcha.challenge().await?;
+    Ok(HttpResponse::Created().json(ChallengeResponse {
+        id: challenge.id,
+        track_width: challenge.track_width,
+        difficulty_bits: challenge.difficulty_bits,
+        expires_at: challenge.expires_at,
+    }))
+}
+
+/// One pointer sample of the drag.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackSample {
+    /// Milliseconds since the pointer went down.
+    pub t: u64,
+    /// Slider position, CSS pixels.
+    pub x: f64,
+}
+
+/// The page's answer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    /// The proof-of-work nonce.
+    pub nonce: String,
+    /// The recorded drag.
+    pub track: Vec<TrackSample>,
+}
+
+/// A pass for one SMS code request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnswerResponse {
+    /// Single use, two minutes.
+    pub captcha_pass: String,
+}
+
+/// Checks the drag and the proof of work (one answer per challenge).
+#[utoipa::path(post, path = "/api/v1/captcha/{id}", tag = "applicants",
+    params(("id" = String, Path)), request_body = AnswerRequest,
+    responses((status = 200, body = AnswerResponse),
+              (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[post("/api/v1/captcha/{id}")]
+pub async fn answer(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<AnswerRequest>,
+) -> Result<HttpResponse, AppError> {
+    let track: Vec<TrackPoint> = body
+        .track
+        .iter()
+        .map(|p| TrackPoint { t: p.t, x: p.x })
+        .collect();
+    let pass = state
+        .captcha
+        .answer(&path.into_inner(), &body.nonce, &track)
+        .await?;
+    Ok(HttpResponse::Ok().json(AnswerResponse { captcha_pass: pass }))
+}
+
+/// What the code is for.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CodePurpose {
+    /// Registering or signing in on the application site.
+    ApplicantLogin,
+    /// Checking the phone a certificate is downloaded to.
+    DownloadPhone,
+}
+
+/// A code request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendCodeRequest {
+    /// 11-digit mainland mobile number.
+    pub phone: String,
+    /// What the code is for.
+    pub purpose: CodePurpose,
+    /// The pass from the slider check.
+    pub captcha_pass: String,
+}
+
+/// A code on its way.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SendCodeResponse {
+    /// When the code stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Seconds before another code may be requested.
+    pub resend_after_secs: u64,
+}
+
+/// Sends a 6-digit SMS code after a passed slider check.
+#[utoipa::path(post, path = "/api/v1/otp", tag = "applicants", request_body = SendCodeRequest,
+    responses((status = 201, body = SendCodeResponse),
+              (status = 400, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody)))]
+#[post("/api/v1/otp")]
+pub async fn send_code(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<SendCodeRequest>,
+) -> Result<HttpResponse, AppError> {
+    let phone = PhoneNumber::parse(&body.phone)?;
+    state.captcha.consume(&body.captcha_pass).await?;
+    // The peer address, not a forwarded header a client could set.
+    let address = request
+        .peer_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
+    let purpose = match body.purpose {
+        CodePurpose::ApplicantLogin => OtpPurpose::ApplicantLogin,
+        CodePurpose::DownloadPhone => OtpPurpose::DownloadPhone,
+    };
+    let sent = state.otp.send(&phone, purpose, &address).await?;
+    Ok(HttpResponse::Created().json(SendCodeResponse {
+        expires_at: sent.expires_at,
+        resend_after_secs: sent.resend_after_secs,
+    }))
+}

@@ -1,0 +1,118 @@
+//! Phone sign-in, first half: the slider check and SMS codes through the HTTP API, with the
+//! development SMS outbox standing in for the phone.
+
+use mcert_server::captcha::work_bits;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// A drag that speeds up then slows down, as a hand does.
+fn human_drag(width: u64) -> Value {
+    let points: Vec<Value> = (0..=30u32)
+        .map(|i| {
+            let f = f64::from(i) / 30.0;
+            json!({ "t": u64::from(i) * 25, "x": f * f * (3.0 - 2.0 * f) * width as f64 })
+        })
+        .collect();
+    Value::Array(points)
+}
+
+async fn pass(app: &TestApp) -> String {
+    let challenge = app.post_json("/api/v1/captcha", &json!({}), None).await;
+    assert_eq!(challenge.status, 201, "{:?}", challenge.body);
+    let id = challenge.body["id"].as_str().unwrap();
+    let bits = challenge.body["difficulty_bits"].as_u64().unwrap() as u32;
+    let nonce = (0u64..)
+        .map(|n| n.to_string())
+        .find(|nonce| work_bits(id, nonce) >= bits)
+        .unwrap();
+    let width = challenge.body["track_width"].as_u64().unwrap();
+    let answer = app
+        .post_json(
+            &format!("/api/v1/captcha/{id}"),
+            &json!({ "nonce": nonce, "track": human_drag(width) }),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    answer.body["captcha_pass"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_is_sent_only_after_the_slider_check_and_not_twice_a_minute() {
+    let app = spawn_app().await;
+    let request = |pass: &str| json!({ "phone": "13800138000", "purpose": "applicant_login", "captcha_pass": pass });
+
+    let refused = app.post_json("/api/v1/otp", &request("forged"), None).await;
+    assert_eq!((refused.status, refused.code()), (400, "captcha_required"));
+
+    let first = pass(&app).await;
+    let sent = app.post_json("/api/v1/otp", &request(&first), None).await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    assert_eq!(sent.body["resend_after_secs"], 60);
+    let outbox = app
+        .client
+        .get(format!("{}/dev/sms?phone=13800138000", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let text = outbox[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("验证码") && text.chars().filter(char::is_ascii_digit).count() >= 6,
+        "{text}"
+    );
+
+    // A pass is single use; a new pass cannot beat the one-minute resend limit.
+    let reused = app.post_json("/api/v1/otp", &request(&first), None).await;
+    assert_eq!(reused.code(), "captcha_required");
+    let second = pass(&app).await;
+    let soon = app.post_json("/api/v1/otp", &request(&second), None).await;
+    assert_eq!((soon.status, soon.code()), (429, "otp_resend_too_soon"));
+    assert!(soon.body["message"].as_str().unwrap().contains("秒后再试"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_answer_or_a_bad_phone_gets_a_clear_error() {
+    let app = spawn_app().await;
+    let challenge = app.post_json("/api/v1/captcha", &json!({}), None).await;
+    let id = challenge.body["id"].as_str().unwrap();
+    // No proof of work and a scripted drag.
+    let scripted: Vec<Value> = (0..=30)
+        .map(|i| json!({ "t": i * 25, "x": i * 10 }))
+        .collect();
+    let failed = app
+        .post_json(
+            &format!("/api/v1/captcha/{id}"),
+            &json!({ "nonce": "0", "track": scripted }),
+            None,
+        )
+        .await;
+    assert_eq!((failed.status, failed.code()), (400, "captcha_failed"));
+    // The challenge is spent.
+    let again = app
+        .post_json(
+            &format!("/api/v1/captcha/{id}"),
+            &json!({ "nonce": "0", "track": [] }),
+            None,
+        )
+        .await;
+    assert_eq!((again.status, again.code()), (404, "captcha_expired"));
+
+    let good = pass(&app).await;
+    let bad_phone = app
+        .post_json(
+            "/api/v1/otp",
+            &json!({ "phone": "1380013800", "purpose": "applicant_login", "captcha_pass": good }),
+            None,
+        )
+        .await;
+    assert_eq!(bad_phone.status, 400, "{:?}", bad_phone.body);
+    assert!(
+        bad_phone.code().starts_with("phone"),
+        "{:?}",
+        bad_phone.body
+    );
+}
