@@ -11,6 +11,7 @@ mod m20261121_000005_create_authority_keys;
 mod m20261121_000006_create_crls;
 mod m20261121_000007_create_key_shares;
 mod m20261121_000008_create_enrolment_tickets;
+mod m20261121_000009_create_applicants;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_create_crls::Migration),
             Box::new(m20261121_000007_create_key_shares::Migration),
             Box::new(m20261121_000008_create_enrolment_tickets::Migration),
+            Box::new(m20261121_000009_create_applicants::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
 
 use crate::{
+    applicants::ApplicantError,
     ca::{CaError, StorageError},
     captcha::CaptchaError,
     cosign::CosignError,
@@ -53,6 +54,9 @@ pub enum AppError {
     /// From SMS codes.
     #[error(transparent)]
     Otp(#[from] OtpError),
+    /// From applicant sign-in.
+    #[error(transparent)]
+    Applicant(#[from] ApplicantError),
     /// A ticket that is not one.
     #[error(transparent)]
     Ticket(#[from] TicketError),
@@ -157,6 +161,23 @@ pub fn describe_enrol_error(error: &EnrolError) -> (StatusCode, &'static str, St
     }
 }
 
+/// Status, code and Chinese message of an SMS-code error.
+pub fn describe_otp_error(error: &OtpError) -> (StatusCode, &'static str, String) {
+    let status = match error {
+        OtpError::TooSoon { .. } | OtpError::PhoneDailyLimit | OtpError::AddressLimit => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        OtpError::Sms(SmsError::Rejected { .. }) if error.code() == "sms_rate_limited" => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        OtpError::Sms(SmsError::Rejected { .. }) => StatusCode::BAD_REQUEST,
+        OtpError::Sms(_) | OtpError::Kv(_) => StatusCode::SERVICE_UNAVAILABLE,
+        OtpError::Corrupt => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (status, error.code(), error.message_zh())
+}
+
 fn kv_unavailable() -> (StatusCode, &'static str, String) {
     (
         StatusCode::SERVICE_UNAVAILABLE,
@@ -187,21 +208,15 @@ impl AppError {
                 };
                 (status, e.code(), e.message_zh().into())
             }
-            AppError::Otp(e) => {
-                let status = match e {
-                    OtpError::TooSoon { .. }
-                    | OtpError::PhoneDailyLimit
-                    | OtpError::AddressLimit => StatusCode::TOO_MANY_REQUESTS,
-                    OtpError::Sms(SmsError::Rejected { .. }) if e.code() == "sms_rate_limited" => {
-                        StatusCode::TOO_MANY_REQUESTS
-                    }
-                    OtpError::Sms(SmsError::Rejected { .. }) => StatusCode::BAD_REQUEST,
-                    OtpError::Sms(_) | OtpError::Kv(_) => StatusCode::SERVICE_UNAVAILABLE,
-                    OtpError::Corrupt => StatusCode::INTERNAL_SERVER_ERROR,
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                (status, e.code(), e.message_zh())
-            }
+            AppError::Otp(e) => describe_otp_error(e),
+            AppError::Applicant(ApplicantError::Otp(e)) => describe_otp_error(e),
+            AppError::Applicant(ApplicantError::NotSignedIn) => (
+                StatusCode::UNAUTHORIZED,
+                "not_signed_in",
+                "登录已过期或尚未登录，请用手机号和短信验证码重新登录".into(),
+            ),
+            AppError::Applicant(ApplicantError::Storage(e)) => describe_storage_error(e),
+            AppError::Applicant(ApplicantError::Kv(_)) => kv_unavailable(),
             AppError::Ticket(_) => (
                 StatusCode::BAD_REQUEST,
                 "enrolment_ticket_malformed",

@@ -1,6 +1,7 @@
 //! mcert server: a certificate authority for phone-bound employer certificates and the
 //! services around it. `main.rs` only wires; the modules below hold the system.
 
+pub mod applicants;
 pub mod audit;
 pub mod ca;
 pub mod captcha;

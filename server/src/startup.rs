@@ -8,6 +8,7 @@ use chrono::TimeDelta;
 use tracing_actix_web::TracingLogger;
 
 use crate::{
+    applicants::Applicants,
     ca::{Authority, CertStore, MasterKey, Sealer},
     captcha::{Captcha, CaptchaLimits},
     configuration::Settings,
@@ -36,6 +37,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::otp::challenge)
         .service(http::otp::answer)
         .service(http::otp::send_code)
+        .service(http::otp::sign_in)
+        .service(http::otp::me)
+        .service(http::otp::sign_out)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)
@@ -162,12 +166,14 @@ impl Application {
             .context("cannot connect to Redis")?;
         let enrolment = Arc::new(core.enrolment(kv.clone()));
         let (sms, dev_sms) = sms_sender(&settings)?;
+        let otp = Arc::new(OtpService::new(kv.clone(), sms, OtpLimits::default()));
         let state = AppState {
             authority: core.authority.clone(),
             store: core.store.clone(),
             enrolment,
             captcha: Arc::new(Captcha::new(kv.clone(), CaptchaLimits::default())),
-            otp: Arc::new(OtpService::new(kv.clone(), sms, OtpLimits::default())),
+            applicants: Arc::new(Applicants::new(core.store.clone(), otp.clone(), kv.clone())),
+            otp,
             dev_sms,
             kv,
         };

@@ -11,6 +11,7 @@ pub mod pki;
 use std::sync::Arc;
 
 use crate::{
+    applicants::Applicants,
     ca::{Authority, CertStore},
     captcha::Captcha,
     enrol::Enrolment,
@@ -34,6 +35,8 @@ pub struct AppState {
     pub captcha: Arc<Captcha>,
     /// SMS one-time codes.
     pub otp: Arc<OtpService>,
+    /// Applicant accounts and sessions.
+    pub applicants: Arc<Applicants>,
     /// The development SMS outbox (development mode without a real provider only).
     pub dev_sms: Option<Arc<DevSms>>,
 }

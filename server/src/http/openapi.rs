@@ -22,6 +22,9 @@ use utoipa::OpenApi;
         super::otp::challenge,
         super::otp::answer,
         super::otp::send_code,
+        super::otp::sign_in,
+        super::otp::me,
+        super::otp::sign_out,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         openapi_json,
@@ -35,7 +38,8 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
-/// The phone's device token, a bearer credential issued at enrolment.
+/// Bearer credentials: the phone's device token (issued at enrolment) and an applicant's
+/// session token (issued at sign-in).
 #[derive(Debug)]
 struct DeviceTokenScheme;
 
@@ -43,10 +47,12 @@ impl utoipa::Modify for DeviceTokenScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "device_token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
+        for name in ["device_token", "applicant_session"] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
     }
 }
 

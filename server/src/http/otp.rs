@@ -1,12 +1,18 @@
-//! The slider check and SMS codes for people who sign in with their phone.
+//! Phone sign-in for applicants: the slider check, SMS codes, and sessions.
 
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use crate::{captcha::TrackPoint, domain::PhoneNumber, error::AppError, otp::OtpPurpose};
+use crate::{
+    applicants::{ApplicantError, ApplicantRecord},
+    captcha::TrackPoint,
+    domain::PhoneNumber,
+    error::AppError,
+    otp::OtpPurpose,
+};
 
 /// A slider challenge.
 #[derive(Debug, Serialize, ToSchema)]
@@ -142,4 +148,106 @@ pub async fn send_code(
         expires_at: sent.expires_at,
         resend_after_secs: sent.resend_after_secs,
     }))
+}
+
+/// Sign-in with an SMS code.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInRequest {
+    /// The phone the code went to.
+    pub phone: String,
+    /// The 6-digit code.
+    pub code: String,
+}
+
+/// An account as its owner sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicantBody {
+    /// Account id.
+    pub id: i64,
+    /// The phone, masked (`138****8000`).
+    pub phone: String,
+    /// First sign-in.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&ApplicantRecord> for ApplicantBody {
+    fn from(applicant: &ApplicantRecord) -> Self {
+        Self {
+            id: applicant.id,
+            phone: applicant.phone.masked(),
+            created_at: applicant.created_at,
+        }
+    }
+}
+
+/// A new session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInResponse {
+    /// Bearer token for the application API.
+    pub token: String,
+    /// Whether this sign-in registered the account.
+    pub registered: bool,
+    /// When the session ends.
+    pub expires_at: DateTime<Utc>,
+    /// The account.
+    pub applicant: ApplicantBody,
+}
+
+/// Registers (first time) or signs in with the phone and its SMS code.
+#[utoipa::path(post, path = "/api/v1/applicants/session", tag = "applicants",
+    request_body = SignInRequest,
+    responses((status = 200, body = SignInResponse), (status = 400, body = crate::error::ErrorBody)))]
+#[post("/api/v1/applicants/session")]
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    body: web::Json<SignInRequest>,
+) -> Result<HttpResponse, AppError> {
+    let phone = PhoneNumber::parse(&body.phone)?;
+    let signed_in = state.applicants.sign_in(&phone, &body.code).await?;
+    Ok(HttpResponse::Ok().json(SignInResponse {
+        token: signed_in.token,
+        registered: signed_in.registered,
+        expires_at: signed_in.expires_at,
+        applicant: ApplicantBody::from(&signed_in.applicant),
+    }))
+}
+
+fn session_token(request: &HttpRequest) -> Result<&str, AppError> {
+    request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or(AppError::Applicant(ApplicantError::NotSignedIn))
+}
+
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/v1/applicants/me", tag = "applicants",
+    security(("applicant_session" = [])),
+    responses((status = 200, body = ApplicantBody), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/api/v1/applicants/me")]
+pub async fn me(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let applicant = state
+        .applicants
+        .authenticate(session_token(&request)?)
+        .await?;
+    Ok(HttpResponse::Ok().json(ApplicantBody::from(&applicant)))
+}
+
+/// Signs out.
+#[utoipa::path(delete, path = "/api/v1/applicants/session", tag = "applicants",
+    security(("applicant_session" = [])), responses((status = 204)))]
+#[delete("/api/v1/applicants/session")]
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    state.applicants.sign_out(session_token(&request)?).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -116,3 +116,98 @@ async fn a_bad_answer_or_a_bad_phone_gets_a_clear_error() {
         bad_phone.body
     );
 }
+
+/// Requests a code for `phone` and reads it from the development outbox.
+async fn code_for(app: &TestApp, phone: &str) -> String {
+    let pass = pass(app).await;
+    let sent = app
+        .post_json(
+            "/api/v1/otp",
+            &json!({ "phone": phone, "purpose": "applicant_login", "captcha_pass": pass }),
+            None,
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    let outbox = app
+        .client
+        .get(format!("{}/dev/sms?phone={phone}", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let text = outbox[0]["text"].as_str().unwrap();
+    let digits: String = text
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert_eq!(digits.len(), 6, "{text}");
+    digits
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_sign_in_registers_and_the_session_works_until_sign_out() {
+    let app = spawn_app().await;
+    let phone = "13700137000";
+    let code = code_for(&app, phone).await;
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = app
+        .post_json(
+            "/api/v1/applicants/session",
+            &json!({ "phone": phone, "code": wrong }),
+            None,
+        )
+        .await;
+    assert_eq!((refused.status, refused.code()), (400, "otp_incorrect"));
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("还可输入 4 次")
+    );
+
+    let signed_in = app
+        .post_json(
+            "/api/v1/applicants/session",
+            &json!({ "phone": phone, "code": code }),
+            None,
+        )
+        .await;
+    assert_eq!(signed_in.status, 200, "{:?}", signed_in.body);
+    assert_eq!(signed_in.body["registered"], true);
+    assert_eq!(signed_in.body["applicant"]["phone"], "137****7000");
+    let token = signed_in.body["token"].as_str().unwrap().to_string();
+
+    // The code was used up.
+    let replay = app
+        .post_json(
+            "/api/v1/applicants/session",
+            &json!({ "phone": phone, "code": code }),
+            None,
+        )
+        .await;
+    assert_eq!(replay.code(), "otp_expired");
+
+    let me = app.get_json("/api/v1/applicants/me", &token).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["id"], signed_in.body["applicant"]["id"]);
+    let forged = app.get_json("/api/v1/applicants/me", "forged").await;
+    assert_eq!(
+        (forged.status, forged.body["code"].as_str()),
+        (401, Some("not_signed_in"))
+    );
+
+    let out = app
+        .client
+        .delete(format!("{}/api/v1/applicants/session", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 204);
+    let after = app.get_json("/api/v1/applicants/me", &token).await;
+    assert_eq!(after.status, 401);
+}

@@ -40,6 +40,8 @@ async fn openapi_document_describes_every_endpoint() {
         "/api/v1/captcha",
         "/api/v1/captcha/{id}",
         "/api/v1/otp",
+        "/api/v1/applicants/session",
+        "/api/v1/applicants/me",
         "/dev/sms",
         "/api-docs/openapi.json",
     ] {

@@ -1,0 +1,151 @@
+//! Applicant accounts of the application site (seed 000 §三): a person registers and signs in with
+//! their mobile phone, proven by an SMS code that only a passed slider check can request. The
+//! first sign-in creates the account. Sessions are opaque 256-bit tokens kept (hashed) in the kv
+//! store, so any instance can check them.
+
+use std::{sync::Arc, time::Duration};
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use rand::RngCore as _;
+
+use crate::{
+    ca::StorageError,
+    domain::PhoneNumber,
+    kv::{Kv, KvError},
+    otp::{OtpError, OtpPurpose, OtpService},
+};
+
+/// How long a session lasts after sign-in.
+pub const SESSION_TTL: Duration = Duration::from_secs(2 * 3600);
+
+/// An account.
+#[derive(Debug, Clone)]
+pub struct ApplicantRecord {
+    /// Row id.
+    pub id: i64,
+    /// The proven phone.
+    pub phone: PhoneNumber,
+    /// First sign-in.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Storage of accounts (`store/` implements it).
+#[async_trait::async_trait]
+pub trait ApplicantStore: Send + Sync + std::fmt::Debug {
+    /// The account of `phone`, created if new (`true` when created), with the sign-in time set.
+    async fn sign_in(
+        &self,
+        phone: &PhoneNumber,
+        at: DateTime<Utc>,
+    ) -> Result<(ApplicantRecord, bool), StorageError>;
+    /// An account by id.
+    async fn applicant(&self, id: i64) -> Result<Option<ApplicantRecord>, StorageError>;
+}
+
+/// Why a sign-in or a session check failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplicantError {
+    /// The SMS code was not accepted.
+    #[error(transparent)]
+    Otp(#[from] OtpError),
+    /// No session, an expired one, or one signed out.
+    #[error("not signed in")]
+    NotSignedIn,
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The kv store failed.
+    #[error(transparent)]
+    Kv(#[from] KvError),
+}
+
+/// A new session, shown once.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// Bearer token.
+    pub token: String,
+    /// The account.
+    pub applicant: ApplicantRecord,
+    /// Whether this sign-in created the account.
+    pub registered: bool,
+    /// When the session ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Accounts and sessions.
+#[derive(Debug)]
+pub struct Applicants {
+    store: Arc<dyn ApplicantStore>,
+    otp: Arc<OtpService>,
+    kv: Arc<dyn Kv>,
+}
+
+fn session_key(token: &str) -> String {
+    format!(
+        "applicant-session:{}",
+        hex::encode(mcert_signer::sm3_digest(token.as_bytes()))
+    )
+}
+
+impl Applicants {
+    /// The service over its store, the OTP service and the kv store.
+    pub fn new(store: Arc<dyn ApplicantStore>, otp: Arc<OtpService>, kv: Arc<dyn Kv>) -> Self {
+        Self { store, otp, kv }
+    }
+
+    /// Signs in (registering on first use) with an SMS code for `phone`.
+    #[tracing::instrument(skip(self, code), fields(phone = %phone.masked()))]
+    pub async fn sign_in(
+        &self,
+        phone: &PhoneNumber,
+        code: &str,
+    ) -> Result<SignedIn, ApplicantError> {
+        self.otp
+            .verify(phone, OtpPurpose::ApplicantLogin, code)
+            .await?;
+        let now = Utc::now();
+        let (applicant, registered) = self.store.sign_in(phone, now).await?;
+        let mut raw = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let token = URL_SAFE_NO_PAD.encode(raw);
+        self.kv
+            .put_if_absent(
+                &session_key(&token),
+                applicant.id.to_string().as_bytes(),
+                SESSION_TTL,
+            )
+            .await?;
+        if registered {
+            tracing::info!(applicant = applicant.id, "applicant registered");
+        }
+        Ok(SignedIn {
+            token,
+            applicant,
+            registered,
+            expires_at: now
+                + chrono::TimeDelta::from_std(SESSION_TTL).unwrap_or(chrono::TimeDelta::MAX),
+        })
+    }
+
+    /// The account a session token belongs to.
+    pub async fn authenticate(&self, token: &str) -> Result<ApplicantRecord, ApplicantError> {
+        let id = self
+            .kv
+            .get(&session_key(token))
+            .await?
+            .and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse::<i64>().ok())
+            .ok_or(ApplicantError::NotSignedIn)?;
+        self.store
+            .applicant(id)
+            .await?
+            .ok_or(ApplicantError::NotSignedIn)
+    }
+
+    /// Ends a session.
+    pub async fn sign_out(&self, token: &str) -> Result<(), ApplicantError> {
+        self.kv.take(&session_key(token)).await?;
+        Ok(())
+    }
+}
