@@ -14,6 +14,7 @@ use crate::{
     kv::KvError,
     otp::OtpError,
     providers::sms::SmsError,
+    uploads::UploadError,
 };
 use mcert_signer::SignerError;
 
@@ -57,6 +58,9 @@ pub enum AppError {
     /// From applicant sign-in.
     #[error(transparent)]
     Applicant(#[from] ApplicantError),
+    /// From file uploads.
+    #[error(transparent)]
+    Upload(#[from] UploadError),
     /// A ticket that is not one.
     #[error(transparent)]
     Ticket(#[from] TicketError),
@@ -217,6 +221,15 @@ impl AppError {
             ),
             AppError::Applicant(ApplicantError::Storage(e)) => describe_storage_error(e),
             AppError::Applicant(ApplicantError::Kv(_)) => kv_unavailable(),
+            AppError::Upload(UploadError::Storage(e)) => describe_storage_error(e),
+            AppError::Upload(e) => {
+                let status = match e {
+                    UploadError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                    UploadError::NotFound => StatusCode::NOT_FOUND,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                (status, e.code(), e.message_zh().into())
+            }
             AppError::Ticket(_) => (
                 StatusCode::BAD_REQUEST,
                 "enrolment_ticket_malformed",

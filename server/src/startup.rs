@@ -19,6 +19,7 @@ use crate::{
     otp::{OtpLimits, OtpService},
     providers::sms::{AliyunSms, DevSms, SmsSender, UnconfiguredSms},
     store::{self, SeaCertStore},
+    uploads::{FsFileStore, Uploads},
 };
 
 /// The route table: every endpoint, in one place. `/dev/*` only in development mode.
@@ -40,6 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::otp::sign_in)
         .service(http::otp::me)
         .service(http::otp::sign_out)
+        .service(http::uploads::upload)
+        .service(http::uploads::download)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)
@@ -173,6 +176,10 @@ impl Application {
             enrolment,
             captcha: Arc::new(Captcha::new(kv.clone(), CaptchaLimits::default())),
             applicants: Arc::new(Applicants::new(core.store.clone(), otp.clone(), kv.clone())),
+            uploads: Arc::new(Uploads::new(
+                Arc::new(FsFileStore::new(settings.data_dir.join("uploads"))),
+                core.store.clone(),
+            )),
             otp,
             dev_sms,
             kv,

@@ -7,6 +7,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod otp;
 pub mod pki;
+pub mod uploads;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use crate::{
     kv::Kv,
     otp::OtpService,
     providers::sms::DevSms,
+    uploads::Uploads,
 };
 
 /// Shared by every handler.
@@ -37,6 +39,8 @@ pub struct AppState {
     pub otp: Arc<OtpService>,
     /// Applicant accounts and sessions.
     pub applicants: Arc<Applicants>,
+    /// Applicants' files.
+    pub uploads: Arc<Uploads>,
     /// The development SMS outbox (development mode without a real provider only).
     pub dev_sms: Option<Arc<DevSms>>,
 }

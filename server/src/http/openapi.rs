@@ -25,6 +25,8 @@ use utoipa::OpenApi;
         super::otp::sign_in,
         super::otp::me,
         super::otp::sign_out,
+        super::uploads::upload,
+        super::uploads::download,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         openapi_json,

@@ -213,7 +213,8 @@ pub async fn sign_in(
     }))
 }
 
-fn session_token(request: &HttpRequest) -> Result<&str, AppError> {
+/// The applicant's bearer session token.
+pub(super) fn session_token(request: &HttpRequest) -> Result<&str, AppError> {
     request
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)

@@ -4,6 +4,7 @@ mod applicant_store;
 mod cert_store;
 pub mod entities;
 mod key_store;
+mod upload_store;
 
 use std::time::Duration;
 

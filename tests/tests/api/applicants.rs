@@ -211,3 +211,111 @@ async fn the_first_sign_in_registers_and_the_session_works_until_sign_out() {
     let after = app.get_json("/api/v1/applicants/me", &token).await;
     assert_eq!(after.status, 401);
 }
+
+/// A signed-in applicant's bearer token.
+async fn signed_in(app: &TestApp, phone: &str) -> String {
+    let code = code_for(app, phone).await;
+    let answer = app
+        .post_json(
+            "/api/v1/applicants/session",
+            &json!({ "phone": phone, "code": code }),
+            None,
+        )
+        .await;
+    answer.body["token"].as_str().unwrap().to_string()
+}
+
+/// The smallest valid PNG (1×1).
+const TINY_PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    purpose: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
+    let form = reqwest::multipart::Form::new()
+        .text("purpose", purpose.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    let response = app
+        .client
+        .post(format!("{}/api/v1/uploads", app.address))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn images_are_accepted_by_content_and_shown_only_to_their_owner() {
+    let app = spawn_app().await;
+    let owner = signed_in(&app, "13600136000").await;
+
+    let (status, body) = upload(&app, &owner, "licence", "licence.png", TINY_PNG.to_vec()).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["content_type"], "image/png");
+    assert_eq!(body["size"], TINY_PNG.len());
+    let id = body["id"].as_str().unwrap().to_string();
+
+    let fetched = app
+        .client
+        .get(format!("{}/api/v1/uploads/{id}", app.address))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status().as_u16(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), TINY_PNG);
+
+    // A PDF renamed .jpg, an oversized file, an unknown purpose, no session.
+    let (status, body) = upload(
+        &app,
+        &owner,
+        "licence",
+        "licence.jpg",
+        b"%PDF-1.7\n%...".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("upload_not_image"))
+    );
+    let mut big = TINY_PNG.to_vec();
+    big.resize(6 * 1024 * 1024 + 1, 0);
+    let (status, body) = upload(&app, &owner, "licence", "big.png", big).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("upload_too_large"))
+    );
+    let (status, body) = upload(&app, &owner, "selfie", "a.png", TINY_PNG.to_vec()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("upload_purpose_unknown"))
+    );
+    let (status, _) = upload(&app, "forged", "licence", "a.png", TINY_PNG.to_vec()).await;
+    assert_eq!(status, 401);
+
+    // Another applicant cannot see it.
+    let stranger = signed_in(&app, "13600136001").await;
+    let hidden = app
+        .client
+        .get(format!("{}/api/v1/uploads/{id}", app.address))
+        .bearer_auth(&stranger)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status().as_u16(), 404);
+}

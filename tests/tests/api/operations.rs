@@ -42,6 +42,8 @@ async fn openapi_document_describes_every_endpoint() {
         "/api/v1/otp",
         "/api/v1/applicants/session",
         "/api/v1/applicants/me",
+        "/api/v1/uploads",
+        "/api/v1/uploads/{id}",
         "/dev/sms",
         "/api-docs/openapi.json",
     ] {

@@ -9,3 +9,4 @@ pub mod enrolment_ticket;
 pub mod key_share;
 pub mod revocation;
 pub mod unit;
+pub mod upload;

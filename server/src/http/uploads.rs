@@ -1,0 +1,117 @@
+//! Applicants' file uploads: `multipart/form-data` (what `wx.uploadFile` and browser forms send)
+//! with a `purpose` field and a `file` field, read with a hard size cap.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{AppState, otp::session_token};
+use crate::{
+    error::AppError,
+    uploads::{MAX_UPLOAD_BYTES, UploadError, UploadPurpose, UploadRecord},
+};
+
+/// A stored file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadBody {
+    /// Id to reference in the application.
+    pub id: String,
+    /// `licence`, `id_front`, `id_back` or `application_form`.
+    pub purpose: String,
+    /// `image/jpeg` or `image/png` (by content).
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// SM3 of the content, hex.
+    pub sm3: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<UploadRecord> for UploadBody {
+    fn from(record: UploadRecord) -> Self {
+        Self {
+            id: record.id,
+            purpose: record.purpose.as_str().to_string(),
+            content_type: record.content_type,
+            size: record.size,
+            sm3: record.sm3,
+            created_at: record.created_at,
+        }
+    }
+}
+
+fn malformed(detail: impl ToString) -> AppError {
+    AppError::BadRequest {
+        detail: detail.to_string(),
+        message: "上传请求格式错误：应为 multipart/form-data，含 purpose 与 file 两个字段",
+    }
+}
+
+/// Uploads one image (jpg/jpeg/png by content, ≤ 6 MB).
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "applicants",
+    security(("applicant_session" = [])),
+    request_body(content_type = "multipart/form-data", description = "fields `purpose` and `file`"),
+    responses((status = 201, body = UploadBody),
+              (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)))]
+#[post("/api/v1/uploads")]
+pub async fn upload(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    mut payload: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let applicant = state
+        .applicants
+        .authenticate(session_token(&request)?)
+        .await?;
+    let mut purpose = None;
+    let mut file: Option<Vec<u8>> = None;
+    while let Some(mut field) = payload.try_next().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.try_next().await.map_err(malformed)? {
+            if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
+                return Err(UploadError::TooLarge.into());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "purpose" => {
+                let text = String::from_utf8(bytes).map_err(malformed)?;
+                purpose =
+                    Some(UploadPurpose::parse(text.trim()).ok_or(UploadError::UnknownPurpose)?);
+            }
+            "file" => file = Some(bytes),
+            other => return Err(malformed(format!("unexpected field {other}"))),
+        }
+    }
+    let purpose = purpose.ok_or_else(|| malformed("no purpose field"))?;
+    let file = file.ok_or_else(|| malformed("no file field"))?;
+    let record = state.uploads.store(applicant.id, purpose, &file).await?;
+    Ok(HttpResponse::Created().json(UploadBody::from(record)))
+}
+
+/// The owner's file, as uploaded.
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "applicants",
+    params(("id" = String, Path)), security(("applicant_session" = [])),
+    responses((status = 200, description = "the image"), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/v1/uploads/{id}")]
+pub async fn download(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let applicant = state
+        .applicants
+        .authenticate(session_token(&request)?)
+        .await?;
+    let (record, bytes) = state.uploads.open(applicant.id, &path.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(record.content_type)
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes))
+}

@@ -1,0 +1,51 @@
+//! `UploadStore` on sea-orm.
+
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+
+use super::{
+    cert_store::{SeaCertStore, corrupt, unavailable},
+    entities::upload,
+};
+use crate::{
+    ca::StorageError,
+    uploads::{UploadPurpose, UploadRecord, UploadStore},
+};
+
+#[async_trait::async_trait]
+impl UploadStore for SeaCertStore {
+    async fn insert_upload(&self, record: &UploadRecord) -> Result<(), StorageError> {
+        upload::ActiveModel {
+            id: Set(record.id.clone()),
+            applicant_id: Set(record.applicant_id),
+            purpose: Set(record.purpose.as_str().to_string()),
+            content_type: Set(record.content_type.clone()),
+            size: Set(i64::try_from(record.size).unwrap_or(i64::MAX)),
+            sm3: Set(record.sm3.clone()),
+            created_at: Set(record.created_at),
+        }
+        .insert(self.db())
+        .await
+        .map(|_| ())
+        .map_err(unavailable)
+    }
+
+    async fn upload(&self, id: &str) -> Result<Option<UploadRecord>, StorageError> {
+        let Some(row) = upload::Entity::find_by_id(id.to_string())
+            .one(self.db())
+            .await
+            .map_err(unavailable)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(UploadRecord {
+            purpose: UploadPurpose::parse(&row.purpose)
+                .ok_or_else(|| corrupt("uploads", format!("purpose {}", row.purpose)))?,
+            size: u64::try_from(row.size).map_err(|_| corrupt("uploads", "negative size"))?,
+            id: row.id,
+            applicant_id: row.applicant_id,
+            content_type: row.content_type,
+            sm3: row.sm3,
+            created_at: row.created_at,
+        }))
+    }
+}

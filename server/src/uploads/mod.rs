@@ -1,0 +1,291 @@
+//! Applicants' files (seed 000 §三(二)): the licence, both sides of the agent's ID card and the
+//! stamped application form. Only JPEG and PNG are accepted, judged by their content (a PDF
+//! renamed `.jpg` is refused), at most 6 MB. Bytes go to a [`FileStore`] under their SM3 hash
+//! (the filesystem by default; the trait allows object storage), metadata to the database.
+
+mod fs;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rand::RngCore as _;
+
+pub use fs::FsFileStore;
+
+use crate::ca::StorageError;
+
+/// Largest file accepted (seed 000: "文件大小 6M 以内").
+pub const MAX_UPLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// What a file is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadPurpose {
+    /// 营业执照 or another registration certificate with the USCC.
+    Licence,
+    /// Agent's ID card, portrait side.
+    IdFront,
+    /// Agent's ID card, emblem side.
+    IdBack,
+    /// The stamped 业务申请表 with the agreement on its back.
+    ApplicationForm,
+}
+
+impl UploadPurpose {
+    /// Stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Licence => "licence",
+            Self::IdFront => "id_front",
+            Self::IdBack => "id_back",
+            Self::ApplicationForm => "application_form",
+        }
+    }
+
+    /// Parses the wire form.
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Licence,
+            Self::IdFront,
+            Self::IdBack,
+            Self::ApplicationForm,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == value)
+    }
+}
+
+/// An image format accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageType {
+    /// JPEG (`.jpg`, `.jpeg`).
+    Jpeg,
+    /// PNG.
+    Png,
+}
+
+impl ImageType {
+    /// MIME type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+        }
+    }
+}
+
+/// The image type of `bytes` by their content: a JPEG starts with SOI + a marker and ends with
+/// EOI; a PNG has its 8-byte signature followed by an IHDR chunk. Anything else is `None`.
+pub fn sniff(bytes: &[u8]) -> Option<ImageType> {
+    const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if bytes.len() >= 4 && bytes[..3] == [0xFF, 0xD8, 0xFF] && bytes.ends_with(&[0xFF, 0xD9]) {
+        return Some(ImageType::Jpeg);
+    }
+    if bytes.len() >= 16 && bytes.starts_with(PNG_SIGNATURE) && &bytes[12..16] == b"IHDR" {
+        return Some(ImageType::Png);
+    }
+    None
+}
+
+/// An uploaded file's record.
+#[derive(Debug, Clone)]
+pub struct UploadRecord {
+    /// Random id (32 hex digits).
+    pub id: String,
+    /// Owner.
+    pub applicant_id: i64,
+    /// What it is for.
+    pub purpose: UploadPurpose,
+    /// Detected type.
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// SM3 of the content, hex; also its key in the file store.
+    pub sm3: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where the bytes live.
+#[async_trait::async_trait]
+pub trait FileStore: Send + Sync + std::fmt::Debug {
+    /// Stores `bytes` under `key` (idempotent: the same key always has the same bytes).
+    async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StorageError>;
+    /// The bytes under `key`.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
+}
+
+/// Where the metadata lives (`store/` implements it).
+#[async_trait::async_trait]
+pub trait UploadStore: Send + Sync + std::fmt::Debug {
+    /// Records an upload.
+    async fn insert_upload(&self, record: &UploadRecord) -> Result<(), StorageError>;
+    /// An upload by id.
+    async fn upload(&self, id: &str) -> Result<Option<UploadRecord>, StorageError>;
+}
+
+/// Why an upload was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UploadError {
+    /// Larger than [`MAX_UPLOAD_BYTES`].
+    #[error("file too large")]
+    TooLarge,
+    /// Empty.
+    #[error("file empty")]
+    Empty,
+    /// Not a JPEG or PNG by content.
+    #[error("not a JPEG or PNG image")]
+    NotAnImage,
+    /// Unknown purpose.
+    #[error("unknown upload purpose")]
+    UnknownPurpose,
+    /// Unknown id, or somebody else's file.
+    #[error("upload not found")]
+    NotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl UploadError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge => "upload_too_large",
+            Self::Empty => "upload_empty",
+            Self::NotAnImage => "upload_not_image",
+            Self::UnknownPurpose => "upload_purpose_unknown",
+            Self::NotFound => "upload_not_found",
+            Self::Storage(_) => "storage_unavailable",
+        }
+    }
+
+    /// What to do, in Chinese.
+    pub fn message_zh(&self) -> &'static str {
+        match self {
+            Self::TooLarge => "文件超过 6M，请压缩或重新拍摄后上传",
+            Self::Empty => "文件为空，请重新选择",
+            Self::NotAnImage => {
+                "文件格式须为 jpg/jpeg/png 图片（按文件内容识别，改扩展名无效），请重新选择"
+            }
+            Self::UnknownPurpose => {
+                "上传类型无效，可选：licence、id_front、id_back、application_form"
+            }
+            Self::NotFound => "未找到该文件，请重新上传",
+            Self::Storage(_) => "文件存储暂时不可用，请稍后重试",
+        }
+    }
+}
+
+/// The upload service.
+#[derive(Debug)]
+pub struct Uploads {
+    files: Arc<dyn FileStore>,
+    store: Arc<dyn UploadStore>,
+}
+
+impl Uploads {
+    /// The service over a file store and the metadata store.
+    pub fn new(files: Arc<dyn FileStore>, store: Arc<dyn UploadStore>) -> Self {
+        Self { files, store }
+    }
+
+    /// Checks and stores a file for `applicant_id`.
+    pub async fn store(
+        &self,
+        applicant_id: i64,
+        purpose: UploadPurpose,
+        bytes: &[u8],
+    ) -> Result<UploadRecord, UploadError> {
+        if bytes.is_empty() {
+            return Err(UploadError::Empty);
+        }
+        if bytes.len() > MAX_UPLOAD_BYTES {
+            return Err(UploadError::TooLarge);
+        }
+        let kind = sniff(bytes).ok_or(UploadError::NotAnImage)?;
+        let sm3 = hex::encode(mcert_signer::sm3_digest(bytes));
+        self.files.put(&sm3, bytes).await?;
+        let mut id = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut id);
+        let record = UploadRecord {
+            id: hex::encode(id),
+            applicant_id,
+            purpose,
+            content_type: kind.content_type().to_string(),
+            size: bytes.len() as u64,
+            sm3,
+            created_at: Utc::now(),
+        };
+        self.store.insert_upload(&record).await?;
+        Ok(record)
+    }
+
+    /// An upload of `applicant_id` (another applicant's file is `NotFound`).
+    pub async fn record_of(
+        &self,
+        applicant_id: i64,
+        id: &str,
+    ) -> Result<UploadRecord, UploadError> {
+        match self.store.upload(id).await? {
+            Some(record) if record.applicant_id == applicant_id => Ok(record),
+            _ => Err(UploadError::NotFound),
+        }
+    }
+
+    /// An upload's record and bytes, for its owner.
+    pub async fn open(
+        &self,
+        applicant_id: i64,
+        id: &str,
+    ) -> Result<(UploadRecord, Vec<u8>), UploadError> {
+        let record = self.record_of(applicant_id, id).await?;
+        let bytes = self
+            .files
+            .get(&record.sm3)
+            .await?
+            .ok_or(UploadError::NotFound)?;
+        Ok((record, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    pub(crate) const TINY_PNG: &[u8] = &[
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F,
+        0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00,
+        0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49,
+        0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    ];
+
+    #[test]
+    fn sniffing_goes_by_content() {
+        assert_eq!(sniff(TINY_PNG), Some(ImageType::Png));
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', 0xFF, 0xD9]),
+            Some(ImageType::Jpeg)
+        );
+        for bad in [
+            &b"%PDF-1.7\n..."[..],
+            b"GIF89a......",
+            b"",
+            &[0xFF, 0xD8, 0xFF, 0xE0][..], // a JPEG cut short
+            &TINY_PNG[..12],
+        ] {
+            assert_eq!(sniff(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn purposes_round_trip() {
+        for p in ["licence", "id_front", "id_back", "application_form"] {
+            assert_eq!(UploadPurpose::parse(p).unwrap().as_str(), p);
+        }
+        assert!(UploadPurpose::parse("selfie").is_none());
+    }
+}
