@@ -13,6 +13,7 @@ mod m20261121_000007_create_key_shares;
 mod m20261121_000008_create_enrolment_tickets;
 mod m20261121_000009_create_applicants;
 mod m20261121_000010_create_uploads;
+mod m20261121_000011_create_applications;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000008_create_enrolment_tickets::Migration),
             Box::new(m20261121_000009_create_applicants::Migration),
             Box::new(m20261121_000010_create_uploads::Migration),
+            Box::new(m20261121_000011_create_applications::Migration),
         ]
     }
 }

@@ -40,6 +40,9 @@ pub struct Settings {
     /// staff and external services (enrolment tickets without a staff login). Never in
     /// production; the server logs a warning at start when it is on.
     pub dev_mode: bool,
+    /// Seconds the service agreement must be on screen before an applicant can accept it
+    /// (`MCERT_AGREEMENT_COUNTDOWN_SECS`).
+    pub agreement_countdown_secs: u32,
     /// Alibaba Cloud SMS (`[aliyun_sms]` in the file, or `MCERT_ALIYUN_SMS__ACCESS_KEY_ID` etc.).
     /// Without it, development mode shows messages in the log and at `/dev/sms`, and production
     /// refuses to send with a clear error.
@@ -64,6 +67,7 @@ struct Defaults {
     crl_validity_hours: u32,
     log_format: LogFormat,
     dev_mode: bool,
+    agreement_countdown_secs: u32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -73,6 +77,7 @@ const DEFAULTS: Defaults = Defaults {
     crl_validity_hours: 24,
     log_format: LogFormat::Text,
     dev_mode: false,
+    agreement_countdown_secs: 10,
 };
 
 /// A configuration that cannot be used, with what to fix.
@@ -118,6 +123,7 @@ impl Settings {
             crl_validity_hours: DEFAULTS.crl_validity_hours,
             log_format: LogFormat::Text,
             dev_mode: false,
+            agreement_countdown_secs: DEFAULTS.agreement_countdown_secs,
             aliyun_sms: None,
         }
     }

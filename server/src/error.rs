@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::{
     applicants::ApplicantError,
+    applications::ApplicationError,
     ca::{CaError, StorageError},
     captcha::CaptchaError,
     cosign::CosignError,
@@ -61,6 +62,9 @@ pub enum AppError {
     /// From file uploads.
     #[error(transparent)]
     Upload(#[from] UploadError),
+    /// From the application wizard.
+    #[error(transparent)]
+    Application(#[from] ApplicationError),
     /// A ticket that is not one.
     #[error(transparent)]
     Ticket(#[from] TicketError),
@@ -165,6 +169,64 @@ pub fn describe_enrol_error(error: &EnrolError) -> (StatusCode, &'static str, St
     }
 }
 
+/// Status, code and Chinese message of a wizard error.
+pub fn describe_application_error(error: &ApplicationError) -> (StatusCode, &'static str, String) {
+    use StatusCode as S;
+    match error {
+        ApplicationError::NotFound => (
+            S::NOT_FOUND,
+            "application_not_found",
+            "未找到该申请，请刷新后重试".into(),
+        ),
+        ApplicationError::NotEditable { status } => (
+            S::CONFLICT,
+            "application_not_editable",
+            format!(
+                "该申请当前状态为“{}”，不能修改；审核驳回后可修改并重新提交",
+                status.label_zh()
+            ),
+        ),
+        ApplicationError::AgreementTooSoon { remaining_secs } => (
+            S::CONFLICT,
+            "agreement_countdown",
+            format!("请仔细阅读电子认证服务协议，{remaining_secs} 秒后可点击同意"),
+        ),
+        ApplicationError::StepMissing { missing } => {
+            let step = match *missing {
+                "agreement" => "阅读并同意电子认证服务协议",
+                "enterprise" => "填写企业基本信息",
+                "agent" => "填写经办人资料",
+                _ => "填写 CA 信息",
+            };
+            (
+                S::CONFLICT,
+                "application_step_missing",
+                format!("请先{step}"),
+            )
+        }
+        ApplicationError::DraftExists { id } => (
+            S::CONFLICT,
+            "application_draft_exists",
+            format!("已有一份填写中的申请（编号 {id}），请继续填写该申请"),
+        ),
+        ApplicationError::Domain(e) => (S::BAD_REQUEST, e.code(), e.message_zh()),
+        ApplicationError::Field { message, .. } => (
+            S::BAD_REQUEST,
+            "application_field_invalid",
+            (*message).into(),
+        ),
+        ApplicationError::Upload(UploadError::Storage(e)) | ApplicationError::Storage(e) => {
+            describe_storage_error(e)
+        }
+        ApplicationError::Upload(e) => (S::BAD_REQUEST, e.code(), e.message_zh().into()),
+        ApplicationError::UploadPurpose { .. } => (
+            S::BAD_REQUEST,
+            "upload_wrong_purpose",
+            "所选文件类型与此栏不符（如把身份证上传到了营业执照栏），请重新上传".into(),
+        ),
+    }
+}
+
 /// Status, code and Chinese message of an SMS-code error.
 pub fn describe_otp_error(error: &OtpError) -> (StatusCode, &'static str, String) {
     let status = match error {
@@ -221,6 +283,7 @@ impl AppError {
             ),
             AppError::Applicant(ApplicantError::Storage(e)) => describe_storage_error(e),
             AppError::Applicant(ApplicantError::Kv(_)) => kv_unavailable(),
+            AppError::Application(e) => describe_application_error(e),
             AppError::Upload(UploadError::Storage(e)) => describe_storage_error(e),
             AppError::Upload(e) => {
                 let status = match e {

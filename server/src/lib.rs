@@ -2,6 +2,7 @@
 //! services around it. `main.rs` only wires; the modules below hold the system.
 
 pub mod applicants;
+pub mod applications;
 pub mod audit;
 pub mod ca;
 pub mod captcha;

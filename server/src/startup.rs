@@ -9,6 +9,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::{
     applicants::Applicants,
+    applications::Applications,
     ca::{Authority, CertStore, MasterKey, Sealer},
     captcha::{Captcha, CaptchaLimits},
     configuration::Settings,
@@ -43,6 +44,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::otp::sign_out)
         .service(http::uploads::upload)
         .service(http::uploads::download)
+        .service(http::applications::create)
+        .service(http::applications::list)
+        .service(http::applications::show)
+        .service(http::applications::accept_agreement)
+        .service(http::applications::save_enterprise)
+        .service(http::applications::save_agent)
+        .service(http::applications::save_ca)
+        .service(http::applications::submit)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)
@@ -170,16 +179,22 @@ impl Application {
         let enrolment = Arc::new(core.enrolment(kv.clone()));
         let (sms, dev_sms) = sms_sender(&settings)?;
         let otp = Arc::new(OtpService::new(kv.clone(), sms, OtpLimits::default()));
+        let uploads = Arc::new(Uploads::new(
+            Arc::new(FsFileStore::new(settings.data_dir.join("uploads"))),
+            core.store.clone(),
+        ));
         let state = AppState {
             authority: core.authority.clone(),
             store: core.store.clone(),
             enrolment,
             captcha: Arc::new(Captcha::new(kv.clone(), CaptchaLimits::default())),
             applicants: Arc::new(Applicants::new(core.store.clone(), otp.clone(), kv.clone())),
-            uploads: Arc::new(Uploads::new(
-                Arc::new(FsFileStore::new(settings.data_dir.join("uploads"))),
+            applications: Arc::new(Applications::new(
                 core.store.clone(),
+                uploads.clone(),
+                chrono::TimeDelta::seconds(i64::from(settings.agreement_countdown_secs)),
             )),
+            uploads,
             otp,
             dev_sms,
             kv,

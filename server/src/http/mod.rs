@@ -1,5 +1,6 @@
 //! Thin HTTP handlers: extract, parse, call one service, respond.
 
+pub mod applications;
 pub mod dev;
 pub mod health;
 pub mod keys;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use crate::{
     applicants::Applicants,
+    applications::Applications,
     ca::{Authority, CertStore},
     captcha::Captcha,
     enrol::Enrolment,
@@ -41,6 +43,8 @@ pub struct AppState {
     pub applicants: Arc<Applicants>,
     /// Applicants' files.
     pub uploads: Arc<Uploads>,
+    /// The application wizard.
+    pub applications: Arc<Applications>,
     /// The development SMS outbox (development mode without a real provider only).
     pub dev_sms: Option<Arc<DevSms>>,
 }

@@ -27,6 +27,14 @@ use utoipa::OpenApi;
         super::otp::sign_out,
         super::uploads::upload,
         super::uploads::download,
+        super::applications::create,
+        super::applications::list,
+        super::applications::show,
+        super::applications::accept_agreement,
+        super::applications::save_enterprise,
+        super::applications::save_agent,
+        super::applications::save_ca,
+        super::applications::submit,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         openapi_json,
@@ -35,6 +43,7 @@ use utoipa::OpenApi;
     components(schemas(crate::error::ErrorBody, super::health::Health, crate::ca::Jwks, crate::ca::Jwk)),
     tags((name = "operations"), (name = "pki"), (name = "oauth2"),
          (name = "keys", description = "Split-key enrolment and co-signing (docs/split-key.md)"),
+         (name = "applications", description = "The application wizard (seed 000 §三)"),
          (name = "applicants", description = "Slider check and SMS codes for phone sign-in"),
          (name = "development", description = "Only served when MCERT_DEV_MODE is on"))
 )]

@@ -1,6 +1,7 @@
 //! Durable state with sea-orm: SQLite (embedded default) or PostgreSQL.
 
 mod applicant_store;
+mod application_store;
 mod cert_store;
 pub mod entities;
 mod key_store;

@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, every test starts its own server with fresh state.
 
 mod applicants;
+mod applications;
 mod helpers;
 mod keys;
 mod operations;

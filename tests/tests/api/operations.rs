@@ -44,6 +44,13 @@ async fn openapi_document_describes_every_endpoint() {
         "/api/v1/applicants/me",
         "/api/v1/uploads",
         "/api/v1/uploads/{id}",
+        "/api/v1/applications",
+        "/api/v1/applications/{id}",
+        "/api/v1/applications/{id}/agreement",
+        "/api/v1/applications/{id}/enterprise",
+        "/api/v1/applications/{id}/agent",
+        "/api/v1/applications/{id}/ca",
+        "/api/v1/applications/{id}/submit",
         "/dev/sms",
         "/api-docs/openapi.json",
     ] {

@@ -1,6 +1,7 @@
 //! sea-orm 2.0 entities, one per table.
 
 pub mod applicant;
+pub mod application;
 pub mod audit_entry;
 pub mod authority_key;
 pub mod certificate;

@@ -1,0 +1,463 @@
+//! The application wizard (seed 000 §三(二), DESIGN.md §4): the agreement accepted after a
+//! server-enforced reading countdown, then enterprise info, agent info and CA info saved as
+//! drafts step by step, then submission for review. A rejected application is edited and
+//! resubmitted; a submitted or approved one cannot be edited.
+
+mod steps;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value;
+
+pub use steps::{
+    AgentInfo, AgentInput, CaInfo, CaInput, EnterpriseInfo, EnterpriseInput, SealKind,
+};
+
+use crate::{
+    applicants::ApplicantRecord,
+    ca::StorageError,
+    domain::DomainError,
+    uploads::{UploadError, UploadPurpose, Uploads},
+};
+
+/// How long the agreement must be on screen before it can be accepted, by default.
+pub const AGREEMENT_COUNTDOWN: TimeDelta = TimeDelta::seconds(10);
+
+/// Review state as the applicant sees it (seed 000: 申请资料审核).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationStatus {
+    /// Being filled in.
+    Draft,
+    /// Waiting for staff review (待审核).
+    Submitted,
+    /// Rejected with a reason (审核驳回); may be edited and resubmitted.
+    Rejected,
+    /// Approved (审核通过).
+    Approved,
+}
+
+impl ApplicationStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Submitted => "submitted",
+            Self::Rejected => "rejected",
+            Self::Approved => "approved",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Draft, Self::Submitted, Self::Rejected, Self::Approved]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+
+    /// The seed's wording.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Draft => "填写中",
+            Self::Submitted => "申请资料审核：待审核",
+            Self::Rejected => "申请资料审核：审核驳回",
+            Self::Approved => "申请资料审核：审核通过",
+        }
+    }
+
+    /// Whether the applicant may change the steps.
+    pub fn editable(self) -> bool {
+        matches!(self, Self::Draft | Self::Rejected)
+    }
+}
+
+/// An application as stored.
+#[derive(Debug, Clone)]
+pub struct ApplicationRecord {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub applicant_id: i64,
+    /// Review state.
+    pub status: ApplicationStatus,
+    /// When the agreement was first shown.
+    pub agreement_shown_at: DateTime<Utc>,
+    /// When it was accepted.
+    pub agreement_accepted_at: Option<DateTime<Utc>>,
+    /// Step 1.
+    pub enterprise: Option<EnterpriseInfo>,
+    /// Step 2.
+    pub agent: Option<AgentInfo>,
+    /// Step 3.
+    pub ca: Option<CaInfo>,
+    /// Why staff rejected it.
+    pub reject_reason: Option<String>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Last submission.
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+/// One change to an application, applied only if its status is still one of `from`.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Accept the agreement.
+    AcceptAgreement(DateTime<Utc>),
+    /// Save a step (the column and the validated document).
+    SaveStep(Step, Value),
+    /// Submit for review.
+    Submit(DateTime<Utc>),
+}
+
+/// A wizard step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// 企业基本信息.
+    Enterprise,
+    /// 经办人资料.
+    Agent,
+    /// CA 信息.
+    Ca,
+}
+
+/// Storage of applications (`store/` implements it).
+#[async_trait::async_trait]
+pub trait ApplicationStore: Send + Sync + std::fmt::Debug {
+    /// A new draft for `applicant_id`, agreement shown `now`.
+    async fn create_application(
+        &self,
+        applicant_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<ApplicationRecord, StorageError>;
+    /// An application by id.
+    async fn application(&self, id: i64) -> Result<Option<ApplicationRecord>, StorageError>;
+    /// The applicant's applications, newest first.
+    async fn applications_of(
+        &self,
+        applicant_id: i64,
+    ) -> Result<Vec<ApplicationRecord>, StorageError>;
+    /// Applies `change` if the status is still `expected` (one conditional UPDATE); `false` if
+    /// another request changed the status first.
+    async fn apply(
+        &self,
+        id: i64,
+        expected: ApplicationStatus,
+        change: Change,
+    ) -> Result<bool, StorageError>;
+}
+
+/// Why a wizard action was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplicationError {
+    /// Unknown id or someone else's application.
+    #[error("application not found")]
+    NotFound,
+    /// Submitted or approved: nothing may change.
+    #[error("application is {status:?} and cannot be edited")]
+    NotEditable {
+        /// Current status.
+        status: ApplicationStatus,
+    },
+    /// The agreement countdown has not run out.
+    #[error("agreement countdown still running")]
+    AgreementTooSoon {
+        /// Seconds left.
+        remaining_secs: i64,
+    },
+    /// A step before this one is missing.
+    #[error("step missing: {missing}")]
+    StepMissing {
+        /// `agreement`, `enterprise`, `agent` or `ca`.
+        missing: &'static str,
+    },
+    /// An open draft exists already.
+    #[error("a draft exists")]
+    DraftExists {
+        /// Its id.
+        id: i64,
+    },
+    /// A field is invalid.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// A field other than the parsed domain values is invalid.
+    #[error("invalid field {field}")]
+    Field {
+        /// Which.
+        field: &'static str,
+        /// What to do, in Chinese.
+        message: &'static str,
+    },
+    /// A referenced upload is missing, someone else's, or of the wrong kind.
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    /// An upload of the wrong kind.
+    #[error("upload {field} is not a {expected}")]
+    UploadPurpose {
+        /// Which field.
+        field: &'static str,
+        /// The purpose it needs.
+        expected: &'static str,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The wizard.
+#[derive(Debug)]
+pub struct Applications {
+    store: Arc<dyn ApplicationStore>,
+    uploads: Arc<Uploads>,
+    countdown: TimeDelta,
+}
+
+impl Applications {
+    /// The wizard over its store and the uploads, with the agreement's reading countdown.
+    pub fn new(
+        store: Arc<dyn ApplicationStore>,
+        uploads: Arc<Uploads>,
+        countdown: TimeDelta,
+    ) -> Self {
+        Self {
+            store,
+            uploads,
+            countdown,
+        }
+    }
+
+    /// When an application's agreement may be accepted.
+    pub fn agreement_ready_at(&self, application: &ApplicationRecord) -> DateTime<Utc> {
+        application.agreement_shown_at + self.countdown
+    }
+
+    /// Starts an application (the agreement is shown now), unless a draft is open.
+    pub async fn create(
+        &self,
+        applicant: &ApplicantRecord,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        let existing = self.store.applications_of(applicant.id).await?;
+        if let Some(draft) = existing
+            .iter()
+            .find(|a| a.status == ApplicationStatus::Draft)
+        {
+            return Err(ApplicationError::DraftExists { id: draft.id });
+        }
+        Ok(self
+            .store
+            .create_application(applicant.id, Utc::now())
+            .await?)
+    }
+
+    /// The applicant's applications.
+    pub async fn list(
+        &self,
+        applicant: &ApplicantRecord,
+    ) -> Result<Vec<ApplicationRecord>, ApplicationError> {
+        Ok(self.store.applications_of(applicant.id).await?)
+    }
+
+    /// One of the applicant's applications.
+    pub async fn get(
+        &self,
+        applicant: &ApplicantRecord,
+        id: i64,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        match self.store.application(id).await? {
+            Some(a) if a.applicant_id == applicant.id => Ok(a),
+            _ => Err(ApplicationError::NotFound),
+        }
+    }
+
+    async fn editable(
+        &self,
+        applicant: &ApplicantRecord,
+        id: i64,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        let application = self.get(applicant, id).await?;
+        if !application.status.editable() {
+            return Err(ApplicationError::NotEditable {
+                status: application.status,
+            });
+        }
+        Ok(application)
+    }
+
+    async fn apply(
+        &self,
+        application: &ApplicationRecord,
+        change: Change,
+    ) -> Result<(), ApplicationError> {
+        if self
+            .store
+            .apply(application.id, application.status, change)
+            .await?
+        {
+            Ok(())
+        } else {
+            // Someone (staff, another tab) changed the status meanwhile: report the new one.
+            let now = self
+                .store
+                .application(application.id)
+                .await?
+                .ok_or(ApplicationError::NotFound)?;
+            Err(ApplicationError::NotEditable { status: now.status })
+        }
+    }
+
+    /// Accepts the agreement once the countdown has run out.
+    pub async fn accept_agreement(
+        &self,
+        applicant: &ApplicantRecord,
+        id: i64,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        let application = self.editable(applicant, id).await?;
+        let now = Utc::now();
+        let ready_at = self.agreement_ready_at(&application);
+        if now < ready_at {
+            return Err(ApplicationError::AgreementTooSoon {
+                remaining_secs: (ready_at - now).num_seconds() + 1,
+            });
+        }
+        if application.agreement_accepted_at.is_none() {
+            self.apply(&application, Change::AcceptAgreement(now))
+                .await?;
+        }
+        self.get(applicant, id).await
+    }
+
+    async fn check_upload(
+        &self,
+        applicant: &ApplicantRecord,
+        field: &'static str,
+        id: &str,
+        purpose: UploadPurpose,
+    ) -> Result<(), ApplicationError> {
+        let record = self.uploads.record_of(applicant.id, id).await?;
+        if record.purpose != purpose {
+            return Err(ApplicationError::UploadPurpose {
+                field,
+                expected: purpose.as_str(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Saves step 1 (needs the agreement).
+    pub async fn save_enterprise(
+        &self,
+        applicant: &ApplicantRecord,
+        id: i64,
+        input: &EnterpriseInput,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        let application = self.editable(applicant, id).await?;
+        if application.agreement_accepted_at.is_none() {
+            return Err(ApplicationError::StepMissing {
+                missing: "agreement",
+            });
+        }
+        let info = EnterpriseInfo::parse(input)?;
+        self.check_upload(
+            applicant,
+            "licence_upload_id",
+            &info.licence_upload_id,
+            UploadPurpose::Licence,
+        )
+        .await?;
+        self.apply(
+            &application,
+            Change::SaveStep(Step::Enterprise, to_json(&info)?),
+        )
+        .await?;
+        self.get(applicant, id).await
+    }
+
+    /// Saves step 2 (needs step 1); the agent's phone is the applicant's.
+    pub async fn save_agent(
+        &self,
+        applicant: &ApplicantRecord,
+        id: i64,
+        input: &AgentInput,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        let application = self.editable(applicant, id).await?;
+        if application.enterprise.is_none() {
+            return Err(ApplicationError::StepMissing {
+                missing: "enterprise",
+            });
+        }
+        let info = AgentInfo::parse(input, &applicant.phone)?;
+        self.check_upload(
+            applicant,
+            "id_front_upload_id",
+            &info.id_front_upload_id,
+            UploadPurpose::IdFront,
+        )
+        .await?;
+        self.check_upload(
+            applicant,
+            "id_back_upload_id",
+            &info.id_back_upload_id,
+            UploadPurpose::IdBack,
+        )
+        .await?;
+        self.apply(&application, Change::SaveStep(Step::Agent, to_json(&info)?))
+            .await?;
+        self.get(applicant, id).await
+    }
+
+    /// Saves step 3 (needs step 2).
+    pub async fn save_ca(
+        &self,
+        applicant: &ApplicantRecord,
+        id: i64,
+        input: &CaInput,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        let application = self.editable(applicant, id).await?;
+        if application.agent.is_none() {
+            return Err(ApplicationError::StepMissing { missing: "agent" });
+        }
+        let info = CaInfo::parse(input)?;
+        self.check_upload(
+            applicant,
+            "form_upload_id",
+            &info.form_upload_id,
+            UploadPurpose::ApplicationForm,
+        )
+        .await?;
+        self.apply(&application, Change::SaveStep(Step::Ca, to_json(&info)?))
+            .await?;
+        self.get(applicant, id).await
+    }
+
+    /// Submits (or resubmits after a rejection) for review.
+    pub async fn submit(
+        &self,
+        applicant: &ApplicantRecord,
+        id: i64,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        let application = self.editable(applicant, id).await?;
+        let missing = if application.agreement_accepted_at.is_none() {
+            Some("agreement")
+        } else if application.enterprise.is_none() {
+            Some("enterprise")
+        } else if application.agent.is_none() {
+            Some("agent")
+        } else if application.ca.is_none() {
+            Some("ca")
+        } else {
+            None
+        };
+        if let Some(missing) = missing {
+            return Err(ApplicationError::StepMissing { missing });
+        }
+        self.apply(&application, Change::Submit(Utc::now())).await?;
+        self.get(applicant, id).await
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, ApplicationError> {
+    serde_json::to_value(value).map_err(|_| ApplicationError::Field {
+        field: "step",
+        message: "资料无法保存，请检查后重试",
+    })
+}

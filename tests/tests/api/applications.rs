@@ -1,0 +1,209 @@
+//! The application wizard end to end: agreement countdown, the three steps with uploads,
+//! submission, and the edits the rules refuse.
+
+use serde_json::{Value, json};
+
+use crate::{
+    applicants::{TINY_PNG, signed_in, upload},
+    helpers::{TestApp, spawn_app_with},
+};
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app
+        .client
+        .request(method, format!("{}{path}", app.address))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn upload_id(app: &TestApp, token: &str, purpose: &str) -> String {
+    let (status, body) = upload(app, token, purpose, "scan.png", TINY_PNG.to_vec()).await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+fn enterprise(licence: &str) -> Value {
+    json!({
+        "licence_upload_id": licence,
+        "name": "昆明测试科技有限公司",
+        "uscc": "91440300708461136T",
+        "region_code": "530112",
+        "address": "云南省昆明市西山区某某路 1 号",
+        "legal_representative_name": "李四",
+        "legal_representative_id": "11010519491231002X",
+        "registration_authority": "昆明市市场监督管理局",
+        "contact_phone": "0871-12345678",
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wizard_walks_from_agreement_to_submission() {
+    use reqwest::Method;
+    let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
+    let token = signed_in(&app, "13500135000").await;
+    let licence = upload_id(&app, &token, "licence").await;
+    let front = upload_id(&app, &token, "id_front").await;
+    let back = upload_id(&app, &token, "id_back").await;
+    let form = upload_id(&app, &token, "application_form").await;
+
+    let (status, created) = call(&app, Method::POST, "/api/v1/applications", &token, None).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"], "draft");
+    let id = created["id"].as_i64().unwrap();
+    let base = format!("/api/v1/applications/{id}");
+
+    // One draft at a time; the agreement cannot be skipped or accepted before the countdown.
+    let (status, body) = call(&app, Method::POST, "/api/v1/applications", &token, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("application_draft_exists"))
+    );
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/enterprise"),
+        &token,
+        Some(enterprise(&licence)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("application_step_missing"))
+    );
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &format!("{base}/agreement"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("agreement_countdown")),
+        "{body}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &format!("{base}/agreement"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Step 1: a bad checksum and an upload of the wrong kind are refused; nothing is stored.
+    let mut bad = enterprise(&licence);
+    bad["uscc"] = json!("91440300708461136X");
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/enterprise"),
+        &token,
+        Some(bad),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("uscc_checksum")),
+        "{body}"
+    );
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/enterprise"),
+        &token,
+        Some(enterprise(&front)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("upload_wrong_purpose"))
+    );
+    let (_, shown) = call(&app, Method::GET, &base, &token, None).await;
+    assert!(shown["enterprise"].is_null());
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/enterprise"),
+        &token,
+        Some(enterprise(&licence)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["enterprise"]["uscc"], "91440300708461136T");
+
+    // Submitting early names the missing step.
+    let (status, body) = call(&app, Method::POST, &format!("{base}/submit"), &token, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("application_step_missing"))
+    );
+
+    let agent = json!({
+        "id_front_upload_id": front, "id_back_upload_id": back,
+        "name": "张三", "id_number": "11010519491231002X", "email": "zhang@example.com",
+    });
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/agent"),
+        &token,
+        Some(agent),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["agent"]["phone"], "13500135000",
+        "the agent's phone is the signed-in phone"
+    );
+
+    let ca = json!({ "form_upload_id": form, "seal_wanted": true, "seal_kind": null });
+    let (status, body) = call(&app, Method::PUT, &format!("{base}/ca"), &token, Some(ca)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("application_field_invalid"))
+    );
+    let ca = json!({ "form_upload_id": form, "seal_wanted": true, "seal_kind": "traditional", "stamp_filing_number": "5301120012345" });
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/ca"),
+        &token,
+        Some(ca.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = call(&app, Method::POST, &format!("{base}/submit"), &token, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "submitted");
+    assert_eq!(body["status_label"], "申请资料审核：待审核");
+    assert_eq!(body["editable"], false);
+
+    // A submitted application cannot be edited, and a stranger cannot see it.
+    let (status, body) = call(&app, Method::PUT, &format!("{base}/ca"), &token, Some(ca)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("application_not_editable"))
+    );
+    let stranger = signed_in(&app, "13500135001").await;
+    let (status, _) = call(&app, Method::GET, &base, &stranger, None).await;
+    assert_eq!(status, 404);
+    let (status, list) = call(&app, Method::GET, "/api/v1/applications", &token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
