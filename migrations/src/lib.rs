@@ -14,6 +14,7 @@ mod m20261121_000008_create_enrolment_tickets;
 mod m20261121_000009_create_applicants;
 mod m20261121_000010_create_uploads;
 mod m20261121_000011_create_applications;
+mod m20261121_000012_create_staff;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_create_applicants::Migration),
             Box::new(m20261121_000010_create_uploads::Migration),
             Box::new(m20261121_000011_create_applications::Migration),
+            Box::new(m20261121_000012_create_staff::Migration),
         ]
     }
 }

@@ -127,6 +127,19 @@ pub enum AdminAction {
     },
     /// Check the audit log's hash chain.
     AuditVerify,
+    /// Add a staff account (reviewer). The password is read from `MCERT_STAFF_PASSWORD`, or from
+    /// the first line of standard input: at least 10 characters with letters and digits.
+    AddStaff {
+        /// Login name: letters, digits, `.`, `_`, `-`.
+        #[arg(long)]
+        username: String,
+        /// Name shown in the audit log and review pages.
+        #[arg(long)]
+        name: String,
+        /// Who is acting, for the audit log.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
 }
 
 /// Runs a command. Errors come back as sentences for the terminal.
@@ -234,6 +247,34 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 revocation.serial,
                 revocation.reason.as_str(),
                 revocation.revoked_at.to_rfc3339()
+            );
+        }
+        AdminAction::AddStaff {
+            username,
+            name,
+            actor,
+        } => {
+            let password = match std::env::var("MCERT_STAFF_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("cannot read the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let core = open_core(settings).await?;
+            let staff =
+                crate::staff::Staff::add(core.store.as_ref(), &username, &name, &password, &actor)
+                    .await
+                    .map_err(|e| {
+                        let (_, code, message) = crate::error::describe_staff_error(&e);
+                        anyhow::anyhow!("{message} [{code}]")
+                    })?;
+            println!(
+                "added staff account {} ({})",
+                staff.username, staff.display_name
             );
         }
         AdminAction::AuditVerify => {

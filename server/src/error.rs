@@ -15,6 +15,7 @@ use crate::{
     kv::KvError,
     otp::OtpError,
     providers::sms::SmsError,
+    staff::StaffError,
     uploads::UploadError,
 };
 use mcert_signer::SignerError;
@@ -65,6 +66,9 @@ pub enum AppError {
     /// From the application wizard.
     #[error(transparent)]
     Application(#[from] ApplicationError),
+    /// From staff sign-in.
+    #[error(transparent)]
+    Staff(#[from] StaffError),
     /// A ticket that is not one.
     #[error(transparent)]
     Ticket(#[from] TicketError),
@@ -166,6 +170,52 @@ pub fn describe_enrol_error(error: &EnrolError) -> (StatusCode, &'static str, St
         EnrolError::Cosign(e) => describe_cosign_error(e),
         EnrolError::Ca(e) => describe_ca_error(e),
         EnrolError::Storage(e) => describe_storage_error(e),
+    }
+}
+
+/// Status, code and Chinese message of a staff account error (shared by HTTP and the CLI).
+pub fn describe_staff_error(error: &StaffError) -> (StatusCode, &'static str, String) {
+    use StatusCode as S;
+    match error {
+        StaffError::WrongCredentials => (
+            S::UNAUTHORIZED,
+            "staff_credentials_wrong",
+            "用户名或密码错误；连续错误 5 次账号将锁定 15 分钟".into(),
+        ),
+        StaffError::Locked { until } => {
+            let shown = chrono::FixedOffset::east_opt(8 * 3600).map_or_else(
+                || until.format("%H:%M UTC").to_string(),
+                |beijing| until.with_timezone(&beijing).format("%H:%M").to_string(),
+            );
+            (
+                S::LOCKED,
+                "staff_locked",
+                format!("密码连续错误次数过多，账号已锁定，请于 {shown} 后再试"),
+            )
+        }
+        StaffError::WeakPassword => (
+            S::BAD_REQUEST,
+            "staff_password_weak",
+            "密码至少 10 位，且须同时包含字母和数字".into(),
+        ),
+        StaffError::InvalidUsername => (
+            S::BAD_REQUEST,
+            "staff_username_invalid",
+            "用户名只能包含字母、数字、“.”、“_”和“-”，最长 64 位".into(),
+        ),
+        StaffError::UsernameTaken => (
+            S::CONFLICT,
+            "staff_username_taken",
+            "该用户名已存在，请换一个".into(),
+        ),
+        StaffError::NotSignedIn => (
+            S::UNAUTHORIZED,
+            "staff_not_signed_in",
+            "工作人员登录已过期或尚未登录，请重新登录".into(),
+        ),
+        StaffError::Storage(e) => describe_storage_error(e),
+        StaffError::Kv(_) => kv_unavailable(),
+        StaffError::Hash => internal(),
     }
 }
 
@@ -284,6 +334,7 @@ impl AppError {
             AppError::Applicant(ApplicantError::Storage(e)) => describe_storage_error(e),
             AppError::Applicant(ApplicantError::Kv(_)) => kv_unavailable(),
             AppError::Application(e) => describe_application_error(e),
+            AppError::Staff(e) => describe_staff_error(e),
             AppError::Upload(UploadError::Storage(e)) => describe_storage_error(e),
             AppError::Upload(e) => {
                 let status = match e {

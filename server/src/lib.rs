@@ -16,6 +16,7 @@ pub mod http;
 pub mod kv;
 pub mod otp;
 pub mod providers;
+pub mod staff;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

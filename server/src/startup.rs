@@ -19,6 +19,7 @@ use crate::{
     kv,
     otp::{OtpLimits, OtpService},
     providers::sms::{AliyunSms, DevSms, SmsSender, UnconfiguredSms},
+    staff::Staff,
     store::{self, SeaCertStore},
     uploads::{FsFileStore, Uploads},
 };
@@ -52,6 +53,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::applications::save_agent)
         .service(http::applications::save_ca)
         .service(http::applications::submit)
+        .service(http::staff::sign_in)
+        .service(http::staff::me)
+        .service(http::staff::sign_out)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)
@@ -196,6 +200,7 @@ impl Application {
             )),
             uploads,
             otp,
+            staff: Arc::new(Staff::new(core.store.clone(), kv.clone())),
             dev_sms,
             kv,
         };

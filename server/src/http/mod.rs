@@ -8,6 +8,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod otp;
 pub mod pki;
+pub mod staff;
 pub mod uploads;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::{
     kv::Kv,
     otp::OtpService,
     providers::sms::DevSms,
+    staff::Staff,
     uploads::Uploads,
 };
 
@@ -45,6 +47,8 @@ pub struct AppState {
     pub uploads: Arc<Uploads>,
     /// The application wizard.
     pub applications: Arc<Applications>,
+    /// Staff accounts and sessions.
+    pub staff: Arc<Staff>,
     /// The development SMS outbox (development mode without a real provider only).
     pub dev_sms: Option<Arc<DevSms>>,
 }

@@ -35,6 +35,9 @@ use utoipa::OpenApi;
         super::applications::save_agent,
         super::applications::save_ca,
         super::applications::submit,
+        super::staff::sign_in,
+        super::staff::me,
+        super::staff::sign_out,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         openapi_json,
@@ -43,6 +46,7 @@ use utoipa::OpenApi;
     components(schemas(crate::error::ErrorBody, super::health::Health, crate::ca::Jwks, crate::ca::Jwk)),
     tags((name = "operations"), (name = "pki"), (name = "oauth2"),
          (name = "keys", description = "Split-key enrolment and co-signing (docs/split-key.md)"),
+         (name = "staff", description = "Staff sign-in; reviews follow"),
          (name = "applications", description = "The application wizard (seed 000 §三)"),
          (name = "applicants", description = "Slider check and SMS codes for phone sign-in"),
          (name = "development", description = "Only served when MCERT_DEV_MODE is on"))
@@ -58,7 +62,7 @@ impl utoipa::Modify for DeviceTokenScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        for name in ["device_token", "applicant_session"] {
+        for name in ["device_token", "applicant_session", "staff_session"] {
             components.add_security_scheme(
                 name,
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

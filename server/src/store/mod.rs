@@ -5,6 +5,7 @@ mod application_store;
 mod cert_store;
 pub mod entities;
 mod key_store;
+mod staff_store;
 mod upload_store;
 
 use std::time::Duration;

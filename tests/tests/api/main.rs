@@ -7,3 +7,4 @@ mod keys;
 mod operations;
 mod phone;
 mod pki;
+mod staff;

@@ -51,6 +51,8 @@ async fn openapi_document_describes_every_endpoint() {
         "/api/v1/applications/{id}/agent",
         "/api/v1/applications/{id}/ca",
         "/api/v1/applications/{id}/submit",
+        "/api/v1/staff/session",
+        "/api/v1/staff/me",
         "/dev/sms",
         "/api-docs/openapi.json",
     ] {

@@ -9,5 +9,6 @@ pub mod crl;
 pub mod enrolment_ticket;
 pub mod key_share;
 pub mod revocation;
+pub mod staff;
 pub mod unit;
 pub mod upload;

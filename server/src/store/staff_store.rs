@@ -1,0 +1,138 @@
+//! `StaffStore` on sea-orm.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, ExprTrait as _},
+};
+
+use super::{
+    cert_store::{CHAIN_RETRIES, SeaCertStore, append_in, commit, unavailable},
+    entities::staff,
+};
+use crate::{
+    audit::AuditDraft,
+    ca::StorageError,
+    staff::{StaffRecord, StaffStore},
+};
+
+fn record(row: staff::Model) -> StaffRecord {
+    StaffRecord {
+        id: row.id,
+        username: row.username,
+        display_name: row.display_name,
+        password_hash: row.password_hash,
+        failed_logins: u32::try_from(row.failed_logins).unwrap_or(0),
+        locked_until: row.locked_until,
+    }
+}
+
+#[async_trait::async_trait]
+impl StaffStore for SeaCertStore {
+    async fn insert_staff(
+        &self,
+        username: &str,
+        display_name: &str,
+        password_hash: &str,
+        audit: AuditDraft,
+    ) -> Result<StaffRecord, StorageError> {
+        let mut attempt = 0;
+        loop {
+            let result: Result<StaffRecord, StorageError> = async {
+                let txn = self.db().begin().await.map_err(unavailable)?;
+                let row = staff::ActiveModel {
+                    username: Set(username.to_string()),
+                    display_name: Set(display_name.to_string()),
+                    password_hash: Set(password_hash.to_string()),
+                    failed_logins: Set(0),
+                    locked_until: Set(None),
+                    created_at: Set(Utc::now()),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await
+                .map_err(unavailable)?;
+                append_in(&txn, &audit).await?;
+                commit(txn).await?;
+                Ok(record(row))
+            }
+            .await;
+            // A lost audit-chain race is retried; a taken username is not (it stays taken).
+            match result {
+                Err(StorageError::Conflict { .. })
+                    if attempt < CHAIN_RETRIES
+                        && self.staff_by_username(username).await?.is_none() =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRecord>, StorageError> {
+        Ok(staff::Entity::find()
+            .filter(staff::COLUMN.username.eq(username))
+            .one(self.db())
+            .await
+            .map_err(unavailable)?
+            .map(record))
+    }
+
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRecord>, StorageError> {
+        Ok(staff::Entity::find_by_id(id)
+            .one(self.db())
+            .await
+            .map_err(unavailable)?
+            .map(record))
+    }
+
+    async fn record_login_failure(
+        &self,
+        id: i64,
+        limit: u32,
+        locked_until: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        let counted = Expr::col(staff::Column::FailedLogins).add(1);
+        // One statement: the count goes up and, on reaching the limit, the lock is set and the
+        // count starts again for the next period.
+        staff::Entity::update_many()
+            .col_expr(
+                staff::Column::LockedUntil,
+                Expr::case(
+                    Expr::col(staff::Column::FailedLogins).add(1).gte(limit),
+                    Expr::value(Some(locked_until)),
+                )
+                .finally(Expr::col(staff::Column::LockedUntil))
+                .into(),
+            )
+            .col_expr(
+                staff::Column::FailedLogins,
+                Expr::case(Expr::col(staff::Column::FailedLogins).add(1).gte(limit), 0)
+                    .finally(counted)
+                    .into(),
+            )
+            .filter(staff::COLUMN.id.eq(id))
+            .exec(self.db())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn record_login_success(&self, id: i64) -> Result<(), StorageError> {
+        staff::Entity::update_many()
+            .col_expr(staff::Column::FailedLogins, Expr::value(0))
+            .col_expr(
+                staff::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(staff::COLUMN.id.eq(id))
+            .exec(self.db())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
