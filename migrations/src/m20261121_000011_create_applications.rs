@@ -18,6 +18,7 @@ impl MigrationTrait for Migration {
                     .col(string_len("status", 16))
                     .col(timestamp_with_time_zone("agreement_shown_at"))
                     .col(timestamp_with_time_zone_null("agreement_accepted_at"))
+                    .col(string_len_null("region_code", 6))
                     .col(json_null("enterprise"))
                     .col(json_null("agent"))
                     .col(json_null("ca"))
@@ -25,6 +26,8 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
                     .col(timestamp_with_time_zone_null("submitted_at"))
+                    .col(timestamp_with_time_zone_null("decided_at"))
+                    .col(string_null("decided_by"))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_applications_applicant")
@@ -41,6 +44,16 @@ impl MigrationTrait for Migration {
                     .name("idx_applications_applicant")
                     .table("applications")
                     .col("applicant_id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_applications_queue")
+                    .table("applications")
+                    .col("status")
+                    .col("submitted_at")
                     .to_owned(),
             )
             .await

@@ -269,6 +269,11 @@ pub fn describe_application_error(error: &ApplicationError) -> (StatusCode, &'st
             describe_storage_error(e)
         }
         ApplicationError::Upload(e) => (S::BAD_REQUEST, e.code(), e.message_zh().into()),
+        ApplicationError::ReasonMissing => (
+            S::BAD_REQUEST,
+            "reject_reason_missing",
+            "驳回须填写申请人能据以修改的原因（200 字以内）".into(),
+        ),
         ApplicationError::UploadPurpose { .. } => (
             S::BAD_REQUEST,
             "upload_wrong_purpose",

@@ -56,6 +56,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::staff::sign_in)
         .service(http::staff::me)
         .service(http::staff::sign_out)
+        .service(http::staff::queue)
+        .service(http::staff::application)
+        .service(http::staff::upload)
+        .service(http::staff::approve)
+        .service(http::staff::reject)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)
@@ -182,7 +187,11 @@ impl Application {
             .context("cannot connect to Redis")?;
         let enrolment = Arc::new(core.enrolment(kv.clone()));
         let (sms, dev_sms) = sms_sender(&settings)?;
-        let otp = Arc::new(OtpService::new(kv.clone(), sms, OtpLimits::default()));
+        let otp = Arc::new(OtpService::new(
+            kv.clone(),
+            sms.clone(),
+            OtpLimits::default(),
+        ));
         let uploads = Arc::new(Uploads::new(
             Arc::new(FsFileStore::new(settings.data_dir.join("uploads"))),
             core.store.clone(),
@@ -197,6 +206,8 @@ impl Application {
                 core.store.clone(),
                 uploads.clone(),
                 chrono::TimeDelta::seconds(i64::from(settings.agreement_countdown_secs)),
+                sms.clone(),
+                core.store.clone(),
             )),
             uploads,
             otp,

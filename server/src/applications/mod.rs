@@ -16,8 +16,11 @@ pub use steps::{
 
 use crate::{
     applicants::ApplicantRecord,
+    audit::AuditDraft,
     ca::StorageError,
     domain::DomainError,
+    providers::sms::{SmsNotice, SmsSender},
+    staff::StaffRecord,
     uploads::{UploadError, UploadPurpose, Uploads},
 };
 
@@ -96,6 +99,12 @@ pub struct ApplicationRecord {
     pub updated_at: DateTime<Utc>,
     /// Last submission.
     pub submitted_at: Option<DateTime<Utc>>,
+    /// Region code of step 1, for the review queue.
+    pub region_code: Option<String>,
+    /// When a reviewer decided.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Which reviewer.
+    pub decided_by: Option<String>,
 }
 
 /// One change to an application, applied only if its status is still one of `from`.
@@ -107,6 +116,47 @@ pub enum Change {
     SaveStep(Step, Value),
     /// Submit for review.
     Submit(DateTime<Utc>),
+    /// Staff decision on a submitted application.
+    Decide(Decision),
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Approved, or rejected with the reason.
+    pub outcome: Outcome,
+    /// The reviewer's username.
+    pub staff: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The audit entry, written in the same transaction.
+    pub audit: AuditDraft,
+}
+
+/// What the reviewer decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// 审核通过.
+    Approve,
+    /// 审核驳回, with the reason the applicant sees.
+    Reject(String),
+}
+
+/// Review-queue filters (all optional) and the page.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Only this status (default: submitted).
+    pub status: Option<ApplicationStatus>,
+    /// Only regions starting with these digits (`53` Yunnan, `5301` Kunming, `530112` Xishan).
+    pub region_prefix: Option<String>,
+    /// Submitted at or after.
+    pub submitted_from: Option<DateTime<Utc>>,
+    /// Submitted before.
+    pub submitted_to: Option<DateTime<Utc>>,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return.
+    pub limit: u64,
 }
 
 /// A wizard step.
@@ -136,8 +186,14 @@ pub trait ApplicationStore: Send + Sync + std::fmt::Debug {
         &self,
         applicant_id: i64,
     ) -> Result<Vec<ApplicationRecord>, StorageError>;
-    /// Applies `change` if the status is still `expected` (one conditional UPDATE); `false` if
-    /// another request changed the status first.
+    /// A page of applications matching `filter`, oldest submission first, and the total count.
+    async fn queue(
+        &self,
+        filter: &QueueFilter,
+    ) -> Result<(Vec<ApplicationRecord>, u64), StorageError>;
+    /// Applies `change` if the status is still `expected` (one conditional UPDATE, with the
+    /// audit entry of a decision in the same transaction); `false` if another request changed
+    /// the status first.
     async fn apply(
         &self,
         id: i64,
@@ -191,6 +247,9 @@ pub enum ApplicationError {
     /// A referenced upload is missing, someone else's, or of the wrong kind.
     #[error(transparent)]
     Upload(#[from] UploadError),
+    /// A rejection needs a reason the applicant can act on.
+    #[error("reject reason missing")]
+    ReasonMissing,
     /// An upload of the wrong kind.
     #[error("upload {field} is not a {expected}")]
     UploadPurpose {
@@ -210,20 +269,118 @@ pub struct Applications {
     store: Arc<dyn ApplicationStore>,
     uploads: Arc<Uploads>,
     countdown: TimeDelta,
+    sms: Arc<dyn SmsSender>,
+    applicant_phone: Arc<dyn ApplicantPhones>,
+}
+
+/// Looks up the phone of an applicant (the agent), for notices.
+#[async_trait::async_trait]
+pub trait ApplicantPhones: Send + Sync + std::fmt::Debug {
+    /// The applicant's phone.
+    async fn phone_of(&self, applicant_id: i64) -> Result<Option<String>, StorageError>;
 }
 
 impl Applications {
-    /// The wizard over its store and the uploads, with the agreement's reading countdown.
+    /// The wizard over its store and the uploads, with the agreement's reading countdown, and
+    /// the SMS sender and phone lookup for decision notices.
     pub fn new(
         store: Arc<dyn ApplicationStore>,
         uploads: Arc<Uploads>,
         countdown: TimeDelta,
+        sms: Arc<dyn SmsSender>,
+        applicant_phone: Arc<dyn ApplicantPhones>,
     ) -> Self {
         Self {
             store,
             uploads,
             countdown,
+            sms,
+            applicant_phone,
         }
+    }
+
+    /// The review queue for staff.
+    pub async fn queue(
+        &self,
+        filter: &QueueFilter,
+    ) -> Result<(Vec<ApplicationRecord>, u64), ApplicationError> {
+        Ok(self.store.queue(filter).await?)
+    }
+
+    /// Any application, for staff.
+    pub async fn for_staff(&self, id: i64) -> Result<ApplicationRecord, ApplicationError> {
+        self.store
+            .application(id)
+            .await?
+            .ok_or(ApplicationError::NotFound)
+    }
+
+    /// Approves or rejects a submitted application (audited with the decision), then tells
+    /// the agent by SMS with the seed's wording. A failed SMS does not undo the decision.
+    pub async fn decide(
+        &self,
+        staff: &StaffRecord,
+        id: i64,
+        outcome: Outcome,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        let outcome = match outcome {
+            Outcome::Reject(reason) => {
+                let reason = reason.trim().to_string();
+                if reason.is_empty() || reason.chars().count() > 200 {
+                    return Err(ApplicationError::ReasonMissing);
+                }
+                Outcome::Reject(reason)
+            }
+            approve => approve,
+        };
+        let application = self.for_staff(id).await?;
+        if application.status != ApplicationStatus::Submitted {
+            return Err(ApplicationError::NotEditable {
+                status: application.status,
+            });
+        }
+        let (action, detail) = match &outcome {
+            Outcome::Approve => ("application.approve", serde_json::json!({})),
+            Outcome::Reject(reason) => (
+                "application.reject",
+                serde_json::json!({ "reason": reason }),
+            ),
+        };
+        let decision = Decision {
+            outcome: outcome.clone(),
+            staff: staff.username.clone(),
+            at: Utc::now(),
+            audit: AuditDraft {
+                actor: format!("staff:{}", staff.username),
+                action,
+                subject: format!("application:{id}"),
+                detail,
+            },
+        };
+        self.apply(&application, Change::Decide(decision)).await?;
+        let unit_name = application
+            .enterprise
+            .as_ref()
+            .map(|e| e.name.clone())
+            .unwrap_or_default();
+        let notice = match outcome {
+            Outcome::Approve => SmsNotice::ApplicationApproved { unit_name },
+            Outcome::Reject(reason) => SmsNotice::ApplicationRejected { unit_name, reason },
+        };
+        match self
+            .applicant_phone
+            .phone_of(application.applicant_id)
+            .await
+        {
+            Ok(Some(phone)) => {
+                if let Err(error) = self.sms.send(&phone, &notice).await {
+                    tracing::error!(application = id, error = %error, "decision SMS failed");
+                }
+            }
+            Ok(None) => tracing::error!(application = id, "applicant vanished; no SMS"),
+            Err(error) => tracing::error!(application = id, error = %error, "no phone for SMS"),
+        }
+        self.for_staff(id).await
     }
 
     /// When an application's agreement may be accepted.

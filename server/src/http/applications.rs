@@ -45,7 +45,8 @@ pub struct ApplicationBody {
 }
 
 impl ApplicationBody {
-    fn new(state: &AppState, a: ApplicationRecord) -> Self {
+    /// The body of `a` as its applicant sees it.
+    pub(super) fn new(state: &AppState, a: ApplicationRecord) -> Self {
         Self {
             agreement_ready_at: state.applications.agreement_ready_at(&a),
             id: a.id,

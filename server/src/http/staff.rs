@@ -1,12 +1,14 @@
 //! Staff sign-in.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
+use super::{AppState, applications::ApplicationBody};
 use crate::{
+    applications::{ApplicationStatus, Outcome, QueueFilter},
     error::AppError,
     staff::{StaffError, StaffRecord},
 };
@@ -106,4 +108,220 @@ pub async fn sign_out(
 ) -> Result<HttpResponse, AppError> {
     state.staff.sign_out(staff_token(&request)?).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+async fn staff(state: &AppState, request: &HttpRequest) -> Result<StaffRecord, AppError> {
+    Ok(state.staff.authenticate(staff_token(request)?).await?)
+}
+
+/// Review-queue query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct QueueQuery {
+    /// `submitted` (default), `rejected`, `approved` or `draft`.
+    pub status: Option<String>,
+    /// Region code prefix: `53` Yunnan, `5301` Kunming, `530112` one county.
+    pub region: Option<String>,
+    /// Submitted on or after this day (YYYY-MM-DD, Beijing time).
+    pub from: Option<String>,
+    /// Submitted on or before this day.
+    pub to: Option<String>,
+    /// Page, from 1.
+    pub page: Option<u64>,
+    /// Rows per page (1–100, default 20).
+    pub per_page: Option<u64>,
+}
+
+/// A page of the queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuePage {
+    /// The applications.
+    pub items: Vec<StaffApplicationBody>,
+    /// Matching applications in all.
+    pub total: u64,
+    /// This page.
+    pub page: u64,
+    /// Rows per page.
+    pub per_page: u64,
+}
+
+/// An application as reviewers see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffApplicationBody {
+    /// What the applicant sees.
+    #[serde(flatten)]
+    pub application: ApplicationBody,
+    /// Region code of step 1.
+    pub region_code: Option<String>,
+    /// The reviewer who decided.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+fn staff_body(
+    state: &AppState,
+    record: crate::applications::ApplicationRecord,
+) -> StaffApplicationBody {
+    StaffApplicationBody {
+        region_code: record.region_code.clone(),
+        decided_by: record.decided_by.clone(),
+        decided_at: record.decided_at,
+        application: ApplicationBody::new(state, record),
+    }
+}
+
+fn bad_query(message: &'static str) -> AppError {
+    AppError::BadRequest {
+        detail: message.to_string(),
+        message,
+    }
+}
+
+/// Start of a Beijing-time day, as UTC.
+fn beijing_day(value: &str, next_day: bool) -> Result<DateTime<Utc>, AppError> {
+    let day = NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| bad_query("日期格式应为 YYYY-MM-DD"))?;
+    let day = if next_day {
+        day.succ_opt().unwrap_or(day)
+    } else {
+        day
+    };
+    let midnight = day
+        .and_hms_opt(0, 0, 0)
+        .ok_or_else(|| bad_query("日期无效"))?;
+    Ok(midnight.and_utc() - chrono::TimeDelta::hours(8))
+}
+
+/// The review queue, oldest submission first, filtered by status, region and date.
+#[utoipa::path(get, path = "/api/v1/staff/applications", tag = "staff", params(QueueQuery),
+    security(("staff_session" = [])),
+    responses((status = 200, body = QueuePage), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/api/v1/staff/applications")]
+pub async fn queue(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, AppError> {
+    staff(&state, &request).await?;
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(value) => Some(
+            ApplicationStatus::parse(value)
+                .ok_or_else(|| bad_query("状态可选：submitted、rejected、approved、draft"))?,
+        ),
+    };
+    let bad_region = |region: &String| {
+        region.is_empty() || region.len() > 6 || !region.bytes().all(|b| b.is_ascii_digit())
+    };
+    if query.region.as_ref().is_some_and(bad_region) {
+        return Err(bad_query("行政区域应为 1 到 6 位数字的区划代码前缀"));
+    }
+    let page = query.page.unwrap_or(1).max(1);
+    let per_page = query.per_page.unwrap_or(20).clamp(1, 100);
+    let filter = QueueFilter {
+        status,
+        region_prefix: query.region.clone(),
+        submitted_from: query
+            .from
+            .as_deref()
+            .map(|d| beijing_day(d, false))
+            .transpose()?,
+        submitted_to: query
+            .to
+            .as_deref()
+            .map(|d| beijing_day(d, true))
+            .transpose()?,
+        offset: (page - 1).saturating_mul(per_page),
+        limit: per_page,
+    };
+    let (records, total) = state.applications.queue(&filter).await?;
+    Ok(HttpResponse::Ok().json(QueuePage {
+        items: records.into_iter().map(|r| staff_body(&state, r)).collect(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// One application with everything the reviewer needs (images via the uploads endpoint).
+#[utoipa::path(get, path = "/api/v1/staff/applications/{id}", tag = "staff",
+    params(("id" = i64, Path)), security(("staff_session" = [])),
+    responses((status = 200, body = StaffApplicationBody), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/v1/staff/applications/{id}")]
+pub async fn application(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    staff(&state, &request).await?;
+    let record = state.applications.for_staff(path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(staff_body(&state, record)))
+}
+
+/// An uploaded image of any application.
+#[utoipa::path(get, path = "/api/v1/staff/uploads/{id}", tag = "staff",
+    params(("id" = String, Path)), security(("staff_session" = [])),
+    responses((status = 200, description = "the image"), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/v1/staff/uploads/{id}")]
+pub async fn upload(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    staff(&state, &request).await?;
+    let (record, bytes) = state.uploads.open_for_staff(&path.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(record.content_type)
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes))
+}
+
+/// Approves a submitted application (audited; the agent gets the approval SMS).
+#[utoipa::path(post, path = "/api/v1/staff/applications/{id}/approve", tag = "staff",
+    params(("id" = i64, Path)), security(("staff_session" = [])),
+    responses((status = 200, body = StaffApplicationBody), (status = 409, body = crate::error::ErrorBody)))]
+#[post("/api/v1/staff/applications/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let reviewer = staff(&state, &request).await?;
+    let record = state
+        .applications
+        .decide(&reviewer, path.into_inner(), Outcome::Approve)
+        .await?;
+    Ok(HttpResponse::Ok().json(staff_body(&state, record)))
+}
+
+/// A rejection.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    /// 驳回原因, shown to the applicant and sent by SMS.
+    pub reason: String,
+}
+
+/// Rejects a submitted application with a reason (audited; the agent gets the SMS).
+#[utoipa::path(post, path = "/api/v1/staff/applications/{id}/reject", tag = "staff",
+    params(("id" = i64, Path)), request_body = RejectRequest, security(("staff_session" = [])),
+    responses((status = 200, body = StaffApplicationBody), (status = 400, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+#[post("/api/v1/staff/applications/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<i64>,
+    body: web::Json<RejectRequest>,
+) -> Result<HttpResponse, AppError> {
+    let reviewer = staff(&state, &request).await?;
+    let record = state
+        .applications
+        .decide(
+            &reviewer,
+            path.into_inner(),
+            Outcome::Reject(body.reason.clone()),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(staff_body(&state, record)))
 }

@@ -2,15 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait as _, EntityTrait, PaginatorTrait as _,
+    QueryFilter, QueryOrder, QuerySelect as _, TransactionTrait, sea_query::Expr,
 };
 
 use super::{
-    cert_store::{SeaCertStore, corrupt, unavailable},
+    cert_store::{CHAIN_RETRIES, SeaCertStore, append_in, commit, corrupt, unavailable},
     entities::application,
 };
 use crate::{
-    applications::{ApplicationRecord, ApplicationStatus, ApplicationStore, Change, Step},
+    applications::{
+        ApplicationRecord, ApplicationStatus, ApplicationStore, Change, Outcome, QueueFilter, Step,
+    },
     ca::StorageError,
 };
 
@@ -36,6 +39,9 @@ fn record(row: application::Model) -> Result<ApplicationRecord, StorageError> {
         reject_reason: row.reject_reason,
         updated_at: row.updated_at,
         submitted_at: row.submitted_at,
+        region_code: row.region_code,
+        decided_at: row.decided_at,
+        decided_by: row.decided_by,
     })
 }
 
@@ -55,9 +61,12 @@ impl ApplicationStore for SeaCertStore {
             agent: Set(None),
             ca: Set(None),
             reject_reason: Set(None),
+            region_code: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
             submitted_at: Set(None),
+            decided_at: Set(None),
+            decided_by: Set(None),
             ..Default::default()
         }
         .insert(self.db())
@@ -90,39 +99,112 @@ impl ApplicationStore for SeaCertStore {
             .collect()
     }
 
+    async fn queue(
+        &self,
+        filter: &QueueFilter,
+    ) -> Result<(Vec<ApplicationRecord>, u64), StorageError> {
+        let status = filter.status.unwrap_or(ApplicationStatus::Submitted);
+        let mut query =
+            application::Entity::find().filter(application::COLUMN.status.eq(status.as_str()));
+        if let Some(prefix) = &filter.region_prefix {
+            query = query.filter(application::Column::RegionCode.starts_with(prefix.as_str()));
+        }
+        if let Some(from) = filter.submitted_from {
+            query = query.filter(application::COLUMN.submitted_at.gte(from));
+        }
+        if let Some(to) = filter.submitted_to {
+            query = query.filter(application::COLUMN.submitted_at.lt(to));
+        }
+        let total = query.clone().count(self.db()).await.map_err(unavailable)?;
+        let rows = query
+            .order_by_asc(application::COLUMN.submitted_at)
+            .order_by_asc(application::COLUMN.id)
+            .offset(filter.offset)
+            .limit(filter.limit)
+            .all(self.db())
+            .await
+            .map_err(unavailable)?;
+        let records = rows.into_iter().map(record).collect::<Result<_, _>>()?;
+        Ok((records, total))
+    }
+
     async fn apply(
         &self,
         id: i64,
         expected: ApplicationStatus,
         change: Change,
     ) -> Result<bool, StorageError> {
+        let mut attempt = 0;
+        loop {
+            match self.apply_once(id, expected, &change).await {
+                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+}
+
+impl SeaCertStore {
+    async fn apply_once(
+        &self,
+        id: i64,
+        expected: ApplicationStatus,
+        change: &Change,
+    ) -> Result<bool, StorageError> {
         use application::Column as C;
         let now = Utc::now();
         let mut update =
             application::Entity::update_many().col_expr(C::UpdatedAt, Expr::value(now));
+        let mut audit = None;
         update = match change {
-            Change::AcceptAgreement(at) => update.col_expr(C::AgreementAcceptedAt, Expr::value(at)),
+            Change::AcceptAgreement(at) => {
+                update.col_expr(C::AgreementAcceptedAt, Expr::value(*at))
+            }
             Change::SaveStep(which, value) => {
                 let column = match which {
                     Step::Enterprise => C::Enterprise,
                     Step::Agent => C::Agent,
                     Step::Ca => C::Ca,
                 };
-                update.col_expr(column, Expr::value(value))
+                if *which == Step::Enterprise {
+                    let region = value["region_code"].as_str().map(str::to_string);
+                    update = update.col_expr(C::RegionCode, Expr::value(region));
+                }
+                update.col_expr(column, Expr::value(value.clone()))
             }
             Change::Submit(at) => update
                 .col_expr(
                     C::Status,
                     Expr::value(ApplicationStatus::Submitted.as_str()),
                 )
-                .col_expr(C::SubmittedAt, Expr::value(at)),
+                .col_expr(C::SubmittedAt, Expr::value(*at)),
+            Change::Decide(decision) => {
+                audit = Some(&decision.audit);
+                let (status, reason) = match &decision.outcome {
+                    Outcome::Approve => (ApplicationStatus::Approved, None),
+                    Outcome::Reject(reason) => (ApplicationStatus::Rejected, Some(reason.clone())),
+                };
+                update
+                    .col_expr(C::Status, Expr::value(status.as_str()))
+                    .col_expr(C::RejectReason, Expr::value(reason))
+                    .col_expr(C::DecidedAt, Expr::value(decision.at))
+                    .col_expr(C::DecidedBy, Expr::value(decision.staff.clone()))
+            }
         };
+        let txn = self.db().begin().await.map_err(unavailable)?;
         let result = update
             .filter(application::COLUMN.id.eq(id))
             .filter(application::COLUMN.status.eq(expected.as_str()))
-            .exec(self.db())
+            .exec(&txn)
             .await
             .map_err(unavailable)?;
-        Ok(result.rows_affected == 1)
+        if result.rows_affected != 1 {
+            return Ok(false);
+        }
+        if let Some(audit) = audit {
+            append_in(&txn, audit).await?;
+        }
+        commit(txn).await?;
+        Ok(true)
     }
 }

@@ -233,6 +233,17 @@ impl Uploads {
         }
     }
 
+    /// Any upload's record and bytes, for staff reviewing an application.
+    pub async fn open_for_staff(&self, id: &str) -> Result<(UploadRecord, Vec<u8>), UploadError> {
+        let record = self.store.upload(id).await?.ok_or(UploadError::NotFound)?;
+        let bytes = self
+            .files
+            .get(&record.sm3)
+            .await?
+            .ok_or(UploadError::NotFound)?;
+        Ok((record, bytes))
+    }
+
     /// An upload's record and bytes, for its owner.
     pub async fn open(
         &self,

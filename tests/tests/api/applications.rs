@@ -207,3 +207,234 @@ async fn the_wizard_walks_from_agreement_to_submission() {
     assert_eq!(status, 200);
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+/// A complete, submitted application of a new applicant: (its token, its id).
+async fn submitted(app: &TestApp, phone: &str) -> (String, i64) {
+    use reqwest::Method;
+    let token = signed_in(app, phone).await;
+    let licence = upload_id(app, &token, "licence").await;
+    let front = upload_id(app, &token, "id_front").await;
+    let back = upload_id(app, &token, "id_back").await;
+    let form = upload_id(app, &token, "application_form").await;
+    let (_, created) = call(app, Method::POST, "/api/v1/applications", &token, None).await;
+    let id = created["id"].as_i64().unwrap();
+    let base = format!("/api/v1/applications/{id}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let steps = [
+        (Method::POST, format!("{base}/agreement"), None),
+        (
+            Method::PUT,
+            format!("{base}/enterprise"),
+            Some(enterprise(&licence)),
+        ),
+        (
+            Method::PUT,
+            format!("{base}/agent"),
+            Some(json!({
+                "id_front_upload_id": front, "id_back_upload_id": back,
+                "name": "张三", "id_number": "11010519491231002X", "email": "zhang@example.com",
+            })),
+        ),
+        (
+            Method::PUT,
+            format!("{base}/ca"),
+            Some(json!({ "form_upload_id": form, "seal_wanted": false })),
+        ),
+        (Method::POST, format!("{base}/submit"), None),
+    ];
+    for (method, path, body) in steps {
+        let (status, answer) = call(app, method, &path, &token, body).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+    }
+    (token, id)
+}
+
+async fn outbox(app: &TestApp, phone: &str) -> Vec<String> {
+    let messages: Value = app
+        .client
+        .get(format!("{}/dev/sms?phone={phone}", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_reject_with_a_reason_then_approve_the_fixed_application() {
+    use reqwest::Method;
+    let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
+    let phone = "13400134000";
+    let (token, id) = submitted(&app, phone).await;
+    app.state
+        .staff
+        .add_account("reviewer1", "审核员一", "review2026now", "test")
+        .await
+        .unwrap();
+    let signed = app
+        .post_json(
+            "/api/v1/staff/session",
+            &json!({ "username": "reviewer1", "password": "review2026now" }),
+            None,
+        )
+        .await;
+    let staff = signed.body["token"].as_str().unwrap().to_string();
+
+    // Applicants cannot review; the queue filters by region and shows the application.
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/staff/applications",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (_, page) = call(
+        &app,
+        Method::GET,
+        "/api/v1/staff/applications?region=5301",
+        &staff,
+        None,
+    )
+    .await;
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["items"][0]["id"], id);
+    let (_, empty) = call(
+        &app,
+        Method::GET,
+        "/api/v1/staff/applications?region=11",
+        &staff,
+        None,
+    )
+    .await;
+    assert_eq!(empty["total"], 0);
+    let (status, detail) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/staff/applications/{id}"),
+        &staff,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let licence = detail["enterprise"]["licence_upload_id"].as_str().unwrap();
+    let image = app
+        .client
+        .get(format!("{}/api/v1/staff/uploads/{licence}", app.address))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.headers()["content-type"], "image/png");
+
+    // Reject: a reason is required; the applicant sees it and gets the SMS.
+    let reject = format!("/api/v1/staff/applications/{id}/reject");
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &reject,
+        &staff,
+        Some(json!({ "reason": " " })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("reject_reason_missing"))
+    );
+    let reason = "营业执照照片不清晰，请重新拍摄上传";
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &reject,
+        &staff,
+        Some(json!({ "reason": reason })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["decided_by"], "reviewer1");
+    let (_, mine) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/applications/{id}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(mine["status_label"], "申请资料审核：审核驳回");
+    assert_eq!(mine["reject_reason"], reason);
+    let texts = outbox(&app, phone).await;
+    assert!(
+        texts[0].contains("驳回") && texts[0].contains(reason),
+        "{texts:?}"
+    );
+    // A decided application cannot be decided again.
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &reject,
+        &staff,
+        Some(json!({ "reason": reason })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("application_not_editable"))
+    );
+
+    // The applicant fixes the licence and resubmits; staff approve; SMS says so.
+    let new_licence = upload_id(&app, &token, "licence").await;
+    let base = format!("/api/v1/applications/{id}");
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/enterprise"),
+        &token,
+        Some(enterprise(&new_licence)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = call(&app, Method::POST, &format!("{base}/submit"), &token, None).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("submitted")));
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/staff/applications/{id}/approve"),
+        &staff,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("approved")),
+        "{body}"
+    );
+    let texts = outbox(&app, phone).await;
+    assert!(texts[0].contains("审核通过"), "{texts:?}");
+    let (_, mine) = call(&app, Method::GET, &base, &token, None).await;
+    assert_eq!(mine["status_label"], "申请资料审核：审核通过");
+    assert!(mine["reject_reason"].is_null());
+
+    // Both decisions are in the audit chain, with the reviewer.
+    let entries = app.state.store.audit_entries(0, 100).await.unwrap();
+    mcert_server::audit::verify_chain(&entries).unwrap();
+    let decisions: Vec<_> = entries
+        .iter()
+        .filter(|e| e.subject == format!("application:{id}"))
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("application.reject", "staff:reviewer1"),
+            ("application.approve", "staff:reviewer1")
+        ]
+    );
+}

@@ -53,6 +53,11 @@ async fn openapi_document_describes_every_endpoint() {
         "/api/v1/applications/{id}/submit",
         "/api/v1/staff/session",
         "/api/v1/staff/me",
+        "/api/v1/staff/applications",
+        "/api/v1/staff/applications/{id}",
+        "/api/v1/staff/applications/{id}/approve",
+        "/api/v1/staff/applications/{id}/reject",
+        "/api/v1/staff/uploads/{id}",
         "/dev/sms",
         "/api-docs/openapi.json",
     ] {

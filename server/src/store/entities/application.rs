@@ -11,6 +11,7 @@ pub struct Model {
     pub status: String,
     pub agreement_shown_at: DateTimeUtc,
     pub agreement_accepted_at: Option<DateTimeUtc>,
+    pub region_code: Option<String>,
     pub enterprise: Option<Json>,
     pub agent: Option<Json>,
     pub ca: Option<Json>,
@@ -18,6 +19,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub submitted_at: Option<DateTimeUtc>,
+    pub decided_at: Option<DateTimeUtc>,
+    pub decided_by: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
