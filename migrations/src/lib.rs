@@ -15,6 +15,7 @@ mod m20261121_000009_create_applicants;
 mod m20261121_000010_create_uploads;
 mod m20261121_000011_create_applications;
 mod m20261121_000012_create_staff;
+mod m20261121_000013_create_employers;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000010_create_uploads::Migration),
             Box::new(m20261121_000011_create_applications::Migration),
             Box::new(m20261121_000012_create_staff::Migration),
+            Box::new(m20261121_000013_create_employers::Migration),
         ]
     }
 }

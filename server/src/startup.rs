@@ -61,6 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::staff::upload)
         .service(http::staff::approve)
         .service(http::staff::reject)
+        .service(http::staff::employee_count)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)

@@ -24,6 +24,45 @@ use crate::{
     uploads::{UploadError, UploadPurpose, Uploads},
 };
 
+/// Free certificates per employer (seed 000: 每个法人单位可以免费申请 1 个数字证书).
+pub const FREE_CERTIFICATES: u64 = 1;
+/// Free certificates for employers with more than [`LARGE_EMPLOYER`] registered employees.
+pub const FREE_CERTIFICATES_LARGE: u64 = 3;
+/// Employee count above which the larger quota applies (单位职工就业登记人数超 100 人).
+pub const LARGE_EMPLOYER: u32 = 100;
+/// Yearly fee of a certificate beyond the free quota, yuan (seeds 001/003: 电子认证服务费
+/// 160 元/个/年; a mobile certificate has no hardware medium, so no 介质费).
+pub const FEE_PER_YEAR_YUAN: u32 = 160;
+
+/// Whether an employer's next certificate is free, and its fee if not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Billing {
+    /// Beyond the free quota.
+    pub billable: bool,
+    /// Yearly fee when billable.
+    pub fee_yuan: Option<u32>,
+    /// Which certificate of the employer this is (1 = first).
+    pub ordinal: u64,
+    /// The employer's free quota.
+    pub free_quota: u64,
+}
+
+/// The billing of an employer's `ordinal`-th certificate given its employee count.
+pub fn billing(ordinal: u64, employee_count: Option<u32>) -> Billing {
+    let free_quota = if employee_count.is_some_and(|n| n > LARGE_EMPLOYER) {
+        FREE_CERTIFICATES_LARGE
+    } else {
+        FREE_CERTIFICATES
+    };
+    let billable = ordinal > free_quota;
+    Billing {
+        billable,
+        fee_yuan: billable.then_some(FEE_PER_YEAR_YUAN),
+        ordinal,
+        free_quota,
+    }
+}
+
 /// How long the agreement must be on screen before it can be accepted, by default.
 pub const AGREEMENT_COUNTDOWN: TimeDelta = TimeDelta::seconds(10);
 
@@ -101,6 +140,12 @@ pub struct ApplicationRecord {
     pub submitted_at: Option<DateTime<Utc>>,
     /// Region code of step 1, for the review queue.
     pub region_code: Option<String>,
+    /// USCC of step 1, for quotas.
+    pub uscc: Option<String>,
+    /// Beyond the employer's free quota (decided at submission).
+    pub billable: Option<bool>,
+    /// The yearly fee when billable.
+    pub fee_yuan: Option<u32>,
     /// When a reviewer decided.
     pub decided_at: Option<DateTime<Utc>>,
     /// Which reviewer.
@@ -114,8 +159,8 @@ pub enum Change {
     AcceptAgreement(DateTime<Utc>),
     /// Save a step (the column and the validated document).
     SaveStep(Step, Value),
-    /// Submit for review.
-    Submit(DateTime<Utc>),
+    /// Submit for review, with the billing decided at submission.
+    Submit(DateTime<Utc>, Billing),
     /// Staff decision on a submitted application.
     Decide(Decision),
 }
@@ -186,6 +231,19 @@ pub trait ApplicationStore: Send + Sync + std::fmt::Debug {
         &self,
         applicant_id: i64,
     ) -> Result<Vec<ApplicationRecord>, StorageError>;
+    /// Applications of the employer `uscc` that are submitted or approved, other than
+    /// `except`: the certificates it has asked for before.
+    async fn count_for_employer(&self, uscc: &str, except: i64) -> Result<u64, StorageError>;
+    /// The employer's registered employee count, if known.
+    async fn employee_count(&self, uscc: &str) -> Result<Option<u32>, StorageError>;
+    /// Records the employee count (`source`: `staff` or `platform`), audited.
+    async fn set_employee_count(
+        &self,
+        uscc: &str,
+        count: u32,
+        source: &str,
+        audit: AuditDraft,
+    ) -> Result<(), StorageError>;
     /// A page of applications matching `filter`, oldest submission first, and the total count.
     async fn queue(
         &self,
@@ -297,6 +355,26 @@ impl Applications {
             sms,
             applicant_phone,
         }
+    }
+
+    /// Staff record an employer's registered employee count (until the employment platform
+    /// sync provides it), audited.
+    pub async fn set_employee_count(
+        &self,
+        staff: &StaffRecord,
+        uscc: &crate::domain::Uscc,
+        count: u32,
+    ) -> Result<(), ApplicationError> {
+        let audit = AuditDraft {
+            actor: format!("staff:{}", staff.username),
+            action: "employer.employee_count",
+            subject: uscc.as_str().to_string(),
+            detail: serde_json::json!({ "employee_count": count }),
+        };
+        Ok(self
+            .store
+            .set_employee_count(uscc.as_str(), count, "staff", audit)
+            .await?)
     }
 
     /// The review queue for staff.
@@ -607,7 +685,16 @@ impl Applications {
         if let Some(missing) = missing {
             return Err(ApplicationError::StepMissing { missing });
         }
-        self.apply(&application, Change::Submit(Utc::now())).await?;
+        let uscc = application
+            .enterprise
+            .as_ref()
+            .map(|e| e.uscc.clone())
+            .unwrap_or_default();
+        let before = self.store.count_for_employer(&uscc, application.id).await?;
+        let employees = self.store.employee_count(&uscc).await?;
+        let billing = billing(before + 1, employees);
+        self.apply(&application, Change::Submit(Utc::now(), billing))
+            .await?;
         self.get(applicant, id).await
     }
 }
@@ -617,4 +704,22 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, ApplicationError> {
         field: "step",
         message: "资料无法保存，请检查后重试",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotas_follow_the_seed() {
+        assert!(!billing(1, None).billable);
+        assert_eq!(billing(2, None).fee_yuan, Some(160));
+        assert!(
+            billing(2, Some(100)).billable,
+            "exactly 100 is not more than 100"
+        );
+        assert!(!billing(3, Some(101)).billable);
+        assert!(billing(4, Some(101)).billable);
+        assert_eq!(billing(4, Some(500)).free_quota, 3);
+    }
 }

@@ -42,6 +42,10 @@ pub struct ApplicationBody {
     pub updated_at: DateTime<Utc>,
     /// Last submission.
     pub submitted_at: Option<DateTime<Utc>>,
+    /// Beyond the employer's free quota (decided at submission).
+    pub billable: Option<bool>,
+    /// Yearly fee when billable, yuan.
+    pub fee_yuan: Option<u32>,
 }
 
 impl ApplicationBody {
@@ -62,6 +66,8 @@ impl ApplicationBody {
                 .filter(|_| a.status == ApplicationStatus::Rejected),
             updated_at: a.updated_at,
             submitted_at: a.submitted_at,
+            billable: a.billable,
+            fee_yuan: a.fee_yuan,
         }
     }
 }

@@ -43,6 +43,7 @@ use utoipa::OpenApi;
         super::staff::upload,
         super::staff::approve,
         super::staff::reject,
+        super::staff::employee_count,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         openapi_json,

@@ -325,3 +325,31 @@ pub async fn reject(
         .await?;
     Ok(HttpResponse::Ok().json(staff_body(&state, record)))
 }
+
+/// An employer's registered employee count.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmployeeCount {
+    /// 职工就业登记人数; more than 100 raises the free quota from 1 to 3 certificates.
+    pub employee_count: u32,
+}
+
+/// Records an employer's employee count (until the employment platform sync provides it).
+#[utoipa::path(put, path = "/api/v1/staff/employers/{uscc}/employee-count", tag = "staff",
+    params(("uscc" = String, Path)), request_body = EmployeeCount, security(("staff_session" = [])),
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody)))]
+#[actix_web::put("/api/v1/staff/employers/{uscc}/employee-count")]
+pub async fn employee_count(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<EmployeeCount>,
+) -> Result<HttpResponse, AppError> {
+    let reviewer = staff(&state, &request).await?;
+    let uscc = crate::domain::Uscc::parse(&path.into_inner())?;
+    state
+        .applications
+        .set_employee_count(&reviewer, &uscc, body.employee_count)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

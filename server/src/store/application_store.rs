@@ -8,12 +8,13 @@ use sea_orm::{
 
 use super::{
     cert_store::{CHAIN_RETRIES, SeaCertStore, append_in, commit, corrupt, unavailable},
-    entities::application,
+    entities::{application, employer},
 };
 use crate::{
     applications::{
         ApplicationRecord, ApplicationStatus, ApplicationStore, Change, Outcome, QueueFilter, Step,
     },
+    audit::AuditDraft,
     ca::StorageError,
 };
 
@@ -40,6 +41,9 @@ fn record(row: application::Model) -> Result<ApplicationRecord, StorageError> {
         updated_at: row.updated_at,
         submitted_at: row.submitted_at,
         region_code: row.region_code,
+        uscc: row.uscc,
+        billable: row.billable,
+        fee_yuan: row.fee_yuan.and_then(|f| u32::try_from(f).ok()),
         decided_at: row.decided_at,
         decided_by: row.decided_by,
     })
@@ -62,6 +66,9 @@ impl ApplicationStore for SeaCertStore {
             ca: Set(None),
             reject_reason: Set(None),
             region_code: Set(None),
+            uscc: Set(None),
+            billable: Set(None),
+            fee_yuan: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
             submitted_at: Set(None),
@@ -97,6 +104,71 @@ impl ApplicationStore for SeaCertStore {
             .into_iter()
             .map(record)
             .collect()
+    }
+
+    async fn count_for_employer(&self, uscc: &str, except: i64) -> Result<u64, StorageError> {
+        application::Entity::find()
+            .filter(application::COLUMN.uscc.eq(uscc))
+            .filter(application::COLUMN.id.ne(except))
+            .filter(application::COLUMN.status.is_in([
+                ApplicationStatus::Submitted.as_str(),
+                ApplicationStatus::Approved.as_str(),
+            ]))
+            .count(self.db())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn employee_count(&self, uscc: &str) -> Result<Option<u32>, StorageError> {
+        Ok(employer::Entity::find_by_id(uscc.to_string())
+            .one(self.db())
+            .await
+            .map_err(unavailable)?
+            .and_then(|row| u32::try_from(row.employee_count).ok()))
+    }
+
+    async fn set_employee_count(
+        &self,
+        uscc: &str,
+        count: u32,
+        source: &str,
+        audit: AuditDraft,
+    ) -> Result<(), StorageError> {
+        let count = i32::try_from(count).unwrap_or(i32::MAX);
+        let mut attempt = 0;
+        loop {
+            let result: Result<(), StorageError> = async {
+                let txn = self.db().begin().await.map_err(unavailable)?;
+                let row = employer::ActiveModel {
+                    uscc: Set(uscc.to_string()),
+                    employee_count: Set(count),
+                    employee_count_source: Set(source.to_string()),
+                    updated_by: Set(audit.actor.clone()),
+                    updated_at: Set(Utc::now()),
+                };
+                employer::Entity::insert(row)
+                    .on_conflict(
+                        sea_orm::sea_query::OnConflict::column(employer::Column::Uscc)
+                            .update_columns([
+                                employer::Column::EmployeeCount,
+                                employer::Column::EmployeeCountSource,
+                                employer::Column::UpdatedBy,
+                                employer::Column::UpdatedAt,
+                            ])
+                            .to_owned(),
+                    )
+                    .exec(&txn)
+                    .await
+                    .map_err(unavailable)?;
+                append_in(&txn, &audit).await?;
+                commit(txn).await
+            }
+            .await;
+            match result {
+                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
     }
 
     async fn queue(
@@ -168,16 +240,24 @@ impl SeaCertStore {
                 };
                 if *which == Step::Enterprise {
                     let region = value["region_code"].as_str().map(str::to_string);
-                    update = update.col_expr(C::RegionCode, Expr::value(region));
+                    let uscc = value["uscc"].as_str().map(str::to_string);
+                    update = update
+                        .col_expr(C::RegionCode, Expr::value(region))
+                        .col_expr(C::Uscc, Expr::value(uscc));
                 }
                 update.col_expr(column, Expr::value(value.clone()))
             }
-            Change::Submit(at) => update
+            Change::Submit(at, billing) => update
                 .col_expr(
                     C::Status,
                     Expr::value(ApplicationStatus::Submitted.as_str()),
                 )
-                .col_expr(C::SubmittedAt, Expr::value(*at)),
+                .col_expr(C::SubmittedAt, Expr::value(*at))
+                .col_expr(C::Billable, Expr::value(billing.billable))
+                .col_expr(
+                    C::FeeYuan,
+                    Expr::value(billing.fee_yuan.and_then(|f| i32::try_from(f).ok())),
+                ),
             Change::Decide(decision) => {
                 audit = Some(&decision.audit);
                 let (status, reason) = match &decision.outcome {

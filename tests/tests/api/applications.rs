@@ -438,3 +438,71 @@ async fn staff_reject_with_a_reason_then_approve_the_fixed_application() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_second_certificate_of_an_employer_is_billable_unless_it_is_large() {
+    use reqwest::Method;
+    let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
+    let (token, first) = submitted(&app, "13300133000").await;
+    assert_eq!(billing_of(&app, &token, first).await, (false, None));
+    let (token, second) = submitted(&app, "13300133001").await;
+    assert_eq!(billing_of(&app, &token, second).await, (true, Some(160)));
+
+    // Staff record more than 100 employees: up to three are free.
+    app.state
+        .staff
+        .add_account("reviewer1", "审核员一", "review2026now", "test")
+        .await
+        .unwrap();
+    let signed = app
+        .post_json(
+            "/api/v1/staff/session",
+            &json!({ "username": "reviewer1", "password": "review2026now" }),
+            None,
+        )
+        .await;
+    let staff = signed.body["token"].as_str().unwrap().to_string();
+    let path = "/api/v1/staff/employers/91440300708461136T/employee-count";
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        path,
+        &staff,
+        Some(json!({ "employee_count": 150 })),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let bad = "/api/v1/staff/employers/91440300708461136X/employee-count";
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        bad,
+        &staff,
+        Some(json!({ "employee_count": 150 })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("uscc_checksum"))
+    );
+    let (token, third) = submitted(&app, "13300133002").await;
+    assert_eq!(billing_of(&app, &token, third).await, (false, None));
+    let (token, fourth) = submitted(&app, "13300133003").await;
+    assert_eq!(billing_of(&app, &token, fourth).await, (true, Some(160)));
+}
+
+/// `(billable, fee_yuan)` of an application as its applicant sees it.
+async fn billing_of(app: &TestApp, token: &str, id: i64) -> (bool, Option<u64>) {
+    let (_, body) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/api/v1/applications/{id}"),
+        token,
+        None,
+    )
+    .await;
+    (
+        body["billable"].as_bool().unwrap(),
+        body["fee_yuan"].as_u64(),
+    )
+}

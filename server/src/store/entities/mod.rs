@@ -6,6 +6,7 @@ pub mod audit_entry;
 pub mod authority_key;
 pub mod certificate;
 pub mod crl;
+pub mod employer;
 pub mod enrolment_ticket;
 pub mod key_share;
 pub mod revocation;
