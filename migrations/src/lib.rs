@@ -16,6 +16,7 @@ mod m20261121_000010_create_uploads;
 mod m20261121_000011_create_applications;
 mod m20261121_000012_create_staff;
 mod m20261121_000013_create_employers;
+mod m20261121_000014_create_sync_outbox;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000011_create_applications::Migration),
             Box::new(m20261121_000012_create_staff::Migration),
             Box::new(m20261121_000013_create_employers::Migration),
+            Box::new(m20261121_000014_create_sync_outbox::Migration),
         ]
     }
 }

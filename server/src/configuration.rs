@@ -43,6 +43,11 @@ pub struct Settings {
     /// Seconds the service agreement must be on screen before an applicant can accept it
     /// (`MCERT_AGREEMENT_COUNTDOWN_SECS`).
     pub agreement_countdown_secs: u32,
+    /// The employment platform approved applications are pushed to (`[platform]` in the file,
+    /// or `MCERT_PLATFORM__BASE_URL` and `MCERT_PLATFORM__API_KEY`).
+    pub platform: Option<crate::providers::platform::PlatformConfig>,
+    /// Seconds between rounds of the platform sync worker (`MCERT_SYNC_INTERVAL_SECS`).
+    pub sync_interval_secs: u32,
     /// Alibaba Cloud SMS (`[aliyun_sms]` in the file, or `MCERT_ALIYUN_SMS__ACCESS_KEY_ID` etc.).
     /// Without it, development mode shows messages in the log and at `/dev/sms`, and production
     /// refuses to send with a clear error.
@@ -68,6 +73,7 @@ struct Defaults {
     log_format: LogFormat,
     dev_mode: bool,
     agreement_countdown_secs: u32,
+    sync_interval_secs: u32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -78,6 +84,7 @@ const DEFAULTS: Defaults = Defaults {
     log_format: LogFormat::Text,
     dev_mode: false,
     agreement_countdown_secs: 10,
+    sync_interval_secs: 15,
 };
 
 /// A configuration that cannot be used, with what to fix.
@@ -124,6 +131,8 @@ impl Settings {
             log_format: LogFormat::Text,
             dev_mode: false,
             agreement_countdown_secs: DEFAULTS.agreement_countdown_secs,
+            platform: None,
+            sync_interval_secs: DEFAULTS.sync_interval_secs,
             aliyun_sms: None,
         }
     }

@@ -72,6 +72,14 @@ pub enum AppError {
     /// A ticket that is not one.
     #[error(transparent)]
     Ticket(#[from] TicketError),
+    /// A request that conflicts with the current state.
+    #[error("conflict: {code}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Chinese message.
+        message: &'static str,
+    },
     /// A request that is not of the expected shape.
     #[error("bad request: {detail}")]
     BadRequest {
@@ -356,6 +364,9 @@ impl AppError {
             ),
             AppError::Domain(e) => (StatusCode::BAD_REQUEST, e.code(), e.message_zh()),
             AppError::Kv(_) => kv_unavailable(),
+            AppError::Conflict { code, message } => {
+                (StatusCode::CONFLICT, code, (*message).to_string())
+            }
             AppError::BadRequest { message, .. } => (
                 StatusCode::BAD_REQUEST,
                 "bad_request",

@@ -19,5 +19,6 @@ pub mod providers;
 pub mod staff;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod uploads;

@@ -18,9 +18,14 @@ use crate::{
     http::{self, AppState},
     kv,
     otp::{OtpLimits, OtpService},
-    providers::sms::{AliyunSms, DevSms, SmsSender, UnconfiguredSms},
+    providers::{
+        HttpTimeouts,
+        platform::{DevPlatform, EmploymentPlatform, HttpPlatform, UnconfiguredPlatform},
+        sms::{AliyunSms, DevSms, SmsSender, UnconfiguredSms},
+    },
     staff::Staff,
     store::{self, SeaCertStore},
+    sync::Syncer,
     uploads::{FsFileStore, Uploads},
 };
 
@@ -62,6 +67,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::staff::approve)
         .service(http::staff::reject)
         .service(http::staff::employee_count)
+        .service(http::staff::repush)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)
@@ -137,6 +143,23 @@ pub async fn open_core(settings: &Settings, public_base: &str) -> anyhow::Result
     })
 }
 
+/// The employment platform the settings name: the configured one; in development mode without
+/// one, a stand-in that accepts everything; otherwise one that is always unavailable, so pushes
+/// wait until it is configured.
+fn platform(settings: &Settings) -> anyhow::Result<Arc<dyn EmploymentPlatform>> {
+    if let Some(config) = &settings.platform {
+        let client = HttpPlatform::new(config, HttpTimeouts::default())
+            .context("invalid [platform] settings")?;
+        return Ok(Arc::new(client));
+    }
+    if settings.dev_mode {
+        tracing::warn!("development employment platform: pushes are accepted and not sent");
+        return Ok(Arc::new(DevPlatform));
+    }
+    tracing::warn!("no employment platform configured: approved applications wait to be synced");
+    Ok(Arc::new(UnconfiguredPlatform))
+}
+
 /// The development outbox, when messages go there.
 type DevOutbox = Option<Arc<DevSms>>;
 
@@ -188,6 +211,7 @@ impl Application {
             .context("cannot connect to Redis")?;
         let enrolment = Arc::new(core.enrolment(kv.clone()));
         let (sms, dev_sms) = sms_sender(&settings)?;
+        let sync = Arc::new(Syncer::new(core.store.clone(), platform(&settings)?));
         let otp = Arc::new(OtpService::new(
             kv.clone(),
             sms.clone(),
@@ -213,6 +237,7 @@ impl Application {
             uploads,
             otp,
             staff: Arc::new(Staff::new(core.store.clone(), kv.clone())),
+            sync: sync.clone(),
             dev_sms,
             kv,
         };
@@ -223,6 +248,9 @@ impl Application {
             );
         }
         spawn_crl_refresh(core.authority.clone(), settings.crl_validity_hours);
+        sync.spawn(Duration::from_secs(u64::from(
+            settings.sync_interval_secs.max(1),
+        )));
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()

@@ -19,7 +19,10 @@ use crate::{
     audit::AuditDraft,
     ca::StorageError,
     domain::DomainError,
-    providers::sms::{SmsNotice, SmsSender},
+    providers::{
+        platform::EmployerSync,
+        sms::{SmsNotice, SmsSender},
+    },
     staff::StaffRecord,
     uploads::{UploadError, UploadPurpose, Uploads},
 };
@@ -162,7 +165,7 @@ pub enum Change {
     /// Submit for review, with the billing decided at submission.
     Submit(DateTime<Utc>, Billing),
     /// Staff decision on a submitted application.
-    Decide(Decision),
+    Decide(Box<Decision>),
 }
 
 /// A reviewer's decision.
@@ -176,6 +179,8 @@ pub struct Decision {
     pub at: DateTime<Utc>,
     /// The audit entry, written in the same transaction.
     pub audit: AuditDraft,
+    /// On approval: the push to the employment platform, queued in the same transaction.
+    pub sync: Option<EmployerSync>,
 }
 
 /// What the reviewer decided.
@@ -424,7 +429,25 @@ impl Applications {
                 serde_json::json!({ "reason": reason }),
             ),
         };
+        let sync = match (
+            &outcome,
+            &application.enterprise,
+            &application.agent,
+            &application.ca,
+        ) {
+            (Outcome::Approve, Some(enterprise), Some(agent), Some(ca)) => Some(EmployerSync {
+                application_id: application.id,
+                uscc: enterprise.uscc.clone(),
+                unit_name: enterprise.name.clone(),
+                region_code: enterprise.region_code.clone(),
+                agent_name: agent.name.clone(),
+                agent_phone: agent.phone.clone(),
+                seal_wanted: ca.seal_wanted,
+            }),
+            _ => None,
+        };
         let decision = Decision {
+            sync,
             outcome: outcome.clone(),
             staff: staff.username.clone(),
             at: Utc::now(),
@@ -435,7 +458,8 @@ impl Applications {
                 detail,
             },
         };
-        self.apply(&application, Change::Decide(decision)).await?;
+        self.apply(&application, Change::Decide(Box::new(decision)))
+            .await?;
         let unit_name = application
             .enterprise
             .as_ref()

@@ -13,6 +13,7 @@ use crate::{
         EnterpriseInfo, EnterpriseInput,
     },
     error::AppError,
+    sync::SyncStatus,
 };
 
 /// An application as its applicant sees it.
@@ -46,6 +47,12 @@ pub struct ApplicationBody {
     pub billable: Option<bool>,
     /// Yearly fee when billable, yuan.
     pub fee_yuan: Option<u32>,
+    /// Push to the employment platform once approved: `pending`, `synced`, `blocked`, `failed`.
+    pub sync_status: Option<String>,
+    /// The seed's wording (申请资料同步：…).
+    pub sync_status_label: Option<String>,
+    /// Why it is blocked or failed (for blocked: the merge the employer must ask for).
+    pub sync_reason: Option<String>,
 }
 
 impl ApplicationBody {
@@ -68,6 +75,9 @@ impl ApplicationBody {
             submitted_at: a.submitted_at,
             billable: a.billable,
             fee_yuan: a.fee_yuan,
+            sync_status: None,
+            sync_status_label: None,
+            sync_reason: None,
         }
     }
 }
@@ -79,8 +89,31 @@ async fn applicant(state: &AppState, request: &HttpRequest) -> Result<ApplicantR
         .await?)
 }
 
-fn json(state: &AppState, record: ApplicationRecord) -> HttpResponse {
-    HttpResponse::Ok().json(ApplicationBody::new(state, record))
+impl ApplicationBody {
+    /// The body with the application's platform-sync state.
+    pub(super) async fn with_sync(
+        state: &AppState,
+        record: ApplicationRecord,
+    ) -> Result<Self, AppError> {
+        let sync = state
+            .sync
+            .state(record.id)
+            .await
+            .map_err(crate::ca::CaError::Storage)?;
+        let mut body = Self::new(state, record);
+        if let Some(sync) = sync {
+            body.sync_status = Some(sync.status.as_str().to_string());
+            body.sync_status_label = Some(sync.status.label_zh().to_string());
+            body.sync_reason = sync
+                .last_error
+                .filter(|_| matches!(sync.status, SyncStatus::Blocked | SyncStatus::Failed));
+        }
+        Ok(body)
+    }
+}
+
+async fn json(state: &AppState, record: ApplicationRecord) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(ApplicationBody::with_sync(state, record).await?))
 }
 
 /// Starts an application: the agreement is shown now and may be accepted after the countdown.
@@ -130,7 +163,7 @@ pub async fn show(
         .applications
         .get(&applicant, path.into_inner())
         .await?;
-    Ok(json(&state, record))
+    json(&state, record).await
 }
 
 /// Accepts the agreement (refused until the reading countdown has run out).
@@ -148,7 +181,7 @@ pub async fn accept_agreement(
         .applications
         .accept_agreement(&applicant, path.into_inner())
         .await?;
-    Ok(json(&state, record))
+    json(&state, record).await
 }
 
 /// Saves step 1, 企业基本信息.
@@ -168,7 +201,7 @@ pub async fn save_enterprise(
         .applications
         .save_enterprise(&applicant, path.into_inner(), &body)
         .await?;
-    Ok(json(&state, record))
+    json(&state, record).await
 }
 
 /// Saves step 2, 经办人资料 (the agent's phone is the signed-in phone).
@@ -188,7 +221,7 @@ pub async fn save_agent(
         .applications
         .save_agent(&applicant, path.into_inner(), &body)
         .await?;
-    Ok(json(&state, record))
+    json(&state, record).await
 }
 
 /// Saves step 3, CA 信息.
@@ -208,7 +241,7 @@ pub async fn save_ca(
         .applications
         .save_ca(&applicant, path.into_inner(), &body)
         .await?;
-    Ok(json(&state, record))
+    json(&state, record).await
 }
 
 /// Submits (or resubmits after a rejection) for review.
@@ -226,5 +259,5 @@ pub async fn submit(
         .applications
         .submit(&applicant, path.into_inner())
         .await?;
-    Ok(json(&state, record))
+    json(&state, record).await
 }

@@ -23,6 +23,7 @@ use crate::{
     otp::OtpService,
     providers::sms::DevSms,
     staff::Staff,
+    sync::Syncer,
     uploads::Uploads,
 };
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub applications: Arc<Applications>,
     /// Staff accounts and sessions.
     pub staff: Arc<Staff>,
+    /// The employment-platform sync worker.
+    pub sync: Arc<Syncer>,
     /// The development SMS outbox (development mode without a real provider only).
     pub dev_sms: Option<Arc<DevSms>>,
 }

@@ -44,6 +44,7 @@ use utoipa::OpenApi;
         super::staff::approve,
         super::staff::reject,
         super::staff::employee_count,
+        super::staff::repush,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         openapi_json,

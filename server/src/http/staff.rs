@@ -158,16 +158,16 @@ pub struct StaffApplicationBody {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
-fn staff_body(
+async fn staff_body(
     state: &AppState,
     record: crate::applications::ApplicationRecord,
-) -> StaffApplicationBody {
-    StaffApplicationBody {
+) -> Result<StaffApplicationBody, AppError> {
+    Ok(StaffApplicationBody {
         region_code: record.region_code.clone(),
         decided_by: record.decided_by.clone(),
         decided_at: record.decided_at,
-        application: ApplicationBody::new(state, record),
-    }
+        application: ApplicationBody::with_sync(state, record).await?,
+    })
 }
 
 fn bad_query(message: &'static str) -> AppError {
@@ -235,8 +235,12 @@ pub async fn queue(
         limit: per_page,
     };
     let (records, total) = state.applications.queue(&filter).await?;
+    let mut items = Vec::with_capacity(records.len());
+    for record in records {
+        items.push(staff_body(&state, record).await?);
+    }
     Ok(HttpResponse::Ok().json(QueuePage {
-        items: records.into_iter().map(|r| staff_body(&state, r)).collect(),
+        items,
         total,
         page,
         per_page,
@@ -255,7 +259,7 @@ pub async fn application(
 ) -> Result<HttpResponse, AppError> {
     staff(&state, &request).await?;
     let record = state.applications.for_staff(path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(staff_body(&state, record)))
+    Ok(HttpResponse::Ok().json(staff_body(&state, record).await?))
 }
 
 /// An uploaded image of any application.
@@ -291,7 +295,7 @@ pub async fn approve(
         .applications
         .decide(&reviewer, path.into_inner(), Outcome::Approve)
         .await?;
-    Ok(HttpResponse::Ok().json(staff_body(&state, record)))
+    Ok(HttpResponse::Ok().json(staff_body(&state, record).await?))
 }
 
 /// A rejection.
@@ -323,7 +327,7 @@ pub async fn reject(
             Outcome::Reject(body.reason.clone()),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(staff_body(&state, record)))
+    Ok(HttpResponse::Ok().json(staff_body(&state, record).await?))
 }
 
 /// An employer's registered employee count.
@@ -352,4 +356,37 @@ pub async fn employee_count(
         .set_employee_count(&reviewer, &uscc, body.employee_count)
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Pushes an approved application to the employment platform again now (after the merge, once
+/// the platform is back, or to skip a backoff), audited.
+#[utoipa::path(post, path = "/api/v1/staff/applications/{id}/sync", tag = "staff",
+    params(("id" = i64, Path)), security(("staff_session" = [])),
+    responses((status = 200, body = StaffApplicationBody), (status = 409, body = crate::error::ErrorBody)))]
+#[post("/api/v1/staff/applications/{id}/sync")]
+pub async fn repush(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let reviewer = staff(&state, &request).await?;
+    let id = path.into_inner();
+    let record = state.applications.for_staff(id).await?;
+    let requeued = state
+        .sync
+        .repush(id, &reviewer.username)
+        .await
+        .map_err(crate::ca::CaError::Storage)?;
+    if !requeued {
+        return Err(AppError::Conflict {
+            code: "sync_not_repushable",
+            message: "该申请尚未审核通过或已同步成功，无需重新推送",
+        });
+    }
+    state
+        .sync
+        .run_once()
+        .await
+        .map_err(crate::ca::CaError::Storage)?;
+    Ok(HttpResponse::Ok().json(staff_body(&state, record).await?))
 }

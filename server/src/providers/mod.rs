@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+pub mod platform;
 pub mod sms;
 
 /// How long a provider call may take.

@@ -8,7 +8,7 @@ use sea_orm::{
 
 use super::{
     cert_store::{CHAIN_RETRIES, SeaCertStore, append_in, commit, corrupt, unavailable},
-    entities::{application, employer},
+    entities::{application, employer, sync_outbox},
 };
 use crate::{
     applications::{
@@ -16,6 +16,7 @@ use crate::{
     },
     audit::AuditDraft,
     ca::StorageError,
+    sync::SyncStatus,
 };
 
 fn step<T: serde::de::DeserializeOwned>(
@@ -283,6 +284,25 @@ impl SeaCertStore {
         }
         if let Some(audit) = audit {
             append_in(&txn, audit).await?;
+        }
+        if let Change::Decide(decision) = change
+            && let Some(sync) = &decision.sync
+        {
+            let payload =
+                serde_json::to_value(sync).map_err(|e| corrupt("sync_outbox", e.to_string()))?;
+            sync_outbox::ActiveModel {
+                application_id: Set(id),
+                status: Set(SyncStatus::Pending.as_str().to_string()),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                last_error: Set(None),
+                reference: Set(None),
+                payload: Set(payload),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await
+            .map_err(unavailable)?;
         }
         commit(txn).await?;
         Ok(true)

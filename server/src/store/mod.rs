@@ -6,6 +6,7 @@ mod cert_store;
 pub mod entities;
 mod key_store;
 mod staff_store;
+mod sync_store;
 mod upload_store;
 
 use std::time::Duration;

@@ -506,3 +506,107 @@ async fn billing_of(app: &TestApp, token: &str, id: i64) -> (bool, Option<u64>) 
         body["fee_yuan"].as_u64(),
     )
 }
+
+/// Signs in a reviewer and approves application `id`; returns the reviewer's token.
+async fn approve(app: &TestApp, id: i64) -> String {
+    app.state
+        .staff
+        .add_account("reviewer1", "审核员一", "review2026now", "test")
+        .await
+        .unwrap();
+    let signed = app
+        .post_json(
+            "/api/v1/staff/session",
+            &json!({ "username": "reviewer1", "password": "review2026now" }),
+            None,
+        )
+        .await;
+    let staff = signed.body["token"].as_str().unwrap().to_string();
+    let (status, body) = call(
+        app,
+        reqwest::Method::POST,
+        &format!("/api/v1/staff/applications/{id}/approve"),
+        &staff,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    staff
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approved_applications_reach_the_platform_and_a_merge_blocks_them() {
+    use reqwest::Method;
+    let (platform, base) = crate::platform::FakePlatform::start(vec![
+        (503, "busy"),
+        (409, r#"{"status":"multiple_accounts","accounts":["昆明测试科技有限公司","昆明测试科技有限公司（旧）"]}"#),
+        (200, r#"{"status":"ok","reference":"JY-2026-0001"}"#),
+    ])
+    .await;
+    let app = spawn_app_with(|s| {
+        s.agreement_countdown_secs = 1;
+        s.sync_interval_secs = 3600;
+        s.platform = Some(mcert_server::providers::platform::PlatformConfig {
+            base_url: base,
+            api_key: "key-1".into(),
+        });
+    })
+    .await;
+    let (token, id) = submitted(&app, "13200132000").await;
+    let staff = approve(&app, id).await;
+    let status_of = |body: &Value| body["sync_status"].as_str().map(str::to_string);
+
+    // Queued with the approval; the first push meets an outage and waits.
+    let (_, mine) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/applications/{id}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status_of(&mine).as_deref(), Some("pending"));
+    assert_eq!(mine["sync_status_label"], "申请资料同步：数据未同步");
+    assert_eq!(app.state.sync.run_once().await.unwrap(), 1);
+    assert_eq!(app.state.sync.run_once().await.unwrap(), 0, "backing off");
+    let pushed = platform.received.lock().unwrap()[0].clone();
+    assert_eq!(pushed["uscc"], "91440300708461136T");
+    assert_eq!(pushed["agent_phone"], "13200132000");
+
+    // Staff push again without waiting out the backoff; the platform answers with the merge.
+    let repush = format!("/api/v1/staff/applications/{id}/sync");
+    let (status, body) = call(&app, Method::POST, &repush, &staff, None).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, mine) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/applications/{id}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status_of(&mine).as_deref(), Some("blocked"));
+    assert_eq!(
+        mine["sync_status_label"],
+        "申请资料同步：需要进行单位信息合并"
+    );
+    assert!(
+        mine["sync_reason"]
+            .as_str()
+            .unwrap()
+            .contains("单位信息合并")
+    );
+
+    // After the merge, staff push again and it is synced.
+    let (status, body) = call(&app, Method::POST, &repush, &staff, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sync_status"], "synced");
+    assert_eq!(platform.received.lock().unwrap().len(), 3);
+    let (status, body) = call(&app, Method::POST, &repush, &staff, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("sync_not_repushable"))
+    );
+    let entries = app.state.store.audit_entries(0, 100).await.unwrap();
+    assert!(entries.iter().any(|e| e.action == "sync.repush"));
+}

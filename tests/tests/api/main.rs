@@ -7,4 +7,5 @@ mod keys;
 mod operations;
 mod phone;
 mod pki;
+mod platform;
 mod staff;

@@ -59,6 +59,7 @@ async fn openapi_document_describes_every_endpoint() {
         "/api/v1/staff/applications/{id}/reject",
         "/api/v1/staff/uploads/{id}",
         "/api/v1/staff/employers/{uscc}/employee-count",
+        "/api/v1/staff/applications/{id}/sync",
         "/dev/sms",
         "/api-docs/openapi.json",
     ] {

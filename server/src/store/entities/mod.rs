@@ -11,5 +11,6 @@ pub mod enrolment_ticket;
 pub mod key_share;
 pub mod revocation;
 pub mod staff;
+pub mod sync_outbox;
 pub mod unit;
 pub mod upload;

@@ -1,0 +1,140 @@
+//! `SyncStore` on sea-orm.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect as _, TransactionTrait, sea_query::Expr,
+};
+
+use super::{
+    cert_store::{CHAIN_RETRIES, SeaCertStore, append_in, commit, corrupt, unavailable},
+    entities::sync_outbox,
+};
+use crate::{
+    audit::AuditDraft,
+    ca::StorageError,
+    sync::{SyncState, SyncStatus, SyncStore},
+};
+
+fn state(row: sync_outbox::Model) -> Result<SyncState, StorageError> {
+    Ok(SyncState {
+        application_id: row.application_id,
+        status: SyncStatus::parse(&row.status)
+            .ok_or_else(|| corrupt("sync_outbox", format!("status {}", row.status)))?,
+        attempts: u32::try_from(row.attempts).unwrap_or(0),
+        next_attempt_at: row.next_attempt_at,
+        last_error: row.last_error,
+        reference: row.reference,
+        payload: serde_json::from_value(row.payload)
+            .map_err(|e| corrupt("sync_outbox", e.to_string()))?,
+    })
+}
+
+#[async_trait::async_trait]
+impl SyncStore for SeaCertStore {
+    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<SyncState>, StorageError> {
+        sync_outbox::Entity::find()
+            .filter(sync_outbox::COLUMN.status.eq(SyncStatus::Pending.as_str()))
+            .filter(sync_outbox::COLUMN.next_attempt_at.lte(now))
+            .order_by_asc(sync_outbox::COLUMN.next_attempt_at)
+            .limit(limit)
+            .all(self.db())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(state)
+            .collect()
+    }
+
+    async fn claim(
+        &self,
+        row: &SyncState,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let claimed = sync_outbox::Entity::update_many()
+            .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(lease_until))
+            .filter(sync_outbox::COLUMN.application_id.eq(row.application_id))
+            .filter(sync_outbox::COLUMN.status.eq(SyncStatus::Pending.as_str()))
+            .filter(sync_outbox::COLUMN.next_attempt_at.eq(row.next_attempt_at))
+            .exec(self.db())
+            .await
+            .map_err(unavailable)?;
+        Ok(claimed.rows_affected == 1)
+    }
+
+    async fn record(&self, next: &SyncState) -> Result<(), StorageError> {
+        sync_outbox::Entity::update_many()
+            .col_expr(
+                sync_outbox::Column::Status,
+                Expr::value(next.status.as_str()),
+            )
+            .col_expr(
+                sync_outbox::Column::Attempts,
+                Expr::value(i32::try_from(next.attempts).unwrap_or(i32::MAX)),
+            )
+            .col_expr(
+                sync_outbox::Column::NextAttemptAt,
+                Expr::value(next.next_attempt_at),
+            )
+            .col_expr(
+                sync_outbox::Column::LastError,
+                Expr::value(next.last_error.clone()),
+            )
+            .col_expr(
+                sync_outbox::Column::Reference,
+                Expr::value(next.reference.clone()),
+            )
+            .col_expr(sync_outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(sync_outbox::COLUMN.application_id.eq(next.application_id))
+            .exec(self.db())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn sync_state(&self, application_id: i64) -> Result<Option<SyncState>, StorageError> {
+        sync_outbox::Entity::find_by_id(application_id)
+            .one(self.db())
+            .await
+            .map_err(unavailable)?
+            .map(state)
+            .transpose()
+    }
+
+    async fn requeue(&self, application_id: i64, audit: AuditDraft) -> Result<bool, StorageError> {
+        let mut attempt = 0;
+        loop {
+            let result: Result<bool, StorageError> = async {
+                let txn = self.db().begin().await.map_err(unavailable)?;
+                let now = Utc::now();
+                let changed = sync_outbox::Entity::update_many()
+                    .col_expr(
+                        sync_outbox::Column::Status,
+                        Expr::value(SyncStatus::Pending.as_str()),
+                    )
+                    .col_expr(sync_outbox::Column::Attempts, Expr::value(0))
+                    .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(now))
+                    .col_expr(sync_outbox::Column::UpdatedAt, Expr::value(now))
+                    .filter(sync_outbox::COLUMN.application_id.eq(application_id))
+                    .filter(sync_outbox::COLUMN.status.is_in([
+                        SyncStatus::Pending.as_str(),
+                        SyncStatus::Failed.as_str(),
+                        SyncStatus::Blocked.as_str(),
+                    ]))
+                    .exec(&txn)
+                    .await
+                    .map_err(unavailable)?;
+                if changed.rows_affected != 1 {
+                    return Ok(false);
+                }
+                append_in(&txn, &audit).await?;
+                commit(txn).await?;
+                Ok(true)
+            }
+            .await;
+            match result {
+                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+}

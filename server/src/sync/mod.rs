@@ -1,0 +1,217 @@
+//! Data sync to the employment platform (seed 000 §三: 数据同步; DESIGN.md §10). Approving an
+//! application writes an outbox row in the same transaction; this worker pushes due rows, retries
+//! outages with exponential backoff, marks the row blocked when the platform reports several
+//! employer accounts for the USCC (they must be merged first), and gives up after
+//! [`MAX_ATTEMPTS`] until staff push again. Rows are claimed with a lease, so several instances
+//! can run the worker.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::{
+    audit::AuditDraft,
+    ca::StorageError,
+    providers::platform::{EmployerSync, EmploymentPlatform, PlatformError, SyncAnswer},
+};
+
+/// Attempts before a row is marked failed.
+pub const MAX_ATTEMPTS: u32 = 10;
+/// How long a claimed row is left to its worker.
+const LEASE: TimeDelta = TimeDelta::seconds(60);
+
+/// Where a push stands, as applicants and staff see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// Waiting to be pushed (or retried).
+    Pending,
+    /// The platform has it.
+    Synced,
+    /// The platform has several accounts for the USCC: merge them first.
+    Blocked,
+    /// Gave up after repeated failures or a refusal; staff can push again.
+    Failed,
+}
+
+impl SyncStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Synced => "synced",
+            Self::Blocked => "blocked",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Pending, Self::Synced, Self::Blocked, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+
+    /// The seed's wording (申请资料同步：…).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Pending => "申请资料同步：数据未同步",
+            Self::Synced => "申请资料同步：数据已同步",
+            Self::Blocked => "申请资料同步：需要进行单位信息合并",
+            Self::Failed => "申请资料同步：同步失败",
+        }
+    }
+}
+
+/// An outbox row.
+#[derive(Debug, Clone)]
+pub struct SyncState {
+    /// The application.
+    pub application_id: i64,
+    /// Where it stands.
+    pub status: SyncStatus,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When it is tried next (pending rows).
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last failure, or the merge reason when blocked.
+    pub last_error: Option<String>,
+    /// The platform's reference once synced.
+    pub reference: Option<String>,
+    /// What is pushed.
+    pub payload: EmployerSync,
+}
+
+/// Storage of the outbox (`store/` implements it; rows are inserted with the approval).
+#[async_trait::async_trait]
+pub trait SyncStore: Send + Sync + std::fmt::Debug {
+    /// Pending rows due at `now`, oldest first.
+    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<SyncState>, StorageError>;
+    /// Takes a due row for `lease_until` if nobody else did (compare-and-set on
+    /// `next_attempt_at`); false if another worker has it.
+    async fn claim(
+        &self,
+        row: &SyncState,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StorageError>;
+    /// Records an outcome.
+    async fn record(&self, state: &SyncState) -> Result<(), StorageError>;
+    /// The row of an application.
+    async fn sync_state(&self, application_id: i64) -> Result<Option<SyncState>, StorageError>;
+    /// Makes a pending, failed or blocked row due now with a fresh attempt count (staff
+    /// re-push), audited; false if there is no such row or it is already synced.
+    async fn requeue(&self, application_id: i64, audit: AuditDraft) -> Result<bool, StorageError>;
+}
+
+/// Delay before attempt `attempts + 1`: 30 s doubling, at most an hour.
+pub fn backoff(attempts: u32) -> TimeDelta {
+    let seconds = 30i64.saturating_mul(1i64 << attempts.min(7));
+    TimeDelta::seconds(seconds.min(3600))
+}
+
+/// The worker.
+#[derive(Debug)]
+pub struct Syncer {
+    store: Arc<dyn SyncStore>,
+    platform: Arc<dyn EmploymentPlatform>,
+}
+
+impl Syncer {
+    /// The worker over the outbox and the platform.
+    pub fn new(store: Arc<dyn SyncStore>, platform: Arc<dyn EmploymentPlatform>) -> Self {
+        Self { store, platform }
+    }
+
+    /// The outbox row of an application.
+    pub async fn state(&self, application_id: i64) -> Result<Option<SyncState>, StorageError> {
+        self.store.sync_state(application_id).await
+    }
+
+    /// Staff push a row again now: after a merge, once the platform is back, or to skip a
+    /// backoff.
+    pub async fn repush(&self, application_id: i64, staff: &str) -> Result<bool, StorageError> {
+        let audit = AuditDraft {
+            actor: format!("staff:{staff}"),
+            action: "sync.repush",
+            subject: format!("application:{application_id}"),
+            detail: serde_json::json!({}),
+        };
+        self.store.requeue(application_id, audit).await
+    }
+
+    /// Pushes every due row once; returns how many it pushed.
+    pub async fn run_once(&self) -> Result<usize, StorageError> {
+        let now = Utc::now();
+        let mut pushed = 0;
+        for row in self.store.due(now, 20).await? {
+            if !self.store.claim(&row, now + LEASE).await? {
+                continue;
+            }
+            pushed += 1;
+            let mut next = row.clone();
+            next.attempts += 1;
+            match self.platform.push(&row.payload).await {
+                Ok(SyncAnswer::Synced { reference }) => {
+                    next.status = SyncStatus::Synced;
+                    next.reference = Some(reference);
+                    next.last_error = None;
+                }
+                Ok(SyncAnswer::MultipleAccounts { accounts }) => {
+                    next.status = SyncStatus::Blocked;
+                    next.last_error = Some(format!(
+                        "就业系统中该统一社会信用代码存在多个单位账号（{}），需要进行单位信息合并",
+                        accounts.join("、")
+                    ));
+                }
+                Err(PlatformError::Refused { detail }) => {
+                    next.status = SyncStatus::Failed;
+                    next.last_error = Some(detail);
+                }
+                Err(PlatformError::Unavailable { detail }) => {
+                    next.last_error = Some(detail);
+                    if next.attempts >= MAX_ATTEMPTS {
+                        next.status = SyncStatus::Failed;
+                    } else {
+                        next.status = SyncStatus::Pending;
+                        next.next_attempt_at = Utc::now() + backoff(next.attempts);
+                    }
+                }
+            }
+            if next.status != SyncStatus::Synced {
+                tracing::warn!(
+                    application = row.application_id,
+                    status = next.status.as_str(),
+                    error = next.last_error.as_deref().unwrap_or(""),
+                    "platform sync did not complete"
+                );
+            }
+            self.store.record(&next).await?;
+        }
+        Ok(pushed)
+    }
+
+    /// Runs [`Syncer::run_once`] every `period` for the life of the process.
+    pub fn spawn(self: Arc<Self>, period: Duration) {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(period);
+            loop {
+                ticker.tick().await;
+                if let Err(error) = self.run_once().await {
+                    tracing::error!(error = %error, "platform sync round failed");
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_an_hour() {
+        assert_eq!(backoff(0), TimeDelta::seconds(30));
+        assert_eq!(backoff(1), TimeDelta::seconds(60));
+        assert_eq!(backoff(3), TimeDelta::seconds(240));
+        assert_eq!(backoff(9), TimeDelta::seconds(3600));
+    }
+}
