@@ -9,7 +9,7 @@ use crate::{
     audit,
     ca::{CaError, CertStore, HolderDraft, RevocationReason, UnitDraft},
     configuration::Settings,
-    domain::{CertificateSerial, PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
+    domain::CertificateSerial,
     startup,
 };
 
@@ -83,15 +83,9 @@ pub struct HolderArgs {
 impl HolderArgs {
     /// Parses every field (before anything is opened).
     fn drafts(&self) -> anyhow::Result<(UnitDraft, HolderDraft)> {
-        let unit = UnitDraft {
-            uscc: Uscc::parse(&self.uscc).map_err(|e| sentence(e.into()))?,
-            name: UnitName::parse(&self.unit_name).map_err(|e| sentence(e.into()))?,
-        };
-        let holder = HolderDraft {
-            name: PersonName::parse(&self.holder_name).map_err(|e| sentence(e.into()))?,
-            id_number: ResidentId::parse(&self.holder_id).map_err(|e| sentence(e.into()))?,
-            phone: PhoneNumber::parse(&self.phone).map_err(|e| sentence(e.into()))?,
-        };
+        let unit = UnitDraft::parse(&self.uscc, &self.unit_name).map_err(|e| sentence(e.into()))?;
+        let holder = HolderDraft::parse(&self.holder_name, &self.holder_id, &self.phone)
+            .map_err(|e| sentence(e.into()))?;
         Ok((unit, holder))
     }
 }

@@ -21,4 +21,5 @@ pub mod startup;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod tokens;
 pub mod uploads;

@@ -5,15 +5,14 @@
 
 use std::{sync::Arc, time::Duration};
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use rand::RngCore as _;
 
 use crate::{
     ca::StorageError,
     domain::PhoneNumber,
     kv::{Kv, KvError},
     otp::{OtpError, OtpPurpose, OtpService},
+    tokens::Sessions,
 };
 
 /// How long a session lasts after sign-in.
@@ -79,20 +78,17 @@ pub struct SignedIn {
 pub struct Applicants {
     store: Arc<dyn ApplicantStore>,
     otp: Arc<OtpService>,
-    kv: Arc<dyn Kv>,
-}
-
-fn session_key(token: &str) -> String {
-    format!(
-        "applicant-session:{}",
-        hex::encode(mcert_signer::sm3_digest(token.as_bytes()))
-    )
+    sessions: Sessions,
 }
 
 impl Applicants {
     /// The service over its store, the OTP service and the kv store.
     pub fn new(store: Arc<dyn ApplicantStore>, otp: Arc<OtpService>, kv: Arc<dyn Kv>) -> Self {
-        Self { store, otp, kv }
+        Self {
+            store,
+            otp,
+            sessions: Sessions::new(kv, "applicant-session", SESSION_TTL),
+        }
     }
 
     /// Signs in (registering on first use) with an SMS code for `phone`.
@@ -105,18 +101,8 @@ impl Applicants {
         self.otp
             .verify(phone, OtpPurpose::ApplicantLogin, code)
             .await?;
-        let now = Utc::now();
-        let (applicant, registered) = self.store.sign_in(phone, now).await?;
-        let mut raw = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
-        let token = URL_SAFE_NO_PAD.encode(raw);
-        self.kv
-            .put_if_absent(
-                &session_key(&token),
-                applicant.id.to_string().as_bytes(),
-                SESSION_TTL,
-            )
-            .await?;
+        let (applicant, registered) = self.store.sign_in(phone, Utc::now()).await?;
+        let (token, expires_at) = self.sessions.issue(applicant.id).await?;
         if registered {
             tracing::info!(applicant = applicant.id, "applicant registered");
         }
@@ -124,18 +110,16 @@ impl Applicants {
             token,
             applicant,
             registered,
-            expires_at: now
-                + chrono::TimeDelta::from_std(SESSION_TTL).unwrap_or(chrono::TimeDelta::MAX),
+            expires_at,
         })
     }
 
     /// The account a session token belongs to.
     pub async fn authenticate(&self, token: &str) -> Result<ApplicantRecord, ApplicantError> {
         let id = self
-            .kv
-            .get(&session_key(token))
+            .sessions
+            .resolve(token)
             .await?
-            .and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse::<i64>().ok())
             .ok_or(ApplicantError::NotSignedIn)?;
         self.store
             .applicant(id)
@@ -145,7 +129,6 @@ impl Applicants {
 
     /// Ends a session.
     pub async fn sign_out(&self, token: &str) -> Result<(), ApplicantError> {
-        self.kv.take(&session_key(token)).await?;
-        Ok(())
+        Ok(self.sessions.revoke(token).await?)
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::{CaError, StorageError};
 use crate::{
     audit::{AuditDraft, AuditEntry},
-    domain::{CertificateSerial, PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
+    domain::{CertificateSerial, DomainError, PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
 };
 
 /// How a certificate is carried.
@@ -156,6 +156,16 @@ pub struct UnitDraft {
     pub name: UnitName,
 }
 
+impl UnitDraft {
+    /// Parses the employer's code and name as a person typed them.
+    pub fn parse(uscc: &str, name: &str) -> Result<Self, DomainError> {
+        Ok(Self {
+            uscc: Uscc::parse(uscc)?,
+            name: UnitName::parse(name)?,
+        })
+    }
+}
+
 /// Holder fields.
 #[derive(Debug, Clone)]
 pub struct HolderDraft {
@@ -165,6 +175,17 @@ pub struct HolderDraft {
     pub id_number: ResidentId,
     /// Mobile phone.
     pub phone: PhoneNumber,
+}
+
+impl HolderDraft {
+    /// Parses the holder's name, ID number and phone as a person typed them.
+    pub fn parse(name: &str, id_number: &str, phone: &str) -> Result<Self, DomainError> {
+        Ok(Self {
+            name: PersonName::parse(name)?,
+            id_number: ResidentId::parse(id_number)?,
+            phone: PhoneNumber::parse(phone)?,
+        })
+    }
 }
 
 /// A certificate about to be signed.

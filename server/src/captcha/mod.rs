@@ -9,12 +9,13 @@
 
 use std::{sync::Arc, time::Duration};
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
-use crate::kv::{Kv, KvError};
+use crate::{
+    kv::{Kv, KvError},
+    tokens,
+};
 
 /// Slider track length in CSS pixels; the drag must reach its end.
 pub const TRACK_WIDTH: u32 = 300;
@@ -198,12 +199,6 @@ impl std::fmt::Debug for Captcha {
     }
 }
 
-fn random_id() -> String {
-    let mut raw = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
-    URL_SAFE_NO_PAD.encode(raw)
-}
-
 impl Captcha {
     /// The check over the kv store.
     pub fn new(kv: Arc<dyn Kv>, limits: CaptchaLimits) -> Self {
@@ -212,7 +207,7 @@ impl Captcha {
 
     /// A new challenge.
     pub async fn challenge(&self) -> Result<Challenge, CaptchaError> {
-        let id = random_id();
+        let id = tokens::random_token(16);
         let stored = serde_json::to_vec(&StoredChallenge {
             difficulty_bits: self.limits.difficulty_bits,
         })
@@ -248,7 +243,7 @@ impl Captcha {
             return Err(CaptchaError::WorkInsufficient);
         }
         check_drag(track)?;
-        let pass = random_id();
+        let pass = tokens::random_token(16);
         self.kv
             .put_if_absent(&format!("captcha-pass:{pass}"), b"1", self.limits.pass_ttl)
             .await?;

@@ -10,7 +10,6 @@ mod records;
 
 use std::{sync::Arc, time::Duration};
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use mcert_signer::{
     SignerError,
@@ -28,6 +27,7 @@ use crate::{
     ca::{CaError, CertificateStatus, Sealer, StorageError},
     domain::CertificateSerial,
     kv::{Kv, KvError},
+    tokens,
 };
 
 /// Consecutive wrong PIN proofs that lock a key, as a USB key does.
@@ -219,18 +219,6 @@ pub struct CreatedShare {
     pub public_key: sm2::PublicKey,
 }
 
-/// SM3 of a device token, hex, as stored.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(mcert_signer::sm3_digest(token.as_bytes()))
-}
-
-/// A new random secret for the phone: 256 bits, base64url.
-pub fn new_device_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 fn public_key_of(spki_der: &[u8]) -> Result<sm2::PublicKey, CosignError> {
     sm2::PublicKey::from_public_key_der(spki_der).map_err(|_| CosignError::Corrupt {
         what: "certificate public key",
@@ -278,9 +266,7 @@ impl Cosigner {
         purpose: Purpose,
         message: Vec<u8>,
     ) -> Result<OpenedSession, CosignError> {
-        let mut raw = [0u8; 16];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
-        let id = URL_SAFE_NO_PAD.encode(raw);
+        let id = tokens::random_token(16);
         let expires_at = Utc::now()
             + chrono::TimeDelta::from_std(SESSION_TTL).unwrap_or(chrono::TimeDelta::minutes(5));
         let stored = StoredSession {
@@ -485,7 +471,7 @@ impl Cosigner {
             .device_token_hash
             .as_deref()
             .ok_or(CosignError::DeviceTokenInvalid)?;
-        let presented = token_hash(device_token);
+        let presented = tokens::digest(device_token);
         if bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
             Ok(share)
         } else {

@@ -29,11 +29,9 @@ use crate::{
         Authority, CaError, HolderDraft, MediaType, StorageError, UnitDraft, issue_audit, profile,
         public_key_info,
     },
-    cosign::{
-        CompletedSignature, CosignError, Cosigner, KeyStatus, OpenedSession, Purpose,
-        new_device_token, token_hash,
-    },
+    cosign::{CompletedSignature, CosignError, Cosigner, KeyStatus, OpenedSession, Purpose},
     domain::CertificateSerial,
+    tokens,
 };
 
 /// How long a ticket may wait for its phone.
@@ -214,7 +212,7 @@ impl Enrolment {
     ) -> Result<SignatureOutcome, EnrolError> {
         let record = self.authority.certificate(&completed.serial).await?;
         let der = self.authority.sign_tbs(&record.tbs_der)?;
-        let device_token = new_device_token();
+        let device_token = tokens::random_token(32);
         let audit = AuditDraft {
             actor: "phone".to_string(),
             action: "certificate.activate",
@@ -228,7 +226,7 @@ impl Enrolment {
             .complete_enrolment(
                 &completed.serial,
                 der.clone(),
-                token_hash(&device_token),
+                tokens::digest(&device_token),
                 audit,
             )
             .await?;
@@ -248,8 +246,7 @@ impl Enrolment {
         purpose: Purpose,
     ) -> Result<OpenedSession, EnrolError> {
         let share = self.cosigner.authenticate(serial, device_token).await?;
-        let status = Cosigner::status(&share);
-        if status.locked {
+        if share.locked_at.is_some() {
             return Err(CosignError::KeyLocked.into());
         }
         let mut nonce = [0u8; 16];

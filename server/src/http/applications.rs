@@ -5,9 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AppState, otp::session_token};
+use super::{AppState, otp::signed_in_applicant as applicant};
 use crate::{
-    applicants::ApplicantRecord,
     applications::{
         AgentInfo, AgentInput, ApplicationRecord, ApplicationStatus, CaInfo, CaInput,
         EnterpriseInfo, EnterpriseInput,
@@ -82,33 +81,47 @@ impl ApplicationBody {
     }
 }
 
-async fn applicant(state: &AppState, request: &HttpRequest) -> Result<ApplicantRecord, AppError> {
-    Ok(state
-        .applicants
-        .authenticate(session_token(request)?)
-        .await?)
-}
-
 impl ApplicationBody {
     /// The body with the application's platform-sync state.
+    /// The bodies of `records` with their platform-sync state, looked up in one query.
+    pub(super) async fn many(
+        state: &AppState,
+        records: Vec<ApplicationRecord>,
+    ) -> Result<Vec<Self>, AppError> {
+        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+        let mut syncs = state
+            .sync
+            .states(&ids)
+            .await
+            .map_err(crate::ca::CaError::Storage)?;
+        Ok(records
+            .into_iter()
+            .map(|record| {
+                let sync = syncs.remove(&record.id);
+                let mut body = Self::new(state, record);
+                if let Some(sync) = sync {
+                    body.sync_status = Some(sync.status.as_str().to_string());
+                    body.sync_status_label = Some(sync.status.label_zh().to_string());
+                    body.sync_reason = sync.last_error.filter(|_| {
+                        matches!(sync.status, SyncStatus::Blocked | SyncStatus::Failed)
+                    });
+                }
+                body
+            })
+            .collect())
+    }
+
+    /// The body of one record with its platform-sync state.
     pub(super) async fn with_sync(
         state: &AppState,
         record: ApplicationRecord,
     ) -> Result<Self, AppError> {
-        let sync = state
-            .sync
-            .state(record.id)
-            .await
-            .map_err(crate::ca::CaError::Storage)?;
-        let mut body = Self::new(state, record);
-        if let Some(sync) = sync {
-            body.sync_status = Some(sync.status.as_str().to_string());
-            body.sync_status_label = Some(sync.status.label_zh().to_string());
-            body.sync_reason = sync
-                .last_error
-                .filter(|_| matches!(sync.status, SyncStatus::Blocked | SyncStatus::Failed));
-        }
-        Ok(body)
+        Self::many(state, vec![record])
+            .await?
+            .pop()
+            .ok_or(AppError::Application(
+                crate::applications::ApplicationError::NotFound,
+            ))
     }
 }
 

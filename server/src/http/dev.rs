@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 use super::AppState;
 use crate::{
     ca::{HolderDraft, UnitDraft},
-    domain::{PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
     error::AppError,
 };
 
@@ -48,15 +47,8 @@ pub async fn enrolment_ticket(
     state: web::Data<AppState>,
     body: web::Json<DevTicketRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let unit = UnitDraft {
-        uscc: Uscc::parse(&body.uscc)?,
-        name: UnitName::parse(&body.unit_name)?,
-    };
-    let holder = HolderDraft {
-        name: PersonName::parse(&body.holder_name)?,
-        id_number: ResidentId::parse(&body.id_number)?,
-        phone: PhoneNumber::parse(&body.phone)?,
-    };
+    let unit = UnitDraft::parse(&body.uscc, &body.unit_name)?;
+    let holder = HolderDraft::parse(&body.holder_name, &body.id_number, &body.phone)?;
     let issued = state
         .enrolment
         .create_ticket(unit, holder, "dev-endpoint")

@@ -23,16 +23,9 @@ fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, AppError> {
 }
 
 fn bearer(request: &HttpRequest) -> Result<&str, AppError> {
-    request
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
-        .ok_or(AppError::Cosign(
-            crate::cosign::CosignError::DeviceTokenInvalid,
-        ))
+    super::bearer_token(request).ok_or(AppError::Cosign(
+        crate::cosign::CosignError::DeviceTokenInvalid,
+    ))
 }
 
 /// A co-signing session as the phone sees it.

@@ -27,6 +27,17 @@ use crate::{
     uploads::Uploads,
 };
 
+/// The token of an `Authorization: Bearer …` header, if there is a non-empty one.
+fn bearer_token(request: &actix_web::HttpRequest) -> Option<&str> {
+    request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+}
+
 /// Shared by every handler.
 #[derive(Debug, Clone)]
 pub struct AppState {

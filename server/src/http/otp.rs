@@ -213,16 +213,20 @@ pub async fn sign_in(
     }))
 }
 
+/// The signed-in applicant of a request (bearer session token).
+pub(super) async fn signed_in_applicant(
+    state: &AppState,
+    request: &HttpRequest,
+) -> Result<ApplicantRecord, AppError> {
+    Ok(state
+        .applicants
+        .authenticate(session_token(request)?)
+        .await?)
+}
+
 /// The applicant's bearer session token.
-pub(super) fn session_token(request: &HttpRequest) -> Result<&str, AppError> {
-    request
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
-        .ok_or(AppError::Applicant(ApplicantError::NotSignedIn))
+fn session_token(request: &HttpRequest) -> Result<&str, AppError> {
+    super::bearer_token(request).ok_or(AppError::Applicant(ApplicantError::NotSignedIn))
 }
 
 /// The signed-in account.
@@ -234,10 +238,7 @@ pub async fn me(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = state
-        .applicants
-        .authenticate(session_token(&request)?)
-        .await?;
+    let applicant = signed_in_applicant(&state, &request).await?;
     Ok(HttpResponse::Ok().json(ApplicantBody::from(&applicant)))
 }
 

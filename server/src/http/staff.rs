@@ -56,15 +56,8 @@ pub struct StaffSession {
 }
 
 /// The staff bearer token of a request.
-pub(super) fn staff_token(request: &HttpRequest) -> Result<&str, AppError> {
-    request
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
-        .ok_or(AppError::Staff(StaffError::NotSignedIn))
+fn staff_token(request: &HttpRequest) -> Result<&str, AppError> {
+    super::bearer_token(request).ok_or(AppError::Staff(StaffError::NotSignedIn))
 }
 
 /// Signs a staff member in (five wrong passwords in a row lock the account for 15 minutes).
@@ -76,12 +69,10 @@ pub async fn sign_in(
     state: web::Data<AppState>,
     body: web::Json<StaffSignIn>,
 ) -> Result<HttpResponse, AppError> {
-    let (token, staff) = state.staff.sign_in(&body.username, &body.password).await?;
-    let ttl =
-        chrono::TimeDelta::from_std(crate::staff::SESSION_TTL).unwrap_or(chrono::TimeDelta::MAX);
+    let (token, expires_at, staff) = state.staff.sign_in(&body.username, &body.password).await?;
     Ok(HttpResponse::Ok().json(StaffSession {
         token,
-        expires_at: Utc::now() + ttl,
+        expires_at,
         staff: StaffBody::from(&staff),
     }))
 }
@@ -94,7 +85,7 @@ pub async fn me(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let staff = state.staff.authenticate(staff_token(&request)?).await?;
+    let staff = staff(&state, &request).await?;
     Ok(HttpResponse::Ok().json(StaffBody::from(&staff)))
 }
 
@@ -158,16 +149,40 @@ pub struct StaffApplicationBody {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
-async fn staff_body(
+/// The reviewers' bodies of `records`, with one lookup of their sync states.
+async fn staff_bodies(
+    state: &AppState,
+    records: Vec<crate::applications::ApplicationRecord>,
+) -> Result<Vec<StaffApplicationBody>, AppError> {
+    let reviews: Vec<_> = records
+        .iter()
+        .map(|r| (r.region_code.clone(), r.decided_by.clone(), r.decided_at))
+        .collect();
+    let bodies = ApplicationBody::many(state, records).await?;
+    Ok(bodies
+        .into_iter()
+        .zip(reviews)
+        .map(
+            |(body, (region_code, decided_by, decided_at))| StaffApplicationBody {
+                application: body,
+                region_code,
+                decided_by,
+                decided_at,
+            },
+        )
+        .collect())
+}
+
+async fn one_staff_body(
     state: &AppState,
     record: crate::applications::ApplicationRecord,
 ) -> Result<StaffApplicationBody, AppError> {
-    Ok(StaffApplicationBody {
-        region_code: record.region_code.clone(),
-        decided_by: record.decided_by.clone(),
-        decided_at: record.decided_at,
-        application: ApplicationBody::with_sync(state, record).await?,
-    })
+    staff_bodies(state, vec![record])
+        .await?
+        .pop()
+        .ok_or(AppError::Application(
+            crate::applications::ApplicationError::NotFound,
+        ))
 }
 
 fn bad_query(message: &'static str) -> AppError {
@@ -235,10 +250,7 @@ pub async fn queue(
         limit: per_page,
     };
     let (records, total) = state.applications.queue(&filter).await?;
-    let mut items = Vec::with_capacity(records.len());
-    for record in records {
-        items.push(staff_body(&state, record).await?);
-    }
+    let items = staff_bodies(&state, records).await?;
     Ok(HttpResponse::Ok().json(QueuePage {
         items,
         total,
@@ -259,7 +271,7 @@ pub async fn application(
 ) -> Result<HttpResponse, AppError> {
     staff(&state, &request).await?;
     let record = state.applications.for_staff(path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(staff_body(&state, record).await?))
+    Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
 }
 
 /// An uploaded image of any application.
@@ -274,10 +286,7 @@ pub async fn upload(
 ) -> Result<HttpResponse, AppError> {
     staff(&state, &request).await?;
     let (record, bytes) = state.uploads.open_for_staff(&path.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(record.content_type)
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(bytes))
+    Ok(super::uploads::image(record, bytes))
 }
 
 /// Approves a submitted application (audited; the agent gets the approval SMS).
@@ -295,7 +304,7 @@ pub async fn approve(
         .applications
         .decide(&reviewer, path.into_inner(), Outcome::Approve)
         .await?;
-    Ok(HttpResponse::Ok().json(staff_body(&state, record).await?))
+    Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
 }
 
 /// A rejection.
@@ -327,7 +336,7 @@ pub async fn reject(
             Outcome::Reject(body.reason.clone()),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(staff_body(&state, record).await?))
+    Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
 }
 
 /// An employer's registered employee count.
@@ -388,5 +397,5 @@ pub async fn repush(
         .run_once()
         .await
         .map_err(crate::ca::CaError::Storage)?;
-    Ok(HttpResponse::Ok().json(staff_body(&state, record).await?))
+    Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
 }

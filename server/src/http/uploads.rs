@@ -8,7 +8,7 @@ use futures_util::TryStreamExt as _;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AppState, otp::session_token};
+use super::{AppState, otp::signed_in_applicant};
 use crate::{
     error::AppError,
     uploads::{MAX_UPLOAD_BYTES, UploadError, UploadPurpose, UploadRecord},
@@ -64,10 +64,7 @@ pub async fn upload(
     request: HttpRequest,
     mut payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = state
-        .applicants
-        .authenticate(session_token(&request)?)
-        .await?;
+    let applicant = signed_in_applicant(&state, &request).await?;
     let mut purpose = None;
     let mut file: Option<Vec<u8>> = None;
     while let Some(mut field) = payload.try_next().await.map_err(malformed)? {
@@ -105,13 +102,15 @@ pub async fn download(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = state
-        .applicants
-        .authenticate(session_token(&request)?)
-        .await?;
+    let applicant = signed_in_applicant(&state, &request).await?;
     let (record, bytes) = state.uploads.open(applicant.id, &path.into_inner()).await?;
-    Ok(HttpResponse::Ok()
+    Ok(image(record, bytes))
+}
+
+/// An uploaded image as a response (its sniffed type, never re-sniffed by the browser).
+pub(super) fn image(record: UploadRecord, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type(record.content_type)
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(bytes))
+        .body(bytes)
 }

@@ -8,14 +8,13 @@ use argon2::{
     Argon2,
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeDelta, Utc};
-use rand::RngCore as _;
 
 use crate::{
     audit::AuditDraft,
     ca::StorageError,
     kv::{Kv, KvError},
+    tokens::Sessions,
 };
 
 /// Consecutive failures that lock an account.
@@ -108,14 +107,7 @@ pub enum StaffError {
 #[derive(Debug)]
 pub struct Staff {
     store: Arc<dyn StaffStore>,
-    kv: Arc<dyn Kv>,
-}
-
-fn session_key(token: &str) -> String {
-    format!(
-        "staff-session:{}",
-        hex::encode(mcert_signer::sm3_digest(token.as_bytes()))
-    )
+    sessions: Sessions,
 }
 
 /// Argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: the OWASP baseline).
@@ -138,7 +130,10 @@ fn check_password(password: &str) -> Result<(), StaffError> {
 impl Staff {
     /// The service over its store and the kv store.
     pub fn new(store: Arc<dyn StaffStore>, kv: Arc<dyn Kv>) -> Self {
-        Self { store, kv }
+        Self {
+            store,
+            sessions: Sessions::new(kv, "staff-session", SESSION_TTL),
+        }
     }
 
     /// Adds an account (the CLI's `admin add-staff`).
@@ -196,7 +191,7 @@ impl Staff {
         &self,
         username: &str,
         password: &str,
-    ) -> Result<(String, StaffRecord), StaffError> {
+    ) -> Result<(String, DateTime<Utc>, StaffRecord), StaffError> {
         let Some(staff) = self.store.staff_by_username(username.trim()).await? else {
             // Same work as a real check, so timing does not reveal which usernames exist.
             let salt = SaltString::generate(&mut rand::rngs::OsRng);
@@ -218,26 +213,16 @@ impl Staff {
             return Err(StaffError::WrongCredentials);
         }
         self.store.record_login_success(staff.id).await?;
-        let mut raw = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
-        let token = URL_SAFE_NO_PAD.encode(raw);
-        self.kv
-            .put_if_absent(
-                &session_key(&token),
-                staff.id.to_string().as_bytes(),
-                SESSION_TTL,
-            )
-            .await?;
-        Ok((token, staff))
+        let (token, expires_at) = self.sessions.issue(staff.id).await?;
+        Ok((token, expires_at, staff))
     }
 
     /// The staff account a session token belongs to.
     pub async fn authenticate(&self, token: &str) -> Result<StaffRecord, StaffError> {
         let id = self
-            .kv
-            .get(&session_key(token))
+            .sessions
+            .resolve(token)
             .await?
-            .and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse::<i64>().ok())
             .ok_or(StaffError::NotSignedIn)?;
         self.store
             .staff_by_id(id)
@@ -247,8 +232,7 @@ impl Staff {
 
     /// Ends a session.
     pub async fn sign_out(&self, token: &str) -> Result<(), StaffError> {
-        self.kv.take(&session_key(token)).await?;
-        Ok(())
+        Ok(self.sessions.revoke(token).await?)
     }
 }
 

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::{
-    cert_store::{CHAIN_RETRIES, SeaCertStore, append_in, commit, corrupt, unavailable},
+    cert_store::{SeaCertStore, append_in, commit, corrupt, retrying, unavailable},
     entities::{application, employer, sync_outbox},
 };
 use crate::{
@@ -136,40 +136,34 @@ impl ApplicationStore for SeaCertStore {
         audit: AuditDraft,
     ) -> Result<(), StorageError> {
         let count = i32::try_from(count).unwrap_or(i32::MAX);
-        let mut attempt = 0;
-        loop {
-            let result: Result<(), StorageError> = async {
-                let txn = self.db().begin().await.map_err(unavailable)?;
-                let row = employer::ActiveModel {
-                    uscc: Set(uscc.to_string()),
-                    employee_count: Set(count),
-                    employee_count_source: Set(source.to_string()),
-                    updated_by: Set(audit.actor.clone()),
-                    updated_at: Set(Utc::now()),
-                };
-                employer::Entity::insert(row)
-                    .on_conflict(
-                        sea_orm::sea_query::OnConflict::column(employer::Column::Uscc)
-                            .update_columns([
-                                employer::Column::EmployeeCount,
-                                employer::Column::EmployeeCountSource,
-                                employer::Column::UpdatedBy,
-                                employer::Column::UpdatedAt,
-                            ])
-                            .to_owned(),
-                    )
-                    .exec(&txn)
-                    .await
-                    .map_err(unavailable)?;
-                append_in(&txn, &audit).await?;
-                commit(txn).await
-            }
-            .await;
-            match result {
-                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
-                other => return other,
-            }
-        }
+        let audit = &audit;
+        retrying(|| async move {
+            let txn = self.db().begin().await.map_err(unavailable)?;
+            let row = employer::ActiveModel {
+                uscc: Set(uscc.to_string()),
+                employee_count: Set(count),
+                employee_count_source: Set(source.to_string()),
+                updated_by: Set(audit.actor.clone()),
+                updated_at: Set(Utc::now()),
+            };
+            employer::Entity::insert(row)
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::column(employer::Column::Uscc)
+                        .update_columns([
+                            employer::Column::EmployeeCount,
+                            employer::Column::EmployeeCountSource,
+                            employer::Column::UpdatedBy,
+                            employer::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec(&txn)
+                .await
+                .map_err(unavailable)?;
+            append_in(&txn, audit).await?;
+            commit(txn).await
+        })
+        .await
     }
 
     async fn queue(
@@ -207,13 +201,7 @@ impl ApplicationStore for SeaCertStore {
         expected: ApplicationStatus,
         change: Change,
     ) -> Result<bool, StorageError> {
-        let mut attempt = 0;
-        loop {
-            match self.apply_once(id, expected, &change).await {
-                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
-                other => return other,
-            }
-        }
+        retrying(|| self.apply_once(id, expected, &change)).await
     }
 }
 

@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// How often a transaction that lost an audit-chain race is tried again.
-pub(super) const CHAIN_RETRIES: usize = 8;
+const CHAIN_RETRIES: usize = 8;
 
 /// The CA registry in a relational database.
 #[derive(Debug, Clone)]
@@ -89,8 +89,39 @@ pub(super) async fn commit(txn: DatabaseTransaction) -> Result<(), StorageError>
     txn.commit().await.map_err(unavailable)
 }
 
-pub(super) fn is_conflict(error: &CaError) -> bool {
-    matches!(error, CaError::Storage(StorageError::Conflict { .. }))
+/// An error that may mean the transaction lost an audit-chain race (another writer took the
+/// same `seq`) or another compare-and-set, and is worth running again.
+pub(super) trait Conflicted {
+    /// Whether running the transaction again may succeed.
+    fn is_conflict(&self) -> bool;
+}
+
+impl Conflicted for StorageError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, StorageError::Conflict { .. })
+    }
+}
+
+impl Conflicted for CaError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, CaError::Storage(e) if e.is_conflict())
+    }
+}
+
+/// Runs a transaction again while it reports a conflict, at most [`CHAIN_RETRIES`] more times.
+pub(super) async fn retrying<T, E, F, Fut>(mut transaction: F) -> Result<T, E>
+where
+    E: Conflicted,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut attempt = 0;
+    loop {
+        match transaction().await {
+            Err(e) if e.is_conflict() && attempt < CHAIN_RETRIES => attempt += 1,
+            other => return other,
+        }
+    }
 }
 
 pub(super) async fn record_of(
@@ -395,13 +426,7 @@ impl CertStore for SeaCertStore {
         pending: PendingCertificate,
         audit: AuditDraft,
     ) -> Result<CertificateRecord, CaError> {
-        let mut attempt = 0;
-        loop {
-            match self.record_pending_once(&pending, &audit).await {
-                Err(e) if is_conflict(&e) && attempt < CHAIN_RETRIES => attempt += 1,
-                other => return other,
-            }
-        }
+        retrying(|| self.record_pending_once(&pending, &audit)).await
     }
 
     async fn activate(&self, serial: &CertificateSerial, der: Vec<u8>) -> Result<(), StorageError> {
@@ -459,16 +484,7 @@ impl CertStore for SeaCertStore {
         revoked_by: &str,
         audit: AuditDraft,
     ) -> Result<RevocationRecord, CaError> {
-        let mut attempt = 0;
-        loop {
-            match self
-                .revoke_once(serial, reason, revoked_at, revoked_by, &audit)
-                .await
-            {
-                Err(e) if is_conflict(&e) && attempt < CHAIN_RETRIES => attempt += 1,
-                other => return other,
-            }
-        }
+        retrying(|| self.revoke_once(serial, reason, revoked_at, revoked_by, &audit)).await
     }
 
     async fn revocations(&self) -> Result<Vec<RevocationRecord>, StorageError> {
@@ -518,18 +534,13 @@ impl CertStore for SeaCertStore {
     }
 
     async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEntry, StorageError> {
-        let mut attempt = 0;
-        loop {
+        let audit = &audit;
+        retrying(|| async move {
             let txn = self.db.begin().await.map_err(unavailable)?;
-            let result = match append_in(&txn, &audit).await {
-                Ok(entry) => commit(txn).await.map(|()| entry),
-                Err(e) => Err(e),
-            };
-            match result {
-                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
-                other => return other,
-            }
-        }
+            let entry = append_in(&txn, audit).await?;
+            commit(txn).await.map(|()| entry)
+        })
+        .await
     }
 
     async fn audit_entries(

@@ -11,28 +11,30 @@ use sea_orm::{
 
 use super::{
     cert_store::{
-        CHAIN_RETRIES, SeaCertStore, append_in, commit, corrupt, insert_pending_in, record_of,
-        unavailable,
+        Conflicted, SeaCertStore, append_in, commit, corrupt, insert_pending_in, record_of,
+        retrying, unavailable,
     },
     entities::{certificate, enrolment_ticket, key_share},
 };
 use crate::{
     audit::AuditDraft,
     ca::{
-        CaError, CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate,
-        StorageError, UnitDraft,
+        CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate, StorageError,
+        UnitDraft,
     },
     cosign::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure},
-    domain::{CertificateSerial, PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
+    domain::CertificateSerial,
     enrol::{EnrolError, EnrolStore, NewTicket, TicketStatus},
 };
 
-fn is_retryable(error: &EnrolError) -> bool {
-    matches!(
-        error,
-        EnrolError::Storage(StorageError::Conflict { .. })
-            | EnrolError::Ca(CaError::Storage(StorageError::Conflict { .. }))
-    )
+impl Conflicted for EnrolError {
+    fn is_conflict(&self) -> bool {
+        match self {
+            EnrolError::Storage(e) => e.is_conflict(),
+            EnrolError::Ca(e) => e.is_conflict(),
+            _ => false,
+        }
+    }
 }
 
 async fn certificate_row(
@@ -49,15 +51,9 @@ async fn certificate_row(
 fn drafts(row: &enrolment_ticket::Model) -> Result<(UnitDraft, HolderDraft), StorageError> {
     let bad = |e: crate::domain::DomainError| corrupt("enrolment_tickets", e.to_string());
     Ok((
-        UnitDraft {
-            uscc: Uscc::parse(&row.uscc).map_err(bad)?,
-            name: UnitName::parse(&row.unit_name).map_err(bad)?,
-        },
-        HolderDraft {
-            name: PersonName::parse(&row.holder_name).map_err(bad)?,
-            id_number: ResidentId::parse(&row.holder_id_number).map_err(bad)?,
-            phone: PhoneNumber::parse(&row.holder_phone).map_err(bad)?,
-        },
+        UnitDraft::parse(&row.uscc, &row.unit_name).map_err(bad)?,
+        HolderDraft::parse(&row.holder_name, &row.holder_id_number, &row.holder_phone)
+            .map_err(bad)?,
     ))
 }
 
@@ -303,16 +299,7 @@ impl KeyShareStore for SeaCertStore {
         let row = certificate_row(self.db(), serial)
             .await?
             .ok_or_else(|| corrupt("key_shares", format!("no certificate {serial}")))?;
-        let mut attempt = 0;
-        loop {
-            match self
-                .record_pin_failure_once(row.id, limit, &lock_audit)
-                .await
-            {
-                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
-                other => return other,
-            }
-        }
+        retrying(|| self.record_pin_failure_once(row.id, limit, &lock_audit)).await
     }
 
     async fn record_pin_success(&self, serial: &CertificateSerial) -> Result<bool, StorageError> {
@@ -333,37 +320,32 @@ impl KeyShareStore for SeaCertStore {
 #[async_trait::async_trait]
 impl EnrolStore for SeaCertStore {
     async fn insert_ticket(&self, ticket: NewTicket, audit: AuditDraft) -> Result<(), EnrolError> {
-        let mut attempt = 0;
-        loop {
-            let result: Result<(), StorageError> = async {
-                let txn = self.db().begin().await.map_err(unavailable)?;
-                enrolment_ticket::ActiveModel {
-                    ticket_hash: Set(ticket.ticket_hash.clone()),
-                    uscc: Set(ticket.unit.uscc.as_str().to_string()),
-                    unit_name: Set(ticket.unit.name.as_str().to_string()),
-                    holder_name: Set(ticket.holder.name.as_str().to_string()),
-                    holder_id_number: Set(ticket.holder.id_number.as_str().to_string()),
-                    holder_phone: Set(ticket.holder.phone.as_str().to_string()),
-                    status: Set(TicketStatus::Open.as_str().to_string()),
-                    certificate_id: Set(None),
-                    created_by: Set(ticket.created_by.clone()),
-                    created_at: Set(Utc::now()),
-                    expires_at: Set(ticket.expires_at),
-                    completed_at: Set(None),
-                    ..Default::default()
-                }
-                .insert(&txn)
-                .await
-                .map_err(unavailable)?;
-                append_in(&txn, &audit).await?;
-                commit(txn).await
+        let (ticket, audit) = (&ticket, &audit);
+        retrying(|| async move {
+            let txn = self.db().begin().await.map_err(unavailable)?;
+            enrolment_ticket::ActiveModel {
+                ticket_hash: Set(ticket.ticket_hash.clone()),
+                uscc: Set(ticket.unit.uscc.as_str().to_string()),
+                unit_name: Set(ticket.unit.name.as_str().to_string()),
+                holder_name: Set(ticket.holder.name.as_str().to_string()),
+                holder_id_number: Set(ticket.holder.id_number.as_str().to_string()),
+                holder_phone: Set(ticket.holder.phone.as_str().to_string()),
+                status: Set(TicketStatus::Open.as_str().to_string()),
+                certificate_id: Set(None),
+                created_by: Set(ticket.created_by.clone()),
+                created_at: Set(Utc::now()),
+                expires_at: Set(ticket.expires_at),
+                completed_at: Set(None),
+                ..Default::default()
             }
-            .await;
-            match result {
-                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
-                other => return other.map_err(EnrolError::Storage),
-            }
-        }
+            .insert(&txn)
+            .await
+            .map_err(unavailable)?;
+            append_in(&txn, audit).await?;
+            commit(txn).await
+        })
+        .await
+        .map_err(EnrolError::Storage)
     }
 
     async fn open_ticket(
@@ -388,16 +370,7 @@ impl EnrolStore for SeaCertStore {
         share: NewKeyShare,
         audit: AuditDraft,
     ) -> Result<CertificateRecord, EnrolError> {
-        let mut attempt = 0;
-        loop {
-            match self
-                .start_enrolment_once(ticket_hash, &pending, &share, &audit)
-                .await
-            {
-                Err(e) if is_retryable(&e) && attempt < CHAIN_RETRIES => attempt += 1,
-                other => return other,
-            }
-        }
+        retrying(|| self.start_enrolment_once(ticket_hash, &pending, &share, &audit)).await
     }
 
     async fn complete_enrolment(
@@ -407,15 +380,6 @@ impl EnrolStore for SeaCertStore {
         device_token_hash: String,
         audit: AuditDraft,
     ) -> Result<(), EnrolError> {
-        let mut attempt = 0;
-        loop {
-            match self
-                .complete_enrolment_once(serial, &der, &device_token_hash, &audit)
-                .await
-            {
-                Err(e) if is_retryable(&e) && attempt < CHAIN_RETRIES => attempt += 1,
-                other => return other,
-            }
-        }
+        retrying(|| self.complete_enrolment_once(serial, &der, &device_token_hash, &audit)).await
     }
 }

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::{
-    cert_store::{CHAIN_RETRIES, SeaCertStore, append_in, commit, unavailable},
+    cert_store::{SeaCertStore, append_in, commit, retrying, unavailable},
     entities::staff,
 };
 use crate::{
@@ -38,38 +38,30 @@ impl StaffStore for SeaCertStore {
         password_hash: &str,
         audit: AuditDraft,
     ) -> Result<StaffRecord, StorageError> {
-        let mut attempt = 0;
-        loop {
-            let result: Result<StaffRecord, StorageError> = async {
-                let txn = self.db().begin().await.map_err(unavailable)?;
-                let row = staff::ActiveModel {
-                    username: Set(username.to_string()),
-                    display_name: Set(display_name.to_string()),
-                    password_hash: Set(password_hash.to_string()),
-                    failed_logins: Set(0),
-                    locked_until: Set(None),
-                    created_at: Set(Utc::now()),
-                    ..Default::default()
-                }
-                .insert(&txn)
-                .await
-                .map_err(unavailable)?;
-                append_in(&txn, &audit).await?;
-                commit(txn).await?;
-                Ok(record(row))
-            }
-            .await;
-            // A lost audit-chain race is retried; a taken username is not (it stays taken).
-            match result {
-                Err(StorageError::Conflict { .. })
-                    if attempt < CHAIN_RETRIES
-                        && self.staff_by_username(username).await?.is_none() =>
-                {
-                    attempt += 1;
-                }
-                other => return other,
-            }
+        // A taken username stays taken: refuse it at once rather than retrying the insert.
+        if self.staff_by_username(username).await?.is_some() {
+            return Err(StorageError::Conflict { what: "username" });
         }
+        let audit = &audit;
+        retrying(|| async move {
+            let txn = self.db().begin().await.map_err(unavailable)?;
+            let row = staff::ActiveModel {
+                username: Set(username.to_string()),
+                display_name: Set(display_name.to_string()),
+                password_hash: Set(password_hash.to_string()),
+                failed_logins: Set(0),
+                locked_until: Set(None),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await
+            .map_err(unavailable)?;
+            append_in(&txn, audit).await?;
+            commit(txn).await?;
+            Ok(record(row))
+        })
+        .await
     }
 
     async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRecord>, StorageError> {

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::{
-    cert_store::{CHAIN_RETRIES, SeaCertStore, append_in, commit, corrupt, unavailable},
+    cert_store::{SeaCertStore, append_in, commit, corrupt, retrying, unavailable},
     entities::sync_outbox,
 };
 use crate::{
@@ -91,50 +91,53 @@ impl SyncStore for SeaCertStore {
         Ok(())
     }
 
-    async fn sync_state(&self, application_id: i64) -> Result<Option<SyncState>, StorageError> {
-        sync_outbox::Entity::find_by_id(application_id)
-            .one(self.db())
+    async fn sync_states(&self, application_ids: &[i64]) -> Result<Vec<SyncState>, StorageError> {
+        if application_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        sync_outbox::Entity::find()
+            .filter(
+                sync_outbox::COLUMN
+                    .application_id
+                    .is_in(application_ids.iter().copied()),
+            )
+            .all(self.db())
             .await
             .map_err(unavailable)?
+            .into_iter()
             .map(state)
-            .transpose()
+            .collect()
     }
 
     async fn requeue(&self, application_id: i64, audit: AuditDraft) -> Result<bool, StorageError> {
-        let mut attempt = 0;
-        loop {
-            let result: Result<bool, StorageError> = async {
-                let txn = self.db().begin().await.map_err(unavailable)?;
-                let now = Utc::now();
-                let changed = sync_outbox::Entity::update_many()
-                    .col_expr(
-                        sync_outbox::Column::Status,
-                        Expr::value(SyncStatus::Pending.as_str()),
-                    )
-                    .col_expr(sync_outbox::Column::Attempts, Expr::value(0))
-                    .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(now))
-                    .col_expr(sync_outbox::Column::UpdatedAt, Expr::value(now))
-                    .filter(sync_outbox::COLUMN.application_id.eq(application_id))
-                    .filter(sync_outbox::COLUMN.status.is_in([
-                        SyncStatus::Pending.as_str(),
-                        SyncStatus::Failed.as_str(),
-                        SyncStatus::Blocked.as_str(),
-                    ]))
-                    .exec(&txn)
-                    .await
-                    .map_err(unavailable)?;
-                if changed.rows_affected != 1 {
-                    return Ok(false);
-                }
-                append_in(&txn, &audit).await?;
-                commit(txn).await?;
-                Ok(true)
+        let audit = &audit;
+        retrying(|| async move {
+            let txn = self.db().begin().await.map_err(unavailable)?;
+            let now = Utc::now();
+            let changed = sync_outbox::Entity::update_many()
+                .col_expr(
+                    sync_outbox::Column::Status,
+                    Expr::value(SyncStatus::Pending.as_str()),
+                )
+                .col_expr(sync_outbox::Column::Attempts, Expr::value(0))
+                .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(now))
+                .col_expr(sync_outbox::Column::UpdatedAt, Expr::value(now))
+                .filter(sync_outbox::COLUMN.application_id.eq(application_id))
+                .filter(sync_outbox::COLUMN.status.is_in([
+                    SyncStatus::Pending.as_str(),
+                    SyncStatus::Failed.as_str(),
+                    SyncStatus::Blocked.as_str(),
+                ]))
+                .exec(&txn)
+                .await
+                .map_err(unavailable)?;
+            if changed.rows_affected != 1 {
+                return Ok(false);
             }
-            .await;
-            match result {
-                Err(StorageError::Conflict { .. }) if attempt < CHAIN_RETRIES => attempt += 1,
-                other => return other,
-            }
-        }
+            append_in(&txn, audit).await?;
+            commit(txn).await?;
+            Ok(true)
+        })
+        .await
     }
 }

@@ -95,8 +95,8 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, StorageError>;
     /// Records an outcome.
     async fn record(&self, state: &SyncState) -> Result<(), StorageError>;
-    /// The row of an application.
-    async fn sync_state(&self, application_id: i64) -> Result<Option<SyncState>, StorageError>;
+    /// The rows of these applications (those that have one), in one query.
+    async fn sync_states(&self, application_ids: &[i64]) -> Result<Vec<SyncState>, StorageError>;
     /// Makes a pending, failed or blocked row due now with a fresh attempt count (staff
     /// re-push), audited; false if there is no such row or it is already synced.
     async fn requeue(&self, application_id: i64, audit: AuditDraft) -> Result<bool, StorageError>;
@@ -121,9 +121,18 @@ impl Syncer {
         Self { store, platform }
     }
 
-    /// The outbox row of an application.
-    pub async fn state(&self, application_id: i64) -> Result<Option<SyncState>, StorageError> {
-        self.store.sync_state(application_id).await
+    /// The outbox rows of these applications, by application id.
+    pub async fn states(
+        &self,
+        application_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, SyncState>, StorageError> {
+        Ok(self
+            .store
+            .sync_states(application_ids)
+            .await?
+            .into_iter()
+            .map(|state| (state.application_id, state))
+            .collect())
     }
 
     /// Staff push a row again now: after a merge, once the platform is back, or to skip a

@@ -236,6 +236,13 @@ impl Uploads {
     /// Any upload's record and bytes, for staff reviewing an application.
     pub async fn open_for_staff(&self, id: &str) -> Result<(UploadRecord, Vec<u8>), UploadError> {
         let record = self.store.upload(id).await?.ok_or(UploadError::NotFound)?;
+        self.with_bytes(record).await
+    }
+
+    async fn with_bytes(
+        &self,
+        record: UploadRecord,
+    ) -> Result<(UploadRecord, Vec<u8>), UploadError> {
         let bytes = self
             .files
             .get(&record.sm3)
@@ -251,12 +258,7 @@ impl Uploads {
         id: &str,
     ) -> Result<(UploadRecord, Vec<u8>), UploadError> {
         let record = self.record_of(applicant_id, id).await?;
-        let bytes = self
-            .files
-            .get(&record.sm3)
-            .await?
-            .ok_or(UploadError::NotFound)?;
-        Ok((record, bytes))
+        self.with_bytes(record).await
     }
 }
 

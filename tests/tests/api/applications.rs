@@ -273,19 +273,7 @@ async fn staff_reject_with_a_reason_then_approve_the_fixed_application() {
     let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
     let phone = "13400134000";
     let (token, id) = submitted(&app, phone).await;
-    app.state
-        .staff
-        .add_account("reviewer1", "审核员一", "review2026now", "test")
-        .await
-        .unwrap();
-    let signed = app
-        .post_json(
-            "/api/v1/staff/session",
-            &json!({ "username": "reviewer1", "password": "review2026now" }),
-            None,
-        )
-        .await;
-    let staff = signed.body["token"].as_str().unwrap().to_string();
+    let staff = staff_session(&app).await;
 
     // Applicants cannot review; the queue filters by region and shows the application.
     let (status, _) = call(
@@ -449,19 +437,7 @@ async fn the_second_certificate_of_an_employer_is_billable_unless_it_is_large() 
     assert_eq!(billing_of(&app, &token, second).await, (true, Some(160)));
 
     // Staff record more than 100 employees: up to three are free.
-    app.state
-        .staff
-        .add_account("reviewer1", "审核员一", "review2026now", "test")
-        .await
-        .unwrap();
-    let signed = app
-        .post_json(
-            "/api/v1/staff/session",
-            &json!({ "username": "reviewer1", "password": "review2026now" }),
-            None,
-        )
-        .await;
-    let staff = signed.body["token"].as_str().unwrap().to_string();
+    let staff = staff_session(&app).await;
     let path = "/api/v1/staff/employers/91440300708461136T/employee-count";
     let (status, _) = call(
         &app,
@@ -509,19 +485,7 @@ async fn billing_of(app: &TestApp, token: &str, id: i64) -> (bool, Option<u64>) 
 
 /// Signs in a reviewer and approves application `id`; returns the reviewer's token.
 async fn approve(app: &TestApp, id: i64) -> String {
-    app.state
-        .staff
-        .add_account("reviewer1", "审核员一", "review2026now", "test")
-        .await
-        .unwrap();
-    let signed = app
-        .post_json(
-            "/api/v1/staff/session",
-            &json!({ "username": "reviewer1", "password": "review2026now" }),
-            None,
-        )
-        .await;
-    let staff = signed.body["token"].as_str().unwrap().to_string();
+    let staff = staff_session(app).await;
     let (status, body) = call(
         app,
         reqwest::Method::POST,
@@ -609,4 +573,22 @@ async fn approved_applications_reach_the_platform_and_a_merge_blocks_them() {
     );
     let entries = app.state.store.audit_entries(0, 100).await.unwrap();
     assert!(entries.iter().any(|e| e.action == "sync.repush"));
+}
+
+/// A new reviewer account, signed in: its bearer token.
+async fn staff_session(app: &TestApp) -> String {
+    app.state
+        .staff
+        .add_account("reviewer1", "审核员一", "review2026now", "test")
+        .await
+        .unwrap();
+    let signed = app
+        .post_json(
+            "/api/v1/staff/session",
+            &json!({ "username": "reviewer1", "password": "review2026now" }),
+            None,
+        )
+        .await;
+    assert_eq!(signed.status, 200, "{:?}", signed.body);
+    signed.body["token"].as_str().unwrap().to_string()
 }

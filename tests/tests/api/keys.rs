@@ -149,24 +149,10 @@ async fn a_session_may_retry_a_pin_and_issues_partials_once() {
     let id = session["session_id"].as_str().unwrap();
     let message = unb64(&session["message"]);
     // Wrong then right within one session.
-    let (_, wrong) = cosign::begin(
-        &phone.share,
-        WRONG_PIN.as_bytes(),
-        id.as_bytes(),
-        &message,
-        &entropy(),
-    )
-    .unwrap();
+    let (_, wrong) = phone.begin(WRONG_PIN, id, &message);
     let answer = app.send_round(id, &wrong.to_bytes()).await;
     assert_eq!(answer.code(), "pin_incorrect");
-    let (_, right) = cosign::begin(
-        &phone.share,
-        PIN.as_bytes(),
-        id.as_bytes(),
-        &message,
-        &entropy(),
-    )
-    .unwrap();
+    let (_, right) = phone.begin(PIN, id, &message);
     let answer = app.send_round(id, &right.to_bytes()).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     // Partials are issued once per session.
@@ -188,14 +174,7 @@ async fn concurrent_wrong_pins_from_copied_phones_cannot_get_a_seventh_try() {
         let phone = &phone;
         async move {
             let id = session["session_id"].as_str().unwrap();
-            let (_, round) = cosign::begin(
-                &phone.share,
-                WRONG_PIN.as_bytes(),
-                id.as_bytes(),
-                &unb64(&session["message"]),
-                &entropy(),
-            )
-            .unwrap();
+            let (_, round) = phone.begin(WRONG_PIN, id, &unb64(&session["message"]));
             app.send_round(id, &round.to_bytes()).await
         }
     });
@@ -228,14 +207,7 @@ async fn malformed_input_is_refused_without_counting() {
     let session = app.key_check(&phone, "verify_pin").await;
     let id = session["session_id"].as_str().unwrap();
     let message = unb64(&session["message"]);
-    let (_, round) = cosign::begin(
-        &phone.share,
-        WRONG_PIN.as_bytes(),
-        id.as_bytes(),
-        &message,
-        &entropy(),
-    )
-    .unwrap();
+    let (_, round) = phone.begin(WRONG_PIN, id, &message);
     let round = round.to_bytes();
     let q1 = &round[..65];
     let proof = &round[65..];
@@ -322,14 +294,7 @@ async fn a_signature_over_anything_but_the_sessions_message_is_refused() {
     // The phone is tricked into signing another message in this session: its proof is bound
     // to the message, so the server rejects it as a wrong PIN would be...
     let other = b"pay 1,000,000 to the attacker".to_vec();
-    let (_, round) = cosign::begin(
-        &phone.share,
-        PIN.as_bytes(),
-        id.as_bytes(),
-        &other,
-        &entropy(),
-    )
-    .unwrap();
+    let (_, round) = phone.begin(PIN, id, &other);
     let answer = app.send_round(id, &round.to_bytes()).await;
     assert_eq!(answer.code(), "pin_incorrect");
 
@@ -337,14 +302,7 @@ async fn a_signature_over_anything_but_the_sessions_message_is_refused() {
     // finished signature verifies only over the session's message; a signature the phone made
     // for another session is refused.
     let message = unb64(&session["message"]);
-    let (signing, round) = cosign::begin(
-        &phone.share,
-        PIN.as_bytes(),
-        id.as_bytes(),
-        &message,
-        &entropy(),
-    )
-    .unwrap();
+    let (signing, round) = phone.begin(PIN, id, &message);
     let answer = app.send_round(id, &round.to_bytes()).await;
     assert_eq!(answer.status, 200);
     let partials = cosign::ServerPartials::from_bytes(&unb64(&answer.body["partials"])).unwrap();

@@ -39,6 +39,25 @@ pub struct TestPhone {
     pub device_token: String,
 }
 
+impl TestPhone {
+    /// The phone's first co-signing step with `pin` in session `id` over `message`.
+    pub fn begin(
+        &self,
+        pin: &str,
+        id: &str,
+        message: &[u8],
+    ) -> (cosign::ClientSigning, cosign::ClientRound) {
+        cosign::begin(
+            &self.share,
+            pin.as_bytes(),
+            id.as_bytes(),
+            message,
+            &entropy(),
+        )
+        .unwrap()
+    }
+}
+
 /// A JSON answer.
 #[derive(Debug)]
 pub struct Answer {
