@@ -17,6 +17,8 @@ mod m20261121_000011_create_applications;
 mod m20261121_000012_create_staff;
 mod m20261121_000013_create_employers;
 mod m20261121_000014_create_sync_outbox;
+mod m20261121_000015_create_notices;
+mod m20261121_000016_add_sync_outbox_accounts;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -40,6 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000012_create_staff::Migration),
             Box::new(m20261121_000013_create_employers::Migration),
             Box::new(m20261121_000014_create_sync_outbox::Migration),
+            Box::new(m20261121_000015_create_notices::Migration),
+            Box::new(m20261121_000016_add_sync_outbox_accounts::Migration),
         ]
     }
 }

@@ -52,6 +52,9 @@ pub struct Settings {
     /// Without it, development mode shows messages in the log and at `/dev/sms`, and production
     /// refuses to send with a clear error.
     pub aliyun_sms: Option<crate::providers::sms::AliyunSmsConfig>,
+    /// Alibaba Cloud OCR for licences and ID cards (`[aliyun_ocr]` in the file, or
+    /// `MCERT_ALIYUN_OCR__ACCESS_KEY_ID` etc.). Without it the wizard does not prefill.
+    pub aliyun_ocr: Option<crate::providers::ocr::AliyunOcrConfig>,
 }
 
 /// Log output format.
@@ -134,6 +137,7 @@ impl Settings {
             platform: None,
             sync_interval_secs: DEFAULTS.sync_interval_secs,
             aliyun_sms: None,
+            aliyun_ocr: None,
         }
     }
 

@@ -14,8 +14,9 @@ use crate::{
     enrol::{EnrolError, TicketError},
     kv::KvError,
     otp::OtpError,
-    providers::sms::SmsError,
+    providers::{ocr::OcrError, platform::PlatformError, sms::SmsError},
     staff::StaffError,
+    sync::MergeError,
     uploads::UploadError,
 };
 use mcert_signer::SignerError;
@@ -72,6 +73,9 @@ pub enum AppError {
     /// A ticket that is not one.
     #[error(transparent)]
     Ticket(#[from] TicketError),
+    /// From merging an employer's platform accounts.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
     /// A request that conflicts with the current state.
     #[error("conflict: {code}")]
     Conflict {
@@ -227,6 +231,37 @@ pub fn describe_staff_error(error: &StaffError) -> (StatusCode, &'static str, St
     }
 }
 
+/// Status, code and Chinese message of a merge error.
+pub fn describe_merge_error(error: &MergeError) -> (StatusCode, &'static str, String) {
+    use StatusCode as S;
+    match error {
+        MergeError::NotBlocked => (
+            S::CONFLICT,
+            "merge_not_needed",
+            "该单位没有因“需要进行单位信息合并”而暂停同步的申请，无需合并".into(),
+        ),
+        MergeError::UnknownAccount { accounts } => (
+            S::BAD_REQUEST,
+            "merge_account_unknown",
+            format!(
+                "保留的账号须是就业系统列出的账号之一：{}",
+                accounts.join("、")
+            ),
+        ),
+        MergeError::Platform(PlatformError::Unavailable { .. }) => (
+            S::SERVICE_UNAVAILABLE,
+            "platform_unavailable",
+            "就业系统暂时无法访问，账号未合并，请稍后重试".into(),
+        ),
+        MergeError::Platform(PlatformError::Refused { .. }) => (
+            S::BAD_GATEWAY,
+            "platform_merge_refused",
+            "就业系统拒绝了合并请求，账号未合并：请与就业系统核对账号后重试".into(),
+        ),
+        MergeError::Storage(e) => describe_storage_error(e),
+    }
+}
+
 /// Status, code and Chinese message of a wizard error.
 pub fn describe_application_error(error: &ApplicationError) -> (StatusCode, &'static str, String) {
     use StatusCode as S;
@@ -282,6 +317,7 @@ pub fn describe_application_error(error: &ApplicationError) -> (StatusCode, &'st
             "reject_reason_missing",
             "驳回须填写申请人能据以修改的原因（200 字以内）".into(),
         ),
+        ApplicationError::FormPdf(_) => internal(),
         ApplicationError::UploadPurpose { .. } => (
             S::BAD_REQUEST,
             "upload_wrong_purpose",
@@ -353,6 +389,14 @@ impl AppError {
                 let status = match e {
                     UploadError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                     UploadError::NotFound => StatusCode::NOT_FOUND,
+                    UploadError::OcrNotConfigured => StatusCode::NOT_IMPLEMENTED,
+                    UploadError::Ocr(OcrError::Unreadable { .. }) => {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    }
+                    UploadError::Ocr(OcrError::Unavailable { .. }) => {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
+                    UploadError::Ocr(_) => StatusCode::BAD_GATEWAY,
                     _ => StatusCode::BAD_REQUEST,
                 };
                 (status, e.code(), e.message_zh().into())
@@ -362,6 +406,7 @@ impl AppError {
                 "enrolment_ticket_malformed",
                 "下载码格式不正确：应为 24 位字母和数字（2-7），可带短横线".into(),
             ),
+            AppError::Merge(e) => describe_merge_error(e),
             AppError::Domain(e) => (StatusCode::BAD_REQUEST, e.code(), e.message_zh()),
             AppError::Kv(_) => kv_unavailable(),
             AppError::Conflict { code, message } => {

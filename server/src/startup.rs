@@ -17,9 +17,11 @@ use crate::{
     enrol::Enrolment,
     http::{self, AppState},
     kv,
+    notify::Notifier,
     otp::{OtpLimits, OtpService},
     providers::{
         HttpTimeouts,
+        ocr::{AliyunOcr, OcrReader},
         platform::{DevPlatform, EmploymentPlatform, HttpPlatform, UnconfiguredPlatform},
         sms::{AliyunSms, DevSms, SmsSender, UnconfiguredSms},
     },
@@ -50,9 +52,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::otp::sign_out)
         .service(http::uploads::upload)
         .service(http::uploads::download)
+        .service(http::uploads::recognise)
+        .service(http::uploads::recognise)
         .service(http::applications::create)
         .service(http::applications::list)
         .service(http::applications::show)
+        .service(http::applications::agreement)
+        .service(http::applications::form_pdf)
+        .service(http::applications::application_status)
         .service(http::applications::accept_agreement)
         .service(http::applications::save_enterprise)
         .service(http::applications::save_agent)
@@ -68,6 +75,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::staff::reject)
         .service(http::staff::employee_count)
         .service(http::staff::repush)
+        .service(http::staff::merge)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)
@@ -165,6 +173,16 @@ type DevOutbox = Option<Arc<DevSms>>;
 
 /// The SMS sender the settings name: Aliyun when configured; otherwise the development outbox in
 /// development mode, and a sender that refuses with a configuration error in production.
+/// The OCR reader, when one is configured; without one the wizard does not prefill.
+fn ocr_reader(settings: &Settings) -> anyhow::Result<Option<Arc<dyn OcrReader>>> {
+    let Some(config) = &settings.aliyun_ocr else {
+        return Ok(None);
+    };
+    let reader = AliyunOcr::new(config.clone(), HttpTimeouts::default())
+        .context("invalid [aliyun_ocr] settings")?;
+    Ok(Some(Arc::new(reader)))
+}
+
 fn sms_sender(settings: &Settings) -> anyhow::Result<(Arc<dyn SmsSender>, DevOutbox)> {
     if let Some(config) = &settings.aliyun_sms {
         let aliyun = AliyunSms::new(config.clone()).context("invalid [aliyun_sms] settings")?;
@@ -212,6 +230,7 @@ impl Application {
         let enrolment = Arc::new(core.enrolment(kv.clone()));
         let (sms, dev_sms) = sms_sender(&settings)?;
         let sync = Arc::new(Syncer::new(core.store.clone(), platform(&settings)?));
+        let notices = Arc::new(Notifier::new(core.store.clone(), sms.clone()));
         let otp = Arc::new(OtpService::new(
             kv.clone(),
             sms.clone(),
@@ -220,6 +239,7 @@ impl Application {
         let uploads = Arc::new(Uploads::new(
             Arc::new(FsFileStore::new(settings.data_dir.join("uploads"))),
             core.store.clone(),
+            ocr_reader(&settings)?,
         ));
         let state = AppState {
             authority: core.authority.clone(),
@@ -231,13 +251,12 @@ impl Application {
                 core.store.clone(),
                 uploads.clone(),
                 chrono::TimeDelta::seconds(i64::from(settings.agreement_countdown_secs)),
-                sms.clone(),
-                core.store.clone(),
             )),
             uploads,
             otp,
             staff: Arc::new(Staff::new(core.store.clone(), kv.clone())),
             sync: sync.clone(),
+            notices: notices.clone(),
             dev_sms,
             kv,
         };
@@ -248,9 +267,9 @@ impl Application {
             );
         }
         spawn_crl_refresh(core.authority.clone(), settings.crl_validity_hours);
-        sync.spawn(Duration::from_secs(u64::from(
-            settings.sync_interval_secs.max(1),
-        )));
+        let outbox_period = Duration::from_secs(u64::from(settings.sync_interval_secs.max(1)));
+        sync.spawn(outbox_period);
+        notices.spawn(outbox_period);
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()

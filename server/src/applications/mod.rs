@@ -3,6 +3,8 @@
 //! drafts step by step, then submission for review. A rejected application is edited and
 //! resubmitted; a submitted or approved one cannot be edited.
 
+pub mod agreement;
+pub mod form_pdf;
 mod steps;
 
 use std::sync::Arc;
@@ -19,10 +21,8 @@ use crate::{
     audit::AuditDraft,
     ca::StorageError,
     domain::DomainError,
-    providers::{
-        platform::EmployerSync,
-        sms::{SmsNotice, SmsSender},
-    },
+    notify::NoticeDraft,
+    providers::{platform::EmployerSync, sms::SmsNotice},
     staff::StaffRecord,
     uploads::{UploadError, UploadPurpose, Uploads},
 };
@@ -162,8 +162,11 @@ pub enum Change {
     AcceptAgreement(DateTime<Utc>),
     /// Save a step (the column and the validated document).
     SaveStep(Step, Value),
-    /// Submit for review, with the billing decided at submission.
-    Submit(DateTime<Utc>, Billing),
+    /// Submit for review. The store decides the billing with [`billing`] in the same
+    /// transaction, serialised per employer (the USCC given), from the employer's other
+    /// submitted or approved applications and its employee count, so two simultaneous first
+    /// submissions cannot both be free.
+    Submit(DateTime<Utc>, String),
     /// Staff decision on a submitted application.
     Decide(Box<Decision>),
 }
@@ -181,6 +184,8 @@ pub struct Decision {
     pub audit: AuditDraft,
     /// On approval: the push to the employment platform, queued in the same transaction.
     pub sync: Option<EmployerSync>,
+    /// The SMS to the agent, queued in the same transaction.
+    pub notice: Option<NoticeDraft>,
 }
 
 /// What the reviewer decided.
@@ -236,11 +241,6 @@ pub trait ApplicationStore: Send + Sync + std::fmt::Debug {
         &self,
         applicant_id: i64,
     ) -> Result<Vec<ApplicationRecord>, StorageError>;
-    /// Applications of the employer `uscc` that are submitted or approved, other than
-    /// `except`: the certificates it has asked for before.
-    async fn count_for_employer(&self, uscc: &str, except: i64) -> Result<u64, StorageError>;
-    /// The employer's registered employee count, if known.
-    async fn employee_count(&self, uscc: &str) -> Result<Option<u32>, StorageError>;
     /// Records the employee count (`source`: `staff` or `platform`), audited.
     async fn set_employee_count(
         &self,
@@ -313,6 +313,9 @@ pub enum ApplicationError {
     /// A rejection needs a reason the applicant can act on.
     #[error("reject reason missing")]
     ReasonMissing,
+    /// The application form could not be drawn.
+    #[error(transparent)]
+    FormPdf(#[from] form_pdf::FormPdfError),
     /// An upload of the wrong kind.
     #[error("upload {field} is not a {expected}")]
     UploadPurpose {
@@ -332,33 +335,19 @@ pub struct Applications {
     store: Arc<dyn ApplicationStore>,
     uploads: Arc<Uploads>,
     countdown: TimeDelta,
-    sms: Arc<dyn SmsSender>,
-    applicant_phone: Arc<dyn ApplicantPhones>,
-}
-
-/// Looks up the phone of an applicant (the agent), for notices.
-#[async_trait::async_trait]
-pub trait ApplicantPhones: Send + Sync + std::fmt::Debug {
-    /// The applicant's phone.
-    async fn phone_of(&self, applicant_id: i64) -> Result<Option<String>, StorageError>;
 }
 
 impl Applications {
-    /// The wizard over its store and the uploads, with the agreement's reading countdown, and
-    /// the SMS sender and phone lookup for decision notices.
+    /// The wizard over its store and the uploads, with the agreement's reading countdown.
     pub fn new(
         store: Arc<dyn ApplicationStore>,
         uploads: Arc<Uploads>,
         countdown: TimeDelta,
-        sms: Arc<dyn SmsSender>,
-        applicant_phone: Arc<dyn ApplicantPhones>,
     ) -> Self {
         Self {
             store,
             uploads,
             countdown,
-            sms,
-            applicant_phone,
         }
     }
 
@@ -398,8 +387,9 @@ impl Applications {
             .ok_or(ApplicationError::NotFound)
     }
 
-    /// Approves or rejects a submitted application (audited with the decision), then tells
-    /// the agent by SMS with the seed's wording. A failed SMS does not undo the decision.
+    /// Approves or rejects a submitted application; the audit entry, the agent's SMS (with the
+    /// seed's wording) and, on approval, the push to the employment platform are written in the
+    /// same transaction. The caller flushes the notice outbox.
     pub async fn decide(
         &self,
         staff: &StaffRecord,
@@ -417,11 +407,16 @@ impl Applications {
             approve => approve,
         };
         let application = self.for_staff(id).await?;
-        if application.status != ApplicationStatus::Submitted {
+        let (ApplicationStatus::Submitted, Some(enterprise), Some(agent), Some(ca)) = (
+            application.status,
+            &application.enterprise,
+            &application.agent,
+            &application.ca,
+        ) else {
             return Err(ApplicationError::NotEditable {
                 status: application.status,
             });
-        }
+        };
         let (action, detail) = match &outcome {
             Outcome::Approve => ("application.approve", serde_json::json!({})),
             Outcome::Reject(reason) => (
@@ -429,26 +424,36 @@ impl Applications {
                 serde_json::json!({ "reason": reason }),
             ),
         };
-        let sync = match (
-            &outcome,
-            &application.enterprise,
-            &application.agent,
-            &application.ca,
-        ) {
-            (Outcome::Approve, Some(enterprise), Some(agent), Some(ca)) => Some(EmployerSync {
-                application_id: application.id,
-                uscc: enterprise.uscc.clone(),
-                unit_name: enterprise.name.clone(),
-                region_code: enterprise.region_code.clone(),
-                agent_name: agent.name.clone(),
-                agent_phone: agent.phone.clone(),
-                seal_wanted: ca.seal_wanted,
-            }),
-            _ => None,
+        let unit_name = enterprise.name.clone();
+        let (sync, notice) = match &outcome {
+            Outcome::Approve => (
+                Some(EmployerSync {
+                    application_id: application.id,
+                    uscc: enterprise.uscc.clone(),
+                    unit_name: unit_name.clone(),
+                    region_code: enterprise.region_code.clone(),
+                    agent_name: agent.name.clone(),
+                    agent_phone: agent.phone.clone(),
+                    seal_wanted: ca.seal_wanted,
+                }),
+                SmsNotice::ApplicationApproved {
+                    unit_name,
+                    agent_name: agent.name.clone(),
+                    seal_wanted: ca.seal_wanted,
+                },
+            ),
+            Outcome::Reject(reason) => (
+                None,
+                SmsNotice::ApplicationRejected {
+                    unit_name,
+                    reason: reason.clone(),
+                },
+            ),
         };
         let decision = Decision {
             sync,
-            outcome: outcome.clone(),
+            notice: NoticeDraft::new(&agent.phone, format!("application:{id}"), notice),
+            outcome,
             staff: staff.username.clone(),
             at: Utc::now(),
             audit: AuditDraft {
@@ -460,29 +465,12 @@ impl Applications {
         };
         self.apply(&application, Change::Decide(Box::new(decision)))
             .await?;
-        let unit_name = application
-            .enterprise
-            .as_ref()
-            .map(|e| e.name.clone())
-            .unwrap_or_default();
-        let notice = match outcome {
-            Outcome::Approve => SmsNotice::ApplicationApproved { unit_name },
-            Outcome::Reject(reason) => SmsNotice::ApplicationRejected { unit_name, reason },
-        };
-        match self
-            .applicant_phone
-            .phone_of(application.applicant_id)
-            .await
-        {
-            Ok(Some(phone)) => {
-                if let Err(error) = self.sms.send(&phone, &notice).await {
-                    tracing::error!(application = id, error = %error, "decision SMS failed");
-                }
-            }
-            Ok(None) => tracing::error!(application = id, "applicant vanished; no SMS"),
-            Err(error) => tracing::error!(application = id, error = %error, "no phone for SMS"),
-        }
         self.for_staff(id).await
+    }
+
+    /// The agreement's reading countdown in seconds.
+    pub fn countdown_secs(&self) -> i64 {
+        self.countdown.num_seconds()
     }
 
     /// When an application's agreement may be accepted.
@@ -526,6 +514,42 @@ impl Applications {
             Some(a) if a.applicant_id == applicant.id => Ok(a),
             _ => Err(ApplicationError::NotFound),
         }
+    }
+
+    /// The pre-filled 用人单位数字证书业务申请表 (seed 003) as a PDF, to be printed, stamped and
+    /// uploaded in step 3; needs steps 1 and 2. Dated today, Beijing time.
+    pub async fn form_pdf(
+        &self,
+        applicant: &ApplicantRecord,
+        id: i64,
+    ) -> Result<Vec<u8>, ApplicationError> {
+        let application = self.get(applicant, id).await?;
+        let Some(enterprise) = application.enterprise else {
+            return Err(ApplicationError::StepMissing {
+                missing: "enterprise",
+            });
+        };
+        let Some(agent) = application.agent else {
+            return Err(ApplicationError::StepMissing { missing: "agent" });
+        };
+        let fields = form_pdf::FormFields {
+            application_id: application.id,
+            unit_name: enterprise.name,
+            address: enterprise.address,
+            region_code: enterprise.region_code,
+            uscc: enterprise.uscc,
+            contact_phone: enterprise.contact_phone,
+            agent_phone: agent.phone,
+            legal_representative_name: enterprise.legal_representative_name,
+            registration_authority: enterprise.registration_authority,
+            legal_representative_id: enterprise.legal_representative_id,
+            agent_name: agent.name,
+            agent_id: agent.id_number,
+            seal_wanted: application.ca.is_some_and(|ca| ca.seal_wanted),
+            // Beijing time is UTC+8 all year.
+            generated_on: (Utc::now() + TimeDelta::hours(8)).date_naive(),
+        };
+        Ok(form_pdf::render(&fields)?)
     }
 
     async fn editable(
@@ -714,10 +738,7 @@ impl Applications {
             .as_ref()
             .map(|e| e.uscc.clone())
             .unwrap_or_default();
-        let before = self.store.count_for_employer(&uscc, application.id).await?;
-        let employees = self.store.employee_count(&uscc).await?;
-        let billing = billing(before + 1, employees);
-        self.apply(&application, Change::Submit(Utc::now(), billing))
+        self.apply(&application, Change::Submit(Utc::now(), uscc))
             .await?;
         self.get(applicant, id).await
     }

@@ -12,7 +12,7 @@ use crate::{
         EnterpriseInfo, EnterpriseInput,
     },
     error::AppError,
-    sync::SyncStatus,
+    sync::{SyncState, SyncStatus},
 };
 
 /// An application as its applicant sees it.
@@ -52,11 +52,85 @@ pub struct ApplicationBody {
     pub sync_status_label: Option<String>,
     /// Why it is blocked or failed (for blocked: the merge the employer must ask for).
     pub sync_reason: Option<String>,
+    /// The four statuses of seed 000's 资料状态 table.
+    pub progress: ApplicationProgress,
+}
+
+/// One status with its stable code and the seed's wording.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StatusItem {
+    /// Stable code.
+    pub status: String,
+    /// The seed's wording.
+    pub label: String,
+    /// Why (reject reason, sync failure or the merge guidance), when there is one.
+    pub reason: Option<String>,
+}
+
+impl StatusItem {
+    fn new(status: &str, label: &str, reason: Option<String>) -> Self {
+        Self {
+            status: status.to_string(),
+            label: label.to_string(),
+            reason,
+        }
+    }
+}
+
+/// Where an application stands, as the applicant's 资料状态 table shows it (seed 000 §三(三)):
+/// 审核状态, 数据同步状态, 证书状态 and 公司的章状态.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApplicationProgress {
+    /// 申请资料审核: `draft` (填写中), `submitted` (待审核), `rejected` (审核驳回, with the
+    /// reason) or `approved` (审核通过).
+    pub review: StatusItem,
+    /// 申请资料同步: `not_synced` until approved, then `pending`, `synced`, `blocked` (需要进行
+    /// 单位信息合并) or `failed`.
+    pub sync: StatusItem,
+    /// 证书状态: `inactive` (未激活) until the agent downloads the certificate in the
+    /// mini-program.
+    pub certificate: StatusItem,
+    /// 公司的章状态: `not_applied` (未申请印章) or `applied` (已申请印章，待制作).
+    pub seal: StatusItem,
+    /// The 资料状态 line as the seed's table shows it.
+    pub summary: String,
+}
+
+impl ApplicationProgress {
+    fn new(record: &ApplicationRecord) -> Self {
+        let reason = record
+            .reject_reason
+            .clone()
+            .filter(|_| record.status == ApplicationStatus::Rejected);
+        let review_label = record.status.label_zh();
+        let summary = match &reason {
+            Some(reason) => {
+                format!("[申请资料]审核状态: 审核驳回 [申请资料]审核驳回原因: {reason}")
+            }
+            None => format!(
+                "[申请资料]审核状态: {}",
+                review_label.trim_start_matches("申请资料审核：")
+            ),
+        };
+        let seal_wanted = record.ca.as_ref().is_some_and(|ca| ca.seal_wanted);
+        Self {
+            review: StatusItem::new(record.status.as_str(), review_label, reason),
+            sync: StatusItem::new("not_synced", "申请资料同步：数据未同步", None),
+            certificate: StatusItem::new("inactive", "未激活", None),
+            seal: if seal_wanted {
+                StatusItem::new("applied", "已申请印章，待制作", None)
+            } else {
+                StatusItem::new("not_applied", "未申请印章", None)
+            },
+            summary,
+        }
+    }
 }
 
 impl ApplicationBody {
     /// The body of `a` as its applicant sees it.
     pub(super) fn new(state: &AppState, a: ApplicationRecord) -> Self {
+        let progress = ApplicationProgress::new(&a);
         Self {
             agreement_ready_at: state.applications.agreement_ready_at(&a),
             id: a.id,
@@ -77,17 +151,18 @@ impl ApplicationBody {
             sync_status: None,
             sync_status_label: None,
             sync_reason: None,
+            progress,
         }
     }
 }
 
 impl ApplicationBody {
-    /// The body with the application's platform-sync state.
-    /// The bodies of `records` with their platform-sync state, looked up in one query.
-    pub(super) async fn many(
+    /// The bodies of `records` with their platform-sync state (looked up in one query), and
+    /// that state for callers that show more of it.
+    pub(super) async fn many_with_sync(
         state: &AppState,
         records: Vec<ApplicationRecord>,
-    ) -> Result<Vec<Self>, AppError> {
+    ) -> Result<Vec<(Self, Option<SyncState>)>, AppError> {
         let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
         let mut syncs = state
             .sync
@@ -99,15 +174,32 @@ impl ApplicationBody {
             .map(|record| {
                 let sync = syncs.remove(&record.id);
                 let mut body = Self::new(state, record);
-                if let Some(sync) = sync {
+                if let Some(sync) = &sync {
                     body.sync_status = Some(sync.status.as_str().to_string());
                     body.sync_status_label = Some(sync.status.label_zh().to_string());
-                    body.sync_reason = sync.last_error.filter(|_| {
+                    body.sync_reason = sync.last_error.clone().filter(|_| {
                         matches!(sync.status, SyncStatus::Blocked | SyncStatus::Failed)
                     });
+                    body.progress.sync = StatusItem::new(
+                        sync.status.as_str(),
+                        sync.status.label_zh(),
+                        body.sync_reason.clone(),
+                    );
                 }
-                body
+                (body, sync)
             })
+            .collect())
+    }
+
+    /// The bodies of `records` with their platform-sync state, looked up in one query.
+    pub(super) async fn many(
+        state: &AppState,
+        records: Vec<ApplicationRecord>,
+    ) -> Result<Vec<Self>, AppError> {
+        Ok(Self::many_with_sync(state, records)
+            .await?
+            .into_iter()
+            .map(|(body, _)| body)
             .collect())
     }
 
@@ -177,6 +269,74 @@ pub async fn show(
         .get(&applicant, path.into_inner())
         .await?;
     json(&state, record).await
+}
+
+/// The service agreement shown before an application.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgreementBody {
+    /// 《…电子认证服务协议》.
+    pub title: &'static str,
+    /// The text, one paragraph per line.
+    pub text: &'static str,
+    /// Seconds it must be on screen before it can be accepted.
+    pub countdown_secs: i64,
+}
+
+/// The electronic certification service agreement (seed 003) the applicant reads and accepts.
+#[utoipa::path(get, path = "/api/v1/agreement", tag = "applications",
+    responses((status = 200, body = AgreementBody)))]
+#[get("/api/v1/agreement")]
+pub async fn agreement(state: web::Data<AppState>) -> HttpResponse {
+    use crate::applications::agreement::{AGREEMENT_TEXT, AGREEMENT_TITLE};
+    HttpResponse::Ok().json(AgreementBody {
+        title: AGREEMENT_TITLE,
+        text: AGREEMENT_TEXT,
+        countdown_secs: state.applications.countdown_secs(),
+    })
+}
+
+/// The pre-filled application form (用人单位数字证书业务申请表, seed 003) with the agreement on
+/// its back, as a PDF to print, stamp and upload in step 3. Needs steps 1 and 2.
+#[utoipa::path(get, path = "/api/v1/applications/{id}/form.pdf", tag = "applications",
+    params(("id" = i64, Path)), security(("applicant_session" = [])),
+    responses((status = 200, description = "the form", content_type = "application/pdf"),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[get("/api/v1/applications/{id}/form.pdf")]
+pub async fn form_pdf(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let applicant = applicant(&state, &request).await?;
+    let id = path.into_inner();
+    let pdf = state.applications.form_pdf(&applicant, id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"application-form-{id}.pdf\""),
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(pdf))
+}
+
+/// Where one application stands: review, data sync, certificate and seal, with reasons.
+#[utoipa::path(get, path = "/api/v1/applications/{id}/status", tag = "applications",
+    params(("id" = i64, Path)), security(("applicant_session" = [])),
+    responses((status = 200, body = ApplicationProgress), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/v1/applications/{id}/status")]
+pub async fn application_status(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let applicant = applicant(&state, &request).await?;
+    let record = state
+        .applications
+        .get(&applicant, path.into_inner())
+        .await?;
+    let body = ApplicationBody::with_sync(&state, record).await?;
+    Ok(HttpResponse::Ok().json(body.progress))
 }
 
 /// Accepts the agreement (refused until the reading countdown has run out).

@@ -20,6 +20,7 @@ use crate::{
     captcha::Captcha,
     enrol::Enrolment,
     kv::Kv,
+    notify::Notifier,
     otp::OtpService,
     providers::sms::DevSms,
     staff::Staff,
@@ -63,6 +64,8 @@ pub struct AppState {
     pub staff: Arc<Staff>,
     /// The employment-platform sync worker.
     pub sync: Arc<Syncer>,
+    /// The SMS notice outbox worker.
+    pub notices: Arc<Notifier>,
     /// The development SMS outbox (development mode without a real provider only).
     pub dev_sms: Option<Arc<DevSms>>,
 }

@@ -147,6 +147,29 @@ pub struct StaffApplicationBody {
     pub decided_by: Option<String>,
     /// When.
     pub decided_at: Option<DateTime<Utc>>,
+    /// When the sync is blocked: the employment platform's accounts for the USCC, to merge
+    /// into one (`POST /api/v1/staff/employers/{uscc}/merge`).
+    pub sync_accounts: Vec<String>,
+    /// The SMS notices to the agent about this application, oldest first (detail view only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notices: Option<Vec<NoticeBody>>,
+}
+
+/// An SMS notice as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeBody {
+    /// `application_approved`, `application_rejected` or `merge_required`.
+    pub kind: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    /// Sends so far.
+    pub attempts: u32,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// When the provider accepted it.
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// The reviewers' bodies of `records`, with one lookup of their sync states.
@@ -158,31 +181,54 @@ async fn staff_bodies(
         .iter()
         .map(|r| (r.region_code.clone(), r.decided_by.clone(), r.decided_at))
         .collect();
-    let bodies = ApplicationBody::many(state, records).await?;
+    let bodies = ApplicationBody::many_with_sync(state, records).await?;
     Ok(bodies
         .into_iter()
         .zip(reviews)
         .map(
-            |(body, (region_code, decided_by, decided_at))| StaffApplicationBody {
+            |((body, sync), (region_code, decided_by, decided_at))| StaffApplicationBody {
                 application: body,
                 region_code,
                 decided_by,
                 decided_at,
+                sync_accounts: sync.map(|s| s.accounts).unwrap_or_default(),
+                notices: None,
             },
         )
         .collect())
 }
 
+/// One application as reviewers see it, with its notices.
 async fn one_staff_body(
     state: &AppState,
     record: crate::applications::ApplicationRecord,
 ) -> Result<StaffApplicationBody, AppError> {
-    staff_bodies(state, vec![record])
+    let subject = format!("application:{}", record.id);
+    let mut body = staff_bodies(state, vec![record])
         .await?
         .pop()
         .ok_or(AppError::Application(
             crate::applications::ApplicationError::NotFound,
-        ))
+        ))?;
+    let notices = state
+        .notices
+        .about(&subject)
+        .await
+        .map_err(crate::ca::CaError::Storage)?;
+    body.notices = Some(
+        notices
+            .into_iter()
+            .map(|n| NoticeBody {
+                kind: n.notice.kind().to_string(),
+                status: n.status.as_str().to_string(),
+                attempts: n.attempts,
+                last_error: n.last_error,
+                created_at: n.created_at,
+                sent_at: n.sent_at,
+            })
+            .collect(),
+    );
+    Ok(body)
 }
 
 fn bad_query(message: &'static str) -> AppError {
@@ -304,6 +350,7 @@ pub async fn approve(
         .applications
         .decide(&reviewer, path.into_inner(), Outcome::Approve)
         .await?;
+    state.notices.flush().await;
     Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
 }
 
@@ -336,6 +383,7 @@ pub async fn reject(
             Outcome::Reject(body.reason.clone()),
         )
         .await?;
+    state.notices.flush().await;
     Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
 }
 
@@ -397,5 +445,54 @@ pub async fn repush(
         .run_once()
         .await
         .map_err(crate::ca::CaError::Storage)?;
+    state.notices.flush().await;
     Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
+}
+
+/// The account to keep when merging an employer's accounts on the employment platform.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// One of the accounts the platform named (`sync_accounts` of a blocked application); the
+    /// others are merged into it.
+    pub keep: String,
+}
+
+/// What a merge did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergedBody {
+    /// The account kept.
+    pub kept: String,
+    /// The accounts merged into it.
+    pub absorbed: Vec<String>,
+    /// The applications pushed to the platform again.
+    pub requeued: Vec<i64>,
+}
+
+/// Merges the employer's duplicate accounts on the employment platform (seed 000 FAQ (一):
+/// 单位信息合并), then pushes its blocked applications again; audited as `employer.merge`.
+#[utoipa::path(post, path = "/api/v1/staff/employers/{uscc}/merge", tag = "staff",
+    params(("uscc" = String, Path)), request_body = MergeBody, security(("staff_session" = [])),
+    responses((status = 200, body = MergedBody), (status = 400, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 502, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody)))]
+#[post("/api/v1/staff/employers/{uscc}/merge")]
+pub async fn merge(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<MergeBody>,
+) -> Result<HttpResponse, AppError> {
+    let reviewer = staff(&state, &request).await?;
+    let uscc = crate::domain::Uscc::parse(&path.into_inner())?;
+    let merged = state
+        .sync
+        .merge(&uscc, body.keep.trim(), &reviewer.username)
+        .await?;
+    state.notices.flush().await;
+    Ok(HttpResponse::Ok().json(MergedBody {
+        kept: merged.kept,
+        absorbed: merged.absorbed,
+        requeued: merged.requeued,
+    }))
 }

@@ -107,6 +107,30 @@ pub async fn download(
     Ok(image(record, bytes))
 }
 
+/// Reads the owner's licence or ID card front with the configured OCR provider, to prefill the
+/// wizard's fields; the applicant corrects them before saving (every field stays editable).
+#[utoipa::path(post, path = "/api/v1/uploads/{id}/recognition", tag = "applicants",
+    params(("id" = String, Path)), security(("applicant_session" = [])),
+    responses((status = 200, body = crate::uploads::Recognised),
+        (status = 400, body = crate::error::ErrorBody, description = "not a licence or ID card front"),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody, description = "nothing could be read"),
+        (status = 501, body = crate::error::ErrorBody, description = "no OCR provider configured"),
+        (status = 503, body = crate::error::ErrorBody)))]
+#[post("/api/v1/uploads/{id}/recognition")]
+pub async fn recognise(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let applicant = signed_in_applicant(&state, &request).await?;
+    let read = state
+        .uploads
+        .recognise(applicant.id, &path.into_inner())
+        .await?;
+    Ok(HttpResponse::Ok().json(read))
+}
+
 /// An uploaded image as a response (its sniffed type, never re-sniffed by the browser).
 pub(super) fn image(record: UploadRecord, bytes: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()

@@ -7,6 +7,10 @@
 
 use std::time::Duration;
 
+pub(crate) mod aliyun;
+#[cfg(test)]
+pub(crate) mod fake_http;
+pub mod ocr;
 pub mod platform;
 pub mod sms;
 

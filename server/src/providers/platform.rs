@@ -28,6 +28,19 @@ pub struct EmployerSync {
     pub seal_wanted: bool,
 }
 
+/// A merge of the platform's accounts for one USCC into one (seed 000 FAQ (一)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeRequest {
+    /// 统一社会信用代码.
+    pub uscc: String,
+    /// The account that remains.
+    pub keep: String,
+    /// The accounts merged into it.
+    pub absorb: Vec<String>,
+    /// The CA staff member who asked (for the platform's records).
+    pub operator: String,
+}
+
 /// The platform's verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncAnswer {
@@ -67,6 +80,8 @@ pub enum PlatformError {
 pub trait EmploymentPlatform: Send + Sync + std::fmt::Debug {
     /// Pushes one approved application.
     async fn push(&self, record: &EmployerSync) -> Result<SyncAnswer, PlatformError>;
+    /// Merges the accounts of one USCC. Idempotent on the platform's side.
+    async fn merge_accounts(&self, request: &MergeRequest) -> Result<(), PlatformError>;
 }
 
 /// Settings of the real platform (`[platform]` in the file).
@@ -86,7 +101,8 @@ impl std::fmt::Debug for PlatformConfig {
     }
 }
 
-/// The platform over HTTP: `POST {base_url}/api/ca/employers`.
+/// The platform over HTTP: `POST {base_url}/api/ca/employers` to push, `POST
+/// {base_url}/api/ca/employers/{uscc}/merge` to merge accounts.
 pub struct HttpPlatform {
     client: reqwest::Client,
     url: String,
@@ -131,16 +147,21 @@ impl HttpPlatform {
     }
 }
 
-#[async_trait::async_trait]
-impl EmploymentPlatform for HttpPlatform {
-    async fn push(&self, record: &EmployerSync) -> Result<SyncAnswer, PlatformError> {
+impl HttpPlatform {
+    /// Posts `body` to `url`; an outage (transport failure, 5xx, unreadable JSON) is
+    /// [`PlatformError::Unavailable`].
+    async fn post(
+        &self,
+        url: &str,
+        body: &impl Serialize,
+    ) -> Result<(reqwest::StatusCode, Answer), PlatformError> {
         use secrecy::ExposeSecret as _;
         let unavailable = |detail: String| PlatformError::Unavailable { detail };
         let response = self
             .client
-            .post(&self.url)
+            .post(url)
             .bearer_auth(self.api_key.expose_secret())
-            .json(record)
+            .json(body)
             .send()
             .await
             .map_err(|e| unavailable(e.to_string()))?;
@@ -152,6 +173,24 @@ impl EmploymentPlatform for HttpPlatform {
             .json()
             .await
             .map_err(|e| unavailable(format!("unreadable answer ({status}): {e}")))?;
+        Ok((status, answer))
+    }
+}
+
+fn refused(status: reqwest::StatusCode, answer: Answer) -> PlatformError {
+    PlatformError::Refused {
+        detail: format!(
+            "HTTP {status} {}: {}",
+            answer.status,
+            answer.message.unwrap_or_default()
+        ),
+    }
+}
+
+#[async_trait::async_trait]
+impl EmploymentPlatform for HttpPlatform {
+    async fn push(&self, record: &EmployerSync) -> Result<SyncAnswer, PlatformError> {
+        let (status, answer) = self.post(&self.url, record).await?;
         match (status.as_u16(), answer.status.as_str()) {
             (200 | 201, "ok") => Ok(SyncAnswer::Synced {
                 reference: answer.reference.unwrap_or_default(),
@@ -159,13 +198,16 @@ impl EmploymentPlatform for HttpPlatform {
             (409, "multiple_accounts") => Ok(SyncAnswer::MultipleAccounts {
                 accounts: answer.accounts,
             }),
-            _ => Err(PlatformError::Refused {
-                detail: format!(
-                    "HTTP {status} {}: {}",
-                    answer.status,
-                    answer.message.unwrap_or_default()
-                ),
-            }),
+            _ => Err(refused(status, answer)),
+        }
+    }
+
+    async fn merge_accounts(&self, request: &MergeRequest) -> Result<(), PlatformError> {
+        let url = format!("{}/{}/merge", self.url, request.uscc);
+        let (status, answer) = self.post(&url, request).await?;
+        match (status.as_u16(), answer.status.as_str()) {
+            (200, "ok") => Ok(()),
+            _ => Err(refused(status, answer)),
         }
     }
 }
@@ -178,6 +220,12 @@ pub struct UnconfiguredPlatform;
 #[async_trait::async_trait]
 impl EmploymentPlatform for UnconfiguredPlatform {
     async fn push(&self, _record: &EmployerSync) -> Result<SyncAnswer, PlatformError> {
+        Err(PlatformError::Unavailable {
+            detail: "no employment platform configured ([platform] base_url and api_key)".into(),
+        })
+    }
+
+    async fn merge_accounts(&self, _request: &MergeRequest) -> Result<(), PlatformError> {
         Err(PlatformError::Unavailable {
             detail: "no employment platform configured ([platform] base_url and api_key)".into(),
         })
@@ -199,6 +247,15 @@ impl EmploymentPlatform for DevPlatform {
         Ok(SyncAnswer::Synced {
             reference: format!("dev-{}", record.application_id),
         })
+    }
+
+    async fn merge_accounts(&self, request: &MergeRequest) -> Result<(), PlatformError> {
+        tracing::info!(
+            uscc = %request.uscc,
+            keep = %request.keep,
+            "DEVELOPMENT platform: merge accepted, nothing sent"
+        );
+        Ok(())
     }
 }
 
@@ -309,5 +366,54 @@ mod tests {
                 Err(PlatformError::Unavailable { .. })
             ));
         }
+    }
+
+    /// A fake platform answering merges with `status` and `body`.
+    async fn fake_merge(status: u16, body: &'static str) -> String {
+        let server = HttpServer::new(move || {
+            App::new().route(
+                "/api/ca/employers/{uscc}/merge",
+                web::post().to(
+                    move |path: web::Path<String>, got: web::Json<MergeRequest>| async move {
+                        assert_eq!(path.as_str(), "91440300708461136T");
+                        assert_eq!(got.keep, "JY-A");
+                        assert_eq!(got.absorb, vec!["JY-B".to_string()]);
+                        assert_eq!(got.operator, "reviewer");
+                        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                            .content_type("application/json")
+                            .body(body)
+                    },
+                ),
+            )
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let address = server.addrs()[0];
+        tokio::spawn(server.run());
+        format!("http://{address}")
+    }
+
+    #[actix_web::test]
+    async fn merges_are_posted_and_answers_read() {
+        let request = MergeRequest {
+            uscc: "91440300708461136T".into(),
+            keep: "JY-A".into(),
+            absorb: vec!["JY-B".into()],
+            operator: "reviewer".into(),
+        };
+        let ok = client(fake_merge(200, r#"{"status":"ok"}"#).await);
+        ok.merge_accounts(&request).await.unwrap();
+        let unknown =
+            client(fake_merge(404, r#"{"status":"unknown_account","message":"JY-A"}"#).await);
+        assert!(matches!(
+            unknown.merge_accounts(&request).await,
+            Err(PlatformError::Refused { .. })
+        ));
+        let down = client(fake_merge(502, "bad gateway").await);
+        assert!(matches!(
+            down.merge_accounts(&request).await,
+            Err(PlatformError::Unavailable { .. })
+        ));
     }
 }

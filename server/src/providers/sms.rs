@@ -19,13 +19,17 @@ pub use self::dev::{DEV_SMS_CAPACITY, DevSms, SentSms};
 
 /// The signature every message starts with. Template-based providers add their own registered
 /// signature instead, so it appears only in [`SmsNotice::text_zh`].
-const SIGNATURE: &str = "【mcert】";
+const SIGNATURE: &str = "【数字证书认证中心】";
 
 /// Digits in a mainland mobile number, the only kind of number messages go to.
 const PHONE_DIGITS: usize = 11;
 
 /// A message to a person, independent of the provider that delivers it.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Serialized (tagged by `kind`) in the notice outbox; one-time codes never are (see
+/// [`crate::notify::NoticeDraft`]).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SmsNotice {
     /// A one-time code for logging in or confirming an action. Valid for 5 minutes (DESIGN.md
@@ -38,6 +42,10 @@ pub enum SmsNotice {
     ApplicationApproved {
         /// The employer the certificate is for.
         unit_name: String,
+        /// The agent (经办人) who applied.
+        agent_name: String,
+        /// Whether an electronic seal was applied for too.
+        seal_wanted: bool,
     },
     /// The application was sent back; the applicant corrects it and submits it again.
     ApplicationRejected {
@@ -45,6 +53,12 @@ pub enum SmsNotice {
         unit_name: String,
         /// The reviewer's reason, shown to the applicant as written.
         reason: String,
+    },
+    /// The employment platform holds several accounts for the employer's USCC: they must be
+    /// merged before the application can go on (seed 000 FAQ (一)).
+    MergeRequired {
+        /// The employer.
+        unit_name: String,
     },
 }
 
@@ -55,6 +69,7 @@ impl SmsNotice {
             Self::Otp { .. } => "otp",
             Self::ApplicationApproved { .. } => "application_approved",
             Self::ApplicationRejected { .. } => "application_rejected",
+            Self::MergeRequired { .. } => "merge_required",
         }
     }
 
@@ -67,28 +82,59 @@ impl SmsNotice {
             Self::Otp { code } => {
                 format!("{SIGNATURE}验证码 {code}，5 分钟内有效，请勿告诉他人。")
             }
-            Self::ApplicationApproved { unit_name } => format!(
-                "{SIGNATURE}{unit_name}的数字证书申请已审核通过，请登录“就业彩云南”微信小程序\
-                 下载移动端证书。"
+            Self::ApplicationApproved {
+                unit_name,
+                agent_name,
+                seal_wanted,
+            } => format!(
+                "{SIGNATURE}人社厅劳动就业服务局注册：{unit_name}关于{agent_name}员工申请{}成功，\
+                 可以登录就业彩云南小程序进行相关业务办理，{HOTLINE}。",
+                applied_for(*seal_wanted)
             ),
             Self::ApplicationRejected { unit_name, reason } => format!(
                 "{SIGNATURE}{unit_name}的数字证书申请审核驳回，驳回原因：{}。请登录后根据驳回原因\
                  修改资料，重新提交审核。",
                 trim_reason(reason)
             ),
+            Self::MergeRequired { unit_name } => format!(
+                "{SIGNATURE}{unit_name}在就业系统中存在多个单位账号，需要进行单位信息合并。请联系\
+                 云南CA公司申请将多个账号合并为一个，合并后即可继续办理手机CA证书，{HOTLINE}。"
+            ),
         }
     }
 
     /// The variables of the provider template for this notice: `{"code"}` for a one-time code,
-    /// `{"unit"}` for an approval, `{"unit", "reason"}` for a rejection.
+    /// `{"unit", "agent", "items"}` for an approval, `{"unit", "reason"}` for a rejection,
+    /// `{"unit"}` for a merge request.
     pub fn template_params(&self) -> serde_json::Value {
         match self {
             Self::Otp { code } => serde_json::json!({ "code": code }),
-            Self::ApplicationApproved { unit_name } => serde_json::json!({ "unit": unit_name }),
+            Self::ApplicationApproved {
+                unit_name,
+                agent_name,
+                seal_wanted,
+            } => serde_json::json!({
+                "unit": unit_name,
+                "agent": agent_name,
+                "items": applied_for(*seal_wanted),
+            }),
             Self::ApplicationRejected { unit_name, reason } => {
                 serde_json::json!({ "unit": unit_name, "reason": trim_reason(reason) })
             }
+            Self::MergeRequired { unit_name } => serde_json::json!({ "unit": unit_name }),
         }
+    }
+}
+
+/// The service hotline the seed's notices end with.
+const HOTLINE: &str = "云南CA服务热线4006007210";
+
+/// What an approved application applied for, as the seed's approval text names it.
+fn applied_for(seal_wanted: bool) -> &'static str {
+    if seal_wanted {
+        "云南CA证书和电子印章"
+    } else {
+        "云南CA证书"
     }
 }
 
@@ -103,8 +149,18 @@ impl fmt::Debug for SmsNotice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Otp { .. } => f.debug_struct("Otp").field("code", &"[redacted]").finish(),
-            Self::ApplicationApproved { unit_name } => f
+            Self::ApplicationApproved {
+                unit_name,
+                agent_name,
+                seal_wanted,
+            } => f
                 .debug_struct("ApplicationApproved")
+                .field("unit_name", unit_name)
+                .field("agent_name", agent_name)
+                .field("seal_wanted", seal_wanted)
+                .finish(),
+            Self::MergeRequired { unit_name } => f
+                .debug_struct("MergeRequired")
                 .field("unit_name", unit_name)
                 .finish(),
             Self::ApplicationRejected { unit_name, reason } => f
@@ -249,7 +305,7 @@ mod tests {
     fn otp_text_names_the_code_and_its_lifetime() {
         assert_eq!(
             otp().text_zh(),
-            "【mcert】验证码 123456，5 分钟内有效，请勿告诉他人。"
+            "【数字证书认证中心】验证码 123456，5 分钟内有效，请勿告诉他人。"
         );
         assert_eq!(
             otp().template_params(),
@@ -258,19 +314,68 @@ mod tests {
     }
 
     #[test]
-    fn approval_text_sends_the_applicant_to_the_mini_program() {
+    fn approval_text_is_the_seeds() {
         let notice = SmsNotice::ApplicationApproved {
             unit_name: "云南信息科技有限公司".into(),
+            agent_name: "张三".into(),
+            seal_wanted: true,
         };
         assert_eq!(
             notice.text_zh(),
-            "【mcert】云南信息科技有限公司的数字证书申请已审核通过，请登录“就业彩云南”微信小程序\
-             下载移动端证书。"
+            "【数字证书认证中心】人社厅劳动就业服务局注册：云南信息科技有限公司关于张三员工申请\
+             云南CA证书和电子印章成功，可以登录就业彩云南小程序进行相关业务办理，\
+             云南CA服务热线4006007210。"
         );
         assert_eq!(
             notice.template_params(),
-            serde_json::json!({"unit": "云南信息科技有限公司"})
+            serde_json::json!({"unit": "云南信息科技有限公司", "agent": "张三", "items": "云南CA证书和电子印章"})
         );
+        let without_seal = SmsNotice::ApplicationApproved {
+            unit_name: "云南信息科技有限公司".into(),
+            agent_name: "张三".into(),
+            seal_wanted: false,
+        };
+        assert!(
+            without_seal
+                .text_zh()
+                .contains("关于张三员工申请云南CA证书成功")
+        );
+    }
+
+    #[test]
+    fn merge_text_asks_for_the_merge() {
+        let notice = SmsNotice::MergeRequired {
+            unit_name: "云南信息科技有限公司".into(),
+        };
+        let text = notice.text_zh();
+        assert!(
+            text.starts_with("【数字证书认证中心】云南信息科技有限公司在就业系统中存在多个单位账号，需要进行单位信息合并"),
+            "{text}"
+        );
+        assert_eq!(notice.kind(), "merge_required");
+    }
+
+    #[test]
+    fn notices_survive_the_outbox_round_trip() {
+        let notices = [
+            SmsNotice::ApplicationApproved {
+                unit_name: "甲".into(),
+                agent_name: "乙".into(),
+                seal_wanted: false,
+            },
+            SmsNotice::ApplicationRejected {
+                unit_name: "甲".into(),
+                reason: "丙".into(),
+            },
+            SmsNotice::MergeRequired {
+                unit_name: "甲".into(),
+            },
+        ];
+        for notice in notices {
+            let stored = serde_json::to_value(&notice).unwrap();
+            assert_eq!(stored["kind"], notice.kind());
+            assert_eq!(serde_json::from_value::<SmsNotice>(stored).unwrap(), notice);
+        }
     }
 
     #[test]
@@ -282,7 +387,7 @@ mod tests {
         let text = notice.text_zh();
         assert_eq!(
             text,
-            "【mcert】云南信息科技有限公司的数字证书申请审核驳回，驳回原因：营业执照扫描件不清晰。\
+            "【数字证书认证中心】云南信息科技有限公司的数字证书申请审核驳回，驳回原因：营业执照扫描件不清晰。\
              请登录后根据驳回原因修改资料，重新提交审核。"
         );
         assert!(!text.contains("。。"));
@@ -314,6 +419,8 @@ mod tests {
         assert_eq!(otp().kind(), "otp");
         let approved = SmsNotice::ApplicationApproved {
             unit_name: String::new(),
+            agent_name: String::new(),
+            seal_wanted: false,
         };
         assert_eq!(approved.kind(), "application_approved");
     }

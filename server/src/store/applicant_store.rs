@@ -67,14 +67,3 @@ impl ApplicantStore for SeaCertStore {
             .transpose()
     }
 }
-
-#[async_trait::async_trait]
-impl crate::applications::ApplicantPhones for SeaCertStore {
-    async fn phone_of(&self, applicant_id: i64) -> Result<Option<String>, StorageError> {
-        Ok(applicant::Entity::find_by_id(applicant_id)
-            .one(self.db())
-            .await
-            .map_err(unavailable)?
-            .map(|row| row.phone))
-    }
-}

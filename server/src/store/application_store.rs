@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait as _, EntityTrait, PaginatorTrait as _,
-    QueryFilter, QueryOrder, QuerySelect as _, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _,
+    DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait as _, QueryFilter, QueryOrder,
+    QuerySelect as _, Statement, TransactionTrait, sea_query::Expr,
 };
 
 use super::{
     cert_store::{SeaCertStore, append_in, commit, corrupt, retrying, unavailable},
     entities::{application, employer, sync_outbox},
+    notice_store::insert_notice_in,
 };
 use crate::{
     applications::{
@@ -107,27 +109,6 @@ impl ApplicationStore for SeaCertStore {
             .collect()
     }
 
-    async fn count_for_employer(&self, uscc: &str, except: i64) -> Result<u64, StorageError> {
-        application::Entity::find()
-            .filter(application::COLUMN.uscc.eq(uscc))
-            .filter(application::COLUMN.id.ne(except))
-            .filter(application::COLUMN.status.is_in([
-                ApplicationStatus::Submitted.as_str(),
-                ApplicationStatus::Approved.as_str(),
-            ]))
-            .count(self.db())
-            .await
-            .map_err(unavailable)
-    }
-
-    async fn employee_count(&self, uscc: &str) -> Result<Option<u32>, StorageError> {
-        Ok(employer::Entity::find_by_id(uscc.to_string())
-            .one(self.db())
-            .await
-            .map_err(unavailable)?
-            .and_then(|row| u32::try_from(row.employee_count).ok()))
-    }
-
     async fn set_employee_count(
         &self,
         uscc: &str,
@@ -214,6 +195,7 @@ impl SeaCertStore {
     ) -> Result<bool, StorageError> {
         use application::Column as C;
         let now = Utc::now();
+        let txn = self.db().begin().await.map_err(unavailable)?;
         let mut update =
             application::Entity::update_many().col_expr(C::UpdatedAt, Expr::value(now));
         let mut audit = None;
@@ -236,17 +218,20 @@ impl SeaCertStore {
                 }
                 update.col_expr(column, Expr::value(value.clone()))
             }
-            Change::Submit(at, billing) => update
-                .col_expr(
-                    C::Status,
-                    Expr::value(ApplicationStatus::Submitted.as_str()),
-                )
-                .col_expr(C::SubmittedAt, Expr::value(*at))
-                .col_expr(C::Billable, Expr::value(billing.billable))
-                .col_expr(
-                    C::FeeYuan,
-                    Expr::value(billing.fee_yuan.and_then(|f| i32::try_from(f).ok())),
-                ),
+            Change::Submit(at, uscc) => {
+                let billing = billing_in(&txn, uscc, id).await?;
+                update
+                    .col_expr(
+                        C::Status,
+                        Expr::value(ApplicationStatus::Submitted.as_str()),
+                    )
+                    .col_expr(C::SubmittedAt, Expr::value(*at))
+                    .col_expr(C::Billable, Expr::value(billing.billable))
+                    .col_expr(
+                        C::FeeYuan,
+                        Expr::value(billing.fee_yuan.and_then(|f| i32::try_from(f).ok())),
+                    )
+            }
             Change::Decide(decision) => {
                 audit = Some(&decision.audit);
                 let (status, reason) = match &decision.outcome {
@@ -260,7 +245,6 @@ impl SeaCertStore {
                     .col_expr(C::DecidedBy, Expr::value(decision.staff.clone()))
             }
         };
-        let txn = self.db().begin().await.map_err(unavailable)?;
         let result = update
             .filter(application::COLUMN.id.eq(id))
             .filter(application::COLUMN.status.eq(expected.as_str()))
@@ -286,13 +270,54 @@ impl SeaCertStore {
                 last_error: Set(None),
                 reference: Set(None),
                 payload: Set(payload),
+                accounts: Set(None),
                 updated_at: Set(now),
             }
             .insert(&txn)
             .await
             .map_err(unavailable)?;
         }
+        if let Change::Decide(decision) = change
+            && let Some(notice) = &decision.notice
+        {
+            insert_notice_in(&txn, notice).await?;
+        }
         commit(txn).await?;
         Ok(true)
     }
+}
+
+/// The billing of application `id` of employer `uscc`, decided inside `txn`: on PostgreSQL the
+/// transaction first takes an advisory lock on the USCC, so simultaneous submissions for one
+/// employer count each other in turn; SQLite runs one writer at a time anyway.
+async fn billing_in(
+    txn: &DatabaseTransaction,
+    uscc: &str,
+    id: i64,
+) -> Result<crate::applications::Billing, StorageError> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            [uscc.into()],
+        ))
+        .await
+        .map_err(unavailable)?;
+    }
+    let before = application::Entity::find()
+        .filter(application::COLUMN.uscc.eq(uscc))
+        .filter(application::COLUMN.id.ne(id))
+        .filter(application::COLUMN.status.is_in([
+            ApplicationStatus::Submitted.as_str(),
+            ApplicationStatus::Approved.as_str(),
+        ]))
+        .count(txn)
+        .await
+        .map_err(unavailable)?;
+    let employees = employer::Entity::find_by_id(uscc.to_string())
+        .one(txn)
+        .await
+        .map_err(unavailable)?
+        .and_then(|row| u32::try_from(row.employee_count).ok());
+    Ok(crate::applications::billing(before + 1, employees))
 }

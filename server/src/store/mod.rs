@@ -5,6 +5,7 @@ mod application_store;
 mod cert_store;
 pub mod entities;
 mod key_store;
+mod notice_store;
 mod staff_store;
 mod sync_store;
 mod upload_store;

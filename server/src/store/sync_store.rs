@@ -7,11 +7,13 @@ use sea_orm::{
 
 use super::{
     cert_store::{SeaCertStore, append_in, commit, corrupt, retrying, unavailable},
-    entities::sync_outbox,
+    entities::{application, sync_outbox},
+    notice_store::insert_notice_in,
 };
 use crate::{
     audit::AuditDraft,
     ca::StorageError,
+    notify::NoticeDraft,
     sync::{SyncState, SyncStatus, SyncStore},
 };
 
@@ -24,6 +26,11 @@ fn state(row: sync_outbox::Model) -> Result<SyncState, StorageError> {
         next_attempt_at: row.next_attempt_at,
         last_error: row.last_error,
         reference: row.reference,
+        accounts: match row.accounts {
+            Some(accounts) => serde_json::from_value(accounts)
+                .map_err(|e| corrupt("sync_outbox", e.to_string()))?,
+            None => Vec::new(),
+        },
         payload: serde_json::from_value(row.payload)
             .map_err(|e| corrupt("sync_outbox", e.to_string()))?,
     })
@@ -61,7 +68,17 @@ impl SyncStore for SeaCertStore {
         Ok(claimed.rows_affected == 1)
     }
 
-    async fn record(&self, next: &SyncState) -> Result<(), StorageError> {
+    async fn record(
+        &self,
+        next: &SyncState,
+        notice: Option<&NoticeDraft>,
+    ) -> Result<(), StorageError> {
+        let accounts = if next.accounts.is_empty() {
+            None
+        } else {
+            Some(serde_json::json!(next.accounts))
+        };
+        let txn = self.db().begin().await.map_err(unavailable)?;
         sync_outbox::Entity::update_many()
             .col_expr(
                 sync_outbox::Column::Status,
@@ -83,12 +100,16 @@ impl SyncStore for SeaCertStore {
                 sync_outbox::Column::Reference,
                 Expr::value(next.reference.clone()),
             )
+            .col_expr(sync_outbox::Column::Accounts, Expr::value(accounts))
             .col_expr(sync_outbox::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(sync_outbox::COLUMN.application_id.eq(next.application_id))
-            .exec(self.db())
+            .exec(&txn)
             .await
             .map_err(unavailable)?;
-        Ok(())
+        if let Some(notice) = notice {
+            insert_notice_in(&txn, notice).await?;
+        }
+        commit(txn).await
     }
 
     async fn sync_states(&self, application_ids: &[i64]) -> Result<Vec<SyncState>, StorageError> {
@@ -137,6 +158,69 @@ impl SyncStore for SeaCertStore {
             append_in(&txn, audit).await?;
             commit(txn).await?;
             Ok(true)
+        })
+        .await
+    }
+
+    async fn blocked_for(&self, uscc: &str) -> Result<Vec<SyncState>, StorageError> {
+        let ids: Vec<i64> = application::Entity::find()
+            .select_only()
+            .column(application::Column::Id)
+            .filter(application::COLUMN.uscc.eq(uscc))
+            .into_tuple()
+            .all(self.db())
+            .await
+            .map_err(unavailable)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        sync_outbox::Entity::find()
+            .filter(sync_outbox::COLUMN.application_id.is_in(ids))
+            .filter(sync_outbox::COLUMN.status.eq(SyncStatus::Blocked.as_str()))
+            .order_by_asc(sync_outbox::COLUMN.application_id)
+            .all(self.db())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(state)
+            .collect()
+    }
+
+    async fn requeue_blocked(
+        &self,
+        application_ids: &[i64],
+        audit: AuditDraft,
+    ) -> Result<Vec<i64>, StorageError> {
+        let audit = &audit;
+        retrying(|| async move {
+            let txn = self.db().begin().await.map_err(unavailable)?;
+            let now = Utc::now();
+            let mut requeued = Vec::new();
+            for &id in application_ids {
+                let changed = sync_outbox::Entity::update_many()
+                    .col_expr(
+                        sync_outbox::Column::Status,
+                        Expr::value(SyncStatus::Pending.as_str()),
+                    )
+                    .col_expr(sync_outbox::Column::Attempts, Expr::value(0))
+                    .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(now))
+                    .col_expr(
+                        sync_outbox::Column::Accounts,
+                        Expr::value(Option::<serde_json::Value>::None),
+                    )
+                    .col_expr(sync_outbox::Column::UpdatedAt, Expr::value(now))
+                    .filter(sync_outbox::COLUMN.application_id.eq(id))
+                    .filter(sync_outbox::COLUMN.status.eq(SyncStatus::Blocked.as_str()))
+                    .exec(&txn)
+                    .await
+                    .map_err(unavailable)?;
+                if changed.rows_affected == 1 {
+                    requeued.push(id);
+                }
+            }
+            append_in(&txn, audit).await?;
+            commit(txn).await?;
+            Ok(requeued)
         })
         .await
     }

@@ -7,18 +7,29 @@
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::{
     audit::AuditDraft,
     ca::StorageError,
-    providers::platform::{EmployerSync, EmploymentPlatform, PlatformError, SyncAnswer},
+    domain::Uscc,
+    notify::NoticeDraft,
+    outbox::{LEASE, backoff},
+    providers::{
+        platform::{EmployerSync, EmploymentPlatform, MergeRequest, PlatformError, SyncAnswer},
+        sms::SmsNotice,
+    },
 };
 
 /// Attempts before a row is marked failed.
 pub const MAX_ATTEMPTS: u32 = 10;
-/// How long a claimed row is left to its worker.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
+
+/// What the applicant is told when the sync is blocked (seed 000 FAQ (一)). The accounts
+/// themselves are shown to staff only; the seed sends the employer to the employment office
+/// to learn them.
+pub const MERGE_REASON: &str = "贵单位在就业系统注册过多个单位账号，需要进行单位信息合并：请联系云南CA公司\
+     申请把多个账号合并成一个账号，合并后即可继续申请手机CA证书。如需查询具体存在哪些账号，可联系\
+     单位所在地就业窗口工作人员查询";
 
 /// Where a push stands, as applicants and staff see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +88,9 @@ pub struct SyncState {
     pub last_error: Option<String>,
     /// The platform's reference once synced.
     pub reference: Option<String>,
+    /// When blocked: the platform's accounts for the USCC, one of which the others are merged
+    /// into.
+    pub accounts: Vec<String>,
     /// What is pushed.
     pub payload: EmployerSync,
 }
@@ -93,19 +107,58 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
         row: &SyncState,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StorageError>;
-    /// Records an outcome.
-    async fn record(&self, state: &SyncState) -> Result<(), StorageError>;
+    /// Records an outcome, with the notice it causes (the merge request to the agent) in the
+    /// same transaction.
+    async fn record(
+        &self,
+        state: &SyncState,
+        notice: Option<&NoticeDraft>,
+    ) -> Result<(), StorageError>;
     /// The rows of these applications (those that have one), in one query.
     async fn sync_states(&self, application_ids: &[i64]) -> Result<Vec<SyncState>, StorageError>;
     /// Makes a pending, failed or blocked row due now with a fresh attempt count (staff
     /// re-push), audited; false if there is no such row or it is already synced.
     async fn requeue(&self, application_id: i64, audit: AuditDraft) -> Result<bool, StorageError>;
+    /// The blocked rows of applications for this USCC.
+    async fn blocked_for(&self, uscc: &str) -> Result<Vec<SyncState>, StorageError>;
+    /// After a merge on the platform: makes these rows, if still blocked, due now with a fresh
+    /// attempt count, audited in the same transaction; returns the applications requeued.
+    async fn requeue_blocked(
+        &self,
+        application_ids: &[i64],
+        audit: AuditDraft,
+    ) -> Result<Vec<i64>, StorageError>;
 }
 
-/// Delay before attempt `attempts + 1`: 30 s doubling, at most an hour.
-pub fn backoff(attempts: u32) -> TimeDelta {
-    let seconds = 30i64.saturating_mul(1i64 << attempts.min(7));
-    TimeDelta::seconds(seconds.min(3600))
+/// Why a merge was not done.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// No application of this USCC is blocked on several accounts.
+    #[error("no sync is blocked on several accounts for this USCC")]
+    NotBlocked,
+    /// The account to keep is not one the platform named.
+    #[error("the account to keep is not one the platform named")]
+    UnknownAccount {
+        /// The accounts the platform named.
+        accounts: Vec<String>,
+    },
+    /// The platform did not merge.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What a merge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    /// The account kept.
+    pub kept: String,
+    /// The accounts merged into it.
+    pub absorbed: Vec<String>,
+    /// The applications pushed again.
+    pub requeued: Vec<i64>,
 }
 
 /// The worker.
@@ -147,6 +200,48 @@ impl Syncer {
         self.store.requeue(application_id, audit).await
     }
 
+    /// Staff merge the employer's accounts on the platform (seed 000 FAQ (一)): the accounts the
+    /// platform named for this USCC are merged into `keep`, then the blocked applications are
+    /// pushed again. Audited as `employer.merge`.
+    pub async fn merge(&self, uscc: &Uscc, keep: &str, staff: &str) -> Result<Merged, MergeError> {
+        let blocked = self.store.blocked_for(uscc.as_str()).await?;
+        if blocked.is_empty() {
+            return Err(MergeError::NotBlocked);
+        }
+        let mut accounts: Vec<String> = blocked
+            .iter()
+            .flat_map(|row| row.accounts.iter().cloned())
+            .collect();
+        accounts.sort();
+        accounts.dedup();
+        if !accounts.iter().any(|a| a == keep) {
+            return Err(MergeError::UnknownAccount { accounts });
+        }
+        let absorbed: Vec<String> = accounts.into_iter().filter(|a| a != keep).collect();
+        self.platform
+            .merge_accounts(&MergeRequest {
+                uscc: uscc.as_str().to_string(),
+                keep: keep.to_string(),
+                absorb: absorbed.clone(),
+                operator: staff.to_string(),
+            })
+            .await?;
+        let ids: Vec<i64> = blocked.iter().map(|row| row.application_id).collect();
+        let audit = AuditDraft {
+            actor: format!("staff:{staff}"),
+            action: "employer.merge",
+            subject: uscc.as_str().to_string(),
+            detail: serde_json::json!({ "kept": keep, "absorbed": absorbed, "applications": ids }),
+        };
+        let requeued = self.store.requeue_blocked(&ids, audit).await?;
+        self.run_once().await?;
+        Ok(Merged {
+            kept: keep.to_string(),
+            absorbed,
+            requeued,
+        })
+    }
+
     /// Pushes every due row once; returns how many it pushed.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
         let now = Utc::now();
@@ -158,6 +253,8 @@ impl Syncer {
             pushed += 1;
             let mut next = row.clone();
             next.attempts += 1;
+            next.accounts.clear();
+            let mut notice = None;
             match self.platform.push(&row.payload).await {
                 Ok(SyncAnswer::Synced { reference }) => {
                     next.status = SyncStatus::Synced;
@@ -166,10 +263,15 @@ impl Syncer {
                 }
                 Ok(SyncAnswer::MultipleAccounts { accounts }) => {
                     next.status = SyncStatus::Blocked;
-                    next.last_error = Some(format!(
-                        "就业系统中该统一社会信用代码存在多个单位账号（{}），需要进行单位信息合并",
-                        accounts.join("、")
-                    ));
+                    next.last_error = Some(MERGE_REASON.to_string());
+                    next.accounts = accounts;
+                    notice = NoticeDraft::new(
+                        &row.payload.agent_phone,
+                        format!("application:{}", row.application_id),
+                        SmsNotice::MergeRequired {
+                            unit_name: row.payload.unit_name.clone(),
+                        },
+                    );
                 }
                 Err(PlatformError::Refused { detail }) => {
                     next.status = SyncStatus::Failed;
@@ -193,7 +295,7 @@ impl Syncer {
                     "platform sync did not complete"
                 );
             }
-            self.store.record(&next).await?;
+            self.store.record(&next, notice.as_ref()).await?;
         }
         Ok(pushed)
     }
@@ -209,18 +311,5 @@ impl Syncer {
                 }
             }
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_an_hour() {
-        assert_eq!(backoff(0), TimeDelta::seconds(30));
-        assert_eq!(backoff(1), TimeDelta::seconds(60));
-        assert_eq!(backoff(3), TimeDelta::seconds(240));
-        assert_eq!(backoff(9), TimeDelta::seconds(3600));
     }
 }

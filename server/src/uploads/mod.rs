@@ -12,7 +12,10 @@ use rand::RngCore as _;
 
 pub use fs::FsFileStore;
 
-use crate::ca::StorageError;
+use crate::{
+    ca::StorageError,
+    providers::ocr::{IdCardText, LicenceText, OcrError, OcrReader},
+};
 
 /// Largest file accepted (seed 000: "文件大小 6M 以内").
 pub const MAX_UPLOAD_BYTES: usize = 6 * 1024 * 1024;
@@ -142,6 +145,15 @@ pub enum UploadError {
     /// Unknown id, or somebody else's file.
     #[error("upload not found")]
     NotFound,
+    /// Recognition asked for a file that is neither a licence nor an ID card's front.
+    #[error("only licences and ID card fronts are recognised")]
+    NotRecognisable,
+    /// No OCR provider is configured.
+    #[error("no OCR provider configured")]
+    OcrNotConfigured,
+    /// The OCR provider read nothing.
+    #[error(transparent)]
+    Ocr(#[from] OcrError),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -156,6 +168,9 @@ impl UploadError {
             Self::NotAnImage => "upload_not_image",
             Self::UnknownPurpose => "upload_purpose_unknown",
             Self::NotFound => "upload_not_found",
+            Self::NotRecognisable => "ocr_purpose_unsupported",
+            Self::OcrNotConfigured => "ocr_not_configured",
+            Self::Ocr(e) => e.code(),
             Self::Storage(_) => "storage_unavailable",
         }
     }
@@ -172,9 +187,22 @@ impl UploadError {
                 "上传类型无效，可选：licence、id_front、id_back、application_form"
             }
             Self::NotFound => "未找到该文件，请重新上传",
+            Self::NotRecognisable => "只能识别营业执照和身份证人像面照片，其他资料请直接填写",
+            Self::OcrNotConfigured => "未开通自动识别服务，请直接填写各项信息",
+            Self::Ocr(e) => e.message_zh(),
             Self::Storage(_) => "文件存储暂时不可用，请稍后重试",
         }
     }
+}
+
+/// What OCR read from an upload, to prefill the wizard (every field stays editable).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(tag = "document", rename_all = "snake_case")]
+pub enum Recognised {
+    /// From a `licence` upload: step 1's fields.
+    BusinessLicence(LicenceText),
+    /// From an `id_front` upload: step 2's name and ID number.
+    IdCardFront(IdCardText),
 }
 
 /// The upload service.
@@ -182,12 +210,35 @@ impl UploadError {
 pub struct Uploads {
     files: Arc<dyn FileStore>,
     store: Arc<dyn UploadStore>,
+    ocr: Option<Arc<dyn OcrReader>>,
 }
 
 impl Uploads {
-    /// The service over a file store and the metadata store.
-    pub fn new(files: Arc<dyn FileStore>, store: Arc<dyn UploadStore>) -> Self {
-        Self { files, store }
+    /// The service over a file store and the metadata store, with the OCR reader if one is
+    /// configured.
+    pub fn new(
+        files: Arc<dyn FileStore>,
+        store: Arc<dyn UploadStore>,
+        ocr: Option<Arc<dyn OcrReader>>,
+    ) -> Self {
+        Self { files, store, ocr }
+    }
+
+    /// Reads the owner's licence or ID card front with the OCR provider.
+    pub async fn recognise(&self, applicant_id: i64, id: &str) -> Result<Recognised, UploadError> {
+        let record = self.record_of(applicant_id, id).await?;
+        if !matches!(
+            record.purpose,
+            UploadPurpose::Licence | UploadPurpose::IdFront
+        ) {
+            return Err(UploadError::NotRecognisable);
+        }
+        let ocr = self.ocr.as_ref().ok_or(UploadError::OcrNotConfigured)?;
+        let (record, bytes) = self.with_bytes(record).await?;
+        Ok(match record.purpose {
+            UploadPurpose::IdFront => Recognised::IdCardFront(ocr.id_card_front(&bytes).await?),
+            _ => Recognised::BusinessLicence(ocr.business_licence(&bytes).await?),
+        })
     }
 
     /// Checks and stores a file for `applicant_id`.

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::{
     applicants::{TINY_PNG, signed_in, upload},
+    fake_http::FakeHttp,
     helpers::{TestApp, spawn_app_with},
 };
 
@@ -210,6 +211,15 @@ async fn the_wizard_walks_from_agreement_to_submission() {
 
 /// A complete, submitted application of a new applicant: (its token, its id).
 async fn submitted(app: &TestApp, phone: &str) -> (String, i64) {
+    let (token, id) = ready(app, phone).await;
+    let path = format!("/api/v1/applications/{id}/submit");
+    let (status, answer) = call(app, reqwest::Method::POST, &path, &token, None).await;
+    assert_eq!(status, 200, "{path}: {answer}");
+    (token, id)
+}
+
+/// A complete application of a new applicant, every step saved, not yet submitted.
+async fn ready(app: &TestApp, phone: &str) -> (String, i64) {
     use reqwest::Method;
     let token = signed_in(app, phone).await;
     let licence = upload_id(app, &token, "licence").await;
@@ -240,7 +250,6 @@ async fn submitted(app: &TestApp, phone: &str) -> (String, i64) {
             format!("{base}/ca"),
             Some(json!({ "form_upload_id": form, "seal_wanted": false })),
         ),
-        (Method::POST, format!("{base}/submit"), None),
     ];
     for (method, path, body) in steps {
         let (status, answer) = call(app, method, &path, &token, body).await;
@@ -268,9 +277,19 @@ async fn outbox(app: &TestApp, phone: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn staff_reject_with_a_reason_then_approve_the_fixed_application() {
+async fn staff_reject_with_a_reason_then_approve_the_fixed_application_then_sync() {
     use reqwest::Method;
-    let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
+    let (platform, platform_base) =
+        FakeHttp::start(vec![(200, r#"{"status":"ok","reference":"JY-7"}"#.into())]).await;
+    let app = spawn_app_with(|s| {
+        s.agreement_countdown_secs = 1;
+        s.sync_interval_secs = 3600;
+        s.platform = Some(mcert_server::providers::platform::PlatformConfig {
+            base_url: platform_base,
+            api_key: "key-1".into(),
+        });
+    })
+    .await;
     let phone = "13400134000";
     let (token, id) = submitted(&app, phone).await;
     let staff = staff_session(&app).await;
@@ -358,6 +377,35 @@ async fn staff_reject_with_a_reason_then_approve_the_fixed_application() {
     .await;
     assert_eq!(mine["status_label"], "申请资料审核：审核驳回");
     assert_eq!(mine["reject_reason"], reason);
+    // The status endpoint gives the four columns of the seed's 资料状态 table.
+    let (status, progress) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/applications/{id}/status"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{progress}");
+    assert_eq!(progress, mine["progress"]);
+    assert_eq!(progress["review"]["label"], "申请资料审核：审核驳回");
+    assert_eq!(progress["review"]["reason"], reason);
+    assert_eq!(progress["sync"]["label"], "申请资料同步：数据未同步");
+    assert_eq!(progress["certificate"]["label"], "未激活");
+    assert_eq!(progress["seal"]["label"], "未申请印章");
+    assert_eq!(
+        progress["summary"],
+        format!("[申请资料]审核状态: 审核驳回 [申请资料]审核驳回原因: {reason}")
+    );
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/applications/{id}/status"),
+        &staff,
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "a staff token is not an applicant session");
     let texts = outbox(&app, phone).await;
     assert!(
         texts[0].contains("驳回") && texts[0].contains(reason),
@@ -405,10 +453,28 @@ async fn staff_reject_with_a_reason_then_approve_the_fixed_application() {
         "{body}"
     );
     let texts = outbox(&app, phone).await;
-    assert!(texts[0].contains("审核通过"), "{texts:?}");
+    assert!(
+        texts[0].contains("关于张三员工申请云南CA证书成功，可以登录就业彩云南小程序"),
+        "{texts:?}"
+    );
     let (_, mine) = call(&app, Method::GET, &base, &token, None).await;
     assert_eq!(mine["status_label"], "申请资料审核：审核通过");
     assert!(mine["reject_reason"].is_null());
+    assert_eq!(mine["progress"]["review"]["status"], "approved");
+    assert!(mine["progress"]["review"]["reason"].is_null());
+    assert_eq!(mine["progress"]["sync"]["status"], "pending");
+    assert_eq!(mine["progress"]["summary"], "[申请资料]审核状态: 审核通过");
+
+    // The sync worker pushes the approved application; the applicant sees it synced.
+    assert_eq!(app.state.sync.run_once().await.unwrap(), 1);
+    let (path, pushed) = platform.received_json().remove(0);
+    assert_eq!(
+        (path.as_str(), pushed["application_id"].as_i64()),
+        ("/api/ca/employers", Some(id))
+    );
+    let (_, progress) = call(&app, Method::GET, &format!("{base}/status"), &token, None).await;
+    assert_eq!(progress["sync"]["label"], "申请资料同步：数据已同步");
+    assert_eq!(progress["review"]["label"], "申请资料审核：审核通过");
 
     // Both decisions are in the audit chain, with the reviewer.
     let entries = app.state.store.audit_entries(0, 100).await.unwrap();
@@ -424,6 +490,233 @@ async fn staff_reject_with_a_reason_then_approve_the_fixed_application() {
             ("application.reject", "staff:reviewer1"),
             ("application.approve", "staff:reviewer1")
         ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ocr_prefills_the_licence_and_the_id_card_and_refuses_the_rest() {
+    use reqwest::Method;
+    let reply = |data: Value| json!({ "RequestId": "r-1", "Data": data.to_string() }).to_string();
+    let (ocr, base) = FakeHttp::start(vec![
+        (
+            200,
+            reply(json!({ "data": {
+                "companyName": "昆明测试科技有限公司",
+                "creditCode": "91440300708461136T",
+                "legalPerson": "李四",
+                "businessAddress": "云南省昆明市西山区某某路 1 号",
+            }})),
+        ),
+        (
+            200,
+            reply(json!({ "data": { "face": { "data": {
+                "name": "张三", "idNumber": "11010519491231002X",
+            }}}})),
+        ),
+        (
+            400,
+            r#"{"RequestId":"r-3","Code":"unmatchedImageType","Message":"image type not match"}"#
+                .into(),
+        ),
+        (503, "<html>busy</html>".into()),
+    ])
+    .await;
+    let app = spawn_app_with(|s| {
+        s.aliyun_ocr = Some(mcert_server::providers::ocr::AliyunOcrConfig {
+            access_key_id: "LTAI-ocr".into(),
+            access_key_secret: "ocr-secret".into(),
+            endpoint: Some(base),
+        });
+    })
+    .await;
+    let token = signed_in(&app, "13700137000").await;
+    let recognise = |id: String| format!("/api/v1/uploads/{id}/recognition");
+
+    let licence = upload_id(&app, &token, "licence").await;
+    let (status, read) = call(&app, Method::POST, &recognise(licence), &token, None).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["document"], "business_licence");
+    assert_eq!(read["unit_name"], "昆明测试科技有限公司");
+    assert_eq!(read["uscc"], "91440300708461136T");
+    assert_eq!(read["legal_representative_name"], "李四");
+    assert_eq!(read["address"], "云南省昆明市西山区某某路 1 号");
+    let (target, body) = ocr.received()[0].clone();
+    assert!(
+        target.contains("Action=RecognizeBusinessLicense"),
+        "{target}"
+    );
+    assert!(target.contains("Signature="), "{target}");
+    assert_eq!(body, TINY_PNG, "the uploaded image is the body");
+
+    let front = upload_id(&app, &token, "id_front").await;
+    let (status, read) = call(&app, Method::POST, &recognise(front.clone()), &token, None).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(
+        (read["document"].as_str(), read["name"].as_str()),
+        (Some("id_card_front"), Some("张三"))
+    );
+    assert_eq!(read["id_number"], "11010519491231002X");
+    assert!(ocr.received()[1].0.contains("Action=RecognizeIdcard"));
+
+    // An unreadable photo and an outage say "type it in"; nothing else is read at all.
+    let (status, body) = call(&app, Method::POST, &recognise(front.clone()), &token, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("ocr_unreadable"))
+    );
+    let (status, body) = call(&app, Method::POST, &recognise(front.clone()), &token, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("ocr_unavailable"))
+    );
+    assert!(body["message"].as_str().unwrap().contains("直接填写"));
+    let form = upload_id(&app, &token, "application_form").await;
+    let (status, body) = call(&app, Method::POST, &recognise(form), &token, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("ocr_purpose_unsupported"))
+    );
+    let stranger = signed_in(&app, "13700137001").await;
+    let (status, _) = call(&app, Method::POST, &recognise(front), &stranger, None).await;
+    assert_eq!(status, 404, "only the owner's files");
+    assert_eq!(ocr.received().len(), 4);
+
+    // Without a provider there is no prefill, and the applicant is told to type.
+    let plain = spawn_app_with(|_| {}).await;
+    let token = signed_in(&plain, "13700137002").await;
+    let licence = upload_id(&plain, &token, "licence").await;
+    let (status, body) = call(&plain, Method::POST, &recognise(licence), &token, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (501, Some("ocr_not_configured"))
+    );
+}
+
+/// Text of a PDF, as `pdftotext` (poppler-utils) extracts it.
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("form.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let output = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (Debian package poppler-utils) is needed to read the PDF");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_agreement_and_the_prefilled_application_form() {
+    let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
+    let agreement: Value = app
+        .client
+        .get(format!("{}/api/v1/agreement", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        agreement["title"],
+        "云南省数字证书认证中心有限公司电子认证服务协议"
+    );
+    assert_eq!(agreement["countdown_secs"], 1);
+    assert!(agreement["text"].as_str().unwrap().contains("第一条"));
+
+    // Without steps 1 and 2 there is nothing to print.
+    let token = signed_in(&app, "13600136000").await;
+    let (_, created) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/applications",
+        &token,
+        None,
+    )
+    .await;
+    let draft = created["id"].as_i64().unwrap();
+    let (status, body) = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/api/v1/applications/{draft}/form.pdf"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("application_step_missing"))
+    );
+
+    let (token, id) = ready(&app, "13600136001").await;
+    let path = format!("{}/api/v1/applications/{id}/form.pdf", app.address);
+    let response = app
+        .client
+        .get(&path)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let pdf = response.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = pdf_text(&pdf);
+    for expected in [
+        "用人单位数字证书业务申请表",
+        "昆明测试科技有限公司",
+        "91440300708461136T",
+        "李四",
+        "昆明市市场监督管理局",
+        "13600136001",
+        "张三",
+        "11010519491231002X",
+        &format!("申请编号 {id}"),
+        "电子认证服务协议",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected} missing from the form:\n{text}"
+        );
+    }
+    let stranger = signed_in(&app, "13600136002").await;
+    let response = app
+        .client
+        .get(&path)
+        .bearer_auth(&stranger)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404, "only the applicant gets the form");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn simultaneous_first_submissions_of_an_employer_get_one_free_certificate() {
+    let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
+    let mut ready_ones = Vec::new();
+    for phone in ["13300133100", "13300133101", "13300133102"] {
+        ready_ones.push(ready(&app, phone).await);
+    }
+    let submissions = ready_ones.iter().map(|(token, id)| {
+        let app = &app;
+        async move {
+            let path = format!("/api/v1/applications/{id}/submit");
+            let (status, body) = call(app, reqwest::Method::POST, &path, token, None).await;
+            assert_eq!(status, 200, "{body}");
+            body["billable"].as_bool().unwrap()
+        }
+    });
+    let billable = futures_util::future::join_all(submissions).await;
+    assert_eq!(
+        billable.iter().filter(|b| !**b).count(),
+        1,
+        "exactly one free certificate: {billable:?}"
     );
 }
 
@@ -499,12 +792,16 @@ async fn approve(app: &TestApp, id: i64) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn approved_applications_reach_the_platform_and_a_merge_blocks_them() {
+async fn approved_applications_reach_the_platform_and_a_merge_unblocks_them() {
     use reqwest::Method;
-    let (platform, base) = crate::platform::FakePlatform::start(vec![
-        (503, "busy"),
-        (409, r#"{"status":"multiple_accounts","accounts":["昆明测试科技有限公司","昆明测试科技有限公司（旧）"]}"#),
-        (200, r#"{"status":"ok","reference":"JY-2026-0001"}"#),
+    let (platform, base) = FakeHttp::start(vec![
+        (503, "busy".into()),
+        (
+            409,
+            r#"{"status":"multiple_accounts","accounts":["JY-0001","JY-0002"]}"#.into(),
+        ),
+        (200, r#"{"status":"ok"}"#.into()),
+        (200, r#"{"status":"ok","reference":"JY-2026-0001"}"#.into()),
     ])
     .await;
     let app = spawn_app_with(|s| {
@@ -533,7 +830,8 @@ async fn approved_applications_reach_the_platform_and_a_merge_blocks_them() {
     assert_eq!(mine["sync_status_label"], "申请资料同步：数据未同步");
     assert_eq!(app.state.sync.run_once().await.unwrap(), 1);
     assert_eq!(app.state.sync.run_once().await.unwrap(), 0, "backing off");
-    let pushed = platform.received.lock().unwrap()[0].clone();
+    let (path, pushed) = platform.received_json()[0].clone();
+    assert_eq!(path, "/api/ca/employers");
     assert_eq!(pushed["uscc"], "91440300708461136T");
     assert_eq!(pushed["agent_phone"], "13200132000");
 
@@ -554,18 +852,105 @@ async fn approved_applications_reach_the_platform_and_a_merge_blocks_them() {
         mine["sync_status_label"],
         "申请资料同步：需要进行单位信息合并"
     );
+    let reason = mine["sync_reason"].as_str().unwrap();
     assert!(
-        mine["sync_reason"]
-            .as_str()
-            .unwrap()
-            .contains("单位信息合并")
+        reason.contains("单位信息合并") && !reason.contains("JY-0001"),
+        "{reason}"
+    );
+    // The agent is told by SMS (seed 000 FAQ (一)); staff see the accounts and the notices.
+    let texts = outbox(&app, "13200132000").await;
+    assert!(texts[0].contains("需要进行单位信息合并"), "{texts:?}");
+    let (_, detail) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/staff/applications/{id}"),
+        &staff,
+        None,
+    )
+    .await;
+    assert_eq!(detail["sync_accounts"], json!(["JY-0001", "JY-0002"]));
+    let kinds: Vec<(&str, &str)> = detail["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["kind"].as_str().unwrap(), n["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("application_approved", "sent"), ("merge_required", "sent")]
     );
 
-    // After the merge, staff push again and it is synced.
-    let (status, body) = call(&app, Method::POST, &repush, &staff, None).await;
+    // Staff merge into one of the platform's accounts; the application is pushed again.
+    let merge = "/api/v1/staff/employers/91440300708461136T/merge";
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        merge,
+        &token,
+        Some(json!({ "keep": "JY-0001" })),
+    )
+    .await;
+    assert_eq!(status, 401, "applicants cannot merge: {body}");
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        merge,
+        &staff,
+        Some(json!({ "keep": "JY-9999" })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("merge_account_unknown"))
+    );
+    assert_eq!(
+        platform.received().len(),
+        2,
+        "nothing sent for a wrong account"
+    );
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        merge,
+        &staff,
+        Some(json!({ "keep": "JY-0001" })),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["sync_status"], "synced");
-    assert_eq!(platform.received.lock().unwrap().len(), 3);
+    assert_eq!(body["absorbed"], json!(["JY-0002"]));
+    assert_eq!(body["requeued"], json!([id]));
+    let received = platform.received_json();
+    assert_eq!(received.len(), 4);
+    assert_eq!(received[2].0, "/api/ca/employers/91440300708461136T/merge");
+    assert_eq!(received[2].1["keep"], "JY-0001");
+    assert_eq!(received[2].1["absorb"], json!(["JY-0002"]));
+    assert_eq!(received[2].1["operator"], "reviewer1");
+    assert_eq!(received[3].0, "/api/ca/employers");
+    let (_, mine) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/applications/{id}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status_of(&mine).as_deref(), Some("synced"));
+    assert_eq!(mine["sync_status_label"], "申请资料同步：数据已同步");
+    assert!(mine["sync_reason"].is_null());
+
+    // Nothing left to merge or push.
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        merge,
+        &staff,
+        Some(json!({ "keep": "JY-0001" })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("merge_not_needed"))
+    );
     let (status, body) = call(&app, Method::POST, &repush, &staff, None).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -573,6 +958,12 @@ async fn approved_applications_reach_the_platform_and_a_merge_blocks_them() {
     );
     let entries = app.state.store.audit_entries(0, 100).await.unwrap();
     assert!(entries.iter().any(|e| e.action == "sync.repush"));
+    let merged = entries
+        .iter()
+        .find(|e| e.action == "employer.merge")
+        .unwrap();
+    assert_eq!(merged.actor, "staff:reviewer1");
+    assert_eq!(merged.subject, "91440300708461136T");
 }
 
 /// A new reviewer account, signed in: its bearer token.

@@ -2,10 +2,10 @@
 
 mod applicants;
 mod applications;
+mod fake_http;
 mod helpers;
 mod keys;
 mod operations;
 mod phone;
 mod pki;
-mod platform;
 mod staff;

@@ -1,35 +1,23 @@
 //! Alibaba Cloud SMS: the `SendSms` action of `dysmsapi` (API version 2017-05-25).
 //!
 //! An RPC-style call: every parameter, including the signature, goes in one
-//! `application/x-www-form-urlencoded` POST body to the endpoint's root. The signature is
-//! Alibaba's RPC signature version 1.0: HMAC-SHA1, keyed with `AccessKeySecret + "&"`, over
-//!
-//! ```text
-//! POST&%2F&percentEncode(canonical query)
-//! ```
-//!
-//! where the canonical query is every parameter but `Signature`, sorted by name, each name and
-//! value percent-encoded and joined as `name=value` with `&`. The percent-encoding is RFC 3986:
-//! only `A–Z a–z 0–9 - _ . ~` stay as they are, everything else (space, `*`, UTF-8 bytes) becomes
-//! `%XY` with upper-case hex. Java-based examples reach the same result by post-processing
-//! `URLEncoder` (`+` → `%20`, `*` → `%2A`, `%7E` → `~`).
+//! `application/x-www-form-urlencoded` POST body to the endpoint's root, signed as
+//! [`crate::providers::aliyun`] describes.
 //!
 //! A request is sent once and never retried: see the [parent module](super).
 
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use chrono::Utc;
-use hmac::{Hmac, Mac as _};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha1::Sha1;
-use zeroize::Zeroizing;
 
 use super::{SmsError, SmsNotice, SmsSender, check_phone, masked_phone};
 use crate::error::error_chain;
+use crate::providers::aliyun::{self, excerpt};
 use crate::providers::{HttpTimeouts, http_client};
 
 /// Where `SendSms` is served.
@@ -38,21 +26,20 @@ const DEFAULT_ENDPOINT: &str = "https://dysmsapi.aliyuncs.com/";
 const API_VERSION: &str = "2017-05-25";
 /// SMS is a single-region service; Alibaba documents `cn-hangzhou` for every caller.
 const REGION_ID: &str = "cn-hangzhou";
-/// `Timestamp`: UTC, ISO 8601, whole seconds.
-const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 /// `Code` of an accepted message.
 const ACCEPTED: &str = "OK";
 
 /// The Alibaba Cloud SMS account and the templates registered in it.
 ///
-/// The signature and the three templates must be approved in the Alibaba Cloud console before
+/// The signature and the four templates must be approved in the Alibaba Cloud console before
 /// use. The templates take the variables of [`SmsNotice::template_params`] and are registered
-/// with the wording of [`SmsNotice::text_zh`] (without the `【mcert】` prefix, which the
-/// signature replaces):
+/// with the wording of [`SmsNotice::text_zh`] (without the `【数字证书认证中心】` prefix, which
+/// the signature replaces):
 ///
 /// - `otp_template` (验证码): `验证码 ${code}，5 分钟内有效，请勿告诉他人。`
-/// - `approved_template` (通知): `${unit}的数字证书申请已审核通过，请登录“就业彩云南”微信小程序下载移动端证书。`
+/// - `approved_template` (通知): `人社厅劳动就业服务局注册：${unit}关于${agent}员工申请${items}成功，可以登录就业彩云南小程序进行相关业务办理，云南CA服务热线4006007210。`
 /// - `rejected_template` (通知): `${unit}的数字证书申请审核驳回，驳回原因：${reason}。请登录后根据驳回原因修改资料，重新提交审核。`
+/// - `merge_template` (通知): `${unit}在就业系统中存在多个单位账号，需要进行单位信息合并。请联系云南CA公司申请将多个账号合并为一个，合并后即可继续办理手机CA证书，云南CA服务热线4006007210。`
 ///
 /// Alibaba limits the length of a variable's value; a reason longer than the template allows
 /// is refused (`isv.PARAM_LENGTH_LIMIT`), so reviewers keep reasons short.
@@ -70,6 +57,8 @@ pub struct AliyunSmsConfig {
     pub approved_template: String,
     /// Template code for "application rejected".
     pub rejected_template: String,
+    /// Template code for "accounts must be merged".
+    pub merge_template: String,
     /// Endpoint to call instead of `https://dysmsapi.aliyuncs.com/` (tests, proxies).
     #[serde(default)]
     pub base_url: Option<String>,
@@ -84,6 +73,7 @@ impl fmt::Debug for AliyunSmsConfig {
             .field("otp_template", &self.otp_template)
             .field("approved_template", &self.approved_template)
             .field("rejected_template", &self.rejected_template)
+            .field("merge_template", &self.merge_template)
             .field("base_url", &self.base_url)
             .finish()
     }
@@ -100,6 +90,7 @@ pub struct AliyunSms {
     otp_template: String,
     approved_template: String,
     rejected_template: String,
+    merge_template: String,
 }
 
 impl AliyunSms {
@@ -131,6 +122,7 @@ impl AliyunSms {
             ("otp_template", config.otp_template.as_str()),
             ("approved_template", config.approved_template.as_str()),
             ("rejected_template", config.rejected_template.as_str()),
+            ("merge_template", config.merge_template.as_str()),
         ];
         if let Some((name, _)) = required.iter().find(|(_, value)| value.trim().is_empty()) {
             return Err(SmsError::Config {
@@ -162,6 +154,7 @@ impl AliyunSms {
             otp_template: config.otp_template,
             approved_template: config.approved_template,
             rejected_template: config.rejected_template,
+            merge_template: config.merge_template,
         })
     }
 
@@ -170,6 +163,7 @@ impl AliyunSms {
             SmsNotice::Otp { .. } => &self.otp_template,
             SmsNotice::ApplicationApproved { .. } => &self.approved_template,
             SmsNotice::ApplicationRejected { .. } => &self.rejected_template,
+            SmsNotice::MergeRequired { .. } => &self.merge_template,
         }
     }
 
@@ -181,42 +175,36 @@ impl AliyunSms {
         nonce: &str,
         timestamp: &str,
     ) -> BTreeMap<&'static str, String> {
-        BTreeMap::from([
-            ("AccessKeyId", self.access_key_id.clone()),
-            ("Action", "SendSms".to_owned()),
-            ("Format", "JSON".to_owned()),
+        let mut parameters = aliyun::common_parameters(
+            "SendSms",
+            API_VERSION,
+            &self.access_key_id,
+            nonce,
+            timestamp,
+        );
+        parameters.extend([
             ("PhoneNumbers", phone.to_owned()),
             ("RegionId", REGION_ID.to_owned()),
             ("SignName", self.sign_name.clone()),
-            ("SignatureMethod", "HMAC-SHA1".to_owned()),
-            ("SignatureNonce", nonce.to_owned()),
-            ("SignatureVersion", "1.0".to_owned()),
             ("TemplateCode", self.template(notice).to_owned()),
             ("TemplateParam", notice.template_params().to_string()),
-            ("Timestamp", timestamp.to_owned()),
-            ("Version", API_VERSION.to_owned()),
-        ])
+        ]);
+        parameters
     }
 
     /// The form body: the canonical query plus its `Signature`.
     fn signed_body(&self, parameters: &BTreeMap<&'static str, String>) -> Result<String, SmsError> {
-        let query = canonical_query(parameters);
-        let signature = sign(&self.access_key_secret, &string_to_sign("POST", &query))?;
-        Ok(format!("{query}&Signature={}", percent_encode(&signature)))
+        aliyun::signed_query("POST", parameters, &self.access_key_secret).map_err(|e| {
+            SmsError::Config {
+                detail: format!("Aliyun SMS: unusable AccessKey secret: {e}"),
+            }
+        })
     }
 
     fn transport_error(&self, error: &reqwest::Error) -> SmsError {
-        let detail = if error.is_timeout() {
-            format!(
-                "no answer within {:?} (connect limit {:?}): {}",
-                self.timeouts.total,
-                self.timeouts.connect,
-                error_chain(error)
-            )
-        } else {
-            error_chain(error)
-        };
-        SmsError::Unavailable { detail }
+        SmsError::Unavailable {
+            detail: aliyun::transport_detail(error, self.timeouts),
+        }
     }
 }
 
@@ -231,6 +219,7 @@ impl fmt::Debug for AliyunSms {
             .field("otp_template", &self.otp_template)
             .field("approved_template", &self.approved_template)
             .field("rejected_template", &self.rejected_template)
+            .field("merge_template", &self.merge_template)
             .finish_non_exhaustive()
     }
 }
@@ -244,8 +233,8 @@ impl SmsSender for AliyunSms {
     )]
     async fn send(&self, phone: &str, notice: &SmsNotice) -> Result<(), SmsError> {
         check_phone(phone)?;
-        let nonce = uuid::Uuid::new_v4().to_string();
-        let timestamp = Utc::now().format(TIMESTAMP_FORMAT).to_string();
+        let nonce = aliyun::new_nonce();
+        let timestamp = aliyun::timestamp(Utc::now());
         let body = self.signed_body(&self.parameters(phone, notice, &nonce, &timestamp))?;
 
         // Sent once: a retry after a lost answer would deliver the message twice.
@@ -322,171 +311,17 @@ fn interpret(status: StatusCode, body: &[u8]) -> Result<SendSmsReply, SmsError> 
     Ok(reply)
 }
 
-/// The start of an unexpected body, for the logs.
-fn excerpt(body: &[u8]) -> String {
-    String::from_utf8_lossy(body).chars().take(200).collect()
-}
-
-/// RFC 3986 percent-encoding as Alibaba's signature requires it.
-fn percent_encode(value: &str) -> String {
-    let mut encoded = String::with_capacity(value.len() * 3);
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            // Writing to a String cannot fail.
-            let _ = write!(encoded, "%{byte:02X}");
-        }
-    }
-    encoded
-}
-
-/// `name=value&…` with names in byte order and both sides percent-encoded.
-fn canonical_query(parameters: &BTreeMap<&str, String>) -> String {
-    parameters
-        .iter()
-        .map(|(name, value)| format!("{}={}", percent_encode(name), percent_encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// `METHOD&%2F&percentEncode(query)`.
-fn string_to_sign(method: &str, canonical_query: &str) -> String {
-    format!(
-        "{method}&{}&{}",
-        percent_encode("/"),
-        percent_encode(canonical_query)
-    )
-}
-
-/// Base64 of HMAC-SHA1 over `string_to_sign`, keyed with the secret and `&`.
-fn sign(secret: &SecretString, string_to_sign: &str) -> Result<String, SmsError> {
-    use base64::Engine as _;
-
-    let mut key = Zeroizing::new(String::with_capacity(secret.expose_secret().len() + 1));
-    key.push_str(secret.expose_secret());
-    key.push('&');
-    let mut mac = Hmac::<Sha1>::new_from_slice(key.as_bytes()).map_err(|e| SmsError::Config {
-        detail: format!("Aliyun SMS: unusable AccessKey secret: {e}"),
-    })?;
-    mac.update(string_to_sign.as_bytes());
-    Ok(base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    #![allow(clippy::unwrap_used)]
+
     use std::time::{Duration, Instant};
 
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    use tokio::net::{TcpListener, TcpStream};
-    use tokio::task::JoinHandle;
-
     use super::*;
+    use crate::providers::aliyun::{TIMESTAMP_FORMAT, canonical_query, sign, string_to_sign};
+    use crate::providers::fake_http::{Answer, FakeHttp, Received, closed_port_url};
 
-    // ----- Known answers --------------------------------------------------------------------
-
-    fn parameters(pairs: &[(&'static str, &str)]) -> BTreeMap<&'static str, String> {
-        pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
-    }
-
-    /// The worked `SendSms` example of Alibaba Cloud's SMS documentation ("签名机制" / "HTTP
-    /// 协议及签名"): AccessKeyId `testId`, AccessKeySecret `testSecret`, signed as a GET. The
-    /// sorted query, the string to sign and the signature are the documented ones.
-    fn documented_sms_example() -> BTreeMap<&'static str, String> {
-        parameters(&[
-            ("AccessKeyId", "testId"),
-            ("Action", "SendSms"),
-            ("Format", "XML"),
-            ("OutId", "123"),
-            ("PhoneNumbers", "15300000001"),
-            ("RegionId", "cn-hangzhou"),
-            ("SignName", "阿里云短信测试专用"),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureNonce", "45e25e9b-0a6f-4070-8c85-2956eda1b466"),
-            ("SignatureVersion", "1.0"),
-            ("TemplateCode", "SMS_71390007"),
-            ("TemplateParam", r#"{"customer":"test"}"#),
-            ("Timestamp", "2017-07-12T02:42:19Z"),
-            ("Version", "2017-05-25"),
-        ])
-    }
-
-    #[test]
-    fn reproduces_the_documented_sendsms_signature() {
-        let query = canonical_query(&documented_sms_example());
-        assert_eq!(
-            query,
-            "AccessKeyId=testId&Action=SendSms&Format=XML&OutId=123&PhoneNumbers=15300000001\
-             &RegionId=cn-hangzhou&SignName=%E9%98%BF%E9%87%8C%E4%BA%91%E7%9F%AD%E4%BF%A1%E6%B5\
-             %8B%E8%AF%95%E4%B8%93%E7%94%A8&SignatureMethod=HMAC-SHA1\
-             &SignatureNonce=45e25e9b-0a6f-4070-8c85-2956eda1b466&SignatureVersion=1.0\
-             &TemplateCode=SMS_71390007&TemplateParam=%7B%22customer%22%3A%22test%22%7D\
-             &Timestamp=2017-07-12T02%3A42%3A19Z&Version=2017-05-25"
-        );
-        let to_sign = string_to_sign("GET", &query);
-        assert_eq!(
-            to_sign,
-            "GET&%2F&AccessKeyId%3DtestId%26Action%3DSendSms%26Format%3DXML%26OutId%3D123\
-             %26PhoneNumbers%3D15300000001%26RegionId%3Dcn-hangzhou%26SignName%3D%25E9%2598%25BF\
-             %25E9%2587%258C%25E4%25BA%2591%25E7%259F%25AD%25E4%25BF%25A1%25E6%25B5%258B%25E8\
-             %25AF%2595%25E4%25B8%2593%25E7%2594%25A8%26SignatureMethod%3DHMAC-SHA1\
-             %26SignatureNonce%3D45e25e9b-0a6f-4070-8c85-2956eda1b466%26SignatureVersion%3D1.0\
-             %26TemplateCode%3DSMS_71390007%26TemplateParam%3D%257B%2522customer%2522%253A\
-             %2522test%2522%257D%26Timestamp%3D2017-07-12T02%253A42%253A19Z\
-             %26Version%3D2017-05-25"
-        );
-        let secret = SecretString::from("testSecret");
-        assert_eq!(
-            sign(&secret, &to_sign).unwrap(),
-            "zJDF+Lrzhj/ThnlvIToysFRq6t4="
-        );
-        // The same request as this client sends it, as a POST. Not published by Alibaba;
-        // computed independently from the string to sign above with "GET" replaced by "POST":
-        //   printf '%s' "$STRING_TO_SIGN" | openssl dgst -sha1 -hmac 'testSecret&' -binary | base64
-        assert_eq!(
-            sign(&secret, &string_to_sign("POST", &query)).unwrap(),
-            "Xvhv7fPXrPkLVSnlt0jIr08o8NQ="
-        );
-    }
-
-    /// The example of Alibaba Cloud's generic RPC "Signature mechanism" page (ECS
-    /// `DescribeRegions`, AccessKeyId `testid`, AccessKeySecret `testsecret`, GET).
-    #[test]
-    fn reproduces_the_documented_rpc_signature() {
-        let query = canonical_query(&parameters(&[
-            ("Timestamp", "2016-02-23T12:46:24Z"),
-            ("Format", "XML"),
-            ("AccessKeyId", "testid"),
-            ("Action", "DescribeRegions"),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureNonce", "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"),
-            ("Version", "2014-05-26"),
-            ("SignatureVersion", "1.0"),
-        ]));
-        let to_sign = string_to_sign("GET", &query);
-        assert_eq!(
-            to_sign,
-            "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeRegions%26Format%3DXML\
-             %26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf\
-             %26SignatureVersion%3D1.0%26Timestamp%3D2016-02-23T12%253A46%253A24Z\
-             %26Version%3D2014-05-26"
-        );
-        assert_eq!(
-            sign(&SecretString::from("testsecret"), &to_sign).unwrap(),
-            "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
-        );
-    }
-
-    #[test]
-    fn percent_encoding_follows_rfc_3986_not_forms() {
-        assert_eq!(percent_encode("AZaz09-_.~"), "AZaz09-_.~");
-        assert_eq!(percent_encode("a b"), "a%20b");
-        assert_eq!(percent_encode("*"), "%2A");
-        assert_eq!(percent_encode("+/=&:"), "%2B%2F%3D%26%3A");
-        assert_eq!(percent_encode("云"), "%E4%BA%91");
-        assert_eq!(percent_encode(""), "");
-    }
+    // The signature's known answers are in `crate::providers::aliyun`.
 
     // ----- Reading answers ------------------------------------------------------------------
 
@@ -533,6 +368,7 @@ mod tests {
             otp_template: "SMS_100001".into(),
             approved_template: "SMS_100002".into(),
             rejected_template: "SMS_100003".into(),
+            merge_template: "SMS_100004".into(),
             base_url,
         }
     }
@@ -571,6 +407,7 @@ mod tests {
             "otp_template": "SMS_1",
             "approved_template": "SMS_2",
             "rejected_template": "SMS_3",
+            "merge_template": "SMS_4",
         }))
         .unwrap();
         assert!(config.base_url.is_none());
@@ -588,138 +425,8 @@ mod tests {
 
     // ----- Against a fake Aliyun on loopback ------------------------------------------------
 
-    /// What the fake server does with each request.
-    #[derive(Debug, Clone, Copy)]
-    enum Answer {
-        Reply {
-            status: u16,
-            body: &'static str,
-        },
-        /// Reads the request and then keeps the connection open without a word.
-        Never,
-    }
-
-    #[derive(Debug, Clone)]
-    struct Received {
-        method: String,
-        target: String,
-        headers: Vec<(String, String)>,
-        body: String,
-    }
-
-    impl Received {
-        fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        }
-
-        /// The form decoded by `url`'s form parser, which knows nothing of our encoder.
-        fn form(&self) -> BTreeMap<String, String> {
-            let url = Url::parse(&format!("http://form.invalid/?{}", self.body)).unwrap();
-            let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-            let form: BTreeMap<_, _> = pairs.iter().cloned().collect();
-            assert_eq!(
-                form.len(),
-                pairs.len(),
-                "a parameter appears twice: {pairs:?}"
-            );
-            form
-        }
-    }
-
-    /// A minimal HTTP/1.1 server: one request per connection, answered as told.
-    struct FakeAliyun {
-        base_url: String,
-        received: Arc<Mutex<Vec<Received>>>,
-        accept_loop: JoinHandle<()>,
-    }
-
-    impl FakeAliyun {
-        async fn start(answer: Answer) -> Self {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base_url = format!("http://{}/", listener.local_addr().unwrap());
-            let received = Arc::new(Mutex::new(Vec::new()));
-            let log = Arc::clone(&received);
-            let accept_loop = tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
-                    tokio::spawn(serve(stream, answer, Arc::clone(&log)));
-                }
-            });
-            Self {
-                base_url,
-                received,
-                accept_loop,
-            }
-        }
-
-        fn received(&self) -> Vec<Received> {
-            self.received.lock().unwrap().clone()
-        }
-
-        fn sender(&self, timeouts: HttpTimeouts) -> AliyunSms {
-            AliyunSms::with_timeouts(config(Some(self.base_url.clone())), timeouts).unwrap()
-        }
-    }
-
-    impl Drop for FakeAliyun {
-        fn drop(&mut self) {
-            self.accept_loop.abort();
-        }
-    }
-
-    async fn serve(mut stream: TcpStream, answer: Answer, log: Arc<Mutex<Vec<Received>>>) {
-        let mut buffer = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let head_end = loop {
-            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            let read = stream.read(&mut chunk).await.unwrap();
-            if read == 0 {
-                return;
-            }
-            buffer.extend_from_slice(&chunk[..read]);
-        };
-        let head = String::from_utf8(buffer[..head_end].to_vec()).unwrap();
-        let mut lines = head.split("\r\n");
-        let mut request_line = lines.next().unwrap().split(' ');
-        let method = request_line.next().unwrap().to_owned();
-        let target = request_line.next().unwrap().to_owned();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-            .collect();
-        let length: usize = headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            .map_or(0, |(_, v)| v.parse().unwrap());
-        while buffer.len() < head_end + length {
-            let read = stream.read(&mut chunk).await.unwrap();
-            assert!(read > 0, "body cut short");
-            buffer.extend_from_slice(&chunk[..read]);
-        }
-        let body = String::from_utf8(buffer[head_end..head_end + length].to_vec()).unwrap();
-        log.lock().unwrap().push(Received {
-            method,
-            target,
-            headers,
-            body,
-        });
-
-        match answer {
-            Answer::Never => std::future::pending::<()>().await,
-            Answer::Reply { status, body } => {
-                let response = format!(
-                    "HTTP/1.1 {status} Fake\r\nContent-Type: application/json;charset=utf-8\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                stream.write_all(response.as_bytes()).await.unwrap();
-                stream.shutdown().await.unwrap();
-            }
-        }
+    fn sender_for(fake: &FakeHttp, timeouts: HttpTimeouts) -> AliyunSms {
+        AliyunSms::with_timeouts(config(Some(fake.base_url().to_owned())), timeouts).unwrap()
     }
 
     const PHONE: &str = "13812345678";
@@ -733,9 +440,8 @@ mod tests {
     }
 
     async fn send_one(answer: Answer) -> (Result<(), SmsError>, Vec<Received>) {
-        let fake = FakeAliyun::start(answer).await;
-        let result = fake
-            .sender(short_timeouts())
+        let fake = FakeHttp::start(answer).await;
+        let result = sender_for(&fake, short_timeouts())
             .send(
                 PHONE,
                 &SmsNotice::Otp {
@@ -748,22 +454,23 @@ mod tests {
 
     #[tokio::test]
     async fn sends_a_complete_form_whose_signature_verifies() {
-        let fake = FakeAliyun::start(Answer::Reply {
-            status: 200,
-            body: ACCEPTED_REPLY,
-        })
-        .await;
-        let sender = fake.sender(HttpTimeouts::default());
+        let fake = FakeHttp::start(Answer::json(200, ACCEPTED_REPLY)).await;
+        let sender = sender_for(&fake, HttpTimeouts::default());
         let notices = [
             SmsNotice::Otp {
                 code: "123456".into(),
             },
             SmsNotice::ApplicationApproved {
                 unit_name: "云南信息科技有限公司".into(),
+                agent_name: "张三".into(),
+                seal_wanted: true,
             },
             SmsNotice::ApplicationRejected {
                 unit_name: "云南信息科技有限公司".into(),
                 reason: "营业执照扫描件不清晰 & 需重新上传*".into(),
+            },
+            SmsNotice::MergeRequired {
+                unit_name: "云南信息科技有限公司".into(),
             },
         ];
         let before = Utc::now() - chrono::Duration::seconds(1);
@@ -775,20 +482,20 @@ mod tests {
         let received = fake.received();
         assert_eq!(received.len(), notices.len());
         let mut nonces = Vec::new();
-        for ((request, notice), template) in
-            received
-                .iter()
-                .zip(&notices)
-                .zip(["SMS_100001", "SMS_100002", "SMS_100003"])
-        {
+        for ((request, notice), template) in received.iter().zip(&notices).zip([
+            "SMS_100001",
+            "SMS_100002",
+            "SMS_100003",
+            "SMS_100004",
+        ]) {
             // Everything travels in the body; the URL carries no parameter and no signature.
             assert_eq!(request.method, "POST");
-            assert_eq!(request.target, "/");
+            assert_eq!(request.target, "/", "no parameter travels in the URL");
             assert_eq!(
                 request.header("content-type"),
                 Some("application/x-www-form-urlencoded")
             );
-            assert!(!request.body.contains(SECRET));
+            assert!(!request.body_text().contains(SECRET));
 
             let mut form = request.form();
             let names: Vec<&str> = form.keys().map(String::as_str).collect();
@@ -851,10 +558,7 @@ mod tests {
 
     #[tokio::test]
     async fn rate_limit_is_a_rejection_that_says_too_frequent() {
-        let (result, received) = send_one(Answer::Reply {
-            status: 200,
-            body: r#"{"Code":"isv.BUSINESS_LIMIT_CONTROL","Message":"触发分钟级流控Permits:1","RequestId":"A1"}"#,
-        })
+        let (result, received) = send_one(Answer::json(200, r#"{"Code":"isv.BUSINESS_LIMIT_CONTROL","Message":"触发分钟级流控Permits:1","RequestId":"A1"}"#))
         .await;
         assert_eq!(received.len(), 1, "sent exactly once");
         let error = result.unwrap_err();
@@ -874,10 +578,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_invalid_number_is_a_rejection() {
-        let (result, _) = send_one(Answer::Reply {
-            status: 200,
-            body: r#"{"Code":"isv.MOBILE_NUMBER_ILLEGAL","Message":"非法手机号","RequestId":"A2"}"#,
-        })
+        let (result, _) = send_one(Answer::json(
+            200,
+            r#"{"Code":"isv.MOBILE_NUMBER_ILLEGAL","Message":"非法手机号","RequestId":"A2"}"#,
+        ))
         .await;
         let error = result.unwrap_err();
         assert!(matches!(error, SmsError::Rejected { .. }), "{error:?}");
@@ -886,10 +590,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_gateway_refusal_with_4xx_is_a_rejection() {
-        let (result, _) = send_one(Answer::Reply {
-            status: 400,
-            body: r#"{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation.","RequestId":"A3"}"#,
-        })
+        let (result, _) = send_one(Answer::json(400, r#"{"Code":"SignatureDoesNotMatch","Message":"Specified signature is not matched with our calculation.","RequestId":"A3"}"#))
         .await;
         let error = result.unwrap_err();
         assert!(
@@ -901,10 +602,10 @@ mod tests {
 
     #[tokio::test]
     async fn http_500_is_unavailable_and_not_retried() {
-        let (result, received) = send_one(Answer::Reply {
-            status: 500,
-            body: r#"{"Code":"isp.SYSTEM_ERROR","Message":"boom"}"#,
-        })
+        let (result, received) = send_one(Answer::json(
+            500,
+            r#"{"Code":"isp.SYSTEM_ERROR","Message":"boom"}"#,
+        ))
         .await;
         let error = result.unwrap_err();
         match &error {
@@ -917,11 +618,7 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_json_is_unavailable() {
-        let (result, _) = send_one(Answer::Reply {
-            status: 200,
-            body: "<html>upstream error</html>",
-        })
-        .await;
+        let (result, _) = send_one(Answer::json(200, "<html>upstream error</html>")).await;
         match result {
             Err(SmsError::Unavailable { detail }) => {
                 assert!(
@@ -953,11 +650,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_port_is_unavailable() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        drop(listener);
         let sender =
-            AliyunSms::with_timeouts(config(Some(format!("http://{address}/"))), short_timeouts())
+            AliyunSms::with_timeouts(config(Some(closed_port_url().await)), short_timeouts())
                 .unwrap();
         let error = sender
             .send(
@@ -973,13 +667,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_malformed_phone_never_reaches_the_provider() {
-        let fake = FakeAliyun::start(Answer::Reply {
-            status: 200,
-            body: ACCEPTED_REPLY,
-        })
-        .await;
-        let error = fake
-            .sender(short_timeouts())
+        let fake = FakeHttp::start(Answer::json(200, ACCEPTED_REPLY)).await;
+        let error = sender_for(&fake, short_timeouts())
             .send(
                 "1381234567",
                 &SmsNotice::Otp {

@@ -123,6 +123,8 @@ mod tests {
         sms.send("13800000002", &otp("222222")).await.unwrap();
         let approved = SmsNotice::ApplicationApproved {
             unit_name: "某某公司".into(),
+            agent_name: "张三".into(),
+            seal_wanted: true,
         };
         sms.send("13800000001", &approved).await.unwrap();
 
@@ -140,7 +142,7 @@ mod tests {
         assert!(first.iter().all(|m| m.phone == "13800000001"));
         assert_eq!(
             first[1].text,
-            "【mcert】验证码 111111，5 分钟内有效，请勿告诉他人。"
+            "【数字证书认证中心】验证码 111111，5 分钟内有效，请勿告诉他人。"
         );
         assert!(sms.recent(Some("13900000000")).is_empty());
     }

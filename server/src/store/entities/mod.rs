@@ -9,6 +9,7 @@ pub mod crl;
 pub mod employer;
 pub mod enrolment_ticket;
 pub mod key_share;
+pub mod notice;
 pub mod revocation;
 pub mod staff;
 pub mod sync_outbox;

@@ -13,6 +13,7 @@ pub struct Model {
     pub last_error: Option<String>,
     pub reference: Option<String>,
     pub payload: Json,
+    pub accounts: Option<Json>,
     pub updated_at: DateTimeUtc,
 }
 

@@ -1,4 +1,5 @@
-//! A fake employment platform on loopback: answers pushes from a script, records what it got.
+//! A fake provider (employment platform, OCR) on loopback: answers from a script, records what
+//! it got.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
@@ -6,16 +7,29 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-/// Canned answers, used in order (the last one repeats); requests received.
+/// Canned answers, used in order (the last one repeats); requests received (target, body).
 #[derive(Debug, Default)]
-pub struct FakePlatform {
-    answers: Mutex<Vec<(u16, &'static str)>>,
-    pub received: Mutex<Vec<Value>>,
+pub struct FakeHttp {
+    answers: Mutex<Vec<(u16, String)>>,
+    received: Mutex<Vec<(String, Vec<u8>)>>,
 }
 
-impl FakePlatform {
+impl FakeHttp {
+    /// The requests so far: request target (path and query) and raw body.
+    pub fn received(&self) -> Vec<(String, Vec<u8>)> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// The requests so far with their bodies read as JSON.
+    pub fn received_json(&self) -> Vec<(String, Value)> {
+        self.received()
+            .into_iter()
+            .map(|(target, body)| (target, serde_json::from_slice(&body).unwrap()))
+            .collect()
+    }
+
     /// Starts the fake; returns it and its base URL.
-    pub async fn start(answers: Vec<(u16, &'static str)>) -> (Arc<Self>, String) {
+    pub async fn start(answers: Vec<(u16, String)>) -> (Arc<Self>, String) {
         let fake = Arc::new(Self {
             answers: Mutex::new(answers),
             received: Mutex::default(),
@@ -54,16 +68,15 @@ impl FakePlatform {
                             }
                         }
                     };
-                    fake.received
-                        .lock()
-                        .unwrap()
-                        .push(serde_json::from_slice(&body).unwrap());
+                    let head = String::from_utf8_lossy(&request).to_string();
+                    let target = head.split(' ').nth(1).unwrap_or_default().to_string();
+                    fake.received.lock().unwrap().push((target, body));
                     let (status, answer) = {
                         let mut answers = fake.answers.lock().unwrap();
                         if answers.len() > 1 {
                             answers.remove(0)
                         } else {
-                            answers[0]
+                            answers[0].clone()
                         }
                     };
                     let response = format!(

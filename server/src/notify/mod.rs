@@ -1,0 +1,376 @@
+//! Notices to people about their applications (seed 000 §三: the SMS on approval, on rejection
+//! and when the employer's accounts must be merged), delivered through an outbox.
+//!
+//! The change a notice announces writes the notice in its own transaction (see
+//! [`NoticeDraft`]), so a decision is never recorded without its message or announced without
+//! being recorded. [`Notifier`] sends due notices, retries an unavailable provider with backoff
+//! and gives up after [`MAX_ATTEMPTS`]; a refused message (a number the provider cannot deliver
+//! to, a template it does not accept) fails at once. A retry after a lost answer can deliver a
+//! message twice; a missing approval notice is worse than a repeated one.
+//!
+//! One-time codes never go through the outbox: they are secret, and worthless once late.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::{
+    ca::StorageError,
+    outbox::{LEASE, backoff},
+    providers::sms::{SmsError, SmsNotice, SmsSender},
+};
+
+/// Sends before a notice is marked failed.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// A notice to be written with the change it announces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeDraft {
+    /// 11 national digits.
+    pub phone: String,
+    /// What it is about, e.g. `application:12`.
+    pub subject: String,
+    /// The message.
+    pub notice: SmsNotice,
+}
+
+impl NoticeDraft {
+    /// A draft of `notice`; `None` for a one-time code, which is never stored.
+    pub fn new(phone: &str, subject: String, notice: SmsNotice) -> Option<Self> {
+        if matches!(notice, SmsNotice::Otp { .. }) {
+            return None;
+        }
+        Some(Self {
+            phone: phone.to_string(),
+            subject,
+            notice,
+        })
+    }
+}
+
+/// Where a notice stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeStatus {
+    /// Waiting to be sent (or retried).
+    Pending,
+    /// The provider accepted it.
+    Sent,
+    /// Refused by the provider, or given up after [`MAX_ATTEMPTS`].
+    Failed,
+}
+
+impl NoticeStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Pending, Self::Sent, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
+/// A stored notice.
+#[derive(Debug, Clone)]
+pub struct NoticeRow {
+    /// Id.
+    pub id: i64,
+    /// Where it goes.
+    pub phone: String,
+    /// What it is about.
+    pub subject: String,
+    /// The message.
+    pub notice: SmsNotice,
+    /// Where it stands.
+    pub status: NoticeStatus,
+    /// Sends so far.
+    pub attempts: u32,
+    /// When it is tried next (pending rows); the claim's lease while a worker has it.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// When the provider accepted it.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Storage of the outbox (`store/` implements it; rows are inserted by the changes they
+/// announce).
+#[async_trait::async_trait]
+pub trait NoticeStore: Send + Sync + std::fmt::Debug {
+    /// Pending notices due at `now`, oldest first.
+    async fn due_notices(
+        &self,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<NoticeRow>, StorageError>;
+    /// Takes a due notice until `lease_until` if no other worker did (compare-and-set on
+    /// `next_attempt_at`).
+    async fn claim_notice(
+        &self,
+        row: &NoticeRow,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StorageError>;
+    /// Records the outcome of a send.
+    async fn record_notice(&self, row: &NoticeRow) -> Result<(), StorageError>;
+    /// The notices about `subject`, oldest first.
+    async fn notices_about(&self, subject: &str) -> Result<Vec<NoticeRow>, StorageError>;
+}
+
+/// The delivery worker.
+#[derive(Debug)]
+pub struct Notifier {
+    store: Arc<dyn NoticeStore>,
+    sms: Arc<dyn SmsSender>,
+}
+
+impl Notifier {
+    /// The worker over the outbox and the SMS provider.
+    pub fn new(store: Arc<dyn NoticeStore>, sms: Arc<dyn SmsSender>) -> Self {
+        Self { store, sms }
+    }
+
+    /// The notices about `subject` (for staff and the applicant's status).
+    pub async fn about(&self, subject: &str) -> Result<Vec<NoticeRow>, StorageError> {
+        self.store.notices_about(subject).await
+    }
+
+    /// Sends every due notice once; returns how many it tried.
+    pub async fn run_once(&self) -> Result<usize, StorageError> {
+        let now = Utc::now();
+        let mut tried = 0;
+        for row in self.store.due_notices(now, 20).await? {
+            if !self.store.claim_notice(&row, now + LEASE).await? {
+                continue;
+            }
+            tried += 1;
+            let mut next = row.clone();
+            next.attempts += 1;
+            match self.sms.send(&row.phone, &row.notice).await {
+                Ok(()) => {
+                    next.status = NoticeStatus::Sent;
+                    next.sent_at = Some(Utc::now());
+                    next.last_error = None;
+                }
+                Err(error) => {
+                    let final_refusal = matches!(error, SmsError::Rejected { .. })
+                        && error.code() != "sms_rate_limited";
+                    next.last_error = Some(error.to_string());
+                    if final_refusal || next.attempts >= MAX_ATTEMPTS {
+                        next.status = NoticeStatus::Failed;
+                    } else {
+                        next.next_attempt_at = Utc::now() + backoff(next.attempts);
+                    }
+                    tracing::warn!(
+                        notice = row.id,
+                        kind = row.notice.kind(),
+                        subject = %row.subject,
+                        status = next.status.as_str(),
+                        error = %error,
+                        "notice not sent"
+                    );
+                }
+            }
+            self.store.record_notice(&next).await?;
+        }
+        Ok(tried)
+    }
+
+    /// Runs [`Notifier::run_once`] every `period` for the life of the process.
+    pub fn spawn(self: Arc<Self>, period: std::time::Duration) {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(period);
+            loop {
+                ticker.tick().await;
+                self.flush().await;
+            }
+        });
+    }
+
+    /// Sends what is due now, logging (not returning) a storage failure: for callers whose own
+    /// change is already committed, and whose notice the periodic round will send anyway.
+    pub async fn flush(&self) {
+        if let Err(error) = self.run_once().await {
+            tracing::error!(error = %error, "notice round failed; the worker will retry");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn one_time_codes_are_never_stored() {
+        let otp = SmsNotice::Otp {
+            code: "123456".into(),
+        };
+        assert!(NoticeDraft::new("13800138000", "otp".into(), otp).is_none());
+        let approved = SmsNotice::ApplicationRejected {
+            unit_name: "昆明测试科技有限公司".into(),
+            reason: "营业执照不清晰".into(),
+        };
+        let draft = NoticeDraft::new("13800138000", "application:1".into(), approved).unwrap();
+        assert_eq!(draft.subject, "application:1");
+    }
+
+    /// The outbox in memory.
+    #[derive(Debug, Default)]
+    struct Rows(std::sync::Mutex<Vec<NoticeRow>>);
+
+    #[async_trait::async_trait]
+    impl NoticeStore for Rows {
+        async fn due_notices(
+            &self,
+            now: DateTime<Utc>,
+            _limit: u64,
+        ) -> Result<Vec<NoticeRow>, StorageError> {
+            let rows = self.0.lock().unwrap();
+            Ok(rows
+                .iter()
+                .filter(|r| r.status == NoticeStatus::Pending && r.next_attempt_at <= now)
+                .cloned()
+                .collect())
+        }
+        async fn claim_notice(
+            &self,
+            row: &NoticeRow,
+            lease_until: DateTime<Utc>,
+        ) -> Result<bool, StorageError> {
+            let mut rows = self.0.lock().unwrap();
+            let stored = rows.iter_mut().find(|r| r.id == row.id).unwrap();
+            if stored.next_attempt_at != row.next_attempt_at {
+                return Ok(false);
+            }
+            stored.next_attempt_at = lease_until;
+            Ok(true)
+        }
+        async fn record_notice(&self, next: &NoticeRow) -> Result<(), StorageError> {
+            let mut rows = self.0.lock().unwrap();
+            *rows.iter_mut().find(|r| r.id == next.id).unwrap() = next.clone();
+            Ok(())
+        }
+        async fn notices_about(&self, subject: &str) -> Result<Vec<NoticeRow>, StorageError> {
+            let rows = self.0.lock().unwrap();
+            Ok(rows
+                .iter()
+                .filter(|r| r.subject == subject)
+                .cloned()
+                .collect())
+        }
+    }
+
+    /// One scripted answer of the SMS provider.
+    type Answer = fn() -> Result<(), SmsError>;
+
+    /// Answers each send with the next scripted result (the last one repeats).
+    #[derive(Debug)]
+    struct Scripted(std::sync::Mutex<Vec<Answer>>);
+
+    #[async_trait::async_trait]
+    impl SmsSender for Scripted {
+        async fn send(&self, _phone: &str, _notice: &SmsNotice) -> Result<(), SmsError> {
+            let mut script = self.0.lock().unwrap();
+            let next = if script.len() > 1 {
+                script.remove(0)
+            } else {
+                script[0]
+            };
+            next()
+        }
+    }
+
+    fn outbox(script: Vec<Answer>) -> (Arc<Rows>, Notifier) {
+        let rows = Arc::new(Rows::default());
+        rows.0.lock().unwrap().push(NoticeRow {
+            id: 1,
+            phone: "13800138000".into(),
+            subject: "application:1".into(),
+            notice: SmsNotice::MergeRequired {
+                unit_name: "昆明测试科技有限公司".into(),
+            },
+            status: NoticeStatus::Pending,
+            attempts: 0,
+            next_attempt_at: Utc::now(),
+            last_error: None,
+            created_at: Utc::now(),
+            sent_at: None,
+        });
+        let notifier = Notifier::new(rows.clone(), Arc::new(Scripted(script.into())));
+        (rows, notifier)
+    }
+
+    fn unavailable() -> Result<(), SmsError> {
+        Err(SmsError::Unavailable {
+            detail: "HTTP 503".into(),
+        })
+    }
+
+    /// Makes the row due again now (as if the backoff had passed).
+    fn due_now(rows: &Rows) {
+        rows.0.lock().unwrap()[0].next_attempt_at = Utc::now();
+    }
+
+    #[tokio::test]
+    async fn an_outage_is_retried_after_a_backoff_until_sent() {
+        let (rows, notifier) = outbox(vec![unavailable, || Ok(())]);
+        assert_eq!(notifier.run_once().await.unwrap(), 1);
+        let row = notifier.about("application:1").await.unwrap().remove(0);
+        assert_eq!((row.status, row.attempts), (NoticeStatus::Pending, 1));
+        assert!(row.next_attempt_at > Utc::now() + chrono::TimeDelta::seconds(50));
+        assert_eq!(notifier.run_once().await.unwrap(), 0, "backing off");
+        due_now(&rows);
+        assert_eq!(notifier.run_once().await.unwrap(), 1);
+        let row = notifier.about("application:1").await.unwrap().remove(0);
+        assert_eq!((row.status, row.attempts), (NoticeStatus::Sent, 2));
+        assert!(row.sent_at.is_some() && row.last_error.is_none());
+        assert_eq!(notifier.run_once().await.unwrap(), 0, "sent once");
+    }
+
+    #[tokio::test]
+    async fn a_refusal_fails_at_once_and_an_outage_gives_up_in_the_end() {
+        let (_, notifier) = outbox(vec![|| {
+            Err(SmsError::Rejected {
+                code: "isv.MOBILE_NUMBER_ILLEGAL".into(),
+                message: "invalid".into(),
+            })
+        }]);
+        notifier.run_once().await.unwrap();
+        let row = notifier.about("application:1").await.unwrap().remove(0);
+        assert_eq!((row.status, row.attempts), (NoticeStatus::Failed, 1));
+
+        let (rows, notifier) = outbox(vec![unavailable]);
+        for _ in 0..MAX_ATTEMPTS {
+            due_now(&rows);
+            notifier.run_once().await.unwrap();
+        }
+        let row = notifier.about("application:1").await.unwrap().remove(0);
+        assert_eq!(
+            (row.status, row.attempts),
+            (NoticeStatus::Failed, MAX_ATTEMPTS)
+        );
+        assert!(row.last_error.unwrap().contains("503"));
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            NoticeStatus::Pending,
+            NoticeStatus::Sent,
+            NoticeStatus::Failed,
+        ] {
+            assert_eq!(NoticeStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(NoticeStatus::parse("sending"), None);
+    }
+}
