@@ -19,6 +19,11 @@ mod m20261121_000013_create_employers;
 mod m20261121_000014_create_sync_outbox;
 mod m20261121_000015_create_notices;
 mod m20261121_000016_add_sync_outbox_accounts;
+mod m20261121_000017_create_persons;
+mod m20261121_000018_create_wx_users;
+mod m20261121_000019_create_phone_bindings;
+mod m20261121_000020_add_ticket_downloads;
+mod m20261121_000021_add_application_agent_id;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -44,6 +49,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000014_create_sync_outbox::Migration),
             Box::new(m20261121_000015_create_notices::Migration),
             Box::new(m20261121_000016_add_sync_outbox_accounts::Migration),
+            Box::new(m20261121_000017_create_persons::Migration),
+            Box::new(m20261121_000018_create_wx_users::Migration),
+            Box::new(m20261121_000019_create_phone_bindings::Migration),
+            Box::new(m20261121_000020_add_ticket_downloads::Migration),
+            Box::new(m20261121_000021_add_application_agent_id::Migration),
         ]
     }
 }

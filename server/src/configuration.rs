@@ -55,6 +55,17 @@ pub struct Settings {
     /// Alibaba Cloud OCR for licences and ID cards (`[aliyun_ocr]` in the file, or
     /// `MCERT_ALIYUN_OCR__ACCESS_KEY_ID` etc.). Without it the wizard does not prefill.
     pub aliyun_ocr: Option<crate::providers::ocr::AliyunOcrConfig>,
+    /// The WeChat mini-program (`[wechat]`, or `MCERT_WECHAT__APPID` and `__SECRET`): sign-in
+    /// and face verification results. Without it, development mode uses the plainly labelled
+    /// development stand-ins and production refuses with a clear error.
+    pub wechat: Option<crate::providers::wechat::WeChatConfig>,
+    /// Alibaba Cloud's carrier three-element check (`[aliyun_carrier]`). Without it, as for
+    /// WeChat.
+    pub aliyun_carrier: Option<crate::providers::carrier::AliyunCarrierConfig>,
+    /// The SMS code rules. Not configurable (DESIGN.md §10 fixes them); end-to-end tests
+    /// shorten the resend interval to walk flows that prove one phone twice.
+    #[serde(skip)]
+    pub otp_limits: crate::otp::OtpLimits,
 }
 
 /// Log output format.
@@ -138,6 +149,9 @@ impl Settings {
             sync_interval_secs: DEFAULTS.sync_interval_secs,
             aliyun_sms: None,
             aliyun_ocr: None,
+            wechat: None,
+            aliyun_carrier: None,
+            otp_limits: crate::otp::OtpLimits::default(),
         }
     }
 

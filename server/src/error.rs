@@ -11,10 +11,15 @@ use crate::{
     captcha::CaptchaError,
     cosign::CosignError,
     domain::DomainError,
+    downloads::DownloadError,
     enrol::{EnrolError, TicketError},
     kv::KvError,
     otp::OtpError,
-    providers::{ocr::OcrError, platform::PlatformError, sms::SmsError},
+    people::PeopleError,
+    providers::{
+        carrier::CarrierError, ocr::OcrError, platform::PlatformError, sms::SmsError,
+        wechat::WeChatError,
+    },
     staff::StaffError,
     sync::MergeError,
     uploads::UploadError,
@@ -76,6 +81,12 @@ pub enum AppError {
     /// From merging an employer's platform accounts.
     #[error(transparent)]
     Merge(#[from] MergeError),
+    /// From the mini-program account steps.
+    #[error(transparent)]
+    People(#[from] PeopleError),
+    /// From certificate downloads.
+    #[error(transparent)]
+    Download(#[from] DownloadError),
     /// A request that conflicts with the current state.
     #[error("conflict: {code}")]
     Conflict {
@@ -228,6 +239,121 @@ pub fn describe_staff_error(error: &StaffError) -> (StatusCode, &'static str, St
         StaffError::Storage(e) => describe_storage_error(e),
         StaffError::Kv(_) => kv_unavailable(),
         StaffError::Hash => internal(),
+    }
+}
+
+/// Status, code and Chinese message of a mini-program account error.
+pub fn describe_people_error(error: &PeopleError) -> (StatusCode, &'static str, String) {
+    use StatusCode as S;
+    match error {
+        PeopleError::NotSignedIn => (
+            S::UNAUTHORIZED,
+            "mp_not_signed_in",
+            "登录已失效，请重新进入小程序登录".into(),
+        ),
+        PeopleError::NotVerified => (
+            S::NOT_FOUND,
+            "person_not_verified",
+            "未查询到人员信息，请先实名认证".into(),
+        ),
+        PeopleError::FaceFailed => (
+            S::FORBIDDEN,
+            "face_failed",
+            "人脸识别未通过，请在光线充足处正对屏幕重新刷脸认证".into(),
+        ),
+        PeopleError::FaceOtherPerson => (
+            S::FORBIDDEN,
+            "face_other_person",
+            "人脸识别结果与填写的姓名、身份证号不一致，请本人重新刷脸认证".into(),
+        ),
+        PeopleError::FaceExpired => (
+            S::FORBIDDEN,
+            "face_expired",
+            "人脸识别结果已过期，请重新刷脸认证".into(),
+        ),
+        PeopleError::NameMismatch => (
+            S::CONFLICT,
+            "person_name_mismatch",
+            "该身份证号已登记的姓名与填写的不一致；如姓名有变更，请联系云南CA公司核实".into(),
+        ),
+        PeopleError::PhoneNotOwned => (
+            S::CONFLICT,
+            "phone_not_owned",
+            "未获取到绑定信息：该手机号未登记在您本人名下（申请手机号和经办人不一致）。请将人、号不一致的\
+             手机证书申请废除，再用本人实名登记的手机号重新申请"
+                .into(),
+        ),
+        PeopleError::PhoneBound => (
+            S::CONFLICT,
+            "phone_bound",
+            "手机号已被绑定：该手机号已与其他经办人绑定。请前经办人在就业彩云南小程序“我的—账号管理—\
+             手机号解绑”中解绑，或联系云南CA公司核实身份后解绑"
+                .into(),
+        ),
+        PeopleError::PhoneNotBound => (
+            S::NOT_FOUND,
+            "phone_not_bound",
+            "该手机号未绑定，无需解绑".into(),
+        ),
+        PeopleError::ReasonMissing => (
+            S::BAD_REQUEST,
+            "unbind_reason_missing",
+            "解绑须填写核实身份的方式和原因（200 字以内）".into(),
+        ),
+        PeopleError::WeChat(e) => (wechat_status(e), e.code(), e.message_zh().into()),
+        PeopleError::Carrier(e) => (carrier_status(e), e.code(), e.message_zh().into()),
+        PeopleError::Otp(e) => describe_otp_error(e),
+        PeopleError::Domain(e) => (S::BAD_REQUEST, e.code(), e.message_zh()),
+        PeopleError::Storage(e) => describe_storage_error(e),
+        PeopleError::Kv(_) => kv_unavailable(),
+    }
+}
+
+/// Status, code and Chinese message of a download error.
+pub fn describe_download_error(error: &DownloadError) -> (StatusCode, &'static str, String) {
+    match error {
+        DownloadError::NoBindingInfo => (
+            StatusCode::NOT_FOUND,
+            "no_binding_info",
+            "未获取到绑定信息：没有以您本人为经办人、以已绑定手机号申请并已审核通过的单位。请核对申请时填写的\
+             经办人和手机号是否为本人；人、号不一致的申请需废除后，用本人实名登记的手机号重新申请"
+                .into(),
+        ),
+        DownloadError::NotSynced => (
+            StatusCode::CONFLICT,
+            "application_not_synced",
+            "未获取到绑定信息：申请资料尚未推送到就业系统，请稍后再试；如长时间未推送成功，请联系\
+             云南CA公司进行数据推送"
+                .into(),
+        ),
+        DownloadError::People(e) => describe_people_error(e),
+        DownloadError::Application(e) => describe_application_error(e),
+        DownloadError::Enrol(e) => describe_enrol_error(e),
+        DownloadError::Domain(e) => (StatusCode::BAD_REQUEST, e.code(), e.message_zh()),
+        DownloadError::Storage(e) => describe_storage_error(e),
+    }
+}
+
+/// The HTTP status of a WeChat error.
+fn wechat_status(error: &WeChatError) -> StatusCode {
+    match error {
+        WeChatError::CodeInvalid { .. }
+        | WeChatError::CodeUsed { .. }
+        | WeChatError::FaceResultInvalid { .. } => StatusCode::BAD_REQUEST,
+        WeChatError::RiskyUser { .. } => StatusCode::FORBIDDEN,
+        WeChatError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// The HTTP status of a carrier-check error.
+fn carrier_status(error: &CarrierError) -> StatusCode {
+    match error {
+        CarrierError::InvalidInput { .. } | CarrierError::NumberUnsupported { .. } => {
+            StatusCode::BAD_REQUEST
+        }
+        CarrierError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -407,6 +533,8 @@ impl AppError {
                 "下载码格式不正确：应为 24 位字母和数字（2-7），可带短横线".into(),
             ),
             AppError::Merge(e) => describe_merge_error(e),
+            AppError::People(e) => describe_people_error(e),
+            AppError::Download(e) => describe_download_error(e),
             AppError::Domain(e) => (StatusCode::BAD_REQUEST, e.code(), e.message_zh()),
             AppError::Kv(_) => kv_unavailable(),
             AppError::Conflict { code, message } => {

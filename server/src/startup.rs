@@ -14,16 +14,20 @@ use crate::{
     captcha::{Captcha, CaptchaLimits},
     configuration::Settings,
     cosign::Cosigner,
+    downloads::Downloads,
     enrol::Enrolment,
     http::{self, AppState},
     kv,
     notify::Notifier,
-    otp::{OtpLimits, OtpService},
+    otp::OtpService,
+    people::{People, PeopleProviders},
     providers::{
         HttpTimeouts,
+        carrier::{AliyunCarrier, CarrierCheck, DevCarrier, UnconfiguredCarrier},
         ocr::{AliyunOcr, OcrReader},
         platform::{DevPlatform, EmploymentPlatform, HttpPlatform, UnconfiguredPlatform},
         sms::{AliyunSms, DevSms, SmsSender, UnconfiguredSms},
+        wechat::{DevFace, DevWeChat, FaceVerifier, UnconfiguredWeChat, WeChatApi, WeChatLogin},
     },
     staff::Staff,
     store::{self, SeaCertStore},
@@ -76,6 +80,16 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::staff::employee_count)
         .service(http::staff::repush)
         .service(http::staff::merge)
+        .service(http::staff::unbind_phone)
+        .service(http::mp::sign_in)
+        .service(http::mp::sign_out)
+        .service(http::mp::me)
+        .service(http::mp::real_name)
+        .service(http::mp::phone_code)
+        .service(http::mp::bind_phone)
+        .service(http::mp::unbind_phone)
+        .service(http::mp::employers)
+        .service(http::mp::download)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)
@@ -173,6 +187,44 @@ type DevOutbox = Option<Arc<DevSms>>;
 
 /// The SMS sender the settings name: Aliyun when configured; otherwise the development outbox in
 /// development mode, and a sender that refuses with a configuration error in production.
+/// WeChat sign-in, face verification and the carrier check: the real services when configured,
+/// the development stand-ins in development mode, otherwise clear refusals.
+fn people_providers(settings: &Settings) -> anyhow::Result<PeopleProviders> {
+    let timeouts = HttpTimeouts::default();
+    let (wechat, face): (Arc<dyn WeChatLogin>, Arc<dyn FaceVerifier>) = match &settings.wechat {
+        Some(config) => {
+            let api = Arc::new(
+                WeChatApi::new(config.clone(), timeouts).context("invalid [wechat] settings")?,
+            );
+            (api.clone(), api)
+        }
+        None if settings.dev_mode => {
+            tracing::warn!(
+                "development WeChat: sign-in codes dev:<openid> and face results dev-pass:… are \
+                 accepted without asking WeChat"
+            );
+            (Arc::new(DevWeChat::new()), Arc::new(DevFace))
+        }
+        None => (Arc::new(UnconfiguredWeChat), Arc::new(UnconfiguredWeChat)),
+    };
+    let carrier: Arc<dyn CarrierCheck> = match &settings.aliyun_carrier {
+        Some(config) => Arc::new(
+            AliyunCarrier::new(config.clone(), timeouts)
+                .context("invalid [aliyun_carrier] settings")?,
+        ),
+        None if settings.dev_mode => {
+            tracing::warn!("development carrier check: every phone belongs to the person");
+            Arc::new(DevCarrier)
+        }
+        None => Arc::new(UnconfiguredCarrier),
+    };
+    Ok(PeopleProviders {
+        wechat,
+        face,
+        carrier,
+    })
+}
+
 /// The OCR reader, when one is configured; without one the wizard does not prefill.
 fn ocr_reader(settings: &Settings) -> anyhow::Result<Option<Arc<dyn OcrReader>>> {
     let Some(config) = &settings.aliyun_ocr else {
@@ -234,12 +286,29 @@ impl Application {
         let otp = Arc::new(OtpService::new(
             kv.clone(),
             sms.clone(),
-            OtpLimits::default(),
+            settings.otp_limits,
         ));
         let uploads = Arc::new(Uploads::new(
             Arc::new(FsFileStore::new(settings.data_dir.join("uploads"))),
             core.store.clone(),
             ocr_reader(&settings)?,
+        ));
+        let people = Arc::new(People::new(
+            core.store.clone(),
+            people_providers(&settings)?,
+            otp.clone(),
+            kv.clone(),
+        ));
+        let applications = Arc::new(Applications::new(
+            core.store.clone(),
+            uploads.clone(),
+            chrono::TimeDelta::seconds(i64::from(settings.agreement_countdown_secs)),
+        ));
+        let downloads = Arc::new(Downloads::new(
+            people.clone(),
+            applications.clone(),
+            sync.clone(),
+            enrolment.clone(),
         ));
         let state = AppState {
             authority: core.authority.clone(),
@@ -247,16 +316,14 @@ impl Application {
             enrolment,
             captcha: Arc::new(Captcha::new(kv.clone(), CaptchaLimits::default())),
             applicants: Arc::new(Applicants::new(core.store.clone(), otp.clone(), kv.clone())),
-            applications: Arc::new(Applications::new(
-                core.store.clone(),
-                uploads.clone(),
-                chrono::TimeDelta::seconds(i64::from(settings.agreement_countdown_secs)),
-            )),
+            applications,
+            downloads,
             uploads,
             otp,
             staff: Arc::new(Staff::new(core.store.clone(), kv.clone())),
             sync: sync.clone(),
             notices: notices.clone(),
+            people,
             dev_sms,
             kv,
         };

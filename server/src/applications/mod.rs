@@ -241,6 +241,11 @@ pub trait ApplicationStore: Send + Sync + std::fmt::Debug {
         &self,
         applicant_id: i64,
     ) -> Result<Vec<ApplicationRecord>, StorageError>;
+    /// Approved applications naming `id_number` as their agent, oldest first.
+    async fn approved_for_agent(
+        &self,
+        id_number: &str,
+    ) -> Result<Vec<ApplicationRecord>, StorageError>;
     /// Records the employee count (`source`: `staff` or `platform`), audited.
     async fn set_employee_count(
         &self,
@@ -466,6 +471,15 @@ impl Applications {
         self.apply(&application, Change::Decide(Box::new(decision)))
             .await?;
         self.for_staff(id).await
+    }
+
+    /// Approved applications whose agent has this ID number (what a verified person may
+    /// download).
+    pub async fn approved_for_agent(
+        &self,
+        id_number: &str,
+    ) -> Result<Vec<ApplicationRecord>, ApplicationError> {
+        Ok(self.store.approved_for_agent(id_number).await?)
     }
 
     /// The agreement's reading countdown in seconds.

@@ -4,8 +4,9 @@
 //! canonical key-enrolment message. The first co-signed signature proves the split key works
 //! and the chosen PIN unlocks it; only then is the certificate signed and activated.
 //!
-//! Until the mini-program download flow exists, tickets come from `mcert-server admin
-//! enrol-ticket` (and `/dev/enrolment-tickets` in development mode).
+//! Tickets come from the mini-program download (one per approved application at a time, see
+//! [`Enrolment::start_download`]), from `mcert-server admin enrol-ticket`, and from
+//! `/dev/enrolment-tickets` in development mode.
 
 mod records;
 mod ticket;
@@ -20,14 +21,14 @@ use mcert_signer::{
 };
 use rand::RngCore as _;
 
-pub use records::{EnrolStore, NewTicket, TicketStatus};
+pub use records::{DownloadLink, EnrolStore, NewTicket, TicketStatus};
 pub use ticket::{Ticket, TicketError};
 
 use crate::{
     audit::AuditDraft,
     ca::{
-        Authority, CaError, HolderDraft, MediaType, StorageError, UnitDraft, issue_audit, profile,
-        public_key_info,
+        Authority, CaError, HolderDraft, MediaType, RevocationReason, StorageError, UnitDraft,
+        issue_audit, profile, public_key_info,
     },
     cosign::{CompletedSignature, CosignError, Cosigner, KeyStatus, OpenedSession, Purpose},
     domain::CertificateSerial,
@@ -36,6 +37,8 @@ use crate::{
 
 /// How long a ticket may wait for its phone.
 pub const TICKET_TTL: TimeDelta = TimeDelta::hours(72);
+/// How long a download may take from its start to its first signature.
+pub const DOWNLOAD_TICKET_TTL: TimeDelta = TimeDelta::hours(1);
 
 /// Why an enrolment step was refused.
 #[derive(Debug, thiserror::Error)]
@@ -142,9 +145,45 @@ impl Enrolment {
     /// Starts enrolling the phone share `p1` (SEC1) under `ticket`.
     #[tracing::instrument(skip_all)]
     pub async fn start(&self, ticket: &Ticket, p1: &[u8]) -> Result<StartedEnrolment, EnrolError> {
+        self.start_with(&ticket.hash(), p1, "phone").await
+    }
+
+    /// Starts the enrolment of a mini-program download: the certificate of `unit` for `holder`
+    /// (the verified agent of the approved application `link`), with the phone share `p1`.
+    /// Concurrent downloads of one application share one ticket: the later start abandons the
+    /// earlier, so at most one of them activates.
+    #[tracing::instrument(skip_all, fields(application = link.application_id))]
+    pub async fn start_download(
+        &self,
+        unit: UnitDraft,
+        holder: HolderDraft,
+        link: DownloadLink,
+        p1: &[u8],
+    ) -> Result<StartedEnrolment, EnrolError> {
+        let ticket_hash = self
+            .store
+            .download_ticket(NewTicket {
+                ticket_hash: String::new(),
+                unit,
+                holder,
+                created_by: format!("person:{}", link.person_id),
+                expires_at: Utc::now() + DOWNLOAD_TICKET_TTL,
+                download: Some(link),
+            })
+            .await?;
+        self.start_with(&ticket_hash, p1, &format!("person:{}", link.person_id))
+            .await
+    }
+
+    async fn start_with(
+        &self,
+        ticket_hash: &str,
+        p1: &[u8],
+        actor: &str,
+    ) -> Result<StartedEnrolment, EnrolError> {
         let p1 =
             parse_public_key(p1).map_err(|source| CosignError::Malformed { what: "p1", source })?;
-        let ticket_hash = ticket.hash();
+        let ticket_hash = ticket_hash.to_string();
         let (unit, holder) = self.store.open_ticket(&ticket_hash, Utc::now()).await?;
         // d2 is sealed under the serial, so the serial is drawn before the TBS (which needs P).
         let serial = CertificateSerial::random(&mut rand::rngs::OsRng);
@@ -158,7 +197,7 @@ impl Enrolment {
             holder,
             serial.clone(),
         )?;
-        let audit = issue_audit(&profile::MOBILE_HOLDER, &pending, "phone");
+        let audit = issue_audit(&profile::MOBILE_HOLDER, &pending, actor);
         let record = self
             .store
             .start_enrolment(&ticket_hash, pending, created.stored, audit)
@@ -230,6 +269,17 @@ impl Enrolment {
                 audit,
             )
             .await?;
+        // A download on a new phone replaces the application's certificate on the old one.
+        for old in self.store.replaced_by(&completed.serial).await? {
+            match self
+                .authority
+                .revoke(&old, RevocationReason::Superseded, "phone")
+                .await
+            {
+                Ok(_) | Err(CaError::AlreadyRevoked { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
         let certificate_pem = crate::ca::IssuedCertificate { record, der }.pem()?;
         Ok(SignatureOutcome::Enrolled {
             serial: completed.serial,
@@ -320,6 +370,7 @@ pub async fn create_ticket(
                 holder,
                 created_by: actor.to_string(),
                 expires_at,
+                download: None,
             },
             audit,
         )

@@ -23,6 +23,17 @@ pub struct NewTicket {
     pub created_by: String,
     /// Last moment it may start an enrolment.
     pub expires_at: DateTime<Utc>,
+    /// For a mini-program download: the approved application and the verified person.
+    pub download: Option<DownloadLink>,
+}
+
+/// What a download ticket is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadLink {
+    /// The approved application.
+    pub application_id: i64,
+    /// The verified person downloading.
+    pub person_id: i64,
 }
 
 /// Where a ticket is in its life.
@@ -65,6 +76,16 @@ pub trait EnrolStore: Send + Sync + std::fmt::Debug {
         share: NewKeyShare,
         audit: AuditDraft,
     ) -> Result<CertificateRecord, EnrolError>;
+    /// The hash of the application's open download ticket, storing `ticket` (whose hash is
+    /// ignored) if it has none. Concurrent downloads of one application share the ticket, so
+    /// starting one abandons the other and exactly one certificate results.
+    async fn download_ticket(&self, ticket: NewTicket) -> Result<String, EnrolError>;
+    /// Active certificates downloaded for the same application as `serial`, other than it
+    /// (the phones a new download replaces).
+    async fn replaced_by(
+        &self,
+        serial: &CertificateSerial,
+    ) -> Result<Vec<CertificateSerial>, EnrolError>;
     /// Activates the pending certificate with its signed bytes, stores the device token hash,
     /// completes the ticket and appends the audit entry. `Superseded` if the certificate is no
     /// longer pending (a newer attempt abandoned it).

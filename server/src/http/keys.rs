@@ -15,7 +15,7 @@ use crate::{
     error::AppError,
 };
 
-fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, AppError> {
+pub(super) fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, AppError> {
     STANDARD.decode(value).map_err(|e| AppError::BadRequest {
         detail: format!("{field}: {e}"),
         message: "提交的数据不是有效的 base64 编码，请更新小程序后重试",

@@ -4,6 +4,7 @@ pub mod applications;
 pub mod dev;
 pub mod health;
 pub mod keys;
+pub mod mp;
 pub mod oauth;
 pub mod openapi;
 pub mod otp;
@@ -18,10 +19,12 @@ use crate::{
     applications::Applications,
     ca::{Authority, CertStore},
     captcha::Captcha,
+    downloads::Downloads,
     enrol::Enrolment,
     kv::Kv,
     notify::Notifier,
     otp::OtpService,
+    people::People,
     providers::sms::DevSms,
     staff::Staff,
     sync::Syncer,
@@ -66,6 +69,10 @@ pub struct AppState {
     pub sync: Arc<Syncer>,
     /// The SMS notice outbox worker.
     pub notices: Arc<Notifier>,
+    /// WeChat users, real-name verification and phone bindings.
+    pub people: Arc<People>,
+    /// Certificate downloads in the mini-program.
+    pub downloads: Arc<Downloads>,
     /// The development SMS outbox (development mode without a real provider only).
     pub dev_sms: Option<Arc<DevSms>>,
 }

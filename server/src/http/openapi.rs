@@ -50,6 +50,16 @@ use utoipa::OpenApi;
         super::staff::employee_count,
         super::staff::repush,
         super::staff::merge,
+        super::staff::unbind_phone,
+        super::mp::sign_in,
+        super::mp::sign_out,
+        super::mp::me,
+        super::mp::real_name,
+        super::mp::phone_code,
+        super::mp::bind_phone,
+        super::mp::unbind_phone,
+        super::mp::employers,
+        super::mp::download,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         openapi_json,
@@ -61,6 +71,7 @@ use utoipa::OpenApi;
          (name = "staff", description = "Staff sign-in and application review"),
          (name = "applications", description = "The application wizard (seed 000 §三)"),
          (name = "applicants", description = "Slider check and SMS codes for phone sign-in"),
+         (name = "mini-program", description = "WeChat sign-in, real-name verification and phone binding (seed 000 §四(一))"),
          (name = "development", description = "Only served when MCERT_DEV_MODE is on"))
 )]
 pub struct ApiDoc;
@@ -74,7 +85,12 @@ impl utoipa::Modify for DeviceTokenScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        for name in ["device_token", "applicant_session", "staff_session"] {
+        for name in [
+            "device_token",
+            "applicant_session",
+            "staff_session",
+            "mp_session",
+        ] {
             components.add_security_scheme(
                 name,
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

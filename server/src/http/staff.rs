@@ -496,3 +496,32 @@ pub async fn merge(
         requeued: merged.requeued,
     }))
 }
+
+/// Why staff unbind a phone.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffUnbindRequest {
+    /// How the person asking was re-verified (recorded in the audit log).
+    pub reason: String,
+}
+
+/// Unbinds a phone for a person who cannot do it in their own mini-program (seed 000 FAQ (四)),
+/// after staff re-verified who asks; audited with the reason.
+#[utoipa::path(post, path = "/api/v1/staff/phones/{phone}/unbind", tag = "staff",
+    params(("phone" = String, Path)), request_body = StaffUnbindRequest, security(("staff_session" = [])),
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+#[post("/api/v1/staff/phones/{phone}/unbind")]
+pub async fn unbind_phone(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<StaffUnbindRequest>,
+) -> Result<HttpResponse, AppError> {
+    let reviewer = staff(&state, &request).await?;
+    state
+        .people
+        .staff_unbind_phone(&reviewer, &path.into_inner(), &body.reason)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -8,11 +8,13 @@
 use std::time::Duration;
 
 pub(crate) mod aliyun;
+pub mod carrier;
 #[cfg(test)]
 pub(crate) mod fake_http;
 pub mod ocr;
 pub mod platform;
 pub mod sms;
+pub mod wechat;
 
 /// How long a provider call may take.
 ///

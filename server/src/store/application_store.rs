@@ -109,6 +109,26 @@ impl ApplicationStore for SeaCertStore {
             .collect()
     }
 
+    async fn approved_for_agent(
+        &self,
+        id_number: &str,
+    ) -> Result<Vec<ApplicationRecord>, StorageError> {
+        application::Entity::find()
+            .filter(application::COLUMN.agent_id_number.eq(id_number))
+            .filter(
+                application::COLUMN
+                    .status
+                    .eq(ApplicationStatus::Approved.as_str()),
+            )
+            .order_by_asc(application::COLUMN.id)
+            .all(self.db())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(record)
+            .collect()
+    }
+
     async fn set_employee_count(
         &self,
         uscc: &str,
@@ -215,6 +235,10 @@ impl SeaCertStore {
                     update = update
                         .col_expr(C::RegionCode, Expr::value(region))
                         .col_expr(C::Uscc, Expr::value(uscc));
+                }
+                if *which == Step::Agent {
+                    let id_number = value["id_number"].as_str().map(str::to_string);
+                    update = update.col_expr(C::AgentIdNumber, Expr::value(id_number));
                 }
                 update.col_expr(column, Expr::value(value.clone()))
             }

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait as _, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    ColumnTrait as _, DatabaseTransaction, EntityTrait, PaginatorTrait as _, QueryFilter,
+    QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait as _},
 };
 
@@ -317,30 +318,37 @@ impl KeyShareStore for SeaCertStore {
     }
 }
 
+/// The row of a new open ticket stored under `hash`.
+fn ticket_row(ticket: &NewTicket, hash: &str) -> enrolment_ticket::ActiveModel {
+    enrolment_ticket::ActiveModel {
+        ticket_hash: Set(hash.to_string()),
+        uscc: Set(ticket.unit.uscc.as_str().to_string()),
+        unit_name: Set(ticket.unit.name.as_str().to_string()),
+        holder_name: Set(ticket.holder.name.as_str().to_string()),
+        holder_id_number: Set(ticket.holder.id_number.as_str().to_string()),
+        holder_phone: Set(ticket.holder.phone.as_str().to_string()),
+        status: Set(TicketStatus::Open.as_str().to_string()),
+        certificate_id: Set(None),
+        created_by: Set(ticket.created_by.clone()),
+        created_at: Set(Utc::now()),
+        expires_at: Set(ticket.expires_at),
+        completed_at: Set(None),
+        application_id: Set(ticket.download.map(|d| d.application_id)),
+        person_id: Set(ticket.download.map(|d| d.person_id)),
+        ..Default::default()
+    }
+}
+
 #[async_trait::async_trait]
 impl EnrolStore for SeaCertStore {
     async fn insert_ticket(&self, ticket: NewTicket, audit: AuditDraft) -> Result<(), EnrolError> {
         let (ticket, audit) = (&ticket, &audit);
         retrying(|| async move {
             let txn = self.db().begin().await.map_err(unavailable)?;
-            enrolment_ticket::ActiveModel {
-                ticket_hash: Set(ticket.ticket_hash.clone()),
-                uscc: Set(ticket.unit.uscc.as_str().to_string()),
-                unit_name: Set(ticket.unit.name.as_str().to_string()),
-                holder_name: Set(ticket.holder.name.as_str().to_string()),
-                holder_id_number: Set(ticket.holder.id_number.as_str().to_string()),
-                holder_phone: Set(ticket.holder.phone.as_str().to_string()),
-                status: Set(TicketStatus::Open.as_str().to_string()),
-                certificate_id: Set(None),
-                created_by: Set(ticket.created_by.clone()),
-                created_at: Set(Utc::now()),
-                expires_at: Set(ticket.expires_at),
-                completed_at: Set(None),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await
-            .map_err(unavailable)?;
+            ticket_row(ticket, &ticket.ticket_hash)
+                .insert(&txn)
+                .await
+                .map_err(unavailable)?;
             append_in(&txn, audit).await?;
             commit(txn).await
         })
@@ -371,6 +379,98 @@ impl EnrolStore for SeaCertStore {
         audit: AuditDraft,
     ) -> Result<CertificateRecord, EnrolError> {
         retrying(|| self.start_enrolment_once(ticket_hash, &pending, &share, &audit)).await
+    }
+
+    async fn download_ticket(&self, ticket: NewTicket) -> Result<String, EnrolError> {
+        let ticket = &ticket;
+        let link = ticket.download.ok_or(EnrolError::TicketInvalid {
+            reason: "not a download",
+        })?;
+        retrying(|| async move {
+            let open = enrolment_ticket::Entity::find()
+                .filter(
+                    enrolment_ticket::COLUMN
+                        .application_id
+                        .eq(link.application_id),
+                )
+                .filter(
+                    enrolment_ticket::COLUMN
+                        .status
+                        .eq(TicketStatus::Open.as_str()),
+                )
+                .filter(enrolment_ticket::COLUMN.expires_at.gt(Utc::now()))
+                .one(self.db())
+                .await
+                .map_err(unavailable)?;
+            if let Some(open) = open {
+                return Ok(open.ticket_hash);
+            }
+            // Not a digest anybody can type: typed tickets are looked up by their SM3 (hex).
+            // Concurrent first downloads compute the same name, and one row results.
+            let earlier = enrolment_ticket::Entity::find()
+                .filter(
+                    enrolment_ticket::COLUMN
+                        .application_id
+                        .eq(link.application_id),
+                )
+                .count(self.db())
+                .await
+                .map_err(unavailable)?;
+            let hash = format!("download:{}:{earlier}", link.application_id);
+            enrolment_ticket::Entity::insert(ticket_row(ticket, &hash))
+                .on_conflict_do_nothing_on([enrolment_ticket::Column::TicketHash])
+                .exec(self.db())
+                .await
+                .map_err(unavailable)?;
+            Ok(hash)
+        })
+        .await
+    }
+
+    async fn replaced_by(
+        &self,
+        serial: &CertificateSerial,
+    ) -> Result<Vec<CertificateSerial>, EnrolError> {
+        let row = certificate_row(self.db(), serial)
+            .await?
+            .ok_or_else(|| corrupt("certificates", format!("no certificate {serial}")))?;
+        let Some(application_id) = enrolment_ticket::Entity::find()
+            .filter(enrolment_ticket::COLUMN.certificate_id.eq(row.id))
+            .one(self.db())
+            .await
+            .map_err(unavailable)?
+            .and_then(|ticket| ticket.application_id)
+        else {
+            return Ok(Vec::new());
+        };
+        let others: Vec<i64> = enrolment_ticket::Entity::find()
+            .filter(enrolment_ticket::COLUMN.application_id.eq(application_id))
+            .all(self.db())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .filter_map(|ticket| ticket.certificate_id)
+            .filter(|id| *id != row.id)
+            .collect();
+        if others.is_empty() {
+            return Ok(Vec::new());
+        }
+        certificate::Entity::find()
+            .filter(certificate::COLUMN.id.is_in(others))
+            .filter(
+                certificate::COLUMN
+                    .status
+                    .eq(CertificateStatus::Active.as_str()),
+            )
+            .all(self.db())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|row| {
+                CertificateSerial::parse(&row.serial)
+                    .map_err(|e| EnrolError::Storage(corrupt("certificates", e.to_string())))
+            })
+            .collect()
     }
 
     async fn complete_enrolment(

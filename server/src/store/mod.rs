@@ -6,6 +6,7 @@ mod cert_store;
 pub mod entities;
 mod key_store;
 mod notice_store;
+mod people_store;
 mod staff_store;
 mod sync_store;
 mod upload_store;

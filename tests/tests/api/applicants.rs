@@ -128,6 +128,11 @@ async fn code_for(app: &TestApp, phone: &str) -> String {
         )
         .await;
     assert_eq!(sent.status, 201, "{:?}", sent.body);
+    latest_code(app, phone).await
+}
+
+/// The code in the latest message to `phone` in the development outbox.
+pub async fn latest_code(app: &TestApp, phone: &str) -> String {
     let outbox = app
         .client
         .get(format!("{}/dev/sms?phone={phone}", app.address))

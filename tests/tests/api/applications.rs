@@ -210,7 +210,7 @@ async fn the_wizard_walks_from_agreement_to_submission() {
 }
 
 /// A complete, submitted application of a new applicant: (its token, its id).
-async fn submitted(app: &TestApp, phone: &str) -> (String, i64) {
+pub async fn submitted(app: &TestApp, phone: &str) -> (String, i64) {
     let (token, id) = ready(app, phone).await;
     let path = format!("/api/v1/applications/{id}/submit");
     let (status, answer) = call(app, reqwest::Method::POST, &path, &token, None).await;
@@ -777,7 +777,7 @@ async fn billing_of(app: &TestApp, token: &str, id: i64) -> (bool, Option<u64>) 
 }
 
 /// Signs in a reviewer and approves application `id`; returns the reviewer's token.
-async fn approve(app: &TestApp, id: i64) -> String {
+pub async fn approve(app: &TestApp, id: i64) -> String {
     let staff = staff_session(app).await;
     let (status, body) = call(
         app,
@@ -967,7 +967,7 @@ async fn approved_applications_reach_the_platform_and_a_merge_unblocks_them() {
 }
 
 /// A new reviewer account, signed in: its bearer token.
-async fn staff_session(app: &TestApp) -> String {
+pub async fn staff_session(app: &TestApp) -> String {
     app.state
         .staff
         .add_account("reviewer1", "审核员一", "review2026now", "test")

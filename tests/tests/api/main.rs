@@ -2,10 +2,12 @@
 
 mod applicants;
 mod applications;
+mod downloads;
 mod fake_http;
 mod helpers;
 mod keys;
 mod operations;
+mod people;
 mod phone;
 mod pki;
 mod staff;

@@ -13,6 +13,7 @@ pub struct Model {
     pub agreement_accepted_at: Option<DateTimeUtc>,
     pub region_code: Option<String>,
     pub uscc: Option<String>,
+    pub agent_id_number: Option<String>,
     pub billable: Option<bool>,
     pub fee_yuan: Option<i32>,
     pub enterprise: Option<Json>,

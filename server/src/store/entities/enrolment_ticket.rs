@@ -20,6 +20,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
+    pub application_id: Option<i64>,
+    pub person_id: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,163 @@
+//! Certificate download in the mini-program end to end: an approved, synced application; the
+//! agent signs in, passes real-name verification, binds the application's phone, downloads with
+//! the split-key enrolment; a new phone replaces the old one; concurrent downloads of one
+//! application leave exactly one certificate.
+
+use mcert_server::{ca::CertificateStatus, domain::CertificateSerial};
+use mcert_signer::share::{MaskedShare, generate_share};
+use serde_json::{Value, json};
+
+use crate::{
+    applications::{approve, submitted},
+    helpers::{TestApp, spawn_app_with},
+    people::{ZHANG_ID, bind, mp_session, verify},
+    phone::{b64, entropy, unb64},
+};
+
+/// Starts a download of application `id` with a new share under `pin`: (share, the answer).
+async fn start(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    pin: &str,
+) -> (MaskedShare, crate::phone::Answer) {
+    let (share, p1) = generate_share(&entropy(), pin.as_bytes()).unwrap();
+    let p1 = sm2::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&p1, false);
+    let answer = app
+        .post_json(
+            "/api/v1/mp/downloads",
+            &json!({ "application_id": id, "p1": b64(p1.as_bytes()) }),
+            Some(token),
+        )
+        .await;
+    (share, answer)
+}
+
+/// Finishes a started download with the phone's PIN: the signature answer or the refusal.
+async fn finish(
+    app: &TestApp,
+    share: &MaskedShare,
+    started: &Value,
+    pin: &str,
+) -> Result<Value, crate::phone::Answer> {
+    app.cosign(
+        &started["cosign"],
+        &unb64(&started["public_key"]),
+        share,
+        pin,
+    )
+    .await
+}
+
+async fn status_of(app: &TestApp, serial: &str) -> CertificateStatus {
+    let serial = CertificateSerial::parse(serial).unwrap();
+    app.state
+        .authority
+        .certificate(&serial)
+        .await
+        .unwrap()
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
+    let app = spawn_app_with(|s| {
+        s.agreement_countdown_secs = 1;
+        s.sync_interval_secs = 3600;
+        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
+    })
+    .await;
+    let phone = "13900139000";
+    let (_, id) = submitted(&app, phone).await;
+    approve(&app, id).await;
+
+    let token = mp_session(&app, "openid-agent").await;
+    let ok = verify(
+        &app,
+        &token,
+        "张三",
+        ZHANG_ID,
+        &format!("dev-pass:张三:{ZHANG_ID}:openid-agent"),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    // Without a bound phone: 未获取到绑定信息.
+    let none = app.get_json("/api/v1/mp/employers", &token).await;
+    assert_eq!((none.status, none.code()), (404, "no_binding_info"));
+    assert!(
+        none.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("未获取到绑定信息")
+    );
+    let bound = bind(&app, &token, phone).await;
+    assert_eq!(bound.status, 200, "{:?}", bound.body);
+
+    // Approved but not yet pushed to the employment platform: listed, not ready.
+    let list = app.get_json("/api/v1/mp/employers", &token).await;
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    assert_eq!(list.body[0]["application_id"], id);
+    assert_eq!(list.body[0]["unit_name"], "昆明测试科技有限公司");
+    assert_eq!(list.body[0]["ready"], false);
+    let (_, early) = start(&app, &token, id, "123456").await;
+    assert_eq!(
+        (early.status, early.code()),
+        (409, "application_not_synced")
+    );
+    assert_eq!(app.state.sync.run_once().await.unwrap(), 1);
+    let list = app.get_json("/api/v1/mp/employers", &token).await;
+    assert_eq!(list.body[0]["ready"], true);
+
+    // The download is the enrolment: the certificate is active only after the co-signature.
+    let (share, started) = start(&app, &token, id, "123456").await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    let first = started.body["serial"].as_str().unwrap().to_string();
+    assert_eq!(status_of(&app, &first).await, CertificateStatus::Pending);
+    let done = finish(&app, &share, &started.body, "123456").await.unwrap();
+    assert_eq!(done["purpose"], "key_enrolment");
+    assert_eq!(status_of(&app, &first).await, CertificateStatus::Active);
+
+    // Someone else verified, but not the agent of any application: nothing to download.
+    let stranger = mp_session(&app, "openid-stranger").await;
+    let other_id = "110105198001010032";
+    verify(
+        &app,
+        &stranger,
+        "王五",
+        other_id,
+        &format!("dev-pass:王五:{other_id}:openid-stranger"),
+    )
+    .await;
+    let (_, refused) = start(&app, &stranger, id, "654321").await;
+    assert_eq!((refused.status, refused.code()), (404, "no_binding_info"));
+
+    // A new phone downloads again: the old phone's certificate is revoked once it is active.
+    let (share, started) = start(&app, &token, id, "222222").await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    let second = started.body["serial"].as_str().unwrap().to_string();
+    assert_eq!(
+        status_of(&app, &first).await,
+        CertificateStatus::Active,
+        "not before"
+    );
+    finish(&app, &share, &started.body, "222222").await.unwrap();
+    assert_eq!(status_of(&app, &second).await, CertificateStatus::Active);
+    assert_eq!(status_of(&app, &first).await, CertificateStatus::Revoked);
+
+    // Two downloads at once for one application: the later start abandons the earlier, so
+    // exactly one certificate results.
+    let (share_a, a) = start(&app, &token, id, "333333").await;
+    let (share_b, b) = start(&app, &token, id, "444444").await;
+    assert_eq!((a.status, b.status), (201, 201));
+    let done_a = finish(&app, &share_a, &a.body, "333333").await;
+    let done_b = finish(&app, &share_b, &b.body, "444444").await;
+    assert!(done_a.is_err(), "the abandoned attempt cannot activate");
+    assert!(done_b.is_ok(), "{done_b:?}");
+    let (serial_a, serial_b) = (
+        a.body["serial"].as_str().unwrap(),
+        b.body["serial"].as_str().unwrap(),
+    );
+    assert_ne!(status_of(&app, serial_a).await, CertificateStatus::Active);
+    assert_eq!(status_of(&app, serial_b).await, CertificateStatus::Active);
+    assert_eq!(status_of(&app, &second).await, CertificateStatus::Revoked);
+}
