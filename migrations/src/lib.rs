@@ -24,6 +24,7 @@ mod m20261121_000018_create_wx_users;
 mod m20261121_000019_create_phone_bindings;
 mod m20261121_000020_add_ticket_downloads;
 mod m20261121_000021_add_application_agent_id;
+mod m20261121_000022_add_person_default_certificate;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000019_create_phone_bindings::Migration),
             Box::new(m20261121_000020_add_ticket_downloads::Migration),
             Box::new(m20261121_000021_add_application_agent_id::Migration),
+            Box::new(m20261121_000022_add_person_default_certificate::Migration),
         ]
     }
 }

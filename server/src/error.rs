@@ -295,6 +295,11 @@ pub fn describe_people_error(error: &PeopleError) -> (StatusCode, &'static str, 
             "phone_not_bound",
             "该手机号未绑定，无需解绑".into(),
         ),
+        PeopleError::CertificateNotHeld => (
+            S::NOT_FOUND,
+            "certificate_not_held",
+            "未找到该证书，或该证书已废除、已过期，不能设为默认证书".into(),
+        ),
         PeopleError::ReasonMissing => (
             S::BAD_REQUEST,
             "unbind_reason_missing",

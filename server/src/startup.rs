@@ -90,6 +90,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::mp::unbind_phone)
         .service(http::mp::employers)
         .service(http::mp::download)
+        .service(http::mp::certificates)
+        .service(http::mp::set_default)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)

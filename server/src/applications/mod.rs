@@ -241,6 +241,15 @@ pub trait ApplicationStore: Send + Sync + std::fmt::Debug {
         &self,
         applicant_id: i64,
     ) -> Result<Vec<ApplicationRecord>, StorageError>;
+    /// The newest activated certificate downloaded for each of these applications (those that
+    /// have one): its status and end of validity.
+    async fn certificates_of(
+        &self,
+        application_ids: &[i64],
+    ) -> Result<
+        std::collections::HashMap<i64, (crate::ca::CertificateStatus, DateTime<Utc>)>,
+        StorageError,
+    >;
     /// Approved applications naming `id_number` as their agent, oldest first.
     async fn approved_for_agent(
         &self,
@@ -480,6 +489,18 @@ impl Applications {
         id_number: &str,
     ) -> Result<Vec<ApplicationRecord>, ApplicationError> {
         Ok(self.store.approved_for_agent(id_number).await?)
+    }
+
+    /// The newest certificate of each application that has one (see
+    /// [`ApplicationStore::certificates_of`]).
+    pub async fn certificates_of(
+        &self,
+        application_ids: &[i64],
+    ) -> Result<
+        std::collections::HashMap<i64, (crate::ca::CertificateStatus, DateTime<Utc>)>,
+        ApplicationError,
+    > {
+        Ok(self.store.certificates_of(application_ids).await?)
     }
 
     /// The agreement's reading countdown in seconds.

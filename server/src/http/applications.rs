@@ -87,8 +87,9 @@ pub struct ApplicationProgress {
     /// 申请资料同步: `not_synced` until approved, then `pending`, `synced`, `blocked` (需要进行
     /// 单位信息合并) or `failed`.
     pub sync: StatusItem,
-    /// 证书状态: `inactive` (未激活) until the agent downloads the certificate in the
-    /// mini-program.
+    /// 证书状态 of the newest downloaded certificate: `inactive` (未激活) until the agent
+    /// downloads it in the mini-program, then `active` (已激活), `revoked` (已废除) or `expired`
+    /// (已过期).
     pub certificate: StatusItem,
     /// 公司的章状态: `not_applied` (未申请印章) or `applied` (已申请印章，待制作).
     pub seal: StatusItem,
@@ -169,11 +170,23 @@ impl ApplicationBody {
             .states(&ids)
             .await
             .map_err(crate::ca::CaError::Storage)?;
+        let certificates = state.applications.certificates_of(&ids).await?;
+        let now = Utc::now();
         Ok(records
             .into_iter()
             .map(|record| {
                 let sync = syncs.remove(&record.id);
+                let certificate = certificates.get(&record.id).copied();
                 let mut body = Self::new(state, record);
+                if let Some((status, not_after)) = certificate {
+                    body.progress.certificate = match status {
+                        crate::ca::CertificateStatus::Revoked => {
+                            StatusItem::new("revoked", "已废除", None)
+                        }
+                        _ if not_after <= now => StatusItem::new("expired", "已过期", None),
+                        _ => StatusItem::new("active", "已激活", None),
+                    };
+                }
                 if let Some(sync) = &sync {
                     body.sync_status = Some(sync.status.as_str().to_string());
                     body.sync_status_label = Some(sync.status.label_zh().to_string());

@@ -330,3 +330,74 @@ pub async fn download(
         cosign: started.session.into(),
     }))
 }
+
+/// A downloaded certificate as the mini-program lists it (已下载证书).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldCertificateBody {
+    /// Serial, hex.
+    pub serial: String,
+    /// 单位名称.
+    pub unit_name: String,
+    /// 统一社会信用代码.
+    pub uscc: String,
+    /// `primary` (the employer's first certificate) or `sub`.
+    pub role: String,
+    /// `active`, `revoked` or `expired`.
+    pub status: String,
+    /// The seed's wording: 已激活, 已废除 or 已过期.
+    pub status_label: String,
+    /// Valid until.
+    pub not_after: DateTime<Utc>,
+    /// Whether it is the person's default certificate (默认证书).
+    pub default: bool,
+}
+
+/// The certificates the person downloaded, with their role and which one is the default.
+#[utoipa::path(get, path = "/api/v1/mp/certificates", tag = "mini-program", security(("mp_session" = [])),
+    responses((status = 200, body = [HeldCertificateBody]), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/v1/mp/certificates")]
+pub async fn certificates(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    use crate::ca::CertificateStatus;
+    let user = mp_user(&state, &request).await?;
+    let (held, default) = state.people.certificates(&user).await?;
+    let now = Utc::now();
+    let list: Vec<HeldCertificateBody> = held
+        .into_iter()
+        .map(|c| {
+            let (status, label) = match c.status {
+                CertificateStatus::Revoked => ("revoked", "已废除"),
+                _ if c.not_after <= now => ("expired", "已过期"),
+                _ => ("active", "已激活"),
+            };
+            HeldCertificateBody {
+                serial: c.serial.to_string(),
+                unit_name: c.unit_name,
+                uscc: c.uscc,
+                role: c.role.as_str().to_string(),
+                status: status.to_string(),
+                status_label: label.to_string(),
+                not_after: c.not_after,
+                default: default == Some(c.id),
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Makes one of the person's active certificates the default (点证书卡片 → 默认证书).
+#[utoipa::path(put, path = "/api/v1/mp/certificates/{serial}/default", tag = "mini-program",
+    params(("serial" = String, Path)), security(("mp_session" = [])),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+#[actix_web::put("/api/v1/mp/certificates/{serial}/default")]
+pub async fn set_default(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let user = mp_user(&state, &request).await?;
+    state.people.set_default(&user, &path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -60,6 +60,8 @@ use utoipa::OpenApi;
         super::mp::unbind_phone,
         super::mp::employers,
         super::mp::download,
+        super::mp::certificates,
+        super::mp::set_default,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         openapi_json,

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     audit::AuditDraft,
-    ca::StorageError,
+    ca::{CertificateRecord, StorageError},
     domain::{DomainError, PersonName, PhoneNumber, ResidentId},
     kv::{Kv, KvError},
     otp::{OtpError, OtpPurpose, OtpService, SentCode},
@@ -126,6 +126,15 @@ pub trait PeopleStore: Send + Sync + std::fmt::Debug {
     async fn phones_of(&self, person_id: i64) -> Result<Vec<String>, StorageError>;
     /// The person a phone is bound to.
     async fn phone_holder(&self, phone: &str) -> Result<Option<i64>, StorageError>;
+    /// The certificates downloaded by a person (any status), oldest first, with the one they
+    /// chose as default.
+    async fn certificates_of(
+        &self,
+        person_id: i64,
+    ) -> Result<(Vec<CertificateRecord>, Option<i64>), StorageError>;
+    /// Makes `serial` the person's default certificate; false unless it is one of their active
+    /// certificates.
+    async fn set_default(&self, person_id: i64, serial: &str) -> Result<bool, StorageError>;
 }
 
 /// Why a mini-program step was refused.
@@ -159,6 +168,9 @@ pub enum PeopleError {
     /// No such binding to remove.
     #[error("phone not bound")]
     PhoneNotBound,
+    /// Not one of the person's active certificates.
+    #[error("certificate not held")]
+    CertificateNotHeld,
     /// A staff unbinding needs the reason (how the person was re-verified).
     #[error("unbind reason missing")]
     ReasonMissing,
@@ -279,6 +291,25 @@ impl People {
     /// The phones bound to `person`.
     pub async fn phones_of(&self, person: &PersonRecord) -> Result<Vec<String>, PeopleError> {
         Ok(self.store.phones_of(person.id).await?)
+    }
+
+    /// The certificates the user's person downloaded, and which one is their default.
+    pub async fn certificates(
+        &self,
+        user: &WxUserRecord,
+    ) -> Result<(Vec<CertificateRecord>, Option<i64>), PeopleError> {
+        let (person, _) = self.person_of(user).await?;
+        Ok(self.store.certificates_of(person.id).await?)
+    }
+
+    /// Makes one of the person's active certificates their default (默认证书).
+    pub async fn set_default(&self, user: &WxUserRecord, serial: &str) -> Result<(), PeopleError> {
+        let (person, _) = self.person_of(user).await?;
+        if self.store.set_default(person.id, serial.trim()).await? {
+            Ok(())
+        } else {
+            Err(PeopleError::CertificateNotHeld)
+        }
     }
 
     /// Real-name verification: the face verification `verify_result` must have passed for this

@@ -1,5 +1,7 @@
 //! `ApplicationStore` on sea-orm: every change is one conditional UPDATE on `status`.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _,
@@ -9,7 +11,7 @@ use sea_orm::{
 
 use super::{
     cert_store::{SeaCertStore, append_in, commit, corrupt, retrying, unavailable},
-    entities::{application, employer, sync_outbox},
+    entities::{application, certificate, employer, enrolment_ticket, sync_outbox},
     notice_store::insert_notice_in,
 };
 use crate::{
@@ -17,7 +19,7 @@ use crate::{
         ApplicationRecord, ApplicationStatus, ApplicationStore, Change, Outcome, QueueFilter, Step,
     },
     audit::AuditDraft,
-    ca::StorageError,
+    ca::{CertificateStatus, StorageError},
     sync::SyncStatus,
 };
 
@@ -107,6 +109,44 @@ impl ApplicationStore for SeaCertStore {
             .into_iter()
             .map(record)
             .collect()
+    }
+
+    async fn certificates_of(
+        &self,
+        application_ids: &[i64],
+    ) -> Result<HashMap<i64, (CertificateStatus, DateTime<Utc>)>, StorageError> {
+        if application_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let tickets = enrolment_ticket::Entity::find()
+            .filter(
+                enrolment_ticket::COLUMN
+                    .application_id
+                    .is_in(application_ids.iter().copied()),
+            )
+            .all(self.db())
+            .await
+            .map_err(unavailable)?;
+        let by_certificate: HashMap<i64, i64> = tickets
+            .iter()
+            .filter_map(|t| Some((t.certificate_id?, t.application_id?)))
+            .collect();
+        let rows = certificate::Entity::find()
+            .filter(certificate::COLUMN.id.is_in(by_certificate.keys().copied()))
+            .filter(certificate::Column::ActivatedAt.is_not_null())
+            .order_by_asc(certificate::COLUMN.id)
+            .all(self.db())
+            .await
+            .map_err(unavailable)?;
+        let mut newest = HashMap::new();
+        for row in rows {
+            let status = CertificateStatus::parse(&row.status)
+                .ok_or_else(|| corrupt("certificates", format!("status {}", row.status)))?;
+            if let Some(application) = by_certificate.get(&row.id) {
+                newest.insert(*application, (status, row.not_after));
+            }
+        }
+        Ok(newest)
     }
 
     async fn approved_for_agent(

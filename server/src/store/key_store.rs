@@ -20,7 +20,7 @@ use super::{
 use crate::{
     audit::AuditDraft,
     ca::{
-        CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate, StorageError,
+        CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate, Role, StorageError,
         UnitDraft,
     },
     cosign::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure},
@@ -89,7 +89,10 @@ impl SeaCertStore {
         if let Some(previous) = ticket.certificate_id {
             abandon_in(&txn, previous).await?;
         }
-        let row = insert_pending_in(&txn, pending).await?;
+        let mut row = insert_pending_in(&txn, pending).await?;
+        if let Some(application_id) = ticket.application_id {
+            row = inherit_primary_in(&txn, row, application_id).await?;
+        }
         key_share::ActiveModel {
             certificate_id: Set(row.id),
             sealed_phone_share: Set(share.sealed_phone_share.clone()),
@@ -316,6 +319,45 @@ impl KeyShareStore for SeaCertStore {
             .map_err(unavailable)?;
         Ok(reset.rows_affected == 1)
     }
+}
+
+/// A download that replaces the application's primary certificate (a new phone) is the primary
+/// too: the employer's primary is the application's certificate, whichever phone holds it.
+async fn inherit_primary_in(
+    txn: &DatabaseTransaction,
+    row: certificate::Model,
+    application_id: i64,
+) -> Result<certificate::Model, EnrolError> {
+    if row.role == Role::Primary.as_str() {
+        return Ok(row);
+    }
+    let replaced: Vec<i64> = enrolment_ticket::Entity::find()
+        .filter(enrolment_ticket::COLUMN.application_id.eq(application_id))
+        .all(txn)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .filter_map(|ticket| ticket.certificate_id)
+        .filter(|id| *id != row.id)
+        .collect();
+    let replaces_primary = certificate::Entity::find()
+        .filter(certificate::COLUMN.id.is_in(replaced))
+        .filter(certificate::COLUMN.role.eq(Role::Primary.as_str()))
+        .filter(
+            certificate::COLUMN
+                .status
+                .eq(CertificateStatus::Active.as_str()),
+        )
+        .one(txn)
+        .await
+        .map_err(unavailable)?
+        .is_some();
+    if !replaces_primary {
+        return Ok(row);
+    }
+    let mut active: certificate::ActiveModel = row.into();
+    active.role = Set(Role::Primary.as_str().to_string());
+    Ok(active.update(txn).await.map_err(unavailable)?)
 }
 
 /// The row of a new open ticket stored under `hash`.

@@ -7,12 +7,12 @@ use sea_orm::{
 };
 
 use super::{
-    cert_store::{SeaCertStore, append_in, commit, corrupt, retrying, unavailable},
-    entities::{person, phone_binding, wx_user},
+    cert_store::{SeaCertStore, append_in, commit, corrupt, record_of, retrying, unavailable},
+    entities::{certificate, enrolment_ticket, person, phone_binding, wx_user},
 };
 use crate::{
     audit::AuditDraft,
-    ca::StorageError,
+    ca::{CertificateRecord, CertificateStatus, StorageError},
     people::{BindOutcome, PeopleStore, PersonRecord, WxUserRecord},
 };
 
@@ -217,5 +217,62 @@ impl PeopleStore for SeaCertStore {
             .await
             .map_err(unavailable)?
             .map(|row| row.person_id))
+    }
+
+    async fn certificates_of(
+        &self,
+        person_id: i64,
+    ) -> Result<(Vec<CertificateRecord>, Option<i64>), StorageError> {
+        let ids: Vec<i64> = enrolment_ticket::Entity::find()
+            .filter(enrolment_ticket::COLUMN.person_id.eq(person_id))
+            .all(self.db())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .filter_map(|ticket| ticket.certificate_id)
+            .collect();
+        let rows = certificate::Entity::find()
+            .filter(certificate::COLUMN.id.is_in(ids))
+            .filter(
+                certificate::COLUMN
+                    .status
+                    .ne(CertificateStatus::Abandoned.as_str()),
+            )
+            .filter(
+                certificate::COLUMN
+                    .status
+                    .ne(CertificateStatus::Pending.as_str()),
+            )
+            .order_by_asc(certificate::COLUMN.id)
+            .all(self.db())
+            .await
+            .map_err(unavailable)?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in rows {
+            records.push(record_of(self.db(), row).await?);
+        }
+        let default = person::Entity::find_by_id(person_id)
+            .one(self.db())
+            .await
+            .map_err(unavailable)?
+            .and_then(|p| p.default_certificate_id);
+        Ok((records, default))
+    }
+
+    async fn set_default(&self, person_id: i64, serial: &str) -> Result<bool, StorageError> {
+        let (held, _) = self.certificates_of(person_id).await?;
+        let Some(chosen) = held
+            .iter()
+            .find(|c| c.serial.to_string() == serial && c.status == CertificateStatus::Active)
+        else {
+            return Ok(false);
+        };
+        person::Entity::update_many()
+            .col_expr(person::Column::DefaultCertificateId, Expr::value(chosen.id))
+            .filter(person::COLUMN.id.eq(person_id))
+            .exec(self.db())
+            .await
+            .map_err(unavailable)?;
+        Ok(true)
     }
 }

@@ -3,7 +3,10 @@
 //! the split-key enrolment; a new phone replaces the old one; concurrent downloads of one
 //! application leave exactly one certificate.
 
-use mcert_server::{ca::CertificateStatus, domain::CertificateSerial};
+use mcert_server::{
+    ca::{CertificateStatus, Role},
+    domain::CertificateSerial,
+};
 use mcert_signer::share::{MaskedShare, generate_share};
 use serde_json::{Value, json};
 
@@ -59,6 +62,11 @@ async fn status_of(app: &TestApp, serial: &str) -> CertificateStatus {
         .status
 }
 
+async fn role_of(app: &TestApp, serial: &str) -> Role {
+    let serial = CertificateSerial::parse(serial).unwrap();
+    app.state.authority.certificate(&serial).await.unwrap().role
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
     let app = spawn_app_with(|s| {
@@ -68,7 +76,7 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
     })
     .await;
     let phone = "13900139000";
-    let (_, id) = submitted(&app, phone).await;
+    let (applicant, id) = submitted(&app, phone).await;
     approve(&app, id).await;
 
     let token = mp_session(&app, "openid-agent").await;
@@ -116,6 +124,20 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
     let done = finish(&app, &share, &started.body, "123456").await.unwrap();
     assert_eq!(done["purpose"], "key_enrolment");
     assert_eq!(status_of(&app, &first).await, CertificateStatus::Active);
+    assert_eq!(
+        role_of(&app, &first).await,
+        Role::Primary,
+        "the employer's first"
+    );
+    // The applicant's status table shows it (证书状态).
+    let progress = app
+        .get_json(&format!("/api/v1/applications/{id}/status"), &applicant)
+        .await;
+    assert_eq!(
+        progress.body["certificate"]["label"], "已激活",
+        "{:?}",
+        progress.body
+    );
 
     // Someone else verified, but not the agent of any application: nothing to download.
     let stranger = mp_session(&app, "openid-stranger").await;
@@ -143,6 +165,68 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
     finish(&app, &share, &started.body, "222222").await.unwrap();
     assert_eq!(status_of(&app, &second).await, CertificateStatus::Active);
     assert_eq!(status_of(&app, &first).await, CertificateStatus::Revoked);
+    assert_eq!(
+        role_of(&app, &second).await,
+        Role::Primary,
+        "the replacement stays primary"
+    );
+
+    // The downloaded certificates: the replacement active and primary, the old one revoked;
+    // the person picks the default.
+    let list = app.get_json("/api/v1/mp/certificates", &token).await;
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    let rows: Vec<(&str, &str, &str, bool)> = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["serial"].as_str().unwrap(),
+                c["status_label"].as_str().unwrap(),
+                c["role"].as_str().unwrap(),
+                c["default"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (first.as_str(), "已废除", "primary", false),
+            (second.as_str(), "已激活", "primary", false)
+        ]
+    );
+    let path = |serial: &str| format!("{}/api/v1/mp/certificates/{serial}/default", app.address);
+    let refused = app
+        .client
+        .put(path(&first))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        404,
+        "a revoked certificate cannot be the default"
+    );
+    let chosen = app
+        .client
+        .put(path(&second))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.status(), 204);
+    let list = app.get_json("/api/v1/mp/certificates", &token).await;
+    assert_eq!(list.body[1]["default"], true);
+    let theirs = app
+        .client
+        .put(path(&second))
+        .bearer_auth(&stranger)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), 404, "only the holder's own certificates");
 
     // Two downloads at once for one application: the later start abandons the earlier, so
     // exactly one certificate results.

@@ -73,6 +73,8 @@ async fn openapi_document_describes_every_endpoint() {
         "/api/v1/mp/phones/{phone}",
         "/api/v1/mp/employers",
         "/api/v1/mp/downloads",
+        "/api/v1/mp/certificates",
+        "/api/v1/mp/certificates/{serial}/default",
         "/api/v1/staff/applications/{id}/sync",
         "/dev/sms",
         "/api-docs/openapi.json",

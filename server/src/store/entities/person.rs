@@ -12,6 +12,7 @@ pub struct Model {
     pub name: String,
     pub verified_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    pub default_certificate_id: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
