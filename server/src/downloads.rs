@@ -41,6 +41,9 @@ pub enum DownloadError {
     /// The application is approved, but its data has not reached the employment platform.
     #[error("application data not pushed yet")]
     NotSynced,
+    /// The certificate's key is not locked.
+    #[error("key not locked")]
+    NotLocked,
     /// From the person's account.
     #[error(transparent)]
     People(#[from] PeopleError),
@@ -113,6 +116,42 @@ impl Downloads {
                 application,
             })
             .collect())
+    }
+
+    /// Unlocks the person's locked certificate `serial` after real-name + face + SMS again
+    /// (DESIGN.md §4: the same semantics as the USB key); audited as `key.unlock`.
+    pub async fn unlock(
+        &self,
+        user: &WxUserRecord,
+        serial: &str,
+        verify_result: &str,
+        phone: &str,
+        code: &str,
+    ) -> Result<(), DownloadError> {
+        let (held, _) = self.people.certificates(user).await?;
+        let certificate = held
+            .into_iter()
+            .find(|c| c.serial.to_string() == serial.trim())
+            .ok_or(PeopleError::CertificateNotHeld)?;
+        let person = self
+            .people
+            .reverify(user, verify_result, phone, code)
+            .await?;
+        let unlocked = self
+            .enrolment
+            .cosigner()
+            .unlock(
+                &certificate.serial,
+                &format!("person:{}", person.id),
+                "real-name, face and SMS",
+            )
+            .await
+            .map_err(EnrolError::from)?;
+        if unlocked {
+            Ok(())
+        } else {
+            Err(DownloadError::NotLocked)
+        }
     }
 
     /// Starts downloading the certificate of application `application_id` with the phone's

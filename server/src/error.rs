@@ -331,6 +331,11 @@ pub fn describe_download_error(error: &DownloadError) -> (StatusCode, &'static s
              云南CA公司进行数据推送"
                 .into(),
         ),
+        DownloadError::NotLocked => (
+            StatusCode::CONFLICT,
+            "key_not_locked",
+            "该证书未锁定，无需解锁".into(),
+        ),
         DownloadError::People(e) => describe_people_error(e),
         DownloadError::Application(e) => describe_application_error(e),
         DownloadError::Enrol(e) => describe_enrol_error(e),

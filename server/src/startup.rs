@@ -92,6 +92,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::mp::download)
         .service(http::mp::certificates)
         .service(http::mp::set_default)
+        .service(http::mp::unlock)
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)

@@ -479,6 +479,23 @@ impl Cosigner {
         }
     }
 
+    /// Unlocks the locked key of `serial` after its holder re-verified (real-name, face and SMS
+    /// again), audited as `key.unlock` by `actor`; false if it was not locked.
+    pub async fn unlock(
+        &self,
+        serial: &CertificateSerial,
+        actor: &str,
+        how: &str,
+    ) -> Result<bool, CosignError> {
+        let audit = AuditDraft {
+            actor: actor.to_string(),
+            action: "key.unlock",
+            subject: serial.to_string(),
+            detail: serde_json::json!({ "verified_by": how }),
+        };
+        Ok(self.store.unlock(serial, audit).await?)
+    }
+
     /// Status of a key for its holder.
     pub fn status(share: &KeyShareRecord) -> KeyStatus {
         KeyStatus {

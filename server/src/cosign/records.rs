@@ -79,4 +79,11 @@ pub trait KeyShareStore: Send + Sync + std::fmt::Debug {
     ) -> Result<PinFailure, StorageError>;
     /// Resets the counter after a right PIN; false if the key is locked (nothing changes).
     async fn record_pin_success(&self, serial: &CertificateSerial) -> Result<bool, StorageError>;
+    /// Unlocks a locked key (the holder re-verified), resetting the counter, with `audit` in
+    /// the same transaction; false if it was not locked.
+    async fn unlock(
+        &self,
+        serial: &CertificateSerial,
+        audit: AuditDraft,
+    ) -> Result<bool, StorageError>;
 }

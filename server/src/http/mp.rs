@@ -401,3 +401,42 @@ pub async fn set_default(
     state.people.set_default(&user, &path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// What unlocking asks for: the real-name steps again.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockRequest {
+    /// A fresh `wx.startFacialRecognitionVerify` result of the person.
+    pub verify_result: String,
+    /// One of the person's bound phones.
+    pub phone: String,
+    /// The SMS code sent to it (`POST /api/v1/mp/phone-codes`).
+    pub code: String,
+}
+
+/// Unlocks a certificate locked after 6 wrong PINs, by repeating real-name verification: a
+/// fresh face result and an SMS code to a bound phone; audited as `key.unlock`.
+#[utoipa::path(post, path = "/api/v1/mp/certificates/{serial}/unlock", tag = "mini-program",
+    params(("serial" = String, Path)), request_body = UnlockRequest, security(("mp_session" = [])),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[post("/api/v1/mp/certificates/{serial}/unlock")]
+pub async fn unlock(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<UnlockRequest>,
+) -> Result<HttpResponse, AppError> {
+    let user = mp_user(&state, &request).await?;
+    state
+        .downloads
+        .unlock(
+            &user,
+            &path.into_inner(),
+            &body.verify_result,
+            &body.phone,
+            &body.code,
+        )
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

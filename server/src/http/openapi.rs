@@ -62,6 +62,7 @@ use utoipa::OpenApi;
         super::mp::download,
         super::mp::certificates,
         super::mp::set_default,
+        super::mp::unlock,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         openapi_json,

@@ -312,6 +312,52 @@ impl People {
         }
     }
 
+    /// Checks again that the user is their person (a fresh face result of this person by this
+    /// WeChat user) and holds one of their bound phones (an SMS code to it): what unlocking a
+    /// certificate asks for. Returns the person.
+    pub async fn reverify(
+        &self,
+        user: &WxUserRecord,
+        verify_result: &str,
+        phone: &str,
+        code: &str,
+    ) -> Result<PersonRecord, PeopleError> {
+        let (person, phones) = self.person_of(user).await?;
+        self.check_face(user, verify_result, &person.name, &person.id_number)
+            .await?;
+        let phone = PhoneNumber::parse(phone)?;
+        if !phones.iter().any(|p| p == phone.as_str()) {
+            return Err(PeopleError::PhoneNotBound);
+        }
+        self.otp
+            .verify(&phone, OtpPurpose::DownloadPhone, code)
+            .await?;
+        Ok(person)
+    }
+
+    /// The face result must be a pass of this person, by this WeChat user, recent.
+    async fn check_face(
+        &self,
+        user: &WxUserRecord,
+        verify_result: &str,
+        name: &str,
+        id_number: &str,
+    ) -> Result<(), PeopleError> {
+        match self
+            .providers
+            .face
+            .verify(verify_result.trim(), name, id_number)
+            .await?
+        {
+            FaceOutcome::Passed { openid } if openid == user.openid => Ok(()),
+            FaceOutcome::Passed { .. } | FaceOutcome::OtherPerson => {
+                Err(PeopleError::FaceOtherPerson)
+            }
+            FaceOutcome::Expired => Err(PeopleError::FaceExpired),
+            FaceOutcome::Failed { .. } => Err(PeopleError::FaceFailed),
+        }
+    }
+
     /// Real-name verification: the face verification `verify_result` must have passed for this
     /// name and ID number, for this WeChat user, recently; the provider's answer decides, never
     /// the client's word.
@@ -324,19 +370,8 @@ impl People {
     ) -> Result<PersonRecord, PeopleError> {
         let name = PersonName::parse(name)?;
         let id_number = ResidentId::parse(id_number)?;
-        let outcome = self
-            .providers
-            .face
-            .verify(verify_result.trim(), name.as_str(), id_number.as_str())
+        self.check_face(user, verify_result, name.as_str(), id_number.as_str())
             .await?;
-        match outcome {
-            FaceOutcome::Passed { openid } if openid == user.openid => {}
-            FaceOutcome::Passed { .. } | FaceOutcome::OtherPerson => {
-                return Err(PeopleError::FaceOtherPerson);
-            }
-            FaceOutcome::Expired => return Err(PeopleError::FaceExpired),
-            FaceOutcome::Failed { .. } => return Err(PeopleError::FaceFailed),
-        }
         let audit = AuditDraft {
             actor: format!("wx:{}", user.id),
             action: "person.verify",

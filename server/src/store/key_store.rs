@@ -306,6 +306,39 @@ impl KeyShareStore for SeaCertStore {
         retrying(|| self.record_pin_failure_once(row.id, limit, &lock_audit)).await
     }
 
+    async fn unlock(
+        &self,
+        serial: &CertificateSerial,
+        audit: AuditDraft,
+    ) -> Result<bool, StorageError> {
+        let row = certificate_row(self.db(), serial)
+            .await?
+            .ok_or_else(|| corrupt("key_shares", format!("no certificate {serial}")))?;
+        let audit = &audit;
+        retrying(|| async move {
+            let txn = self.db().begin().await.map_err(unavailable)?;
+            let unlocked = key_share::Entity::update_many()
+                .col_expr(key_share::Column::FailedPinAttempts, Expr::value(0))
+                .col_expr(
+                    key_share::Column::LockedAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(key_share::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(key_share::COLUMN.certificate_id.eq(row.id))
+                .filter(key_share::Column::LockedAt.is_not_null())
+                .exec(&txn)
+                .await
+                .map_err(unavailable)?;
+            if unlocked.rows_affected != 1 {
+                return Ok(false);
+            }
+            append_in(&txn, audit).await?;
+            commit(txn).await?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn record_pin_success(&self, serial: &CertificateSerial) -> Result<bool, StorageError> {
         let row = certificate_row(self.db(), serial)
             .await?

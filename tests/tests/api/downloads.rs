@@ -11,10 +11,11 @@ use mcert_signer::share::{MaskedShare, generate_share};
 use serde_json::{Value, json};
 
 use crate::{
+    applicants::latest_code,
     applications::{approve, submitted},
     helpers::{TestApp, spawn_app_with},
     people::{ZHANG_ID, bind, mp_session, verify},
-    phone::{b64, entropy, unb64},
+    phone::{TestPhone, b64, entropy, unb64},
 };
 
 /// Starts a download of application `id` with a new share under `pin`: (share, the answer).
@@ -244,4 +245,56 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
     assert_ne!(status_of(&app, serial_a).await, CertificateStatus::Active);
     assert_eq!(status_of(&app, serial_b).await, CertificateStatus::Active);
     assert_eq!(status_of(&app, &second).await, CertificateStatus::Revoked);
+
+    // Six wrong PINs lock it; real-name + face + SMS again unlock it (not a stale face result,
+    // not without the code), and the right PIN works again.
+    let phone_b = TestPhone {
+        share: share_b,
+        serial: serial_b.to_string(),
+        public_key: unb64(&b.body["public_key"]),
+        device_token: done_b.unwrap()["device_token"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    };
+    for _ in 0..6 {
+        assert!(app.verify_pin(&phone_b, "000000").await.is_err());
+    }
+    assert_eq!(app.key_status(&phone_b).await["locked"], true);
+    let unlock = |face: String, code: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            app.post_json(
+                &format!("/api/v1/mp/certificates/{serial_b}/unlock"),
+                &json!({ "verify_result": face, "phone": phone, "code": code }),
+                Some(token),
+            )
+            .await
+        }
+    };
+    let fresh_face = format!("dev-pass:张三:{ZHANG_ID}:openid-agent");
+    let stale = unlock("dev-expired".into(), "000000".into()).await;
+    assert_eq!((stale.status, stale.code()), (403, "face_expired"));
+    app.post_json(
+        "/api/v1/mp/phone-codes",
+        &json!({ "phone": phone }),
+        Some(&token),
+    )
+    .await;
+    let code = latest_code(&app, phone).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = unlock(fresh_face.clone(), wrong.into()).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert_eq!(app.key_status(&phone_b).await["locked"], true);
+    let unlocked = unlock(fresh_face.clone(), code).await;
+    assert_eq!(unlocked.status, 204, "{:?}", unlocked.body);
+    assert_eq!(app.key_status(&phone_b).await["locked"], false);
+    app.verify_pin(&phone_b, "444444").await.unwrap();
+    let entries = app.state.store.audit_entries(0, 500).await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "key.unlock" && e.subject == serial_b)
+    );
 }

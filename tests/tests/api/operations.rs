@@ -75,6 +75,7 @@ async fn openapi_document_describes_every_endpoint() {
         "/api/v1/mp/downloads",
         "/api/v1/mp/certificates",
         "/api/v1/mp/certificates/{serial}/default",
+        "/api/v1/mp/certificates/{serial}/unlock",
         "/api/v1/staff/applications/{id}/sync",
         "/dev/sms",
         "/api-docs/openapi.json",
