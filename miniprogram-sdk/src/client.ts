@@ -8,7 +8,13 @@
  */
 
 import { base64Decode, base64Encode } from './base64';
-import { ClientErrorCode, McertApiError, McertError, McertNetworkError } from './errors';
+import {
+  ClientErrorCode,
+  McertApiError,
+  McertError,
+  McertNetworkError,
+  ServerErrorCode,
+} from './errors';
 import type { EntropySource, HttpRequest, KeyValueStorage, RequestFunction } from './host';
 import { type MessageDescription, PARTIALS_LENGTH, POINT_LENGTH, type Signer } from './signer';
 
@@ -74,6 +80,69 @@ export interface CosignOutcome {
   signature: Uint8Array;
   /** The server's answer to it. */
   result: CosignResult;
+}
+
+/** A mini-program session ({@link McertClient.login}). */
+export interface MpSession {
+  /** Bearer token of the `/api/v1/mp/*` calls (kept by the client). */
+  token: string;
+  /** When it ends, RFC 3339. */
+  expiresAt: string;
+  /** Whether real-name verification was passed already. */
+  verified: boolean;
+}
+
+/** The verified person behind a mini-program account. */
+export interface Person {
+  /** 姓名. */
+  name: string;
+  /** 身份证号, masked (`110105********002X`). */
+  idNumber: string;
+  /** When the face verification passed, RFC 3339. */
+  verifiedAt: string;
+  /** The phones bound to the person. */
+  phones: string[];
+}
+
+/** What {@link McertClient.verifyRealName} sends. */
+export interface RealNameInput {
+  /** 姓名 as typed. */
+  name: string;
+  /** 身份证号 as typed. */
+  idNumber: string;
+  /** The `verifyResult` of `wx.startFacialRecognitionVerify`. */
+  verifyResult: string;
+}
+
+/** An SMS code was sent. */
+export interface PhoneCodeSent {
+  /** When the code expires, RFC 3339. */
+  expiresAt: string;
+  /** Seconds before another code may be asked for. */
+  resendAfterSecs: number;
+}
+
+/** A phone bound to the person. */
+export interface PhoneBinding {
+  phone: string;
+  /** `already_bound` when it was bound to this person before. */
+  outcome: 'bound' | 'already_bound';
+}
+
+/** An employer whose certificate the person may download. */
+export interface Employer {
+  /** Pass to {@link McertClient.download}. */
+  applicationId: number;
+  /** 单位名称. */
+  unitName: string;
+  /** 统一社会信用代码. */
+  uscc: string;
+  /** The phone the application was made with. */
+  phone: string;
+  /** Whether the application reached the employment platform (download possible). */
+  ready: boolean;
+  /** The sync state in Chinese, to show. */
+  syncStatusLabel: string;
 }
 
 /** The record stored per certificate. Exactly these fields; binary values in base64. */
@@ -154,6 +223,25 @@ function stringField(body: unknown, name: string): string {
   return value;
 }
 
+function booleanField(body: unknown, name: string): boolean {
+  const value = isObject(body) ? body[name] : undefined;
+  if (typeof value !== 'boolean') throw invalidResponse(`缺少字段 ${name}`);
+  return value;
+}
+
+function personOf(body: unknown): Person {
+  const phones = isObject(body) ? body.phones : undefined;
+  if (!Array.isArray(phones) || !phones.every((p) => typeof p === 'string')) {
+    throw invalidResponse('缺少字段 phones');
+  }
+  return {
+    name: stringField(body, 'name'),
+    idNumber: stringField(body, 'id_number'),
+    verifiedAt: stringField(body, 'verified_at'),
+    phones: phones as string[],
+  };
+}
+
 function bytesField(body: unknown, name: string, length?: number): Uint8Array {
   let bytes: Uint8Array;
   try {
@@ -227,6 +315,8 @@ export class McertClient {
   private readonly prefix: string;
   /** Serialises read-modify-write of the index of serials. */
   private indexUpdate: Promise<void> = Promise.resolve();
+  /** The mini-program session token; `null` until read from storage or signed in. */
+  private mpToken: string | null = null;
 
   constructor(options: McertClientOptions) {
     this.signer = options.signer;
@@ -250,6 +340,20 @@ export class McertClient {
     if (typeof ticket !== 'string' || ticket.trim() === '') {
       throw new McertError(ClientErrorCode.TicketMissing, '缺少下载凭证，请重新进入证书下载页面');
     }
+    return this.enrolShare(pin, (p1) =>
+      this.call('POST', '/api/v1/enrolments', { ticket: ticket.trim(), p1 }),
+    );
+  }
+
+  /**
+   * Generates the phone's key half under `pin`, hands P1 to `start` (which posts it and
+   * returns the server's 201 body `{serial, public_key, cosign}`), checks the enrolment message,
+   * co-signs it and stores the certificate. The one path of {@link enrol} and {@link download}.
+   */
+  private async enrolShare(
+    pin: string,
+    start: (p1: string) => Promise<unknown>,
+  ): Promise<CertificateInfo> {
     const entropy = await this.randomBytes();
     let generated;
     try {
@@ -257,12 +361,13 @@ export class McertClient {
     } finally {
       entropy.fill(0);
     }
-    const body = await this.call('POST', '/api/v1/enrolments', {
-      ticket: ticket.trim(),
-      p1: base64Encode(generated.p1),
-    });
-    // P1 is needed for nothing else and must not be kept.
-    generated.p1.fill(0);
+    let body: unknown;
+    try {
+      body = await start(base64Encode(generated.p1));
+    } finally {
+      // P1 is needed for nothing else and must not be kept.
+      generated.p1.fill(0);
+    }
     const serial = canonicalSerial(stringField(body, 'serial'));
     const publicKey = bytesField(body, 'public_key', POINT_LENGTH);
     const session = cosignSession(isObject(body) ? body.cosign : undefined);
@@ -295,6 +400,151 @@ export class McertClient {
     record.deviceToken = deviceToken;
     await this.save(record);
     return { serial, publicKey, certificatePem };
+  }
+
+  /**
+   * Signs in to the mini-program account with the code `wx.login` gave. The session token is
+   * kept in memory and under `<prefix>mp-session` in storage, so a restarted mini-program
+   * (or `mcert-phone`) stays signed in until it expires.
+   *
+   * @throws {McertApiError} `wechat_code_invalid`, `wechat_code_used`, `wechat_rate_limited`,
+   *   `wechat_risky_user`, `wechat_unavailable`.
+   */
+  async login(code: string): Promise<MpSession> {
+    if (typeof code !== 'string' || code.trim() === '') {
+      throw new McertError(ClientErrorCode.LoginCodeMissing, '缺少微信登录凭证，请重新进入小程序');
+    }
+    const body = await this.call('POST', '/api/v1/mp/session', { code: code.trim() });
+    const session: MpSession = {
+      token: stringField(body, 'token'),
+      expiresAt: stringField(body, 'expires_at'),
+      verified: booleanField(body, 'verified'),
+    };
+    this.mpToken = session.token;
+    await this.storage.set(this.sessionKey(), session.token);
+    return session;
+  }
+
+  /** Signs out of the mini-program account; the local session is forgotten even if the server
+   * no longer knew it. Does nothing when not signed in. */
+  async logout(): Promise<void> {
+    const token = await this.sessionToken(false);
+    if (token === null) return;
+    try {
+      await this.call('DELETE', '/api/v1/mp/session', undefined, token);
+    } catch (error) {
+      if (!(error instanceof McertApiError && error.code === ServerErrorCode.MpNotSignedIn)) {
+        throw error;
+      }
+    }
+    await this.forgetSession();
+  }
+
+  /**
+   * The verified person of the signed-in account (ID number masked) and their bound phones.
+   *
+   * @throws {McertApiError} `person_not_verified` before {@link verifyRealName};
+   *   {@link McertError} `mp_not_signed_in` before {@link login}.
+   */
+  async me(): Promise<Person> {
+    return personOf(await this.mpCall('GET', '/api/v1/mp/me'));
+  }
+
+  /**
+   * Real-name verification: the name and ID number the person typed, and the `verifyResult`
+   * that `wx.startFacialRecognitionVerify` gave for them.
+   *
+   * @throws {McertApiError} `face_other_person`, `face_failed`, `face_expired` (403),
+   *   `person_name_mismatch` (409), an ID-number format code (400).
+   */
+  async verifyRealName(input: RealNameInput): Promise<Person> {
+    const body = await this.mpCall('POST', '/api/v1/mp/real-name', {
+      name: input.name,
+      id_number: input.idNumber,
+      verify_result: input.verifyResult,
+    });
+    return personOf(body);
+  }
+
+  /**
+   * Sends an SMS code to `phone` to prove it before {@link bindPhone}.
+   *
+   * @throws {McertApiError} `phone_bound` (409) when someone else bound it,
+   *   `otp_resend_too_soon` (429), a phone format code (400).
+   */
+  async sendPhoneCode(phone: string): Promise<PhoneCodeSent> {
+    const body = await this.mpCall('POST', '/api/v1/mp/phone-codes', { phone });
+    const resend = isObject(body) ? body.resend_after_secs : undefined;
+    if (typeof resend !== 'number') throw invalidResponse('缺少字段 resend_after_secs');
+    return { expiresAt: stringField(body, 'expires_at'), resendAfterSecs: resend };
+  }
+
+  /**
+   * Binds `phone` to the verified person with the SMS `code`.
+   *
+   * @throws {McertApiError} `phone_not_owned` (409, 未获取到绑定信息…), `phone_bound` (409),
+   *   `otp_incorrect`, `otp_expired`, `person_not_verified`.
+   */
+  async bindPhone(phone: string, code: string): Promise<PhoneBinding> {
+    const body = await this.mpCall('POST', '/api/v1/mp/phones', { phone, code });
+    const outcome = stringField(body, 'outcome');
+    if (outcome !== 'bound' && outcome !== 'already_bound') {
+      throw invalidResponse(`未知的绑定结果 ${outcome}`);
+    }
+    return { phone: stringField(body, 'phone'), outcome };
+  }
+
+  /** Unbinds `phone` from the signed-in person. @throws {McertApiError} `phone_not_bound`. */
+  async unbindPhone(phone: string): Promise<void> {
+    await this.mpCall('DELETE', `/api/v1/mp/phones/${encodeURIComponent(phone)}`);
+  }
+
+  /**
+   * The approved applications whose agent is the verified person, applied for with a bound
+   * phone; `ready` once the application reached the employment platform.
+   *
+   * @throws {McertApiError} `no_binding_info` (404) when there is none.
+   */
+  async employers(): Promise<Employer[]> {
+    const body = await this.mpCall('GET', '/api/v1/mp/employers');
+    if (!Array.isArray(body)) throw invalidResponse('单位列表不是数组');
+    return body.map((item: unknown) => {
+      const id = isObject(item) ? item.application_id : undefined;
+      const ready = isObject(item) ? item.ready : undefined;
+      if (typeof id !== 'number') throw invalidResponse('缺少字段 application_id');
+      if (typeof ready !== 'boolean') throw invalidResponse('缺少字段 ready');
+      return {
+        applicationId: id,
+        unitName: stringField(item, 'unit_name'),
+        uscc: stringField(item, 'uscc'),
+        phone: stringField(item, 'phone'),
+        ready,
+        syncStatusLabel: stringField(item, 'sync_status_label'),
+      };
+    });
+  }
+
+  /**
+   * Downloads the certificate of application `applicationId` (one of {@link employers}) into
+   * this phone under `pin`: the same enrolment as {@link enrol}, started by the signed-in
+   * account instead of a ticket. A download to a new phone replaces the old phone's
+   * certificate once it is active.
+   *
+   * @throws {McertError} `pin_format` before anything else, `mp_not_signed_in`;
+   *   {@link McertApiError} `application_not_synced` (409), `no_binding_info` (404).
+   */
+  async download(applicationId: number, pin: string): Promise<CertificateInfo> {
+    checkPinFormat(pin);
+    if (typeof applicationId !== 'number' || !(applicationId > 0) || applicationId % 1 !== 0) {
+      throw new McertError(
+        ClientErrorCode.ApplicationIdInvalid,
+        `申请编号“${String(applicationId)}”不正确，请从单位列表中选择`,
+      );
+    }
+    const token = await this.sessionToken(true);
+    return this.enrolShare(pin, (p1) =>
+      this.mpCall('POST', '/api/v1/mp/downloads', { application_id: applicationId, p1 }, token),
+    );
   }
 
   /**
@@ -494,6 +744,50 @@ export class McertClient {
       `http_${response.status}`,
       `服务器暂时无法处理请求（HTTP ${response.status}），请稍后重试`,
     );
+  }
+
+  /**
+   * A call with the mini-program session; a session the server no longer knows is forgotten
+   * here too, so the caller can ask the person to sign in again.
+   */
+  private async mpCall(
+    method: HttpRequest['method'],
+    path: string,
+    body?: Json,
+    token?: string,
+  ): Promise<unknown> {
+    const bearer = token ?? (await this.sessionToken(true));
+    try {
+      return await this.call(method, path, body, bearer);
+    } catch (error) {
+      if (error instanceof McertApiError && error.code === ServerErrorCode.MpNotSignedIn) {
+        await this.forgetSession();
+      }
+      throw error;
+    }
+  }
+
+  /** The session token from memory, else from storage; `required`: throw when there is none. */
+  private async sessionToken(required: true): Promise<string>;
+  private async sessionToken(required: false): Promise<string | null>;
+  private async sessionToken(required: boolean): Promise<string | null> {
+    if (this.mpToken === null) {
+      const stored = await this.storage.get(this.sessionKey());
+      this.mpToken = stored !== null && stored !== '' ? stored : null;
+    }
+    if (this.mpToken === null && required) {
+      throw new McertError(ServerErrorCode.MpNotSignedIn, '尚未登录，请先进入小程序登录');
+    }
+    return this.mpToken;
+  }
+
+  private async forgetSession(): Promise<void> {
+    this.mpToken = null;
+    await this.storage.remove(this.sessionKey());
+  }
+
+  private sessionKey(): string {
+    return `${this.prefix}mp-session`;
   }
 
   private async randomBytes(): Promise<Uint8Array> {

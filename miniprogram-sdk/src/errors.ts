@@ -165,6 +165,10 @@ export const ClientErrorCode = {
   PinFormat: 'pin_format',
   /** Enrolment without a ticket. */
   TicketMissing: 'ticket_missing',
+  /** {@link McertClient.login} without a `wx.login` code. */
+  LoginCodeMissing: 'login_code_missing',
+  /** {@link McertClient.download} with something that is not an application id. */
+  ApplicationIdInvalid: 'application_id_invalid',
   /** The new PIN equals the old one. */
   PinUnchanged: 'pin_unchanged',
   /** No certificate with this serial is stored on this phone. */
@@ -181,6 +185,46 @@ export const ClientErrorCode = {
   EntropyUnavailable: 'entropy_unavailable',
   /** The request never got an HTTP answer (offline, DNS, TLS, timeout). */
   Network: 'network_error',
+} as const;
+
+/**
+ * Codes the server answers the mini-program account and download calls with (carried by
+ * {@link McertApiError}), mirroring `server/src/error.rs`. `mp_not_signed_in` also arises on
+ * the phone, as a plain {@link McertError}, when a call needs a session and there is none.
+ */
+export const ServerErrorCode = {
+  /** 401: no mini-program session, or it expired: sign in again (`login`). */
+  MpNotSignedIn: 'mp_not_signed_in',
+  /** 404: real-name verification not passed yet (未查询到人员信息，请先实名认证). */
+  PersonNotVerified: 'person_not_verified',
+  /** 403: the face result belongs to someone other than the typed name and ID number. */
+  FaceOtherPerson: 'face_other_person',
+  /** 403: face verification did not pass. */
+  FaceFailed: 'face_failed',
+  /** 403: the face result is too old. */
+  FaceExpired: 'face_expired',
+  /** 409: the ID number is on record under another name. */
+  PersonNameMismatch: 'person_name_mismatch',
+  /** 409: the phone is not registered to this person (未获取到绑定信息…). */
+  PhoneNotOwned: 'phone_not_owned',
+  /** 409: the phone is bound to another agent (手机号已被绑定…). */
+  PhoneBound: 'phone_bound',
+  /** 404: unbinding a phone that is not bound. */
+  PhoneNotBound: 'phone_not_bound',
+  /** 404: no approved application with this person as agent and a bound phone. */
+  NoBindingInfo: 'no_binding_info',
+  /** 409: the application has not reached the employment platform yet; try later. */
+  ApplicationNotSynced: 'application_not_synced',
+  /** 400: the SMS code is wrong. */
+  OtpIncorrect: 'otp_incorrect',
+  /** 400: no SMS code pending (expired or used). */
+  OtpExpired: 'otp_expired',
+  /** 429: a new SMS code too soon after the last. */
+  OtpResendTooSoon: 'otp_resend_too_soon',
+  /** 400: the `wx.login` code is invalid. */
+  WeChatCodeInvalid: 'wechat_code_invalid',
+  /** 400: the `wx.login` code was used already. */
+  WeChatCodeUsed: 'wechat_code_used',
 } as const;
 
 /**

@@ -54,6 +54,7 @@ export {
   McertApiError,
   McertError,
   McertNetworkError,
+  ServerErrorCode,
   SignerError,
   describeErrorCode,
   describeErrorCodeZh,
@@ -65,8 +66,14 @@ export type {
   CosignOutcome,
   CosignResult,
   CosignSession,
+  Employer,
   KeyStatus,
   McertClientOptions,
+  MpSession,
+  Person,
+  PhoneBinding,
+  PhoneCodeSent,
+  RealNameInput,
 } from './client';
 export {
   WxApiError,

@@ -10,6 +10,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import {
+  type Application,
+  approvedApplication,
+  resendIntervalPassed,
+} from './helpers/applications';
 import { type RunningServer, createTicket, startServer } from './helpers/server';
 import { PACKAGE_ROOT, WASM_PATH } from './helpers/wasm';
 
@@ -17,9 +22,15 @@ const CLI = resolve(PACKAGE_ROOT, 'dist', 'cli', 'mcert-phone.js');
 
 let server: RunningServer;
 let workDir: string;
+/** Made first so that its phone's SMS minute runs while the other tests run. */
+let application: Promise<Application>;
 
 before(async () => {
-  server = await startServer();
+  server = await startServer({
+    env: { MCERT_SYNC_INTERVAL_SECS: '1', MCERT_AGREEMENT_COUNTDOWN_SECS: '1' },
+  });
+  application = approvedApplication(server);
+  await application;
   workDir = mkdtempSync(join(tmpdir(), 'mcert-phone-test-'));
 });
 
@@ -133,7 +144,19 @@ test('enrol, list, status, verify-pin and change-pin through the command', async
 
 test('usage mistakes exit 2 with a bilingual message; --help exits 0', async () => {
   const help = ok(await phone(['--help']));
-  for (const command of ['enrol', 'list', 'status', 'verify-pin', 'change-pin']) {
+  for (const command of [
+    'enrol',
+    'list',
+    'status',
+    'verify-pin',
+    'change-pin',
+    'login',
+    'verify',
+    'bind',
+    'employers',
+    'download',
+    'logout',
+  ]) {
     assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
   }
   assert.match(ok(await phone(['enrol', '--help'])).stdout, /--ticket <value>/);
@@ -212,4 +235,88 @@ test('operation errors exit 1 with the server code: used ticket, bad PIN, no ser
   const broken = await phone(['list', '--state', corrupt]);
   assert.equal(broken.status, 1);
   assert.match(broken.stderr, /storage_corrupted/);
+});
+
+test('login, verify, bind, employers, download, then list and verify-pin', async () => {
+  const app = await application;
+  const state = join(workDir, 'mp-phone.json');
+  const openid = `openid-cli-${Date.now()}`;
+
+  const before = await phone(['employers', '--server', server.baseUrl, '--state', state]);
+  assert.equal(before.status, 1);
+  assert.match(before.stderr, /\[mp_not_signed_in\]/);
+
+  const login = ok(await phone(['login', openid, '--server', server.baseUrl, '--state', state]));
+  assert.match(login.stdout, new RegExp(`已登录 / signed in: ${openid}`));
+  const saved = JSON.parse(readFileSync(state, 'utf8'));
+  assert.equal(saved['mcert-phone:server'], server.baseUrl, 'the server is remembered');
+  assert.equal(typeof saved['mcert:mp-session'], 'string', 'the session is in the state file');
+  assert.equal(statSync(state).mode & 0o777, 0o600);
+
+  const verified = ok(await phone(['verify', app.agentName, app.agentId, '--state', state]));
+  assert.match(verified.stdout, /实名认证通过 \/ verified: 张三 \d{6}\*{8}/);
+
+  const none = await phone(['employers', '--state', state]);
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /\[no_binding_info, HTTP 404\]: 未获取到绑定信息/);
+
+  await resendIntervalPassed(app);
+  const bound = ok(await phone(['bind', app.phone, '--state', state]));
+  assert.match(bound.stdout, /code \(development outbox\): \d{6}/);
+  assert.match(bound.stdout, new RegExp(`手机号已绑定 / phone bound: ${app.phone}`));
+
+  // The sync worker runs every second; wait until the application is ready.
+  let listed: { applicationId: number; ready: boolean; unitName: string }[] = [];
+  for (let i = 0; i < 80; i++) {
+    listed = JSON.parse(ok(await phone(['employers', '--json', '--state', state])).stdout);
+    if (listed.some((e) => e.applicationId === app.id && e.ready)) break;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
+  }
+  assert.ok(listed.some((e) => e.applicationId === app.id && e.ready), JSON.stringify(listed));
+  const text = ok(await phone(['employers', '--state', state])).stdout;
+  assert.match(text, new RegExp(`^${app.id}  ${app.unitName}  ${app.uscc}  ${app.phone}  可下载`, 'm'));
+
+  const badPin = await phone(['download', String(app.id), '--pin', '12', '--state', state]);
+  assert.equal(badPin.status, 1);
+  assert.match(badPin.stderr, /\[pin_format\]/);
+  const downloaded = ok(
+    await phone(['download', String(app.id), '--pin', '314159', '--state', state]),
+  );
+  const serial = /certificate enrolled: ([0-9A-F]+)/.exec(downloaded.stdout)?.[1];
+  assert.ok(serial, downloaded.stdout);
+  assert.match(downloaded.stdout, /张三/);
+
+  const list = ok(await phone(['list', '--state', state]));
+  assert.match(list.stdout, new RegExp(`^${serial}  .*张三`, 'm'));
+  ok(await phone(['verify-pin', '--pin', '314159', '--state', state]));
+  const status = JSON.parse(ok(await phone(['status', '--json', '--state', state])).stdout);
+  assert.deepEqual(status, { serial, status: 'active', locked: false, remainingAttempts: 6 });
+
+  ok(await phone(['logout', '--state', state]));
+  const after = await phone(['employers', '--state', state]);
+  assert.equal(after.status, 1);
+  assert.match(after.stderr, /\[mp_not_signed_in\]/);
+});
+
+test('mini-program commands check their arguments', async () => {
+  const missing = await phone(['login', '--server', server.baseUrl]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /expects <openid>/);
+  const extra = await phone(['verify', '张三']);
+  assert.equal(extra.status, 2);
+  assert.match(extra.stderr, /expects <name> <id-number>/);
+  const notSignedIn = await phone([
+    'verify',
+    '张三',
+    '11010519491231002X',
+    '--server',
+    server.baseUrl,
+    '--state',
+    join(workDir, 'nobody.json'),
+  ]);
+  assert.equal(notSignedIn.status, 2);
+  assert.match(notSignedIn.stderr, /run login first/);
+  const badId = await phone(['download', 'abc', '--pin', '123456', '--server', server.baseUrl]);
+  assert.equal(badId.status, 2);
+  assert.match(badId.stderr, /application id is a number/);
 });

@@ -17,6 +17,7 @@ import {
   type McertClientOptions,
   McertError,
   McertNetworkError,
+  ServerErrorCode,
   SignerError,
   type Signer,
   base64Decode,
@@ -352,4 +353,96 @@ test('corrupted storage and a failing random source are reported, not crashed on
     clientError(ClientErrorCode.EntropyUnavailable),
   );
   assert.equal(broken.fake.requests.length, 0);
+});
+
+test('mini-program errors: phone_bound and no_binding_info reach the caller typed', async () => {
+  const { fake, client } = await setup();
+  await client.login('dev:someone');
+  fake.phonesBoundElsewhere.add('13900139000');
+  await assert.rejects(client.sendPhoneCode('13900139000'), (error: unknown) => {
+    assert.ok(error instanceof McertApiError);
+    assert.equal(error.code, ServerErrorCode.PhoneBound);
+    assert.equal(error.status, 409);
+    assert.match(error.message, /^手机号已被绑定/);
+    return true;
+  });
+  await assert.rejects(client.employers(), (error: unknown) => {
+    assert.ok(error instanceof McertApiError);
+    assert.equal(error.code, ServerErrorCode.NoBindingInfo);
+    assert.equal(error.status, 404);
+    assert.match(error.message, /^未获取到绑定信息/);
+    return true;
+  });
+  await assert.rejects(client.download(7, PIN), clientError(ServerErrorCode.NoBindingInfo));
+  // The bearer is the session token.
+  const signIn = fake.sent('/api/v1/mp/session')[0];
+  assert.equal(signIn.headers.Authorization, undefined, 'login itself carries no bearer');
+  assert.match(fake.sent('/api/v1/mp/employers')[0].headers.Authorization ?? '', /^Bearer [0-9a-f]{32}$/);
+});
+
+test('the session: none before login (nothing sent), kept in storage, forgotten on 401', async () => {
+  const { fake, client, storage, signer } = await setup({ storagePrefix: 'app:' });
+  await assert.rejects(client.me(), clientError(ServerErrorCode.MpNotSignedIn));
+  await assert.rejects(client.download(1, PIN), clientError(ServerErrorCode.MpNotSignedIn));
+  await assert.rejects(client.login('  '), clientError(ClientErrorCode.LoginCodeMissing));
+  assert.equal(fake.requests.length, 0);
+
+  const session = await client.login('dev:someone');
+  assert.equal(storage.snapshot()['app:mp-session'], session.token);
+  // A new client on the same storage (a restarted mini-program) is signed in.
+  const restarted = new McertClient({
+    signer,
+    request: fake.request,
+    storage,
+    entropy: webCryptoEntropy(webcrypto),
+    baseUrl: 'https://mcert.test',
+    storagePrefix: 'app:',
+  });
+  fake.downloadable.add(42);
+  assert.equal((await restarted.employers())[0].applicationId, 42);
+
+  // The server forgot the session: so does the phone.
+  fake.mpTokens.clear();
+  await assert.rejects(restarted.employers(), clientError(ServerErrorCode.MpNotSignedIn));
+  assert.equal(storage.snapshot()['app:mp-session'], undefined);
+  await assert.rejects(client.employers(), clientError(ServerErrorCode.MpNotSignedIn));
+  // Logout without a session does nothing; with one, ends it on both sides.
+  const before = fake.requests.length;
+  await client.logout();
+  assert.equal(fake.requests.length, before);
+  await client.login('dev:someone');
+  await client.logout();
+  assert.equal(fake.mpTokens.size, 0);
+  assert.equal(storage.snapshot()['app:mp-session'], undefined);
+});
+
+test('download shares the enrolment path: stored as enrol stores, foreign messages refused', async () => {
+  const { fake, client, storage } = await setup();
+  await client.login('dev:someone');
+  fake.downloadable.add(5);
+  await assert.rejects(client.download(5, '12345'), clientError(ClientErrorCode.PinFormat));
+  await assert.rejects(client.download(0, PIN), clientError(ClientErrorCode.ApplicationIdInvalid));
+  await assert.rejects(client.download(1.5, PIN), clientError(ClientErrorCode.ApplicationIdInvalid));
+  assert.equal(fake.sent('/api/v1/mp/downloads').length, 0);
+
+  const certificate = await client.download(5, PIN);
+  assert.deepEqual(fake.sent('/api/v1/mp/downloads')[0].body, {
+    application_id: 5,
+    p1: (fake.sent('/api/v1/mp/downloads')[0].body as { p1: string }).p1,
+  });
+  assert.deepEqual(await client.certificates(), [certificate]);
+  const record = JSON.parse(storage.snapshot()[`mcert:certificate:${certificate.serial}`]);
+  assert.deepEqual(Object.keys(record).sort(), [
+    'certificatePem',
+    'deviceToken',
+    'publicKey',
+    'serial',
+    'share',
+  ]);
+  await client.verifyPin(certificate.serial, PIN);
+
+  // The same checks as enrol: a message that is not this key's enrolment is not signed.
+  fake.tamper = rewrite('/api/v1/mp/downloads', (body) => ({ ...body, serial: '0ABC' }));
+  await assert.rejects(client.download(5, PIN), clientError(ClientErrorCode.UnexpectedMessage));
+  assert.equal((await client.certificates()).length, 1);
 });

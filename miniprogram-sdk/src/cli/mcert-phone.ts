@@ -14,6 +14,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 import {
+  type CertificateInfo,
   type KeyValueStorage,
   McertApiError,
   McertClient,
@@ -27,8 +28,10 @@ import {
 
 const PROGRAM = 'mcert-phone';
 const DEFAULT_STATE = './mcert-phone.json';
-/** State-file key of the server URL remembered at enrolment (not an SDK key). */
+/** State-file key of the server URL remembered at enrolment or login (not an SDK key). */
 const SERVER_KEY = 'mcert-phone:server';
+/** State-file key of the development openid signed in with `login` (not an SDK key). */
+const OPENID_KEY = 'mcert-phone:openid';
 
 /** Node's WebAssembly global; @types/node does not declare it and src/ has no DOM types. */
 declare const WebAssembly: {
@@ -155,6 +158,8 @@ type Values = { [name: string]: string | boolean | undefined };
 /** What a command gets to work with. */
 interface Context {
   values: Values;
+  /** The command's positional arguments, as many as it names. */
+  args: string[];
   statePath: string;
   storage: KeyValueStorage;
   prompter: Prompter;
@@ -163,6 +168,8 @@ interface Context {
    * commands (which never reach the server) do without one.
    */
   client(options?: { local: boolean }): Promise<McertClient>;
+  /** `--server`, `MCERT_SERVER` or the remembered server; null when none is known. */
+  server(): Promise<string | null>;
   out(line: string): void;
 }
 
@@ -175,6 +182,10 @@ interface Command {
   name: string;
   summary: string;
   usage: string;
+  /** Names of the positional arguments, all required. */
+  arguments?: string[];
+  /** Whether the server URL used is remembered in the state file for later commands. */
+  remembersServer?: boolean;
   options: { [name: string]: OptionSpec };
   run(context: Context): Promise<void>;
 }
@@ -245,7 +256,7 @@ async function serialFrom(context: Context, client: McertClient): Promise<string
   if (stored.length === 1) return stored[0].serial;
   throw new UsageError(
     stored.length === 0
-      ? '本机还没有证书，请先执行 enrol / no certificate on this phone yet: run enrol first'
+      ? '本机还没有证书，请先执行 enrol 或 download / no certificate on this phone yet: run enrol or download first'
       : '本机有多张证书，请用 --serial 指定 / several certificates: choose one with --serial',
   );
 }
@@ -259,11 +270,62 @@ function describeCertificate(pem: string): { subject: string; validTo: string } 
   }
 }
 
+/** What `enrol` and `download` print. */
+function printEnrolled(context: Context, certificate: CertificateInfo): void {
+  if (context.values.json === true) {
+    context.out(JSON.stringify({ serial: certificate.serial, state: context.statePath }));
+    return;
+  }
+  context.out(`证书已下载 / certificate enrolled: ${certificate.serial}`);
+  const details = describeCertificate(certificate.certificatePem);
+  if (details !== null) context.out(`  ${details.subject}`);
+  context.out(`  保存在 / stored in ${context.statePath}`);
+}
+
+/** The development openid `login` signed in with. */
+async function openidFrom(context: Context): Promise<string> {
+  const openid = await context.storage.get(OPENID_KEY);
+  if (openid === null) {
+    throw new UsageError('尚未登录，请先执行 login / not signed in: run login first');
+  }
+  return openid;
+}
+
+/**
+ * The SMS code sent to `phone`: `--code`, else in development mode the newest code in the
+ * server's outbox (`/dev/sms`), else a prompt.
+ */
+async function smsCodeFor(context: Context, baseUrl: string, phone: string): Promise<string> {
+  const given = stringValue(context.values, 'code');
+  if (given !== undefined) return given;
+  let response: { status: number; text(): Promise<string> } | undefined;
+  try {
+    response = await fetch(`${baseUrl}/dev/sms?phone=${encodeURIComponent(phone)}`);
+  } catch {
+    response = undefined;
+  }
+  if (response !== undefined && response.status === 200) {
+    const outbox: unknown = JSON.parse(await response.text());
+    if (Array.isArray(outbox)) {
+      for (const message of outbox) {
+        const text = typeof message?.text === 'string' ? (message.text as string) : '';
+        const match = /\d{6}/.exec(text);
+        if (text.includes('验证码') && match !== null) {
+          context.out(`验证码（开发模式，取自 /dev/sms）/ code (development outbox): ${match[0]}`);
+          return match[0];
+        }
+      }
+    }
+  }
+  return context.prompter.secret('输入短信验证码 / SMS code: ');
+}
+
 const COMMANDS: Command[] = [
   {
     name: 'enrol',
     summary: '下载证书（设置 PIN）/ download a certificate and set its PIN',
     usage: 'enrol --server URL --ticket TICKET [--pin PIN]',
+    remembersServer: true,
     options: {
       ticket: { type: 'string', description: '下载凭证 / enrolment ticket' },
       pin: PIN_OPTION,
@@ -276,15 +338,7 @@ const COMMANDS: Command[] = [
       if (pin === undefined) {
         pin = await newPinFrom(context, '设置 PIN（6 位数字）/ new PIN (6 digits): ');
       }
-      const certificate = await client.enrol(ticket, pin);
-      if (context.values.json === true) {
-        context.out(JSON.stringify({ serial: certificate.serial, state: context.statePath }));
-        return;
-      }
-      context.out(`证书已下载 / certificate enrolled: ${certificate.serial}`);
-      const details = describeCertificate(certificate.certificatePem);
-      if (details !== null) context.out(`  ${details.subject}`);
-      context.out(`  保存在 / stored in ${context.statePath}`);
+      printEnrolled(context, await client.enrol(ticket, pin));
     },
   },
   {
@@ -378,6 +432,135 @@ const COMMANDS: Command[] = [
       context.out('PIN 已修改 / PIN changed');
     },
   },
+  {
+    name: 'login',
+    summary: '登录小程序账号（开发模式）/ sign in to the mini-program account (development mode)',
+    usage: 'login <openid> --server URL',
+    arguments: ['openid'],
+    remembersServer: true,
+    options: {},
+    async run(context) {
+      const openid = context.args[0];
+      const client = await context.client();
+      // `dev:<openid>:<nonce>`: each development code signs in once, like a wx.login code.
+      const nonce = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) =>
+        b.toString(16).padStart(2, '0'),
+      ).join('');
+      const session = await client.login(`dev:${openid}:${nonce}`);
+      await context.storage.set(OPENID_KEY, openid);
+      if (context.values.json === true) {
+        context.out(JSON.stringify({ openid, expiresAt: session.expiresAt, verified: session.verified }));
+        return;
+      }
+      context.out(`已登录 / signed in: ${openid}`);
+      context.out(
+        `实名认证 / real-name verified: ${session.verified ? '是 / yes' : '否 / no (run verify)'}`,
+      );
+    },
+  },
+  {
+    name: 'verify',
+    summary: '实名认证（开发模式刷脸结果）/ real-name verification (development face result)',
+    usage: 'verify <name> <id-number>',
+    arguments: ['name', 'id-number'],
+    options: {},
+    async run(context) {
+      const [name, idNumber] = context.args;
+      const client = await context.client();
+      const openid = await openidFrom(context);
+      const person = await client.verifyRealName({
+        name,
+        idNumber,
+        verifyResult: `dev-pass:${name}:${idNumber}:${openid}`,
+      });
+      if (context.values.json === true) {
+        context.out(JSON.stringify(person));
+        return;
+      }
+      context.out(`实名认证通过 / verified: ${person.name} ${person.idNumber}`);
+    },
+  },
+  {
+    name: 'bind',
+    summary: '绑定手机号（短信验证码）/ bind a phone number with an SMS code',
+    usage: 'bind <phone> [--code CODE]',
+    arguments: ['phone'],
+    options: {
+      code: {
+        type: 'string',
+        description:
+          '短信验证码（默认：开发模式取自 /dev/sms，否则提示输入）/ SMS code (default: the development outbox, else prompt)',
+      },
+    },
+    async run(context) {
+      const phone = context.args[0];
+      const client = await context.client();
+      await client.sendPhoneCode(phone);
+      const code = await smsCodeFor(context, (await context.server()) ?? '', phone);
+      const binding = await client.bindPhone(phone, code);
+      if (context.values.json === true) {
+        context.out(JSON.stringify(binding));
+        return;
+      }
+      context.out(
+        binding.outcome === 'bound'
+          ? `手机号已绑定 / phone bound: ${binding.phone}`
+          : `手机号此前已绑定 / phone was bound already: ${binding.phone}`,
+      );
+    },
+  },
+  {
+    name: 'employers',
+    summary: '可下载证书的单位 / employers whose certificate can be downloaded',
+    usage: 'employers',
+    options: {},
+    async run(context) {
+      const client = await context.client();
+      const employers = await client.employers();
+      if (context.values.json === true) {
+        context.out(JSON.stringify(employers));
+        return;
+      }
+      for (const e of employers) {
+        context.out(
+          `${e.applicationId}  ${e.unitName}  ${e.uscc}  ${e.phone}  ` +
+            `${e.ready ? '可下载 / ready' : '未就绪 / not ready'}（${e.syncStatusLabel}）`,
+        );
+      }
+    },
+  },
+  {
+    name: 'download',
+    summary: '下载单位证书（设置 PIN）/ download an employer\'s certificate and set its PIN',
+    usage: 'download <application-id> [--pin PIN]',
+    arguments: ['application-id'],
+    remembersServer: true,
+    options: { pin: PIN_OPTION },
+    async run(context) {
+      const id = context.args[0];
+      if (!/^[1-9][0-9]{0,15}$/.test(id)) {
+        throw new UsageError(`申请编号应为数字 / the application id is a number: "${id}"`);
+      }
+      const client = await context.client();
+      let pin = stringValue(context.values, 'pin') ?? process.env.MCERT_PIN;
+      if (pin === undefined) {
+        pin = await newPinFrom(context, '设置 PIN（6 位数字）/ new PIN (6 digits): ');
+      }
+      printEnrolled(context, await client.download(Number(id), pin));
+    },
+  },
+  {
+    name: 'logout',
+    summary: '退出小程序账号 / sign out of the mini-program account',
+    usage: 'logout',
+    options: {},
+    async run(context) {
+      const client = await context.client();
+      await client.logout();
+      await context.storage.remove(OPENID_KEY);
+      context.out('已退出 / signed out');
+    },
+  },
 ];
 
 function optionLines(options: { [name: string]: OptionSpec }): string[] {
@@ -403,6 +586,10 @@ function usage(command?: Command): string {
     '',
     '命令 / commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
+    '',
+    '小程序账号 / mini-program account (login, verify: 开发模式 / development mode):',
+    `  ${PROGRAM} login <openid> --server URL; verify <name> <id-number>; bind <phone>;`,
+    `  employers; download <application-id> --pin PIN; then list, status, verify-pin …`,
     '',
     '通用选项 / common options:',
     ...optionLines(GLOBAL_OPTIONS),
@@ -472,17 +659,28 @@ export async function main(
   }
   const options = { ...GLOBAL_OPTIONS, ...command.options };
   let values: Values;
+  let args: string[];
+  const expected = command.arguments ?? [];
   try {
-    values = parseArgs({
+    const parsed = parseArgs({
       args: rest,
       options: Object.fromEntries(
         Object.keys(options).map((option) => [option, { type: options[option].type }]),
       ),
-      allowPositionals: false,
+      allowPositionals: expected.length > 0,
       strict: true,
-    }).values;
+    });
+    values = parsed.values;
+    args = parsed.positionals;
   } catch (error) {
     err(`${PROGRAM} ${name}: ${(error as Error).message}\n\n${usage(command)}`);
+    return 2;
+  }
+  if (values.help !== true && args.length !== expected.length) {
+    err(
+      `${PROGRAM} ${name}: 需要参数 / expects ${expected.map((a) => `<${a}>`).join(' ')}\n\n` +
+        usage(command),
+    );
     return 2;
   }
   if (values.help === true) {
@@ -495,18 +693,20 @@ export async function main(
   const prompter = new Prompter();
   const context: Context = {
     values,
+    args,
     statePath,
     storage,
     prompter,
     out,
+    server: async () =>
+      stringValue(values, 'server') ?? process.env.MCERT_SERVER ?? (await storage.get(SERVER_KEY)),
     client: async (clientOptions) => {
-      const given = stringValue(values, 'server') ?? process.env.MCERT_SERVER;
       const baseUrl =
-        given ?? (await storage.get(SERVER_KEY)) ?? (clientOptions?.local === true ? '' : null);
+        (await context.server()) ?? (clientOptions?.local === true ? '' : null);
       if (baseUrl === null) {
         throw new UsageError('缺少 --server（mcert 服务地址）/ --server is required');
       }
-      if (command.name === 'enrol') await storage.set(SERVER_KEY, baseUrl);
+      if (command.remembersServer === true) await storage.set(SERVER_KEY, baseUrl);
       const wasmPath =
         stringValue(values, 'wasm') ??
         process.env.MCERT_SIGNER_WASM ??

@@ -83,13 +83,80 @@ export class FakeMcert {
   private async route(request: HttpRequest): Promise<HttpResponse> {
     const path = new URL(request.url).pathname;
     const body = (request.body ?? {}) as { [key: string]: string };
-    let match: RegExpExecArray | null;
+    if (path.startsWith('/api/v1/mp/')) return this.miniProgram(request, path, body);
     if (request.method === 'POST' && path === '/api/v1/enrolments') {
       if (!this.tickets.delete(body.ticket)) {
         return error(404, 'enrolment_ticket_invalid', '下载码无效或已过期');
       }
+      return this.startEnrolment(body.p1);
+    }
+    return this.routeCosign(request, path, body);
+  }
+
+  /** Mini-program sessions: the token of each `login`. */
+  readonly mpTokens = new Set<string>();
+  /** Phones bound to someone else (`phone-codes` answers `phone_bound`). */
+  readonly phonesBoundElsewhere = new Set<string>();
+  /** Application ids the signed-in person may download; empty: `no_binding_info`. */
+  readonly downloadable = new Set<number>();
+
+  private miniProgram(
+    request: HttpRequest,
+    path: string,
+    body: { [key: string]: unknown },
+  ): HttpResponse {
+    if (request.method === 'POST' && path === '/api/v1/mp/session') {
+      const token = randomBytes(16).toString('hex');
+      this.mpTokens.add(token);
+      return {
+        status: 201,
+        body: { token, expires_at: '2099-01-01T00:00:00Z', verified: true },
+      };
+    }
+    const bearer = (request.headers.Authorization ?? '').replace(/^Bearer /, '');
+    if (!this.mpTokens.has(bearer)) {
+      return error(401, 'mp_not_signed_in', '登录已失效，请重新进入小程序登录');
+    }
+    if (request.method === 'DELETE' && path === '/api/v1/mp/session') {
+      this.mpTokens.delete(bearer);
+      return { status: 204, body: null };
+    }
+    if (request.method === 'POST' && path === '/api/v1/mp/phone-codes') {
+      if (this.phonesBoundElsewhere.has(body.phone as string)) {
+        return error(409, 'phone_bound', '手机号已被绑定：该手机号已与其他经办人绑定');
+      }
+      return { status: 201, body: { expires_at: '2099-01-01T00:00:00Z', resend_after_secs: 60 } };
+    }
+    if (request.method === 'GET' && path === '/api/v1/mp/employers') {
+      if (this.downloadable.size === 0) {
+        return error(404, 'no_binding_info', '未获取到绑定信息：没有以您本人为经办人的单位');
+      }
+      return {
+        status: 200,
+        body: [...this.downloadable].map((id) => ({
+          application_id: id,
+          unit_name: '昆明测试科技有限公司',
+          uscc: '91440300708461136T',
+          phone: '13900139000',
+          ready: true,
+          sync_status_label: '已推送',
+        })),
+      };
+    }
+    if (request.method === 'POST' && path === '/api/v1/mp/downloads') {
+      if (!this.downloadable.has(body.application_id as number)) {
+        return error(404, 'no_binding_info', '未获取到绑定信息');
+      }
+      return this.startEnrolment(body.p1 as string);
+    }
+    return error(404, 'not_found', '未找到');
+  }
+
+  /** The 201 answer of an enrolment or download: a pending key and its enrolment session. */
+  private startEnrolment(p1: string): HttpResponse {
+    {
       const server = new model.ServerHalf(
-        base64Decode(body.p1),
+        base64Decode(p1),
         model.mod(model.toBig(randomBytes(40)), model.N - 1n) + 1n,
       );
       const serial = randomSerial();
@@ -113,6 +180,14 @@ export class FakeMcert {
         },
       };
     }
+  }
+
+  private async routeCosign(
+    request: HttpRequest,
+    path: string,
+    body: { [key: string]: string },
+  ): Promise<HttpResponse> {
+    let match: RegExpExecArray | null;
     if (
       request.method === 'POST' &&
       (match = /^\/api\/v1\/cosign\/([^/]+)\/partials$/.exec(path))

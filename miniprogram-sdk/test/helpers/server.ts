@@ -28,13 +28,20 @@ export interface RunningServer {
   /** `http://127.0.0.1:<port>`. */
   baseUrl: string;
   dataDir: string;
+  /** The environment the server runs with (for `mcert-server admin …` on the same data). */
+  env: { [name: string]: string | undefined };
   /** Everything the server logged so far. */
   log(): string;
   stop(): Promise<void>;
 }
 
-/** Starts the server and resolves once it logs the address it listens on. */
-export async function startServer(): Promise<RunningServer> {
+/**
+ * Starts the server and resolves once it logs the address it listens on; `env` adds settings
+ * the server already reads (`MCERT_SYNC_INTERVAL_SECS`, `MCERT_AGREEMENT_COUNTDOWN_SECS`).
+ */
+export async function startServer(
+  options: { env?: { [name: string]: string } } = {},
+): Promise<RunningServer> {
   if (!existsSync(SERVER_BIN)) {
     assert.fail(
       `mcert-server binary not found at ${SERVER_BIN}. Build it from the repository root with\n` +
@@ -57,17 +64,19 @@ export async function startServer(): Promise<RunningServer> {
     storage.REDIS_URL = redisUrl;
     storage.MCERT_KV_PREFIX = `mcert-sdk-test:${randomBytes(8).toString('hex')}:`;
   }
+  const env = {
+    ...inherited,
+    ...storage,
+    MCERT_DEV_MODE: 'true',
+    MCERT_DATA_DIR: dataDir,
+    MCERT_BIND: '127.0.0.1:0',
+    MCERT_LOG_FORMAT: 'json',
+    MCERT_CONFIG: join(dataDir, 'none.toml'),
+    RUST_LOG: process.env.RUST_LOG ?? 'info',
+    ...options.env,
+  };
   const child: ChildProcess = spawn(SERVER_BIN, ['serve'], {
-    env: {
-      ...inherited,
-      ...storage,
-      MCERT_DEV_MODE: 'true',
-      MCERT_DATA_DIR: dataDir,
-      MCERT_BIND: '127.0.0.1:0',
-      MCERT_LOG_FORMAT: 'json',
-      MCERT_CONFIG: join(dataDir, 'none.toml'),
-      RUST_LOG: process.env.RUST_LOG ?? 'info',
-    },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -95,6 +104,7 @@ export async function startServer(): Promise<RunningServer> {
   return {
     baseUrl,
     dataDir,
+    env,
     log: () => output,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
