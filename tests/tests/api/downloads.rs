@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::{
     applicants::latest_code,
     applications::{approve, submitted},
-    helpers::{TestApp, spawn_app_with},
+    helpers::{TestApp, openssl, s, spawn_app_with},
     people::{ZHANG_ID, bind, mp_session, verify},
     phone::{TestPhone, b64, entropy, unb64},
 };
@@ -63,6 +63,31 @@ async fn status_of(app: &TestApp, serial: &str) -> CertificateStatus {
         .status
 }
 
+/// What OpenSSL's OCSP client says of a certificate (PEM): `good` or `revoked`.
+async fn ocsp(app: &TestApp, name: &str, pem: &str) -> String {
+    let (issuing, _) = app.write_chain().await;
+    let cert = app.path(name);
+    std::fs::write(&cert, pem).unwrap();
+    let url = format!("{}/pki/ocsp", app.address);
+    let out = openssl(&[
+        "ocsp",
+        "-issuer",
+        s(&issuing),
+        "-cert",
+        s(&cert),
+        "-url",
+        &url,
+        "-noverify",
+    ]);
+    if out.contains(": good") {
+        "good".into()
+    } else if out.contains(": revoked") {
+        "revoked".into()
+    } else {
+        out
+    }
+}
+
 async fn role_of(app: &TestApp, serial: &str) -> Role {
     let serial = CertificateSerial::parse(serial).unwrap();
     app.state.authority.certificate(&serial).await.unwrap().role
@@ -78,7 +103,7 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
     .await;
     let phone = "13900139000";
     let (applicant, id) = submitted(&app, phone).await;
-    approve(&app, id).await;
+    let staff = approve(&app, id).await;
 
     let token = mp_session(&app, "openid-agent").await;
     let ok = verify(
@@ -124,6 +149,8 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
     assert_eq!(status_of(&app, &first).await, CertificateStatus::Pending);
     let done = finish(&app, &share, &started.body, "123456").await.unwrap();
     assert_eq!(done["purpose"], "key_enrolment");
+    let first_pem = done["certificate"].as_str().unwrap().to_string();
+    assert_eq!(ocsp(&app, "first.pem", &first_pem).await, "good");
     assert_eq!(status_of(&app, &first).await, CertificateStatus::Active);
     assert_eq!(
         role_of(&app, &first).await,
@@ -166,6 +193,7 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
     finish(&app, &share, &started.body, "222222").await.unwrap();
     assert_eq!(status_of(&app, &second).await, CertificateStatus::Active);
     assert_eq!(status_of(&app, &first).await, CertificateStatus::Revoked);
+    assert_eq!(ocsp(&app, "first.pem", &first_pem).await, "revoked");
     assert_eq!(
         role_of(&app, &second).await,
         Role::Primary,

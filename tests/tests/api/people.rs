@@ -227,3 +227,99 @@ async fn sign_in_verify_bind_and_unbind() {
     assert_eq!(unbinds.len(), 2);
     assert!(unbinds[1].starts_with("staff:"));
 }
+
+/// MD5 in hex, as WeChat digests the name and the ID number of a face result.
+fn md5_hex(text: &str) -> String {
+    use md5::Digest as _;
+    hex::encode(md5::Md5::digest(text.as_bytes()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_real_clients_ask_wechat_and_the_carrier() {
+    use crate::fake_http::FakeHttp;
+    let now = chrono::Utc::now().timestamp();
+    // WeChat answers, in the order the server asks: jscode2session, the access token, getinfo
+    // (a pass of 张三 by openid-real), then a second getinfo: a pass of somebody else.
+    let face = |name: &str, id: &str| {
+        json!({
+            "errcode": 0, "errmsg": "ok", "identify_ret": 0, "identify_time": now,
+            "openid": "openid-real", "name_utf8_md5": md5_hex(name),
+            "id_card_number_md5": md5_hex(id),
+        })
+        .to_string()
+    };
+    let (wechat, wechat_base) = FakeHttp::start(vec![
+        (
+            200,
+            json!({ "openid": "openid-real", "session_key": "never-leaves" }).to_string(),
+        ),
+        (
+            200,
+            json!({ "access_token": "token-1", "expires_in": 7200 }).to_string(),
+        ),
+        (200, face("王五", "110105198001010032")),
+        (200, face("张三", ZHANG_ID)),
+    ])
+    .await;
+    let (carrier, carrier_base) = FakeHttp::start(vec![
+        (200, json!({ "Code": "OK", "Message": "OK", "RequestId": "r", "Data": { "IsConsistent": 0 } }).to_string()),
+        (200, json!({ "Code": "OK", "Message": "OK", "RequestId": "r", "Data": { "IsConsistent": 1 } }).to_string()),
+    ])
+    .await;
+    let app = spawn_app_with(|s| {
+        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
+        s.wechat = Some(mcert_server::providers::wechat::WeChatConfig {
+            appid: "wx-test".into(),
+            secret: "wechat-secret".into(),
+            api_base: Some(wechat_base),
+        });
+        s.aliyun_carrier = Some(mcert_server::providers::carrier::AliyunCarrierConfig {
+            access_key_id: "LTAI-carrier".into(),
+            access_key_secret: "carrier-secret".into(),
+            auth_code: "auth-1".into(),
+            endpoint: Some(carrier_base),
+        });
+    })
+    .await;
+
+    let signed = app
+        .post_json("/api/v1/mp/session", &json!({ "code": "wx-code-1" }), None)
+        .await;
+    assert_eq!(signed.status, 201, "{:?}", signed.body);
+    assert!(
+        !signed.body.to_string().contains("never-leaves"),
+        "the session_key stays"
+    );
+    let token = signed.body["token"].as_str().unwrap().to_string();
+    let (target, _) = wechat.received()[0].clone();
+    assert!(target.starts_with("/sns/jscode2session?") && target.contains("js_code=wx-code-1"));
+
+    // WeChat's result names another person: refused, whatever the client claims.
+    let other = verify(&app, &token, "张三", ZHANG_ID, "verify-result-1").await;
+    assert_eq!((other.status, other.code()), (403, "face_other_person"));
+    let ok = verify(&app, &token, "张三", ZHANG_ID, "verify-result-2").await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    let asked = wechat.received();
+    assert!(asked[1].0.starts_with("/cgi-bin/token?"));
+    assert!(
+        asked[2]
+            .0
+            .starts_with("/cityservice/face/identify/getinfo?access_token=token-1")
+    );
+    assert_eq!(asked.len(), 4, "the token is fetched once");
+
+    // The carrier says the first phone is someone else's, the second is theirs.
+    let not_owned = bind(&app, &token, "13800138001").await;
+    assert_eq!(
+        (not_owned.status, not_owned.code()),
+        (409, "phone_not_owned")
+    );
+    let bound = bind(&app, &token, "13800138002").await;
+    assert_eq!(bound.status, 200, "{:?}", bound.body);
+    let form = String::from_utf8(carrier.received()[1].1.clone()).unwrap();
+    assert!(
+        form.contains("Action=ThreeElementsVerification")
+            && form.contains("InputNumber=13800138002"),
+        "{form}"
+    );
+}
