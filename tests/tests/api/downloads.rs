@@ -166,6 +166,11 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
         "{:?}",
         progress.body
     );
+    // Staff see it too.
+    let detail = app
+        .get_json(&format!("/api/v1/staff/applications/{id}"), &staff)
+        .await;
+    assert_eq!(detail.body["progress"]["certificate"]["label"], "已激活");
 
     // Someone else verified, but not the agent of any application: nothing to download.
     let stranger = mp_session(&app, "openid-stranger").await;
