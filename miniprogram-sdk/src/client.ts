@@ -145,6 +145,38 @@ export interface Employer {
   syncStatusLabel: string;
 }
 
+/** A certificate the signed-in person downloaded, as the server lists it (已下载证书). */
+export interface ServerCertificate {
+  /** Serial, upper-case hex as the server writes it. */
+  serial: string;
+  /** 单位名称. */
+  unitName: string;
+  /** 统一社会信用代码. */
+  uscc: string;
+  /** `primary` (the employer's first certificate) or `sub`. */
+  role: 'primary' | 'sub';
+  /** `active`, `revoked` or `expired`. */
+  status: 'active' | 'revoked' | 'expired';
+  /** The status in Chinese, to show: 已激活, 已废除 or 已过期. */
+  statusLabel: string;
+  /** Valid until, RFC 3339. */
+  notAfter: string;
+  /** Whether it is the person's default certificate (默认证书). */
+  default: boolean;
+}
+
+/** What {@link McertClient.unlock} sends. */
+export interface UnlockInput {
+  /** The locked certificate. */
+  serial: string;
+  /** A fresh `verifyResult` of `wx.startFacialRecognitionVerify` for the verified person. */
+  verifyResult: string;
+  /** One of the person's bound phones. */
+  phone: string;
+  /** The SMS code sent to it ({@link McertClient.sendPhoneCode}). */
+  code: string;
+}
+
 /** The record stored per certificate. Exactly these fields; binary values in base64. */
 interface StoredCertificate {
   serial: string;
@@ -545,6 +577,63 @@ export class McertClient {
     return this.enrolShare(pin, (p1) =>
       this.mpCall('POST', '/api/v1/mp/downloads', { application_id: applicationId, p1 }, token),
     );
+  }
+
+  /**
+   * The certificates the signed-in person downloaded (on any phone), with their role, status
+   * and which one is the default.
+   *
+   * @throws {McertApiError} `person_not_verified` (404) before {@link verifyRealName}.
+   */
+  async serverCertificates(): Promise<ServerCertificate[]> {
+    const body = await this.mpCall('GET', '/api/v1/mp/certificates');
+    if (!Array.isArray(body)) throw invalidResponse('证书列表不是数组');
+    return body.map((item: unknown) => {
+      const role = stringField(item, 'role');
+      if (role !== 'primary' && role !== 'sub') throw invalidResponse(`未知的证书角色 ${role}`);
+      const status = stringField(item, 'status');
+      if (status !== 'active' && status !== 'revoked' && status !== 'expired') {
+        throw invalidResponse(`未知的证书状态 ${status}`);
+      }
+      return {
+        serial: canonicalSerial(stringField(item, 'serial')),
+        unitName: stringField(item, 'unit_name'),
+        uscc: stringField(item, 'uscc'),
+        role,
+        status,
+        statusLabel: stringField(item, 'status_label'),
+        notAfter: stringField(item, 'not_after'),
+        default: booleanField(item, 'default'),
+      };
+    });
+  }
+
+  /**
+   * Makes `serial` the person's default certificate (默认证书).
+   *
+   * @throws {McertError} `serial_invalid`; {@link McertApiError} `certificate_not_held` (404)
+   *   unless it is one of the person's active certificates.
+   */
+  async setDefault(serial: string): Promise<void> {
+    const normalised = canonicalSerial(serial);
+    await this.mpCall('PUT', `/api/v1/mp/certificates/${normalised}/default`);
+  }
+
+  /**
+   * Unlocks a certificate locked after six wrong PINs by repeating real-name verification: a
+   * fresh face result and an SMS code sent to one of the person's bound phones.
+   *
+   * @throws {McertError} `serial_invalid`; {@link McertApiError} `face_other_person`,
+   *   `face_expired`, `face_failed` (403), `otp_incorrect`, `otp_expired` (400),
+   *   `phone_not_bound`, `certificate_not_held` (404), `key_not_locked` (409).
+   */
+  async unlock(input: UnlockInput): Promise<void> {
+    const normalised = canonicalSerial(input.serial);
+    await this.mpCall('POST', `/api/v1/mp/certificates/${normalised}/unlock`, {
+      verify_result: input.verifyResult,
+      phone: input.phone,
+      code: input.code,
+    });
   }
 
   /**

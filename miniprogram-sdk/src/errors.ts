@@ -211,6 +211,10 @@ export const ServerErrorCode = {
   PhoneBound: 'phone_bound',
   /** 404: unbinding a phone that is not bound. */
   PhoneNotBound: 'phone_not_bound',
+  /** 404: the certificate is not one of the person's (active) certificates. */
+  CertificateNotHeld: 'certificate_not_held',
+  /** 409: unlocking a certificate whose key is not locked. */
+  KeyNotLocked: 'key_not_locked',
   /** 404: no approved application with this person as agent and a bound phone. */
   NoBindingInfo: 'no_binding_info',
   /** 409: the application has not reached the employment platform yet; try later. */

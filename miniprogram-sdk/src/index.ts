@@ -74,6 +74,8 @@ export type {
   PhoneBinding,
   PhoneCodeSent,
   RealNameInput,
+  ServerCertificate,
+  UnlockInput,
 } from './client';
 export {
   WxApiError,

@@ -292,6 +292,44 @@ test('login, verify, bind, employers, download, then list and verify-pin', async
   const status = JSON.parse(ok(await phone(['status', '--json', '--state', state])).stdout);
   assert.deepEqual(status, { serial, status: 'active', locked: false, remainingAttempts: 6 });
 
+  // `default`, and `list` merges the server's view: role, status label, default marker.
+  assert.deepEqual(JSON.parse(readFileSync(state, 'utf8'))['mcert-phone:person'], JSON.stringify({
+    name: app.agentName,
+    idNumber: app.agentId,
+  }));
+  const notHeld = await phone(['default', '0ABCDEF012', '--state', state]);
+  assert.equal(notHeld.status, 1);
+  assert.match(notHeld.stderr, /\[certificate_not_held, HTTP 404\]/);
+  const madeDefault = ok(await phone(['default', serial.toLowerCase(), '--state', state]));
+  assert.match(madeDefault.stdout, new RegExp(`default certificate: ${serial}`));
+  const marked = ok(await phone(['list', '--state', state]));
+  assert.match(marked.stdout, new RegExp(`^${serial}  .*张三.*主证书 / primary  已激活 / active  \\[默认 / default\\]$`, 'm'));
+  const json = JSON.parse(ok(await phone(['list', '--json', '--state', state])).stdout);
+  assert.equal(json.length, 1);
+  assert.equal(json[0].serial, serial);
+  assert.equal(json[0].role, 'primary');
+  assert.equal(json[0].status, 'active');
+  assert.equal(json[0].statusLabel, '已激活');
+  assert.equal(json[0].default, true);
+
+  // `pin verify` / `pin change` are `verify-pin` / `change-pin`.
+  const wrongPin = await phone(['pin', 'verify', '--pin', '000000', '--state', state]);
+  assert.equal(wrongPin.status, 1);
+  assert.match(wrongPin.stderr, /\[pin_incorrect, HTTP 403\]/);
+  assert.match(wrongPin.stderr, /PIN attempts left: 5/);
+  ok(await phone(['pin', 'change', '--pin', '314159', '--new-pin', '271828', '--state', state]));
+  assert.match(ok(await phone(['pin', 'verify', '--pin', '271828', '--state', state])).stdout, /PIN is correct/);
+  const badGroup = await phone(['pin', 'reset', '--state', state]);
+  assert.equal(badGroup.status, 2);
+
+  // `unlock` needs --phone, and a bound one (checked before the SMS code).
+  const noPhone = await phone(['unlock', serial, '--state', state]);
+  assert.equal(noPhone.status, 2);
+  assert.match(noPhone.stderr, /--phone is required/);
+  const unbound = await phone(['unlock', serial, '--phone', '13900000000', '--code', '000000', '--state', state]);
+  assert.equal(unbound.status, 1);
+  assert.match(unbound.stderr, /\[phone_not_bound, HTTP 404\]/);
+
   ok(await phone(['logout', '--state', state]));
   const after = await phone(['employers', '--state', state]);
   assert.equal(after.status, 1);

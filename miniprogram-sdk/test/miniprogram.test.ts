@@ -22,6 +22,7 @@ import {
   type Application,
   approvedApplication,
   latestSmsCode,
+  randomPhone,
   resendIntervalPassed,
 } from './helpers/applications';
 import { type TestPhone, lastExchange, testPhone } from './helpers/phone';
@@ -107,6 +108,7 @@ test('login, real name, phone, employers, download, then the PIN works on the ce
   assert.equal(session.verified, false);
   assert.equal(phone.storage.snapshot()['mcert:mp-session'], session.token);
   await assert.rejects(phone.client.me(), apiError('person_not_verified', 404));
+  await assert.rejects(phone.client.serverCertificates(), apiError('person_not_verified', 404));
 
   // Someone else's face result is refused.
   await assert.rejects(
@@ -129,6 +131,15 @@ test('login, real name, phone, employers, download, then the PIN works on the ce
   // No bound phone yet: 未获取到绑定信息.
   await assert.rejects(phone.client.employers(), apiError('no_binding_info', 404));
 
+  // Two more phones of the person (the dev carrier passes any other than 1990000/1990001),
+  // bound now so that their next SMS minute has run out by the time unlocking needs codes.
+  const spare = [randomPhone(), randomPhone()];
+  const spareCodesSentAt = Date.now();
+  for (const number of spare) {
+    await phone.client.sendPhoneCode(number);
+    await phone.client.bindPhone(number, await latestSmsCode(server.baseUrl, number));
+  }
+
   await resendIntervalPassed(application);
   const sent = await phone.client.sendPhoneCode(application.phone);
   assert.ok(sent.resendAfterSecs > 0);
@@ -137,7 +148,7 @@ test('login, real name, phone, employers, download, then the PIN works on the ce
     phone: application.phone,
     outcome: 'bound',
   });
-  assert.equal((await phone.client.me()).phones.length, 1);
+  assert.equal((await phone.client.me()).phones.length, 3);
 
   const employer = await readyEmployer(phone, application.id);
   assert.equal(employer.unitName, application.unitName);
@@ -196,6 +207,86 @@ test('login, real name, phone, employers, download, then the PIN works on the ce
     locked: false,
     remainingAttempts: 5,
   });
+
+  // The server's list: the downloaded certificate, active, the employer's primary one.
+  const [held] = await phone.client.serverCertificates();
+  assert.deepEqual(
+    { ...held, notAfter: undefined },
+    {
+      serial: certificate.serial,
+      unitName: application.unitName,
+      uscc: application.uscc,
+      role: 'primary',
+      status: 'active',
+      statusLabel: '已激活',
+      notAfter: undefined,
+      default: held.default,
+    },
+  );
+  assert.ok(!Number.isNaN(Date.parse(held.notAfter)), held.notAfter);
+  await phone.client.setDefault(certificate.serial.toLowerCase());
+  assert.deepEqual(
+    (await phone.client.serverCertificates()).map((c) => [c.serial, c.default]),
+    [[certificate.serial, true]],
+  );
+  await assert.rejects(phone.client.setDefault('0ABCDEF012'), apiError('certificate_not_held', 404));
+
+  // Six wrong PINs (one above) lock the key; the right PIN no longer helps.
+  for (let i = 4; i >= 0; i--) {
+    await assert.rejects(phone.client.verifyPin(certificate.serial, '000000'), (error: unknown) => {
+      assert.ok(error instanceof McertApiError, String(error));
+      assert.ok(['pin_incorrect', 'key_locked'].includes(error.code), error.code);
+      if (error.code === 'pin_incorrect') assert.equal(error.remainingAttempts, i);
+      return true;
+    });
+  }
+  const locked = await phone.client.keyStatus(certificate.serial);
+  assert.equal(locked.locked, true);
+  assert.equal(locked.remainingAttempts, 0);
+  await assert.rejects(phone.client.verifyPin(certificate.serial, PIN), apiError('key_locked', 423));
+
+  // Unlocking repeats real-name verification: a fresh face result and a code to a bound phone.
+  const face = `dev-pass:${application.agentName}:${application.agentId}:${openid}`;
+  await assert.rejects(
+    phone.client.unlock({
+      serial: certificate.serial,
+      verifyResult: `dev-pass:${application.agentName}:${application.agentId}:openid-other`,
+      phone: spare[0],
+      code: '000000',
+    }),
+    apiError('face_other_person', 403),
+  );
+  await assert.rejects(
+    phone.client.unlock({ serial: certificate.serial, verifyResult: face, phone: randomPhone(), code: '000000' }),
+    apiError('phone_not_bound', 404),
+  );
+  await assert.rejects(
+    phone.client.unlock({ serial: '0ABCDEF012', verifyResult: face, phone: spare[0], code: '000000' }),
+    apiError('certificate_not_held', 404),
+  );
+  const wait = spareCodesSentAt + 61_000 - Date.now();
+  if (wait > 0) await new Promise((resolveWait) => setTimeout(resolveWait, wait));
+  await phone.client.sendPhoneCode(spare[0]);
+  await phone.client.unlock({
+    serial: certificate.serial,
+    verifyResult: face,
+    phone: spare[0],
+    code: await latestSmsCode(server.baseUrl, spare[0]),
+  });
+  await phone.client.verifyPin(certificate.serial, PIN);
+  const unlocked = await phone.client.keyStatus(certificate.serial);
+  assert.equal(unlocked.locked, false);
+  assert.equal(unlocked.remainingAttempts, 6);
+  await phone.client.sendPhoneCode(spare[1]);
+  await assert.rejects(
+    phone.client.unlock({
+      serial: certificate.serial,
+      verifyResult: face,
+      phone: spare[1],
+      code: await latestSmsCode(server.baseUrl, spare[1]),
+    }),
+    apiError('key_not_locked', 409),
+  );
 
   // Logout ends the session on the server and on the phone.
   await phone.client.logout();

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 
 import {
   type CertificateInfo,
+  type ServerCertificate,
   type KeyValueStorage,
   McertApiError,
   McertClient,
@@ -32,6 +33,11 @@ const DEFAULT_STATE = './mcert-phone.json';
 const SERVER_KEY = 'mcert-phone:server';
 /** State-file key of the development openid signed in with `login` (not an SDK key). */
 const OPENID_KEY = 'mcert-phone:openid';
+/**
+ * State-file key of the name and ID number given to `verify` (not an SDK key): `unlock` needs
+ * them for its development face result, and the server only answers a masked ID number.
+ */
+const PERSON_KEY = 'mcert-phone:person';
 
 /** Node's WebAssembly global; @types/node does not declare it and src/ has no DOM types. */
 declare const WebAssembly: {
@@ -320,6 +326,23 @@ async function smsCodeFor(context: Context, baseUrl: string, phone: string): Pro
   return context.prompter.secret('输入短信验证码 / SMS code: ');
 }
 
+/**
+ * The server's list of the person's certificates when a mini-program session exists, else
+ * null (not signed in, not verified, no server known, or the server unreachable).
+ */
+async function heldCertificates(
+  context: Context,
+  client: McertClient,
+): Promise<ServerCertificate[] | null> {
+  if ((await context.storage.get('mcert:mp-session')) === null) return null;
+  if ((await context.server()) === null) return null;
+  try {
+    return await client.serverCertificates();
+  } catch {
+    return null;
+  }
+}
+
 const COMMANDS: Command[] = [
   {
     name: 'enrol',
@@ -343,34 +366,49 @@ const COMMANDS: Command[] = [
   },
   {
     name: 'list',
-    summary: '列出本机证书 / list the certificates on this phone',
+    summary:
+      '列出本机证书（已登录时含服务端的角色、状态与默认证书）/ list the certificates on this phone (with role, status and default when signed in)',
     usage: 'list',
     options: {},
     async run(context) {
       const client = await context.client({ local: true });
       const certificates = await client.certificates();
+      const held = await heldCertificates(context, client);
+      const merged = certificates.map((c) => {
+        const server = held?.find((h) => h.serial === c.serial);
+        return {
+          serial: c.serial,
+          ...(describeCertificate(c.certificatePem) ?? {}),
+          ...(server !== undefined
+            ? {
+                role: server.role,
+                status: server.status,
+                statusLabel: server.statusLabel,
+                default: server.default,
+              }
+            : {}),
+        };
+      });
       if (context.values.json === true) {
-        context.out(
-          JSON.stringify(
-            certificates.map((c) => ({
-              serial: c.serial,
-              ...(describeCertificate(c.certificatePem) ?? {}),
-            })),
-          ),
-        );
+        context.out(JSON.stringify(merged));
         return;
       }
-      if (certificates.length === 0) {
+      if (merged.length === 0) {
         context.out('本机没有证书 / no certificates on this phone');
         return;
       }
-      for (const certificate of certificates) {
-        const details = describeCertificate(certificate.certificatePem);
-        context.out(
-          details === null
-            ? certificate.serial
-            : `${certificate.serial}  ${details.subject}  (有效期至 / valid to ${details.validTo})`,
-        );
+      for (const entry of merged) {
+        let line =
+          entry.subject === undefined
+            ? entry.serial
+            : `${entry.serial}  ${entry.subject}  (有效期至 / valid to ${entry.validTo})`;
+        if (entry.role !== undefined) {
+          line +=
+            `  ${entry.role === 'primary' ? '主证书 / primary' : '子证书 / sub'}` +
+            `  ${entry.statusLabel} / ${entry.status}`;
+          if (entry.default === true) line += '  [默认 / default]';
+        }
+        context.out(line);
       }
     },
   },
@@ -433,6 +471,65 @@ const COMMANDS: Command[] = [
     },
   },
   {
+    name: 'pin',
+    summary: 'PIN 管理：pin verify | pin change / PIN: pin verify | pin change',
+    usage: 'pin <verify|change> [--serial S] [--pin PIN] [--new-pin NEW]',
+    arguments: ['verify|change'],
+    options: {},
+    async run() {
+      // Dispatched in main() to verify-pin / change-pin.
+      throw new UsageError('pin verify | pin change');
+    },
+  },
+  {
+    name: 'default',
+    summary: '设为默认证书 / make a certificate the default',
+    usage: 'default <serial>',
+    arguments: ['serial'],
+    options: {},
+    async run(context) {
+      const client = await context.client();
+      await client.setDefault(context.args[0]);
+      context.out(`已设为默认证书 / default certificate: ${context.args[0].toUpperCase()}`);
+    },
+  },
+  {
+    name: 'unlock',
+    summary:
+      '解锁证书（开发模式刷脸结果 + 短信验证码）/ unlock a locked certificate (development face result and SMS code)',
+    usage: 'unlock <serial> --phone PHONE [--code CODE]',
+    arguments: ['serial'],
+    options: {
+      phone: { type: 'string', description: '已绑定的手机号 / a bound phone' },
+      code: {
+        type: 'string',
+        description:
+          '短信验证码（默认：开发模式取自 /dev/sms，否则提示输入）/ SMS code (default: the development outbox, else prompt)',
+      },
+    },
+    async run(context) {
+      const serial = context.args[0];
+      const phone = stringValue(context.values, 'phone');
+      if (phone === undefined) throw new UsageError('缺少 --phone / --phone is required');
+      const client = await context.client();
+      const openid = await openidFrom(context);
+      const stored = await context.storage.get(PERSON_KEY);
+      const person = stored === null ? null : (JSON.parse(stored) as { name: string; idNumber: string });
+      if (person === null) {
+        throw new UsageError('尚未实名认证，请先执行 verify / not verified here: run verify first');
+      }
+      if (stringValue(context.values, 'code') === undefined) await client.sendPhoneCode(phone);
+      const code = await smsCodeFor(context, (await context.server()) ?? '', phone);
+      await client.unlock({
+        serial,
+        verifyResult: `dev-pass:${person.name}:${person.idNumber}:${openid}`,
+        phone,
+        code,
+      });
+      context.out(`证书已解锁 / certificate unlocked: ${serial.toUpperCase()}`);
+    },
+  },
+  {
     name: 'login',
     summary: '登录小程序账号（开发模式）/ sign in to the mini-program account (development mode)',
     usage: 'login <openid> --server URL',
@@ -473,6 +570,7 @@ const COMMANDS: Command[] = [
         idNumber,
         verifyResult: `dev-pass:${name}:${idNumber}:${openid}`,
       });
+      await context.storage.set(PERSON_KEY, JSON.stringify({ name, idNumber }));
       if (context.values.json === true) {
         context.out(JSON.stringify(person));
         return;
@@ -558,6 +656,7 @@ const COMMANDS: Command[] = [
       const client = await context.client();
       await client.logout();
       await context.storage.remove(OPENID_KEY);
+      await context.storage.remove(PERSON_KEY);
       context.out('已退出 / signed out');
     },
   },
@@ -647,7 +746,11 @@ export async function main(
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<number> {
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
+  if (name === 'pin' && (rest[0] === 'verify' || rest[0] === 'change')) {
+    name = `${rest[0]}-pin`;
+    rest = rest.slice(1);
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     out(usage());
     return name === undefined ? 2 : 0;
