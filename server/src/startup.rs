@@ -81,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::staff::repush)
         .service(http::staff::merge)
         .service(http::staff::unbind_phone)
+        .service(http::staff::unlock_certificate)
         .service(http::mp::sign_in)
         .service(http::mp::sign_out)
         .service(http::mp::me)

@@ -51,6 +51,7 @@ use utoipa::OpenApi;
         super::staff::repush,
         super::staff::merge,
         super::staff::unbind_phone,
+        super::staff::unlock_certificate,
         super::mp::sign_in,
         super::mp::sign_out,
         super::mp::me,

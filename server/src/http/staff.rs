@@ -525,3 +525,44 @@ pub async fn unbind_phone(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Why staff unlock a certificate.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffUnlockRequest {
+    /// How the holder was re-verified (recorded in the audit log).
+    pub reason: String,
+}
+
+/// Unlocks a certificate locked after 6 wrong PINs for a holder who came to the counter and
+/// was re-verified by staff (DESIGN.md §2); audited as `key.unlock` with the reason.
+#[utoipa::path(post, path = "/api/v1/staff/certificates/{serial}/unlock", tag = "staff",
+    params(("serial" = String, Path)), request_body = StaffUnlockRequest, security(("staff_session" = [])),
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[post("/api/v1/staff/certificates/{serial}/unlock")]
+pub async fn unlock_certificate(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<StaffUnlockRequest>,
+) -> Result<HttpResponse, AppError> {
+    let reviewer = staff(&state, &request).await?;
+    let serial = crate::domain::CertificateSerial::parse(&path.into_inner())?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(AppError::People(crate::people::PeopleError::ReasonMissing));
+    }
+    state.authority.certificate(&serial).await?;
+    let unlocked = state
+        .enrolment
+        .cosigner()
+        .unlock(&serial, &format!("staff:{}", reviewer.username), reason)
+        .await?;
+    if !unlocked {
+        return Err(AppError::Download(
+            crate::downloads::DownloadError::NotLocked,
+        ));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

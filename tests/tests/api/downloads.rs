@@ -330,4 +330,37 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
             .iter()
             .any(|e| e.action == "key.unlock" && e.subject == serial_b)
     );
+
+    // Staff can unlock too, after re-verifying the holder at the counter (with the reason).
+    for _ in 0..6 {
+        assert!(app.verify_pin(&phone_b, "000000").await.is_err());
+    }
+    let path = format!("/api/v1/staff/certificates/{serial_b}/unlock");
+    let no_reason = app
+        .post_json(&path, &json!({ "reason": "" }), Some(&staff))
+        .await;
+    assert_eq!(
+        (no_reason.status, no_reason.code()),
+        (400, "staff_reason_missing")
+    );
+    let by_agent = app
+        .post_json(&path, &json!({ "reason": "x" }), Some(&token))
+        .await;
+    assert_eq!(
+        by_agent.status, 401,
+        "a mini-program session is not a staff session"
+    );
+    let unlocked = app
+        .post_json(
+            &path,
+            &json!({ "reason": "经办人持身份证原件到窗口核验" }),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(unlocked.status, 204, "{:?}", unlocked.body);
+    app.verify_pin(&phone_b, "444444").await.unwrap();
+    let again = app
+        .post_json(&path, &json!({ "reason": "再次解锁" }), Some(&staff))
+        .await;
+    assert_eq!((again.status, again.code()), (409, "key_not_locked"));
 }

@@ -65,6 +65,7 @@ async fn openapi_document_describes_every_endpoint() {
         "/api/v1/staff/employers/{uscc}/employee-count",
         "/api/v1/staff/employers/{uscc}/merge",
         "/api/v1/staff/phones/{phone}/unbind",
+        "/api/v1/staff/certificates/{serial}/unlock",
         "/api/v1/mp/session",
         "/api/v1/mp/me",
         "/api/v1/mp/real-name",

@@ -206,7 +206,7 @@ async fn sign_in_verify_bind_and_unbind() {
         .await;
     assert_eq!(
         (no_reason.status, no_reason.code()),
-        (400, "unbind_reason_missing")
+        (400, "staff_reason_missing")
     );
     let unbound = app
         .post_json(
