@@ -8,9 +8,10 @@ use std::sync::Arc;
 use crate::{
     applications::{ApplicationError, ApplicationRecord, Applications},
     ca::{HolderDraft, StorageError, UnitDraft},
-    domain::DomainError,
+    domain::{CertificateSerial, DomainError},
     enrol::{DownloadLink, EnrolError, Enrolment, StartedEnrolment},
-    people::{People, PeopleError, WxUserRecord},
+    people::{People, PeopleError, WxUserRecord, staff_reason},
+    staff::StaffRecord,
     sync::{SyncStatus, Syncer},
 };
 
@@ -137,14 +138,38 @@ impl Downloads {
             .people
             .reverify(user, verify_result, phone, code)
             .await?;
+        self.unlock_key(
+            &certificate.serial,
+            &format!("person:{}", person.id),
+            "real-name, face and SMS",
+        )
+        .await
+    }
+
+    /// Staff unlock a PIN-locked certificate after re-verifying its holder at the counter
+    /// (DESIGN.md §2), audited as `key.unlock` with the reason.
+    pub async fn staff_unlock(
+        &self,
+        staff: &StaffRecord,
+        serial: &CertificateSerial,
+        reason: &str,
+    ) -> Result<(), DownloadError> {
+        let reason = staff_reason(reason)?;
+        self.enrolment.certificate(serial).await?;
+        self.unlock_key(serial, &format!("staff:{}", staff.username), reason)
+            .await
+    }
+
+    async fn unlock_key(
+        &self,
+        serial: &CertificateSerial,
+        actor: &str,
+        how: &str,
+    ) -> Result<(), DownloadError> {
         let unlocked = self
             .enrolment
             .cosigner()
-            .unlock(
-                &certificate.serial,
-                &format!("person:{}", person.id),
-                "real-name, face and SMS",
-            )
+            .unlock(serial, actor, how)
             .await
             .map_err(EnrolError::from)?;
         if unlocked {

@@ -127,6 +127,14 @@ impl Enrolment {
         }
     }
 
+    /// A certificate of the registry (`CertificateNotFound` if there is none).
+    pub async fn certificate(
+        &self,
+        serial: &CertificateSerial,
+    ) -> Result<crate::ca::CertificateRecord, EnrolError> {
+        Ok(self.authority.certificate(serial).await?)
+    }
+
     /// The co-signer, for the signing steps.
     pub fn cosigner(&self) -> &Cosigner {
         &self.cosigner

@@ -31,6 +31,14 @@ use crate::{
     uploads::Uploads,
 };
 
+/// The client's address for rate limits: the peer address, not a forwarded header a client could
+/// set.
+fn client_address(request: &actix_web::HttpRequest) -> String {
+    request
+        .peer_addr()
+        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string())
+}
+
 /// The token of an `Authorization: Bearer …` header, if there is a non-empty one.
 fn bearer_token(request: &actix_web::HttpRequest) -> Option<&str> {
     request

@@ -45,14 +45,9 @@ pub struct PersonBody {
 
 impl PersonBody {
     fn new(person: &PersonRecord, phones: Vec<String>) -> Self {
-        let id = &person.id_number;
         Self {
             name: person.name.clone(),
-            id_number: format!(
-                "{}********{}",
-                id.get(..6).unwrap_or_default(),
-                id.get(14..).unwrap_or_default()
-            ),
+            id_number: person.masked_id_number(),
             verified_at: person.verified_at,
             phones,
         }
@@ -168,13 +163,9 @@ pub async fn phone_code(
     body: web::Json<PhoneCodeRequest>,
 ) -> Result<HttpResponse, AppError> {
     let user = mp_user(&state, &request).await?;
-    // The peer address, not a forwarded header a client could set.
-    let address = request
-        .peer_addr()
-        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
     let sent = state
         .people
-        .send_phone_code(&user, &body.phone, &address)
+        .send_phone_code(&user, &body.phone, &super::client_address(&request))
         .await?;
     Ok(HttpResponse::Created().json(SendCodeResponse {
         expires_at: sent.expires_at,

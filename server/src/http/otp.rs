@@ -135,10 +135,7 @@ pub async fn send_code(
 ) -> Result<HttpResponse, AppError> {
     let phone = PhoneNumber::parse(&body.phone)?;
     state.captcha.consume(&body.captcha_pass).await?;
-    // The peer address, not a forwarded header a client could set.
-    let address = request
-        .peer_addr()
-        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
+    let address = super::client_address(&request);
     let purpose = match body.purpose {
         CodePurpose::ApplicantLogin => OtpPurpose::ApplicantLogin,
         CodePurpose::DownloadPhone => OtpPurpose::DownloadPhone,

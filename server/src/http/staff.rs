@@ -549,20 +549,9 @@ pub async fn unlock_certificate(
 ) -> Result<HttpResponse, AppError> {
     let reviewer = staff(&state, &request).await?;
     let serial = crate::domain::CertificateSerial::parse(&path.into_inner())?;
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(AppError::People(crate::people::PeopleError::ReasonMissing));
-    }
-    state.authority.certificate(&serial).await?;
-    let unlocked = state
-        .enrolment
-        .cosigner()
-        .unlock(&serial, &format!("staff:{}", reviewer.username), reason)
+    state
+        .downloads
+        .staff_unlock(&reviewer, &serial, &body.reason)
         .await?;
-    if !unlocked {
-        return Err(AppError::Download(
-            crate::downloads::DownloadError::NotLocked,
-        ));
-    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -26,6 +26,16 @@ use crate::{
     tokens::Sessions,
 };
 
+/// The reason staff give for acting on a person's behalf (how they re-verified them): trimmed,
+/// 1 to 200 characters.
+pub fn staff_reason(reason: &str) -> Result<&str, PeopleError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(PeopleError::ReasonMissing);
+    }
+    Ok(reason)
+}
+
 /// How long a mini-program session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(2 * 3600);
 
@@ -53,14 +63,21 @@ pub struct PersonRecord {
     pub verified_at: DateTime<Utc>,
 }
 
+impl PersonRecord {
+    /// The ID number as the mini-program shows it: region and the last four (`110105********002X`).
+    pub fn masked_id_number(&self) -> String {
+        let id = &self.id_number;
+        format!(
+            "{}********{}",
+            id.get(..6).unwrap_or_default(),
+            id.get(14..).unwrap_or_default()
+        )
+    }
+}
+
 impl std::fmt::Debug for PersonRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let id = &self.id_number;
-        let masked = format!(
-            "{}********{}",
-            id.get(..6).unwrap_or(""),
-            id.get(14..).unwrap_or("")
-        );
+        let masked = self.masked_id_number();
         f.debug_struct("PersonRecord")
             .field("id", &self.id)
             .field("name", &self.name)
@@ -482,10 +499,7 @@ impl People {
         reason: &str,
     ) -> Result<(), PeopleError> {
         let phone = PhoneNumber::parse(phone)?;
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 200 {
-            return Err(PeopleError::ReasonMissing);
-        }
+        let reason = staff_reason(reason)?;
         let audit = AuditDraft {
             actor: format!("staff:{}", staff.username),
             action: "phone.unbind",

@@ -354,6 +354,23 @@ impl KeyShareStore for SeaCertStore {
     }
 }
 
+/// The certificates downloaded for `application_id` other than `except` (any status).
+async fn other_downloads_in(
+    db: &impl sea_orm::ConnectionTrait,
+    application_id: i64,
+    except: i64,
+) -> Result<Vec<i64>, StorageError> {
+    Ok(enrolment_ticket::Entity::find()
+        .filter(enrolment_ticket::COLUMN.application_id.eq(application_id))
+        .all(db)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .filter_map(|ticket| ticket.certificate_id)
+        .filter(|id| *id != except)
+        .collect())
+}
+
 /// A download that replaces the application's primary certificate (a new phone) is the primary
 /// too: the employer's primary is the application's certificate, whichever phone holds it.
 async fn inherit_primary_in(
@@ -364,15 +381,7 @@ async fn inherit_primary_in(
     if row.role == Role::Primary.as_str() {
         return Ok(row);
     }
-    let replaced: Vec<i64> = enrolment_ticket::Entity::find()
-        .filter(enrolment_ticket::COLUMN.application_id.eq(application_id))
-        .all(txn)
-        .await
-        .map_err(unavailable)?
-        .into_iter()
-        .filter_map(|ticket| ticket.certificate_id)
-        .filter(|id| *id != row.id)
-        .collect();
+    let replaced = other_downloads_in(txn, application_id, row.id).await?;
     let replaces_primary = certificate::Entity::find()
         .filter(certificate::COLUMN.id.is_in(replaced))
         .filter(certificate::COLUMN.role.eq(Role::Primary.as_str()))
@@ -518,15 +527,7 @@ impl EnrolStore for SeaCertStore {
         else {
             return Ok(Vec::new());
         };
-        let others: Vec<i64> = enrolment_ticket::Entity::find()
-            .filter(enrolment_ticket::COLUMN.application_id.eq(application_id))
-            .all(self.db())
-            .await
-            .map_err(unavailable)?
-            .into_iter()
-            .filter_map(|ticket| ticket.certificate_id)
-            .filter(|id| *id != row.id)
-            .collect();
+        let others = other_downloads_in(self.db(), application_id, row.id).await?;
         if others.is_empty() {
             return Ok(Vec::new());
         }

@@ -50,16 +50,8 @@ async fn a_code_is_sent_only_after_the_slider_check_and_not_twice_a_minute() {
     let sent = app.post_json("/api/v1/otp", &request(&first), None).await;
     assert_eq!(sent.status, 201, "{:?}", sent.body);
     assert_eq!(sent.body["resend_after_secs"], 60);
-    let outbox = app
-        .client
-        .get(format!("{}/dev/sms?phone=13800138000", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    let text = outbox[0]["text"].as_str().unwrap();
+    let texts = sms_texts(&app, "13800138000").await;
+    let text = &texts[0];
     assert!(
         text.contains("验证码") && text.chars().filter(char::is_ascii_digit).count() >= 6,
         "{text}"
@@ -131,8 +123,8 @@ async fn code_for(app: &TestApp, phone: &str) -> String {
     latest_code(app, phone).await
 }
 
-/// The code in the latest message to `phone` in the development outbox.
-pub async fn latest_code(app: &TestApp, phone: &str) -> String {
+/// The texts sent to `phone`, newest first, from the development outbox.
+pub async fn sms_texts(app: &TestApp, phone: &str) -> Vec<String> {
     let outbox = app
         .client
         .get(format!("{}/dev/sms?phone={phone}", app.address))
@@ -142,7 +134,18 @@ pub async fn latest_code(app: &TestApp, phone: &str) -> String {
         .json::<Value>()
         .await
         .unwrap();
-    let text = outbox[0]["text"].as_str().unwrap();
+    outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The code in the latest message to `phone` in the development outbox.
+pub async fn latest_code(app: &TestApp, phone: &str) -> String {
+    let texts = sms_texts(app, phone).await;
+    let text = &texts[0];
     let digits: String = text
         .chars()
         .skip_while(|c| !c.is_ascii_digit())

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::{
-    applicants::{TINY_PNG, signed_in, upload},
+    applicants::{TINY_PNG, signed_in, sms_texts, upload},
     fake_http::FakeHttp,
     helpers::{TestApp, spawn_app_with},
 };
@@ -258,24 +258,6 @@ async fn ready(app: &TestApp, phone: &str) -> (String, i64) {
     (token, id)
 }
 
-async fn outbox(app: &TestApp, phone: &str) -> Vec<String> {
-    let messages: Value = app
-        .client
-        .get(format!("{}/dev/sms?phone={phone}", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    messages
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn staff_reject_with_a_reason_then_approve_the_fixed_application_then_sync() {
     use reqwest::Method;
@@ -406,7 +388,7 @@ async fn staff_reject_with_a_reason_then_approve_the_fixed_application_then_sync
     )
     .await;
     assert_eq!(status, 401, "a staff token is not an applicant session");
-    let texts = outbox(&app, phone).await;
+    let texts = sms_texts(&app, phone).await;
     assert!(
         texts[0].contains("驳回") && texts[0].contains(reason),
         "{texts:?}"
@@ -452,7 +434,7 @@ async fn staff_reject_with_a_reason_then_approve_the_fixed_application_then_sync
         (200, Some("approved")),
         "{body}"
     );
-    let texts = outbox(&app, phone).await;
+    let texts = sms_texts(&app, phone).await;
     assert!(
         texts[0].contains("关于张三员工申请云南CA证书成功，可以登录就业彩云南小程序"),
         "{texts:?}"
@@ -858,7 +840,7 @@ async fn approved_applications_reach_the_platform_and_a_merge_unblocks_them() {
         "{reason}"
     );
     // The agent is told by SMS (seed 000 FAQ (一)); staff see the accounts and the notices.
-    let texts = outbox(&app, "13200132000").await;
+    let texts = sms_texts(&app, "13200132000").await;
     assert!(texts[0].contains("需要进行单位信息合并"), "{texts:?}");
     let (_, detail) = call(
         &app,
