@@ -10,6 +10,7 @@ use crate::{
     ca::{CaError, CertStore, HolderDraft, RevocationReason, UnitDraft},
     configuration::Settings,
     domain::CertificateSerial,
+    portals::{ClientKind, PortalDraft, Portals},
     startup,
 };
 
@@ -130,6 +131,35 @@ pub enum AdminAction {
         /// Name shown in the audit log and review pages.
         #[arg(long)]
         name: String,
+        /// Who is acting, for the audit log.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Register an employment portal as an OIDC client; prints its client id and, for a
+    /// confidential portal, its secret (shown once, stored as a digest).
+    AddPortal {
+        /// The name the phone shows when its QR code is scanned.
+        #[arg(long)]
+        name: String,
+        /// An origin its pages live on (`https://host[:port]`; repeatable; the first is shown
+        /// on the phone).
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        /// An exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// An exact post-logout redirect URI (repeatable).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (no secret; PKCE S256 required) instead of a confidential one.
+        #[arg(long)]
+        public: bool,
+        /// A scope it may ask for (`openid`, `profile`, `employer`; repeatable; default all).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// A business item code of its catalogue (repeatable; for grants to sub-certificates).
+        #[arg(long = "item")]
+        items: Vec<String>,
         /// Who is acting, for the audit log.
         #[arg(long, default_value = "cli")]
         actor: String,
@@ -270,6 +300,48 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 "added staff account {} ({})",
                 staff.username, staff.display_name
             );
+        }
+        AdminAction::AddPortal {
+            name,
+            origins,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            scopes,
+            items,
+            actor,
+        } => {
+            let draft = PortalDraft {
+                name,
+                kind: if public {
+                    ClientKind::Public
+                } else {
+                    ClientKind::Confidential
+                },
+                origins,
+                redirect_uris,
+                post_logout_redirect_uris,
+                scopes,
+                items,
+            }
+            .validated()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let core = open_core(settings).await?;
+            let registered = Portals::new(core.store.clone())
+                .register(draft, &actor)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let portal = &registered.portal;
+            eprintln!(
+                "registered portal {} ({}), scopes {}",
+                portal.name,
+                portal.kind.as_str(),
+                portal.scopes.join(" ")
+            );
+            println!("client_id={}", portal.client_id);
+            if let Some(secret) = &registered.secret {
+                println!("client_secret={secret}");
+            }
         }
         AdminAction::AuditVerify => {
             let core = open_core(settings).await?;

@@ -66,6 +66,10 @@ pub struct Settings {
     /// shorten the resend interval to walk flows that prove one phone twice.
     #[serde(skip)]
     pub otp_limits: crate::otp::OtpLimits,
+    /// QR-login rate limits per minute (`[login]`, or `MCERT_LOGIN__PER_CLIENT`,
+    /// `MCERT_LOGIN__PER_ADDRESS`, `MCERT_LOGIN__SCANS_PER_USER`).
+    #[serde(default)]
+    pub login: crate::login::LoginLimits,
 }
 
 /// Log output format.
@@ -152,6 +156,7 @@ impl Settings {
             wechat: None,
             aliyun_carrier: None,
             otp_limits: crate::otp::OtpLimits::default(),
+            login: crate::login::LoginLimits::default(),
         }
     }
 

@@ -14,6 +14,7 @@ use crate::{
     downloads::DownloadError,
     enrol::{EnrolError, TicketError},
     kv::KvError,
+    login::LoginError,
     otp::OtpError,
     people::PeopleError,
     providers::{
@@ -87,9 +88,20 @@ pub enum AppError {
     /// From certificate downloads.
     #[error(transparent)]
     Download(#[from] DownloadError),
+    /// From QR login.
+    #[error(transparent)]
+    Login(#[from] LoginError),
     /// A request that conflicts with the current state.
     #[error("conflict: {code}")]
     Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Chinese message.
+        message: &'static str,
+    },
+    /// Missing or wrong credentials of a non-user caller (a portal).
+    #[error("unauthorized: {code}")]
+    Unauthorized {
         /// Stable code.
         code: &'static str,
         /// Chinese message.
@@ -174,6 +186,94 @@ pub fn describe_cosign_error(error: &CosignError) -> (StatusCode, &'static str, 
         CosignError::Ca(e) => describe_ca_error(e),
         CosignError::Kv(_) => kv_unavailable(),
         CosignError::Corrupt { .. } => internal(),
+    }
+}
+
+/// Status, code and Chinese message of a QR-login error.
+pub fn describe_login_error(error: &LoginError) -> (StatusCode, &'static str, String) {
+    use StatusCode as S;
+    match error {
+        LoginError::QrInvalid => (
+            S::BAD_REQUEST,
+            "login_qr_invalid",
+            "这不是本系统的登录二维码，请扫描门户网站登录页上的二维码".into(),
+        ),
+        LoginError::NotFound => (
+            S::NOT_FOUND,
+            "login_not_found",
+            "登录二维码不存在或已失效，请在门户网站刷新二维码后重新扫码".into(),
+        ),
+        LoginError::Expired => (
+            S::GONE,
+            "login_expired",
+            "登录二维码已过期（有效期 2 分钟），请在门户网站刷新二维码后重新扫码".into(),
+        ),
+        LoginError::AlreadyScanned => (
+            S::CONFLICT,
+            "login_already_scanned",
+            "该二维码已被扫描或已使用，请在门户网站刷新二维码后重新扫码".into(),
+        ),
+        LoginError::State { state } => (
+            S::CONFLICT,
+            "login_state",
+            format!(
+                "该登录已{}，不能执行此操作；如需登录请刷新二维码",
+                match state {
+                    crate::login::LoginState::Pending => "等待扫码",
+                    crate::login::LoginState::Scanned => "扫码，等待确认",
+                    crate::login::LoginState::Confirmed => "确认",
+                    crate::login::LoginState::Consumed => "完成",
+                    crate::login::LoginState::Denied => "被拒绝",
+                    crate::login::LoginState::Expired => "过期",
+                    crate::login::LoginState::Cancelled => "取消",
+                }
+            ),
+        ),
+        LoginError::NotCreator => (
+            S::FORBIDDEN,
+            "login_not_creator",
+            "该登录不是由本浏览器发起的，请在门户网站重新点击登录".into(),
+        ),
+        LoginError::CertificateNotHeld => (
+            S::FORBIDDEN,
+            "certificate_not_held",
+            "该证书不是您本人下载的证书，请选择您自己的证书".into(),
+        ),
+        LoginError::NoCertificate => (
+            S::NOT_FOUND,
+            "no_certificate",
+            "您还没有可用的证书：请先在“手机CA证书下载”中下载证书；已废除、已过期的证书不能登录"
+                .into(),
+        ),
+        LoginError::CertificateNotUsable { status } => (
+            S::CONFLICT,
+            "certificate_not_usable",
+            format!(
+                "该证书{}，不能用于登录",
+                match *status {
+                    "revoked" => "已废除",
+                    "expired" => "已过期或尚未生效",
+                    "pending" => "尚未完成下载激活",
+                    _ => "状态异常",
+                }
+            ),
+        ),
+        LoginError::ChallengeMismatch => (
+            S::BAD_REQUEST,
+            "login_challenge_mismatch",
+            "签名内容与当前登录不符，本次确认无效，请重新扫码".into(),
+        ),
+        LoginError::RateLimited => (
+            S::TOO_MANY_REQUESTS,
+            "login_rate_limited",
+            "操作过于频繁，请一分钟后再试".into(),
+        ),
+        LoginError::Cosign(e) => describe_cosign_error(e),
+        LoginError::People(e) => describe_people_error(e),
+        LoginError::Storage(e) => describe_storage_error(e),
+        LoginError::Ca(e) => describe_ca_error(e),
+        LoginError::Kv(_) => kv_unavailable(),
+        LoginError::Corrupt => internal(),
     }
 }
 
@@ -545,10 +645,14 @@ impl AppError {
             AppError::Merge(e) => describe_merge_error(e),
             AppError::People(e) => describe_people_error(e),
             AppError::Download(e) => describe_download_error(e),
+            AppError::Login(e) => describe_login_error(e),
             AppError::Domain(e) => (StatusCode::BAD_REQUEST, e.code(), e.message_zh()),
             AppError::Kv(_) => kv_unavailable(),
             AppError::Conflict { code, message } => {
                 (StatusCode::CONFLICT, code, (*message).to_string())
+            }
+            AppError::Unauthorized { code, message } => {
+                (StatusCode::UNAUTHORIZED, code, (*message).to_string())
             }
             AppError::BadRequest { message, .. } => (
                 StatusCode::BAD_REQUEST,
@@ -573,6 +677,7 @@ impl ResponseError for AppError {
         }
         let remaining_attempts = match self {
             AppError::Cosign(CosignError::PinIncorrect { remaining })
+            | AppError::Login(LoginError::Cosign(CosignError::PinIncorrect { remaining }))
             | AppError::Enrol(EnrolError::Cosign(CosignError::PinIncorrect { remaining })) => {
                 Some(*remaining)
             }

@@ -18,9 +18,11 @@ use crate::{
     enrol::Enrolment,
     http::{self, AppState},
     kv,
+    login::{Logins, oidc::Oidc},
     notify::Notifier,
     otp::OtpService,
     people::{People, PeopleProviders},
+    portals::Portals,
     providers::{
         HttpTimeouts,
         carrier::{AliyunCarrier, CarrierCheck, DevCarrier, UnconfiguredCarrier},
@@ -43,6 +45,24 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::pki::ocsp_post)
         .service(http::pki::ocsp_get)
         .service(http::oauth::jwks)
+        .service(http::oauth::discovery)
+        .service(http::oauth::authorize)
+        .service(http::oauth::token)
+        .service(http::oauth::userinfo)
+        .service(http::oauth::logout)
+        .service(http::login::login_page)
+        .service(http::login::login_events)
+        .service(http::login::login_continue)
+        .service(http::login::qr_landing)
+        .service(http::login::scan)
+        .service(http::login::confirm)
+        .service(http::login::deny)
+        .service(http::login::create_session)
+        .service(http::login::session_png)
+        .service(http::login::session_status)
+        .service(http::login::session_events)
+        .service(http::login::session_result)
+        .service(http::login::cancel_session)
         .service(http::keys::enrol)
         .service(http::keys::partials)
         .service(http::keys::signature)
@@ -56,7 +76,6 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::otp::sign_out)
         .service(http::uploads::upload)
         .service(http::uploads::download)
-        .service(http::uploads::recognise)
         .service(http::uploads::recognise)
         .service(http::applications::create)
         .service(http::applications::list)
@@ -97,7 +116,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::openapi::openapi_json);
     if dev_mode {
         cfg.service(http::dev::enrolment_ticket)
-            .service(http::dev::sms_outbox);
+            .service(http::dev::sms_outbox)
+            .service(http::demo::home)
+            .service(http::demo::login)
+            .service(http::demo::callback)
+            .service(http::demo::logout);
     }
 }
 
@@ -314,6 +337,38 @@ impl Application {
             sync.clone(),
             enrolment.clone(),
         ));
+        let cosigner = Arc::new(Cosigner::new(
+            core.store.clone(),
+            kv.clone(),
+            core.sealer.clone(),
+        ));
+        let portals = Arc::new(Portals::new(core.store.clone()));
+        let logins = Arc::new(Logins::new(
+            kv.clone(),
+            people.clone(),
+            cosigner,
+            core.authority.clone(),
+            &public_base,
+            settings.login,
+        ));
+        let oidc = Arc::new(
+            Oidc::new(
+                kv.clone(),
+                portals.clone(),
+                logins.clone(),
+                &public_base,
+                core.authority.token_keys(),
+            )
+            .context("cannot load the ID token key")?,
+        );
+        let demo = if settings.dev_mode {
+            let demo = http::demo::DemoPortal::new(portals.clone(), &public_base)
+                .context("cannot build the demo portal's HTTP client")?;
+            tracing::warn!("development demo portal at {public_base}/demo");
+            Some(Arc::new(demo))
+        } else {
+            None
+        };
         let state = AppState {
             authority: core.authority.clone(),
             store: core.store.clone(),
@@ -328,6 +383,10 @@ impl Application {
             sync: sync.clone(),
             notices: notices.clone(),
             people,
+            portals,
+            logins,
+            oidc,
+            demo,
             dev_sms,
             kv,
         };

@@ -43,7 +43,7 @@ pub enum SignedMessage {
 /// Kind 1, `key_enrolment`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyEnrolment {
-    /// Serial of the certificate being issued, lower-case hex.
+    /// Serial of the certificate being issued, upper-case hex as the registry writes it.
     pub serial: String,
     /// The joint public key P, uncompressed SEC1.
     pub public_key: [u8; 65],
@@ -70,7 +70,7 @@ pub struct LoginChallenge {
     pub origin: String,
     /// Requested scopes, space-separated.
     pub scopes: String,
-    /// Serial of the certificate that logs in, lower-case hex.
+    /// Serial of the certificate that logs in, upper-case hex as the registry writes it.
     pub serial: String,
     /// Code the person compares with the one on the portal's page.
     pub match_code: String,
@@ -85,7 +85,7 @@ pub struct LoginChallenge {
 pub struct SealRequest {
     /// The sealing request, 1 to 64 bytes.
     pub request_id: Vec<u8>,
-    /// Serial of the sealing certificate, lower-case hex.
+    /// Serial of the sealing certificate, upper-case hex as the registry writes it.
     pub serial: String,
     /// Display name of the document.
     pub document_name: String,
@@ -98,7 +98,7 @@ pub struct SealRequest {
 /// Kind 4, `key_check`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyCheck {
-    /// Serial of the certificate, lower-case hex.
+    /// Serial of the certificate, upper-case hex as the registry writes it.
     pub serial: String,
     /// One of [`KEY_CHECK_PURPOSES`]: `verify_pin` or `change_pin`.
     pub purpose: String,

@@ -60,6 +60,9 @@ pub struct Authority {
     issuer: Issuer,
     urls: RevocationUrls,
     token_keys: TokenKeys,
+    /// Derived from the root key: makes login subjects opaque and stable (see
+    /// [`Authority::subject_id`]).
+    subject_key: zeroize::Zeroizing<[u8; 32]>,
     crl_validity: TimeDelta,
     crl_lock: tokio::sync::Mutex<()>,
 }
@@ -115,10 +118,13 @@ impl Authority {
         let root = certificate(&root_record)?;
         let issuing = certificate(&issuing_record)?;
         // Opening the root key too proves the master key before anything is served.
-        sealer.open(
+        let root_secret = sealer.open(
             root_record.key_id.as_bytes(),
             &root_record.sealed_private_key,
         )?;
+        let subject_key = zeroize::Zeroizing::new(mcert_signer::sm3_digest(
+            &[b"mcert/subject/v1".as_slice(), root_secret.as_slice()].concat(),
+        ));
         let secret = sealer.open(
             issuing_record.key_id.as_bytes(),
             &issuing_record.sealed_private_key,
@@ -152,6 +158,7 @@ impl Authority {
                 ocsp: format!("{base}/pki/ocsp"),
             },
             token_keys,
+            subject_key,
             crl_validity,
             crl_lock: tokio::sync::Mutex::new(()),
         })
@@ -179,6 +186,22 @@ impl Authority {
     /// The token-signing keys.
     pub fn token_keys(&self) -> &TokenKeys {
         &self.token_keys
+    }
+
+    /// The `sub` of a login: stable for one holder of one employer, opaque (HMAC-SM3 under a key
+    /// derived from the root key, so an ID number cannot be guessed back from it).
+    pub fn subject_id(&self, uscc: &str, id_number: &str) -> Result<String, CaError> {
+        use hmac::Mac as _;
+        let mut mac =
+            hmac::Hmac::<sm3::Sm3>::new_from_slice(self.subject_key.as_slice()).map_err(|_| {
+                CaError::Crypto {
+                    detail: "subject key",
+                }
+            })?;
+        mac.update(uscc.as_bytes());
+        mac.update(b":");
+        mac.update(id_number.to_ascii_uppercase().as_bytes());
+        Ok(hex::encode(&mac.finalize().into_bytes()[..16]))
     }
 
     /// Issues a USB-key certificate from the token's CSR (proof of possession checked).

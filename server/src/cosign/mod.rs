@@ -49,6 +49,8 @@ pub enum Purpose {
     VerifyPin,
     /// A PIN check before the phone re-masks its share under a new PIN.
     ChangePin,
+    /// Approval of a scan-to-log-in request (a `login_challenge` message).
+    Login,
 }
 
 impl Purpose {
@@ -58,6 +60,7 @@ impl Purpose {
             Self::KeyEnrolment => "key_enrolment",
             Self::VerifyPin => "verify_pin",
             Self::ChangePin => "change_pin",
+            Self::Login => "login",
         }
     }
 }
@@ -86,6 +89,8 @@ pub struct OpenedSession {
 /// A signature the server has verified over its own message.
 #[derive(Debug, Clone)]
 pub struct CompletedSignature {
+    /// The co-signing session it completed.
+    pub session_id: String,
     /// The signing certificate.
     pub serial: CertificateSerial,
     /// Why the message was signed.
@@ -448,6 +453,7 @@ impl Cosigner {
         mcert_signer::verify(&public_key, &message, signature)
             .map_err(|_| CosignError::SignatureInvalid)?;
         Ok(CompletedSignature {
+            session_id: id.to_string(),
             serial,
             purpose: stored.purpose,
             message,
@@ -496,6 +502,14 @@ impl Cosigner {
         Ok(self.store.unlock(serial, audit).await?)
     }
 
+    /// The key of `serial`, if it has one.
+    pub async fn key_share(
+        &self,
+        serial: &CertificateSerial,
+    ) -> Result<Option<KeyShareRecord>, CosignError> {
+        Ok(self.store.key_share(serial).await?)
+    }
+
     /// Status of a key for its holder.
     pub fn status(share: &KeyShareRecord) -> KeyStatus {
         KeyStatus {
@@ -516,7 +530,7 @@ fn ensure_usable(share: &KeyShareRecord, purpose: Purpose) -> Result<(), CosignE
     };
     let expected = match purpose {
         Purpose::KeyEnrolment => CertificateStatus::Pending,
-        Purpose::VerifyPin | Purpose::ChangePin => CertificateStatus::Active,
+        Purpose::VerifyPin | Purpose::ChangePin | Purpose::Login => CertificateStatus::Active,
     };
     if certificate.status != expected {
         return Err(not_usable(certificate.status.as_str()));

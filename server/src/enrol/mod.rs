@@ -103,6 +103,8 @@ pub enum SignatureOutcome {
         /// `verify_pin` or `change_pin`.
         purpose: Purpose,
     },
+    /// A verified signature over a login challenge, for the login service to complete.
+    Login(CompletedSignature),
 }
 
 /// The enrolment and key-management service.
@@ -250,6 +252,7 @@ impl Enrolment {
                     purpose,
                 })
             }
+            Purpose::Login => Ok(SignatureOutcome::Login(completed)),
         }
     }
 

@@ -143,7 +143,7 @@ pub struct SignatureRequest {
 /// What the signature completed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignatureResponse {
-    /// `key_enrolment`, `verify_pin` or `change_pin`.
+    /// `key_enrolment`, `verify_pin`, `change_pin` or `login`.
     pub purpose: String,
     /// The certificate.
     pub serial: String,
@@ -189,6 +189,16 @@ pub async fn signature(
             certificate: None,
             device_token: None,
         },
+        SignatureOutcome::Login(completed) => {
+            let serial = completed.serial.to_string();
+            state.logins.complete(completed).await?;
+            SignatureResponse {
+                purpose: Purpose::Login.as_str().into(),
+                serial,
+                certificate: None,
+                device_token: None,
+            }
+        }
     }))
 }
 

@@ -1,9 +1,11 @@
 //! Thin HTTP handlers: extract, parse, call one service, respond.
 
 pub mod applications;
+pub mod demo;
 pub mod dev;
 pub mod health;
 pub mod keys;
+pub mod login;
 pub mod mp;
 pub mod oauth;
 pub mod openapi;
@@ -22,9 +24,11 @@ use crate::{
     downloads::Downloads,
     enrol::Enrolment,
     kv::Kv,
+    login::{Logins, oidc::Oidc},
     notify::Notifier,
     otp::OtpService,
     people::People,
+    portals::Portals,
     providers::sms::DevSms,
     staff::Staff,
     sync::Syncer,
@@ -81,6 +85,14 @@ pub struct AppState {
     pub people: Arc<People>,
     /// Certificate downloads in the mini-program.
     pub downloads: Arc<Downloads>,
+    /// Registered portals (OIDC clients).
+    pub portals: Arc<Portals>,
+    /// QR login sessions.
+    pub logins: Arc<Logins>,
+    /// The OpenID Connect provider.
+    pub oidc: Arc<Oidc>,
+    /// The demo portal (development mode only).
+    pub demo: Option<Arc<demo::DemoPortal>>,
     /// The development SMS outbox (development mode without a real provider only).
     pub dev_sms: Option<Arc<DevSms>>,
 }

@@ -14,6 +14,24 @@ use utoipa::OpenApi;
         super::pki::ocsp_post,
         super::pki::ocsp_get,
         super::oauth::jwks,
+        super::oauth::discovery,
+        super::oauth::authorize,
+        super::oauth::token,
+        super::oauth::userinfo,
+        super::oauth::logout,
+        super::login::login_page,
+        super::login::login_events,
+        super::login::login_continue,
+        super::login::qr_landing,
+        super::login::scan,
+        super::login::confirm,
+        super::login::deny,
+        super::login::create_session,
+        super::login::session_png,
+        super::login::session_status,
+        super::login::session_events,
+        super::login::session_result,
+        super::login::cancel_session,
         super::keys::enrol,
         super::keys::partials,
         super::keys::signature,
@@ -76,6 +94,7 @@ use utoipa::OpenApi;
          (name = "applications", description = "The application wizard (seed 000 §三)"),
          (name = "applicants", description = "Slider check and SMS codes for phone sign-in"),
          (name = "mini-program", description = "WeChat sign-in, real-name verification and phone binding (seed 000 §四(一))"),
+         (name = "login", description = "QR scan-to-login: the hosted page, the phone's scan and confirmation, the embedded API (docs/qr-login.md)"),
          (name = "development", description = "Only served when MCERT_DEV_MODE is on"))
 )]
 pub struct ApiDoc;
@@ -100,6 +119,10 @@ impl utoipa::Modify for DeviceTokenScheme {
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
             );
         }
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
     }
 }
 

@@ -61,6 +61,8 @@ macro_rules! contract_tests {
             get_reads_without_consuming_and_take_consumes,
             values_are_binary_safe,
             take_is_single_use_under_concurrency,
+            replace_if_swaps_only_the_expected_value_and_keeps_the_ttl,
+            replace_if_succeeds_once_under_concurrency,
             incr_counts_from_one_and_reads_back_as_digits,
             incr_does_not_extend_the_ttl,
             incr_is_atomic_under_concurrency,
@@ -185,6 +187,41 @@ async fn take_is_single_use_under_concurrency<K: Probe>(kv: Arc<K>) {
     }
 
     assert_eq!(taken, vec![b"v".to_vec()]);
+}
+
+async fn replace_if_swaps_only_the_expected_value_and_keeps_the_ttl<K: Probe>(kv: Arc<K>) {
+    assert!(!kv.replace_if("missing", b"a", b"b").await.unwrap());
+    assert_eq!(kv.get("missing").await.unwrap(), None);
+    kv.put_if_absent("k", b"a", Duration::from_millis(300))
+        .await
+        .unwrap();
+
+    assert!(!kv.replace_if("k", b"other", b"b").await.unwrap());
+    assert_eq!(kv.get("k").await.unwrap(), Some(b"a".to_vec()));
+    assert!(kv.replace_if("k", b"a", b"b").await.unwrap());
+    assert_eq!(kv.get("k").await.unwrap(), Some(b"b".to_vec()));
+    assert!(!kv.replace_if("k", b"a", b"c").await.unwrap());
+
+    sleep(Duration::from_millis(500)).await;
+    assert_eq!(kv.get("k").await.unwrap(), None, "the TTL was kept");
+    assert!(!kv.replace_if("k", b"b", b"c").await.unwrap());
+}
+
+async fn replace_if_succeeds_once_under_concurrency<K: Probe>(kv: Arc<K>) {
+    kv.put_if_absent("k", b"pending", LONG).await.unwrap();
+
+    let tasks: Vec<_> = (0..20u8)
+        .map(|i| {
+            let kv = Arc::clone(&kv);
+            tokio::spawn(async move { kv.replace_if("k", b"pending", &[i]).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        won += usize::from(task.await.unwrap());
+    }
+
+    assert_eq!(won, 1);
 }
 
 async fn incr_counts_from_one_and_reads_back_as_digits<K: Probe>(kv: Arc<K>) {

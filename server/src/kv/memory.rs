@@ -148,6 +148,18 @@ impl Kv for MemoryKv {
             .map(|entry| entry.value))
     }
 
+    async fn replace_if(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, KvError> {
+        let now = Instant::now();
+        let mut entries = lock(&self.entries);
+        match entries.live(key, now) {
+            Some(entry) if entry.value == expected => {
+                entry.value = new.to_vec();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, KvError> {
         let now = Instant::now();
         let mut entries = lock(&self.entries);

@@ -42,6 +42,11 @@ pub trait Kv: Send + Sync + fmt::Debug {
     /// Atomically reads and deletes (single use): of two concurrent takes exactly one gets the value.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, KvError>;
 
+    /// Replaces the value under `key` with `new` if it is exactly `expected` (compare-and-set),
+    /// keeping its remaining TTL; false if the key is missing, expired or holds anything else.
+    /// Of two concurrent replacements of the same value exactly one succeeds.
+    async fn replace_if(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, KvError>;
+
     /// Increments a counter; the TTL starts when the counter is created and is not extended by
     /// later increments. The first call returns 1. A counter reads back through [`Kv::get`] as its
     /// decimal digits.

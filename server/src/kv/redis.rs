@@ -39,6 +39,14 @@ if type(count) ~= 'number' then return false end
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return count";
 
+/// Compare-and-set that keeps the TTL (`KEEPTTL`, Redis 6.0+): 1 when replaced, 0 otherwise.
+const REPLACE_IF_SCRIPT: &str = "\
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  return 1
+end
+return 0";
+
 /// Short-lived state in Redis, shared by every instance that uses the same key prefix.
 pub struct RedisKv {
     client: Client,
@@ -177,6 +185,18 @@ impl Kv for RedisKv {
         let mut command = cmd("GETDEL");
         command.arg(self.name(key));
         self.query("GETDEL", &command).await
+    }
+
+    async fn replace_if(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, KvError> {
+        let mut command = cmd("EVAL");
+        command
+            .arg(REPLACE_IF_SCRIPT)
+            .arg(1)
+            .arg(self.name(key))
+            .arg(expected)
+            .arg(new);
+        let replaced: i64 = self.query("EVAL replace_if", &command).await?;
+        Ok(replaced == 1)
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, KvError> {

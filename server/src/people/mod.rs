@@ -286,6 +286,14 @@ impl People {
             .ok_or(PeopleError::NotSignedIn)
     }
 
+    /// A WeChat user by id (the scanner of a login session).
+    pub async fn user(&self, id: i64) -> Result<WxUserRecord, PeopleError> {
+        self.store
+            .wx_user(id)
+            .await?
+            .ok_or(PeopleError::NotSignedIn)
+    }
+
     /// Ends a session.
     pub async fn sign_out(&self, token: &str) -> Result<(), PeopleError> {
         Ok(self.sessions.revoke(token).await?)

@@ -7,6 +7,7 @@ pub mod entities;
 mod key_store;
 mod notice_store;
 mod people_store;
+mod portal_store;
 mod staff_store;
 mod sync_store;
 mod upload_store;

@@ -88,6 +88,36 @@ async fn ocsp(app: &TestApp, name: &str, pem: &str) -> String {
     }
 }
 
+/// An agent with an active downloaded certificate: the application approved and synced, the
+/// agent (张三) signed in as `openid`, verified, with `phone` bound, the download done under
+/// `pin`. The app needs the SMS resend interval shortened (the phone gets two codes).
+pub async fn downloaded(
+    app: &TestApp,
+    phone: &str,
+    openid: &str,
+    pin: &str,
+) -> (String, TestPhone) {
+    let (_, id) = submitted(app, phone).await;
+    approve(app, id).await;
+    app.state.sync.run_once().await.unwrap();
+    let token = mp_session(app, openid).await;
+    let face = format!("dev-pass:张三:{ZHANG_ID}:{openid}");
+    let verified = verify(app, &token, "张三", ZHANG_ID, &face).await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    let bound = bind(app, &token, phone).await;
+    assert_eq!(bound.status, 200, "{:?}", bound.body);
+    let (share, started) = start(app, &token, id, pin).await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    let done = finish(app, &share, &started.body, pin).await.unwrap();
+    let phone = TestPhone {
+        share,
+        serial: started.body["serial"].as_str().unwrap().to_string(),
+        public_key: unb64(&started.body["public_key"]),
+        device_token: done["device_token"].as_str().unwrap().to_string(),
+    };
+    (token, phone)
+}
+
 async fn role_of(app: &TestApp, serial: &str) -> Role {
     let serial = CertificateSerial::parse(serial).unwrap();
     app.state.authority.certificate(&serial).await.unwrap().role

@@ -10,13 +10,15 @@ use secrecy::SecretString;
 
 pub struct TestApp {
     pub address: String,
+    /// The database the instance uses (its own; a second instance may share it).
+    pub database_url: SecretString,
     pub client: reqwest::Client,
     pub state: AppState,
     pub dir: tempfile::TempDir,
 }
 
 /// A fresh database on the server named by `DATABASE_URL`, so tests never share rows.
-async fn fresh_postgres(base: &str) -> String {
+pub async fn fresh_postgres(base: &str) -> String {
     let name = format!("mcert_test_{}", uuid::Uuid::new_v4().simple());
     let admin = sea_orm::Database::connect(base)
         .await
@@ -52,6 +54,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     }
     settings.dev_mode = true;
     configure(&mut settings);
+    let database_url = settings.effective_database_url();
     let app = Application::build(settings)
         .await
         .expect("application starts");
@@ -60,6 +63,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        database_url,
         client: reqwest::Client::new(),
         state,
         dir,
@@ -71,6 +75,14 @@ impl TestApp {
         self.client
             .get(format!("{}{path}", self.address))
             .send()
+            .await
+            .unwrap()
+    }
+
+    /// A connection of the test's own to the instance's database.
+    pub async fn db(&self) -> sea_orm::DatabaseConnection {
+        use secrecy::ExposeSecret as _;
+        sea_orm::Database::connect(self.database_url.expose_secret())
             .await
             .unwrap()
     }

@@ -6,6 +6,8 @@ mod downloads;
 mod fake_http;
 mod helpers;
 mod keys;
+mod login;
+mod oidc_client;
 mod operations;
 mod people;
 mod phone;

@@ -12,6 +12,7 @@ pub mod key_share;
 pub mod notice;
 pub mod person;
 pub mod phone_binding;
+pub mod portal;
 pub mod revocation;
 pub mod staff;
 pub mod sync_outbox;

@@ -1,0 +1,374 @@
+//! The demo employment portal (development mode only): a plain OIDC relying party served by
+//! the same process, so that a newcomer can watch a whole QR login — `/demo` → 扫码登录 →
+//! mcert's QR page → `mcert-phone scan` → back at `/demo` with the employer's name. It talks to
+//! mcert only over HTTP, as any portal would: authorize with `state`, `nonce` and PKCE, the code
+//! exchanged at the token endpoint with its client secret, the ID token verified.
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    cookie::{Cookie, SameSite},
+    get,
+    http::{StatusCode, header},
+    web,
+};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use std::{sync::Arc, time::Duration};
+
+use super::{AppState, login::error_page};
+use crate::{
+    login::oidc::{Claims, with_query},
+    portals::{ClientKind, PortalDraft, Portals},
+    tokens,
+};
+
+/// The demo portal's client id.
+pub const CLIENT_ID: &str = "demo-portal";
+const COOKIE: &str = "demo_portal_session";
+const PENDING_TTL: Duration = Duration::from_secs(600);
+const SESSION_TTL: Duration = Duration::from_secs(3600);
+
+/// The demo portal: registered (again) with a fresh secret on first use after each start, so
+/// that a development server that nobody demonstrates with has no portal and no audit entry for it.
+pub struct DemoPortal {
+    base: String,
+    portals: Arc<Portals>,
+    secret: tokio::sync::OnceCell<String>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for DemoPortal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoPortal")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DemoPortal {
+    /// The demo portal of the mcert at `base` (its public base URL).
+    pub fn new(portals: Arc<Portals>, base: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            portals,
+            secret: tokio::sync::OnceCell::new(),
+            http,
+        })
+    }
+
+    /// Its client secret, registering the portal first if this process has not yet.
+    async fn secret(&self) -> Option<&str> {
+        let registered = self
+            .secret
+            .get_or_try_init(|| async {
+                let registered = self
+                    .portals
+                    .register_fixed(
+                        CLIENT_ID,
+                        PortalDraft {
+                            name: "就业彩云南（示例门户）".into(),
+                            kind: ClientKind::Confidential,
+                            origins: vec![self.base.clone()],
+                            redirect_uris: vec![format!("{}/demo/callback", self.base)],
+                            post_logout_redirect_uris: vec![format!("{}/demo", self.base)],
+                            scopes: vec![],
+                            items: vec![],
+                        },
+                        "dev-demo",
+                    )
+                    .await?;
+                registered
+                    .secret
+                    .ok_or_else(|| anyhow::anyhow!("the demo portal has no secret"))
+            })
+            .await;
+        match registered {
+            Ok(secret) => Some(secret.as_str()),
+            Err(error) => {
+                tracing::error!(error = %error, "demo portal not registered");
+                None
+            }
+        }
+    }
+}
+
+/// What the demo keeps between the redirect to mcert and the callback.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    verifier: String,
+    nonce: String,
+}
+
+/// The demo's signed-in user.
+#[derive(Debug, Serialize, Deserialize)]
+struct Signed {
+    claims: Claims,
+    id_token: String,
+}
+
+/// The demo's signed-in user of this browser; `end` signs them out.
+async fn signed_in(state: &AppState, request: &HttpRequest, end: bool) -> Option<Signed> {
+    let key = format!(
+        "demo-session:{}",
+        tokens::digest(request.cookie(COOKIE)?.value())
+    );
+    let stored = if end {
+        state.kv.take(&key).await
+    } else {
+        state.kv.get(&key).await
+    };
+    serde_json::from_slice(&stored.ok()??).ok()
+}
+
+fn demo(state: &AppState) -> Option<&DemoPortal> {
+    state.demo.as_deref()
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn portal_page(body: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'",
+        ))
+        .body(format!(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>就业彩云南（示例门户）</title><style>\
+             body{{margin:0;font:16px/1.6 system-ui,\"PingFang SC\",\"Microsoft YaHei\",sans-serif;background:#f4f6f9;color:#1f2933}}\
+             header{{background:#1a5fb4;color:#fff;padding:14px 20px;font-size:18px}}\
+             main{{max-width:560px;margin:32px auto;background:#fff;border-radius:8px;padding:24px;box-shadow:0 2px 10px rgba(0,0,0,.06)}}\
+             a.button{{display:inline-block;background:#1a5fb4;color:#fff;text-decoration:none;padding:10px 22px;border-radius:6px}}\
+             dt{{color:#5b6675;font-size:14px}}dd{{margin:0 0 10px}}.note{{color:#8a94a3;font-size:13px}}\
+             </style></head><body><header>就业彩云南 · 示例门户（开发模式）</header><main>{body}</main></body></html>"
+        ))
+}
+
+/// The demo portal's home: a login button, or who is signed in.
+#[get("/demo")]
+pub async fn home(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let Some(signed) = signed_in(&state, &request, false).await else {
+        return portal_page(
+            "<h1>单位用户登录</h1><p>使用手机CA证书扫码登录：在“就业彩云南”小程序（开发时用 \
+             <code>mcert-phone scan</code>）扫描登录页上的二维码，并输入证书 PIN 码确认。</p>\
+             <p><a class=\"button\" id=\"login\" href=\"/demo/login\">扫码登录</a></p>",
+        );
+    };
+    let claims = &signed.claims;
+    let field = |value: &Option<String>| html_escape(value.as_deref().unwrap_or("—"));
+    portal_page(&format!(
+        "<h1 id=\"employer\">{employer}</h1><p>已通过手机CA证书登录。</p><dl>\
+         <dt>统一社会信用代码</dt><dd id=\"uscc\">{uscc}</dd>\
+         <dt>经办人</dt><dd id=\"holder\">{holder}</dd>\
+         <dt>证书</dt><dd id=\"certificate\">{serial}（{role}）</dd></dl>\
+         <p><a class=\"button\" href=\"/demo/logout\">退出登录</a></p>\
+         <p class=\"note\">sub = {sub}</p>",
+        employer = field(&claims.employer_name),
+        uscc = field(&claims.uscc),
+        holder = field(&claims.name),
+        serial = field(&claims.certificate_serial),
+        role = match claims.certificate_role.as_deref() {
+            Some("primary") => "主证书",
+            Some("sub") => "子证书",
+            _ => "—",
+        },
+        sub = html_escape(&claims.sub),
+    ))
+}
+
+/// Starts a login: `state`, `nonce` and a PKCE verifier, then off to mcert's authorize.
+#[get("/demo/login")]
+pub async fn login(state: web::Data<AppState>) -> HttpResponse {
+    let Some(demo) = demo(&state) else {
+        return HttpResponse::NotFound().finish();
+    };
+    if demo.secret().await.is_none() {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "示例门户暂时不可用",
+            "请稍后再试。",
+        );
+    }
+    let oauth_state = tokens::random_token(16);
+    let pending = Pending {
+        verifier: tokens::random_token(32),
+        nonce: tokens::random_token(16),
+    };
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(pending.verifier.as_bytes()));
+    let stored = match serde_json::to_vec(&pending) {
+        Ok(bytes) => state
+            .kv
+            .put_if_absent(&format!("demo-pending:{oauth_state}"), &bytes, PENDING_TTL)
+            .await
+            .is_ok(),
+        Err(_) => false,
+    };
+    if !stored {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "示例门户暂时不可用",
+            "请稍后再试。",
+        );
+    }
+    let location = with_query(
+        &format!("{}/oauth2/authorize", demo.base),
+        &[
+            ("response_type", Some("code")),
+            ("client_id", Some(CLIENT_ID)),
+            (
+                "redirect_uri",
+                Some(&format!("{}/demo/callback", demo.base)),
+            ),
+            ("scope", Some("openid profile employer")),
+            ("state", Some(&oauth_state)),
+            ("nonce", Some(&pending.nonce)),
+            ("code_challenge", Some(&challenge)),
+            ("code_challenge_method", Some("S256")),
+        ],
+    );
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// The callback query.
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenAnswer {
+    id_token: String,
+}
+
+/// The portal's callback: exchanges the code with its secret and verifies the ID token.
+#[get("/demo/callback")]
+pub async fn callback(state: web::Data<AppState>, query: web::Query<Callback>) -> HttpResponse {
+    let Some(demo) = demo(&state) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let fail = |message: &str| error_page(StatusCode::BAD_REQUEST, "示例门户：登录失败", message);
+    if let Some(error) = &query.error {
+        return fail(&format!("mcert 返回：{error}（例如在手机上拒绝了登录）。"));
+    }
+    let (Some(code), Some(oauth_state)) = (&query.code, &query.state) else {
+        return fail("回调缺少 code 或 state。");
+    };
+    let pending = match state.kv.take(&format!("demo-pending:{oauth_state}")).await {
+        Ok(Some(bytes)) => serde_json::from_slice::<Pending>(&bytes).ok(),
+        _ => None,
+    };
+    let Some(pending) = pending else {
+        return fail("state 无效或已使用，请重新登录。");
+    };
+    let Some(secret) = demo.secret().await else {
+        return fail("示例门户未能登记。");
+    };
+    let answer = demo
+        .http
+        .post(format!("{}/oauth2/token", demo.base))
+        .basic_auth(CLIENT_ID, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &format!("{}/demo/callback", demo.base)),
+            ("code_verifier", &pending.verifier),
+        ])
+        .send()
+        .await;
+    let answer = match answer {
+        Ok(response) if response.status().is_success() => response.json::<TokenAnswer>().await.ok(),
+        Ok(response) => {
+            tracing::warn!(status = %response.status(), "demo portal: token exchange refused");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "demo portal: token endpoint unreachable");
+            None
+        }
+    };
+    let Some(answer) = answer else {
+        return fail("授权码换取令牌失败，请重新登录。");
+    };
+    let claims = match state
+        .oidc
+        .verify_id_token(&answer.id_token, Some(CLIENT_ID), false)
+    {
+        Ok(claims) if claims.nonce.as_deref() == Some(pending.nonce.as_str()) => claims,
+        _ => return fail("ID 令牌验证失败。"),
+    };
+    let token = tokens::random_token(32);
+    let signed = Signed {
+        claims,
+        id_token: answer.id_token,
+    };
+    let stored = match serde_json::to_vec(&signed) {
+        Ok(bytes) => state
+            .kv
+            .put_if_absent(
+                &format!("demo-session:{}", tokens::digest(&token)),
+                &bytes,
+                SESSION_TTL,
+            )
+            .await
+            .is_ok(),
+        Err(_) => false,
+    };
+    if !stored {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "示例门户暂时不可用",
+            "请稍后再试。",
+        );
+    }
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/demo"))
+        .cookie(
+            Cookie::build(COOKIE, token)
+                .path("/demo")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .finish(),
+        )
+        .finish()
+}
+
+/// Signs out of the demo and of the login at mcert (RP-initiated logout).
+#[get("/demo/logout")]
+pub async fn logout(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let Some(demo) = demo(&state) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let location = match signed_in(&state, &request, true).await {
+        Some(signed) => with_query(
+            &format!("{}/oauth2/logout", demo.base),
+            &[
+                ("id_token_hint", Some(&signed.id_token)),
+                (
+                    "post_logout_redirect_uri",
+                    Some(&format!("{}/demo", demo.base)),
+                ),
+            ],
+        ),
+        None => "/demo".to_string(),
+    };
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}

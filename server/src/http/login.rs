@@ -1,0 +1,748 @@
+//! QR scan-to-login over HTTP (`docs/qr-login.md`): the hosted page and its event stream, the
+//! mini-program's scan / confirm / deny, and the embedded API of portals that draw the QR
+//! themselves.
+
+use std::time::Duration;
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    cookie::{Cookie, SameSite},
+    delete, get,
+    http::header,
+    post, web,
+};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{AppState, mp::mp_user};
+use crate::{
+    error::AppError,
+    kv::Subscription,
+    login::{Eligible, LoginError, LoginSession, LoginState, Logins, oidc::Claims, qr},
+    portals::Portal,
+    tokens,
+};
+
+/// The cookie that binds a hosted session to the browser that started it.
+pub const BROWSER_COOKIE: &str = "mcert_login";
+/// Keep-alive comment interval of event streams (proxies close idle connections).
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Longest long poll.
+const MAX_WAIT_SECS: u64 = 25;
+const LOGIN_PAGE: &str = include_str!("login_page.html");
+const ERROR_PAGE: &str = include_str!("login_page_error.html");
+
+/// Text for HTML element content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A page with the strict CSP its inline script and style are allowed under by `nonce`.
+fn page(status: actix_web::http::StatusCode, html: String, nonce: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((
+            "Content-Security-Policy",
+            format!(
+                "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; \
+                 img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+                 frame-ancestors 'none'"
+            ),
+        ))
+        .body(html)
+}
+
+/// The error page (for what must not redirect to a portal), in Chinese.
+pub fn error_page(status: actix_web::http::StatusCode, title: &str, message: &str) -> HttpResponse {
+    let nonce = tokens::random_token(16);
+    let html = ERROR_PAGE
+        .replace("{{nonce}}", &nonce)
+        .replace("{{title}}", &escape(title))
+        .replace("{{message}}", &escape(message));
+    page(status, html, &nonce)
+}
+
+fn login_path(id: &str) -> String {
+    format!("/login/{id}")
+}
+
+/// The cookie for a new hosted session.
+pub fn browser_cookie(id: &str, secret: &str, secure: bool) -> Cookie<'static> {
+    Cookie::build(BROWSER_COOKIE, secret.to_string())
+        .path(login_path(id))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::minutes(3))
+        .finish()
+}
+
+/// The hosted session `id` if this request comes from the browser that created it.
+async fn browser_session(
+    logins: &Logins,
+    request: &HttpRequest,
+    id: &str,
+) -> Result<LoginSession, LoginError> {
+    let session = logins.get(id).await?;
+    let secret = request
+        .cookie(BROWSER_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if session.belongs_to_browser(&secret) {
+        Ok(session)
+    } else {
+        Err(LoginError::NotCreator)
+    }
+}
+
+fn page_error(error: &LoginError) -> HttpResponse {
+    use actix_web::http::StatusCode as S;
+    match error {
+        LoginError::NotCreator => error_page(
+            S::FORBIDDEN,
+            "请在发起登录的浏览器中操作",
+            "这个登录页面不是由本浏览器打开的。请回到门户网站，重新点击“扫码登录”。",
+        ),
+        LoginError::NotFound | LoginError::Expired => error_page(
+            S::NOT_FOUND,
+            "登录二维码已失效",
+            "二维码已过期或不存在。请回到门户网站，重新点击“扫码登录”。",
+        ),
+        other => {
+            tracing::error!(error = %crate::error::error_chain(other), "login page failed");
+            error_page(
+                S::SERVICE_UNAVAILABLE,
+                "服务暂时不可用",
+                "登录服务暂时不可用，请稍后再试。",
+            )
+        }
+    }
+}
+
+/// The QR login page of a hosted session (only for the browser that started it).
+#[utoipa::path(get, path = "/login/{id}", tag = "login", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html"), (status = 403, content_type = "text/html"),
+        (status = 404, content_type = "text/html")))]
+#[get("/login/{id}")]
+pub async fn login_page(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let session = match browser_session(&state.logins, &request, &id).await {
+        Ok(session) => session,
+        Err(error) => return page_error(&error),
+    };
+    let qr_text = state.logins.qr_text(&session.id);
+    let svg = match qr::svg(&qr_text, 240) {
+        Ok(svg) => svg,
+        Err(error) => {
+            tracing::error!(error = %error, "QR code not drawn");
+            return page_error(&LoginError::Corrupt);
+        }
+    };
+    let restart = session
+        .authorization
+        .as_ref()
+        .map(|a| a.restart_url.clone())
+        .unwrap_or_default();
+    let nonce = tokens::random_token(16);
+    let path = login_path(&session.id);
+    let html = LOGIN_PAGE
+        .replace("{{nonce}}", &nonce)
+        .replace("{{portal_name}}", &escape(&session.portal_name))
+        .replace("{{portal_origin}}", &escape(&session.origin))
+        .replace("{{qr_text}}", &escape(&qr_text))
+        .replace("{{match_code}}", &escape(&session.match_code))
+        .replace("{{expires_at}}", &session.expires_at.to_rfc3339())
+        .replace("{{events_url}}", &escape(&format!("{path}/events")))
+        .replace("{{continue_url}}", &escape(&format!("{path}/continue")))
+        .replace("{{restart_url}}", &escape(&restart))
+        .replace("{{qr_svg}}", &svg);
+    page(actix_web::http::StatusCode::OK, html, &nonce)
+}
+
+/// The page's live status (Server-Sent Events; only for the browser that started it).
+#[utoipa::path(get, path = "/login/{id}/events", tag = "login", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/event-stream"), (status = 403, body = crate::error::ErrorBody)))]
+#[get("/login/{id}/events")]
+pub async fn login_events(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    browser_session(&state.logins, &request, &id).await?;
+    let next = format!("{}/continue", login_path(&id));
+    event_response(&state.logins, &id, Some(next)).await
+}
+
+/// After the phone confirmed (or declined): the browser that started the login goes back to
+/// the portal with a single-use authorization code (or `access_denied`).
+#[utoipa::path(get, path = "/login/{id}/continue", tag = "login", params(("id" = String, Path)),
+    responses((status = 303, description = "to the portal's redirect URI"), (status = 403, content_type = "text/html")))]
+#[get("/login/{id}/continue")]
+pub async fn login_continue(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let session = match browser_session(&state.logins, &request, &id).await {
+        Ok(session) => session,
+        Err(error) => return page_error(&error),
+    };
+    let finished = match session.state {
+        LoginState::Confirmed => state.logins.consume(&id).await,
+        LoginState::Denied => Ok(session),
+        LoginState::Pending | LoginState::Scanned => {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, login_path(&id)))
+                .finish();
+        }
+        _ => Err(LoginError::Expired),
+    };
+    let location = match finished {
+        Ok(session) => state.oidc.finish_hosted(&session).await,
+        Err(error) => return page_error(&error),
+    };
+    match location {
+        Ok(location) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, location))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            // The session is over: the cookie goes with it.
+            .cookie({
+                let mut cookie = browser_cookie(&id, "", false);
+                cookie.make_removal();
+                cookie
+            })
+            .finish(),
+        Err(error) => error_page(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "登录未完成",
+            &format!("登录未能完成（{}），请回到门户网站重新登录。", error.error),
+        ),
+    }
+}
+
+/// What a QR code opens outside the mini-program.
+#[utoipa::path(get, path = "/q/{id}", tag = "login", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html")))]
+#[get("/q/{id}")]
+pub async fn qr_landing(path: web::Path<String>) -> HttpResponse {
+    let _ = path.into_inner();
+    error_page(
+        actix_web::http::StatusCode::OK,
+        "请用小程序扫码",
+        "这是门户网站的登录二维码。请打开微信中的“就业彩云南”小程序，在“扫码登录”中扫描该二维码，并在手机上确认登录。",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event streams and long polls.
+
+/// One SSE event.
+fn sse(state: LoginState, next: Option<&str>) -> web::Bytes {
+    let data = match (state, next) {
+        (LoginState::Confirmed, Some(next)) => {
+            serde_json::json!({ "state": state.as_str(), "next": next })
+        }
+        _ => serde_json::json!({ "state": state.as_str() }),
+    };
+    web::Bytes::from(format!("event: {}\ndata: {data}\n\n", state.as_str()))
+}
+
+fn parse_state(bytes: &[u8]) -> Option<LoginState> {
+    serde_json::from_slice(&[b"\"", bytes, b"\""].concat()).ok()
+}
+
+struct Watch {
+    subscription: Subscription,
+    first: Option<LoginState>,
+    last: LoginState,
+    expires_at: DateTime<Utc>,
+    next: Option<String>,
+    done: bool,
+}
+
+/// The stream of a session's states: the current one, then every change, `expired` when the
+/// time runs out, a keep-alive comment when quiet; it ends after a state that needs nothing
+/// more from the page (confirmed or final).
+fn state_stream(watch: Watch) -> impl Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    futures_util::stream::unfold(watch, |mut watch| async move {
+        if watch.done {
+            return None;
+        }
+        let ends = |state: LoginState| state.is_final() || state == LoginState::Confirmed;
+        if let Some(first) = watch.first.take() {
+            watch.done = ends(first);
+            return Some((Ok(sse(first, watch.next.as_deref())), watch));
+        }
+        loop {
+            let until_expiry = (watch.expires_at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            tokio::select! {
+                message = watch.subscription.next() => {
+                    let Some(state) = message.as_deref().and_then(parse_state) else {
+                        // The store closed the channel: the page reconnects.
+                        return None;
+                    };
+                    if state == watch.last {
+                        continue;
+                    }
+                    watch.last = state;
+                    watch.done = ends(state);
+                    return Some((Ok(sse(state, watch.next.as_deref())), watch));
+                }
+                () = tokio::time::sleep(until_expiry) => {
+                    watch.done = true;
+                    return Some((Ok(sse(LoginState::Expired, None)), watch));
+                }
+                () = tokio::time::sleep(KEEP_ALIVE) => {
+                    return Some((Ok(web::Bytes::from_static(b": keep-alive\n\n")), watch));
+                }
+            }
+        }
+    })
+}
+
+async fn event_response(
+    logins: &Logins,
+    id: &str,
+    next: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let (subscription, session) = logins.watch(id).await?;
+    let watch = Watch {
+        subscription,
+        first: Some(session.state),
+        last: session.state,
+        expires_at: session.expires_at,
+        next,
+        done: false,
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(state_stream(watch)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mini-program.
+
+/// A scanned QR code.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    /// The QR code's text (`{public_url}/q/{id}`).
+    pub qr: String,
+}
+
+/// The portal asking.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalBody {
+    /// Client id.
+    pub client_id: String,
+    /// Registered name.
+    pub name: String,
+    /// Registered origin.
+    pub origin: String,
+}
+
+/// A certificate the phone may log in with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginCertificateBody {
+    /// Serial, upper-case hex.
+    pub serial: String,
+    /// 单位名称.
+    pub unit_name: String,
+    /// 统一社会信用代码.
+    pub uscc: String,
+    /// `primary` or `sub`.
+    pub role: String,
+    /// The person's default certificate.
+    pub default: bool,
+}
+
+impl From<&Eligible> for LoginCertificateBody {
+    fn from(e: &Eligible) -> Self {
+        Self {
+            serial: e.certificate.serial.to_string(),
+            unit_name: e.certificate.unit_name.clone(),
+            uscc: e.certificate.uscc.clone(),
+            role: e.certificate.role.as_str().to_string(),
+            default: e.default,
+        }
+    }
+}
+
+/// What the phone shows before confirming.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanBody {
+    /// The login session.
+    pub id: String,
+    /// Who asks.
+    pub portal: PortalBody,
+    /// `login`.
+    pub purpose: &'static str,
+    /// What is asked for.
+    pub scopes: Vec<String>,
+    /// The code the portal's page shows too.
+    pub match_code: String,
+    /// When the QR stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The person's usable certificates, default first.
+    pub certificates: Vec<LoginCertificateBody>,
+}
+
+/// Scans a login QR code: the session turns `scanned`; the answer is what the phone shows.
+#[utoipa::path(post, path = "/api/v1/mp/logins", tag = "login", request_body = ScanRequest,
+    security(("mp_session" = [])),
+    responses((status = 200, body = ScanBody), (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 410, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+#[post("/api/v1/mp/logins")]
+pub async fn scan(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<ScanRequest>,
+) -> Result<HttpResponse, AppError> {
+    let user = mp_user(&state, &request).await?;
+    let scanned = state.logins.scan(&body.qr, &user).await?;
+    let session = scanned.session;
+    Ok(HttpResponse::Ok().json(ScanBody {
+        portal: PortalBody {
+            client_id: session.client_id.clone(),
+            name: session.portal_name.clone(),
+            origin: session.origin.clone(),
+        },
+        purpose: "login",
+        scopes: session.scopes.clone(),
+        match_code: session.match_code.clone(),
+        expires_at: session.expires_at,
+        certificates: scanned.certificates.iter().map(Into::into).collect(),
+        id: session.id,
+    }))
+}
+
+/// The certificate to confirm with.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// One of the scan's certificates.
+    pub serial: String,
+}
+
+/// Opens the co-signing session over the login challenge; the phone completes it with the
+/// co-signing endpoints (PIN proof, then signature) and the page hears of it.
+#[utoipa::path(post, path = "/api/v1/mp/logins/{id}/confirm", tag = "login",
+    params(("id" = String, Path)), request_body = ConfirmRequest, security(("mp_session" = [])),
+    responses((status = 201, body = super::keys::CosignSession),
+        (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 410, body = crate::error::ErrorBody), (status = 423, body = crate::error::ErrorBody)))]
+#[post("/api/v1/mp/logins/{id}/confirm")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<ConfirmRequest>,
+) -> Result<HttpResponse, AppError> {
+    let user = mp_user(&state, &request).await?;
+    let opened = state
+        .logins
+        .start_confirmation(&path.into_inner(), &user, &body.serial)
+        .await?;
+    Ok(HttpResponse::Created().json(super::keys::CosignSession::from(opened)))
+}
+
+/// Declines the login on the phone; the page shows it and the portal gets `access_denied`.
+#[utoipa::path(post, path = "/api/v1/mp/logins/{id}/deny", tag = "login",
+    params(("id" = String, Path)), security(("mp_session" = [])),
+    responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
+#[post("/api/v1/mp/logins/{id}/deny")]
+pub async fn deny(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let user = mp_user(&state, &request).await?;
+    state.logins.deny(&path.into_inner(), &user).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The embedded flow: the portal's backend, with HTTP Basic client credentials.
+
+/// `Authorization: Basic` client id and secret (RFC 6749 §2.3.1: each form-urlencoded).
+pub fn basic_credentials(request: &HttpRequest) -> Option<(String, String)> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let encoded = value.strip_prefix("Basic ")?.trim();
+    let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |part: &str| -> String {
+        url::form_urlencoded::parse(format!("v={part}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((unescape(id), unescape(secret)))
+}
+
+async fn portal_client(state: &AppState, request: &HttpRequest) -> Result<Portal, AppError> {
+    let unauthorised = || AppError::Unauthorized {
+        code: "client_unauthorized",
+        message: "门户身份验证失败：请使用登记时发放的 client_id 和 client_secret（HTTP Basic）",
+    };
+    let (id, secret) = basic_credentials(request).ok_or_else(unauthorised)?;
+    state
+        .portals
+        .authenticate(&id, Some(&secret))
+        .await
+        .map_err(LoginError::from)?
+        .ok_or_else(unauthorised)
+}
+
+/// The portal's own session, or not found (another portal's session is not told apart).
+async fn own_session(
+    state: &AppState,
+    portal: &Portal,
+    id: &str,
+) -> Result<LoginSession, AppError> {
+    let session = state.logins.get(id).await?;
+    if session.client_id == portal.client_id && session.authorization.is_none() {
+        Ok(session)
+    } else {
+        Err(LoginError::NotFound.into())
+    }
+}
+
+/// What the portal asks for.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    /// Space-separated scopes (default: every scope the portal may ask for).
+    pub scope: Option<String>,
+}
+
+/// A new embedded session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmbeddedSessionBody {
+    /// The session id.
+    pub id: String,
+    /// What the QR code says.
+    pub qr_text: String,
+    /// The QR code as an `<svg>` element.
+    pub qr_svg: String,
+    /// Two digits to show beside the QR code.
+    pub match_code: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Creates an embedded login session (the portal draws the QR in its own page).
+#[utoipa::path(post, path = "/api/v1/login-sessions", tag = "login", request_body = CreateSessionRequest,
+    security(("client_basic" = [])),
+    responses((status = 201, body = EmbeddedSessionBody), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+#[post("/api/v1/login-sessions")]
+pub async fn create_session(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: Option<web::Json<CreateSessionRequest>>,
+) -> Result<HttpResponse, AppError> {
+    let portal = portal_client(&state, &request).await?;
+    let asked = body.and_then(|b| b.into_inner().scope);
+    let scopes: Vec<String> = match asked.as_deref() {
+        Some(scope) => scope.split_ascii_whitespace().map(str::to_string).collect(),
+        None => portal.scopes.clone(),
+    };
+    if !scopes.iter().any(|s| s == "openid") || scopes.iter().any(|s| !portal.allows_scope(s)) {
+        return Err(AppError::BadRequest {
+            detail: format!("scopes {scopes:?} for {}", portal.client_id),
+            message: "scope 必须包含 openid，且只能是登记时允许的范围（openid、profile、employer）",
+        });
+    }
+    let address = super::client_address(&request);
+    let created = state.logins.create(&portal, scopes, None, &address).await?;
+    let session = created.session;
+    let qr_text = state.logins.qr_text(&session.id);
+    let qr_svg = qr::svg(&qr_text, 240).map_err(|error| {
+        tracing::error!(error = %error, "QR code not drawn");
+        LoginError::Corrupt
+    })?;
+    Ok(HttpResponse::Created().json(EmbeddedSessionBody {
+        id: session.id,
+        qr_text,
+        qr_svg,
+        match_code: session.match_code,
+        expires_at: session.expires_at,
+    }))
+}
+
+/// The QR code of an embedded session as a PNG.
+#[utoipa::path(get, path = "/api/v1/login-sessions/{id}/qr.png", tag = "login",
+    params(("id" = String, Path)), security(("client_basic" = [])),
+    responses((status = 200, content_type = "image/png"), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/v1/login-sessions/{id}/qr.png")]
+pub async fn session_png(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let portal = portal_client(&state, &request).await?;
+    let session = own_session(&state, &portal, &path.into_inner()).await?;
+    let png = qr::png(&state.logins.qr_text(&session.id), 240).map_err(|error| {
+        tracing::error!(error = %error, "QR code not drawn");
+        LoginError::Corrupt
+    })?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "image/png"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(png))
+}
+
+/// Long-poll parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct WaitQuery {
+    /// Seconds to wait for a change (at most 25).
+    pub wait: Option<u64>,
+    /// The state the portal last saw: answer at once if the session is elsewhere.
+    pub state: Option<String>,
+}
+
+/// Where an embedded session stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionStatusBody {
+    /// The session id.
+    pub id: String,
+    /// `pending`, `scanned`, `confirmed`, `consumed`, `denied`, `expired` or `cancelled`.
+    pub state: &'static str,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The state of an embedded session; with `wait`, a long poll that answers on a change.
+#[utoipa::path(get, path = "/api/v1/login-sessions/{id}", tag = "login",
+    params(("id" = String, Path), WaitQuery), security(("client_basic" = [])),
+    responses((status = 200, body = SessionStatusBody), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/v1/login-sessions/{id}")]
+pub async fn session_status(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<WaitQuery>,
+) -> Result<HttpResponse, AppError> {
+    let portal = portal_client(&state, &request).await?;
+    let id = path.into_inner();
+    let mut session = own_session(&state, &portal, &id).await?;
+    let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    let seen = query.state.as_deref().unwrap_or(session.state.as_str());
+    if !wait.is_zero() && seen == session.state.as_str() && !session.state.is_final() {
+        let (mut subscription, current) = state.logins.watch(&id).await?;
+        session = current;
+        if seen == session.state.as_str() {
+            let until_expiry = (session.expires_at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            tokio::select! {
+                _ = subscription.next() => {}
+                () = tokio::time::sleep(wait.min(until_expiry)) => {}
+            }
+            session = state.logins.get(&id).await?;
+        }
+    }
+    Ok(HttpResponse::Ok().json(SessionStatusBody {
+        id: session.id,
+        state: session.state.as_str(),
+        expires_at: session.expires_at,
+    }))
+}
+
+/// The embedded session's state changes as Server-Sent Events.
+#[utoipa::path(get, path = "/api/v1/login-sessions/{id}/events", tag = "login",
+    params(("id" = String, Path)), security(("client_basic" = [])),
+    responses((status = 200, content_type = "text/event-stream"), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/v1/login-sessions/{id}/events")]
+pub async fn session_events(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let portal = portal_client(&state, &request).await?;
+    let id = path.into_inner();
+    own_session(&state, &portal, &id).await?;
+    event_response(&state.logins, &id, None).await
+}
+
+/// The result of a confirmed embedded session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResultBody {
+    /// ES256 ID token for this portal.
+    pub id_token: String,
+    /// Its claims.
+    pub claims: Claims,
+}
+
+/// Collects a confirmed session's result, once (`confirmed → consumed`).
+#[utoipa::path(post, path = "/api/v1/login-sessions/{id}/result", tag = "login",
+    params(("id" = String, Path)), security(("client_basic" = [])),
+    responses((status = 200, body = SessionResultBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody)))]
+#[post("/api/v1/login-sessions/{id}/result")]
+pub async fn session_result(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let portal = portal_client(&state, &request).await?;
+    let id = path.into_inner();
+    own_session(&state, &portal, &id).await?;
+    let session = state.logins.consume(&id).await?;
+    let (id_token, claims) = state.oidc.embedded_result(&session).map_err(|error| {
+        tracing::error!(error = %error, "ID token not issued");
+        LoginError::Corrupt
+    })?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(SessionResultBody { id_token, claims }))
+}
+
+/// Cancels an embedded session.
+#[utoipa::path(delete, path = "/api/v1/login-sessions/{id}", tag = "login",
+    params(("id" = String, Path)), security(("client_basic" = [])),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[delete("/api/v1/login-sessions/{id}")]
+pub async fn cancel_session(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let portal = portal_client(&state, &request).await?;
+    let id = path.into_inner();
+    own_session(&state, &portal, &id).await?;
+    state.logins.cancel(&id, &portal).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

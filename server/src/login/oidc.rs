@@ -1,0 +1,770 @@
+//! The OpenID Connect provider over login sessions (DESIGN.md §7 step 4–5): the authorize
+//! request that creates a hosted session, single-use authorization codes bound to the client,
+//! the redirect URI and the PKCE challenge, the token endpoint, ES256 ID tokens, opaque access
+//! tokens for userinfo, and RP-initiated logout. Errors follow RFC 6749.
+
+use std::{sync::Arc, time::Duration};
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use p256::pkcs8::EncodePrivateKey as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use url::Url;
+
+use super::{Authorization, Created, LoginError, LoginIdentity, LoginSession, Logins};
+use crate::{
+    ca::{CaError, TokenKeys},
+    kv::{Kv, KvError},
+    portals::{ClientKind, Portal, Portals},
+    tokens,
+};
+
+/// How long an authorization code can be exchanged.
+pub const CODE_TTL: Duration = Duration::from_secs(60);
+/// How long an access token opens userinfo.
+pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(600);
+/// How long an ID token is valid.
+pub const ID_TOKEN_TTL: Duration = Duration::from_secs(300);
+/// `amr` of every login: a software-held key share and a PIN (RFC 8176).
+pub const AMR: [&str; 2] = ["swk", "pin"];
+/// `acr`: split-key co-signature with the server counting PIN tries.
+pub const ACR: &str = "urn:mcert:loa:cosign";
+
+/// An OAuth 2 error (RFC 6749 §4.1.2.1, §5.2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}: {description}")]
+pub struct OAuthError {
+    /// The registered error code (`invalid_request`, `invalid_grant`, …).
+    pub error: &'static str,
+    /// A sentence for the developer.
+    pub description: String,
+}
+
+impl OAuthError {
+    fn new(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            error,
+            description: description.into(),
+        }
+    }
+
+    fn server(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "OIDC provider failed");
+        Self::new("server_error", "服务暂时不可用，请稍后再试")
+    }
+}
+
+impl From<KvError> for OAuthError {
+    fn from(error: KvError) -> Self {
+        Self::server(error)
+    }
+}
+
+/// Why an authorize request was refused.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The client or the redirect URI cannot be trusted: show an error page, never redirect.
+    NoRedirect {
+        /// What the page says.
+        message: String,
+    },
+    /// Send the error back to the portal.
+    Redirect {
+        /// Where (registered).
+        redirect_uri: String,
+        /// The error.
+        error: OAuthError,
+        /// The portal's `state`.
+        state: Option<String>,
+    },
+}
+
+impl AuthorizeError {
+    /// The redirect URL of a redirectable error.
+    pub fn location(&self) -> Option<String> {
+        match self {
+            Self::NoRedirect { .. } => None,
+            Self::Redirect {
+                redirect_uri,
+                error,
+                state,
+            } => Some(with_query(
+                redirect_uri,
+                &[
+                    ("error", Some(error.error)),
+                    ("error_description", Some(error.description.as_str())),
+                    ("state", state.as_deref()),
+                ],
+            )),
+        }
+    }
+}
+
+/// `uri` with these query parameters appended (absent ones skipped).
+pub fn with_query(uri: &str, params: &[(&str, Option<&str>)]) -> String {
+    let present: Vec<(&str, &str)> = params
+        .iter()
+        .filter_map(|(name, value)| value.map(|value| (*name, value)))
+        .collect();
+    match Url::parse(uri) {
+        Ok(mut url) if !present.is_empty() => {
+            url.query_pairs_mut().extend_pairs(present);
+            url.to_string()
+        }
+        _ => uri.to_string(),
+    }
+}
+
+/// The query of `/oauth2/authorize`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuthorizeRequest {
+    /// Must be `code`.
+    pub response_type: Option<String>,
+    /// The portal.
+    pub client_id: Option<String>,
+    /// A registered redirect URI.
+    pub redirect_uri: Option<String>,
+    /// Space-separated, must include `openid`.
+    pub scope: Option<String>,
+    /// Returned as is.
+    pub state: Option<String>,
+    /// Put in the ID token.
+    pub nonce: Option<String>,
+    /// PKCE challenge.
+    pub code_challenge: Option<String>,
+    /// Must be `S256` when a challenge is given.
+    pub code_challenge_method: Option<String>,
+}
+
+/// A form to `/oauth2/token` (client credentials may also come in the Basic header).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TokenRequest {
+    /// Must be `authorization_code`.
+    pub grant_type: Option<String>,
+    /// The code.
+    pub code: Option<String>,
+    /// The redirect URI the code was issued for.
+    pub redirect_uri: Option<String>,
+    /// PKCE verifier.
+    pub code_verifier: Option<String>,
+    /// `client_secret_post` or public clients.
+    pub client_id: Option<String>,
+    /// `client_secret_post`.
+    pub client_secret: Option<String>,
+}
+
+/// What the token endpoint answers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    /// Opaque bearer token for userinfo.
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds.
+    pub expires_in: u64,
+    /// The ES256 ID token.
+    pub id_token: String,
+    /// Granted scopes.
+    pub scope: String,
+}
+
+/// The claims of an ID token (and, without the token fields, of userinfo).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Claims {
+    /// Issuer: the public base URL.
+    pub iss: String,
+    /// Stable per employer and holder.
+    pub sub: String,
+    /// The client id.
+    pub aud: String,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// When the co-signature was verified.
+    pub auth_time: i64,
+    /// The portal's nonce.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub nonce: Option<String>,
+    /// The login session.
+    pub sid: String,
+    /// Authentication methods.
+    pub amr: Vec<String>,
+    /// Assurance level.
+    pub acr: String,
+    /// `profile`: the holder's name.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    /// `employer`: 单位名称.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub employer_name: Option<String>,
+    /// `employer`: 统一社会信用代码.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub uscc: Option<String>,
+    /// `employer`: the certificate that signed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub certificate_serial: Option<String>,
+    /// `employer`: `primary` or `sub`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub certificate_role: Option<String>,
+    /// `employer`: granted item codes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub items: Option<Vec<String>>,
+}
+
+/// What an authorization code or access token stands for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Grant {
+    client_id: String,
+    redirect_uri: Option<String>,
+    code_challenge: Option<String>,
+    nonce: Option<String>,
+    scopes: Vec<String>,
+    sid: String,
+    identity: LoginIdentity,
+}
+
+fn code_key(code: &str) -> String {
+    format!("oauth-code:{}", tokens::digest(code))
+}
+
+fn access_key(token: &str) -> String {
+    format!("oauth-at:{}", tokens::digest(token))
+}
+
+fn logout_key(sid: &str) -> String {
+    format!("oauth-logout:{sid}")
+}
+
+/// Whether a PKCE challenge or verifier has the RFC 7636 shape (43–128 unreserved characters).
+fn pkce_shaped(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// The OIDC provider.
+pub struct Oidc {
+    kv: Arc<dyn Kv>,
+    portals: Arc<Portals>,
+    logins: Arc<Logins>,
+    issuer: String,
+    kid: String,
+    encoding: EncodingKey,
+    decoding: Vec<(String, DecodingKey)>,
+}
+
+impl std::fmt::Debug for Oidc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Oidc")
+            .field("issuer", &self.issuer)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Oidc {
+    /// The provider at `issuer` (the public base URL), signing with the current token key.
+    pub fn new(
+        kv: Arc<dyn Kv>,
+        portals: Arc<Portals>,
+        logins: Arc<Logins>,
+        issuer: &str,
+        keys: &TokenKeys,
+    ) -> Result<Self, CaError> {
+        let crypto = |detail| CaError::Crypto { detail };
+        let der = keys
+            .signing_key()
+            .to_pkcs8_der()
+            .map_err(|_| crypto("token key encoding"))?;
+        let encoding = EncodingKey::from_ec_der(der.as_bytes());
+        let decoding = keys
+            .jwks()
+            .keys
+            .iter()
+            .map(|jwk| {
+                DecodingKey::from_ec_components(&jwk.x, &jwk.y)
+                    .map(|key| (jwk.kid.clone(), key))
+                    .map_err(|_| crypto("token public key"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            kv,
+            portals,
+            logins,
+            issuer: issuer.trim_end_matches('/').to_string(),
+            kid: keys.current_kid().to_string(),
+            encoding,
+            decoding,
+        })
+    }
+
+    /// The issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The discovery document.
+    pub fn discovery(&self) -> serde_json::Value {
+        let base = &self.issuer;
+        serde_json::json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/oauth2/authorize"),
+            "token_endpoint": format!("{base}/oauth2/token"),
+            "userinfo_endpoint": format!("{base}/oauth2/userinfo"),
+            "jwks_uri": format!("{base}/oauth2/jwks"),
+            "end_session_endpoint": format!("{base}/oauth2/logout"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": crate::portals::KNOWN_SCOPES,
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "acr",
+                "name", "employer_name", "uscc", "certificate_serial", "certificate_role", "items"],
+            "acr_values_supported": [ACR],
+        })
+    }
+
+    /// Checks an authorize request and creates its hosted login session. `restart_url` is the
+    /// request's own URL (the page's "refresh" starts it again).
+    pub async fn authorize(
+        &self,
+        request: &AuthorizeRequest,
+        restart_url: &str,
+        address: &str,
+    ) -> Result<(Created, Portal), AuthorizeError> {
+        let no_redirect = |message: &str| AuthorizeError::NoRedirect {
+            message: message.to_string(),
+        };
+        let client_id = request
+            .client_id
+            .as_deref()
+            .ok_or_else(|| no_redirect("缺少 client_id：请从门户网站重新发起登录。"))?;
+        let portal = self
+            .portals
+            .get(client_id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "portal lookup failed");
+                no_redirect("服务暂时不可用，请稍后再试。")
+            })?
+            .ok_or_else(|| no_redirect("未登记的门户（client_id 无效）：请联系门户网站。"))?;
+        let redirect_uri = request
+            .redirect_uri
+            .as_deref()
+            .filter(|uri| portal.allows_redirect(uri))
+            .ok_or_else(|| no_redirect("回调地址（redirect_uri）未登记：请联系门户网站。"))?
+            .to_string();
+        let refuse = |error: &'static str, description: &str| AuthorizeError::Redirect {
+            redirect_uri: redirect_uri.clone(),
+            error: OAuthError::new(error, description),
+            state: request.state.clone(),
+        };
+        if request.response_type.as_deref() != Some("code") {
+            return Err(refuse(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ));
+        }
+        let scopes: Vec<String> = request
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .split_ascii_whitespace()
+            .map(str::to_string)
+            .collect();
+        if !scopes.iter().any(|s| s == "openid") {
+            return Err(refuse("invalid_scope", "scope must include openid"));
+        }
+        if let Some(scope) = scopes.iter().find(|s| !portal.allows_scope(s)) {
+            return Err(refuse(
+                "invalid_scope",
+                &format!("scope {scope} is not allowed for this client"),
+            ));
+        }
+        let code_challenge = match (
+            request.code_challenge.as_deref(),
+            request.code_challenge_method.as_deref(),
+        ) {
+            (Some(challenge), Some("S256")) if pkce_shaped(challenge) => {
+                Some(challenge.to_string())
+            }
+            (Some(_), Some("S256")) => {
+                return Err(refuse("invalid_request", "malformed code_challenge"));
+            }
+            (Some(_), _) => {
+                return Err(refuse(
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(refuse("invalid_request", "code_challenge is missing"));
+            }
+            (None, None) if portal.kind == ClientKind::Public => {
+                return Err(refuse(
+                    "invalid_request",
+                    "PKCE (code_challenge with S256) is required for public clients",
+                ));
+            }
+            (None, None) => None,
+        };
+        let mut granted = scopes;
+        granted.dedup();
+        let authorization = Authorization {
+            redirect_uri: redirect_uri.clone(),
+            state: request.state.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge,
+            restart_url: restart_url.to_string(),
+        };
+        match self
+            .logins
+            .create(&portal, granted, Some(authorization), address)
+            .await
+        {
+            Ok(created) => Ok((created, portal)),
+            Err(LoginError::RateLimited) => Err(refuse(
+                "temporarily_unavailable",
+                "too many login attempts, try again in a minute",
+            )),
+            Err(error) => {
+                tracing::error!(error = %error, "login session not created");
+                Err(refuse("server_error", "login session could not be created"))
+            }
+        }
+    }
+
+    /// After a hosted session was consumed by its browser: a single-use code and the redirect
+    /// to the portal. A denied session redirects with `access_denied`.
+    pub async fn finish_hosted(&self, session: &LoginSession) -> Result<String, OAuthError> {
+        let authorization = session
+            .authorization
+            .as_ref()
+            .ok_or_else(|| OAuthError::new("invalid_request", "not a hosted login"))?;
+        let Some(identity) = session.identity.clone() else {
+            return Ok(with_query(
+                &authorization.redirect_uri,
+                &[
+                    ("error", Some("access_denied")),
+                    (
+                        "error_description",
+                        Some("the login was declined on the phone"),
+                    ),
+                    ("state", authorization.state.as_deref()),
+                ],
+            ));
+        };
+        let code = tokens::random_token(32);
+        let grant = Grant {
+            client_id: session.client_id.clone(),
+            redirect_uri: Some(authorization.redirect_uri.clone()),
+            code_challenge: authorization.code_challenge.clone(),
+            nonce: authorization.nonce.clone(),
+            scopes: session.scopes.clone(),
+            sid: session.id.clone(),
+            identity,
+        };
+        let bytes = serde_json::to_vec(&grant).map_err(OAuthError::server)?;
+        self.kv
+            .put_if_absent(&code_key(&code), &bytes, CODE_TTL)
+            .await?;
+        Ok(with_query(
+            &authorization.redirect_uri,
+            &[
+                ("code", Some(code.as_str())),
+                ("state", authorization.state.as_deref()),
+                ("iss", Some(self.issuer.as_str())),
+            ],
+        ))
+    }
+
+    /// The client of a token request: HTTP Basic (`client_secret_basic`), the form
+    /// (`client_secret_post`), or a public client's bare `client_id`.
+    pub async fn client(
+        &self,
+        basic: Option<(String, String)>,
+        request: &TokenRequest,
+    ) -> Result<Portal, OAuthError> {
+        let invalid = || OAuthError::new("invalid_client", "client authentication failed");
+        let (client_id, secret) = match (basic, &request.client_secret) {
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::new(
+                    "invalid_request",
+                    "use one client authentication method",
+                ));
+            }
+            (Some((id, secret)), None) => (id, Some(secret)),
+            (None, secret) => (
+                request.client_id.clone().ok_or_else(invalid)?,
+                secret.clone(),
+            ),
+        };
+        self.portals
+            .authenticate(&client_id, secret.as_deref())
+            .await
+            .map_err(OAuthError::server)?
+            .ok_or_else(invalid)
+    }
+
+    /// The authorization-code grant.
+    pub async fn token(
+        &self,
+        client: &Portal,
+        request: &TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        if request.grant_type.as_deref() != Some("authorization_code") {
+            return Err(OAuthError::new(
+                "unsupported_grant_type",
+                "only authorization_code is supported",
+            ));
+        }
+        let code = request
+            .code
+            .as_deref()
+            .ok_or_else(|| OAuthError::new("invalid_request", "code is missing"))?;
+        let invalid_grant = |why: &str| OAuthError::new("invalid_grant", why);
+        // Taken before any check: a code is tried once, whatever the outcome.
+        let bytes = self
+            .kv
+            .take(&code_key(code))
+            .await?
+            .ok_or_else(|| invalid_grant("code is invalid, expired or used"))?;
+        let grant: Grant = serde_json::from_slice(&bytes).map_err(OAuthError::server)?;
+        if grant.client_id != client.client_id {
+            return Err(invalid_grant("code was issued to another client"));
+        }
+        if grant.redirect_uri.as_deref() != request.redirect_uri.as_deref() {
+            return Err(invalid_grant(
+                "redirect_uri does not match the authorize request",
+            ));
+        }
+        match (&grant.code_challenge, request.code_verifier.as_deref()) {
+            (Some(challenge), Some(verifier)) if pkce_shaped(verifier) => {
+                let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+                if !bool::from(subtle::ConstantTimeEq::ct_eq(
+                    computed.as_bytes(),
+                    challenge.as_bytes(),
+                )) {
+                    return Err(invalid_grant("code_verifier does not match"));
+                }
+            }
+            (Some(_), _) => return Err(invalid_grant("a valid code_verifier is required")),
+            (None, Some(_)) => {
+                return Err(invalid_grant("no code_challenge was sent with this code"));
+            }
+            (None, None) => {}
+        }
+        let id_token = self.id_token(&grant)?;
+        let access_token = tokens::random_token(32);
+        let mut stored = grant.clone();
+        stored.redirect_uri = None;
+        stored.code_challenge = None;
+        let bytes = serde_json::to_vec(&stored).map_err(OAuthError::server)?;
+        self.kv
+            .put_if_absent(&access_key(&access_token), &bytes, ACCESS_TOKEN_TTL)
+            .await?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ACCESS_TOKEN_TTL.as_secs(),
+            id_token,
+            scope: grant.scopes.join(" "),
+        })
+    }
+
+    /// The result of an embedded session, collected by its portal: the ID token and its claims.
+    pub fn embedded_result(&self, session: &LoginSession) -> Result<(String, Claims), OAuthError> {
+        let identity = session
+            .identity
+            .clone()
+            .ok_or_else(|| OAuthError::new("invalid_request", "not confirmed"))?;
+        let grant = Grant {
+            client_id: session.client_id.clone(),
+            redirect_uri: None,
+            code_challenge: None,
+            nonce: None,
+            scopes: session.scopes.clone(),
+            sid: session.id.clone(),
+            identity,
+        };
+        let claims = self.claims(&grant);
+        Ok((self.sign(&claims)?, claims))
+    }
+
+    fn claims(&self, grant: &Grant) -> Claims {
+        let now = Utc::now().timestamp();
+        let identity = &grant.identity;
+        let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
+        let employer = has("employer");
+        Claims {
+            iss: self.issuer.clone(),
+            sub: identity.sub.clone(),
+            aud: grant.client_id.clone(),
+            exp: now + i64::try_from(ID_TOKEN_TTL.as_secs()).unwrap_or(300),
+            iat: now,
+            auth_time: identity.auth_time.timestamp(),
+            nonce: grant.nonce.clone(),
+            sid: grant.sid.clone(),
+            amr: AMR.iter().map(|s| (*s).to_string()).collect(),
+            acr: ACR.to_string(),
+            name: has("profile").then(|| identity.holder_name.clone()),
+            employer_name: employer.then(|| identity.employer_name.clone()),
+            uscc: employer.then(|| identity.uscc.clone()),
+            certificate_serial: employer.then(|| identity.serial.clone()),
+            certificate_role: employer.then(|| identity.role.clone()),
+            items: employer.then(|| identity.items.clone()),
+        }
+    }
+
+    fn sign(&self, claims: &Claims) -> Result<String, OAuthError> {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(OAuthError::server)
+    }
+
+    fn id_token(&self, grant: &Grant) -> Result<String, OAuthError> {
+        self.sign(&self.claims(grant))
+    }
+
+    /// Userinfo for a live access token.
+    pub async fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
+        let invalid = || OAuthError::new("invalid_token", "access token is invalid or expired");
+        let bytes = self
+            .kv
+            .get(&access_key(access_token))
+            .await?
+            .ok_or_else(invalid)?;
+        let grant: Grant = serde_json::from_slice(&bytes).map_err(OAuthError::server)?;
+        if self.kv.get(&logout_key(&grant.sid)).await?.is_some() {
+            return Err(invalid());
+        }
+        let claims = self.claims(&grant);
+        let mut value = serde_json::to_value(&claims).map_err(OAuthError::server)?;
+        if let Some(object) = value.as_object_mut() {
+            for field in [
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "sid",
+                "amr",
+                "acr",
+            ] {
+                object.remove(field);
+            }
+        }
+        Ok(value)
+    }
+
+    /// Verifies an ID token this provider issued: ES256 only, this issuer, any of the published
+    /// keys by `kid` (never a key the token names itself), and the audience when given. Expiry
+    /// is checked unless `allow_expired` (a logout hint may be old).
+    pub fn verify_id_token(
+        &self,
+        token: &str,
+        audience: Option<&str>,
+        allow_expired: bool,
+    ) -> Result<Claims, OAuthError> {
+        let invalid = |why: &str| OAuthError::new("invalid_request", why);
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed ID token"))?;
+        if header.alg != Algorithm::ES256 {
+            return Err(invalid("ID token algorithm is not ES256"));
+        }
+        let kid = header.kid.ok_or_else(|| invalid("ID token has no kid"))?;
+        let key = self
+            .decoding
+            .iter()
+            .find(|(id, _)| *id == kid)
+            .map(|(_, key)| key)
+            .ok_or_else(|| invalid("ID token key is unknown"))?;
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_issuer(&[self.issuer.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        match audience {
+            Some(audience) => validation.set_audience(&[audience]),
+            None => validation.validate_aud = false,
+        }
+        validation.validate_exp = !allow_expired;
+        jsonwebtoken::decode::<Claims>(token, key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| invalid(&format!("ID token refused: {e}")))
+    }
+
+    /// RP-initiated logout: the access tokens of the hinted login end; the redirect (registered
+    /// for the hinted client) or `None` for mcert's own page.
+    pub async fn logout(
+        &self,
+        id_token_hint: Option<&str>,
+        post_logout_redirect_uri: Option<&str>,
+        state: Option<&str>,
+    ) -> Result<Option<String>, OAuthError> {
+        let Some(hint) = id_token_hint else {
+            if post_logout_redirect_uri.is_some() {
+                return Err(OAuthError::new(
+                    "invalid_request",
+                    "post_logout_redirect_uri needs id_token_hint",
+                ));
+            }
+            return Ok(None);
+        };
+        let claims = self.verify_id_token(hint, None, true)?;
+        self.kv
+            .put_if_absent(&logout_key(&claims.sid), b"1", ACCESS_TOKEN_TTL)
+            .await?;
+        let Some(uri) = post_logout_redirect_uri else {
+            return Ok(None);
+        };
+        let portal = self
+            .portals
+            .get(&claims.aud)
+            .await
+            .map_err(OAuthError::server)?
+            .ok_or_else(|| OAuthError::new("invalid_request", "unknown client"))?;
+        if !portal.allows_post_logout_redirect(uri) {
+            return Err(OAuthError::new(
+                "invalid_request",
+                "post_logout_redirect_uri is not registered",
+            ));
+        }
+        Ok(Some(with_query(uri, &[("state", state)])))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_values_have_the_rfc_7636_shape() {
+        assert!(pkce_shaped(&"a".repeat(43)));
+        assert!(pkce_shaped(&"A-._~9".repeat(10)));
+        assert!(!pkce_shaped(&"a".repeat(42)));
+        assert!(!pkce_shaped(&"a".repeat(129)));
+        assert!(!pkce_shaped(&format!("{}+", "a".repeat(43))));
+    }
+
+    #[test]
+    fn query_parameters_are_appended_and_encoded() {
+        assert_eq!(
+            with_query(
+                "https://p.example/cb?x=1",
+                &[("code", Some("a b")), ("state", None)]
+            ),
+            "https://p.example/cb?x=1&code=a+b"
+        );
+        assert_eq!(
+            with_query("https://p.example/", &[("state", None)]),
+            "https://p.example/"
+        );
+    }
+}

@@ -1,0 +1,1100 @@
+//! QR scan-to-login end to end (docs/qr-login.md): the hosted OIDC flow with PKCE, the page's
+//! event stream, the embedded API, and a failing attack for each security invariant of
+//! DESIGN.md §12 items 1–4 and 7.
+
+use std::time::Duration;
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use futures_util::StreamExt as _;
+use mcert_server::{
+    ca::RevocationReason,
+    domain::CertificateSerial,
+    portals::{ClientKind, PortalDraft},
+};
+use mcert_signer::cosign::ServerPartials;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use crate::{
+    downloads::downloaded,
+    helpers::{TestApp, spawn_app_with},
+    phone::{Answer, TestPhone},
+};
+
+pub const REDIRECT: &str = "https://portal.example.cn/oidc/callback";
+pub const PIN: &str = "135790";
+
+/// What `downloaded` needs: a short agreement countdown and SMS codes without the minute.
+fn quick(s: &mut mcert_server::configuration::Settings) {
+    s.agreement_countdown_secs = 1;
+    s.otp_limits.resend_interval = Duration::from_millis(1);
+}
+
+pub async fn app() -> TestApp {
+    spawn_app_with(quick).await
+}
+
+/// A browser: no automatic redirects, cookies kept by hand.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Registers a portal: (client id, secret if confidential).
+pub async fn portal(app: &TestApp, kind: ClientKind) -> (String, Option<String>) {
+    let registered = app
+        .state
+        .portals
+        .register(
+            PortalDraft {
+                name: "就业彩云南".into(),
+                kind,
+                origins: vec!["https://portal.example.cn".into()],
+                redirect_uris: vec![REDIRECT.into()],
+                post_logout_redirect_uris: vec!["https://portal.example.cn/".into()],
+                scopes: vec![],
+                items: vec![],
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    (registered.portal.client_id, registered.secret)
+}
+
+fn pkce() -> (String, String) {
+    let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// The page a browser was sent to, with its cookie.
+struct Hosted {
+    id: String,
+    cookie: String,
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn authorize(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
+    browser()
+        .get(format!("{}/oauth2/authorize", app.address))
+        .query(query)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Starts a hosted login for `client` with this PKCE challenge.
+async fn hosted(app: &TestApp, client: &str, challenge: &str) -> Hosted {
+    let response = authorize(
+        app,
+        &[
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid profile employer"),
+            ("state", "st-1"),
+            ("nonce", "n-1"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let to = location(&response);
+    let id = to.strip_prefix("/login/").unwrap().to_string();
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let mut parts = set_cookie.split(';').map(str::trim);
+    let cookie = parts.next().unwrap().to_string();
+    assert!(cookie.starts_with("mcert_login="), "{set_cookie}");
+    let attributes: Vec<&str> = parts.collect();
+    assert!(attributes.contains(&"HttpOnly"), "{set_cookie}");
+    assert!(
+        attributes.contains(&format!("Path={to}").as_str()),
+        "{set_cookie}"
+    );
+    Hosted { id, cookie }
+}
+
+async fn page_get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = browser().get(format!("{}{path}", app.address));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
+}
+
+/// Reads Server-Sent Events: each next event's name.
+struct Events {
+    stream: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(app: &TestApp, path: &str, cookie: &str) -> Self {
+        let response = page_get(app, path, Some(cookie)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        Self {
+            stream: response.bytes_stream().boxed(),
+            buffer: String::new(),
+        }
+    }
+
+    async fn next(&mut self) -> (String, Value) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if block.starts_with(':') {
+                    continue;
+                }
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .unwrap()
+                        .trim()
+                        .to_string()
+                };
+                let data: Value = serde_json::from_str(&field("data:")).unwrap();
+                return (field("event:"), data);
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("an event within 10 s")
+                .unwrap()
+                .unwrap();
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+fn qr(app: &TestApp, id: &str) -> String {
+    format!("{}/q/{id}", app.address)
+}
+
+async fn scan(app: &TestApp, token: &str, qr: &str) -> Answer {
+    app.post_json("/api/v1/mp/logins", &json!({ "qr": qr }), Some(token))
+        .await
+}
+
+/// Confirms a scanned login with the phone's certificate and PIN.
+async fn confirm(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    phone: &TestPhone,
+    pin: &str,
+) -> Result<Value, Answer> {
+    let opened = app
+        .post_json(
+            &format!("/api/v1/mp/logins/{id}/confirm"),
+            &json!({ "serial": phone.serial }),
+            Some(token),
+        )
+        .await;
+    if opened.status != 201 {
+        return Err(opened);
+    }
+    app.cosign(&opened.body, &phone.public_key, &phone.share, pin)
+        .await
+}
+
+async fn exchange(
+    app: &TestApp,
+    client: &str,
+    secret: Option<&str>,
+    code: &str,
+    verifier: &str,
+) -> Answer {
+    let mut request = browser().post(format!("{}/oauth2/token", app.address));
+    if let Some(secret) = secret {
+        request = request.basic_auth(client, Some(secret));
+    }
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ];
+    if secret.is_none() {
+        form.push(("client_id", client));
+    }
+    let response = request.form(&form).send().await.unwrap();
+    Answer {
+        status: response.status().as_u16(),
+        body: response.json().await.unwrap_or(Value::Null),
+    }
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    reqwest::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Logs in through the hosted page: the code at the redirect.
+async fn code_for(
+    app: &TestApp,
+    client: &str,
+    challenge: &str,
+    token: &str,
+    phone: &TestPhone,
+) -> String {
+    let page = hosted(app, client, challenge).await;
+    assert_eq!(scan(app, token, &qr(app, &page.id)).await.status, 200);
+    confirm(app, token, &page.id, phone, PIN).await.unwrap();
+    let back = page_get(
+        app,
+        &format!("/login/{}/continue", page.id),
+        Some(&page.cookie),
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    query_param(&location(&back), "code").unwrap()
+}
+
+/// A browser at `authorize_url` while the phone scans and confirms: where it is sent back to.
+pub async fn browser_login(
+    app: &TestApp,
+    authorize_url: &str,
+    token: &str,
+    phone: &TestPhone,
+) -> String {
+    let response = browser().get(authorize_url).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    let id = location(&response)
+        .strip_prefix("/login/")
+        .unwrap()
+        .to_string();
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    assert_eq!(scan(app, token, &qr(app, &id)).await.status, 200);
+    confirm(app, token, &id, phone, PIN).await.unwrap();
+    let back = page_get(app, &format!("/login/{id}/continue"), Some(&cookie)).await;
+    assert_eq!(back.status(), 303);
+    location(&back)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hosted_login_with_pkce_ends_in_a_verified_id_token() {
+    let app = app().await;
+    let (client, secret) = portal(&app, ClientKind::Confidential).await;
+    let (token, phone) = downloaded(&app, "13900139011", "openid-login", PIN).await;
+
+    let discovery: Value = app
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], app.address);
+    assert_eq!(
+        discovery["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        json!(["ES256"])
+    );
+
+    let (verifier, challenge) = pkce();
+    let page = hosted(&app, &client, &challenge).await;
+    let html = page_get(&app, &format!("/login/{}", page.id), Some(&page.cookie)).await;
+    assert_eq!(html.status(), 200);
+    let csp = html.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let html = html.text().await.unwrap();
+    assert!(html.contains("就业彩云南") && html.contains("<svg"));
+    // Invariant 2: the page, its events and its result belong to the creating browser only.
+    for path in ["", "/events", "/continue"] {
+        let path = format!("/login/{}{path}", page.id);
+        let stranger = page_get(&app, &path, None).await;
+        assert_eq!(stranger.status(), 403, "{path} without the cookie");
+        let forged = page_get(&app, &path, Some("mcert_login=forged")).await;
+        assert_eq!(forged.status(), 403, "{path} with another cookie");
+    }
+
+    let mut events = Events::open(&app, &format!("/login/{}/events", page.id), &page.cookie).await;
+    assert_eq!(events.next().await.0, "pending");
+    let scanned = scan(&app, &token, &qr(&app, &page.id)).await;
+    assert_eq!(scanned.status, 200, "{:?}", scanned.body);
+    assert_eq!(scanned.body["portal"]["name"], "就业彩云南");
+    assert_eq!(
+        scanned.body["portal"]["origin"],
+        "https://portal.example.cn"
+    );
+    assert_eq!(
+        scanned.body["certificates"][0]["serial"],
+        phone.serial.as_str()
+    );
+    assert_eq!(scanned.body["certificates"][0]["role"], "primary");
+    let match_code = scanned.body["match_code"].as_str().unwrap().to_string();
+    assert!(
+        html.contains(&match_code),
+        "the page shows the same match code"
+    );
+    assert_eq!(events.next().await.0, "scanned");
+    // Invariant 1: the QR is accepted once.
+    let again = scan(&app, &token, &qr(&app, &page.id)).await;
+    assert_eq!((again.status, again.code()), (409, "login_already_scanned"));
+
+    let signed = confirm(&app, &token, &page.id, &phone, PIN).await.unwrap();
+    assert_eq!(signed["purpose"], "login");
+    let (event, data) = events.next().await;
+    assert_eq!(event, "confirmed");
+    assert_eq!(data["next"], format!("/login/{}/continue", page.id));
+
+    let back = page_get(
+        &app,
+        &format!("/login/{}/continue", page.id),
+        Some(&page.cookie),
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    let to = location(&back);
+    assert!(to.starts_with(REDIRECT), "{to}");
+    assert_eq!(query_param(&to, "state").as_deref(), Some("st-1"));
+    assert_eq!(
+        query_param(&to, "iss").as_deref(),
+        Some(app.address.as_str())
+    );
+    let code = query_param(&to, "code").unwrap();
+    let twice = page_get(
+        &app,
+        &format!("/login/{}/continue", page.id),
+        Some(&page.cookie),
+    )
+    .await;
+    assert_ne!(twice.status(), 303, "the result is handed out once");
+
+    let tokens = exchange(&app, &client, secret.as_deref(), &code, &verifier).await;
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+    assert_eq!(tokens.body["token_type"], "Bearer");
+    let id_token = tokens.body["id_token"].as_str().unwrap();
+    let claims = app
+        .state
+        .oidc
+        .verify_id_token(id_token, Some(&client), false)
+        .unwrap();
+    assert_eq!(claims.nonce.as_deref(), Some("n-1"));
+    assert_eq!(
+        claims.employer_name.as_deref(),
+        Some("昆明测试科技有限公司")
+    );
+    assert_eq!(
+        claims.certificate_serial.as_deref(),
+        Some(phone.serial.as_str())
+    );
+    assert_eq!(claims.certificate_role.as_deref(), Some("primary"));
+    assert_eq!(claims.name.as_deref(), Some("张三"));
+    assert_eq!(claims.amr, ["swk", "pin"]);
+    assert_eq!(claims.sid, page.id);
+    // Invariant 1: the code is accepted once.
+    let replay = exchange(&app, &client, secret.as_deref(), &code, &verifier).await;
+    assert_eq!(
+        (replay.status, replay.body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let access = tokens.body["access_token"].as_str().unwrap();
+    let info = browser()
+        .get(format!("{}/oauth2/userinfo", app.address))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), 200);
+    let info: Value = info.json().await.unwrap();
+    assert_eq!(info["sub"], claims.sub.as_str());
+    assert_eq!(info["uscc"], claims.uscc.unwrap().as_str());
+
+    // A second login by the same holder of the same employer has the same subject.
+    let (verifier2, challenge2) = pkce();
+    let code2 = code_for(&app, &client, &challenge2, &token, &phone).await;
+    let tokens2 = exchange(&app, &client, secret.as_deref(), &code2, &verifier2).await;
+    let claims2 = app
+        .state
+        .oidc
+        .verify_id_token(
+            tokens2.body["id_token"].as_str().unwrap(),
+            Some(&client),
+            false,
+        )
+        .unwrap();
+    assert_eq!(claims2.sub, claims.sub);
+
+    // RP-initiated logout ends the access token and returns to the registered URI.
+    let out = browser()
+        .get(format!("{}/oauth2/logout", app.address))
+        .query(&[
+            ("id_token_hint", id_token),
+            ("post_logout_redirect_uri", "https://portal.example.cn/"),
+            ("state", "bye"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(location(&out), "https://portal.example.cn/?state=bye");
+    let after = browser()
+        .get(format!("{}/oauth2/userinfo", app.address))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_authorize_requests_never_create_a_session() {
+    let app = app().await;
+    let (public, _) = portal(&app, ClientKind::Public).await;
+    let (_, challenge) = pkce();
+
+    // Unknown client or unregistered redirect URI: an error page, never a redirect.
+    for query in [
+        vec![
+            ("response_type", "code"),
+            ("client_id", "nobody"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+        ],
+        vec![
+            ("response_type", "code"),
+            ("client_id", public.as_str()),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("scope", "openid"),
+        ],
+    ] {
+        let response = authorize(&app, &query).await;
+        assert_eq!(response.status(), 400);
+        assert!(response.headers().get("location").is_none());
+        assert!(response.text().await.unwrap().contains("无法发起登录"));
+    }
+    // Other errors go back to the portal with RFC 6749 codes and the state.
+    for (query, error) in [
+        (
+            vec![
+                ("response_type", "token"),
+                ("scope", "openid"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ],
+            "unsupported_response_type",
+        ),
+        (
+            vec![("response_type", "code"), ("scope", "openid")],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "plain"),
+            ],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("response_type", "code"),
+                ("scope", "profile"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ],
+            "invalid_scope",
+        ),
+        (
+            vec![
+                ("response_type", "code"),
+                ("scope", "openid admin"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ],
+            "invalid_scope",
+        ),
+    ] {
+        let mut query = query;
+        query.extend([
+            ("client_id", public.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("state", "s"),
+        ]);
+        let response = authorize(&app, &query).await;
+        assert_eq!(response.status(), 303);
+        let to = location(&response);
+        assert_eq!(
+            query_param(&to, "error").as_deref(),
+            Some(error),
+            "{query:?}"
+        );
+        assert_eq!(query_param(&to, "state").as_deref(), Some("s"));
+        assert!(
+            response.headers().get("set-cookie").is_none(),
+            "no session for {query:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codes_are_bound_to_the_client_and_the_pkce_verifier() {
+    let app = app().await;
+    let (public, _) = portal(&app, ClientKind::Public).await;
+    let (other, other_secret) = portal(&app, ClientKind::Confidential).await;
+    let (token, phone) = downloaded(&app, "13900139012", "openid-pkce", PIN).await;
+
+    // A wrong verifier: refused, and the code is gone for the right one too.
+    let (verifier, challenge) = pkce();
+    let code = code_for(&app, &public, &challenge, &token, &phone).await;
+    let (wrong, _) = pkce();
+    let refused = exchange(&app, &public, None, &code, &wrong).await;
+    assert_eq!(refused.body["error"], "invalid_grant");
+    let late = exchange(&app, &public, None, &code, &verifier).await;
+    assert_eq!(late.body["error"], "invalid_grant");
+
+    // Another client cannot redeem it; a wrong secret is invalid_client.
+    let (verifier, challenge) = pkce();
+    let code = code_for(&app, &public, &challenge, &token, &phone).await;
+    let stolen = exchange(&app, &other, other_secret.as_deref(), &code, &verifier).await;
+    assert_eq!(stolen.body["error"], "invalid_grant");
+    let bad_secret = exchange(&app, &other, Some("not-the-secret"), "x", &verifier).await;
+    assert_eq!(
+        (bad_secret.status, bad_secret.body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+
+    // The public client with the right verifier.
+    let (verifier, challenge) = pkce();
+    let code = code_for(&app, &public, &challenge, &token, &phone).await;
+    let ok = exchange(&app, &public, None, &code, &verifier).await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_usable_certificates_of_the_scanning_person_log_in() {
+    let app = app().await;
+    let (client, _) = portal(&app, ClientKind::Confidential).await;
+    let (token, phone) = downloaded(&app, "13900139013", "openid-cert", PIN).await;
+    let (_, challenge) = pkce();
+
+    // Invariant 3: a signature over another session's challenge completes nothing.
+    let a = hosted(&app, &client, &challenge).await;
+    let b = hosted(&app, &client, &challenge).await;
+    scan(&app, &token, &qr(&app, &a.id)).await;
+    scan(&app, &token, &qr(&app, &b.id)).await;
+    let open = |id: String| {
+        let app = &app;
+        let token = &token;
+        let serial = phone.serial.clone();
+        async move {
+            app.post_json(
+                &format!("/api/v1/mp/logins/{id}/confirm"),
+                &json!({ "serial": serial }),
+                Some(token),
+            )
+            .await
+        }
+    };
+    let session_a = open(a.id.clone()).await;
+    let session_b = open(b.id.clone()).await;
+    let signed_a = app
+        .cosign(&session_a.body, &phone.public_key, &phone.share, PIN)
+        .await
+        .unwrap();
+    // B's partials, then A's signature offered as B's: refused, B stays scanned.
+    let id_b = session_b.body["session_id"].as_str().unwrap();
+    let message_b = crate::phone::unb64(&session_b.body["message"]);
+    let (_, round) = phone.begin(PIN, id_b, &message_b);
+    assert_eq!(app.send_round(id_b, &round.to_bytes()).await.status, 200);
+    let swapped = app
+        .post_json(
+            &format!("/api/v1/cosign/{id_b}/signature"),
+            &json!({ "signature": signed_a["signature"] }),
+            None,
+        )
+        .await;
+    assert_eq!((swapped.status, swapped.code()), (400, "signature_invalid"));
+    let state_b = app.state.logins.get(&b.id).await.unwrap().state;
+    assert_eq!(state_b.as_str(), "scanned");
+
+    // Someone else's certificate cannot be chosen.
+    let c = hosted(&app, &client, &challenge).await;
+    let stranger = crate::people::mp_session(&app, "openid-stranger-login").await;
+    let verified = crate::people::verify(
+        &app,
+        &stranger,
+        "王五",
+        "110105198001010032",
+        "dev-pass:王五:110105198001010032:openid-stranger-login",
+    )
+    .await;
+    assert_eq!(verified.status, 200);
+    let none = scan(&app, &stranger, &qr(&app, &c.id)).await;
+    assert_eq!((none.status, none.code()), (404, "no_certificate"));
+    let scanned = scan(&app, &token, &qr(&app, &c.id)).await;
+    assert_eq!(scanned.status, 200);
+    let foreign = app
+        .post_json(
+            &format!("/api/v1/mp/logins/{}/confirm", c.id),
+            &json!({ "serial": phone.serial }),
+            Some(&stranger),
+        )
+        .await;
+    assert_eq!((foreign.status, foreign.code()), (409, "login_state"));
+
+    // Invariant 4: revoked between the PIN proof and the signature: the login is refused.
+    let opened = open(c.id.clone()).await;
+    let id_c = opened.body["session_id"].as_str().unwrap();
+    let message_c = crate::phone::unb64(&opened.body["message"]);
+    let (signing, round) = phone.begin(PIN, id_c, &message_c);
+    let partials = app.send_round(id_c, &round.to_bytes()).await;
+    assert_eq!(partials.status, 200);
+    let serial = CertificateSerial::parse(&phone.serial).unwrap();
+    app.state
+        .authority
+        .revoke(&serial, RevocationReason::KeyCompromise, "test")
+        .await
+        .unwrap();
+    let partials =
+        ServerPartials::from_bytes(&crate::phone::unb64(&partials.body["partials"])).unwrap();
+    let signature = signing
+        .finish(
+            &partials,
+            &mcert_signer::parse_public_key(&phone.public_key).unwrap(),
+        )
+        .unwrap();
+    let refused = app
+        .post_json(
+            &format!("/api/v1/cosign/{id_c}/signature"),
+            &json!({ "signature": crate::phone::b64(&signature) }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (409, "certificate_not_usable")
+    );
+    assert_eq!(
+        app.state.logins.get(&c.id).await.unwrap().state.as_str(),
+        "scanned"
+    );
+    // And a revoked certificate is not offered at the next scan.
+    let d = hosted(&app, &client, &challenge).await;
+    let gone = scan(&app, &token, &qr(&app, &d.id)).await;
+    assert_eq!((gone.status, gone.code()), (404, "no_certificate"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_certificate_cannot_log_in() {
+    use sea_orm::ConnectionTrait as _;
+    let app = app().await;
+    let (client, _) = portal(&app, ClientKind::Confidential).await;
+    let (token, phone) = downloaded(&app, "13900139014", "openid-expired", PIN).await;
+    let (_, challenge) = pkce();
+    let page = hosted(&app, &client, &challenge).await;
+    assert_eq!(scan(&app, &token, &qr(&app, &page.id)).await.status, 200);
+    let opened = app
+        .post_json(
+            &format!("/api/v1/mp/logins/{}/confirm", page.id),
+            &json!({ "serial": phone.serial }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(opened.status, 201);
+    // Its validity ends while the person types the PIN.
+    app.db()
+        .await
+        .execute_unprepared(&format!(
+            "UPDATE certificates SET not_after = '2020-01-01T00:00:00Z' WHERE serial = '{}'",
+            phone.serial
+        ))
+        .await
+        .unwrap();
+    let refused = app
+        .cosign(&opened.body, &phone.public_key, &phone.share, PIN)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.status, refused.code()),
+        (409, "certificate_not_usable")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn id_token_verification_allows_es256_only_with_our_issuer_and_audience() {
+    let app = app().await;
+    let (client, secret) = portal(&app, ClientKind::Confidential).await;
+    let (token, phone) = downloaded(&app, "13900139015", "openid-jwt", PIN).await;
+    let (verifier, challenge) = pkce();
+    let code = code_for(&app, &client, &challenge, &token, &phone).await;
+    let tokens = exchange(&app, &client, secret.as_deref(), &code, &verifier).await;
+    let good = tokens.body["id_token"].as_str().unwrap();
+    let oidc = &app.state.oidc;
+    assert!(oidc.verify_id_token(good, Some(&client), false).is_ok());
+
+    let (header, rest) = good.split_once('.').unwrap();
+    let (payload, _) = rest.split_once('.').unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let kid =
+        serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()["kid"]
+            .clone();
+    let encode = |value: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap());
+    // alg=none.
+    let none = format!(
+        "{}.{payload}.",
+        encode(&json!({ "alg": "none", "kid": kid }))
+    );
+    // HS256 keyed with the public JWK (the classic algorithm-confusion attack).
+    let jwks: Value = app.get("/oauth2/jwks").await.json().await.unwrap();
+    let hs_header = encode(&json!({ "alg": "HS256", "typ": "JWT", "kid": kid }));
+    let mac = {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(jwks.to_string().as_bytes()).unwrap();
+        mac.update(format!("{hs_header}.{payload}").as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    };
+    let hs256 = format!("{hs_header}.{payload}.{mac}");
+    // A kid that is not ours, and a body changed under the real signature.
+    let foreign_kid = format!(
+        "{}.{rest}",
+        encode(&json!({ "alg": "ES256", "kid": "attacker" }))
+    );
+    let mut other = claims.clone();
+    other["sub"] = json!("someone-else");
+    let tampered = format!(
+        "{header}.{}.{}",
+        encode(&other),
+        rest.split_once('.').unwrap().1
+    );
+    for (name, forged) in [
+        ("none", none),
+        ("HS256", hs256),
+        ("kid", foreign_kid),
+        ("tampered", tampered),
+    ] {
+        assert!(
+            oidc.verify_id_token(&forged, Some(&client), false).is_err(),
+            "{name}"
+        );
+        let out = browser()
+            .get(format!("{}/oauth2/logout", app.address))
+            .query(&[
+                ("id_token_hint", forged.as_str()),
+                ("post_logout_redirect_uri", "https://portal.example.cn/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), 400, "logout with a {name} token");
+    }
+    // The wrong audience, and an expired token where expiry counts.
+    assert!(
+        oidc.verify_id_token(good, Some("another-client"), false)
+            .is_err()
+    );
+    let mut expired = claims;
+    expired["exp"] = json!(1);
+    let expired = format!(
+        "{header}.{}.{}",
+        encode(&expired),
+        rest.split_once('.').unwrap().1
+    );
+    assert!(
+        oidc.verify_id_token(&expired, Some(&client), false)
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embedded_sessions_are_collected_once_by_their_portal() {
+    let app = app().await;
+    let (client, secret) = portal(&app, ClientKind::Confidential).await;
+    let secret = secret.unwrap();
+    let (other, other_secret) = portal(&app, ClientKind::Confidential).await;
+    let (token, phone) = downloaded(&app, "13900139016", "openid-embedded", PIN).await;
+    let portal_call = |method: reqwest::Method, path: &str, who: (&str, &str)| {
+        browser()
+            .request(method, format!("{}{path}", app.address))
+            .basic_auth(who.0, Some(who.1))
+    };
+    let me = (client.as_str(), secret.as_str());
+
+    let anonymous = browser()
+        .post(format!("{}/api/v1/login-sessions", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let created = portal_call(reqwest::Method::POST, "/api/v1/login-sessions", me)
+        .json(&json!({ "scope": "openid employer" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["qr_text"], qr(&app, &id));
+    assert!(
+        created["qr_svg"].as_str().unwrap().starts_with("<?xml")
+            || created["qr_svg"].as_str().unwrap().contains("<svg")
+    );
+    let png = portal_call(
+        reqwest::Method::GET,
+        &format!("/api/v1/login-sessions/{id}/qr.png"),
+        me,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert_eq!(&png.bytes().await.unwrap()[..4], b"\x89PNG");
+    // Another portal does not see it.
+    let theirs = portal_call(
+        reqwest::Method::GET,
+        &format!("/api/v1/login-sessions/{id}"),
+        (other.as_str(), other_secret.as_deref().unwrap()),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(theirs.status(), 404);
+
+    // A long poll answers when the phone scans.
+    let poll = portal_call(
+        reqwest::Method::GET,
+        &format!("/api/v1/login-sessions/{id}?wait=20&state=pending"),
+        me,
+    )
+    .send();
+    let scanning = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        scan(&app, &token, created["qr_text"].as_str().unwrap()).await
+    };
+    let (polled, scanned) = tokio::join!(poll, scanning);
+    assert_eq!(scanned.status, 200);
+    let polled: Value = polled.unwrap().json().await.unwrap();
+    assert_eq!(polled["state"], "scanned");
+
+    // Not yet confirmed: nothing to collect.
+    let early = portal_call(
+        reqwest::Method::POST,
+        &format!("/api/v1/login-sessions/{id}/result"),
+        me,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(early.status(), 409);
+    confirm(&app, &token, &id, &phone, PIN).await.unwrap();
+    let result = portal_call(
+        reqwest::Method::POST,
+        &format!("/api/v1/login-sessions/{id}/result"),
+        me,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(result.status(), 200);
+    let result: Value = result.json().await.unwrap();
+    assert_eq!(
+        result["claims"]["certificate_serial"],
+        phone.serial.as_str()
+    );
+    assert!(
+        result["claims"]["name"].is_null(),
+        "profile was not asked for"
+    );
+    let claims = app
+        .state
+        .oidc
+        .verify_id_token(result["id_token"].as_str().unwrap(), Some(&client), false)
+        .unwrap();
+    assert_eq!(
+        claims.employer_name.as_deref(),
+        Some("昆明测试科技有限公司")
+    );
+    let again = portal_call(
+        reqwest::Method::POST,
+        &format!("/api/v1/login-sessions/{id}/result"),
+        me,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(again.status(), 409, "collected once");
+
+    // Declined and cancelled sessions.
+    let create = || async {
+        let created: Value = portal_call(reqwest::Method::POST, "/api/v1/login-sessions", me)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["id"].as_str().unwrap().to_string()
+    };
+    let declined = create().await;
+    scan(&app, &token, &qr(&app, &declined)).await;
+    let denied = app
+        .post_json(
+            &format!("/api/v1/mp/logins/{declined}/deny"),
+            &json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(denied.status, 204);
+    let state: Value = portal_call(
+        reqwest::Method::GET,
+        &format!("/api/v1/login-sessions/{declined}"),
+        me,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(state["state"], "denied");
+    let cancelled = create().await;
+    let cancel = portal_call(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/login-sessions/{cancelled}"),
+        me,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(cancel.status(), 204);
+    let late = scan(&app, &token, &qr(&app, &cancelled)).await;
+    assert_eq!((late.status, late.code()), (409, "login_already_scanned"));
+    // A QR of another host, and a made-up id.
+    let foreign = scan(&app, &token, &format!("https://evil.example/q/{cancelled}")).await;
+    assert_eq!((foreign.status, foreign.code()), (400, "login_qr_invalid"));
+    let unknown = scan(&app, &token, &qr(&app, "AAAAAAAAAAAAAAAAAAAAAA")).await;
+    assert_eq!((unknown.status, unknown.code()), (404, "login_not_found"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn session_creation_is_rate_limited() {
+    let app = spawn_app_with(|s| s.login.per_client = 3).await;
+    let (client, secret) = portal(&app, ClientKind::Confidential).await;
+    let secret = secret.unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let response = browser()
+            .post(format!("{}/api/v1/login-sessions", app.address))
+            .basic_auth(&client, Some(&secret))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 201, 429, 429]);
+}
+
+/// Two instances sharing PostgreSQL and Redis (the production setup): a page waiting on one
+/// hears a scan and a confirmation made on the other. Needs `DATABASE_URL` and `REDIS_URL`
+/// (the second CI pass); the in-process store cannot be shared between instances.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_on_one_instance_reaches_a_page_waiting_on_another() {
+    let (Ok(database), Ok(redis)) = (std::env::var("DATABASE_URL"), std::env::var("REDIS_URL"))
+    else {
+        eprintln!(
+            "two-instance test: runs with DATABASE_URL and REDIS_URL (PostgreSQL + Redis) only"
+        );
+        return;
+    };
+    let shared_db = crate::helpers::fresh_postgres(&database).await;
+    let prefix = format!("mcert-test:{}:", uuid::Uuid::new_v4().simple());
+    let master_key = hex::encode(rand::random::<[u8; 16]>());
+    let instance = |public_url: Option<String>| {
+        let (shared_db, prefix, master_key, redis) = (
+            shared_db.clone(),
+            prefix.clone(),
+            master_key.clone(),
+            redis.clone(),
+        );
+        spawn_app_with(move |s| {
+            quick(s);
+            s.database_url = Some(secrecy::SecretString::from(shared_db));
+            s.redis_url = Some(secrecy::SecretString::from(redis));
+            s.kv_prefix = prefix;
+            s.master_key = Some(secrecy::SecretString::from(master_key));
+            s.public_url = public_url;
+        })
+    };
+    let first = instance(None).await;
+    // Behind one load balancer both instances have the same public URL.
+    let second = instance(Some(first.address.clone())).await;
+    let (client, _) = portal(&first, ClientKind::Confidential).await;
+    let (token, phone) = downloaded(&first, "13900139017", "openid-two", PIN).await;
+    let (_, challenge) = pkce();
+    let page = hosted(&first, &client, &challenge).await;
+    let mut events =
+        Events::open(&first, &format!("/login/{}/events", page.id), &page.cookie).await;
+    assert_eq!(events.next().await.0, "pending");
+    let scanned = scan(&second, &token, &qr(&first, &page.id)).await;
+    assert_eq!(scanned.status, 200, "{:?}", scanned.body);
+    assert_eq!(events.next().await.0, "scanned");
+    confirm(&second, &token, &page.id, &phone, PIN)
+        .await
+        .unwrap();
+    assert_eq!(events.next().await.0, "confirmed");
+}
+
+/// The development demo portal is a plain relying party: a login through it ends on `/demo`
+/// showing the employer's name; logging out returns there signed out.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
+    let app = app().await;
+    let (token, phone) = downloaded(&app, "13900139018", "openid-demo", PIN).await;
+    let start = page_get(&app, "/demo/login", None).await;
+    assert_eq!(start.status(), 303);
+    let authorize_url = location(&start);
+    assert!(authorize_url.starts_with(&format!("{}/oauth2/authorize?", app.address)));
+    let callback = browser_login(&app, &authorize_url, &token, &phone).await;
+    assert!(
+        callback.starts_with(&format!("{}/demo/callback?", app.address)),
+        "{callback}"
+    );
+    let landed = browser().get(&callback).send().await.unwrap();
+    assert_eq!(landed.status(), 303, "{:?}", landed.text().await);
+    assert_eq!(location(&landed), "/demo");
+    let cookie = landed.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let home = page_get(&app, "/demo", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("昆明测试科技有限公司"), "{home}");
+    assert!(home.contains(&phone.serial));
+    // A replayed callback does not sign anyone in.
+    let replay = browser().get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
+
+    let out = page_get(&app, "/demo/logout", Some(&cookie)).await;
+    assert_eq!(out.status(), 303);
+    let to = location(&out);
+    assert!(to.contains("/oauth2/logout?id_token_hint="), "{to}");
+    let back = browser().get(&to).send().await.unwrap();
+    assert_eq!(location(&back), format!("{}/demo", app.address));
+    let home = page_get(&app, "/demo", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("扫码登录"));
+}
