@@ -25,6 +25,7 @@ mod m20261121_000019_create_phone_bindings;
 mod m20261121_000020_add_ticket_downloads;
 mod m20261121_000021_add_application_agent_id;
 mod m20261121_000022_add_person_default_certificate;
+mod m20261121_000023_create_certificate_sync;
 mod m20261121_000024_create_portals;
 
 /// Every migration, oldest first.
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000020_add_ticket_downloads::Migration),
             Box::new(m20261121_000021_add_application_agent_id::Migration),
             Box::new(m20261121_000022_add_person_default_certificate::Migration),
+            Box::new(m20261121_000023_create_certificate_sync::Migration),
             Box::new(m20261121_000024_create_portals::Migration),
         ]
     }

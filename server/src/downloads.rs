@@ -113,7 +113,7 @@ impl Downloads {
             .map(|application| Downloadable {
                 sync: syncs
                     .remove(&application.id)
-                    .map_or(SyncStatus::Pending, |state| state.status),
+                    .map_or(SyncStatus::Pending, |state| state.delivery.status),
                 application,
             })
             .collect())

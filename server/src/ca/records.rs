@@ -343,7 +343,9 @@ pub trait CertStore: Send + Sync + std::fmt::Debug {
         &self,
         serial: &CertificateSerial,
     ) -> Result<Option<CertificateRecord>, StorageError>;
-    /// Revokes an active certificate, with its audit entry, in one transaction.
+    /// Revokes an active certificate, with its audit entry, in one transaction; a certificate
+    /// downloaded for an application also queues its `revoked` event for the employment platform
+    /// in that transaction.
     async fn revoke(
         &self,
         serial: &CertificateSerial,

@@ -87,8 +87,9 @@ pub trait EnrolStore: Send + Sync + std::fmt::Debug {
         serial: &CertificateSerial,
     ) -> Result<Vec<CertificateSerial>, EnrolError>;
     /// Activates the pending certificate with its signed bytes, stores the device token hash,
-    /// completes the ticket and appends the audit entry. `Superseded` if the certificate is no
-    /// longer pending (a newer attempt abandoned it).
+    /// completes the ticket and appends the audit entry, and for a download queues the
+    /// `activated` event for the employment platform, all in one transaction. `Superseded` if
+    /// the certificate is no longer pending (a newer attempt abandoned it).
     async fn complete_enrolment(
         &self,
         serial: &CertificateSerial,

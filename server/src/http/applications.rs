@@ -187,15 +187,15 @@ impl ApplicationBody {
                         _ => StatusItem::new("active", "已激活", None),
                     };
                 }
-                if let Some(sync) = &sync {
-                    body.sync_status = Some(sync.status.as_str().to_string());
-                    body.sync_status_label = Some(sync.status.label_zh().to_string());
-                    body.sync_reason = sync.last_error.clone().filter(|_| {
-                        matches!(sync.status, SyncStatus::Blocked | SyncStatus::Failed)
+                if let Some(delivery) = sync.as_ref().map(|s| &s.delivery) {
+                    body.sync_status = Some(delivery.status.as_str().to_string());
+                    body.sync_status_label = Some(delivery.status.label_zh().to_string());
+                    body.sync_reason = delivery.last_error.clone().filter(|_| {
+                        matches!(delivery.status, SyncStatus::Blocked | SyncStatus::Failed)
                     });
                     body.progress.sync = StatusItem::new(
-                        sync.status.as_str(),
-                        sync.status.label_zh(),
+                        delivery.status.as_str(),
+                        delivery.status.label_zh(),
                         body.sync_reason.clone(),
                     );
                 }

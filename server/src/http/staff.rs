@@ -153,6 +153,27 @@ pub struct StaffApplicationBody {
     /// The SMS notices to the agent about this application, oldest first (detail view only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notices: Option<Vec<NoticeBody>>,
+    /// The activations and revocations of the application's downloaded certificates and their
+    /// push to the employment platform, oldest first (detail view only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_syncs: Option<Vec<CertificateSyncBody>>,
+}
+
+/// A certificate event's push to the employment platform as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateSyncBody {
+    /// Serial, hex.
+    pub serial: String,
+    /// `activated` or `revoked`.
+    pub event: String,
+    /// `pending`, `synced` or `failed`.
+    pub status: String,
+    /// 证书数据同步：数据未同步 / 数据已同步 / 同步失败.
+    pub status_zh: String,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Pushes so far.
+    pub attempts: u32,
 }
 
 /// An SMS notice as staff see it.
@@ -193,17 +214,19 @@ async fn staff_bodies(
                 decided_at,
                 sync_accounts: sync.map(|s| s.accounts).unwrap_or_default(),
                 notices: None,
+                certificate_syncs: None,
             },
         )
         .collect())
 }
 
-/// One application as reviewers see it, with its notices.
+/// One application as reviewers see it, with its notices and certificate events.
 async fn one_staff_body(
     state: &AppState,
     record: crate::applications::ApplicationRecord,
 ) -> Result<StaffApplicationBody, AppError> {
-    let subject = format!("application:{}", record.id);
+    let id = record.id;
+    let subject = format!("application:{id}");
     let mut body = staff_bodies(state, vec![record])
         .await?
         .pop()
@@ -225,6 +248,24 @@ async fn one_staff_body(
                 last_error: n.last_error,
                 created_at: n.created_at,
                 sent_at: n.sent_at,
+            })
+            .collect(),
+    );
+    let certificate_syncs = state
+        .sync
+        .certificate_syncs(id)
+        .await
+        .map_err(crate::ca::CaError::Storage)?;
+    body.certificate_syncs = Some(
+        certificate_syncs
+            .into_iter()
+            .map(|c| CertificateSyncBody {
+                serial: c.payload.serial,
+                event: c.payload.event.as_str().to_string(),
+                status: c.delivery.status.as_str().to_string(),
+                status_zh: c.delivery.status.certificate_label_zh(),
+                last_error: c.delivery.last_error,
+                attempts: c.delivery.attempts,
             })
             .collect(),
     );

@@ -1,10 +1,12 @@
 //! The employment platform (就业系统) that approved applications are pushed to (DESIGN.md §10).
 //!
-//! [`HttpPlatform`] posts the employer and agent of an approved application as JSON with a bearer
-//! key. Pushing is idempotent on the platform's side (keyed by the application id), so the sync
-//! outbox retries transient failures with backoff. [`DevPlatform`] accepts everything and says so
-//! in the log.
+//! [`HttpPlatform`] posts the employer and agent of an approved application, and each activation
+//! or revocation of a certificate downloaded for one, as JSON with a bearer key. Pushing is
+//! idempotent on the platform's side (keyed by the application id, or by the serial and event),
+//! so the sync outbox retries transient failures with backoff. [`DevPlatform`] accepts everything
+//! and says so in the log.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{HttpTimeouts, http_client};
@@ -26,6 +28,72 @@ pub struct EmployerSync {
     pub agent_phone: String,
     /// Whether an electronic seal was requested.
     pub seal_wanted: bool,
+}
+
+/// What happened to a certificate downloaded for an approved application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateEvent {
+    /// The certificate was downloaded and activated on the agent's phone.
+    Activated,
+    /// The certificate was revoked (by staff, or superseded by a download on a new phone).
+    Revoked,
+}
+
+impl CertificateEvent {
+    /// Stored and sent form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Activated => "activated",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// What is pushed when a certificate of an approved application is activated or revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateSync {
+    /// mcert's application id, as in [`EmployerSync`].
+    pub application_id: i64,
+    /// Certificate serial, hex (with `event`, the platform's idempotency key).
+    pub serial: String,
+    /// 统一社会信用代码.
+    pub uscc: String,
+    /// 单位名称.
+    pub unit_name: String,
+    /// 证书持有人姓名.
+    pub holder_name: String,
+    /// 证书持有人手机号码.
+    pub holder_phone: String,
+    /// `primary` (the employer's first certificate) or `sub`.
+    pub role: String,
+    /// What happened.
+    pub event: CertificateEvent,
+    /// Valid from.
+    pub not_before: DateTime<Utc>,
+    /// Valid until.
+    pub not_after: DateTime<Utc>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// A certificate event for tests: application 7's primary certificate `5f3a`, activated.
+#[cfg(test)]
+pub(crate) fn activation_for_tests() -> CertificateSync {
+    let at = Utc::now();
+    CertificateSync {
+        application_id: 7,
+        serial: "5f3a".into(),
+        uscc: "91440300708461136T".into(),
+        unit_name: "昆明测试科技有限公司".into(),
+        holder_name: "张三".into(),
+        holder_phone: "13800138000".into(),
+        role: "primary".into(),
+        event: CertificateEvent::Activated,
+        not_before: at,
+        not_after: at + chrono::TimeDelta::days(365),
+        at,
+    }
 }
 
 /// A merge of the platform's accounts for one USCC into one (seed 000 FAQ (一)).
@@ -82,6 +150,8 @@ pub trait EmploymentPlatform: Send + Sync + std::fmt::Debug {
     async fn push(&self, record: &EmployerSync) -> Result<SyncAnswer, PlatformError>;
     /// Merges the accounts of one USCC. Idempotent on the platform's side.
     async fn merge_accounts(&self, request: &MergeRequest) -> Result<(), PlatformError>;
+    /// Pushes one certificate event; the platform's reference.
+    async fn push_certificate(&self, record: &CertificateSync) -> Result<String, PlatformError>;
 }
 
 /// Settings of the real platform (`[platform]` in the file).
@@ -102,17 +172,19 @@ impl std::fmt::Debug for PlatformConfig {
 }
 
 /// The platform over HTTP: `POST {base_url}/api/ca/employers` to push, `POST
-/// {base_url}/api/ca/employers/{uscc}/merge` to merge accounts.
+/// {base_url}/api/ca/employers/{uscc}/merge` to merge accounts, `POST
+/// {base_url}/api/ca/certificates` to push a certificate event.
 pub struct HttpPlatform {
     client: reqwest::Client,
-    url: String,
+    /// `{base_url}/api/ca`.
+    api: String,
     api_key: secrecy::SecretString,
 }
 
 impl std::fmt::Debug for HttpPlatform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpPlatform")
-            .field("url", &self.url)
+            .field("api", &self.api)
             .finish_non_exhaustive()
     }
 }
@@ -141,7 +213,7 @@ impl HttpPlatform {
             client: http_client(timeouts).map_err(|e| PlatformError::Unavailable {
                 detail: e.to_string(),
             })?,
-            url: format!("{base}/api/ca/employers"),
+            api: format!("{base}/api/ca"),
             api_key: config.api_key.clone(),
         })
     }
@@ -190,7 +262,8 @@ fn refused(status: reqwest::StatusCode, answer: Answer) -> PlatformError {
 #[async_trait::async_trait]
 impl EmploymentPlatform for HttpPlatform {
     async fn push(&self, record: &EmployerSync) -> Result<SyncAnswer, PlatformError> {
-        let (status, answer) = self.post(&self.url, record).await?;
+        let url = format!("{}/employers", self.api);
+        let (status, answer) = self.post(&url, record).await?;
         match (status.as_u16(), answer.status.as_str()) {
             (200 | 201, "ok") => Ok(SyncAnswer::Synced {
                 reference: answer.reference.unwrap_or_default(),
@@ -203,10 +276,19 @@ impl EmploymentPlatform for HttpPlatform {
     }
 
     async fn merge_accounts(&self, request: &MergeRequest) -> Result<(), PlatformError> {
-        let url = format!("{}/{}/merge", self.url, request.uscc);
+        let url = format!("{}/employers/{}/merge", self.api, request.uscc);
         let (status, answer) = self.post(&url, request).await?;
         match (status.as_u16(), answer.status.as_str()) {
             (200, "ok") => Ok(()),
+            _ => Err(refused(status, answer)),
+        }
+    }
+
+    async fn push_certificate(&self, record: &CertificateSync) -> Result<String, PlatformError> {
+        let url = format!("{}/certificates", self.api);
+        let (status, answer) = self.post(&url, record).await?;
+        match (status.as_u16(), answer.status.as_str()) {
+            (200 | 201, "ok") => Ok(answer.reference.unwrap_or_default()),
             _ => Err(refused(status, answer)),
         }
     }
@@ -220,15 +302,21 @@ pub struct UnconfiguredPlatform;
 #[async_trait::async_trait]
 impl EmploymentPlatform for UnconfiguredPlatform {
     async fn push(&self, _record: &EmployerSync) -> Result<SyncAnswer, PlatformError> {
-        Err(PlatformError::Unavailable {
-            detail: "no employment platform configured ([platform] base_url and api_key)".into(),
-        })
+        Err(unconfigured())
     }
 
     async fn merge_accounts(&self, _request: &MergeRequest) -> Result<(), PlatformError> {
-        Err(PlatformError::Unavailable {
-            detail: "no employment platform configured ([platform] base_url and api_key)".into(),
-        })
+        Err(unconfigured())
+    }
+
+    async fn push_certificate(&self, _record: &CertificateSync) -> Result<String, PlatformError> {
+        Err(unconfigured())
+    }
+}
+
+fn unconfigured() -> PlatformError {
+    PlatformError::Unavailable {
+        detail: "no employment platform configured ([platform] base_url and api_key)".into(),
     }
 }
 
@@ -257,17 +345,26 @@ impl EmploymentPlatform for DevPlatform {
         );
         Ok(())
     }
+
+    async fn push_certificate(&self, record: &CertificateSync) -> Result<String, PlatformError> {
+        tracing::info!(
+            application = record.application_id,
+            serial = %record.serial,
+            event = record.event.as_str(),
+            "DEVELOPMENT platform: certificate push accepted, nothing sent"
+        );
+        Ok(format!("dev-{}-{}", record.serial, record.event.as_str()))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
 
     use std::time::Duration;
 
-    use actix_web::{App, HttpResponse, HttpServer, web};
-
     use super::*;
+    use crate::providers::fake_http::{Answer, FakeHttp, Received, closed_port_url};
 
     fn record() -> EmployerSync {
         EmployerSync {
@@ -281,39 +378,10 @@ mod tests {
         }
     }
 
-    /// A fake platform on loopback answering every push with `status` and `body`
-    /// (or never answering when `hang`).
-    async fn fake(status: u16, body: &'static str, hang: bool) -> String {
-        let server = HttpServer::new(move || {
-            App::new().route(
-                "/api/ca/employers",
-                web::post().to(move |request: actix_web::HttpRequest, got: web::Json<EmployerSync>| async move {
-                    assert_eq!(got.application_id, 7);
-                    assert_eq!(
-                        request.headers().get("authorization").unwrap(),
-                        "Bearer key-1"
-                    );
-                    if hang {
-                        tokio::time::sleep(Duration::from_secs(5)).await;
-                    }
-                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
-                        .content_type("application/json")
-                        .body(body)
-                }),
-            )
-        })
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let address = server.addrs()[0];
-        tokio::spawn(server.run());
-        format!("http://{address}")
-    }
-
-    fn client(base: String) -> HttpPlatform {
+    fn client(base: &str) -> HttpPlatform {
         HttpPlatform::new(
             &PlatformConfig {
-                base_url: base,
+                base_url: base.to_string(),
                 api_key: "key-1".into(),
             },
             HttpTimeouts {
@@ -324,77 +392,110 @@ mod tests {
         .unwrap()
     }
 
-    #[actix_web::test]
-    async fn answers_are_read() {
-        let ok = client(fake(200, r#"{"status":"ok","reference":"JY-1"}"#, false).await);
+    /// The one request the fake got, checked for the path and the bearer key; its JSON body.
+    fn only_request(fake: &FakeHttp, path: &str) -> serde_json::Value {
+        let received: Vec<Received> = fake.received();
+        assert_eq!(received.len(), 1);
         assert_eq!(
-            ok.push(&record()).await.unwrap(),
+            (received[0].method.as_str(), received[0].path()),
+            ("POST", path)
+        );
+        assert_eq!(received[0].header("authorization"), Some("Bearer key-1"));
+        serde_json::from_slice(&received[0].body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn answers_are_read() {
+        let ok = FakeHttp::start(Answer::json(200, r#"{"status":"ok","reference":"JY-1"}"#)).await;
+        assert_eq!(
+            client(ok.base_url()).push(&record()).await.unwrap(),
             SyncAnswer::Synced {
                 reference: "JY-1".into()
             }
         );
-        let merge = client(
-            fake(
-                409,
-                r#"{"status":"multiple_accounts","accounts":["A","B"]}"#,
-                false,
-            )
-            .await,
-        );
+        assert_eq!(only_request(&ok, "/api/ca/employers")["application_id"], 7);
+        let merge = FakeHttp::start(Answer::json(
+            409,
+            r#"{"status":"multiple_accounts","accounts":["A","B"]}"#,
+        ))
+        .await;
         assert_eq!(
-            merge.push(&record()).await.unwrap(),
+            client(merge.base_url()).push(&record()).await.unwrap(),
             SyncAnswer::MultipleAccounts {
                 accounts: vec!["A".into(), "B".into()]
             }
         );
-        let refused = client(fake(400, r#"{"status":"bad","message":"no"}"#, false).await);
+        let refused =
+            FakeHttp::start(Answer::json(400, r#"{"status":"bad","message":"no"}"#)).await;
         assert!(matches!(
-            refused.push(&record()).await,
+            client(refused.base_url()).push(&record()).await,
             Err(PlatformError::Refused { .. })
         ));
     }
 
-    #[actix_web::test]
-    async fn outages_are_unavailable() {
-        for base in [
-            fake(503, "busy", false).await,
-            fake(200, "<html>", false).await,
-            fake(200, r#"{"status":"ok"}"#, true).await,
-        ] {
-            assert!(matches!(
-                client(base).push(&record()).await,
-                Err(PlatformError::Unavailable { .. })
-            ));
+    #[tokio::test]
+    async fn certificate_events_are_posted_and_answers_read() {
+        let ok =
+            FakeHttp::start(Answer::json(201, r#"{"status":"ok","reference":"JY-C-1"}"#)).await;
+        let reference = client(ok.base_url())
+            .push_certificate(&activation_for_tests())
+            .await
+            .unwrap();
+        assert_eq!(reference, "JY-C-1");
+        let sent = only_request(&ok, "/api/ca/certificates");
+        assert_eq!(
+            (&sent["serial"], &sent["event"], &sent["role"]),
+            (&"5f3a".into(), &"activated".into(), &"primary".into())
+        );
+        assert_eq!(sent["holder_phone"], "13800138000");
+        let refused = FakeHttp::start(Answer::json(
+            422,
+            r#"{"status":"unknown_serial","message":"5f3a"}"#,
+        ))
+        .await;
+        match client(refused.base_url())
+            .push_certificate(&activation_for_tests())
+            .await
+        {
+            Err(PlatformError::Refused { detail }) => assert!(detail.contains("5f3a"), "{detail}"),
+            other => panic!("{other:?}"),
         }
     }
 
-    /// A fake platform answering merges with `status` and `body`.
-    async fn fake_merge(status: u16, body: &'static str) -> String {
-        let server = HttpServer::new(move || {
-            App::new().route(
-                "/api/ca/employers/{uscc}/merge",
-                web::post().to(
-                    move |path: web::Path<String>, got: web::Json<MergeRequest>| async move {
-                        assert_eq!(path.as_str(), "91440300708461136T");
-                        assert_eq!(got.keep, "JY-A");
-                        assert_eq!(got.absorb, vec!["JY-B".to_string()]);
-                        assert_eq!(got.operator, "reviewer");
-                        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
-                            .content_type("application/json")
-                            .body(body)
-                    },
+    #[tokio::test]
+    async fn outages_are_unavailable() {
+        let answers = [
+            Answer::json(503, "busy"),
+            Answer::html(200, "<html>"),
+            Answer::html(404, "<html>not found</html>"),
+            Answer::Never,
+        ];
+        let mut fakes = Vec::new();
+        for answer in answers {
+            fakes.push(FakeHttp::start(answer).await);
+        }
+        let mut bases: Vec<String> = fakes.iter().map(|f| f.base_url().to_string()).collect();
+        bases.push(closed_port_url().await);
+        for base in &bases {
+            let platform = client(base);
+            assert!(
+                matches!(
+                    platform.push(&record()).await,
+                    Err(PlatformError::Unavailable { .. })
                 ),
-            )
-        })
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let address = server.addrs()[0];
-        tokio::spawn(server.run());
-        format!("http://{address}")
+                "push to {base}"
+            );
+            assert!(
+                matches!(
+                    platform.push_certificate(&activation_for_tests()).await,
+                    Err(PlatformError::Unavailable { .. })
+                ),
+                "certificate push to {base}"
+            );
+        }
     }
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn merges_are_posted_and_answers_read() {
         let request = MergeRequest {
             uscc: "91440300708461136T".into(),
@@ -402,17 +503,28 @@ mod tests {
             absorb: vec!["JY-B".into()],
             operator: "reviewer".into(),
         };
-        let ok = client(fake_merge(200, r#"{"status":"ok"}"#).await);
-        ok.merge_accounts(&request).await.unwrap();
-        let unknown =
-            client(fake_merge(404, r#"{"status":"unknown_account","message":"JY-A"}"#).await);
+        let ok = FakeHttp::start(Answer::json(200, r#"{"status":"ok"}"#)).await;
+        client(ok.base_url())
+            .merge_accounts(&request)
+            .await
+            .unwrap();
+        let sent = only_request(&ok, "/api/ca/employers/91440300708461136T/merge");
+        assert_eq!(
+            serde_json::from_value::<MergeRequest>(sent).unwrap(),
+            request
+        );
+        let unknown = FakeHttp::start(Answer::json(
+            404,
+            r#"{"status":"unknown_account","message":"JY-A"}"#,
+        ))
+        .await;
         assert!(matches!(
-            unknown.merge_accounts(&request).await,
+            client(unknown.base_url()).merge_accounts(&request).await,
             Err(PlatformError::Refused { .. })
         ));
-        let down = client(fake_merge(502, "bad gateway").await);
+        let down = FakeHttp::start(Answer::html(502, "bad gateway")).await;
         assert!(matches!(
-            down.merge_accounts(&request).await,
+            client(down.base_url()).merge_accounts(&request).await,
             Err(PlatformError::Unavailable { .. })
         ));
     }

@@ -7,7 +7,10 @@ use sea_orm::{
     DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
 };
 
-use super::entities::{audit_entry, authority_key, certificate, crl, revocation, unit};
+use super::{
+    entities::{audit_entry, authority_key, certificate, crl, revocation, unit},
+    sync_store::queue_certificate_event_in,
+};
 use crate::{
     audit::{AuditDraft, AuditEntry},
     ca::{
@@ -16,6 +19,7 @@ use crate::{
         StorageError,
     },
     domain::CertificateSerial,
+    providers::platform::CertificateEvent,
 };
 
 /// How often a transaction that lost an audit-chain race is tried again.
@@ -338,6 +342,7 @@ impl SeaCertStore {
         .insert(&txn)
         .await
         .map_err(unavailable)?;
+        queue_certificate_event_in(&txn, &row, CertificateEvent::Revoked, revoked_at).await?;
         append_in(&txn, audit).await?;
         commit(txn).await?;
         Ok(RevocationRecord {

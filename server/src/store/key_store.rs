@@ -16,6 +16,7 @@ use super::{
         retrying, unavailable,
     },
     entities::{certificate, enrolment_ticket, key_share},
+    sync_store::queue_certificate_event_in,
 };
 use crate::{
     audit::AuditDraft,
@@ -26,6 +27,7 @@ use crate::{
     cosign::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure},
     domain::CertificateSerial,
     enrol::{EnrolError, EnrolStore, NewTicket, TicketStatus},
+    providers::platform::CertificateEvent,
 };
 
 impl Conflicted for EnrolError {
@@ -187,6 +189,7 @@ impl SeaCertStore {
         if completed.rows_affected != 1 {
             return Err(EnrolError::Superseded);
         }
+        queue_certificate_event_in(&txn, &row, CertificateEvent::Activated, now).await?;
         append_in(&txn, audit).await?;
         commit(txn).await?;
         Ok(())

@@ -4,6 +4,10 @@
 //! employer accounts for the USCC (they must be merged first), and gives up after
 //! [`MAX_ATTEMPTS`] until staff push again. Rows are claimed with a lease, so several instances
 //! can run the worker.
+//!
+//! The certificates downloaded for an approved application reach the platform the same way:
+//! activating one and revoking one each queue a certificate event in the transaction of the
+//! change, and the worker pushes them with the same lease, backoff and limit ([`Delivery`]).
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,13 +20,19 @@ use crate::{
     notify::NoticeDraft,
     outbox::{LEASE, backoff},
     providers::{
-        platform::{EmployerSync, EmploymentPlatform, MergeRequest, PlatformError, SyncAnswer},
+        platform::{
+            CertificateSync, EmployerSync, EmploymentPlatform, MergeRequest, PlatformError,
+            SyncAnswer,
+        },
         sms::SmsNotice,
     },
 };
 
 /// Attempts before a row is marked failed.
 pub const MAX_ATTEMPTS: u32 = 10;
+
+/// Rows of each queue taken per round.
+const BATCH: u64 = 20;
 
 /// What the applicant is told when the sync is blocked (seed 000 FAQ (一)). The accounts
 /// themselves are shown to staff only; the seed sends the employer to the employment office
@@ -62,7 +72,7 @@ impl SyncStatus {
             .find(|s| s.as_str() == value)
     }
 
-    /// The seed's wording (申请资料同步：…).
+    /// The seed's wording of an application's sync (申请资料同步：…).
     pub fn label_zh(self) -> &'static str {
         match self {
             Self::Pending => "申请资料同步：数据未同步",
@@ -71,13 +81,19 @@ impl SyncStatus {
             Self::Failed => "申请资料同步：同步失败",
         }
     }
+
+    /// The same wording for a certificate event (证书数据同步：…); a certificate event is never
+    /// blocked, as the merge concerns the application.
+    pub fn certificate_label_zh(self) -> String {
+        let label = self.label_zh();
+        let outcome = label.split_once('：').map_or(label, |(_, outcome)| outcome);
+        format!("证书数据同步：{outcome}")
+    }
 }
 
-/// An outbox row.
-#[derive(Debug, Clone)]
-pub struct SyncState {
-    /// The application.
-    pub application_id: i64,
+/// Where one queued push stands; both queues (applications and certificate events) keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
     /// Where it stands.
     pub status: SyncStatus,
     /// Attempts so far.
@@ -88,6 +104,61 @@ pub struct SyncState {
     pub last_error: Option<String>,
     /// The platform's reference once synced.
     pub reference: Option<String>,
+}
+
+impl Delivery {
+    /// One more attempt, which the platform recorded under `reference`.
+    fn synced(&mut self, reference: String) {
+        self.attempts += 1;
+        self.status = SyncStatus::Synced;
+        self.reference = Some(reference);
+        self.last_error = None;
+    }
+
+    /// One more attempt, answered with several employer accounts for the USCC.
+    fn blocked(&mut self) {
+        self.attempts += 1;
+        self.status = SyncStatus::Blocked;
+        self.last_error = Some(MERGE_REASON.to_string());
+    }
+
+    /// One more attempt, which failed: a refusal is final; an outage is tried again after a
+    /// backoff, until [`MAX_ATTEMPTS`].
+    fn failed(&mut self, error: PlatformError) {
+        self.attempts += 1;
+        let (final_answer, detail) = match error {
+            PlatformError::Refused { detail } => (true, detail),
+            PlatformError::Unavailable { detail } => (false, detail),
+        };
+        self.last_error = Some(detail);
+        if final_answer || self.attempts >= MAX_ATTEMPTS {
+            self.status = SyncStatus::Failed;
+        } else {
+            self.status = SyncStatus::Pending;
+            self.next_attempt_at = Utc::now() + backoff(self.attempts);
+        }
+    }
+
+    /// Logs an attempt that did not sync `subject`.
+    fn warn_unless_synced(&self, subject: &str) {
+        if self.status != SyncStatus::Synced {
+            tracing::warn!(
+                subject,
+                status = self.status.as_str(),
+                error = self.last_error.as_deref().unwrap_or(""),
+                "platform sync did not complete"
+            );
+        }
+    }
+}
+
+/// An outbox row.
+#[derive(Debug, Clone)]
+pub struct SyncState {
+    /// The application.
+    pub application_id: i64,
+    /// Where its push stands.
+    pub delivery: Delivery,
     /// When blocked: the platform's accounts for the USCC, one of which the others are merged
     /// into.
     pub accounts: Vec<String>,
@@ -95,7 +166,19 @@ pub struct SyncState {
     pub payload: EmployerSync,
 }
 
-/// Storage of the outbox (`store/` implements it; rows are inserted with the approval).
+/// A queued certificate event (activated or revoked) of an approved application's certificate.
+#[derive(Debug, Clone)]
+pub struct CertificateSyncState {
+    /// The row.
+    pub id: i64,
+    /// Where its push stands.
+    pub delivery: Delivery,
+    /// What is pushed (serial, event and the application among it).
+    pub payload: CertificateSync,
+}
+
+/// Storage of the outbox (`store/` implements it; rows are inserted with the approval, or
+/// with the certificate's activation or revocation).
 #[async_trait::async_trait]
 pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// Pending rows due at `now`, oldest first.
@@ -128,6 +211,26 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
         application_ids: &[i64],
         audit: AuditDraft,
     ) -> Result<Vec<i64>, StorageError>;
+    /// Pending certificate events due at `now`, oldest first (rows are inserted with the
+    /// activation or revocation they report).
+    async fn due_certificates(
+        &self,
+        now: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<CertificateSyncState>, StorageError>;
+    /// Takes a due certificate event like [`SyncStore::claim`].
+    async fn claim_certificate(
+        &self,
+        row: &CertificateSyncState,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StorageError>;
+    /// Records the outcome of a certificate event's push.
+    async fn record_certificate(&self, state: &CertificateSyncState) -> Result<(), StorageError>;
+    /// The certificate events of one application, oldest first.
+    async fn certificate_syncs(
+        &self,
+        application_id: i64,
+    ) -> Result<Vec<CertificateSyncState>, StorageError>;
 }
 
 /// Why a merge was not done.
@@ -188,6 +291,14 @@ impl Syncer {
             .collect())
     }
 
+    /// The certificate events of an application and where their pushes stand, oldest first.
+    pub async fn certificate_syncs(
+        &self,
+        application_id: i64,
+    ) -> Result<Vec<CertificateSyncState>, StorageError> {
+        self.store.certificate_syncs(application_id).await
+    }
+
     /// Staff push a row again now: after a merge, once the platform is back, or to skip a
     /// backoff.
     pub async fn repush(&self, application_id: i64, staff: &str) -> Result<bool, StorageError> {
@@ -242,62 +353,63 @@ impl Syncer {
         })
     }
 
-    /// Pushes every due row once; returns how many it pushed.
+    /// Pushes every due row of both queues once; returns how many it pushed.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
         let now = Utc::now();
         let mut pushed = 0;
-        for row in self.store.due(now, 20).await? {
-            if !self.store.claim(&row, now + LEASE).await? {
-                continue;
+        for row in self.store.due(now, BATCH).await? {
+            if self.store.claim(&row, now + LEASE).await? {
+                pushed += 1;
+                self.push_application(row).await?;
             }
-            pushed += 1;
-            let mut next = row.clone();
-            next.attempts += 1;
-            next.accounts.clear();
-            let mut notice = None;
-            match self.platform.push(&row.payload).await {
-                Ok(SyncAnswer::Synced { reference }) => {
-                    next.status = SyncStatus::Synced;
-                    next.reference = Some(reference);
-                    next.last_error = None;
-                }
-                Ok(SyncAnswer::MultipleAccounts { accounts }) => {
-                    next.status = SyncStatus::Blocked;
-                    next.last_error = Some(MERGE_REASON.to_string());
-                    next.accounts = accounts;
-                    notice = NoticeDraft::new(
-                        &row.payload.agent_phone,
-                        format!("application:{}", row.application_id),
-                        SmsNotice::MergeRequired {
-                            unit_name: row.payload.unit_name.clone(),
-                        },
-                    );
-                }
-                Err(PlatformError::Refused { detail }) => {
-                    next.status = SyncStatus::Failed;
-                    next.last_error = Some(detail);
-                }
-                Err(PlatformError::Unavailable { detail }) => {
-                    next.last_error = Some(detail);
-                    if next.attempts >= MAX_ATTEMPTS {
-                        next.status = SyncStatus::Failed;
-                    } else {
-                        next.status = SyncStatus::Pending;
-                        next.next_attempt_at = Utc::now() + backoff(next.attempts);
-                    }
-                }
+        }
+        for row in self.store.due_certificates(now, BATCH).await? {
+            if self.store.claim_certificate(&row, now + LEASE).await? {
+                pushed += 1;
+                self.push_certificate(row).await?;
             }
-            if next.status != SyncStatus::Synced {
-                tracing::warn!(
-                    application = row.application_id,
-                    status = next.status.as_str(),
-                    error = next.last_error.as_deref().unwrap_or(""),
-                    "platform sync did not complete"
-                );
-            }
-            self.store.record(&next, notice.as_ref()).await?;
         }
         Ok(pushed)
+    }
+
+    /// Pushes a claimed application row and records the outcome.
+    async fn push_application(&self, row: SyncState) -> Result<(), StorageError> {
+        let mut next = row.clone();
+        next.accounts.clear();
+        let mut notice = None;
+        match self.platform.push(&row.payload).await {
+            Ok(SyncAnswer::Synced { reference }) => next.delivery.synced(reference),
+            Ok(SyncAnswer::MultipleAccounts { accounts }) => {
+                next.delivery.blocked();
+                next.accounts = accounts;
+                notice = NoticeDraft::new(
+                    &row.payload.agent_phone,
+                    format!("application:{}", row.application_id),
+                    SmsNotice::MergeRequired {
+                        unit_name: row.payload.unit_name.clone(),
+                    },
+                );
+            }
+            Err(error) => next.delivery.failed(error),
+        }
+        next.delivery
+            .warn_unless_synced(&format!("application:{}", row.application_id));
+        self.store.record(&next, notice.as_ref()).await
+    }
+
+    /// Pushes a claimed certificate event and records the outcome.
+    async fn push_certificate(&self, row: CertificateSyncState) -> Result<(), StorageError> {
+        let mut next = row.clone();
+        match self.platform.push_certificate(&row.payload).await {
+            Ok(reference) => next.delivery.synced(reference),
+            Err(error) => next.delivery.failed(error),
+        }
+        next.delivery.warn_unless_synced(&format!(
+            "certificate:{}:{}",
+            row.payload.serial,
+            row.payload.event.as_str()
+        ));
+        self.store.record_certificate(&next).await
     }
 
     /// Runs [`Syncer::run_once`] every `period` for the life of the process.
@@ -311,5 +423,229 @@ impl Syncer {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::providers::platform::{CertificateEvent, activation_for_tests};
+
+    /// The certificate queue in memory (no application rows).
+    #[derive(Debug, Default)]
+    struct Rows(Mutex<Vec<CertificateSyncState>>);
+
+    #[async_trait::async_trait]
+    impl SyncStore for Rows {
+        async fn due(&self, _: DateTime<Utc>, _: u64) -> Result<Vec<SyncState>, StorageError> {
+            Ok(Vec::new())
+        }
+        async fn claim(&self, _: &SyncState, _: DateTime<Utc>) -> Result<bool, StorageError> {
+            Ok(false)
+        }
+        async fn record(&self, _: &SyncState, _: Option<&NoticeDraft>) -> Result<(), StorageError> {
+            Ok(())
+        }
+        async fn sync_states(&self, _: &[i64]) -> Result<Vec<SyncState>, StorageError> {
+            Ok(Vec::new())
+        }
+        async fn requeue(&self, _: i64, _: AuditDraft) -> Result<bool, StorageError> {
+            Ok(false)
+        }
+        async fn blocked_for(&self, _: &str) -> Result<Vec<SyncState>, StorageError> {
+            Ok(Vec::new())
+        }
+        async fn requeue_blocked(
+            &self,
+            _: &[i64],
+            _: AuditDraft,
+        ) -> Result<Vec<i64>, StorageError> {
+            Ok(Vec::new())
+        }
+        async fn due_certificates(
+            &self,
+            now: DateTime<Utc>,
+            _limit: u64,
+        ) -> Result<Vec<CertificateSyncState>, StorageError> {
+            let rows = self.0.lock().unwrap();
+            Ok(rows
+                .iter()
+                .filter(|r| {
+                    r.delivery.status == SyncStatus::Pending && r.delivery.next_attempt_at <= now
+                })
+                .cloned()
+                .collect())
+        }
+        async fn claim_certificate(
+            &self,
+            row: &CertificateSyncState,
+            lease_until: DateTime<Utc>,
+        ) -> Result<bool, StorageError> {
+            let mut rows = self.0.lock().unwrap();
+            let stored = rows.iter_mut().find(|r| r.id == row.id).unwrap();
+            if stored.delivery.next_attempt_at != row.delivery.next_attempt_at {
+                return Ok(false);
+            }
+            stored.delivery.next_attempt_at = lease_until;
+            Ok(true)
+        }
+        async fn record_certificate(
+            &self,
+            next: &CertificateSyncState,
+        ) -> Result<(), StorageError> {
+            let mut rows = self.0.lock().unwrap();
+            *rows.iter_mut().find(|r| r.id == next.id).unwrap() = next.clone();
+            Ok(())
+        }
+        async fn certificate_syncs(
+            &self,
+            application_id: i64,
+        ) -> Result<Vec<CertificateSyncState>, StorageError> {
+            let rows = self.0.lock().unwrap();
+            Ok(rows
+                .iter()
+                .filter(|r| r.payload.application_id == application_id)
+                .cloned()
+                .collect())
+        }
+    }
+
+    /// One scripted answer of the platform to a certificate push.
+    type Answer = fn() -> Result<String, PlatformError>;
+
+    /// Answers certificate pushes from a script (the last answer repeats) and keeps them.
+    #[derive(Debug)]
+    struct Platform {
+        script: Mutex<Vec<Answer>>,
+        received: Mutex<Vec<CertificateSync>>,
+    }
+
+    #[async_trait::async_trait]
+    impl EmploymentPlatform for Platform {
+        async fn push(&self, _: &EmployerSync) -> Result<SyncAnswer, PlatformError> {
+            unreachable!("no application rows")
+        }
+        async fn merge_accounts(&self, _: &MergeRequest) -> Result<(), PlatformError> {
+            unreachable!("no merges")
+        }
+        async fn push_certificate(
+            &self,
+            record: &CertificateSync,
+        ) -> Result<String, PlatformError> {
+            self.received.lock().unwrap().push(record.clone());
+            let mut script = self.script.lock().unwrap();
+            let next = if script.len() > 1 {
+                script.remove(0)
+            } else {
+                script[0]
+            };
+            next()
+        }
+    }
+
+    /// A worker with one activation of application 7's certificate queued.
+    fn queued(script: Vec<Answer>) -> (Arc<Rows>, Arc<Platform>, Syncer) {
+        let at = Utc::now();
+        let rows = Arc::new(Rows::default());
+        rows.0.lock().unwrap().push(CertificateSyncState {
+            id: 1,
+            delivery: Delivery {
+                status: SyncStatus::Pending,
+                attempts: 0,
+                next_attempt_at: at,
+                last_error: None,
+                reference: None,
+            },
+            payload: activation_for_tests(),
+        });
+        let platform = Arc::new(Platform {
+            script: script.into(),
+            received: Mutex::default(),
+        });
+        let syncer = Syncer::new(rows.clone(), platform.clone());
+        (rows, platform, syncer)
+    }
+
+    async fn the_row(syncer: &Syncer) -> Delivery {
+        syncer
+            .certificate_syncs(7)
+            .await
+            .unwrap()
+            .remove(0)
+            .delivery
+    }
+
+    fn unavailable() -> Result<String, PlatformError> {
+        Err(PlatformError::Unavailable {
+            detail: "HTTP 503".into(),
+        })
+    }
+
+    /// Makes the row due again now (as if the backoff had passed).
+    fn due_now(rows: &Rows) {
+        rows.0.lock().unwrap()[0].delivery.next_attempt_at = Utc::now();
+    }
+
+    #[tokio::test]
+    async fn an_activation_is_pushed_once() {
+        let (_, platform, syncer) = queued(vec![|| Ok("JY-C-1".into())]);
+        assert_eq!(syncer.run_once().await.unwrap(), 1);
+        let row = the_row(&syncer).await;
+        assert_eq!((row.status, row.attempts), (SyncStatus::Synced, 1));
+        assert_eq!(row.reference.as_deref(), Some("JY-C-1"));
+        let received = platform.received.lock().unwrap().clone();
+        assert_eq!(received.len(), 1);
+        assert_eq!(
+            (received[0].serial.as_str(), received[0].event),
+            ("5f3a", CertificateEvent::Activated)
+        );
+        assert_eq!(syncer.run_once().await.unwrap(), 0, "pushed once");
+        assert_eq!(
+            SyncStatus::Synced.certificate_label_zh(),
+            "证书数据同步：数据已同步"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_fails_at_once() {
+        let (_, _, syncer) = queued(vec![|| {
+            Err(PlatformError::Refused {
+                detail: "HTTP 422 unknown_serial".into(),
+            })
+        }]);
+        assert_eq!(syncer.run_once().await.unwrap(), 1);
+        let row = the_row(&syncer).await;
+        assert_eq!((row.status, row.attempts), (SyncStatus::Failed, 1));
+        assert_eq!(row.last_error.as_deref(), Some("HTTP 422 unknown_serial"));
+        assert_eq!(syncer.run_once().await.unwrap(), 0, "not retried");
+        assert_eq!(row.status.certificate_label_zh(), "证书数据同步：同步失败");
+    }
+
+    #[tokio::test]
+    async fn an_outage_backs_off_then_gives_up() {
+        let (rows, _, syncer) = queued(vec![unavailable]);
+        assert_eq!(syncer.run_once().await.unwrap(), 1);
+        let row = the_row(&syncer).await;
+        assert_eq!((row.status, row.attempts), (SyncStatus::Pending, 1));
+        assert!(row.next_attempt_at > Utc::now() + chrono::TimeDelta::seconds(50));
+        assert_eq!(
+            row.status.certificate_label_zh(),
+            "证书数据同步：数据未同步"
+        );
+        assert_eq!(syncer.run_once().await.unwrap(), 0, "backing off");
+        for _ in 1..MAX_ATTEMPTS {
+            due_now(&rows);
+            assert_eq!(syncer.run_once().await.unwrap(), 1);
+        }
+        let row = the_row(&syncer).await;
+        assert_eq!(
+            (row.status, row.attempts),
+            (SyncStatus::Failed, MAX_ATTEMPTS)
+        );
+        assert!(row.last_error.unwrap().contains("503"));
     }
 }

@@ -1,7 +1,8 @@
 //! Certificate download in the mini-program end to end: an approved, synced application; the
 //! agent signs in, passes real-name verification, binds the application's phone, downloads with
 //! the split-key enrolment; a new phone replaces the old one; concurrent downloads of one
-//! application leave exactly one certificate.
+//! application leave exactly one certificate. The employment platform (a fake on loopback)
+//! learns of each activation and revocation.
 
 use mcert_server::{
     ca::{CertificateStatus, Role},
@@ -13,6 +14,7 @@ use serde_json::{Value, json};
 use crate::{
     applicants::latest_code,
     applications::{approve, submitted},
+    fake_http::FakeHttp,
     helpers::{TestApp, openssl, s, spawn_app_with},
     people::{ZHANG_ID, bind, mp_session, verify},
     phone::{TestPhone, b64, entropy, unb64},
@@ -123,12 +125,56 @@ async fn role_of(app: &TestApp, serial: &str) -> Role {
     app.state.authority.certificate(&serial).await.unwrap().role
 }
 
+/// The certificate events the platform received, in order: (serial, event).
+fn certificate_events(platform: &FakeHttp) -> Vec<(String, String)> {
+    platform
+        .received_json()
+        .into_iter()
+        .filter(|(path, _)| path == "/api/ca/certificates")
+        .map(|(_, body)| {
+            (
+                body["serial"].as_str().unwrap().to_string(),
+                body["event"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The application's certificate events as staff see them: (serial, event, status_zh).
+async fn staff_certificate_syncs(
+    app: &TestApp,
+    staff: &str,
+    id: i64,
+) -> Vec<(String, String, String)> {
+    let detail = app
+        .get_json(&format!("/api/v1/staff/applications/{id}"), staff)
+        .await;
+    detail.body["certificate_syncs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["serial"].as_str().unwrap().to_string(),
+                c["event"].as_str().unwrap().to_string(),
+                c["status_zh"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
+    let (platform, platform_base) =
+        FakeHttp::start(vec![(200, r#"{"status":"ok","reference":"JY-7"}"#.into())]).await;
     let app = spawn_app_with(|s| {
         s.agreement_countdown_secs = 1;
         s.sync_interval_secs = 3600;
         s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
+        s.platform = Some(mcert_server::providers::platform::PlatformConfig {
+            base_url: platform_base,
+            api_key: "key-1".into(),
+        });
     })
     .await;
     let phone = "13900139000";
@@ -202,6 +248,32 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
         .await;
     assert_eq!(detail.body["progress"]["certificate"]["label"], "已激活");
 
+    // The activation is queued with it and reaches the employment platform.
+    let activated = |serial: &str| (serial.to_string(), "activated".to_string());
+    assert_eq!(
+        staff_certificate_syncs(&app, &staff, id).await,
+        [(
+            first.clone(),
+            "activated".into(),
+            "证书数据同步：数据未同步".into()
+        )]
+    );
+    assert_eq!(app.state.sync.run_once().await.unwrap(), 1);
+    assert_eq!(certificate_events(&platform), [activated(&first)]);
+    let (_, pushed) = platform.received_json().pop().unwrap();
+    assert_eq!(
+        (&pushed["application_id"], &pushed["holder_phone"]),
+        (&json!(id), &json!(phone))
+    );
+    assert_eq!(
+        (&pushed["uscc"], &pushed["role"]),
+        (&json!("91440300708461136T"), &json!("primary"))
+    );
+    assert_eq!(
+        staff_certificate_syncs(&app, &staff, id).await[0].2,
+        "证书数据同步：数据已同步"
+    );
+
     // Someone else verified, but not the agent of any application: nothing to download.
     let stranger = mp_session(&app, "openid-stranger").await;
     let other_id = "110105198001010032";
@@ -233,6 +305,16 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
         role_of(&app, &second).await,
         Role::Primary,
         "the replacement stays primary"
+    );
+    // The platform learns of the new certificate and of the old one's revocation.
+    assert_eq!(app.state.sync.run_once().await.unwrap(), 2);
+    assert_eq!(
+        certificate_events(&platform),
+        [
+            activated(&first),
+            activated(&second),
+            (first.clone(), "revoked".into())
+        ]
     );
 
     // The downloaded certificates: the replacement active and primary, the old one revoked;

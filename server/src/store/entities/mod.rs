@@ -5,6 +5,7 @@ pub mod application;
 pub mod audit_entry;
 pub mod authority_key;
 pub mod certificate;
+pub mod certificate_sync;
 pub mod crl;
 pub mod employer;
 pub mod enrolment_ticket;
