@@ -17,6 +17,7 @@ import {
 } from './errors';
 import type { EntropySource, HttpRequest, KeyValueStorage, RequestFunction } from './host';
 import { type MessageDescription, PARTIALS_LENGTH, POINT_LENGTH, type Signer } from './signer';
+import { utf8Encode } from './utf8';
 
 /** Bytes of host entropy handed to the module per operation (it takes 32 to 256). */
 const ENTROPY_LENGTH = 64;
@@ -177,6 +178,70 @@ export interface UnlockInput {
   code: string;
 }
 
+/** A login QR code of the client's own server ({@link McertClient.parseLoginQr}). */
+export interface LoginQr {
+  /** The login session id: 22 base64url characters (128 bits). */
+  id: string;
+  /** The QR text in its canonical form, `{baseUrl}/q/{id}`. */
+  text: string;
+}
+
+/** The portal (OIDC client) a login is for, as staff registered it with mcert. */
+export interface LoginPortal {
+  /** The portal's OIDC `client_id`. */
+  clientId: string;
+  /** Its registered name, to show (就业彩云南). */
+  name: string;
+  /** Its registered origin, to show (`https://portal.example.cn`). */
+  origin: string;
+}
+
+/** A certificate the person may log in with, as the scan lists it. */
+export interface LoginCertificate {
+  /** Serial, upper-case hex as the server writes it. */
+  serial: string;
+  /** 单位名称. */
+  unitName: string;
+  /** 统一社会信用代码. */
+  uscc: string;
+  /** `primary` (the employer's first certificate) or `sub`. */
+  role: 'primary' | 'sub';
+  /** Whether it is the person's default certificate (listed first). */
+  default: boolean;
+}
+
+/**
+ * A scanned login ({@link McertClient.scanLogin}): everything the phone shows before the person
+ * confirms or declines. {@link McertClient.confirmLogin} signs only a challenge that repeats it.
+ */
+export interface LoginScan {
+  /** The login session id (from the QR code). */
+  id: string;
+  /** Who asks. */
+  portal: LoginPortal;
+  /** What is asked: `login`. */
+  purpose: 'login';
+  /** The OIDC scopes asked for (`openid`, `profile`, `employer`). */
+  scopes: string[];
+  /** Two digits, also shown on the portal's page, for the person to compare. */
+  matchCode: string;
+  /** When the login session ends, RFC 3339. */
+  expiresAt: string;
+  /** The person's active certificates, the default first. */
+  certificates: LoginCertificate[];
+}
+
+/** The fields of a message of kind `K`, as `message_describe` renders them. */
+type FieldsOf<K extends MessageDescription['kind']> =
+  Extract<MessageDescription, { kind: K }> extends { fields: infer F } ? F : never;
+
+/** A login scanned with a client: what was shown, and a confirmation waiting for its PIN. */
+interface LoginEntry {
+  scan: LoginScan;
+  /** The co-signing session of a confirmation whose PIN was wrong, kept for the retry. */
+  pending: { serial: string; session: CosignSession } | null;
+}
+
 /** The record stored per certificate. Exactly these fields; binary values in base64. */
 interface StoredCertificate {
   serial: string;
@@ -288,6 +353,95 @@ function bytesField(body: unknown, name: string, length?: number): Uint8Array {
   return bytes;
 }
 
+function loginScanOf(body: unknown): LoginScan {
+  const portal = isObject(body) ? body.portal : undefined;
+  const scopes = isObject(body) ? body.scopes : undefined;
+  const certificates = isObject(body) ? body.certificates : undefined;
+  const purpose = stringField(body, 'purpose');
+  if (purpose !== 'login') throw invalidResponse(`未知的扫码用途 ${purpose}`);
+  if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string')) {
+    throw invalidResponse('缺少字段 scopes');
+  }
+  if (!Array.isArray(certificates)) throw invalidResponse('缺少字段 certificates');
+  return {
+    id: stringField(body, 'id'),
+    portal: {
+      clientId: stringField(portal, 'client_id'),
+      name: stringField(portal, 'name'),
+      origin: stringField(portal, 'origin'),
+    },
+    purpose,
+    scopes: scopes as string[],
+    matchCode: stringField(body, 'match_code'),
+    expiresAt: stringField(body, 'expires_at'),
+    certificates: certificates.map((item: unknown) => {
+      const role = stringField(item, 'role');
+      if (role !== 'primary' && role !== 'sub') throw invalidResponse(`未知的证书角色 ${role}`);
+      return {
+        serial: canonicalSerial(stringField(item, 'serial')),
+        unitName: stringField(item, 'unit_name'),
+        uscc: stringField(item, 'uscc'),
+        role,
+        default: booleanField(item, 'default'),
+      };
+    }),
+  };
+}
+
+/** A login session id: 128 bits in base64url, 22 characters. */
+const LOGIN_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+/** Longer QR text is not a login QR code of any mcert server. */
+const MAX_QR_LENGTH = 2048;
+
+/** Scheme, host and port of a URL, lower-cased, the default port left out; and its path. */
+interface UrlParts {
+  origin: string;
+  /** The path exactly as written (never normalised: `/q/../x` stays as it is). */
+  path: string;
+  /** Query and fragment as written, with their `?` / `#`. */
+  rest: string;
+  /** Whether the authority carries user info (`user@host`). */
+  userInfo: boolean;
+}
+
+const DEFAULT_PORTS: { [scheme: string]: string } = { http: '80', https: '443' };
+
+/**
+ * Splits an absolute URL by hand (WeChat's JS engine has no `URL`). Null for anything that is
+ * not `scheme://host[:port]…` with a plain host; `\`, blanks and control characters, which
+ * URL parsers treat in diverging ways, are not accepted anywhere.
+ */
+function urlParts(text: string): UrlParts | null {
+  if (/[\s\\\u0000-\u001f\u007f]/.test(text)) return null;
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(.*)$/.exec(text);
+  if (match === null) return null;
+  const scheme = match[1].toLowerCase();
+  let authority = match[2];
+  const at = authority.lastIndexOf('@');
+  const userInfo = at >= 0;
+  if (userInfo) authority = authority.slice(at + 1);
+  const hostPort = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+)(?::([0-9]{0,5}))?$/.exec(authority);
+  if (hostPort === null) return null;
+  const host = hostPort[1].toLowerCase();
+  let port = hostPort[2] ?? '';
+  if (port !== '') port = String(Number(port));
+  if (port === '' || port === DEFAULT_PORTS[scheme]) port = '';
+  return {
+    origin: `${scheme}://${host}${port === '' ? '' : `:${port}`}`,
+    path: match[3],
+    rest: match[4],
+    userInfo,
+  };
+}
+
+function loginQrInvalid(): McertError {
+  return new McertError(
+    ClientErrorCode.LoginQrInvalid,
+    '这不是 mcert 登录二维码，请扫描网站登录页面上的二维码',
+  );
+}
+
 function cosignSession(body: unknown): CosignSession {
   return { sessionId: stringField(body, 'session_id'), message: bytesField(body, 'message') };
 }
@@ -349,6 +503,11 @@ export class McertClient {
   private indexUpdate: Promise<void> = Promise.resolve();
   /** The mini-program session token; `null` until read from storage or signed in. */
   private mpToken: string | null = null;
+  /**
+   * Logins scanned with this client and not yet confirmed or declined: what was shown, and the
+   * co-signing session of a confirmation that is waiting for a (re-typed) PIN.
+   */
+  private readonly logins = new Map<string, LoginEntry>();
 
   constructor(options: McertClientOptions) {
     this.signer = options.signer;
@@ -403,14 +562,8 @@ export class McertClient {
     const serial = canonicalSerial(stringField(body, 'serial'));
     const publicKey = bytesField(body, 'public_key', POINT_LENGTH);
     const session = cosignSession(isObject(body) ? body.cosign : undefined);
-    const description = this.signer.describeMessage(session.message);
-    if (description.kind !== 'key_enrolment') {
-      throw unexpectedMessage(`类型为 ${description.kind}，应为证书下载`);
-    }
-    if (!sameSerial(description.fields.serial, serial)) {
-      throw unexpectedMessage('证书序列号不一致');
-    }
-    if (description.fields.public_key !== toHex(publicKey)) {
+    const fields = this.expectMessage(session, 'key_enrolment', serial, '应为证书下载');
+    if (fields.public_key !== toHex(publicKey)) {
       throw unexpectedMessage('公钥不一致');
     }
 
@@ -637,6 +790,148 @@ export class McertClient {
   }
 
   /**
+   * Reads the text of a login QR code. Only `{baseUrl}/q/{id}` of this client's own server is
+   * accepted — the same scheme, host and port, exactly that path, a 22-character base64url id,
+   * no user info, query or fragment — so a QR code put up by another site cannot start a login
+   * here (DESIGN.md §7). Text that WeChat passes URL-encoded (the `q` launch option of a
+   * mini-program opened by scanning) is decoded first. Sends nothing.
+   *
+   * @throws {McertError} `login_qr_foreign` for another host, scheme or port;
+   *   `login_qr_invalid` for anything else that is not such a URL.
+   */
+  parseLoginQr(text: string): LoginQr {
+    if (typeof text !== 'string') throw loginQrInvalid();
+    let raw = text.trim();
+    if (/^https?%3A%2F%2F/i.test(raw)) {
+      try {
+        raw = decodeURIComponent(raw);
+      } catch {
+        throw loginQrInvalid();
+      }
+    }
+    if (raw === '' || raw.length > MAX_QR_LENGTH) throw loginQrInvalid();
+    const qr = urlParts(raw);
+    if (qr === null) throw loginQrInvalid();
+    const server = urlParts(this.baseUrl);
+    if (server === null || qr.origin !== server.origin) {
+      throw new McertError(
+        ClientErrorCode.LoginQrForeign,
+        `该二维码来自其他网站（${qr.origin}），不是本平台的登录二维码，已拒绝。` +
+          '请只扫描登录页面上的二维码',
+      );
+    }
+    const prefix = `${server.path}/q/`;
+    const id = qr.path.slice(prefix.length);
+    if (
+      qr.userInfo ||
+      qr.rest !== '' ||
+      qr.path.slice(0, prefix.length) !== prefix ||
+      !LOGIN_ID_PATTERN.test(id)
+    ) {
+      throw loginQrInvalid();
+    }
+    return { id, text: `${server.origin}${prefix}${id}` };
+  }
+
+  /**
+   * Scans a login QR code ({@link parseLoginQr} first; a foreign or malformed code is refused
+   * without a request): the server marks the login scanned by this account and answers what to
+   * show — the portal, what it asks, the match code and the certificates to choose from.
+   *
+   * @throws {McertError} `login_qr_foreign`, `login_qr_invalid`, `mp_not_signed_in`;
+   *   {@link McertApiError} `login_not_found` (404), `login_expired` (410),
+   *   `login_already_scanned` (409), `person_not_verified`, `no_certificate` (404),
+   *   `login_rate_limited` (429).
+   */
+  async scanLogin(qrText: string): Promise<LoginScan> {
+    const qr = this.parseLoginQr(qrText);
+    const scan = loginScanOf(await this.mpCall('POST', '/api/v1/mp/logins', { qr: qr.text }));
+    if (scan.id !== qr.id) throw invalidResponse('登录会话编号与二维码不一致');
+    // A few at most are ever open; drop the oldest beyond that.
+    for (const old of this.logins.keys()) {
+      if (this.logins.size < 8) break;
+      this.logins.delete(old);
+    }
+    this.logins.set(scan.id, { scan, pending: null });
+    return scan;
+  }
+
+  /**
+   * Confirms a scanned login with the certificate `serial` (its key share is the one stored on
+   * this phone) and the PIN: the server opens a co-signing session over a `login_challenge`;
+   * before the PIN is used, the challenge must repeat what {@link scanLogin} showed (login id,
+   * portal, origin, scopes, match code, certificate), else `unexpected_message` and nothing is
+   * signed. After a wrong PIN, call again with the right one: the same session is reused.
+   *
+   * @param login the scan, or its id when this client scanned it.
+   * @throws {McertError} `pin_format`, `certificate_not_on_device`, `login_not_scanned`,
+   *   `unexpected_message`; {@link McertApiError} `pin_incorrect` (with `remainingAttempts`),
+   *   `key_locked` (423), `login_state` (409), `login_expired` (410), `certificate_not_held`
+   *   (403), `certificate_not_usable` (409), `login_challenge_mismatch` (400).
+   */
+  async confirmLogin(
+    login: LoginScan | string,
+    serial: string,
+    pin: string,
+  ): Promise<CosignOutcome> {
+    checkPinFormat(pin);
+    const entry = this.loginEntry(login);
+    const record = await this.record(serial);
+    let session = entry.pending?.serial === record.serial ? entry.pending.session : undefined;
+    if (session === undefined) {
+      session = cosignSession(
+        await this.mpCall('POST', `/api/v1/mp/logins/${entry.scan.id}/confirm`, {
+          serial: record.serial,
+        }),
+      );
+    }
+    entry.pending = null;
+    this.checkLoginChallenge(session, entry.scan, record.serial);
+    let outcome: CosignOutcome;
+    try {
+      outcome = await this.cosignWith(record, session, pin);
+    } catch (error) {
+      if (error instanceof McertApiError && error.code === ServerErrorCode.PinIncorrect) {
+        entry.pending = { serial: record.serial, session };
+      }
+      throw error;
+    }
+    this.logins.delete(entry.scan.id);
+    return outcome;
+  }
+
+  /**
+   * Declines a scanned login: the portal's page shows 已拒绝.
+   *
+   * @param login the scan, or its id.
+   * @throws {McertError} `login_qr_invalid` for an id that is not one;
+   *   {@link McertApiError} `login_state` (409) unless it is scanned by this account.
+   */
+  async denyLogin(login: LoginScan | string): Promise<void> {
+    const id = typeof login === 'string' ? login : login?.id;
+    if (typeof id !== 'string' || !LOGIN_ID_PATTERN.test(id)) throw loginQrInvalid();
+    await this.mpCall('POST', `/api/v1/mp/logins/${id}/deny`);
+    this.logins.delete(id);
+  }
+
+  /**
+   * What was shown for `login`: the scan this client received under its id, else the scan
+   * given (scanned by another instance of the client, e.g. before a restart).
+   */
+  private loginEntry(login: LoginScan | string): LoginEntry {
+    const id = typeof login === 'string' ? login : login?.id;
+    if (typeof id !== 'string' || !LOGIN_ID_PATTERN.test(id)) throw loginQrInvalid();
+    const known = this.logins.get(id);
+    if (known !== undefined) return known;
+    if (typeof login !== 'string') {
+      const entry: LoginEntry = { scan: login, pending: null };
+      this.logins.set(id, entry);
+      return entry;
+    }
+    throw new McertError(ClientErrorCode.LoginNotScanned, '请先扫描网站登录页面上的二维码');
+  }
+
+  /**
    * Co-signs a message the server put in a session (login, seal) with the certificate
    * `serial`. The message must name that certificate; show its {@link Signer.describeMessage}
    * to the person before asking for the PIN.
@@ -744,17 +1039,49 @@ export class McertClient {
       record.deviceToken,
     );
     const session = cosignSession(body);
-    const description: MessageDescription = this.signer.describeMessage(session.message);
-    if (description.kind !== 'key_check') {
-      throw unexpectedMessage(`类型为 ${description.kind}，应为 PIN 校验`);
-    }
-    if (!sameSerial(description.fields.serial, record.serial)) {
-      throw unexpectedMessage('证书序列号不一致');
-    }
-    if (description.fields.purpose !== purpose) {
+    const fields = this.expectMessage(session, 'key_check', record.serial, '应为 PIN 校验');
+    if (fields.purpose !== purpose) {
       throw unexpectedMessage('校验用途不一致');
     }
     return session;
+  }
+
+  /**
+   * The fields of the session's message after checking, before any PIN is used, that it is of
+   * `kind` and names the certificate `serial`; `expected` says in Chinese what it should be.
+   */
+  private expectMessage<K extends MessageDescription['kind']>(
+    session: CosignSession,
+    kind: K,
+    serial: string,
+    expected: string,
+  ): FieldsOf<K> {
+    const description: MessageDescription = this.signer.describeMessage(session.message);
+    if (description.kind !== kind) {
+      throw unexpectedMessage(`类型为 ${description.kind}，${expected}`);
+    }
+    if (!sameSerial(description.fields.serial, serial)) {
+      throw unexpectedMessage('证书序列号不一致');
+    }
+    return description.fields as FieldsOf<K>;
+  }
+
+  /**
+   * Checks that a login's co-signing message is the `login_challenge` of what the scan showed:
+   * the same login session, portal, origin, scopes and match code, for the chosen certificate.
+   * The phone must not sign anything else than what the person saw.
+   */
+  private checkLoginChallenge(session: CosignSession, scan: LoginScan, serial: string): void {
+    const fields = this.expectMessage(session, 'login_challenge', serial, '应为扫码登录');
+    if (fields.session_id !== toHex(utf8Encode(scan.id))) {
+      throw unexpectedMessage('登录会话不一致');
+    }
+    if (fields.client_id !== scan.portal.clientId || fields.portal_name !== scan.portal.name) {
+      throw unexpectedMessage('登录的网站不一致');
+    }
+    if (fields.origin !== scan.portal.origin) throw unexpectedMessage('网站地址不一致');
+    if (fields.scopes !== scan.scopes.join(' ')) throw unexpectedMessage('授权范围不一致');
+    if (fields.match_code !== scan.matchCode) throw unexpectedMessage('匹配码不一致');
   }
 
   /** begin → partials → finish (one round per module at a time) → signature. */

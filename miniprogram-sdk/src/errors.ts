@@ -185,11 +185,21 @@ export const ClientErrorCode = {
   EntropyUnavailable: 'entropy_unavailable',
   /** The request never got an HTTP answer (offline, DNS, TLS, timeout). */
   Network: 'network_error',
+  /**
+   * Not a login QR code of this server: not a URL, or not exactly `{baseUrl}/q/{id}` with a
+   * 22-character base64url id (extra path, query, fragment, user info, `..` tricks). The server
+   * answers unknown QR text with the same code.
+   */
+  LoginQrInvalid: 'login_qr_invalid',
+  /** A QR code for another host, scheme or port than the client's server (DESIGN.md §7). */
+  LoginQrForeign: 'login_qr_foreign',
+  /** {@link McertClient.confirmLogin} by id for a login this client did not scan. */
+  LoginNotScanned: 'login_not_scanned',
 } as const;
 
 /**
- * Codes the server answers the mini-program account and download calls with (carried by
- * {@link McertApiError}), mirroring `server/src/error.rs`. `mp_not_signed_in` also arises on
+ * Codes the server answers the mini-program account, download and QR login calls with (carried
+ * by {@link McertApiError}), mirroring `server/src/error.rs`. `mp_not_signed_in` also arises on
  * the phone, as a plain {@link McertError}, when a call needs a session and there is none.
  */
 export const ServerErrorCode = {
@@ -211,7 +221,10 @@ export const ServerErrorCode = {
   PhoneBound: 'phone_bound',
   /** 404: unbinding a phone that is not bound. */
   PhoneNotBound: 'phone_not_bound',
-  /** 404: the certificate is not one of the person's (active) certificates. */
+  /**
+   * 404 (403 on a login confirmation): the certificate is not one of the person's (active)
+   * certificates.
+   */
   CertificateNotHeld: 'certificate_not_held',
   /** 409: unlocking a certificate whose key is not locked. */
   KeyNotLocked: 'key_not_locked',
@@ -229,6 +242,26 @@ export const ServerErrorCode = {
   WeChatCodeInvalid: 'wechat_code_invalid',
   /** 400: the `wx.login` code was used already. */
   WeChatCodeUsed: 'wechat_code_used',
+  /** 404: the login session is unknown or expired (二维码已过期，请在网页上刷新). */
+  LoginNotFound: 'login_not_found',
+  /** 410: the login QR code is past its two minutes (请在门户网站刷新二维码). */
+  LoginExpired: 'login_expired',
+  /** 409: the login QR code was scanned by someone else or used already. */
+  LoginAlreadyScanned: 'login_already_scanned',
+  /** 409: the login is not (or no longer) in the state the call needs (scanned by this user). */
+  LoginState: 'login_state',
+  /** 400: the signature was not over the login's current challenge; scan again. */
+  LoginChallengeMismatch: 'login_challenge_mismatch',
+  /** 429: too many scans; try again in a minute. */
+  LoginRateLimited: 'login_rate_limited',
+  /** 404: the person holds no active certificate to log in with. */
+  NoCertificate: 'no_certificate',
+  /** 409: the certificate is not usable (not active, expired, revoked). */
+  CertificateNotUsable: 'certificate_not_usable',
+  /** 423: six wrong PINs locked the certificate's key; unlock it first. */
+  KeyLocked: 'key_locked',
+  /** 403: the PIN proof failed; `remainingAttempts` says how many are left. */
+  PinIncorrect: 'pin_incorrect',
 } as const;
 
 /**

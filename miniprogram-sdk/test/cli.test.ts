@@ -155,6 +155,7 @@ test('usage mistakes exit 2 with a bilingual message; --help exits 0', async () 
     'bind',
     'employers',
     'download',
+    'scan',
     'logout',
   ]) {
     assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
@@ -162,9 +163,12 @@ test('usage mistakes exit 2 with a bilingual message; --help exits 0', async () 
   assert.match(ok(await phone(['enrol', '--help'])).stdout, /--ticket <value>/);
   const none = await phone([]);
   assert.equal(none.status, 2);
-  const unknown = await phone(['scan']);
+  const unknown = await phone(['frobnicate']);
   assert.equal(unknown.status, 2);
-  assert.match(unknown.stderr, /未知命令 \/ unknown command "scan"/);
+  assert.match(unknown.stderr, /未知命令 \/ unknown command "frobnicate"/);
+  const noQr = await phone(['scan']);
+  assert.equal(noQr.status, 2);
+  assert.match(noQr.stderr, /<qr-text-or-url>/);
   const badFlag = await phone(['list', '--bogus']);
   assert.equal(badFlag.status, 2);
   const noTicket = await phone(['enrol', '--server', server.baseUrl, '--pin', '123456']);

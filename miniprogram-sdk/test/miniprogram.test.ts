@@ -12,7 +12,6 @@ import { X509Certificate } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
 import {
-  type Employer,
   McertApiError,
   McertError,
   ServerErrorCode,
@@ -25,6 +24,7 @@ import {
   randomPhone,
   resendIntervalPassed,
 } from './helpers/applications';
+import { apiError, boundAgent as sharedBoundAgent, readyEmployer } from './helpers/mp-account';
 import { type TestPhone, lastExchange, testPhone } from './helpers/phone';
 import { type RunningServer, startServer } from './helpers/server';
 import { opensslVerifies, smCryptoVerifies } from './helpers/verify';
@@ -47,48 +47,13 @@ after(async () => {
   await server?.stop();
 });
 
-function apiError(code: string, status: number) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof McertApiError, `expected ${code}, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.equal(error.status, status);
-    assert.match(error.message, /[\u4e00-\u9fff]/, 'a Chinese message');
-    return true;
-  };
-}
-
 function nonce(): string {
   return Math.random().toString(36).slice(2);
 }
 
 /** A phone signed in as `openid`, verified as the application's agent, with its phone bound. */
-async function boundAgent(application: Application, openid: string): Promise<TestPhone> {
-  const phone = await testPhone(server.baseUrl);
-  await phone.client.login(`dev:${openid}:${nonce()}`);
-  await phone.client.verifyRealName({
-    name: application.agentName,
-    idNumber: application.agentId,
-    verifyResult: `dev-pass:${application.agentName}:${application.agentId}:${openid}`,
-  });
-  await resendIntervalPassed(application);
-  await phone.client.sendPhoneCode(application.phone);
-  await phone.client.bindPhone(
-    application.phone,
-    await latestSmsCode(server.baseUrl, application.phone),
-  );
-  return phone;
-}
-
-/** The employer list, polled until the sync worker has pushed the application. */
-async function readyEmployer(phone: TestPhone, id: number): Promise<Employer> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const found = (await phone.client.employers()).find((e) => e.applicationId === id);
-    assert.ok(found, `application ${id} is listed`);
-    if (found.ready) return found;
-    assert.ok(Date.now() < deadline, `application ${id} not synced in 20 s: ${found.syncStatusLabel}`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
-  }
+function boundAgent(application: Application, openid: string): Promise<TestPhone> {
+  return sharedBoundAgent(server, application, openid);
 }
 
 test('login, real name, phone, employers, download, then the PIN works on the certificate', async () => {

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 
 import {
   type CertificateInfo,
+  type LoginScan,
   type ServerCertificate,
   type KeyValueStorage,
   McertApiError,
@@ -343,6 +344,58 @@ async function heldCertificates(
   }
 }
 
+/** What each OIDC scope hands the portal, in Chinese for the person deciding. */
+const SCOPE_LABELS: { [scope: string]: string } = {
+  openid: '登录标识',
+  profile: '姓名',
+  employer: '单位名称、统一社会信用代码、证书及授权事项',
+};
+
+/**
+ * The certificate to log in with: `--serial`, else the scan's default certificate if it is on
+ * this phone, else the first one offered that is.
+ */
+async function loginSerialFrom(
+  context: Context,
+  client: McertClient,
+  scan: LoginScan,
+): Promise<string> {
+  const given = stringValue(context.values, 'serial');
+  if (given !== undefined) return given;
+  const onPhone = new Set((await client.certificates()).map((c) => c.serial));
+  const usable = scan.certificates.filter((c) => onPhone.has(c.serial));
+  const chosen = usable.find((c) => c.default) ?? usable[0];
+  if (chosen === undefined) {
+    throw new UsageError(
+      '本机没有可用于登录的证书，请先下载证书 / none of the offered certificates is on this phone: run download first',
+    );
+  }
+  return chosen.serial;
+}
+
+/** What `scan` shows before asking for the PIN: who asks, for what, with which certificate. */
+function printLoginScan(context: Context, scan: LoginScan, serial: string | undefined): void {
+  const certificate = scan.certificates.find((c) => c.serial === serial?.toUpperCase());
+  context.out(`登录网站 / portal: ${scan.portal.name}`);
+  context.out(`网址 / origin: ${scan.portal.origin}`);
+  const scopes = scan.scopes.map((scope) =>
+    SCOPE_LABELS[scope] !== undefined ? `${SCOPE_LABELS[scope]} (${scope})` : scope,
+  );
+  context.out(`授权内容 / scopes: ${scopes.join('、')}`);
+  context.out(`匹配码 / match code: ${scan.matchCode}（请与网页上的核对 / compare with the page）`);
+  if (certificate !== undefined) {
+    context.out(`单位 / employer: ${certificate.unitName}  ${certificate.uscc}`);
+    context.out(
+      `证书 / certificate: ${certificate.serial}  ` +
+        `${certificate.role === 'primary' ? '主证书 / primary' : '子证书 / sub'}` +
+        `${certificate.default ? '  [默认 / default]' : ''}`,
+    );
+  } else if (serial !== undefined) {
+    context.out(`证书 / certificate: ${serial.toUpperCase()}`);
+  }
+  context.out(`有效期至 / expires: ${scan.expiresAt}`);
+}
+
 const COMMANDS: Command[] = [
   {
     name: 'enrol',
@@ -648,6 +701,54 @@ const COMMANDS: Command[] = [
     },
   },
   {
+    name: 'scan',
+    summary: '扫码登录网站：确认（输入 PIN）或拒绝 / QR login to a portal: confirm with the PIN, or deny',
+    usage: 'scan <qr-text-or-url> [--serial S] [--pin PIN] [--deny]',
+    arguments: ['qr-text-or-url'],
+    options: {
+      serial: {
+        type: 'string',
+        description:
+          '登录用的证书（默认：本机上的默认证书）/ certificate to log in with (default: the default one on this phone)',
+      },
+      pin: PIN_OPTION,
+      deny: { type: 'boolean', description: '拒绝登录 / decline the login' },
+    },
+    async run(context) {
+      const client = await context.client();
+      const scan = await client.scanLogin(context.args[0]);
+      const deny = context.values.deny === true;
+      // Declining needs no certificate; the one that would have been used is still shown.
+      const serial = deny
+        ? (stringValue(context.values, 'serial') ?? scan.certificates[0]?.serial)
+        : await loginSerialFrom(context, client, scan);
+      if (context.values.json !== true) printLoginScan(context, scan, serial);
+      if (deny) {
+        await client.denyLogin(scan);
+        if (context.values.json === true) {
+          context.out(JSON.stringify({ ...scan, outcome: 'denied' }));
+          return;
+        }
+        context.out('已拒绝登录 / login denied');
+        return;
+      }
+      const pin = await pinFrom(
+        context,
+        'pin',
+        'MCERT_PIN',
+        '确认登录，输入 PIN / PIN to confirm: ',
+      );
+      const { result } = await client.confirmLogin(scan, serial, pin);
+      if (context.values.json === true) {
+        context.out(JSON.stringify({ ...scan, serial: result.serial, outcome: 'confirmed' }));
+        return;
+      }
+      context.out(
+        `已确认登录 / login confirmed: ${scan.portal.name}（证书 / certificate ${result.serial}）`,
+      );
+    },
+  },
+  {
     name: 'logout',
     summary: '退出小程序账号 / sign out of the mini-program account',
     usage: 'logout',
@@ -689,6 +790,9 @@ function usage(command?: Command): string {
     '小程序账号 / mini-program account (login, verify: 开发模式 / development mode):',
     `  ${PROGRAM} login <openid> --server URL; verify <name> <id-number>; bind <phone>;`,
     `  employers; download <application-id> --pin PIN; then list, status, verify-pin …`,
+    '',
+    '扫码登录 / QR login:',
+    `  ${PROGRAM} scan https://mcert.example.cn/q/<id> [--pin PIN | --deny]`,
     '',
     '通用选项 / common options:',
     ...optionLines(GLOBAL_OPTIONS),

@@ -1,0 +1,299 @@
+/**
+ * QR login end to end against the real `mcert-server` (development mode): an approved
+ * application's agent downloads the certificate with the mini-program flow, a portal registered
+ * with `mcert-server admin add-portal` creates embedded login sessions (HTTP Basic), the phone
+ * scans and confirms with the PIN — the SDK and the `mcert-phone scan` command — and the portal
+ * collects an ID token naming the employer and the certificate. Replays, declining and wrong
+ * PINs too. About 70 s: binding the agent's phone waits out the SMS minute.
+ */
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { type CertificateInfo, McertApiError, McertError, base64Decode } from '../src/index';
+import { type Application, approvedApplication } from './helpers/applications';
+import { apiError, boundAgent, readyEmployer } from './helpers/mp-account';
+import { type TestPhone, lastExchange } from './helpers/phone';
+import {
+  type Portal,
+  addPortal,
+  createLoginSession,
+  loginState,
+  portalCall,
+  verifiedIdToken,
+} from './helpers/portal';
+import { type RunningServer, startServer } from './helpers/server';
+import { opensslVerifies, smCryptoVerifies } from './helpers/verify';
+import { PACKAGE_ROOT, WASM_PATH } from './helpers/wasm';
+
+const PIN = '246810';
+const CLI = resolve(PACKAGE_ROOT, 'dist', 'cli', 'mcert-phone.js');
+
+interface Agent {
+  application: Application;
+  phone: TestPhone;
+  certificate: CertificateInfo;
+}
+
+let server: RunningServer;
+let portal: Portal;
+let agent: Promise<Agent>;
+let workDir: string;
+
+before(async () => {
+  server = await startServer({
+    env: { MCERT_SYNC_INTERVAL_SECS: '1', MCERT_AGREEMENT_COUNTDOWN_SECS: '1' },
+  });
+  portal = addPortal(server);
+  workDir = mkdtempSync(join(tmpdir(), 'mcert-login-test-'));
+  agent = downloadedCertificate();
+  await agent;
+});
+
+after(async () => {
+  await server?.stop();
+  if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
+});
+
+function nonce(): string {
+  return Math.random().toString(36).slice(2);
+}
+
+/**
+ * The agent of a fresh approved application, signed in on a phone, verified, the phone bound,
+ * and the employer's certificate downloaded under `PIN` and made the default.
+ */
+async function downloadedCertificate(): Promise<Agent> {
+  const application = await approvedApplication(server);
+  const phone = await boundAgent(server, application, `openid-${nonce()}`);
+  await readyEmployer(phone, application.id);
+  const certificate = await phone.client.download(application.id, PIN);
+  await phone.client.setDefault(certificate.serial);
+  return { application, phone, certificate };
+}
+
+/** The portal's result call. */
+function collect(id: string) {
+  return portalCall(server, portal, 'POST', `/api/v1/login-sessions/${id}/result`);
+}
+
+test('scan, confirm with the PIN, and the portal gets an ID token naming employer and certificate', async () => {
+  const { application, phone, certificate } = await agent;
+  const session = await createLoginSession(server, portal);
+  assert.equal(session.qr_text, `${server.baseUrl}/q/${session.id}`);
+  assert.match(session.match_code, /^[0-9]{2}$/);
+  assert.equal(await loginState(server, portal, session.id), 'pending');
+
+  const scan = await phone.client.scanLogin(session.qr_text);
+  assert.equal(scan.id, session.id);
+  assert.deepEqual(scan.portal, { clientId: portal.clientId, name: portal.name, origin: portal.origin });
+  assert.equal(scan.purpose, 'login');
+  assert.deepEqual([...scan.scopes].sort(), ['employer', 'openid', 'profile']);
+  assert.equal(scan.matchCode, session.match_code);
+  assert.deepEqual(scan.certificates, [
+    {
+      serial: certificate.serial,
+      unitName: application.unitName,
+      uscc: application.uscc,
+      role: 'primary',
+      default: true,
+    },
+  ]);
+  assert.equal(await loginState(server, portal, session.id), 'scanned');
+
+  // The portal cannot collect before the phone confirmed.
+  const early = await collect(session.id);
+  assert.equal(early.status, 409, JSON.stringify(early.body));
+  assert.equal(early.body.code, 'login_state');
+
+  const { signature, result } = await phone.client.confirmLogin(scan, certificate.serial, PIN);
+  assert.equal(result.purpose, 'login');
+  assert.equal(result.serial.toUpperCase(), certificate.serial);
+  assert.equal(await loginState(server, portal, session.id), 'confirmed');
+
+  // What was signed is the login challenge of what the phone showed; it verifies independently.
+  const started = lastExchange(phone.traffic, `/logins/${session.id}/confirm`).response.body as {
+    message: string;
+  };
+  const message = base64Decode(started.message);
+  const described = phone.signer.describeMessage(message);
+  assert.equal(described.kind, 'login_challenge');
+  if (described.kind === 'login_challenge') {
+    assert.equal(described.fields.client_id, portal.clientId);
+    assert.equal(described.fields.origin, portal.origin);
+    assert.equal(described.fields.match_code, session.match_code);
+  }
+  assert.ok(smCryptoVerifies(certificate.publicKey, message, signature), 'sm-crypto');
+  assert.ok(opensslVerifies(certificate.certificatePem, message, signature), 'OpenSSL');
+
+  // The portal's backend collects the ID token once.
+  const collected = await collect(session.id);
+  assert.equal(collected.status, 200, JSON.stringify(collected.body));
+  const claims = await verifiedIdToken(server, collected.body.id_token as string);
+  assert.equal(claims.iss, server.baseUrl);
+  assert.equal(claims.aud, portal.clientId);
+  assert.equal(claims.sid, session.id);
+  assert.equal(claims.employer_name, application.unitName);
+  assert.equal(claims.uscc, application.uscc);
+  assert.equal(String(claims.certificate_serial).toUpperCase(), certificate.serial);
+  assert.equal(claims.certificate_role, 'primary');
+  assert.equal(claims.name, application.agentName);
+  assert.deepEqual(claims.amr, ['swk', 'pin']);
+  assert.equal(claims.acr, 'urn:mcert:loa:cosign');
+  assert.equal(typeof claims.sub, 'string');
+  const answered = collected.body.claims as { [key: string]: unknown };
+  for (const name of ['sub', 'employer_name', 'uscc', 'certificate_serial', 'certificate_role']) {
+    assert.deepEqual(answered[name], claims[name], name);
+  }
+  assert.equal(await loginState(server, portal, session.id), 'consumed');
+  const again = await collect(session.id);
+  assert.equal(again.status, 409, JSON.stringify(again.body));
+  assert.equal(again.body.code, 'login_state');
+
+  // The same QR code is used: scanning it again is refused, and nothing more can be confirmed.
+  await assert.rejects(
+    phone.client.scanLogin(session.qr_text),
+    apiError('login_already_scanned', 409),
+  );
+  await assert.rejects(
+    phone.client.confirmLogin(scan, certificate.serial, PIN),
+    apiError('login_state', 409),
+  );
+});
+
+test('a QR code of another host is refused by the phone; the server refuses unknown ids', async () => {
+  const { phone } = await agent;
+  const session = await createLoginSession(server, portal);
+  const foreign = session.qr_text.replace('127.0.0.1', 'localhost');
+  const sent = phone.traffic.length;
+  await assert.rejects(phone.client.scanLogin(foreign), (error: unknown) => {
+    assert.ok(error instanceof McertError && !(error instanceof McertApiError));
+    assert.equal(error.code, 'login_qr_foreign');
+    return true;
+  });
+  assert.equal(phone.traffic.length, sent, 'nothing sent');
+  assert.equal(await loginState(server, portal, session.id), 'pending');
+  await assert.rejects(
+    phone.client.scanLogin(`${server.baseUrl}/q/AAAAAAAAAAAAAAAAAAAAAA`),
+    apiError('login_not_found', 404),
+  );
+});
+
+test('declining: the portal sees denied and gets no token', async () => {
+  const { phone, certificate } = await agent;
+  const session = await createLoginSession(server, portal);
+  const scan = await phone.client.scanLogin(session.qr_text);
+  await phone.client.denyLogin(scan);
+  assert.equal(await loginState(server, portal, session.id), 'denied');
+  const collected = await collect(session.id);
+  assert.equal(collected.status, 409, JSON.stringify(collected.body));
+  assert.equal(collected.body.code, 'login_state');
+  await assert.rejects(
+    phone.client.confirmLogin(scan, certificate.serial, PIN),
+    apiError('login_state', 409),
+  );
+  await assert.rejects(phone.client.denyLogin(scan), apiError('login_state', 409));
+});
+
+test('a wrong PIN is counted and can be retried within the same login', async () => {
+  const { phone, certificate } = await agent;
+  const session = await createLoginSession(server, portal);
+  const scan = await phone.client.scanLogin(session.qr_text);
+  const left = (await phone.client.keyStatus(certificate.serial)).remainingAttempts;
+  await assert.rejects(phone.client.confirmLogin(scan, certificate.serial, '000000'), (error: unknown) => {
+    assert.ok(error instanceof McertApiError, String(error));
+    assert.equal(error.code, 'pin_incorrect');
+    assert.equal(error.status, 403);
+    assert.equal(error.remainingAttempts, left - 1);
+    return true;
+  });
+  assert.equal((await phone.client.keyStatus(certificate.serial)).remainingAttempts, left - 1);
+  assert.equal(await loginState(server, portal, session.id), 'scanned');
+  const { result } = await phone.client.confirmLogin(scan.id, certificate.serial, PIN);
+  assert.equal(result.purpose, 'login');
+  const confirmations = phone.traffic.filter((e) =>
+    e.request.url.endsWith(`/logins/${session.id}/confirm`),
+  );
+  assert.equal(confirmations.length, 1, 'the retry used the same co-signing session');
+  assert.equal((await phone.client.keyStatus(certificate.serial)).remainingAttempts, 6);
+  assert.equal((await collect(session.id)).status, 200);
+});
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `mcert-phone` with a state file holding a copy of the test phone's storage. */
+async function mcertPhone(args: string[], env: { [name: string]: string } = {}): Promise<Run> {
+  const { phone } = await agent;
+  const state = join(workDir, `phone-${nonce()}.json`);
+  writeFileSync(state, JSON.stringify(phone.storage.snapshot()), { mode: 0o600 });
+  const inherited: { [name: string]: string | undefined } = {
+    ...process.env,
+    MCERT_SIGNER_WASM: WASM_PATH,
+  };
+  delete inherited.MCERT_PIN;
+  delete inherited.MCERT_SERVER;
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(
+      process.execPath,
+      [CLI, ...args, '--state', state, '--server', server.baseUrl],
+      { cwd: workDir, env: { ...inherited, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
+    child.stdin.end('');
+  });
+}
+
+test('mcert-phone scan shows the login, declines, or confirms with the PIN', async () => {
+  const { application, certificate, phone } = await agent;
+  const declined = await createLoginSession(server, portal);
+  const deny = await mcertPhone(['scan', declined.qr_text, '--deny']);
+  assert.equal(deny.status, 0, `stdout: ${deny.stdout}\nstderr: ${deny.stderr}`);
+  assert.match(deny.stdout, /已拒绝登录 \/ login denied/);
+  assert.equal(await loginState(server, portal, declined.id), 'denied');
+
+  const foreign = await mcertPhone([
+    'scan',
+    'https://evil.example.cn/q/AAAAAAAAAAAAAAAAAAAAAA',
+    '--pin',
+    PIN,
+  ]);
+  assert.equal(foreign.status, 1);
+  assert.match(foreign.stderr, /login_qr_foreign/);
+
+  const session = await createLoginSession(server, portal);
+  const run = await mcertPhone(['scan', session.qr_text], { MCERT_PIN: PIN });
+  for (const shown of [
+    portal.name,
+    portal.origin,
+    `匹配码 / match code: ${session.match_code}`,
+    application.unitName,
+    application.uscc,
+    certificate.serial,
+    '主证书 / primary',
+  ]) {
+    assert.ok(run.stdout.includes(shown), `shows ${shown}:\n${run.stdout}`);
+  }
+  assert.equal(run.status, 0, `stdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  assert.match(run.stdout, /已确认登录 \/ login confirmed/);
+  assert.equal((await collect(session.id)).status, 200);
+
+  const wrong = await createLoginSession(server, portal);
+  const refused = await mcertPhone(['scan', wrong.qr_text, '--pin', '000000']);
+  assert.equal(refused.status, 1, refused.stderr);
+  assert.match(refused.stderr, /pin_incorrect/);
+  assert.match(refused.stderr, /剩余 PIN 次数 \/ PIN attempts left: \d/);
+  await phone.client.verifyPin(certificate.serial, PIN); // the count starts again
+});
