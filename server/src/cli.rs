@@ -28,6 +28,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server (default).
     Serve,
+    /// Run in development mode with a demo portal at /demo and an approved demo application,
+    /// and print how to log in with `mcert-phone` (never in production).
+    Demo,
     /// Database schema.
     Migrate {
         /// up, down or status.
@@ -170,6 +173,15 @@ pub enum AdminAction {
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            let app = startup::Application::build(settings).await?;
+            app.run_until_stopped()
+                .await
+                .context("server stopped with an error")
+        }
+        Command::Demo => {
+            let mut settings = settings;
+            settings.dev_mode = true;
+            settings.demo = true;
             let app = startup::Application::build(settings).await?;
             app.run_until_stopped()
                 .await

@@ -70,6 +70,9 @@ pub struct Settings {
     /// `MCERT_LOGIN__PER_ADDRESS`, `MCERT_LOGIN__SCANS_PER_USER`).
     #[serde(default)]
     pub login: crate::login::LoginLimits,
+    /// `mcert-server demo`: development mode with an approved demo application made at start.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 /// Log output format.
@@ -157,6 +160,7 @@ impl Settings {
             aliyun_carrier: None,
             otp_limits: crate::otp::OtpLimits::default(),
             login: crate::login::LoginLimits::default(),
+            demo: false,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod captcha;
 pub mod cli;
 pub mod configuration;
 pub mod cosign;
+pub mod demo;
 pub mod domain;
 pub mod downloads;
 pub mod enrol;

@@ -361,6 +361,12 @@ impl Application {
             )
             .context("cannot load the ID token key")?,
         );
+        if settings.demo {
+            let id = crate::demo::seed(core.store.clone(), uploads.clone(), &sync)
+                .await
+                .context("cannot make the demo application")?;
+            println!("{}", crate::demo::instructions(&public_base, id));
+        }
         let demo = if settings.dev_mode {
             let demo = http::demo::DemoPortal::new(portals.clone(), &public_base)
                 .context("cannot build the demo portal's HTTP client")?;

@@ -1098,3 +1098,30 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
         .unwrap();
     assert!(home.contains("扫码登录"));
 }
+
+/// `mcert-server demo` starts with an approved, synced application for the demo agent, so a
+/// newcomer's phone can download at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_command_starts_with_an_application_ready_to_download() {
+    use mcert_server::demo;
+    let app = spawn_app_with(|s| {
+        quick(s);
+        s.demo = true;
+    })
+    .await;
+    let token = crate::people::mp_session(&app, "openid-newcomer").await;
+    let face = format!(
+        "dev-pass:{}:{}:openid-newcomer",
+        demo::AGENT_NAME,
+        demo::AGENT_ID
+    );
+    let verified =
+        crate::people::verify(&app, &token, demo::AGENT_NAME, demo::AGENT_ID, &face).await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    let bound = crate::people::bind(&app, &token, demo::AGENT_PHONE).await;
+    assert_eq!(bound.status, 200, "{:?}", bound.body);
+    let employers = app.get_json("/api/v1/mp/employers", &token).await;
+    assert_eq!(employers.status, 200, "{:?}", employers.body);
+    assert_eq!(employers.body[0]["unit_name"], demo::UNIT_NAME);
+    assert_eq!(employers.body[0]["ready"], true);
+}
