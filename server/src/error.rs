@@ -364,7 +364,7 @@ pub fn describe_people_error(error: &PeopleError) -> (StatusCode, &'static str, 
         PeopleError::FaceOtherPerson => (
             S::FORBIDDEN,
             "face_other_person",
-            "人脸识别结果与填写的姓名、身份证号不一致，请本人重新刷脸认证".into(),
+            "人脸识别结果不是本人在本微信中刷脸所得（姓名、身份证号或微信账号不一致），请本人用本微信重新刷脸认证".into(),
         ),
         PeopleError::FaceExpired => (
             S::FORBIDDEN,
@@ -380,7 +380,8 @@ pub fn describe_people_error(error: &PeopleError) -> (StatusCode, &'static str, 
             S::CONFLICT,
             "phone_not_owned",
             "未获取到绑定信息：该手机号未登记在您本人名下（申请手机号和经办人不一致）。请将人、号不一致的\
-             手机证书申请废除，再用本人实名登记的手机号重新申请"
+             手机证书申请废除，再用本人实名登记的手机号重新申请；新办理的号码，运营商实名信息可能 1–3 天后\
+             才能查到"
                 .into(),
         ),
         PeopleError::PhoneBound => (

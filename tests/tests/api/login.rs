@@ -183,6 +183,16 @@ async fn scan(app: &TestApp, token: &str, qr: &str) -> Answer {
         .await
 }
 
+/// Asks to confirm login `id` with certificate `serial`: the co-signing session, or the refusal.
+async fn open_confirmation(app: &TestApp, token: &str, id: &str, serial: &str) -> Answer {
+    app.post_json(
+        &format!("/api/v1/mp/logins/{id}/confirm"),
+        &json!({ "serial": serial }),
+        Some(token),
+    )
+    .await
+}
+
 /// Confirms a scanned login with the phone's certificate and PIN.
 async fn confirm(
     app: &TestApp,
@@ -191,13 +201,7 @@ async fn confirm(
     phone: &TestPhone,
     pin: &str,
 ) -> Result<Value, Answer> {
-    let opened = app
-        .post_json(
-            &format!("/api/v1/mp/logins/{id}/confirm"),
-            &json!({ "serial": phone.serial }),
-            Some(token),
-        )
-        .await;
+    let opened = open_confirmation(app, token, id, &phone.serial).await;
     if opened.status != 201 {
         return Err(opened);
     }
@@ -593,21 +597,8 @@ async fn only_usable_certificates_of_the_scanning_person_log_in() {
     let b = hosted(&app, &client, &challenge).await;
     scan(&app, &token, &qr(&app, &a.id)).await;
     scan(&app, &token, &qr(&app, &b.id)).await;
-    let open = |id: String| {
-        let app = &app;
-        let token = &token;
-        let serial = phone.serial.clone();
-        async move {
-            app.post_json(
-                &format!("/api/v1/mp/logins/{id}/confirm"),
-                &json!({ "serial": serial }),
-                Some(token),
-            )
-            .await
-        }
-    };
-    let session_a = open(a.id.clone()).await;
-    let session_b = open(b.id.clone()).await;
+    let session_a = open_confirmation(&app, &token, &a.id, &phone.serial).await;
+    let session_b = open_confirmation(&app, &token, &b.id, &phone.serial).await;
     let signed_a = app
         .cosign(&session_a.body, &phone.public_key, &phone.share, PIN)
         .await
@@ -644,17 +635,11 @@ async fn only_usable_certificates_of_the_scanning_person_log_in() {
     assert_eq!((none.status, none.code()), (404, "no_certificate"));
     let scanned = scan(&app, &token, &qr(&app, &c.id)).await;
     assert_eq!(scanned.status, 200);
-    let foreign = app
-        .post_json(
-            &format!("/api/v1/mp/logins/{}/confirm", c.id),
-            &json!({ "serial": phone.serial }),
-            Some(&stranger),
-        )
-        .await;
+    let foreign = open_confirmation(&app, &stranger, &c.id, &phone.serial).await;
     assert_eq!((foreign.status, foreign.code()), (409, "login_state"));
 
     // Invariant 4: revoked between the PIN proof and the signature: the login is refused.
-    let opened = open(c.id.clone()).await;
+    let opened = open_confirmation(&app, &token, &c.id, &phone.serial).await;
     let id_c = opened.body["session_id"].as_str().unwrap();
     let message_c = crate::phone::unb64(&opened.body["message"]);
     let (signing, round) = phone.begin(PIN, id_c, &message_c);
@@ -704,13 +689,7 @@ async fn an_expired_certificate_cannot_log_in() {
     let (_, challenge) = pkce();
     let page = hosted(&app, &client, &challenge).await;
     assert_eq!(scan(&app, &token, &qr(&app, &page.id)).await.status, 200);
-    let opened = app
-        .post_json(
-            &format!("/api/v1/mp/logins/{}/confirm", page.id),
-            &json!({ "serial": phone.serial }),
-            Some(&token),
-        )
-        .await;
+    let opened = open_confirmation(&app, &token, &page.id, &phone.serial).await;
     assert_eq!(opened.status, 201);
     // Its validity ends while the person types the PIN.
     app.db()
