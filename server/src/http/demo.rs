@@ -146,7 +146,7 @@ fn portal_page(body: &str) -> HttpResponse {
         ))
         .body(format!(
             "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"data:,\">\
              <title>就业彩云南（示例门户）</title><style>\
              body{{margin:0;font:16px/1.6 system-ui,\"PingFang SC\",\"Microsoft YaHei\",sans-serif;background:#f4f6f9;color:#1f2933}}\
              header{{background:#1a5fb4;color:#fff;padding:14px 20px;font-size:18px}}\

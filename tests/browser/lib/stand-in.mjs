@@ -230,7 +230,8 @@ export async function startStandIn() {
       response.end();
     } else if (url.pathname === '/portal/callback' || url.pathname === '/oauth2/authorize') {
       response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      response.end(`<!doctype html><meta charset="utf-8"><title>portal</title><p>${escapeHtml(url.pathname)}</p>`);
+      // The icon link keeps Chromium from asking for /favicon.ico (a 404 would count as a problem).
+      response.end(`<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>portal</title><p>${escapeHtml(url.pathname)}</p>`);
     } else if (url.pathname === '/error') {
       const nonce = randomBytes(16).toString('base64');
       const page = fill(errorTemplate, {
