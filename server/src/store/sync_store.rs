@@ -282,7 +282,25 @@ impl SyncStore for SeaCertStore {
                 .exec(&txn)
                 .await
                 .map_err(unavailable)?;
-            if changed.rows_affected != 1 {
+            // The application's certificate events that did not reach the platform go again too.
+            let certificates = certificate_sync::Entity::update_many()
+                .col_expr(
+                    certificate_sync::Column::Status,
+                    Expr::value(SyncStatus::Pending.as_str()),
+                )
+                .col_expr(certificate_sync::Column::Attempts, Expr::value(0))
+                .col_expr(certificate_sync::Column::NextAttemptAt, Expr::value(now))
+                .col_expr(certificate_sync::Column::UpdatedAt, Expr::value(now))
+                .filter(certificate_sync::COLUMN.application_id.eq(application_id))
+                .filter(
+                    certificate_sync::COLUMN
+                        .status
+                        .is_in([SyncStatus::Pending.as_str(), SyncStatus::Failed.as_str()]),
+                )
+                .exec(&txn)
+                .await
+                .map_err(unavailable)?;
+            if changed.rows_affected + certificates.rows_affected == 0 {
                 return Ok(false);
             }
             append_in(&txn, audit).await?;

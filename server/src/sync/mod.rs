@@ -200,7 +200,8 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// The rows of these applications (those that have one), in one query.
     async fn sync_states(&self, application_ids: &[i64]) -> Result<Vec<SyncState>, StorageError>;
     /// Makes a pending, failed or blocked row due now with a fresh attempt count (staff
-    /// re-push), audited; false if there is no such row or it is already synced.
+    /// re-push), and so the application's pending or failed certificate events, audited in the
+    /// same transaction; false if there is nothing to push again.
     async fn requeue(&self, application_id: i64, audit: AuditDraft) -> Result<bool, StorageError>;
     /// The blocked rows of applications for this USCC.
     async fn blocked_for(&self, uscc: &str) -> Result<Vec<SyncState>, StorageError>;

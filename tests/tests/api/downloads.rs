@@ -476,3 +476,64 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
         .await;
     assert_eq!((again.status, again.code()), (409, "key_not_locked"));
 }
+
+/// A certificate event the platform refused fails at once; staff pushing the application again
+/// sends it again.
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_push_a_refused_certificate_event_again() {
+    let ok = (200, r#"{"status":"ok","reference":"JY-8"}"#.to_string());
+    let refused = (
+        422,
+        r#"{"status":"error","message":"unknown employer"}"#.to_string(),
+    );
+    // The application's push, the refused activation, then the activation again.
+    let (platform, platform_base) = FakeHttp::start(vec![ok.clone(), refused, ok]).await;
+    let app = spawn_app_with(|s| {
+        s.agreement_countdown_secs = 1;
+        s.sync_interval_secs = 3600;
+        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
+        s.platform = Some(mcert_server::providers::platform::PlatformConfig {
+            base_url: platform_base,
+            api_key: "key-1".into(),
+        });
+    })
+    .await;
+    let (_, phone) = downloaded(&app, "13900139030", "openid-repush", "123456").await;
+    assert_eq!(app.state.sync.run_once().await.unwrap(), 1);
+    let staff = app
+        .post_json(
+            "/api/v1/staff/session",
+            &json!({ "username": "reviewer1", "password": "review2026now" }),
+            None,
+        )
+        .await;
+    let staff = staff.body["token"].as_str().unwrap().to_string();
+    let queue = app
+        .get_json("/api/v1/staff/applications?status=approved", &staff)
+        .await;
+    let id = queue.body["items"][0]["id"].as_i64().unwrap();
+    let failed = staff_certificate_syncs(&app, &staff, id).await;
+    assert_eq!(failed[0].0, phone.serial);
+    assert_eq!(failed[0].2, "证书数据同步：同步失败");
+
+    let repush = app
+        .post_json(
+            &format!("/api/v1/staff/applications/{id}/sync"),
+            &json!({}),
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(repush.status, 200, "{:?}", repush.body);
+    // The re-push is sent at once.
+    assert_eq!(
+        staff_certificate_syncs(&app, &staff, id).await[0].2,
+        "证书数据同步：数据已同步"
+    );
+    assert_eq!(
+        certificate_events(&platform),
+        [
+            (phone.serial.clone(), "activated".to_string()),
+            (phone.serial.clone(), "activated".to_string())
+        ]
+    );
+}
