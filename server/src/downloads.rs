@@ -187,7 +187,7 @@ impl Downloads {
         application_id: i64,
         p1: &[u8],
     ) -> Result<StartedEnrolment, DownloadError> {
-        let (person, _) = self.people.person_of(user).await?;
+        let person = self.people.person(user).await?;
         let chosen = self
             .employers(user)
             .await?

@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::{sync::Arc, time::Duration};
 
-use super::{AppState, login::error_page};
+use super::{
+    AppState,
+    login::{error_page, escape},
+};
 use crate::{
     login::oidc::{Claims, with_query},
     portals::{ClientKind, PortalDraft, Portals},
@@ -129,13 +132,6 @@ fn demo(state: &AppState) -> Option<&DemoPortal> {
     state.demo.as_deref()
 }
 
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn portal_page(body: &str) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -168,7 +164,7 @@ pub async fn home(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
         );
     };
     let claims = &signed.claims;
-    let field = |value: &Option<String>| html_escape(value.as_deref().unwrap_or("—"));
+    let field = |value: &Option<String>| escape(value.as_deref().unwrap_or("—"));
     portal_page(&format!(
         "<h1 id=\"employer\">{employer}</h1><p>已通过手机CA证书登录。</p><dl>\
          <dt>统一社会信用代码</dt><dd id=\"uscc\">{uscc}</dd>\
@@ -185,7 +181,7 @@ pub async fn home(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
             Some("sub") => "子证书",
             _ => "—",
         },
-        sub = html_escape(&claims.sub),
+        sub = escape(&claims.sub),
     ))
 }
 

@@ -36,7 +36,7 @@ const LOGIN_PAGE: &str = include_str!("login_page.html");
 const ERROR_PAGE: &str = include_str!("login_page_error.html");
 
 /// Text for HTML element content and attribute values.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -525,15 +525,17 @@ async fn portal_client(state: &AppState, request: &HttpRequest) -> Result<Portal
         .ok_or_else(unauthorised)
 }
 
-/// The portal's own session, or not found (another portal's session is not told apart).
+/// The calling portal and its own embedded session `id`; another portal's session is not
+/// found (not told apart from an unknown one).
 async fn own_session(
     state: &AppState,
-    portal: &Portal,
+    request: &HttpRequest,
     id: &str,
-) -> Result<LoginSession, AppError> {
+) -> Result<(Portal, LoginSession), AppError> {
+    let portal = portal_client(state, request).await?;
     let session = state.logins.get(id).await?;
     if session.client_id == portal.client_id && session.authorization.is_none() {
-        Ok(session)
+        Ok((portal, session))
     } else {
         Err(LoginError::NotFound.into())
     }
@@ -612,8 +614,7 @@ pub async fn session_png(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let portal = portal_client(&state, &request).await?;
-    let session = own_session(&state, &portal, &path.into_inner()).await?;
+    let (_, session) = own_session(&state, &request, &path.into_inner()).await?;
     let png = qr::png(&state.logins.qr_text(&session.id), 240).map_err(|error| {
         tracing::error!(error = %error, "QR code not drawn");
         LoginError::Corrupt
@@ -655,9 +656,8 @@ pub async fn session_status(
     path: web::Path<String>,
     query: web::Query<WaitQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let portal = portal_client(&state, &request).await?;
     let id = path.into_inner();
-    let mut session = own_session(&state, &portal, &id).await?;
+    let (_, mut session) = own_session(&state, &request, &id).await?;
     let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECS));
     let seen = query.state.as_deref().unwrap_or(session.state.as_str());
     if !wait.is_zero() && seen == session.state.as_str() && !session.state.is_final() {
@@ -691,9 +691,8 @@ pub async fn session_events(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let portal = portal_client(&state, &request).await?;
     let id = path.into_inner();
-    own_session(&state, &portal, &id).await?;
+    own_session(&state, &request, &id).await?;
     event_response(&state.logins, &id, None).await
 }
 
@@ -717,9 +716,8 @@ pub async fn session_result(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let portal = portal_client(&state, &request).await?;
     let id = path.into_inner();
-    own_session(&state, &portal, &id).await?;
+    own_session(&state, &request, &id).await?;
     let session = state.logins.consume(&id).await?;
     let (id_token, claims) = state.oidc.embedded_result(&session).map_err(|error| {
         tracing::error!(error = %error, "ID token not issued");
@@ -740,9 +738,8 @@ pub async fn cancel_session(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let portal = portal_client(&state, &request).await?;
     let id = path.into_inner();
-    own_session(&state, &portal, &id).await?;
+    let (portal, _) = own_session(&state, &request, &id).await?;
     state.logins.cancel(&id, &portal).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -22,7 +22,7 @@ use crate::{
     cosign::{CompletedSignature, CosignError, Cosigner, OpenedSession, Purpose},
     domain::CertificateSerial,
     kv::{Kv, KvError, Subscription},
-    people::{People, PeopleError, WxUserRecord},
+    people::{People, PeopleError, PersonRecord, WxUserRecord},
     portals::Portal,
     tokens,
 };
@@ -463,13 +463,13 @@ impl Logins {
     /// The phone scanned the QR: `pending → scanned` by this user. Returns what the phone shows.
     pub async fn scan(&self, qr: &str, user: &WxUserRecord) -> Result<Scanned, LoginError> {
         let id = self.parse_qr(qr)?;
-        let (person, _) = self.people.person_of(user).await?;
+        let person = self.people.person(user).await?;
         self.limit(
             format!("login-rate:scan:{}", user.id),
             self.limits.scans_per_user,
         )
         .await?;
-        let certificates = self.eligible(user).await?;
+        let certificates = self.eligible(&person).await?;
         if certificates.is_empty() {
             return Err(LoginError::NoCertificate);
         }
@@ -491,9 +491,9 @@ impl Logins {
         })
     }
 
-    /// The user's active certificates within their validity, the default first.
-    async fn eligible(&self, user: &WxUserRecord) -> Result<Vec<Eligible>, LoginError> {
-        let (held, default) = self.people.certificates(user).await?;
+    /// The person's active certificates within their validity, the default first.
+    async fn eligible(&self, person: &PersonRecord) -> Result<Vec<Eligible>, LoginError> {
+        let (held, default) = self.people.certificates_of(person).await?;
         let now = Utc::now();
         let mut eligible: Vec<Eligible> = held
             .into_iter()
@@ -518,7 +518,8 @@ impl Logins {
     ) -> Result<OpenedSession, LoginError> {
         let session = self.get(id).await?;
         ensure_scanner(&session, user)?;
-        let certificate = self.held(user, serial).await?;
+        let person = self.people.person(user).await?;
+        let certificate = self.held(&person, serial).await?;
         let serial = certificate.serial.clone();
         let challenge = SignedMessage::LoginChallenge(LoginChallenge {
             session_id: session.id.as_bytes().to_vec(),
@@ -550,15 +551,15 @@ impl Logins {
         Ok(opened)
     }
 
-    /// One of the user's certificates that can log in now.
+    /// One of the person's certificates that can log in now.
     async fn held(
         &self,
-        user: &WxUserRecord,
+        person: &PersonRecord,
         serial: &str,
     ) -> Result<CertificateRecord, LoginError> {
         let serial =
             CertificateSerial::parse(serial.trim()).map_err(|_| LoginError::CertificateNotHeld)?;
-        let (held, _) = self.people.certificates(user).await?;
+        let (held, _) = self.people.certificates_of(person).await?;
         let certificate = held
             .into_iter()
             .find(|c| c.serial == serial)
@@ -593,8 +594,8 @@ impl Logins {
             (state, _) => return Err(LoginError::State { state }),
         };
         let user = self.people.user(user_id).await?;
-        let certificate = self.held(&user, &challenge.serial).await?;
-        let (person, _) = self.people.person_of(&user).await?;
+        let person = self.people.person(&user).await?;
+        let certificate = self.held(&person, &challenge.serial).await?;
         if self
             .cosigner
             .key_share(&completed.serial)

@@ -299,16 +299,21 @@ impl People {
         Ok(self.sessions.revoke(token).await?)
     }
 
+    /// The verified person of `user`.
+    pub async fn person(&self, user: &WxUserRecord) -> Result<PersonRecord, PeopleError> {
+        match user.person_id {
+            Some(id) => self.store.person(id).await?,
+            None => None,
+        }
+        .ok_or(PeopleError::NotVerified)
+    }
+
     /// The verified person of `user` and their phones.
     pub async fn person_of(
         &self,
         user: &WxUserRecord,
     ) -> Result<(PersonRecord, Vec<String>), PeopleError> {
-        let person = match user.person_id {
-            Some(id) => self.store.person(id).await?,
-            None => None,
-        }
-        .ok_or(PeopleError::NotVerified)?;
+        let person = self.person(user).await?;
         let phones = self.store.phones_of(person.id).await?;
         Ok((person, phones))
     }
@@ -323,13 +328,21 @@ impl People {
         &self,
         user: &WxUserRecord,
     ) -> Result<(Vec<CertificateRecord>, Option<i64>), PeopleError> {
-        let (person, _) = self.person_of(user).await?;
+        let person = self.person(user).await?;
+        self.certificates_of(&person).await
+    }
+
+    /// The certificates `person` downloaded, and which one is their default.
+    pub async fn certificates_of(
+        &self,
+        person: &PersonRecord,
+    ) -> Result<(Vec<CertificateRecord>, Option<i64>), PeopleError> {
         Ok(self.store.certificates_of(person.id).await?)
     }
 
     /// Makes one of the person's active certificates their default (默认证书).
     pub async fn set_default(&self, user: &WxUserRecord, serial: &str) -> Result<(), PeopleError> {
-        let (person, _) = self.person_of(user).await?;
+        let person = self.person(user).await?;
         if self.store.set_default(person.id, serial.trim()).await? {
             Ok(())
         } else {
@@ -423,7 +436,7 @@ impl People {
         phone: &str,
         client_address: &str,
     ) -> Result<SentCode, PeopleError> {
-        let (person, _) = self.person_of(user).await?;
+        let person = self.person(user).await?;
         let phone = PhoneNumber::parse(phone)?;
         if self
             .store
@@ -447,7 +460,7 @@ impl People {
         phone: &str,
         code: &str,
     ) -> Result<BindOutcome, PeopleError> {
-        let (person, _) = self.person_of(user).await?;
+        let person = self.person(user).await?;
         let phone = PhoneNumber::parse(phone)?;
         self.otp
             .verify(&phone, OtpPurpose::DownloadPhone, code)
@@ -479,7 +492,7 @@ impl People {
 
     /// The holder unbinds one of their phones (手机号解绑).
     pub async fn unbind_phone(&self, user: &WxUserRecord, phone: &str) -> Result<(), PeopleError> {
-        let (person, _) = self.person_of(user).await?;
+        let person = self.person(user).await?;
         let phone = PhoneNumber::parse(phone)?;
         let audit = AuditDraft {
             actor: format!("wx:{}", user.id),

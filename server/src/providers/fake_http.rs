@@ -46,6 +46,22 @@ impl Answer {
     }
 }
 
+/// Runs `call` against a server that [never answers](Answer::Never) and checks that the client
+/// gave up on its 300 ms timeout: the request arrived, and the answer came neither at once nor
+/// late. Returns the call's result.
+pub(crate) async fn timed_out<T>(call: impl Future<Output = (T, Vec<Received>)>) -> T {
+    let started = std::time::Instant::now();
+    let (result, received) = call.await;
+    let elapsed = started.elapsed();
+    assert_eq!(received.len(), 1, "the request did arrive");
+    assert!(
+        elapsed >= std::time::Duration::from_millis(250)
+            && elapsed < std::time::Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+    result
+}
+
 /// One request as it arrived.
 #[derive(Debug, Clone)]
 pub(crate) struct Received {

@@ -367,13 +367,13 @@ fn classify(code: &str, detail: String) -> CarrierError {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use serde_json::json;
 
     use super::*;
     use crate::providers::aliyun::{TIMESTAMP_FORMAT, canonical_query, sign, string_to_sign};
-    use crate::providers::fake_http::{Answer, FakeHttp, Received, closed_port_url};
+    use crate::providers::fake_http::{Answer, FakeHttp, Received, closed_port_url, timed_out};
 
     const SECRET: &str = "s3cr3t-AccessKey+secret/value";
     const NAME: &str = "张三";
@@ -642,20 +642,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_that_never_answers_is_unavailable_within_the_timeout() {
-        let started = Instant::now();
-        let (result, received) = check_one(Answer::Never).await;
-        let elapsed = started.elapsed();
-        assert_eq!(received.len(), 1, "the request did arrive");
+        let result = timed_out(check_one(Answer::Never)).await;
         match result {
             Err(CarrierError::Unavailable { detail }) => {
                 assert!(detail.contains("no answer within 300ms"), "{detail}");
             }
             other => panic!("{other:?}"),
         }
-        assert!(
-            elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(3),
-            "{elapsed:?}"
-        );
     }
 
     #[tokio::test]
