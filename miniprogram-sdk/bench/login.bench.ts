@@ -280,7 +280,7 @@ async function main(): Promise<void> {
       const session = await createLoginSession(server, portal);
       const events = stream === true ? await openEvents(server, auth, session.id) : undefined;
       const scan = await phone.client.scanLogin(session.qr_text);
-      await phone.client.confirmLogin(scan, serial, PIN);
+      await phone.client.confirmLogin(scan, serial, session.match_code, PIN);
       let latency: number | undefined;
       let fromSent: number | undefined;
       if (events !== undefined) {

@@ -36,6 +36,13 @@ export interface McertClientOptions {
   baseUrl: string;
   /** Prefix of every storage key; default `mcert:`. */
   storagePrefix?: string;
+  /**
+   * A fresh `wx.login` code (`() => new Promise(r => wx.login({ success: (x) => r(x.code) }))`).
+   * The mini-program session token is kept in memory only, never in storage, so a copy of the
+   * phone's storage is not a session; with this, a call that finds no session (a restarted
+   * mini-program, an expired session) signs in again silently and is sent once more.
+   */
+  wxLogin?: () => Promise<string>;
 }
 
 /** A certificate kept on this phone. */
@@ -166,16 +173,23 @@ export interface ServerCertificate {
   default: boolean;
 }
 
-/** What {@link McertClient.unlock} sends. */
-export interface UnlockInput {
-  /** The locked certificate. */
-  serial: string;
+/**
+ * The real-name steps again, as unlocking a certificate and downloading one again need them:
+ * a fresh face verification and an SMS code to a bound phone.
+ */
+export interface Reverification {
   /** A fresh `verifyResult` of `wx.startFacialRecognitionVerify` for the verified person. */
   verifyResult: string;
   /** One of the person's bound phones. */
   phone: string;
   /** The SMS code sent to it ({@link McertClient.sendPhoneCode}). */
   code: string;
+}
+
+/** What {@link McertClient.unlock} sends. */
+export interface UnlockInput extends Reverification {
+  /** The locked certificate. */
+  serial: string;
 }
 
 /** A login QR code of the client's own server ({@link McertClient.parseLoginQr}). */
@@ -211,6 +225,37 @@ export interface LoginCertificate {
 }
 
 /**
+ * Where and when a login was started, as the server saw the browser that asked for it. A
+ * relayed QR code (a phishing page showing a real login's QR) carries the relaying site's
+ * place and time, not the person's: show it, {@link initiatorText}.
+ */
+export interface LoginInitiator {
+  /** Coarse location of the browser's address (`云南昆明`), when the server knows it. */
+  location: string | null;
+  /** The address without its host part (`1.2.3.*`), or `未知`. */
+  address: string;
+  /** Browser family (`Chrome`, `微信`, `非浏览器程序`), when known. */
+  browser: string | null;
+  /** When the login was started, RFC 3339. */
+  startedAt: string;
+  /** `location · address · browser`, as signed into the login challenge. */
+  summary: string;
+}
+
+/**
+ * The line the phone shows above the choices: `请求来自 云南昆明 · 1.2.3.* · Chrome · 10 秒前`.
+ *
+ * @param now the phone's clock, milliseconds (default `Date.now()`).
+ */
+export function initiatorText(initiator: LoginInitiator, now: number = Date.now()): string {
+  const started = Date.parse(initiator.startedAt);
+  const seconds = Math.max(0, Math.round((now - started) / 1000));
+  const age =
+    !Number.isFinite(seconds) ? '' : seconds < 60 ? `${seconds} 秒前` : `${Math.floor(seconds / 60)} 分钟前`;
+  return `请求来自 ${initiator.summary}${age === '' ? '' : ` · ${age}`}`;
+}
+
+/**
  * A scanned login ({@link McertClient.scanLogin}): everything the phone shows before the person
  * confirms or declines. {@link McertClient.confirmLogin} signs only a challenge that repeats it.
  */
@@ -223,8 +268,18 @@ export interface LoginScan {
   purpose: 'login';
   /** The OIDC scopes asked for (`openid`, `profile`, `employer`). */
   scopes: string[];
-  /** Two digits, also shown on the portal's page, for the person to compare. */
-  matchCode: string;
+  /**
+   * Three two-digit codes: show them as buttons; the person taps the one the portal's page
+   * shows ({@link McertClient.confirmLogin}). A wrong tap ends the login.
+   */
+  matchChoices: string[];
+  /** Where and when the login was started ({@link initiatorText}). */
+  initiator: LoginInitiator;
+  /**
+   * Set when the phone is known to be in another province than the browser that started the
+   * login: show it prominently, above the choices.
+   */
+  regionWarning: string | null;
   /** When the login session ends, RFC 3339. */
   expiresAt: string;
   /** The person's active certificates, the default first. */
@@ -239,7 +294,7 @@ type FieldsOf<K extends MessageDescription['kind']> =
 interface LoginEntry {
   scan: LoginScan;
   /** The co-signing session of a confirmation whose PIN was wrong, kept for the retry. */
-  pending: { serial: string; session: CosignSession } | null;
+  pending: { serial: string; matchCode: string; session: CosignSession } | null;
 }
 
 /** The record stored per certificate. Exactly these fields; binary values in base64. */
@@ -357,7 +412,18 @@ function loginScanOf(body: unknown): LoginScan {
   const portal = isObject(body) ? body.portal : undefined;
   const scopes = isObject(body) ? body.scopes : undefined;
   const certificates = isObject(body) ? body.certificates : undefined;
+  const choices = isObject(body) ? body.match_choices : undefined;
+  const initiator = isObject(body) ? body.initiator : undefined;
+  const warning = isObject(body) ? body.region_warning : undefined;
   const purpose = stringField(body, 'purpose');
+  if (!Array.isArray(choices) || !choices.every((c) => typeof c === 'string' && /^[0-9]{2}$/.test(c))) {
+    throw invalidResponse('缺少字段 match_choices');
+  }
+  const optional = (value: unknown, name: string): string | null => {
+    if (value === null || value === undefined) return null;
+    if (typeof value !== 'string') throw invalidResponse(`字段 ${name} 不是字符串`);
+    return value;
+  };
   if (purpose !== 'login') throw invalidResponse(`未知的扫码用途 ${purpose}`);
   if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string')) {
     throw invalidResponse('缺少字段 scopes');
@@ -372,7 +438,15 @@ function loginScanOf(body: unknown): LoginScan {
     },
     purpose,
     scopes: scopes as string[],
-    matchCode: stringField(body, 'match_code'),
+    matchChoices: choices as string[],
+    initiator: {
+      location: optional(isObject(initiator) ? initiator.location : undefined, 'location'),
+      address: stringField(initiator, 'address'),
+      browser: optional(isObject(initiator) ? initiator.browser : undefined, 'browser'),
+      startedAt: stringField(initiator, 'started_at'),
+      summary: stringField(initiator, 'summary'),
+    },
+    regionWarning: optional(warning, 'region_warning'),
     expiresAt: stringField(body, 'expires_at'),
     certificates: certificates.map((item: unknown) => {
       const role = stringField(item, 'role');
@@ -501,8 +575,9 @@ export class McertClient {
   private readonly prefix: string;
   /** Serialises read-modify-write of the index of serials. */
   private indexUpdate: Promise<void> = Promise.resolve();
-  /** The mini-program session token; `null` until read from storage or signed in. */
+  /** The mini-program session token: in memory only, `null` until signed in. */
   private mpToken: string | null = null;
+  private readonly wxLogin: (() => Promise<string>) | undefined;
   /**
    * Logins scanned with this client and not yet confirmed or declined: what was shown, and the
    * co-signing session of a confirmation that is waiting for a (re-typed) PIN.
@@ -516,6 +591,7 @@ export class McertClient {
     this.entropy = options.entropy;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.prefix = options.storagePrefix ?? 'mcert:';
+    this.wxLogin = options.wxLogin;
   }
 
   /**
@@ -589,8 +665,8 @@ export class McertClient {
 
   /**
    * Signs in to the mini-program account with the code `wx.login` gave. The session token is
-   * kept in memory and under `<prefix>mp-session` in storage, so a restarted mini-program
-   * (or `mcert-phone`) stays signed in until it expires.
+   * kept in memory only: a copy of the phone's storage is not a session. A restarted
+   * mini-program signs in again (silently, with the `wxLogin` option).
    *
    * @throws {McertApiError} `wechat_code_invalid`, `wechat_code_used`, `wechat_rate_limited`,
    *   `wechat_risky_user`, `wechat_unavailable`.
@@ -606,14 +682,13 @@ export class McertClient {
       verified: booleanField(body, 'verified'),
     };
     this.mpToken = session.token;
-    await this.storage.set(this.sessionKey(), session.token);
     return session;
   }
 
   /** Signs out of the mini-program account; the local session is forgotten even if the server
    * no longer knew it. Does nothing when not signed in. */
   async logout(): Promise<void> {
-    const token = await this.sessionToken(false);
+    const token = this.mpToken;
     if (token === null) return;
     try {
       await this.call('DELETE', '/api/v1/mp/session', undefined, token);
@@ -622,7 +697,7 @@ export class McertClient {
         throw error;
       }
     }
-    await this.forgetSession();
+    this.mpToken = null;
   }
 
   /**
@@ -713,12 +788,20 @@ export class McertClient {
    * Downloads the certificate of application `applicationId` (one of {@link employers}) into
    * this phone under `pin`: the same enrolment as {@link enrol}, started by the signed-in
    * account instead of a ticket. A download to a new phone replaces the old phone's
-   * certificate once it is active.
+   * certificate once it is active, and the holder gets an SMS. While the person holds an active
+   * (or PIN-locked) certificate for the employer, downloading again needs `reverification`:
+   * the real-name steps again, as for {@link unlock}.
    *
    * @throws {McertError} `pin_format` before anything else, `mp_not_signed_in`;
-   *   {@link McertApiError} `application_not_synced` (409), `no_binding_info` (404).
+   *   {@link McertApiError} `application_not_synced` (409), `no_binding_info` (404),
+   *   `download_reverification_required` (403) without `reverification` when it is needed,
+   *   `face_other_person`, `face_expired`, `face_failed` (403), `otp_incorrect` (400).
    */
-  async download(applicationId: number, pin: string): Promise<CertificateInfo> {
+  async download(
+    applicationId: number,
+    pin: string,
+    reverification?: Reverification,
+  ): Promise<CertificateInfo> {
     checkPinFormat(pin);
     if (typeof applicationId !== 'number' || !(applicationId > 0) || applicationId % 1 !== 0) {
       throw new McertError(
@@ -726,9 +809,16 @@ export class McertClient {
         `申请编号“${String(applicationId)}”不正确，请从单位列表中选择`,
       );
     }
-    const token = await this.sessionToken(true);
+    const body: Json = { application_id: applicationId };
+    if (reverification !== undefined) {
+      body.reverification = {
+        verify_result: reverification.verifyResult,
+        phone: reverification.phone,
+        code: reverification.code,
+      };
+    }
     return this.enrolShare(pin, (p1) =>
-      this.mpCall('POST', '/api/v1/mp/downloads', { application_id: applicationId, p1 }, token),
+      this.mpCall('POST', '/api/v1/mp/downloads', { ...body, p1 }),
     );
   }
 
@@ -858,41 +948,64 @@ export class McertClient {
 
   /**
    * Confirms a scanned login with the certificate `serial` (its key share is the one stored on
-   * this phone) and the PIN: the server opens a co-signing session over a `login_challenge`;
-   * before the PIN is used, the challenge must repeat what {@link scanLogin} showed (login id,
-   * portal, origin, scopes, match code, certificate), else `unexpected_message` and nothing is
-   * signed. After a wrong PIN, call again with the right one: the same session is reused.
+   * this phone), the code the person tapped among the scan's `matchChoices` (number matching:
+   * the one the portal's page shows) and the PIN. A tapped code the page does not show ends
+   * the login (`login_match_wrong`). Otherwise the server opens a co-signing session over a
+   * `login_challenge`; before the PIN is used, the challenge must repeat what
+   * {@link scanLogin} showed (login id, portal, origin, scopes, the tapped code, where and when
+   * the login was started, certificate), else `unexpected_message` and nothing is signed.
+   * After a wrong PIN, call again with the right one: the same session is reused.
    *
    * @param login the scan, or its id when this client scanned it.
-   * @throws {McertError} `pin_format`, `certificate_not_on_device`, `login_not_scanned`,
-   *   `unexpected_message`; {@link McertApiError} `pin_incorrect` (with `remainingAttempts`),
-   *   `key_locked` (423), `login_state` (409), `login_expired` (410), `certificate_not_held`
-   *   (403), `certificate_not_usable` (409), `login_challenge_mismatch` (400).
+   * @throws {McertError} `pin_format`, `login_match_invalid` (not one of the choices),
+   *   `certificate_not_on_device`, `login_not_scanned`, `unexpected_message`;
+   *   {@link McertApiError} `login_match_wrong` (403), `pin_incorrect` (with
+   *   `remainingAttempts`), `key_locked` (423), `login_state` (409), `login_expired` (410),
+   *   `certificate_not_held` (403), `certificate_not_usable` (409),
+   *   `login_challenge_mismatch` (400).
    */
   async confirmLogin(
     login: LoginScan | string,
     serial: string,
+    matchCode: string,
     pin: string,
   ): Promise<CosignOutcome> {
     checkPinFormat(pin);
     const entry = this.loginEntry(login);
-    const record = await this.record(serial);
-    let session = entry.pending?.serial === record.serial ? entry.pending.session : undefined;
-    if (session === undefined) {
-      session = cosignSession(
-        await this.mpCall('POST', `/api/v1/mp/logins/${entry.scan.id}/confirm`, {
-          serial: record.serial,
-        }),
+    if (typeof matchCode !== 'string' || !entry.scan.matchChoices.includes(matchCode)) {
+      throw new McertError(
+        ClientErrorCode.LoginMatchInvalid,
+        `“${String(matchCode)}”不是手机上列出的数字，请点选与网页上相同的数字`,
       );
     }
+    const record = await this.record(serial);
+    let session =
+      entry.pending?.serial === record.serial && entry.pending.matchCode === matchCode
+        ? entry.pending.session
+        : undefined;
+    if (session === undefined) {
+      try {
+        session = cosignSession(
+          await this.mpCall('POST', `/api/v1/mp/logins/${entry.scan.id}/confirm`, {
+            serial: record.serial,
+            match_code: matchCode,
+          }),
+        );
+      } catch (error) {
+        if (error instanceof McertApiError && error.code === ServerErrorCode.LoginMatchWrong) {
+          this.logins.delete(entry.scan.id);
+        }
+        throw error;
+      }
+    }
     entry.pending = null;
-    this.checkLoginChallenge(session, entry.scan, record.serial);
+    this.checkLoginChallenge(session, entry.scan, record.serial, matchCode);
     let outcome: CosignOutcome;
     try {
       outcome = await this.cosignWith(record, session, pin);
     } catch (error) {
       if (error instanceof McertApiError && error.code === ServerErrorCode.PinIncorrect) {
-        entry.pending = { serial: record.serial, session };
+        entry.pending = { serial: record.serial, matchCode, session };
       }
       throw error;
     }
@@ -1068,10 +1181,16 @@ export class McertClient {
 
   /**
    * Checks that a login's co-signing message is the `login_challenge` of what the scan showed:
-   * the same login session, portal, origin, scopes and match code, for the chosen certificate.
-   * The phone must not sign anything else than what the person saw.
+   * the same login session, portal, origin, scopes, the tapped code and where and when the
+   * login was started, for the chosen certificate. The phone must not sign anything else than
+   * what the person saw.
    */
-  private checkLoginChallenge(session: CosignSession, scan: LoginScan, serial: string): void {
+  private checkLoginChallenge(
+    session: CosignSession,
+    scan: LoginScan,
+    serial: string,
+    matchCode: string,
+  ): void {
     const fields = this.expectMessage(session, 'login_challenge', serial, '应为扫码登录');
     if (fields.session_id !== toHex(utf8Encode(scan.id))) {
       throw unexpectedMessage('登录会话不一致');
@@ -1081,7 +1200,13 @@ export class McertClient {
     }
     if (fields.origin !== scan.portal.origin) throw unexpectedMessage('网站地址不一致');
     if (fields.scopes !== scan.scopes.join(' ')) throw unexpectedMessage('授权范围不一致');
-    if (fields.match_code !== scan.matchCode) throw unexpectedMessage('匹配码不一致');
+    if (fields.match_code !== matchCode) throw unexpectedMessage('点选的数字不一致');
+    if (
+      fields.initiator !== scan.initiator.summary ||
+      fields.initiated_at !== Math.floor(Date.parse(scan.initiator.startedAt) / 1000)
+    ) {
+      throw unexpectedMessage('登录发起地点或时间不一致');
+    }
   }
 
   /** begin → partials → finish (one round per module at a time) → signature. */
@@ -1163,47 +1288,42 @@ export class McertClient {
   }
 
   /**
-   * A call with the mini-program session; a session the server no longer knows is forgotten
-   * here too, so the caller can ask the person to sign in again.
+   * A call with the mini-program session. Without one, or when the server no longer knows it,
+   * the client signs in again with `wxLogin` (when given) and sends the call once more;
+   * otherwise the session is forgotten so the caller can ask the person to sign in.
    */
-  private async mpCall(
-    method: HttpRequest['method'],
-    path: string,
-    body?: Json,
-    token?: string,
-  ): Promise<unknown> {
-    const bearer = token ?? (await this.sessionToken(true));
+  private async mpCall(method: HttpRequest['method'], path: string, body?: Json): Promise<unknown> {
+    const fresh = this.mpToken === null;
+    const bearer = await this.sessionToken();
     try {
       return await this.call(method, path, body, bearer);
     } catch (error) {
-      if (error instanceof McertApiError && error.code === ServerErrorCode.MpNotSignedIn) {
-        await this.forgetSession();
+      if (!(error instanceof McertApiError && error.code === ServerErrorCode.MpNotSignedIn)) {
+        throw error;
       }
-      throw error;
+      this.mpToken = null;
+      if (fresh || this.wxLogin === undefined) throw error;
+      return this.call(method, path, body, await this.sessionToken());
     }
   }
 
-  /** The session token from memory, else from storage; `required`: throw when there is none. */
-  private async sessionToken(required: true): Promise<string>;
-  private async sessionToken(required: false): Promise<string | null>;
-  private async sessionToken(required: boolean): Promise<string | null> {
-    if (this.mpToken === null) {
-      const stored = await this.storage.get(this.sessionKey());
-      this.mpToken = stored !== null && stored !== '' ? stored : null;
+  /** The session token, signing in with `wxLogin` when there is none. */
+  private async sessionToken(): Promise<string> {
+    if (this.mpToken === null && this.wxLogin !== undefined) {
+      let code: string;
+      try {
+        code = await this.wxLogin();
+      } catch (cause) {
+        throw new McertError(ServerErrorCode.MpNotSignedIn, '微信登录失败，请重新进入小程序', {
+          cause,
+        });
+      }
+      await this.login(code);
     }
-    if (this.mpToken === null && required) {
+    if (this.mpToken === null) {
       throw new McertError(ServerErrorCode.MpNotSignedIn, '尚未登录，请先进入小程序登录');
     }
     return this.mpToken;
-  }
-
-  private async forgetSession(): Promise<void> {
-    this.mpToken = null;
-    await this.storage.remove(this.sessionKey());
-  }
-
-  private sessionKey(): string {
-    return `${this.prefix}mp-session`;
   }
 
   private async randomBytes(): Promise<Uint8Array> {

@@ -195,6 +195,8 @@ export const ClientErrorCode = {
   LoginQrForeign: 'login_qr_foreign',
   /** {@link McertClient.confirmLogin} by id for a login this client did not scan. */
   LoginNotScanned: 'login_not_scanned',
+  /** {@link McertClient.confirmLogin} with a code that is not one of the scan's choices. */
+  LoginMatchInvalid: 'login_match_invalid',
 } as const;
 
 /**
@@ -250,6 +252,16 @@ export const ServerErrorCode = {
   LoginAlreadyScanned: 'login_already_scanned',
   /** 409: the login is not (or no longer) in the state the call needs (scanned by this user). */
   LoginState: 'login_state',
+  /**
+   * 403: the tapped code is not the one the portal's page shows; the login is ended (it may be
+   * a relayed QR code).
+   */
+  LoginMatchWrong: 'login_match_wrong',
+  /**
+   * 403: the person holds an active certificate for the employer already; downloading again
+   * needs a fresh face result and an SMS code ({@link McertClient.download}'s `reverification`).
+   */
+  DownloadReverificationRequired: 'download_reverification_required',
   /** 400: the signature was not over the login's current challenge; scan again. */
   LoginChallengeMismatch: 'login_challenge_mismatch',
   /** 429: too many scans; try again in a minute. */

@@ -60,7 +60,7 @@ export {
   describeErrorCodeZh,
 } from './errors';
 export type { ErrorCodeValue } from './errors';
-export { McertClient, checkPinFormat } from './client';
+export { McertClient, checkPinFormat, initiatorText } from './client';
 export type {
   CertificateInfo,
   CosignOutcome,
@@ -69,6 +69,7 @@ export type {
   Employer,
   KeyStatus,
   LoginCertificate,
+  LoginInitiator,
   LoginPortal,
   LoginQr,
   LoginScan,
@@ -78,6 +79,7 @@ export type {
   PhoneBinding,
   PhoneCodeSent,
   RealNameInput,
+  Reverification,
   ServerCertificate,
   UnlockInput,
 } from './client';

@@ -82,6 +82,8 @@ export interface LoginChallengeFields {
   scopes: string;
   serial: string;
   match_code: string;
+  initiator: string;
+  initiated_at: number;
   issued_at: number;
   expires_at: number;
 }
@@ -105,10 +107,10 @@ export interface KeyCheckFields {
 
 /** A canonical signed message as `message_describe` renders it, for display and checks. */
 export type MessageDescription =
-  | { version: 1; kind: 'key_enrolment'; fields: KeyEnrolmentFields }
-  | { version: 1; kind: 'login_challenge'; fields: LoginChallengeFields }
-  | { version: 1; kind: 'seal_request'; fields: SealRequestFields }
-  | { version: 1; kind: 'key_check'; fields: KeyCheckFields };
+  | { version: 2; kind: 'key_enrolment'; fields: KeyEnrolmentFields }
+  | { version: 2; kind: 'login_challenge'; fields: LoginChallengeFields }
+  | { version: 2; kind: 'seal_request'; fields: SealRequestFields }
+  | { version: 2; kind: 'key_check'; fields: KeyCheckFields };
 
 /** The signer operations, synchronous once loaded. Inputs are never modified. */
 export interface Signer {

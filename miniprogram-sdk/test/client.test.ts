@@ -380,7 +380,7 @@ test('mini-program errors: phone_bound and no_binding_info reach the caller type
   assert.match(fake.sent('/api/v1/mp/employers')[0].headers.Authorization ?? '', /^Bearer [0-9a-f]{32}$/);
 });
 
-test('the session: none before login (nothing sent), kept in storage, forgotten on 401', async () => {
+test('the session: none before login (nothing sent), in memory only, forgotten on 401', async () => {
   const { fake, client, storage, signer } = await setup({ storagePrefix: 'app:' });
   await assert.rejects(client.me(), clientError(ServerErrorCode.MpNotSignedIn));
   await assert.rejects(client.download(1, PIN), clientError(ServerErrorCode.MpNotSignedIn));
@@ -388,8 +388,27 @@ test('the session: none before login (nothing sent), kept in storage, forgotten 
   assert.equal(fake.requests.length, 0);
 
   const session = await client.login('dev:someone');
-  assert.equal(storage.snapshot()['app:mp-session'], session.token);
-  // A new client on the same storage (a restarted mini-program) is signed in.
+  fake.downloadable.add(42);
+  assert.equal((await client.employers())[0].applicationId, 42);
+  // The attack: a copy of the phone's storage is not a session. Nothing in storage names the
+  // token, and a client on the copied storage is not signed in.
+  assert.ok(!JSON.stringify(storage.snapshot()).includes(session.token));
+  const copied = memoryStorage();
+  for (const [key, value] of Object.entries(storage.snapshot())) await copied.set(key, value);
+  const thief = new McertClient({
+    signer,
+    request: fake.request,
+    storage: copied,
+    entropy: webCryptoEntropy(webcrypto),
+    baseUrl: 'https://mcert.test',
+    storagePrefix: 'app:',
+  });
+  const sent = fake.requests.length;
+  await assert.rejects(thief.employers(), clientError(ServerErrorCode.MpNotSignedIn));
+  assert.equal(fake.requests.length, sent, 'nothing sent without a session');
+
+  // A restarted mini-program signs in again with wx.login, silently.
+  const codes: string[] = [];
   const restarted = new McertClient({
     signer,
     request: fake.request,
@@ -397,14 +416,20 @@ test('the session: none before login (nothing sent), kept in storage, forgotten 
     entropy: webCryptoEntropy(webcrypto),
     baseUrl: 'https://mcert.test',
     storagePrefix: 'app:',
+    wxLogin: async () => {
+      codes.push(`dev:someone:${codes.length}`);
+      return codes[codes.length - 1];
+    },
   });
-  fake.downloadable.add(42);
   assert.equal((await restarted.employers())[0].applicationId, 42);
-
-  // The server forgot the session: so does the phone.
+  assert.equal(codes.length, 1);
+  // The server forgot the session (expired): the client signs in again and sends the call once
+  // more; without wx.login the session is forgotten.
   fake.mpTokens.clear();
-  await assert.rejects(restarted.employers(), clientError(ServerErrorCode.MpNotSignedIn));
-  assert.equal(storage.snapshot()['app:mp-session'], undefined);
+  assert.equal((await restarted.employers())[0].applicationId, 42);
+  assert.equal(codes.length, 2);
+  fake.mpTokens.clear();
+  await assert.rejects(client.employers(), clientError(ServerErrorCode.MpNotSignedIn));
   await assert.rejects(client.employers(), clientError(ServerErrorCode.MpNotSignedIn));
   // Logout without a session does nothing; with one, ends it on both sides.
   const before = fake.requests.length;
@@ -413,7 +438,6 @@ test('the session: none before login (nothing sent), kept in storage, forgotten 
   await client.login('dev:someone');
   await client.logout();
   assert.equal(fake.mpTokens.size, 0);
-  assert.equal(storage.snapshot()['app:mp-session'], undefined);
 });
 
 test('download shares the enrolment path: stored as enrol stores, foreign messages refused', async () => {
@@ -430,7 +454,13 @@ test('download shares the enrolment path: stored as enrol stores, foreign messag
     application_id: 5,
     p1: (fake.sent('/api/v1/mp/downloads')[0].body as { p1: string }).p1,
   });
-  assert.deepEqual(await client.certificates(), [certificate]);
+  // Downloading again sends the real-name steps again when given.
+  await client.download(5, PIN, { verifyResult: 'face-2', phone: '13900139000', code: '123456' });
+  assert.deepEqual(
+    (fake.sent('/api/v1/mp/downloads')[1].body as { reverification: unknown }).reverification,
+    { verify_result: 'face-2', phone: '13900139000', code: '123456' },
+  );
+  assert.equal((await client.certificates()).length, 2);
   const record = JSON.parse(storage.snapshot()[`mcert:certificate:${certificate.serial}`]);
   assert.deepEqual(Object.keys(record).sort(), [
     'certificatePem',
@@ -444,5 +474,5 @@ test('download shares the enrolment path: stored as enrol stores, foreign messag
   // The same checks as enrol: a message that is not this key's enrolment is not signed.
   fake.tamper = rewrite('/api/v1/mp/downloads', (body) => ({ ...body, serial: '0ABC' }));
   await assert.rejects(client.download(5, PIN), clientError(ClientErrorCode.UnexpectedMessage));
-  assert.equal((await client.certificates()).length, 1);
+  assert.equal((await client.certificates()).length, 2);
 });

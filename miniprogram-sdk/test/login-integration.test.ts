@@ -14,7 +14,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { type CertificateInfo, McertApiError, McertError, base64Decode } from '../src/index';
+import {
+  type CertificateInfo,
+  McertApiError,
+  McertError,
+  base64Decode,
+  initiatorText,
+} from '../src/index';
 import { type Application, approvedApplication } from './helpers/applications';
 import { apiError, boundAgent, readyEmployer } from './helpers/mp-account';
 import { type TestPhone, lastExchange } from './helpers/phone';
@@ -37,6 +43,8 @@ interface Agent {
   application: Application;
   phone: TestPhone;
   certificate: CertificateInfo;
+  /** The development WeChat user the phone signed in as. */
+  openid: string;
 }
 
 let server: RunningServer;
@@ -69,11 +77,12 @@ function nonce(): string {
  */
 async function downloadedCertificate(): Promise<Agent> {
   const application = await approvedApplication(server);
-  const phone = await boundAgent(server, application, `openid-${nonce()}`);
+  const openid = `openid-${nonce()}`;
+  const phone = await boundAgent(server, application, openid);
   await readyEmployer(phone, application.id);
   const certificate = await phone.client.download(application.id, PIN);
   await phone.client.setDefault(certificate.serial);
-  return { application, phone, certificate };
+  return { application, phone, certificate, openid };
 }
 
 /** The portal's result call. */
@@ -83,7 +92,11 @@ function collect(id: string) {
 
 test('scan, confirm with the PIN, and the portal gets an ID token naming employer and certificate', async () => {
   const { application, phone, certificate } = await agent;
-  const session = await createLoginSession(server, portal);
+  const session = await createLoginSession(server, portal, 'openid profile employer', {
+    browser_address: '222.172.200.68',
+    browser_user_agent:
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  });
   assert.equal(session.qr_text, `${server.baseUrl}/q/${session.id}`);
   assert.match(session.match_code, /^[0-9]{2}$/);
   assert.equal(await loginState(server, portal, session.id), 'pending');
@@ -93,7 +106,13 @@ test('scan, confirm with the PIN, and the portal gets an ID token naming employe
   assert.deepEqual(scan.portal, { clientId: portal.clientId, name: portal.name, origin: portal.origin });
   assert.equal(scan.purpose, 'login');
   assert.deepEqual([...scan.scopes].sort(), ['employer', 'openid', 'profile']);
-  assert.equal(scan.matchCode, session.match_code);
+  // Number matching: the page's code is one of the three the phone offers.
+  assert.equal(scan.matchChoices.length, 3);
+  assert.ok(scan.matchChoices.includes(session.match_code), JSON.stringify(scan.matchChoices));
+  // The portal reported its user's browser: the phone shows where the login was started.
+  assert.equal(scan.initiator.address, '222.172.200.*');
+  assert.equal(scan.initiator.browser, 'Chrome');
+  assert.match(initiatorText(scan.initiator), /^请求来自 (.+ · )?222\.172\.200\.\* · Chrome · \d+ 秒前$/);
   assert.deepEqual(scan.certificates, [
     {
       serial: certificate.serial,
@@ -110,7 +129,7 @@ test('scan, confirm with the PIN, and the portal gets an ID token naming employe
   assert.equal(early.status, 409, JSON.stringify(early.body));
   assert.equal(early.body.code, 'login_state');
 
-  const { signature, result } = await phone.client.confirmLogin(scan, certificate.serial, PIN);
+  const { signature, result } = await phone.client.confirmLogin(scan, certificate.serial, session.match_code, PIN);
   assert.equal(result.purpose, 'login');
   assert.equal(result.serial.toUpperCase(), certificate.serial);
   assert.equal(await loginState(server, portal, session.id), 'confirmed');
@@ -126,6 +145,7 @@ test('scan, confirm with the PIN, and the portal gets an ID token naming employe
     assert.equal(described.fields.client_id, portal.clientId);
     assert.equal(described.fields.origin, portal.origin);
     assert.equal(described.fields.match_code, session.match_code);
+    assert.equal(described.fields.initiator, scan.initiator.summary);
   }
   assert.ok(smCryptoVerifies(certificate.publicKey, message, signature), 'sm-crypto');
   assert.ok(opensslVerifies(certificate.certificatePem, message, signature), 'OpenSSL');
@@ -160,7 +180,7 @@ test('scan, confirm with the PIN, and the portal gets an ID token naming employe
     apiError('login_already_scanned', 409),
   );
   await assert.rejects(
-    phone.client.confirmLogin(scan, certificate.serial, PIN),
+    phone.client.confirmLogin(scan, certificate.serial, session.match_code, PIN),
     apiError('login_state', 409),
   );
 });
@@ -193,7 +213,7 @@ test('declining: the portal sees denied and gets no token', async () => {
   assert.equal(collected.status, 409, JSON.stringify(collected.body));
   assert.equal(collected.body.code, 'login_state');
   await assert.rejects(
-    phone.client.confirmLogin(scan, certificate.serial, PIN),
+    phone.client.confirmLogin(scan, certificate.serial, session.match_code, PIN),
     apiError('login_state', 409),
   );
   await assert.rejects(phone.client.denyLogin(scan), apiError('login_state', 409));
@@ -204,7 +224,7 @@ test('a wrong PIN is counted and can be retried within the same login', async ()
   const session = await createLoginSession(server, portal);
   const scan = await phone.client.scanLogin(session.qr_text);
   const left = (await phone.client.keyStatus(certificate.serial)).remainingAttempts;
-  await assert.rejects(phone.client.confirmLogin(scan, certificate.serial, '000000'), (error: unknown) => {
+  await assert.rejects(phone.client.confirmLogin(scan, certificate.serial, session.match_code, '000000'), (error: unknown) => {
     assert.ok(error instanceof McertApiError, String(error));
     assert.equal(error.code, 'pin_incorrect');
     assert.equal(error.status, 403);
@@ -213,7 +233,7 @@ test('a wrong PIN is counted and can be retried within the same login', async ()
   });
   assert.equal((await phone.client.keyStatus(certificate.serial)).remainingAttempts, left - 1);
   assert.equal(await loginState(server, portal, session.id), 'scanned');
-  const { result } = await phone.client.confirmLogin(scan.id, certificate.serial, PIN);
+  const { result } = await phone.client.confirmLogin(scan.id, certificate.serial, session.match_code, PIN);
   assert.equal(result.purpose, 'login');
   const confirmations = phone.traffic.filter((e) =>
     e.request.url.endsWith(`/logins/${session.id}/confirm`),
@@ -231,9 +251,11 @@ interface Run {
 
 /** `mcert-phone` with a state file holding a copy of the test phone's storage. */
 async function mcertPhone(args: string[], env: { [name: string]: string } = {}): Promise<Run> {
-  const { phone } = await agent;
+  const { phone, openid } = await agent;
   const state = join(workDir, `phone-${nonce()}.json`);
-  writeFileSync(state, JSON.stringify(phone.storage.snapshot()), { mode: 0o600 });
+  // The phone's storage, and the openid mcert-phone signs in again with (as wx.login would).
+  const snapshot = { ...phone.storage.snapshot(), 'mcert-phone:openid': openid };
+  writeFileSync(state, JSON.stringify(snapshot), { mode: 0o600 });
   const inherited: { [name: string]: string | undefined } = {
     ...process.env,
     MCERT_SIGNER_WASM: WASM_PATH,
@@ -274,11 +296,15 @@ test('mcert-phone scan shows the login, declines, or confirms with the PIN', asy
   assert.match(foreign.stderr, /login_qr_foreign/);
 
   const session = await createLoginSession(server, portal);
-  const run = await mcertPhone(['scan', session.qr_text], { MCERT_PIN: PIN });
+  const run = await mcertPhone(['scan', session.qr_text, '--code', session.match_code], {
+    MCERT_PIN: PIN,
+  });
   for (const shown of [
     portal.name,
     portal.origin,
-    `匹配码 / match code: ${session.match_code}`,
+    '请点选网页上显示的数字 / tap the number the page shows: ',
+    session.match_code,
+    '请求来自 未知 · ',
     application.unitName,
     application.uscc,
     certificate.serial,
@@ -290,8 +316,15 @@ test('mcert-phone scan shows the login, declines, or confirms with the PIN', asy
   assert.match(run.stdout, /已确认登录 \/ login confirmed/);
   assert.equal((await collect(session.id)).status, 200);
 
+  // A number the page does not show ends the login.
+  const mismatched = await createLoginSession(server, portal);
+  const notShown = mismatched.match_code === '00' ? '01' : '00';
+  const tapped = await mcertPhone(['scan', mismatched.qr_text, '--code', notShown, '--pin', PIN]);
+  assert.equal(tapped.status, 1, tapped.stderr);
+  assert.match(tapped.stderr, /login_match_(wrong|invalid)/);
+
   const wrong = await createLoginSession(server, portal);
-  const refused = await mcertPhone(['scan', wrong.qr_text, '--pin', '000000']);
+  const refused = await mcertPhone(['scan', wrong.qr_text, '--code', wrong.match_code, '--pin', '000000']);
   assert.equal(refused.status, 1, refused.stderr);
   assert.match(refused.stderr, /pin_incorrect/);
   assert.match(refused.stderr, /剩余 PIN 次数 \/ PIN attempts left: \d/);

@@ -16,6 +16,7 @@ import {
   McertError,
   SignerError,
   type Signer,
+  initiatorText,
   memoryStorage,
   webCryptoEntropy,
 } from '../src/index';
@@ -181,7 +182,15 @@ test('scan shows the portal, then the PIN confirms with the certificate on the p
     portal: { clientId: 'portal-client-1', name: '就业彩云南', origin: 'https://portal.example.cn' },
     purpose: 'login',
     scopes: ['openid', 'employer'],
-    matchCode: login.matchCode,
+    matchChoices: login.matchChoices,
+    initiator: {
+      location: '云南昆明',
+      address: '222.172.200.*',
+      browser: 'Chrome',
+      startedAt: new Date(login.initiatedAt * 1000).toISOString(),
+      summary: '云南昆明 · 222.172.200.* · Chrome',
+    },
+    regionWarning: null,
     expiresAt: '2099-01-01T00:02:00Z',
     certificates: [
       {
@@ -196,9 +205,25 @@ test('scan shows the portal, then the PIN confirms with the certificate on the p
   assert.deepEqual(fake.sent('/api/v1/mp/logins')[0].body, { qr: logins.qr(login) });
   assert.equal(login.state, 'scanned');
 
-  const { signature, result } = await client.confirmLogin(scan, serials[0].toLowerCase(), PIN);
+  assert.equal(
+    initiatorText(scan.initiator, (login.initiatedAt + 10) * 1000),
+    '请求来自 云南昆明 · 222.172.200.* · Chrome · 10 秒前',
+  );
+  assert.equal(
+    initiatorText(scan.initiator, (login.initiatedAt + 125) * 1000),
+    '请求来自 云南昆明 · 222.172.200.* · Chrome · 2 分钟前',
+  );
+  const { signature, result } = await client.confirmLogin(
+    scan,
+    serials[0].toLowerCase(),
+    login.matchCode,
+    PIN,
+  );
   assert.deepEqual(result, { purpose: 'login', serial: serials[0] });
-  assert.deepEqual(fake.sent(`/logins/${login.id}/confirm`)[0].body, { serial: serials[0] });
+  assert.deepEqual(fake.sent(`/logins/${login.id}/confirm`)[0].body, {
+    serial: serials[0],
+    match_code: login.matchCode,
+  });
   const session = fake.sessions.get(login.cosignSessionId as string);
   assert.equal(session?.stage, 'done');
   const key = fake.keys.get(serials[0]);
@@ -207,25 +232,25 @@ test('scan shows the portal, then the PIN confirms with the certificate on the p
   assert.equal(description.kind, 'login_challenge');
 
   // Confirmed: the id is forgotten, a second confirmation needs a new scan.
-  await assert.rejects(client.confirmLogin(login.id, serials[0], PIN), clientError('login_not_scanned'));
+  await assert.rejects(client.confirmLogin(login.id, serials[0], login.matchCode, PIN), clientError('login_not_scanned'));
 });
 
 test('confirm by id after a scan; checks on the phone come before any request', async () => {
   const { fake, client, logins, login, serials } = await setup();
   const other = logins.create();
   const before = fake.requests.length;
-  await assert.rejects(client.confirmLogin(other.id, serials[0], PIN), clientError('login_not_scanned'));
-  await assert.rejects(client.confirmLogin('not-an-id', serials[0], PIN), clientError('login_qr_invalid'));
+  await assert.rejects(client.confirmLogin(other.id, serials[0], login.matchCode, PIN), clientError('login_not_scanned'));
+  await assert.rejects(client.confirmLogin('not-an-id', serials[0], login.matchCode, PIN), clientError('login_qr_invalid'));
   await client.scanLogin(logins.qr(login));
   const afterScan = fake.requests.length;
   assert.equal(afterScan, before + 1);
-  await assert.rejects(client.confirmLogin(login.id, serials[0], '12345'), clientError('pin_format'));
+  await assert.rejects(client.confirmLogin(login.id, serials[0], login.matchCode, '12345'), clientError('pin_format'));
   await assert.rejects(
-    client.confirmLogin(login.id, '0ABCDEF012', PIN),
+    client.confirmLogin(login.id, '0ABCDEF012', login.matchCode, PIN),
     clientError('certificate_not_on_device'),
   );
   assert.equal(fake.requests.length, afterScan);
-  const { result } = await client.confirmLogin(login.id, serials[0], PIN);
+  const { result } = await client.confirmLogin(login.id, serials[0], login.matchCode, PIN);
   assert.equal(result.purpose, 'login');
 });
 
@@ -245,6 +270,8 @@ test('a challenge that is not what the scan showed is refused before any PIN is 
     ['another serial (also on this phone)', (login, _serial, others) =>
       model.encodeMessage('login_challenge', challengeFields(login, others[0]))],
     ['another match code', changed(6, '00')],
+    ['another place the login was started from', changed(7, '北京 · 1.2.3.* · Chrome')],
+    ['another time the login was started', changed(8, { time: 1_700_000_000 })],
     ['a key check instead', (_login, serial) => model.keyCheckMessage(serial, 'verify_pin')],
     ['an enrolment instead', (_login, serial) =>
       model.keyEnrolmentMessage(serial, model.encodePoint(model.G))],
@@ -255,7 +282,7 @@ test('a challenge that is not what the scan showed is refused before any PIN is 
     const scan = await client.scanLogin(logins.qr(login));
     const proofs = fake.sent('/partials').length; // the enrolments'
     await assert.rejects(
-      client.confirmLogin(scan, serials[0], PIN),
+      client.confirmLogin(scan, serials[0], login.matchCode, PIN),
       clientError(ClientErrorCode.UnexpectedMessage),
       name,
     );
@@ -266,21 +293,50 @@ test('a challenge that is not what the scan showed is refused before any PIN is 
   }
 });
 
+test('number matching: a code not offered is refused on the phone, a wrong tap ends the login', async () => {
+  const { fake, client, logins, login, serials } = await setup();
+  const scan = await client.scanLogin(logins.qr(login));
+  const proofs = fake.sent('/partials').length; // the enrolment's
+  assert.equal(scan.matchChoices.length, 3);
+  assert.ok(scan.matchChoices.includes(login.matchCode));
+  const before = fake.requests.length;
+  const notOffered = ['00', '01', '02', '03'].find((c) => !scan.matchChoices.includes(c))!;
+  await assert.rejects(
+    client.confirmLogin(scan, serials[0], notOffered, PIN),
+    clientError(ClientErrorCode.LoginMatchInvalid),
+  );
+  assert.equal(fake.requests.length, before, 'refused without a request');
+  const wrong = scan.matchChoices.find((c) => c !== login.matchCode)!;
+  await assert.rejects(client.confirmLogin(scan, serials[0], wrong, PIN), (error: unknown) => {
+    assert.ok(error instanceof McertApiError, String(error));
+    assert.equal(error.code, 'login_match_wrong');
+    assert.equal(error.status, 403);
+    return true;
+  });
+  assert.equal(login.state, 'mismatched');
+  assert.equal(fake.sent('/partials').length, proofs, 'no PIN proof after a wrong tap');
+  // The login is over: the phone forgets it.
+  await assert.rejects(
+    client.confirmLogin(scan.id, serials[0], login.matchCode, PIN),
+    clientError('login_not_scanned'),
+  );
+});
+
 test('a wrong PIN is counted; the retry with the right one uses the same session', async () => {
   const { fake, client, logins, login, serials } = await setup();
   const scan = await client.scanLogin(logins.qr(login));
   const proofs = fake.sent('/partials').length; // the enrolment's
-  await assert.rejects(client.confirmLogin(scan, serials[0], '000000'), (error: unknown) => {
+  await assert.rejects(client.confirmLogin(scan, serials[0], login.matchCode, '000000'), (error: unknown) => {
     assert.ok(error instanceof McertApiError, String(error));
     assert.equal(error.code, 'pin_incorrect');
     assert.equal(error.status, 403);
     assert.equal(error.remainingAttempts, 5);
     return true;
   });
-  await assert.rejects(client.confirmLogin(scan.id, serials[0], '000001'), (error: unknown) =>
+  await assert.rejects(client.confirmLogin(scan.id, serials[0], login.matchCode, '000001'), (error: unknown) =>
     error instanceof McertApiError && error.remainingAttempts === 4,
   );
-  const { result } = await client.confirmLogin(scan.id, serials[0], PIN);
+  const { result } = await client.confirmLogin(scan.id, serials[0], login.matchCode, PIN);
   assert.equal(result.purpose, 'login');
   assert.equal(fake.sent(`/logins/${login.id}/confirm`).length, 1);
   assert.equal(fake.sent('/partials').length, proofs + 3);
@@ -293,7 +349,7 @@ test('deny declines the scanned login; a used or foreign-state login is the serv
   await client.denyLogin(scan);
   assert.equal(login.state, 'denied');
   assert.equal(fake.sent(`/logins/${login.id}/deny`).length, 1);
-  await assert.rejects(client.confirmLogin(scan.id, serials[0], PIN), clientError('login_not_scanned'));
+  await assert.rejects(client.confirmLogin(scan.id, serials[0], login.matchCode, PIN), clientError('login_not_scanned'));
   await assert.rejects(client.denyLogin(scan.id), (error: unknown) => {
     assert.ok(error instanceof McertApiError);
     assert.equal(error.code, 'login_state');

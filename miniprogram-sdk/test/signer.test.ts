@@ -479,7 +479,7 @@ test('message_describe renders every kind as the spec says, UTF-8 text included'
   const s = await signer();
   const publicKey = model.encodePoint(model.G);
   assert.deepEqual(s.describeMessage(model.keyEnrolmentMessage('0a1b', publicKey, 1_763_700_123)), {
-    version: 1,
+    version: 2,
     kind: 'key_enrolment',
     fields: {
       serial: '0a1b',
@@ -501,12 +501,14 @@ test('message_describe renders every kind as the spec says, UTF-8 text included'
         'openid unit',
         '0a1b',
         '4729',
+        '云南昆明 · 222.172.200.* · Chrome',
+        { time: 1_763_699_990 },
         { time: 1_763_700_000 },
         { time: 1_763_700_120 },
       ]),
     ),
     {
-      version: 1,
+      version: 2,
       kind: 'login_challenge',
       fields: {
         session_id: toHex(sessionId),
@@ -516,6 +518,8 @@ test('message_describe renders every kind as the spec says, UTF-8 text included'
         scopes: 'openid unit',
         serial: '0a1b',
         match_code: '4729',
+        initiator: '云南昆明 · 222.172.200.* · Chrome',
+        initiated_at: 1_763_699_990,
         issued_at: 1_763_700_000,
         expires_at: 1_763_700_120,
       },
@@ -533,7 +537,7 @@ test('message_describe renders every kind as the spec says, UTF-8 text included'
       ]),
     ),
     {
-      version: 1,
+      version: 2,
       kind: 'seal_request',
       fields: {
         request_id: '0102',
@@ -561,10 +565,10 @@ test('message_describe rejects anything but a canonical message', async () => {
     ['truncated', good.subarray(0, good.length - 1)],
     ['wrong magic', model.concat(utf8Encode('MCERT-SIGX'), good.subarray(10))],
     [
-      'version 2',
+      'version 1',
       (() => {
         const m = good.slice();
-        m[10] = 2;
+        m[10] = 1;
         return m;
       })(),
     ],

@@ -76,6 +76,8 @@ fn main() {
         scopes: "openid profile employer".to_string(),
         serial: "7F3A9C0E5D2B4A6C8E1F3A5C7E9B1D2F".to_string(),
         match_code: "42".to_string(),
+        initiator: "云南昆明 · 222.172.200.* · Chrome".to_string(),
+        initiated_at: now - 10,
         issued_at: now,
         expires_at: now + 300,
     })

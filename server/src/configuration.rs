@@ -70,9 +70,41 @@ pub struct Settings {
     /// `MCERT_LOGIN__PER_ADDRESS`, `MCERT_LOGIN__SCANS_PER_USER`).
     #[serde(default)]
     pub login: crate::login::LoginLimits,
+    /// The reverse proxies in front of the server (`MCERT_TRUSTED_PROXIES`: addresses and
+    /// networks, comma-separated, e.g. `10.0.0.0/8,fd00::/8`; an array in the file). Only from
+    /// these is `X-Forwarded-For` believed; rate limits and the login page's "请求来自" then
+    /// count the client's address instead of the proxy's. Empty: the header is ignored.
+    #[serde(default, deserialize_with = "list_or_string")]
+    pub trusted_proxies: Vec<String>,
+    /// An ip2region `xdb` file (format version 2, e.g. the `data/ip2region.xdb` of the npm
+    /// package `ip2region-ts`) that locates the browser starting a login, shown on the phone as
+    /// 请求来自 云南昆明 (`MCERT_IP_REGION_DB`). Without it the phone shows the address alone.
+    pub ip_region_db: Option<PathBuf>,
     /// `mcert-server demo`: development mode with an approved demo application made at start.
     #[serde(skip)]
     pub demo: bool,
+}
+
+/// A list given as a TOML array or as one comma- or space-separated string (an environment
+/// variable).
+fn list_or_string<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Either::deserialize(deserializer)? {
+        Either::List(list) => list,
+        Either::Text(text) => text
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
 /// Log output format.
@@ -160,6 +192,8 @@ impl Settings {
             aliyun_carrier: None,
             otp_limits: crate::otp::OtpLimits::default(),
             login: crate::login::LoginLimits::default(),
+            trusted_proxies: Vec::new(),
+            ip_region_db: None,
             demo: false,
         }
     }
@@ -235,6 +269,22 @@ mod tests {
             let printed = format!("{settings:?}");
             assert!(!printed.contains("hunter2"), "{printed}");
             assert!(!printed.contains("00112233"), "{printed}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_a_string() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("MCERT_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7");
+            let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert_eq!(settings.trusted_proxies, ["10.0.0.0/8", "192.168.1.7"]);
+            jail.clear_env();
+            jail.create_file("mcert.toml", "trusted_proxies = [\"127.0.0.1\"]")?;
+            let settings =
+                Settings::from_figment(Settings::figment(Some(Path::new("mcert.toml")))).unwrap();
+            assert_eq!(settings.trusted_proxies, ["127.0.0.1"]);
             Ok(())
         });
     }

@@ -2,15 +2,25 @@
 //! verified person sees the employers whose approved application names them as agent on one of
 //! their bound phones, and downloading one runs the split-key enrolment for that application.
 //! A download on a new phone revokes the certificate on the old one when it activates.
+//!
+//! Downloading again while the person holds an active (or PIN-locked) certificate for the
+//! employer needs the proof an unlock needs — a fresh face result of the person and an SMS
+//! code to a bound phone — or a copied mini-program session would yield a certificate with a
+//! PIN of the thief's choosing. The holder is told by SMS whenever a certificate is downloaded
+//! again, revoked or unlocked.
 
 use std::sync::Arc;
 
+use chrono::Utc;
+
 use crate::{
     applications::{ApplicationError, ApplicationRecord, Applications},
-    ca::{HolderDraft, StorageError, UnitDraft},
+    ca::{CertificateRecord, CertificateStatus, HolderDraft, StorageError, UnitDraft},
     domain::{CertificateSerial, DomainError},
     enrol::{DownloadLink, EnrolError, Enrolment, StartedEnrolment},
-    people::{People, PeopleError, WxUserRecord, staff_reason},
+    notify::NoticeDraft,
+    people::{People, PeopleError, PersonRecord, WxUserRecord, staff_reason},
+    providers::sms::CertificateChange,
     staff::StaffRecord,
     sync::{SyncStatus, Syncer},
 };
@@ -45,6 +55,10 @@ pub enum DownloadError {
     /// The certificate's key is not locked.
     #[error("key not locked")]
     NotLocked,
+    /// The person holds an active certificate for this employer already: downloading again
+    /// needs a fresh face result and an SMS code, as an unlock does.
+    #[error("downloading again needs re-verification")]
+    ReverificationRequired,
     /// From the person's account.
     #[error(transparent)]
     People(#[from] PeopleError),
@@ -60,6 +74,17 @@ pub enum DownloadError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// What unlocking a certificate and downloading one again ask for: the real-name steps again.
+#[derive(Debug, Clone)]
+pub struct Reverification {
+    /// A fresh `wx.startFacialRecognitionVerify` result of the person.
+    pub verify_result: String,
+    /// One of the person's bound phones.
+    pub phone: String,
+    /// The SMS code sent to it.
+    pub code: String,
 }
 
 /// The download service.
@@ -125,25 +150,31 @@ impl Downloads {
         &self,
         user: &WxUserRecord,
         serial: &str,
-        verify_result: &str,
-        phone: &str,
-        code: &str,
+        proof: &Reverification,
     ) -> Result<(), DownloadError> {
         let (held, _) = self.people.certificates(user).await?;
         let certificate = held
             .into_iter()
             .find(|c| c.serial.to_string() == serial.trim())
             .ok_or(PeopleError::CertificateNotHeld)?;
-        let person = self
-            .people
-            .reverify(user, verify_result, phone, code)
-            .await?;
+        let person = self.reverify(user, proof).await?;
         self.unlock_key(
-            &certificate.serial,
+            &certificate,
             &format!("person:{}", person.id),
             "real-name, face and SMS",
         )
         .await
+    }
+
+    async fn reverify(
+        &self,
+        user: &WxUserRecord,
+        proof: &Reverification,
+    ) -> Result<PersonRecord, DownloadError> {
+        Ok(self
+            .people
+            .reverify(user, &proof.verify_result, &proof.phone, &proof.code)
+            .await?)
     }
 
     /// Staff unlock a PIN-locked certificate after re-verifying its holder at the counter
@@ -155,21 +186,22 @@ impl Downloads {
         reason: &str,
     ) -> Result<(), DownloadError> {
         let reason = staff_reason(reason)?;
-        self.enrolment.certificate(serial).await?;
-        self.unlock_key(serial, &format!("staff:{}", staff.username), reason)
+        let certificate = self.enrolment.certificate(serial).await?;
+        self.unlock_key(&certificate, &format!("staff:{}", staff.username), reason)
             .await
     }
 
     async fn unlock_key(
         &self,
-        serial: &CertificateSerial,
+        certificate: &CertificateRecord,
         actor: &str,
         how: &str,
     ) -> Result<(), DownloadError> {
+        let notice = NoticeDraft::certificate_changed(certificate, CertificateChange::Unlocked);
         let unlocked = self
             .enrolment
             .cosigner()
-            .unlock(serial, actor, how)
+            .unlock(&certificate.serial, actor, how, notice)
             .await
             .map_err(EnrolError::from)?;
         if unlocked {
@@ -180,12 +212,15 @@ impl Downloads {
     }
 
     /// Starts downloading the certificate of application `application_id` with the phone's
-    /// public share `p1`; the phone finishes with the co-signing steps.
+    /// public share `p1`; the phone finishes with the co-signing steps. While the person holds
+    /// an active certificate for the employer (PIN-locked or not), `proof` must re-verify them
+    /// ([`DownloadError::ReverificationRequired`] without it).
     pub async fn start(
         &self,
         user: &WxUserRecord,
         application_id: i64,
         p1: &[u8],
+        proof: Option<&Reverification>,
     ) -> Result<StartedEnrolment, DownloadError> {
         let person = self.people.person(user).await?;
         let chosen = self
@@ -204,6 +239,18 @@ impl Downloads {
         };
         let unit = UnitDraft::parse(&enterprise.uscc, &enterprise.name)?;
         let holder = HolderDraft::parse(&person.name, &person.id_number, &agent.phone)?;
+        let (held, _) = self.people.certificates_of(&person).await?;
+        let now = Utc::now();
+        let holds_one = held.iter().any(|c| {
+            c.uscc == unit.uscc.as_str()
+                && c.status == CertificateStatus::Active
+                && c.revocation.is_none()
+                && now < c.not_after
+        });
+        if holds_one {
+            let proof = proof.ok_or(DownloadError::ReverificationRequired)?;
+            self.reverify(user, proof).await?;
+        }
         let link = DownloadLink {
             application_id,
             person_id: person.id,

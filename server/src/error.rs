@@ -224,6 +224,7 @@ pub fn describe_login_error(error: &LoginError) -> (StatusCode, &'static str, St
                     crate::login::LoginState::Confirmed => "确认",
                     crate::login::LoginState::Consumed => "完成",
                     crate::login::LoginState::Denied => "被拒绝",
+                    crate::login::LoginState::Mismatched => "因数字选择错误而终止",
                     crate::login::LoginState::Expired => "过期",
                     crate::login::LoginState::Cancelled => "取消",
                 }
@@ -257,6 +258,13 @@ pub fn describe_login_error(error: &LoginError) -> (StatusCode, &'static str, St
                     _ => "状态异常",
                 }
             ),
+        ),
+        LoginError::MatchWrong => (
+            S::FORBIDDEN,
+            "login_match_wrong",
+            "您选择的数字与网页上显示的不一致，本次登录已终止。如果网页不是您本人刚刚打开的，\
+             可能有人在冒用您的证书登录，请勿再扫描该二维码；如需登录，请在门户网站刷新二维码"
+                .into(),
         ),
         LoginError::ChallengeMismatch => (
             S::BAD_REQUEST,
@@ -436,6 +444,13 @@ pub fn describe_download_error(error: &DownloadError) -> (StatusCode, &'static s
             StatusCode::CONFLICT,
             "key_not_locked",
             "该证书未锁定，无需解锁".into(),
+        ),
+        DownloadError::ReverificationRequired => (
+            StatusCode::FORBIDDEN,
+            "download_reverification_required",
+            "您已下载过该单位的证书。为防止他人冒用，重新下载需再次进行人脸识别，并输入发送到您绑定手机的\
+             短信验证码"
+                .into(),
         ),
         DownloadError::People(e) => describe_people_error(e),
         DownloadError::Application(e) => describe_application_error(e),

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod downloads;
 pub mod enrol;
 pub mod error;
+pub mod geo;
 pub mod http;
 pub mod kv;
 pub mod login;

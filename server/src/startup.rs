@@ -252,6 +252,19 @@ fn people_providers(settings: &Settings) -> anyhow::Result<PeopleProviders> {
     })
 }
 
+/// The offline IP database that locates the browsers starting logins, when one is configured
+/// (a configured file that cannot be read stops the start).
+fn region_db(settings: &Settings) -> anyhow::Result<Option<Arc<crate::geo::RegionDb>>> {
+    let Some(path) = &settings.ip_region_db else {
+        tracing::info!(
+            "no IP region database: the phone shows where a login started by address only"
+        );
+        return Ok(None);
+    };
+    let db = crate::geo::RegionDb::open(path).context("invalid MCERT_IP_REGION_DB")?;
+    Ok(Some(Arc::new(db)))
+}
+
 /// The OCR reader, when one is configured; without one the wizard does not prefill.
 fn ocr_reader(settings: &Settings) -> anyhow::Result<Option<Arc<dyn OcrReader>>> {
     let Some(config) = &settings.aliyun_ocr else {
@@ -298,6 +311,8 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let public_base = settings.public_base(port);
+        let trusted_proxies = http::forwarded::TrustedProxies::parse(&settings.trusted_proxies)
+            .context("invalid MCERT_TRUSTED_PROXIES")?;
         let core = open_core(&settings, &public_base).await?;
         let redis_url = settings
             .redis_url
@@ -343,14 +358,18 @@ impl Application {
             core.sealer.clone(),
         ));
         let portals = Arc::new(Portals::new(core.store.clone()));
-        let logins = Arc::new(Logins::new(
-            kv.clone(),
-            people.clone(),
-            cosigner,
-            core.authority.clone(),
-            &public_base,
-            settings.login,
-        ));
+        let logins = Arc::new(
+            Logins::new(
+                kv.clone(),
+                people.clone(),
+                cosigner,
+                core.authority.clone(),
+                core.store.clone(),
+                &public_base,
+                settings.login,
+            )
+            .with_regions(region_db(&settings)?),
+        );
         let oidc = Arc::new(
             Oidc::new(
                 kv.clone(),
@@ -394,6 +413,7 @@ impl Application {
             oidc,
             demo,
             dev_sms,
+            trusted_proxies: Arc::new(trusted_proxies),
             kv,
         };
         let dev_mode = settings.dev_mode;

@@ -281,17 +281,20 @@ async function scanLogin(qrText) {
     portal: { clientId: body.portal.client_id, name: body.portal.name, origin: body.portal.origin },
     purpose: body.purpose,
     scopes: body.scopes,
-    matchCode: body.match_code,
+    matchChoices: body.match_choices,
     expiresAt: body.expires_at,
     certificates: body.certificates.map((c) => ({ ...c, unitName: c.unit_name })),
   };
 }
 
-async function confirmLogin(scan, certificateSerial) {
+async function confirmLogin(scan, certificateSerial, matchCode) {
   if (typeof phone.client.confirmLogin === 'function') {
-    return phone.client.confirmLogin(scan, certificateSerial, PIN);
+    return phone.client.confirmLogin(scan, certificateSerial, matchCode, PIN);
   }
-  const session = await mpPost(`/api/v1/mp/logins/${scan.id}/confirm`, { serial: certificateSerial });
+  const session = await mpPost(`/api/v1/mp/logins/${scan.id}/confirm`, {
+    serial: certificateSerial,
+    match_code: matchCode,
+  });
   return phone.client.cosign(
     { sessionId: session.session_id, message: helpers.sdk.base64Decode(session.message) },
     certificateSerial,
@@ -311,7 +314,7 @@ test('PC browser → QR page → phone scans and confirms → portal gets a code
   const card = await page.locator('main').innerText();
   assert.match(card, new RegExp(PORTAL_NAME));
   assert.ok(card.includes(portal.origin), 'the portal origin is shown');
-  assert.match(card, new RegExp(`核对码\\s*${matchCode}`));
+  assert.match(card, new RegExp(`手机上请点选数字\\s*${matchCode}`));
   await page.screenshot({ path: join(SCREENSHOTS, 'e2e-waiting.png') });
 
   // Only the browser holding the cookie hears the status (DESIGN.md §12.2).
@@ -326,14 +329,17 @@ test('PC browser → QR page → phone scans and confirms → portal gets a code
   assert.equal(scan.portal.clientId, client.clientId);
   assert.equal(scan.portal.name, PORTAL_NAME);
   assert.equal(scan.portal.origin, portal.origin);
-  assert.equal(scan.matchCode, matchCode, 'the phone shows the code on the page');
+  assert.ok(scan.matchChoices.includes(matchCode), 'the phone offers the code on the page');
+  assert.equal(scan.matchChoices.length, 3);
+  assert.equal(scan.initiator.address, '127.0.0.*', 'where the login was started');
+  assert.match(scan.initiator.browser ?? '', /Chrome|Chromium/);
   assert.deepEqual([...scan.scopes].sort(), ['employer', 'openid', 'profile']);
   assert.equal(scan.certificates[0].serial, serial);
   await page.waitForSelector('main[data-state="scanned"]');
-  assert.match(await page.locator('#detail').innerText(), new RegExp(`核对码\\s*${matchCode}`));
+  assert.match(await page.locator('#detail').innerText(), new RegExp(`点选数字\\s*${matchCode}`));
   await page.screenshot({ path: join(SCREENSHOTS, 'e2e-scanned.png') });
 
-  const { result } = await confirmLogin(scan, serial);
+  const { result } = await confirmLogin(scan, serial, matchCode);
   assert.equal(result.purpose, 'login');
   assert.equal(result.serial, serial);
 

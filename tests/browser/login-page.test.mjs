@@ -128,7 +128,7 @@ for (const viewport of VIEWPORTS) {
       await session.connected();
       assert.deepEqual(await visibleText(page), {
         status: '请使用就业彩云南小程序扫码登录',
-        detail: '核对码 37',
+        detail: '手机上请点选数字 37',
         button: null,
         buttonHref: null,
       });
@@ -154,7 +154,7 @@ for (const viewport of VIEWPORTS) {
       await waitForState(page, 'scanned');
       assert.deepEqual(await visibleText(page), {
         status: '已扫码，请在手机上确认',
-        detail: '请核对手机上显示的核对码 37',
+        detail: '请在手机上点选数字 37',
         button: null,
         buttonHref: null,
       });
@@ -187,33 +187,38 @@ for (const viewport of VIEWPORTS) {
       await page.close();
     });
 
-    test('denied: the 返回 button goes to the continue URL (the portal gets access_denied)', async () => {
-      const session = standIn.session();
-      const { page, problems, requests } = await openTab(viewport);
-      await page.goto(session.pageUrl);
-      await session.connected();
-      session.set('scanned');
-      await waitForState(page, 'scanned');
-      session.set('denied');
-      await waitForState(page, 'denied');
-      assert.deepEqual(await visibleText(page), {
-        status: '已在手机上拒绝登录',
-        detail: '本次登录未完成',
-        button: '返回',
-        buttonHref: session.continueUrl,
-      });
-      await assertFits(page, viewport);
-      await screenshot(page, viewport, 'denied');
-      // The stream is closed once the outcome is known.
-      await waitUntil(() => session.streams.size === 0, 'the page closed the stream');
+    for (const [outcome, status, detail] of [
+      ['denied', '已在手机上拒绝登录', '本次登录未完成'],
+      ['mismatched', '手机上点选的数字与本页不一致', '登录已终止。如不是您本人在操作，请勿把二维码发给他人'],
+    ]) {
+      test(`${outcome}: the 返回 button goes to the continue URL (the portal gets access_denied)`, async () => {
+        const session = standIn.session();
+        const { page, problems, requests } = await openTab(viewport);
+        await page.goto(session.pageUrl);
+        await session.connected();
+        session.set('scanned');
+        await waitForState(page, 'scanned');
+        session.set(outcome);
+        await waitForState(page, outcome);
+        assert.deepEqual(await visibleText(page), {
+          status,
+          detail,
+          button: '返回',
+          buttonHref: session.continueUrl,
+        });
+        await assertFits(page, viewport);
+        await screenshot(page, viewport, outcome);
+        // The stream is closed once the outcome is known.
+        await waitUntil(() => session.streams.size === 0, 'the page closed the stream');
 
-      await page.getByRole('link', { name: '返回' }).click();
-      await page.waitForURL(`${standIn.baseUrl}/portal/callback?**`);
-      assert.match(page.url(), /error=access_denied/);
-      assertOnlyServer(requests);
-      assert.deepEqual(problems, []);
-      await page.close();
-    });
+        await page.getByRole('link', { name: '返回' }).click();
+        await page.waitForURL(`${standIn.baseUrl}/portal/callback?**`);
+        assert.match(page.url(), /error=access_denied/);
+        assertOnlyServer(requests);
+        assert.deepEqual(problems, []);
+        await page.close();
+      });
+    }
 
     test('expired (from the server): 刷新二维码 links to the restart URL', async () => {
       const session = standIn.session();
@@ -285,7 +290,7 @@ describe('at 360×740, edge cases', () => {
     const { page, problems } = await openTab(viewport);
     await page.goto(session.pageUrl);
     await waitForState(page, 'scanned');
-    assert.equal((await visibleText(page)).detail, '请核对手机上显示的核对码 05');
+    assert.equal((await visibleText(page)).detail, '请在手机上点选数字 05');
     assert.deepEqual(problems, []);
     await page.close();
   });

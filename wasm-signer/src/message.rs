@@ -12,8 +12,9 @@ use crate::scalar::parse_uncompressed_point;
 
 /// The first bytes of every signed message.
 pub const MAGIC: &[u8; 10] = b"MCERT-SIGN";
-/// The encoding version this crate writes and reads.
-pub const VERSION: u8 = 1;
+/// The encoding version this crate writes and reads. Version 2 added the initiator fields to
+/// `login_challenge`; version 1 is no longer read.
+pub const VERSION: u8 = 2;
 /// Longest text field, in UTF-8 bytes.
 pub const MAX_TEXT_LEN: usize = 512;
 /// Longest identifier field (`session_id`, `request_id`), in bytes; identifiers are never empty.
@@ -72,8 +73,12 @@ pub struct LoginChallenge {
     pub scopes: String,
     /// Serial of the certificate that logs in, upper-case hex as the registry writes it.
     pub serial: String,
-    /// Code the person compares with the one on the portal's page.
+    /// The code on the portal's page that the person tapped among those the phone offered.
     pub match_code: String,
+    /// Where the login was started, as the phone showed it: `云南昆明 · 1.2.3.* · Chrome`.
+    pub initiator: String,
+    /// When the login was started, Unix seconds.
+    pub initiated_at: i64,
     /// Unix seconds.
     pub issued_at: i64,
     /// Unix seconds.
@@ -135,6 +140,8 @@ impl SignedMessage {
                 writer.text(&m.scopes)?;
                 writer.text(&m.serial)?;
                 writer.text(&m.match_code)?;
+                writer.text(&m.initiator)?;
+                writer.time(m.initiated_at);
                 writer.time(m.issued_at);
                 writer.time(m.expires_at);
             }
@@ -195,6 +202,8 @@ impl SignedMessage {
                 scopes: reader.text()?,
                 serial: reader.text()?,
                 match_code: reader.text()?,
+                initiator: reader.text()?,
+                initiated_at: reader.time()?,
                 issued_at: reader.time()?,
                 expires_at: reader.time()?,
             }),
@@ -242,7 +251,7 @@ impl SignedMessage {
     }
 
     /// The message as JSON for display:
-    /// `{"version":1,"kind":"…","fields":{"name":value,…}}` with fields in tag order, text as
+    /// `{"version":2,"kind":"…","fields":{"name":value,…}}` with fields in tag order, text as
     /// JSON strings, binary fields as lower-case hex strings and times as numbers.
     pub fn describe_json(&self) -> String {
         let mut json = JsonObject::new();
@@ -267,6 +276,8 @@ impl SignedMessage {
                 fields.string("scopes", &m.scopes);
                 fields.string("serial", &m.serial);
                 fields.string("match_code", &m.match_code);
+                fields.string("initiator", &m.initiator);
+                fields.number("initiated_at", m.initiated_at);
                 fields.number("issued_at", m.issued_at);
                 fields.number("expires_at", m.expires_at);
             }
@@ -528,6 +539,8 @@ mod tests {
             scopes: "openid profile".into(),
             serial: "0a1b".into(),
             match_code: "42".into(),
+            initiator: "云南昆明 · 222.172.200.* · Chrome".into(),
+            initiated_at: 1_699_999_990,
             issued_at: 1_700_000_000,
             expires_at: 1_700_000_300,
         }
@@ -558,7 +571,7 @@ mod tests {
     #[test]
     fn key_check_known_bytes() {
         let mut expected = b"MCERT-SIGN".to_vec();
-        expected.extend([1, 4]);
+        expected.extend([2, 4]);
         expected.extend([1, 0, 4]);
         expected.extend(b"0a1b");
         expected.extend([2, 0, 10]);
@@ -577,7 +590,7 @@ mod tests {
             let bytes = message.encode().unwrap();
             assert_eq!(
                 &bytes[..12],
-                &[b"MCERT-SIGN".as_slice(), &[1, kind]].concat()
+                &[b"MCERT-SIGN".as_slice(), &[2, kind]].concat()
             );
             assert_eq!(SignedMessage::decode(&bytes).unwrap(), message);
         }
@@ -618,7 +631,8 @@ mod tests {
             ("magic", with(0, b'm')),
             ("header only", good[..11].to_vec()),
             ("version 0", with(10, 0)),
-            ("version 2", with(10, 2)),
+            ("version 1", with(10, 1)),
+            ("version 3", with(10, 3)),
             ("kind 0", with(11, 0)),
             ("kind 5", with(11, 5)),
             ("tag out of order", with(12, 2)),
@@ -658,7 +672,7 @@ mod tests {
         // A login challenge with each field swapped for a bad value, re-framed by hand.
         let frame = |fields: &[&[u8]], kind: u8| {
             let mut bytes = b"MCERT-SIGN".to_vec();
-            bytes.extend([1, kind]);
+            bytes.extend([2, kind]);
             for (tag, value) in (1u8..).zip(fields) {
                 bytes.push(tag);
                 bytes.extend((value.len() as u16).to_be_bytes());
@@ -672,7 +686,7 @@ mod tests {
         let login = |session: &[u8], client: &[u8]| {
             frame(
                 &[
-                    session, client, b"p", b"o", b"s", b"0a", b"42", &time, &time,
+                    session, client, b"p", b"o", b"s", b"0a", b"42", b"i", &time, &time, &time,
                 ],
                 2,
             )
@@ -757,15 +771,18 @@ mod tests {
     fn describe_json_layout() {
         assert_eq!(
             key_check().describe_json(),
-            "{\"version\":1,\"kind\":\"key_check\",\"fields\":{\"serial\":\"0a1b\",\
+            "{\"version\":2,\"kind\":\"key_check\",\"fields\":{\"serial\":\"0a1b\",\
              \"purpose\":\"verify_pin\",\"nonce\":\"11111111111111111111111111111111\",\
              \"issued_at\":1700000000}}"
         );
         let json = SignedMessage::LoginChallenge(login_challenge()).describe_json();
         assert!(json.starts_with(
-            "{\"version\":1,\"kind\":\"login_challenge\",\"fields\":{\"session_id\":\"732d31\","
+            "{\"version\":2,\"kind\":\"login_challenge\",\"fields\":{\"session_id\":\"732d31\","
         ));
         assert!(json.contains("\"portal_name\":\"示例门户\""));
+        assert!(json.contains(
+            "\"initiator\":\"云南昆明 · 222.172.200.* · Chrome\",\"initiated_at\":1699999990,"
+        ));
         assert!(json.ends_with("\"issued_at\":1700000000,\"expires_at\":1700000300}}"));
     }
 
@@ -818,17 +835,15 @@ mod tests {
             (
                 id(),
                 (text(), text(), text(), text()),
-                (text(), text()),
-                any::<i64>(),
-                any::<i64>()
+                (text(), text(), text()),
+                (any::<i64>(), any::<i64>(), any::<i64>())
             )
                 .prop_map(
                     |(
                         session_id,
                         (client_id, portal_name, origin, scopes),
-                        (serial, match_code),
-                        issued_at,
-                        expires_at,
+                        (serial, match_code, initiator),
+                        (initiated_at, issued_at, expires_at),
                     )| {
                         SignedMessage::LoginChallenge(LoginChallenge {
                             session_id,
@@ -838,6 +853,8 @@ mod tests {
                             scopes,
                             serial,
                             match_code,
+                            initiator,
+                            initiated_at,
                             issued_at,
                             expires_at,
                         })

@@ -24,6 +24,7 @@ import {
   McertNetworkError,
   SignerError,
   fetchRequest,
+  initiatorText,
   loadSigner,
   webCryptoEntropy,
 } from '../index';
@@ -32,7 +33,11 @@ const PROGRAM = 'mcert-phone';
 const DEFAULT_STATE = './mcert-phone.json';
 /** State-file key of the server URL remembered at enrolment or login (not an SDK key). */
 const SERVER_KEY = 'mcert-phone:server';
-/** State-file key of the development openid signed in with `login` (not an SDK key). */
+/**
+ * State-file key of the development openid signed in with `login` (not an SDK key). Each later
+ * command signs in again with it, as a mini-program calls `wx.login` at every start: the SDK
+ * keeps the session token in memory only.
+ */
 const OPENID_KEY = 'mcert-phone:openid';
 /**
  * State-file key of the name and ID number given to `verify` (not an SDK key): `unlock` needs
@@ -102,6 +107,16 @@ class Prompter {
     process.stderr.write(question);
     const line = await this.nextLine();
     process.stderr.write('\n');
+    if (line === undefined) {
+      throw new UsageError(`${question.trim()} 未提供（标准输入已结束）/ not given (stdin ended)`);
+    }
+    return line.trim();
+  }
+
+  /** An answer shown as it is typed. */
+  async line(question: string): Promise<string> {
+    process.stderr.write(question);
+    const line = await this.nextLine();
     if (line === undefined) {
       throw new UsageError(`${question.trim()} 未提供（标准输入已结束）/ not given (stdin ended)`);
     }
@@ -328,6 +343,26 @@ async function smsCodeFor(context: Context, baseUrl: string, phone: string): Pro
 }
 
 /**
+ * The real-name steps again for the person `verify` was given (a development face result) and
+ * an SMS code to `phone` (`--code`, else sent now and read as {@link smsCodeFor} does).
+ */
+async function reverificationFor(
+  context: Context,
+  client: McertClient,
+  phone: string,
+): Promise<{ verifyResult: string; phone: string; code: string }> {
+  const openid = await openidFrom(context);
+  const stored = await context.storage.get(PERSON_KEY);
+  const person = stored === null ? null : (JSON.parse(stored) as { name: string; idNumber: string });
+  if (person === null) {
+    throw new UsageError('尚未实名认证，请先执行 verify / not verified here: run verify first');
+  }
+  if (stringValue(context.values, 'code') === undefined) await client.sendPhoneCode(phone);
+  const code = await smsCodeFor(context, (await context.server()) ?? '', phone);
+  return { verifyResult: `dev-pass:${person.name}:${person.idNumber}:${openid}`, phone, code };
+}
+
+/**
  * The server's list of the person's certificates when a mini-program session exists, else
  * null (not signed in, not verified, no server known, or the server unreachable).
  */
@@ -335,7 +370,7 @@ async function heldCertificates(
   context: Context,
   client: McertClient,
 ): Promise<ServerCertificate[] | null> {
-  if ((await context.storage.get('mcert:mp-session')) === null) return null;
+  if ((await context.storage.get(OPENID_KEY)) === null) return null;
   if ((await context.server()) === null) return null;
   try {
     return await client.serverCertificates();
@@ -373,6 +408,14 @@ async function loginSerialFrom(
   return chosen.serial;
 }
 
+/** `dev:<openid>:<nonce>`: each development code signs in once, like a `wx.login` code. */
+function devLoginCode(openid: string): string {
+  const nonce = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) =>
+    b.toString(16).padStart(2, '0'),
+  ).join('');
+  return `dev:${openid}:${nonce}`;
+}
+
 /** What `scan` shows before asking for the PIN: who asks, for what, with which certificate. */
 function printLoginScan(context: Context, scan: LoginScan, serial: string | undefined): void {
   const certificate = scan.certificates.find((c) => c.serial === serial?.toUpperCase());
@@ -382,7 +425,11 @@ function printLoginScan(context: Context, scan: LoginScan, serial: string | unde
     SCOPE_LABELS[scope] !== undefined ? `${SCOPE_LABELS[scope]} (${scope})` : scope,
   );
   context.out(`授权内容 / scopes: ${scopes.join('、')}`);
-  context.out(`匹配码 / match code: ${scan.matchCode}（请与网页上的核对 / compare with the page）`);
+  context.out(initiatorText(scan.initiator));
+  if (scan.regionWarning !== null) context.out(`⚠ ${scan.regionWarning}`);
+  context.out(
+    `请点选网页上显示的数字 / tap the number the page shows: ${scan.matchChoices.join('  ')}`,
+  );
   if (certificate !== undefined) {
     context.out(`单位 / employer: ${certificate.unitName}  ${certificate.uscc}`);
     context.out(
@@ -565,20 +612,7 @@ const COMMANDS: Command[] = [
       const phone = stringValue(context.values, 'phone');
       if (phone === undefined) throw new UsageError('缺少 --phone / --phone is required');
       const client = await context.client();
-      const openid = await openidFrom(context);
-      const stored = await context.storage.get(PERSON_KEY);
-      const person = stored === null ? null : (JSON.parse(stored) as { name: string; idNumber: string });
-      if (person === null) {
-        throw new UsageError('尚未实名认证，请先执行 verify / not verified here: run verify first');
-      }
-      if (stringValue(context.values, 'code') === undefined) await client.sendPhoneCode(phone);
-      const code = await smsCodeFor(context, (await context.server()) ?? '', phone);
-      await client.unlock({
-        serial,
-        verifyResult: `dev-pass:${person.name}:${person.idNumber}:${openid}`,
-        phone,
-        code,
-      });
+      await client.unlock({ serial, ...(await reverificationFor(context, client, phone)) });
       context.out(`证书已解锁 / certificate unlocked: ${serial.toUpperCase()}`);
     },
   },
@@ -592,11 +626,7 @@ const COMMANDS: Command[] = [
     async run(context) {
       const openid = context.args[0];
       const client = await context.client();
-      // `dev:<openid>:<nonce>`: each development code signs in once, like a wx.login code.
-      const nonce = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) =>
-        b.toString(16).padStart(2, '0'),
-      ).join('');
-      const session = await client.login(`dev:${openid}:${nonce}`);
+      const session = await client.login(devLoginCode(openid));
       await context.storage.set(OPENID_KEY, openid);
       if (context.values.json === true) {
         context.out(JSON.stringify({ openid, expiresAt: session.expiresAt, verified: session.verified }));
@@ -683,10 +713,22 @@ const COMMANDS: Command[] = [
   {
     name: 'download',
     summary: '下载单位证书（设置 PIN）/ download an employer\'s certificate and set its PIN',
-    usage: 'download <application-id> [--pin PIN]',
+    usage: 'download <application-id> [--pin PIN] [--phone PHONE [--code CODE]]',
     arguments: ['application-id'],
     remembersServer: true,
-    options: { pin: PIN_OPTION },
+    options: {
+      pin: PIN_OPTION,
+      phone: {
+        type: 'string',
+        description:
+          '再次下载时：已绑定的手机号（开发模式刷脸结果 + 短信验证码）/ downloading again: a bound phone (development face result and SMS code)',
+      },
+      code: {
+        type: 'string',
+        description:
+          '短信验证码（默认：开发模式取自 /dev/sms，否则提示输入）/ SMS code (default: the development outbox, else prompt)',
+      },
+    },
     async run(context) {
       const id = context.args[0];
       if (!/^[1-9][0-9]{0,15}$/.test(id)) {
@@ -697,15 +739,22 @@ const COMMANDS: Command[] = [
       if (pin === undefined) {
         pin = await newPinFrom(context, '设置 PIN（6 位数字）/ new PIN (6 digits): ');
       }
-      printEnrolled(context, await client.download(Number(id), pin));
+      const phone = stringValue(context.values, 'phone');
+      const proof = phone === undefined ? undefined : await reverificationFor(context, client, phone);
+      printEnrolled(context, await client.download(Number(id), pin, proof));
     },
   },
   {
     name: 'scan',
     summary: '扫码登录网站：确认（输入 PIN）或拒绝 / QR login to a portal: confirm with the PIN, or deny',
-    usage: 'scan <qr-text-or-url> [--serial S] [--pin PIN] [--deny]',
+    usage: 'scan <qr-text-or-url> [--code NN] [--serial S] [--pin PIN] [--deny]',
     arguments: ['qr-text-or-url'],
     options: {
+      code: {
+        type: 'string',
+        description:
+          '网页上显示的两位数字（默认：提示输入）/ the two-digit number the page shows (default: prompt)',
+      },
       serial: {
         type: 'string',
         description:
@@ -732,13 +781,16 @@ const COMMANDS: Command[] = [
         context.out('已拒绝登录 / login denied');
         return;
       }
+      const code =
+        stringValue(context.values, 'code') ??
+        (await context.prompter.line('网页上显示的数字 / the number on the page: ')).trim();
       const pin = await pinFrom(
         context,
         'pin',
         'MCERT_PIN',
         '确认登录，输入 PIN / PIN to confirm: ',
       );
-      const { result } = await client.confirmLogin(scan, serial, pin);
+      const { result } = await client.confirmLogin(scan, serial, code, pin);
       if (context.values.json === true) {
         context.out(JSON.stringify({ ...scan, serial: result.serial, outcome: 'confirmed' }));
         return;
@@ -925,12 +977,14 @@ export async function main(
         module: new Uint8Array(readFileSync(wasmPath)),
         instantiate: WebAssembly.instantiate,
       });
+      const openid = await storage.get(OPENID_KEY);
       return new McertClient({
         signer,
         request: fetchRequest(fetch),
         storage,
         entropy: webCryptoEntropy(globalThis.crypto),
         baseUrl,
+        ...(openid === null ? {} : { wxLogin: async () => devLoginCode(openid) }),
       });
     },
   };

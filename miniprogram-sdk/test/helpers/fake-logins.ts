@@ -22,8 +22,17 @@ export interface FakeLogin {
   portalName: string;
   origin: string;
   scopes: string[];
+  /** The code the portal's page shows. */
   matchCode: string;
-  state: 'pending' | 'scanned' | 'denied';
+  /** The codes the phone offers: the match code and two others. */
+  matchChoices: string[];
+  /** `location · address · browser` of the browser that started it. */
+  initiatorSummary: string;
+  /** When it was started, Unix seconds. */
+  initiatedAt: number;
+  /** Shown when the phone is elsewhere. */
+  regionWarning: string | null;
+  state: 'pending' | 'scanned' | 'denied' | 'mismatched';
   /** The mini-program token that scanned it. */
   scannedBy: string | null;
   /** The co-signing session of the confirmation. */
@@ -46,9 +55,21 @@ export function challengeFields(login: FakeLogin, serial: string): model.FieldVa
     login.scopes.join(' '),
     serial,
     login.matchCode,
+    login.initiatorSummary,
+    { time: login.initiatedAt },
     { time: now },
     { time: now + 120 },
   ];
+}
+
+/** Three distinct two-digit codes, `answer` among them. */
+function choicesWith(answer: string): string[] {
+  const choices = [answer];
+  while (choices.length < 3) {
+    const code = String(10 + Math.floor(Math.random() * 90));
+    if (!choices.includes(code)) choices.push(code);
+  }
+  return choices.sort();
 }
 
 export class FakeLogins {
@@ -65,13 +86,18 @@ export class FakeLogins {
 
   /** A new login session, as a portal's request would make one. */
   create(overrides: Partial<FakeLogin> = {}): FakeLogin {
+    const matchCode = overrides.matchCode ?? String(10 + Math.floor(Math.random() * 90));
     const login: FakeLogin = {
       id: randomBytes(16).toString('base64url'),
       clientId: 'portal-client-1',
       portalName: '就业彩云南',
       origin: 'https://portal.example.cn',
       scopes: ['openid', 'employer'],
-      matchCode: String(10 + Math.floor(Math.random() * 90)),
+      matchCode,
+      matchChoices: choicesWith(matchCode),
+      initiatorSummary: '云南昆明 · 222.172.200.* · Chrome',
+      initiatedAt: Math.floor(Date.now() / 1000) - 10,
+      regionWarning: null,
       state: 'pending',
       scannedBy: null,
       cosignSessionId: null,
@@ -118,7 +144,15 @@ export class FakeLogins {
           portal: { client_id: login.clientId, name: login.portalName, origin: login.origin },
           purpose: 'login',
           scopes: login.scopes,
-          match_code: login.matchCode,
+          match_choices: login.matchChoices,
+          initiator: {
+            location: login.initiatorSummary.split(' · ')[0],
+            address: '222.172.200.*',
+            browser: 'Chrome',
+            started_at: new Date(login.initiatedAt * 1000).toISOString(),
+            summary: login.initiatorSummary,
+          },
+          region_warning: login.regionWarning,
           expires_at: '2099-01-01T00:02:00Z',
           certificates: active.map(([serial], index) => ({
             serial,
@@ -139,6 +173,10 @@ export class FakeLogins {
     if (match[2] === 'deny') {
       login.state = 'denied';
       return { status: 204, body: null };
+    }
+    if (body.match_code !== login.matchCode) {
+      login.state = 'mismatched';
+      return error(403, 'login_match_wrong', '您选择的数字与网页上显示的不一致，本次登录已终止');
     }
     const serial = typeof body.serial === 'string' ? body.serial : '';
     const key = this.fake.keys.get(serial);

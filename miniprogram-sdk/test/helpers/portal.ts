@@ -97,8 +97,12 @@ export async function createLoginSession(
   server: RunningServer,
   portal: Portal,
   scope = 'openid profile employer',
+  browser: { browser_address?: string; browser_user_agent?: string } = {},
 ): Promise<LoginSession> {
-  const answer = await portalCall(server, portal, 'POST', '/api/v1/login-sessions', { scope });
+  const answer = await portalCall(server, portal, 'POST', '/api/v1/login-sessions', {
+    scope,
+    ...browser,
+  });
   assert.equal(answer.status, 201, `create login session: ${JSON.stringify(answer.body)}`);
   return answer.body as unknown as LoginSession;
 }

@@ -347,7 +347,7 @@ const KINDS = { key_enrolment: 1, login_challenge: 2, seal_request: 3, key_check
 
 /** Encodes a message from its fields in tag order. */
 export function encodeMessage(kind: keyof typeof KINDS, fields: FieldValue[]): Uint8Array {
-  const parts: Uint8Array[] = [ascii('MCERT-SIGN'), new Uint8Array([1, KINDS[kind]])];
+  const parts: Uint8Array[] = [ascii('MCERT-SIGN'), new Uint8Array([2, KINDS[kind]])];
   fields.forEach((value, index) => {
     let bytes: Uint8Array;
     if (typeof value === 'string') bytes = ascii(value);

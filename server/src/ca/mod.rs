@@ -28,7 +28,10 @@ pub use sealing::{MasterKey, Sealer};
 pub use signer::{CaSigner, SoftwareSm2Signer, public_key_info};
 pub use token_keys::{Jwk, Jwks, NewTokenKey, TokenKeys};
 
-use crate::{audit::AuditDraft, domain::CertificateSerial};
+use crate::{
+    audit::AuditDraft, domain::CertificateSerial, notify::NoticeDraft,
+    providers::sms::CertificateChange,
+};
 
 const CA_ORGANIZATION: &str = "mcert";
 const ROOT_NAME: &str = "mcert Root CA";
@@ -314,7 +317,9 @@ impl Authority {
             })
     }
 
-    /// Revokes at once (OCSP answers from the registry) and issues a new CRL.
+    /// Revokes at once (OCSP answers from the registry) and issues a new CRL. The holder is
+    /// told by SMS in the same transaction, except for a certificate superseded by a download
+    /// on a new phone: that download's own notice says so.
     #[tracing::instrument(skip(self), fields(serial = %serial))]
     pub async fn revoke(
         &self,
@@ -328,9 +333,16 @@ impl Authority {
             subject: serial.to_string(),
             detail: serde_json::json!({ "reason": reason.as_str() }),
         };
+        let notice = match reason {
+            RevocationReason::Superseded => None,
+            _ => {
+                let record = self.certificate(serial).await?;
+                NoticeDraft::certificate_changed(&record, CertificateChange::Revoked)
+            }
+        };
         let revocation = self
             .store
-            .revoke(serial, reason, Utc::now(), actor, audit)
+            .revoke(serial, reason, Utc::now(), actor, audit, notice)
             .await?;
         if let Err(error) = self.regenerate_crl().await {
             // The revocation stands and OCSP already reports it; the periodic task retries.

@@ -6,6 +6,7 @@ use super::{CaError, StorageError};
 use crate::{
     audit::{AuditDraft, AuditEntry},
     domain::{CertificateSerial, DomainError, PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
+    notify::NoticeDraft,
 };
 
 /// How a certificate is carried.
@@ -224,6 +225,8 @@ pub struct CertificateRecord {
     pub unit_name: String,
     /// Holder name.
     pub holder_name: String,
+    /// The holder's phone (11 digits): where notices about the certificate go.
+    pub holder_phone: String,
     /// Carrier.
     pub media: MediaType,
     /// Primary or sub.
@@ -343,7 +346,8 @@ pub trait CertStore: Send + Sync + std::fmt::Debug {
         &self,
         serial: &CertificateSerial,
     ) -> Result<Option<CertificateRecord>, StorageError>;
-    /// Revokes an active certificate, with its audit entry, in one transaction; a certificate
+    /// Revokes an active certificate, with its audit entry and the holder's `notice`, in one
+    /// transaction; a certificate
     /// downloaded for an application also queues its `revoked` event for the employment platform
     /// in that transaction.
     async fn revoke(
@@ -353,6 +357,7 @@ pub trait CertStore: Send + Sync + std::fmt::Debug {
         revoked_at: DateTime<Utc>,
         revoked_by: &str,
         audit: AuditDraft,
+        notice: Option<NoticeDraft>,
     ) -> Result<RevocationRecord, CaError>;
     /// Every revocation, for the CRL.
     async fn revocations(&self) -> Result<Vec<RevocationRecord>, StorageError>;

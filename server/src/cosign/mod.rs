@@ -27,6 +27,7 @@ use crate::{
     ca::{CaError, CertificateStatus, Sealer, StorageError},
     domain::CertificateSerial,
     kv::{Kv, KvError},
+    notify::NoticeDraft,
     tokens,
 };
 
@@ -486,12 +487,14 @@ impl Cosigner {
     }
 
     /// Unlocks the locked key of `serial` after its holder re-verified (real-name, face and SMS
-    /// again), audited as `key.unlock` by `actor`; false if it was not locked.
+    /// again), audited as `key.unlock` by `actor` with the holder's `notice` queued in the same
+    /// transaction; false if it was not locked.
     pub async fn unlock(
         &self,
         serial: &CertificateSerial,
         actor: &str,
         how: &str,
+        notice: Option<NoticeDraft>,
     ) -> Result<bool, CosignError> {
         let audit = AuditDraft {
             actor: actor.to_string(),
@@ -499,7 +502,7 @@ impl Cosigner {
             subject: serial.to_string(),
             detail: serde_json::json!({ "verified_by": how }),
         };
-        Ok(self.store.unlock(serial, audit).await?)
+        Ok(self.store.unlock(serial, audit, notice).await?)
     }
 
     /// The key of `serial`, if it has one.

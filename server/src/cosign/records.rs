@@ -6,6 +6,7 @@ use crate::{
     audit::AuditDraft,
     ca::{CertificateRecord, StorageError},
     domain::CertificateSerial,
+    notify::NoticeDraft,
 };
 
 /// A split key's server-side record.
@@ -85,5 +86,6 @@ pub trait KeyShareStore: Send + Sync + std::fmt::Debug {
         &self,
         serial: &CertificateSerial,
         audit: AuditDraft,
+        notice: Option<NoticeDraft>,
     ) -> Result<bool, StorageError>;
 }

@@ -32,6 +32,8 @@ use crate::{
     },
     cosign::{CompletedSignature, CosignError, Cosigner, KeyStatus, OpenedSession, Purpose},
     domain::CertificateSerial,
+    notify::NoticeDraft,
+    providers::sms::CertificateChange,
     tokens,
 };
 
@@ -272,16 +274,24 @@ impl Enrolment {
                 "proof": "co-signed key enrolment",
             }),
         };
+        // A download on a new phone replaces the application's certificate on the old one, and
+        // the holder hears of it: a download they did not make is how a stolen session shows.
+        let replaced = self.store.replaced_by(&completed.serial).await?;
+        let notice = if replaced.is_empty() {
+            None
+        } else {
+            NoticeDraft::certificate_changed(&record, CertificateChange::DownloadedAgain)
+        };
         self.store
             .complete_enrolment(
                 &completed.serial,
                 der.clone(),
                 tokens::digest(&device_token),
                 audit,
+                notice,
             )
             .await?;
-        // A download on a new phone replaces the application's certificate on the old one.
-        for old in self.store.replaced_by(&completed.serial).await? {
+        for old in replaced {
             match self
                 .authority
                 .revoke(&old, RevocationReason::Superseded, "phone")

@@ -8,6 +8,7 @@ use crate::{
     ca::{CertificateRecord, HolderDraft, PendingCertificate, UnitDraft},
     cosign::NewKeyShare,
     domain::CertificateSerial,
+    notify::NoticeDraft,
 };
 
 /// A ticket about to be stored.
@@ -87,14 +88,16 @@ pub trait EnrolStore: Send + Sync + std::fmt::Debug {
         serial: &CertificateSerial,
     ) -> Result<Vec<CertificateSerial>, EnrolError>;
     /// Activates the pending certificate with its signed bytes, stores the device token hash,
-    /// completes the ticket and appends the audit entry, and for a download queues the
-    /// `activated` event for the employment platform, all in one transaction. `Superseded` if
-    /// the certificate is no longer pending (a newer attempt abandoned it).
+    /// completes the ticket, appends the audit entry and queues the holder's `notice`, and for
+    /// a download queues the `activated` event for the employment platform, all in one
+    /// transaction. `Superseded` if the certificate is no longer pending (a newer attempt
+    /// abandoned it).
     async fn complete_enrolment(
         &self,
         serial: &CertificateSerial,
         der: Vec<u8>,
         device_token_hash: String,
         audit: AuditDraft,
+        notice: Option<NoticeDraft>,
     ) -> Result<(), EnrolError>;
 }

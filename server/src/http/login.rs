@@ -21,7 +21,7 @@ use super::{AppState, mp::mp_user};
 use crate::{
     error::AppError,
     kv::Subscription,
-    login::{Eligible, LoginError, LoginSession, LoginState, Logins, oidc::Claims, qr},
+    login::{Eligible, LoginError, LoginSession, LoginState, Logins, Requester, oidc::Claims, qr},
     portals::Portal,
     tokens,
 };
@@ -91,6 +91,21 @@ pub fn browser_cookie(id: &str, secret: &str, secure: bool) -> Cookie<'static> {
         .secure(secure)
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::minutes(3))
+        .finish()
+}
+
+/// The cookie that tells one browser from another behind a shared address, so hosted logins
+/// can be limited per browser as well as per address.
+pub const BROWSER_ID_COOKIE: &str = "mcert_browser";
+
+/// The browser-id cookie: a random id for a year, sent only to the authorization endpoint.
+pub fn browser_id_cookie(id: &str, secure: bool) -> Cookie<'static> {
+    Cookie::build(BROWSER_ID_COOKIE, id.to_string())
+        .path("/oauth2/authorize")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(365))
         .finish()
 }
 
@@ -212,7 +227,7 @@ pub async fn login_continue(
     };
     let finished = match session.state {
         LoginState::Confirmed => state.logins.consume(&id).await,
-        LoginState::Denied => Ok(session),
+        LoginState::Denied | LoginState::Mismatched => Ok(session),
         LoginState::Pending | LoginState::Scanned => {
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, login_path(&id)))
@@ -395,6 +410,35 @@ impl From<&Eligible> for LoginCertificateBody {
     }
 }
 
+/// Where and when the login was started, as the phone shows it (请求来自 云南昆明 · 1.2.3.* ·
+/// Chrome · 10 秒前).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InitiatorBody {
+    /// Coarse location of the browser's address, when the IP database knows it (`云南昆明`).
+    pub location: Option<String>,
+    /// The browser's address without its host part (`1.2.3.*`), or `未知`.
+    pub address: String,
+    /// Browser family (`Chrome`, `微信`), when known.
+    pub browser: Option<String>,
+    /// When the login was started.
+    pub started_at: DateTime<Utc>,
+    /// `location · address · browser`: the words the phone shows before the age; signed into
+    /// the login challenge as `initiator`.
+    pub summary: String,
+}
+
+impl From<&crate::login::Initiator> for InitiatorBody {
+    fn from(initiator: &crate::login::Initiator) -> Self {
+        Self {
+            location: initiator.location.clone(),
+            address: initiator.masked_address.clone(),
+            browser: initiator.browser.clone(),
+            started_at: initiator.at,
+            summary: initiator.summary(),
+        }
+    }
+}
+
 /// What the phone shows before confirming.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScanBody {
@@ -406,8 +450,14 @@ pub struct ScanBody {
     pub purpose: &'static str,
     /// What is asked for.
     pub scopes: Vec<String>,
-    /// The code the portal's page shows too.
-    pub match_code: String,
+    /// Three codes; the person taps the one the portal's page shows (a wrong tap ends the
+    /// login).
+    pub match_choices: Vec<String>,
+    /// Where and when the login was started.
+    pub initiator: InitiatorBody,
+    /// Set when the phone is known to be in another province than the browser that started
+    /// the login: show it above the choices.
+    pub region_warning: Option<String>,
     /// When the QR stops working.
     pub expires_at: DateTime<Utc>,
     /// The person's usable certificates, default first.
@@ -427,7 +477,10 @@ pub async fn scan(
     body: web::Json<ScanRequest>,
 ) -> Result<HttpResponse, AppError> {
     let user = mp_user(&state, &request).await?;
-    let scanned = state.logins.scan(&body.qr, &user).await?;
+    let scanned = state
+        .logins
+        .scan(&body.qr, &user, super::client_ip(&request))
+        .await?;
     let session = scanned.session;
     Ok(HttpResponse::Ok().json(ScanBody {
         portal: PortalBody {
@@ -437,23 +490,29 @@ pub async fn scan(
         },
         purpose: "login",
         scopes: session.scopes.clone(),
-        match_code: session.match_code.clone(),
+        match_choices: session.match_choices.clone(),
+        initiator: InitiatorBody::from(&session.initiator),
+        region_warning: scanned.region_warning,
         expires_at: session.expires_at,
         certificates: scanned.certificates.iter().map(Into::into).collect(),
         id: session.id,
     }))
 }
 
-/// The certificate to confirm with.
+/// The certificate to confirm with, and the code the person tapped.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmRequest {
     /// One of the scan's certificates.
     pub serial: String,
+    /// The one of the scan's `match_choices` that the person tapped.
+    pub match_code: String,
 }
 
-/// Opens the co-signing session over the login challenge; the phone completes it with the
-/// co-signing endpoints (PIN proof, then signature) and the page hears of it.
+/// Checks the tapped code (another than the page shows ends the login: `403 login_match_wrong`,
+/// the page shows it), then opens the co-signing session over the login challenge; the phone
+/// completes it with the co-signing endpoints (PIN proof, then signature) and the page hears
+/// of it.
 #[utoipa::path(post, path = "/api/v1/mp/logins/{id}/confirm", tag = "login",
     params(("id" = String, Path)), request_body = ConfirmRequest, security(("mp_session" = [])),
     responses((status = 201, body = super::keys::CosignSession),
@@ -469,7 +528,7 @@ pub async fn confirm(
     let user = mp_user(&state, &request).await?;
     let opened = state
         .logins
-        .start_confirmation(&path.into_inner(), &user, &body.serial)
+        .start_confirmation(&path.into_inner(), &user, &body.serial, &body.match_code)
         .await?;
     Ok(HttpResponse::Created().json(super::keys::CosignSession::from(opened)))
 }
@@ -547,6 +606,11 @@ async fn own_session(
 pub struct CreateSessionRequest {
     /// Space-separated scopes (default: every scope the portal may ask for).
     pub scope: Option<String>,
+    /// The address of the portal's user whose page shows the QR code, as the portal received
+    /// it: the phone shows where the login was started (without it: 未知).
+    pub browser_address: Option<String>,
+    /// That browser's `User-Agent` header.
+    pub browser_user_agent: Option<String>,
 }
 
 /// A new embedded session.
@@ -576,7 +640,15 @@ pub async fn create_session(
     body: Option<web::Json<CreateSessionRequest>>,
 ) -> Result<HttpResponse, AppError> {
     let portal = portal_client(&state, &request).await?;
-    let asked = body.and_then(|b| b.into_inner().scope);
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let browser_address = match body.browser_address.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<std::net::IpAddr>().map_err(|_| AppError::BadRequest {
+            detail: format!("browser_address {text:?}"),
+            message: "browser_address 应为用户浏览器的 IP 地址（如 222.172.200.68），请检查门户后端传入的值",
+        })?),
+    };
+    let asked = body.scope;
     let scopes: Vec<String> = match asked.as_deref() {
         Some(scope) => scope.split_ascii_whitespace().map(str::to_string).collect(),
         None => portal.scopes.clone(),
@@ -588,7 +660,16 @@ pub async fn create_session(
         });
     }
     let address = super::client_address(&request);
-    let created = state.logins.create(&portal, scopes, None, &address).await?;
+    let requester = Requester {
+        limit_key: &address,
+        browser_id: None,
+        address: browser_address,
+        user_agent: body.browser_user_agent.as_deref(),
+    };
+    let created = state
+        .logins
+        .create(&portal, scopes, None, requester)
+        .await?;
     let session = created.session;
     let qr_text = state.logins.qr_text(&session.id);
     let qr_svg = qr::svg(&qr_text, 240).map_err(|error| {

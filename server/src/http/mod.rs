@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod demo;
 pub mod dev;
+pub mod forwarded;
 pub mod health;
 pub mod keys;
 pub mod login;
@@ -35,12 +36,23 @@ use crate::{
     uploads::Uploads,
 };
 
-/// The client's address for rate limits: the peer address, not a forwarded header a client could
-/// set.
+/// The client's address (through the trusted proxies, `forwarded.rs`), if the connection has
+/// one.
+fn client_ip(request: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+    let peer = request.peer_addr().map(|a| a.ip());
+    let forwarded = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok());
+    match request.app_data::<actix_web::web::Data<AppState>>() {
+        Some(state) => state.trusted_proxies.client_ip(peer, forwarded),
+        None => peer.map(crate::geo::canonical_ip),
+    }
+}
+
+/// The client's address as rate limits count it (an IPv6 client by its /64).
 fn client_address(request: &actix_web::HttpRequest) -> String {
-    request
-        .peer_addr()
-        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string())
+    forwarded::limit_key(client_ip(request))
 }
 
 /// The token of an `Authorization: Bearer …` header, if there is a non-empty one.
@@ -95,4 +107,6 @@ pub struct AppState {
     pub demo: Option<Arc<demo::DemoPortal>>,
     /// The development SMS outbox (development mode without a real provider only).
     pub dev_sms: Option<Arc<DevSms>>,
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<forwarded::TrustedProxies>,
 }

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::{AppState, otp::SendCodeResponse};
 use crate::{
+    downloads::Reverification,
     error::AppError,
     people::{BindOutcome, PeopleError, PersonRecord, WxUserRecord},
 };
@@ -292,12 +293,17 @@ pub struct DownloadRequest {
     pub application_id: i64,
     /// The phone's public share P1, SEC1, base64.
     pub p1: String,
+    /// Needed when the person holds an active (or PIN-locked) certificate for the employer
+    /// already: the real-name steps again, as for an unlock.
+    pub reverification: Option<UnlockRequest>,
 }
 
 /// Downloads the certificate (下载新证书): the split-key enrolment for the chosen application;
 /// the phone finishes with `/api/v1/cosign/{session_id}/partials` and `…/signature` (the PIN it
 /// chose masks its share). A download on a new phone revokes the old phone's certificate once
-/// the new one is active.
+/// the new one is active, and the holder is told by SMS. While the person holds an active
+/// certificate for the employer, `reverification` is required (`403
+/// download_reverification_required` without it).
 #[utoipa::path(post, path = "/api/v1/mp/downloads", tag = "mini-program", request_body = DownloadRequest,
     security(("mp_session" = [])),
     responses((status = 201, body = super::keys::EnrolResponse), (status = 404, body = crate::error::ErrorBody),
@@ -311,9 +317,10 @@ pub async fn download(
     use base64::{Engine as _, engine::general_purpose::STANDARD};
     let user = mp_user(&state, &request).await?;
     let p1 = super::keys::decode("p1", &body.p1)?;
+    let proof = body.reverification.as_ref().map(UnlockRequest::proof);
     let started = state
         .downloads
-        .start(&user, body.application_id, &p1)
+        .start(&user, body.application_id, &p1, proof.as_ref())
         .await?;
     Ok(HttpResponse::Created().json(super::keys::EnrolResponse {
         serial: started.serial.to_string(),
@@ -405,6 +412,16 @@ pub struct UnlockRequest {
     pub code: String,
 }
 
+impl UnlockRequest {
+    fn proof(&self) -> Reverification {
+        Reverification {
+            verify_result: self.verify_result.clone(),
+            phone: self.phone.clone(),
+            code: self.code.clone(),
+        }
+    }
+}
+
 /// Unlocks a certificate locked after 6 wrong PINs, by repeating real-name verification: a
 /// fresh face result and an SMS code to a bound phone; audited as `key.unlock`.
 #[utoipa::path(post, path = "/api/v1/mp/certificates/{serial}/unlock", tag = "mini-program",
@@ -421,13 +438,7 @@ pub async fn unlock(
     let user = mp_user(&state, &request).await?;
     state
         .downloads
-        .unlock(
-            &user,
-            &path.into_inner(),
-            &body.verify_result,
-            &body.phone,
-            &body.code,
-        )
+        .unlock(&user, &path.into_inner(), &body.proof())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,10 +9,11 @@ use actix_web::{
 
 use super::{
     AppState,
-    login::{basic_credentials, browser_cookie, error_page},
+    login::{BROWSER_ID_COOKIE, basic_credentials, browser_cookie, browser_id_cookie, error_page},
 };
 use crate::{
     ca::Jwks,
+    login::Requester,
     login::oidc::{AuthorizeError, AuthorizeRequest, OAuthError, TokenRequest, TokenResponse},
 };
 
@@ -63,20 +64,41 @@ pub async fn authorize(
 ) -> HttpResponse {
     let restart_url = format!("{}{}", state.oidc.issuer(), request.uri());
     let address = super::client_address(&request);
+    let secure = state.oidc.issuer().starts_with("https://");
+    // A browser without an id gets one now; limits count it from its next login on.
+    let known_browser = request
+        .cookie(BROWSER_ID_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|id| id.len() == 22);
+    let browser_id = known_browser
+        .clone()
+        .unwrap_or_else(|| crate::tokens::random_token(16));
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok());
+    let requester = Requester {
+        limit_key: &address,
+        browser_id: Some(&browser_id),
+        address: super::client_ip(&request),
+        user_agent,
+    };
     match state
         .oidc
-        .authorize(&query.into_inner(), &restart_url, &address)
+        .authorize(&query.into_inner(), &restart_url, requester)
         .await
     {
         Ok((created, _)) => {
             let session = created.session;
-            let secure = state.oidc.issuer().starts_with("https://");
             let mut response = HttpResponse::SeeOther();
             response
                 .insert_header((header::LOCATION, format!("/login/{}", session.id)))
                 .insert_header((header::CACHE_CONTROL, "no-store"));
             if let Some(secret) = created.browser_secret {
                 response.cookie(browser_cookie(&session.id, &secret, secure));
+            }
+            if known_browser.is_none() {
+                response.cookie(browser_id_cookie(&browser_id, secure));
             }
             response.finish()
         }

@@ -7,6 +7,7 @@
 //! transition is published on the session's channel, which the page's event stream and the
 //! portal's long poll listen on.
 
+pub mod initiator;
 pub mod oidc;
 pub mod qr;
 
@@ -18,15 +19,22 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
 use crate::{
-    ca::{Authority, CaError, CertificateRecord, CertificateStatus, StorageError},
+    audit::AuditDraft,
+    ca::{Authority, CaError, CertStore, CertificateRecord, CertificateStatus, StorageError},
     cosign::{CompletedSignature, CosignError, Cosigner, OpenedSession, Purpose},
     domain::CertificateSerial,
+    geo::RegionDb,
     kv::{Kv, KvError, Subscription},
     people::{People, PeopleError, PersonRecord, WxUserRecord},
     portals::Portal,
     tokens,
 };
 use mcert_signer::message::{LoginChallenge, SignedMessage};
+
+pub use self::initiator::Initiator;
+
+/// How many codes the phone offers, of which the person taps the one the page shows.
+pub const MATCH_CHOICES: usize = 3;
 
 /// How long a QR can be scanned and confirmed.
 pub const LOGIN_TTL: Duration = Duration::from_secs(120);
@@ -48,6 +56,8 @@ pub enum LoginState {
     Consumed,
     /// Declined on the phone.
     Denied,
+    /// The person tapped a code the page does not show: ended, as a relayed QR code would be.
+    Mismatched,
     /// Not confirmed in time.
     Expired,
     /// Cancelled by the portal.
@@ -63,6 +73,7 @@ impl LoginState {
             Self::Confirmed => "confirmed",
             Self::Consumed => "consumed",
             Self::Denied => "denied",
+            Self::Mismatched => "mismatched",
             Self::Expired => "expired",
             Self::Cancelled => "cancelled",
         }
@@ -72,7 +83,7 @@ impl LoginState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Consumed | Self::Denied | Self::Expired | Self::Cancelled
+            Self::Consumed | Self::Denied | Self::Mismatched | Self::Expired | Self::Cancelled
         )
     }
 }
@@ -128,8 +139,13 @@ pub struct LoginSession {
     pub origin: String,
     /// Granted scopes.
     pub scopes: Vec<String>,
-    /// Two digits shown on the page and on the phone.
+    /// Two digits shown on the page; the person taps them among [`LoginSession::match_choices`]
+    /// on the phone (number matching).
     pub match_code: String,
+    /// The codes the phone offers: the match code and two others, in random order.
+    pub match_choices: Vec<String>,
+    /// Where and when the login was started.
+    pub initiator: Initiator,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When scanning and confirming stop.
@@ -181,6 +197,9 @@ pub struct Scanned {
     pub session: LoginSession,
     /// The person's active certificates, default first.
     pub certificates: Vec<Eligible>,
+    /// Set when the phone is known to be in another province than the browser that started
+    /// the login.
+    pub region_warning: Option<String>,
 }
 
 /// Rate limits (per minute).
@@ -191,6 +210,9 @@ pub struct LoginLimits {
     pub per_client: u32,
     /// Hosted sessions one address may create per minute.
     pub per_address: u32,
+    /// Hosted sessions one browser (its `mcert_browser` cookie) may create per minute: behind
+    /// a shared address (a company's NAT) one noisy browser does not use up everyone's share.
+    pub per_browser: u32,
     /// Scans one WeChat user may make per minute.
     pub scans_per_user: u32,
 }
@@ -200,6 +222,7 @@ impl Default for LoginLimits {
         Self {
             per_client: 600,
             per_address: 30,
+            per_browser: 10,
             scans_per_user: 20,
         }
     }
@@ -230,6 +253,9 @@ pub enum LoginError {
     /// The request is not from the session's creator.
     #[error("not the creator of this login session")]
     NotCreator,
+    /// The person tapped another code than the page shows; the session is ended.
+    #[error("wrong match code")]
+    MatchWrong,
     /// The certificate is not one of the scanning person's.
     #[error("certificate not held by this person")]
     CertificateNotHeld,
@@ -299,12 +325,28 @@ fn qr_id<'a>(base: &str, text: &'a str) -> Result<&'a str, LoginError> {
         .ok_or(LoginError::QrInvalid)
 }
 
+/// Who asks for a new session: what the rate limits count and what the phone is shown.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Requester<'a> {
+    /// The creating client's address as rate limits count it (hosted sessions).
+    pub limit_key: &'a str,
+    /// The creating browser's id (its `mcert_browser` cookie, hosted sessions).
+    pub browser_id: Option<&'a str>,
+    /// The browser's address: the client of a hosted session, or what the portal reports of
+    /// its user for an embedded one.
+    pub address: Option<std::net::IpAddr>,
+    /// The browser's `User-Agent`, likewise.
+    pub user_agent: Option<&'a str>,
+}
+
 /// The login sessions.
 pub struct Logins {
     kv: Arc<dyn Kv>,
     people: Arc<People>,
     cosigner: Arc<Cosigner>,
     authority: Arc<Authority>,
+    audit: Arc<dyn CertStore>,
+    regions: Option<Arc<RegionDb>>,
     public_base: String,
     limits: LoginLimits,
 }
@@ -314,6 +356,7 @@ impl std::fmt::Debug for Logins {
         f.debug_struct("Logins")
             .field("public_base", &self.public_base)
             .field("limits", &self.limits)
+            .field("regions", &self.regions.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -328,12 +371,13 @@ pub struct Created {
 }
 
 impl Logins {
-    /// The service.
+    /// The service; confirmations are audited in `audit`.
     pub fn new(
         kv: Arc<dyn Kv>,
         people: Arc<People>,
         cosigner: Arc<Cosigner>,
         authority: Arc<Authority>,
+        audit: Arc<dyn CertStore>,
         public_base: &str,
         limits: LoginLimits,
     ) -> Self {
@@ -342,9 +386,19 @@ impl Logins {
             people,
             cosigner,
             authority,
+            audit,
+            regions: None,
             public_base: public_base.trim_end_matches('/').to_string(),
             limits,
         }
+    }
+
+    /// Locates the addresses that start logins in `regions` (without it the phone shows the
+    /// address alone).
+    #[must_use]
+    pub fn with_regions(mut self, regions: Option<Arc<RegionDb>>) -> Self {
+        self.regions = regions;
+        self
     }
 
     /// The text of a session's QR code: an https URL under the public base, so that WeChat's
@@ -367,13 +421,13 @@ impl Logins {
     }
 
     /// A new session for `portal` asking for `scopes`: hosted (with the OIDC request and a
-    /// browser secret, limited per creating address too) or embedded.
+    /// browser secret, limited per creating address and browser too) or embedded.
     pub async fn create(
         &self,
         portal: &Portal,
         scopes: Vec<String>,
         authorization: Option<Authorization>,
-        address: &str,
+        requester: Requester<'_>,
     ) -> Result<Created, LoginError> {
         self.limit(
             format!("login-rate:client:{}", portal.client_id),
@@ -382,13 +436,27 @@ impl Logins {
         .await?;
         if authorization.is_some() {
             self.limit(
-                format!("login-rate:addr:{address}"),
+                format!("login-rate:addr:{}", requester.limit_key),
                 self.limits.per_address,
             )
             .await?;
+            if let Some(browser) = requester.browser_id {
+                self.limit(
+                    format!("login-rate:browser:{}", tokens::digest(browser)),
+                    self.limits.per_browser,
+                )
+                .await?;
+            }
         }
         let browser_secret = authorization.as_ref().map(|_| tokens::random_token(16));
         let now = Utc::now();
+        let (match_code, match_choices) = match_codes();
+        let initiator = Initiator::new(
+            requester.address,
+            requester.user_agent,
+            self.regions.as_deref(),
+            now,
+        );
         let session = LoginSession {
             id: tokens::random_token(16),
             state: LoginState::Pending,
@@ -396,7 +464,9 @@ impl Logins {
             portal_name: portal.name.clone(),
             origin: portal.origin().to_string(),
             scopes,
-            match_code: format!("{:02}", rand::rngs::OsRng.gen_range(0..100)),
+            match_code,
+            match_choices,
+            initiator,
             created_at: now,
             expires_at: now + delta(LOGIN_TTL),
             browser_secret_hash: browser_secret.as_deref().map(tokens::digest),
@@ -460,8 +530,15 @@ impl Logins {
         }))
     }
 
-    /// The phone scanned the QR: `pending → scanned` by this user. Returns what the phone shows.
-    pub async fn scan(&self, qr: &str, user: &WxUserRecord) -> Result<Scanned, LoginError> {
+    /// The phone scanned the QR: `pending → scanned` by this user. Returns what the phone
+    /// shows, with a warning when the phone (at `phone_address`) is known to be in another
+    /// province than the browser that started the login.
+    pub async fn scan(
+        &self,
+        qr: &str,
+        user: &WxUserRecord,
+        phone_address: Option<std::net::IpAddr>,
+    ) -> Result<Scanned, LoginError> {
         let id = self.parse_qr(qr)?;
         let person = self.people.person(user).await?;
         self.limit(
@@ -485,9 +562,12 @@ impl Logins {
             })
             .await?;
         tracing::info!(login = %session.id, client = %session.client_id, person = person.id, "login scanned");
+        let phone_region = phone_address.and_then(|a| self.regions.as_deref()?.lookup(a));
+        let region_warning = session.initiator.region_warning(phone_region.as_ref());
         Ok(Scanned {
             session,
             certificates,
+            region_warning,
         })
     }
 
@@ -507,17 +587,35 @@ impl Logins {
         Ok(eligible)
     }
 
-    /// The phone confirms with `serial`: checks the certificate is the scanning person's and
-    /// usable, then opens a co-signing session over the canonical login challenge. The phone
-    /// finishes it through the co-signing endpoints; [`Logins::complete`] then confirms.
+    /// The phone confirms with `serial` and the code the person tapped: a code the page does
+    /// not show ends the session (`mismatched`); otherwise checks the certificate is the
+    /// scanning person's and usable, then opens a co-signing session over the canonical login
+    /// challenge. The phone finishes it through the co-signing endpoints; [`Logins::complete`]
+    /// then confirms.
     pub async fn start_confirmation(
         &self,
         id: &str,
         user: &WxUserRecord,
         serial: &str,
+        match_code: &str,
     ) -> Result<OpenedSession, LoginError> {
         let session = self.get(id).await?;
         ensure_scanner(&session, user)?;
+        if !bool::from(
+            match_code
+                .trim()
+                .as_bytes()
+                .ct_eq(session.match_code.as_bytes()),
+        ) {
+            self.transition(id, |session| {
+                ensure_scanner(session, user)?;
+                session.state = LoginState::Mismatched;
+                Ok(())
+            })
+            .await?;
+            tracing::warn!(login = %session.id, client = %session.client_id, "wrong match code tapped: login ended");
+            return Err(LoginError::MatchWrong);
+        }
         let person = self.people.person(user).await?;
         let certificate = self.held(&person, serial).await?;
         let serial = certificate.serial.clone();
@@ -529,6 +627,8 @@ impl Logins {
             scopes: session.scopes.join(" "),
             serial: serial.to_string(),
             match_code: session.match_code.clone(),
+            initiator: session.initiator.summary(),
+            initiated_at: session.initiator.at.timestamp(),
             issued_at: Utc::now().timestamp(),
             expires_at: session.expires_at.timestamp(),
         })
@@ -632,6 +732,24 @@ impl Logins {
             })
             .await?;
         tracing::info!(login = %session.id, client = %session.client_id, serial = %certificate.serial, "login confirmed");
+        let initiator = &session.initiator;
+        self.audit
+            .append_audit(AuditDraft {
+                actor: format!("wx:{user_id}"),
+                action: "login.confirm",
+                subject: format!("login:{}", session.id),
+                detail: serde_json::json!({
+                    "client_id": session.client_id,
+                    "serial": certificate.serial.to_string(),
+                    "initiator": {
+                        "address": initiator.address.map(|a| a.to_string()),
+                        "location": initiator.location,
+                        "browser": initiator.browser,
+                        "at": initiator.at,
+                    },
+                }),
+            })
+            .await?;
         Ok(session)
     }
 
@@ -686,6 +804,22 @@ impl Logins {
         let session = self.get(id).await?;
         Ok((subscription, session))
     }
+}
+
+/// A two-digit match code and the codes the phone offers: it and two other distinct ones, in
+/// random order.
+fn match_codes() -> (String, Vec<String>) {
+    let mut rng = rand::rngs::OsRng;
+    let mut codes: Vec<String> = Vec::with_capacity(MATCH_CHOICES);
+    while codes.len() < MATCH_CHOICES {
+        let code = format!("{:02}", rng.gen_range(0..100));
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    let answer = codes[0].clone();
+    rand::seq::SliceRandom::shuffle(codes.as_mut_slice(), &mut rng);
+    (answer, codes)
 }
 
 fn encode(session: &LoginSession) -> Result<Vec<u8>, LoginError> {
@@ -759,6 +893,8 @@ mod tests {
             origin: "https://portal.example.cn".into(),
             scopes: vec!["openid".into()],
             match_code: "07".into(),
+            match_choices: vec!["31".into(), "07".into(), "58".into()],
+            initiator: Initiator::new(None, None, None, now),
             created_at: now,
             expires_at: now + delta(LOGIN_TTL),
             browser_secret_hash: Some(tokens::digest("browser-secret")),
@@ -778,10 +914,29 @@ mod tests {
             (LoginState::Confirmed, LoginState::Confirmed),
             (LoginState::Consumed, LoginState::Consumed),
             (LoginState::Denied, LoginState::Denied),
+            (LoginState::Mismatched, LoginState::Mismatched),
         ] {
             let session = session(state);
             assert_eq!(session.effective_state(Utc::now()), state);
             assert_eq!(session.effective_state(later), expected);
+        }
+    }
+
+    #[test]
+    fn the_phone_offers_the_match_code_among_three_distinct_codes() {
+        for _ in 0..200 {
+            let (answer, choices) = match_codes();
+            assert_eq!(choices.len(), MATCH_CHOICES);
+            assert!(choices.contains(&answer));
+            let mut unique = choices.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), MATCH_CHOICES, "{choices:?}");
+            assert!(
+                choices
+                    .iter()
+                    .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_digit()))
+            );
         }
     }
 
@@ -806,6 +961,7 @@ mod tests {
             LoginState::Confirmed,
             LoginState::Consumed,
             LoginState::Denied,
+            LoginState::Mismatched,
             LoginState::Expired,
             LoginState::Cancelled,
         ] {

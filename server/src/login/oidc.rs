@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use url::Url;
 
-use super::{Authorization, Created, LoginError, LoginIdentity, LoginSession, Logins};
+use super::{Authorization, Created, LoginError, LoginIdentity, LoginSession, Logins, Requester};
 use crate::{
     ca::{CaError, TokenKeys},
     kv::{Kv, KvError},
@@ -337,7 +337,7 @@ impl Oidc {
         &self,
         request: &AuthorizeRequest,
         restart_url: &str,
-        address: &str,
+        requester: Requester<'_>,
     ) -> Result<(Created, Portal), AuthorizeError> {
         let no_redirect = |message: &str| AuthorizeError::NoRedirect {
             message: message.to_string(),
@@ -426,7 +426,7 @@ impl Oidc {
         };
         match self
             .logins
-            .create(&portal, granted, Some(authorization), address)
+            .create(&portal, granted, Some(authorization), requester)
             .await
         {
             Ok(created) => Ok((created, portal)),
@@ -455,7 +455,11 @@ impl Oidc {
                     ("error", Some("access_denied")),
                     (
                         "error_description",
-                        Some("the login was declined on the phone"),
+                        Some(if session.state == super::LoginState::Mismatched {
+                            "the code tapped on the phone was not the one on the page"
+                        } else {
+                            "the login was declined on the phone"
+                        }),
                     ),
                     ("state", authorization.state.as_deref()),
                 ],

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    ca::StorageError,
+    ca::{CertificateRecord, StorageError},
     outbox::{LEASE, backoff},
-    providers::sms::{SmsError, SmsNotice, SmsSender},
+    providers::sms::{CertificateChange, SmsError, SmsNotice, SmsSender},
 };
 
 /// Sends before a notice is marked failed.
@@ -45,6 +45,27 @@ impl NoticeDraft {
             subject,
             notice,
         })
+    }
+
+    /// Tells the holder of `certificate` that `change` happened to it (downloaded again,
+    /// revoked, unlocked), so that what they did not do themselves is noticed; `None` without a
+    /// phone on record.
+    pub fn certificate_changed(
+        certificate: &CertificateRecord,
+        change: CertificateChange,
+    ) -> Option<Self> {
+        let phone = certificate.holder_phone.trim();
+        if phone.is_empty() {
+            return None;
+        }
+        Self::new(
+            phone,
+            format!("certificate:{}", certificate.serial),
+            SmsNotice::CertificateChanged {
+                unit_name: certificate.unit_name.clone(),
+                change,
+            },
+        )
     }
 }
 

@@ -36,8 +36,10 @@ pub fn staff_reason(reason: &str) -> Result<&str, PeopleError> {
     Ok(reason)
 }
 
-/// How long a mini-program session lasts.
-pub const SESSION_TTL: Duration = Duration::from_secs(2 * 3600);
+/// How long a mini-program session lasts. Short, and the SDK keeps the token in memory only:
+/// a restarted mini-program signs in again with `wx.login` (silent), so a copy of the phone's
+/// storage is never a session.
+pub const SESSION_TTL: Duration = Duration::from_secs(30 * 60);
 
 /// A WeChat user of the mini-program.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -60,6 +60,37 @@ pub enum SmsNotice {
         /// The employer.
         unit_name: String,
     },
+    /// Something happened to the holder's certificate that a thief would do: tells the holder
+    /// at once, so that what they did not do is noticed.
+    CertificateChanged {
+        /// The employer of the certificate.
+        unit_name: String,
+        /// What happened.
+        change: CertificateChange,
+    },
+}
+
+/// What a [`SmsNotice::CertificateChanged`] tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateChange {
+    /// Downloaded again on another device; the certificate on the old one is revoked.
+    DownloadedAgain,
+    /// Revoked (by staff, or by the holder).
+    Revoked,
+    /// The PIN lock was lifted.
+    Unlocked,
+}
+
+impl CertificateChange {
+    /// The words after "{单位}的手机数字证书".
+    fn text_zh(self) -> &'static str {
+        match self {
+            Self::DownloadedAgain => "已在一台新设备上重新下载，原设备上的证书已废除",
+            Self::Revoked => "已废除，不能再用于登录和盖章",
+            Self::Unlocked => "的 PIN 码锁定已解除",
+        }
+    }
 }
 
 impl SmsNotice {
@@ -70,6 +101,7 @@ impl SmsNotice {
             Self::ApplicationApproved { .. } => "application_approved",
             Self::ApplicationRejected { .. } => "application_rejected",
             Self::MergeRequired { .. } => "merge_required",
+            Self::CertificateChanged { .. } => "certificate_changed",
         }
     }
 
@@ -100,12 +132,16 @@ impl SmsNotice {
                 "{SIGNATURE}{unit_name}在就业系统中存在多个单位账号，需要进行单位信息合并。请联系\
                  云南CA公司申请将多个账号合并为一个，合并后即可继续办理手机CA证书，{HOTLINE}。"
             ),
+            Self::CertificateChanged { unit_name, change } => format!(
+                "{SIGNATURE}{unit_name}的手机数字证书{}。如非本人操作，请立即致电{HOTLINE}。",
+                change.text_zh()
+            ),
         }
     }
 
     /// The variables of the provider template for this notice: `{"code"}` for a one-time code,
     /// `{"unit", "agent", "items"}` for an approval, `{"unit", "reason"}` for a rejection,
-    /// `{"unit"}` for a merge request.
+    /// `{"unit"}` for a merge request, `{"unit", "event"}` for a change to a certificate.
     pub fn template_params(&self) -> serde_json::Value {
         match self {
             Self::Otp { code } => serde_json::json!({ "code": code }),
@@ -122,6 +158,9 @@ impl SmsNotice {
                 serde_json::json!({ "unit": unit_name, "reason": trim_reason(reason) })
             }
             Self::MergeRequired { unit_name } => serde_json::json!({ "unit": unit_name }),
+            Self::CertificateChanged { unit_name, change } => {
+                serde_json::json!({ "unit": unit_name, "event": change.text_zh() })
+            }
         }
     }
 }
@@ -162,6 +201,11 @@ impl fmt::Debug for SmsNotice {
             Self::MergeRequired { unit_name } => f
                 .debug_struct("MergeRequired")
                 .field("unit_name", unit_name)
+                .finish(),
+            Self::CertificateChanged { unit_name, change } => f
+                .debug_struct("CertificateChanged")
+                .field("unit_name", unit_name)
+                .field("change", change)
                 .finish(),
             Self::ApplicationRejected { unit_name, reason } => f
                 .debug_struct("ApplicationRejected")
@@ -356,6 +400,32 @@ mod tests {
     }
 
     #[test]
+    fn certificate_changes_tell_the_holder_what_to_do() {
+        for (change, words) in [
+            (
+                CertificateChange::DownloadedAgain,
+                "已在一台新设备上重新下载，原设备上的证书已废除",
+            ),
+            (CertificateChange::Revoked, "已废除，不能再用于登录和盖章"),
+            (CertificateChange::Unlocked, "的 PIN 码锁定已解除"),
+        ] {
+            let notice = SmsNotice::CertificateChanged {
+                unit_name: "云南信息科技有限公司".into(),
+                change,
+            };
+            assert_eq!(
+                notice.text_zh(),
+                format!(
+                    "【数字证书认证中心】云南信息科技有限公司的手机数字证书{words}。如非本人操作，\
+                     请立即致电云南CA服务热线4006007210。"
+                )
+            );
+            assert_eq!(notice.template_params()["event"], words);
+            assert_eq!(notice.kind(), "certificate_changed");
+        }
+    }
+
+    #[test]
     fn notices_survive_the_outbox_round_trip() {
         let notices = [
             SmsNotice::ApplicationApproved {
@@ -369,6 +439,10 @@ mod tests {
             },
             SmsNotice::MergeRequired {
                 unit_name: "甲".into(),
+            },
+            SmsNotice::CertificateChanged {
+                unit_name: "甲".into(),
+                change: CertificateChange::DownloadedAgain,
             },
         ];
         for notice in notices {

@@ -9,6 +9,7 @@ use sea_orm::{
 
 use super::{
     entities::{audit_entry, authority_key, certificate, crl, revocation, unit},
+    notice_store::insert_notice_in,
     sync_store::queue_certificate_event_in,
 };
 use crate::{
@@ -19,6 +20,7 @@ use crate::{
         StorageError,
     },
     domain::CertificateSerial,
+    notify::NoticeDraft,
     providers::platform::CertificateEvent,
 };
 
@@ -158,6 +160,7 @@ pub(super) async fn record_of(
         uscc: unit.uscc,
         unit_name: unit.name,
         holder_name: row.holder_name,
+        holder_phone: row.holder_phone,
         media: match row.media_type.as_str() {
             "mobile" => MediaType::Mobile,
             "physical" => MediaType::Physical,
@@ -286,6 +289,7 @@ impl SeaCertStore {
         revoked_at: DateTime<Utc>,
         revoked_by: &str,
         audit: &AuditDraft,
+        notice: Option<&NoticeDraft>,
     ) -> Result<RevocationRecord, CaError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
         let row = certificate::Entity::find()
@@ -343,6 +347,9 @@ impl SeaCertStore {
         .await
         .map_err(unavailable)?;
         queue_certificate_event_in(&txn, &row, CertificateEvent::Revoked, revoked_at).await?;
+        if let Some(notice) = notice {
+            insert_notice_in(&txn, notice).await?;
+        }
         append_in(&txn, audit).await?;
         commit(txn).await?;
         Ok(RevocationRecord {
@@ -488,8 +495,19 @@ impl CertStore for SeaCertStore {
         revoked_at: DateTime<Utc>,
         revoked_by: &str,
         audit: AuditDraft,
+        notice: Option<NoticeDraft>,
     ) -> Result<RevocationRecord, CaError> {
-        retrying(|| self.revoke_once(serial, reason, revoked_at, revoked_by, &audit)).await
+        retrying(|| {
+            self.revoke_once(
+                serial,
+                reason,
+                revoked_at,
+                revoked_by,
+                &audit,
+                notice.as_ref(),
+            )
+        })
+        .await
     }
 
     async fn revocations(&self) -> Result<Vec<RevocationRecord>, StorageError> {

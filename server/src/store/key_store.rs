@@ -16,6 +16,7 @@ use super::{
         retrying, unavailable,
     },
     entities::{certificate, enrolment_ticket, key_share},
+    notice_store::insert_notice_in,
     sync_store::queue_certificate_event_in,
 };
 use crate::{
@@ -27,6 +28,7 @@ use crate::{
     cosign::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure},
     domain::CertificateSerial,
     enrol::{EnrolError, EnrolStore, NewTicket, TicketStatus},
+    notify::NoticeDraft,
     providers::platform::CertificateEvent,
 };
 
@@ -136,6 +138,7 @@ impl SeaCertStore {
         der: &[u8],
         device_token_hash: &str,
         audit: &AuditDraft,
+        notice: Option<&NoticeDraft>,
     ) -> Result<(), EnrolError> {
         let txn = self.db().begin().await.map_err(unavailable)?;
         let row = certificate_row(&txn, serial)
@@ -190,6 +193,9 @@ impl SeaCertStore {
             return Err(EnrolError::Superseded);
         }
         queue_certificate_event_in(&txn, &row, CertificateEvent::Activated, now).await?;
+        if let Some(notice) = notice {
+            insert_notice_in(&txn, notice).await?;
+        }
         append_in(&txn, audit).await?;
         commit(txn).await?;
         Ok(())
@@ -313,11 +319,12 @@ impl KeyShareStore for SeaCertStore {
         &self,
         serial: &CertificateSerial,
         audit: AuditDraft,
+        notice: Option<NoticeDraft>,
     ) -> Result<bool, StorageError> {
         let row = certificate_row(self.db(), serial)
             .await?
             .ok_or_else(|| corrupt("key_shares", format!("no certificate {serial}")))?;
-        let audit = &audit;
+        let (audit, notice) = (&audit, notice.as_ref());
         retrying(|| async move {
             let txn = self.db().begin().await.map_err(unavailable)?;
             let unlocked = key_share::Entity::update_many()
@@ -334,6 +341,9 @@ impl KeyShareStore for SeaCertStore {
                 .map_err(unavailable)?;
             if unlocked.rows_affected != 1 {
                 return Ok(false);
+            }
+            if let Some(notice) = notice {
+                insert_notice_in(&txn, notice).await?;
             }
             append_in(&txn, audit).await?;
             commit(txn).await?;
@@ -558,7 +568,11 @@ impl EnrolStore for SeaCertStore {
         der: Vec<u8>,
         device_token_hash: String,
         audit: AuditDraft,
+        notice: Option<NoticeDraft>,
     ) -> Result<(), EnrolError> {
-        retrying(|| self.complete_enrolment_once(serial, &der, &device_token_hash, &audit)).await
+        retrying(|| {
+            self.complete_enrolment_once(serial, &der, &device_token_hash, &audit, notice.as_ref())
+        })
+        .await
     }
 }

@@ -223,7 +223,7 @@ export async function startStandIn() {
       session.continueHits += 1;
       if (session.heldContinue !== null) await session.heldContinue;
       const query =
-        session.state === 'denied'
+        session.state === 'denied' || session.state === 'mismatched'
           ? `error=access_denied&state=st-${session.id}`
           : `code=code-${session.id}&state=st-${session.id}`;
       response.writeHead(302, { Location: `/portal/callback?${query}` });

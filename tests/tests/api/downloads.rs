@@ -12,7 +12,7 @@ use mcert_signer::share::{MaskedShare, generate_share};
 use serde_json::{Value, json};
 
 use crate::{
-    applicants::latest_code,
+    applicants::{latest_code, sms_texts},
     applications::{approve, submitted},
     fake_http::FakeHttp,
     helpers::{TestApp, openssl, s, spawn_app_with},
@@ -27,16 +27,45 @@ async fn start(
     id: i64,
     pin: &str,
 ) -> (MaskedShare, crate::phone::Answer) {
+    start_with(app, token, id, pin, None).await
+}
+
+/// [`start`] with the re-verification a download again needs.
+async fn start_with(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    pin: &str,
+    reverification: Option<Value>,
+) -> (MaskedShare, crate::phone::Answer) {
     let (share, p1) = generate_share(&entropy(), pin.as_bytes()).unwrap();
     let p1 = sm2::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&p1, false);
+    let mut body = json!({ "application_id": id, "p1": b64(p1.as_bytes()) });
+    if let Some(proof) = reverification {
+        body["reverification"] = proof;
+    }
     let answer = app
+        .post_json("/api/v1/mp/downloads", &body, Some(token))
+        .await;
+    (share, answer)
+}
+
+/// The real-name steps again, as a download again or an unlock needs them: a fresh face result
+/// of 张三 by `openid` and a new SMS code to `phone`.
+async fn reverification(app: &TestApp, token: &str, openid: &str, phone: &str) -> Value {
+    let sent = app
         .post_json(
-            "/api/v1/mp/downloads",
-            &json!({ "application_id": id, "p1": b64(p1.as_bytes()) }),
+            "/api/v1/mp/phone-codes",
+            &json!({ "phone": phone }),
             Some(token),
         )
         .await;
-    (share, answer)
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    json!({
+        "verify_result": format!("dev-pass:张三:{ZHANG_ID}:{openid}"),
+        "phone": phone,
+        "code": latest_code(app, phone).await,
+    })
 }
 
 /// Finishes a started download with the phone's PIN: the signature answer or the refusal.
@@ -288,8 +317,15 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
     let (_, refused) = start(&app, &stranger, id, "654321").await;
     assert_eq!((refused.status, refused.code()), (404, "no_binding_info"));
 
-    // A new phone downloads again: the old phone's certificate is revoked once it is active.
-    let (share, started) = start(&app, &token, id, "222222").await;
+    // A new phone downloads again: it needs the real-name steps again (the session alone is
+    // refused), and the old phone's certificate is revoked once the new one is active.
+    let (_, refused) = start(&app, &token, id, "222222").await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "download_reverification_required")
+    );
+    let proof = reverification(&app, &token, "openid-agent", phone).await;
+    let (share, started) = start_with(&app, &token, id, "222222", Some(proof)).await;
     assert_eq!(started.status, 201, "{:?}", started.body);
     let second = started.body["serial"].as_str().unwrap().to_string();
     assert_eq!(
@@ -376,8 +412,10 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
 
     // Two downloads at once for one application: the later start abandons the earlier, so
     // exactly one certificate results.
-    let (share_a, a) = start(&app, &token, id, "333333").await;
-    let (share_b, b) = start(&app, &token, id, "444444").await;
+    let proof_a = reverification(&app, &token, "openid-agent", phone).await;
+    let (share_a, a) = start_with(&app, &token, id, "333333", Some(proof_a)).await;
+    let proof_b = reverification(&app, &token, "openid-agent", phone).await;
+    let (share_b, b) = start_with(&app, &token, id, "444444", Some(proof_b)).await;
     assert_eq!((a.status, b.status), (201, 201));
     let done_a = finish(&app, &share_a, &a.body, "333333").await;
     let done_b = finish(&app, &share_b, &b.body, "444444").await;
@@ -475,6 +513,146 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
         .post_json(&path, &json!({ "reason": "再次解锁" }), Some(&staff))
         .await;
     assert_eq!((again.status, again.code()), (409, "key_not_locked"));
+}
+
+/// The texts of the notices about certificates the outbox worker sends to `phone` now, newest
+/// first.
+async fn notices_to(app: &TestApp, phone: &str) -> Vec<String> {
+    app.state.notices.run_once().await.unwrap();
+    sms_texts(app, phone)
+        .await
+        .into_iter()
+        .filter(|text| text.contains("手机数字证书"))
+        .collect()
+}
+
+/// The attack: with only the mini-program session (a copied storage file, a few minutes with
+/// someone's unlocked phone), download the employer's certificate again under a PIN of one's
+/// own choosing, bypassing the PIN lock. Refused without a fresh face result and an SMS code,
+/// even for a locked certificate; the holder hears of every download again, revocation and
+/// unlock.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stolen_session_cannot_download_again_and_the_holder_hears_of_every_change() {
+    let app = spawn_app_with(|s| {
+        s.agreement_countdown_secs = 1;
+        s.sync_interval_secs = 3600;
+        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
+    })
+    .await;
+    let phone = "13900139040";
+    let (token, holder) = downloaded(&app, phone, "openid-victim", "123456").await;
+    let id = app
+        .state
+        .applications
+        .approved_for_agent(ZHANG_ID)
+        .await
+        .unwrap()[0]
+        .id;
+    // The holder's six wrong PINs lock the certificate.
+    for _ in 0..6 {
+        assert!(app.verify_pin(&holder, "000000").await.is_err());
+    }
+    assert_eq!(app.key_status(&holder).await["locked"], true);
+
+    // The thief has the session token only.
+    let (_, refused) = start(&app, &token, id, "999999").await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "download_reverification_required"),
+        "{:?}",
+        refused.body
+    );
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("人脸识别"),
+        "{:?}",
+        refused.body
+    );
+    // Nor with someone else's face, a stale face result, or without the SMS code.
+    let mut proof = reverification(&app, &token, "openid-victim", phone).await;
+    proof["verify_result"] = json!(format!("dev-pass:张三:{ZHANG_ID}:openid-thief"));
+    let (_, other_face) = start_with(&app, &token, id, "999999", Some(proof.clone())).await;
+    assert_eq!(
+        (other_face.status, other_face.code()),
+        (403, "face_other_person")
+    );
+    proof["verify_result"] = json!("dev-expired");
+    let (_, stale) = start_with(&app, &token, id, "999999", Some(proof.clone())).await;
+    assert_eq!((stale.status, stale.code()), (403, "face_expired"));
+    proof["verify_result"] = json!(format!("dev-pass:张三:{ZHANG_ID}:openid-victim"));
+    proof["code"] = json!(if proof["code"] == "000000" {
+        "111111"
+    } else {
+        "000000"
+    });
+    let (_, wrong_code) = start_with(&app, &token, id, "999999", Some(proof)).await;
+    assert_eq!(wrong_code.status, 400, "{:?}", wrong_code.body);
+    // Nothing changed: the locked certificate is still the holder's, and still locked.
+    assert_eq!(
+        status_of(&app, &holder.serial).await,
+        CertificateStatus::Active
+    );
+    assert_eq!(app.key_status(&holder).await["locked"], true);
+    assert!(notices_to(&app, phone).await.is_empty());
+
+    // The holder unlocks by the real-name steps: an SMS says so.
+    let proof = reverification(&app, &token, "openid-victim", phone).await;
+    let unlocked = app
+        .post_json(
+            &format!("/api/v1/mp/certificates/{}/unlock", holder.serial),
+            &proof,
+            Some(&token),
+        )
+        .await;
+    assert_eq!(unlocked.status, 204, "{:?}", unlocked.body);
+    let notices = notices_to(&app, phone).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].contains("昆明测试科技有限公司的手机数字证书的 PIN 码锁定已解除"),
+        "{notices:?}"
+    );
+
+    // The holder downloads again on a new phone, with the real-name steps: allowed, and the
+    // SMS tells of it (the old certificate's revocation is in the same message).
+    let proof = reverification(&app, &token, "openid-victim", phone).await;
+    let (share, started) = start_with(&app, &token, id, "222222", Some(proof)).await;
+    assert_eq!(started.status, 201, "{:?}", started.body);
+    finish(&app, &share, &started.body, "222222").await.unwrap();
+    assert_eq!(
+        status_of(&app, &holder.serial).await,
+        CertificateStatus::Revoked
+    );
+    let notices = notices_to(&app, phone).await;
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert!(
+        notices[0].contains("已在一台新设备上重新下载，原设备上的证书已废除"),
+        "{notices:?}"
+    );
+
+    // Staff revoking the new certificate: the holder is told too.
+    let second = CertificateSerial::parse(started.body["serial"].as_str().unwrap()).unwrap();
+    app.state
+        .authority
+        .revoke(
+            &second,
+            mcert_server::ca::RevocationReason::KeyCompromise,
+            "staff:reviewer1",
+        )
+        .await
+        .unwrap();
+    let notices = notices_to(&app, phone).await;
+    assert_eq!(notices.len(), 3, "{notices:?}");
+    assert!(
+        notices[0].contains("已废除，不能再用于登录和盖章"),
+        "{notices:?}"
+    );
+    assert!(notices[0].contains("如非本人操作，请立即致电云南CA服务热线4006007210"));
+
+    // With nothing active any more, a download needs no re-verification.
+    let (_, fresh) = start(&app, &token, id, "333333").await;
+    assert_eq!(fresh.status, 201, "{:?}", fresh.body);
 }
 
 /// A certificate event the platform refused fails at once; staff pushing the application again

@@ -64,23 +64,23 @@ pub async fn portal(app: &TestApp, kind: ClientKind) -> (String, Option<String>)
     (registered.portal.client_id, registered.secret)
 }
 
-fn pkce() -> (String, String) {
+pub fn pkce() -> (String, String) {
     let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
 /// The page a browser was sent to, with its cookie.
-struct Hosted {
-    id: String,
-    cookie: String,
+pub struct Hosted {
+    pub id: String,
+    pub cookie: String,
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_string()
 }
 
-async fn authorize(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
+pub async fn authorize(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
     browser()
         .get(format!("{}/oauth2/authorize", app.address))
         .query(query)
@@ -90,7 +90,7 @@ async fn authorize(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
 }
 
 /// Starts a hosted login for `client` with this PKCE challenge.
-async fn hosted(app: &TestApp, client: &str, challenge: &str) -> Hosted {
+pub async fn hosted(app: &TestApp, client: &str, challenge: &str) -> Hosted {
     let response = authorize(
         app,
         &[
@@ -121,7 +121,7 @@ async fn hosted(app: &TestApp, client: &str, challenge: &str) -> Hosted {
     Hosted { id, cookie }
 }
 
-async fn page_get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
+pub async fn page_get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
     let mut request = browser().get(format!("{}{path}", app.address));
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
@@ -130,13 +130,13 @@ async fn page_get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::R
 }
 
 /// Reads Server-Sent Events: each next event's name.
-struct Events {
+pub struct Events {
     stream: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
     buffer: String,
 }
 
 impl Events {
-    async fn open(app: &TestApp, path: &str, cookie: &str) -> Self {
+    pub async fn open(app: &TestApp, path: &str, cookie: &str) -> Self {
         let response = page_get(app, path, Some(cookie)).await;
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -146,7 +146,7 @@ impl Events {
         }
     }
 
-    async fn next(&mut self) -> (String, Value) {
+    pub async fn next(&mut self) -> (String, Value) {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -174,27 +174,39 @@ impl Events {
     }
 }
 
-fn qr(app: &TestApp, id: &str) -> String {
+pub fn qr(app: &TestApp, id: &str) -> String {
     format!("{}/q/{id}", app.address)
 }
 
-async fn scan(app: &TestApp, token: &str, qr: &str) -> Answer {
+pub async fn scan(app: &TestApp, token: &str, qr: &str) -> Answer {
     app.post_json("/api/v1/mp/logins", &json!({ "qr": qr }), Some(token))
         .await
 }
 
-/// Asks to confirm login `id` with certificate `serial`: the co-signing session, or the refusal.
-async fn open_confirmation(app: &TestApp, token: &str, id: &str, serial: &str) -> Answer {
+/// The code the portal's page shows for login `id` (the person reads it there).
+pub async fn page_code(app: &TestApp, id: &str) -> String {
+    app.state.logins.get(id).await.unwrap().match_code
+}
+
+/// Asks to confirm login `id` with certificate `serial`, tapping the code the page shows: the
+/// co-signing session, or the refusal.
+pub async fn open_confirmation(app: &TestApp, token: &str, id: &str, serial: &str) -> Answer {
+    let code = page_code(app, id).await;
+    tap(app, token, id, serial, &code).await
+}
+
+/// Asks to confirm login `id` with certificate `serial`, tapping `code` on the phone.
+pub async fn tap(app: &TestApp, token: &str, id: &str, serial: &str, code: &str) -> Answer {
     app.post_json(
         &format!("/api/v1/mp/logins/{id}/confirm"),
-        &json!({ "serial": serial }),
+        &json!({ "serial": serial, "match_code": code }),
         Some(token),
     )
     .await
 }
 
 /// Confirms a scanned login with the phone's certificate and PIN.
-async fn confirm(
+pub async fn confirm(
     app: &TestApp,
     token: &str,
     id: &str,
@@ -236,7 +248,7 @@ async fn exchange(
     }
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub fn query_param(url: &str, name: &str) -> Option<String> {
     reqwest::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -343,11 +355,24 @@ async fn hosted_login_with_pkce_ends_in_a_verified_id_token() {
         phone.serial.as_str()
     );
     assert_eq!(scanned.body["certificates"][0]["role"], "primary");
-    let match_code = scanned.body["match_code"].as_str().unwrap().to_string();
-    assert!(
-        html.contains(&match_code),
-        "the page shows the same match code"
-    );
+    // Number matching: the phone offers three codes, one of them the page's.
+    let choices: Vec<String> = scanned.body["match_choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(choices.len(), 3, "{choices:?}");
+    let on_page: Vec<&String> = choices
+        .iter()
+        .filter(|c| html.contains(&format!("<b>{c}</b>")))
+        .collect();
+    assert_eq!(on_page, [&page_code(&app, &page.id).await], "{choices:?}");
+    // Where and when the login was started: this test's own address and client.
+    let initiator = &scanned.body["initiator"];
+    assert_eq!(initiator["address"], "127.0.0.*", "{initiator}");
+    assert!(initiator["started_at"].is_string());
+    assert!(scanned.body["region_warning"].is_null());
     assert_eq!(events.next().await.0, "scanned");
     // Invariant 1: the QR is accepted once.
     let again = scan(&app, &token, &qr(&app, &page.id)).await;

@@ -5,6 +5,7 @@ mod applications;
 mod downloads;
 mod fake_http;
 mod helpers;
+mod initiator;
 mod keys;
 mod login;
 mod oidc_client;

@@ -31,7 +31,7 @@ const ACCEPTED: &str = "OK";
 
 /// The Alibaba Cloud SMS account and the templates registered in it.
 ///
-/// The signature and the four templates must be approved in the Alibaba Cloud console before
+/// The signature and the five templates must be approved in the Alibaba Cloud console before
 /// use. The templates take the variables of [`SmsNotice::template_params`] and are registered
 /// with the wording of [`SmsNotice::text_zh`] (without the `【数字证书认证中心】` prefix, which
 /// the signature replaces):
@@ -40,6 +40,7 @@ const ACCEPTED: &str = "OK";
 /// - `approved_template` (通知): `人社厅劳动就业服务局注册：${unit}关于${agent}员工申请${items}成功，可以登录就业彩云南小程序进行相关业务办理，云南CA服务热线4006007210。`
 /// - `rejected_template` (通知): `${unit}的数字证书申请审核驳回，驳回原因：${reason}。请登录后根据驳回原因修改资料，重新提交审核。`
 /// - `merge_template` (通知): `${unit}在就业系统中存在多个单位账号，需要进行单位信息合并。请联系云南CA公司申请将多个账号合并为一个，合并后即可继续办理手机CA证书，云南CA服务热线4006007210。`
+/// - `certificate_template` (通知): `${unit}的手机数字证书${event}。如非本人操作，请立即致电云南CA服务热线4006007210。`
 ///
 /// Alibaba limits the length of a variable's value; a reason longer than the template allows
 /// is refused (`isv.PARAM_LENGTH_LIMIT`), so reviewers keep reasons short.
@@ -59,6 +60,8 @@ pub struct AliyunSmsConfig {
     pub rejected_template: String,
     /// Template code for "accounts must be merged".
     pub merge_template: String,
+    /// Template code for "your certificate was downloaded again / revoked / unlocked".
+    pub certificate_template: String,
     /// Endpoint to call instead of `https://dysmsapi.aliyuncs.com/` (tests, proxies).
     #[serde(default)]
     pub base_url: Option<String>,
@@ -74,6 +77,7 @@ impl fmt::Debug for AliyunSmsConfig {
             .field("approved_template", &self.approved_template)
             .field("rejected_template", &self.rejected_template)
             .field("merge_template", &self.merge_template)
+            .field("certificate_template", &self.certificate_template)
             .field("base_url", &self.base_url)
             .finish()
     }
@@ -91,6 +95,7 @@ pub struct AliyunSms {
     approved_template: String,
     rejected_template: String,
     merge_template: String,
+    certificate_template: String,
 }
 
 impl AliyunSms {
@@ -123,6 +128,7 @@ impl AliyunSms {
             ("approved_template", config.approved_template.as_str()),
             ("rejected_template", config.rejected_template.as_str()),
             ("merge_template", config.merge_template.as_str()),
+            ("certificate_template", config.certificate_template.as_str()),
         ];
         if let Some((name, _)) = required.iter().find(|(_, value)| value.trim().is_empty()) {
             return Err(SmsError::Config {
@@ -155,6 +161,7 @@ impl AliyunSms {
             approved_template: config.approved_template,
             rejected_template: config.rejected_template,
             merge_template: config.merge_template,
+            certificate_template: config.certificate_template,
         })
     }
 
@@ -164,6 +171,7 @@ impl AliyunSms {
             SmsNotice::ApplicationApproved { .. } => &self.approved_template,
             SmsNotice::ApplicationRejected { .. } => &self.rejected_template,
             SmsNotice::MergeRequired { .. } => &self.merge_template,
+            SmsNotice::CertificateChanged { .. } => &self.certificate_template,
         }
     }
 
@@ -220,6 +228,7 @@ impl fmt::Debug for AliyunSms {
             .field("approved_template", &self.approved_template)
             .field("rejected_template", &self.rejected_template)
             .field("merge_template", &self.merge_template)
+            .field("certificate_template", &self.certificate_template)
             .finish_non_exhaustive()
     }
 }
@@ -369,6 +378,7 @@ mod tests {
             approved_template: "SMS_100002".into(),
             rejected_template: "SMS_100003".into(),
             merge_template: "SMS_100004".into(),
+            certificate_template: "SMS_100005".into(),
             base_url,
         }
     }
@@ -408,6 +418,7 @@ mod tests {
             "approved_template": "SMS_2",
             "rejected_template": "SMS_3",
             "merge_template": "SMS_4",
+            "certificate_template": "SMS_5",
         }))
         .unwrap();
         assert!(config.base_url.is_none());
