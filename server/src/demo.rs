@@ -143,8 +143,13 @@ pub fn instructions(base: &str, application_id: i64) -> String {
          node dist/cli/mcert-phone.js bind {AGENT_PHONE}\n\
          node dist/cli/mcert-phone.js download {application_id} --pin 112233\n\
          \n\
-         Then open {base}/demo, click 扫码登录, and scan the QR with the text shown under it:\n\
+         Then open {base}/demo, click 扫码登录, and scan the QR with the text shown under it\n\
+         (二维码内容); the phone shows where the login was started and offers three numbers:\n\
+         give the one the page shows.\n\
          \n\
-         node dist/cli/mcert-phone.js scan '<QR text>' --pin 112233\n"
+         node dist/cli/mcert-phone.js scan '<QR text>' --code <number on the page> --pin 112233\n\
+         \n\
+         Downloading again (say, on a new phone) takes the real-name steps again:\n\
+         node dist/cli/mcert-phone.js download {application_id} --pin 445566 --phone {AGENT_PHONE}\n"
     )
 }

@@ -844,7 +844,7 @@ function usage(command?: Command): string {
     `  employers; download <application-id> --pin PIN; then list, status, verify-pin …`,
     '',
     '扫码登录 / QR login:',
-    `  ${PROGRAM} scan https://mcert.example.cn/q/<id> [--pin PIN | --deny]`,
+    `  ${PROGRAM} scan https://mcert.example.cn/q/<id> [--code NN --pin PIN | --deny]`,
     '',
     '通用选项 / common options:',
     ...optionLines(GLOBAL_OPTIONS),
