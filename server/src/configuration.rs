@@ -70,6 +70,11 @@ pub struct Settings {
     /// `MCERT_LOGIN__PER_ADDRESS`, `MCERT_LOGIN__SCANS_PER_USER`).
     #[serde(default)]
     pub login: crate::login::LoginLimits,
+    /// The printed application form (`[pdf]`, or `MCERT_PDF__FALLBACK_FONTS`): the fallback
+    /// fonts for characters STSong-Light lacks. A listed font that cannot be loaded stops the
+    /// start.
+    #[serde(default)]
+    pub pdf: crate::applications::form_fonts::PdfSettings,
     /// `mcert-server demo`: development mode with an approved demo application made at start.
     #[serde(skip)]
     pub demo: bool,
@@ -160,6 +165,7 @@ impl Settings {
             aliyun_carrier: None,
             otp_limits: crate::otp::OtpLimits::default(),
             login: crate::login::LoginLimits::default(),
+            pdf: crate::applications::form_fonts::PdfSettings::default(),
             demo: false,
         }
     }
@@ -235,6 +241,42 @@ mod tests {
             let printed = format!("{settings:?}");
             assert!(!printed.contains("hunter2"), "{printed}");
             assert!(!printed.contains("00112233"), "{printed}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn fallback_fonts_default_to_hanazono_and_take_a_list_or_none() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert_eq!(
+                settings.pdf.fallback_fonts,
+                [
+                    PathBuf::from("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf"),
+                    PathBuf::from("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf"),
+                ]
+            );
+            jail.set_env(
+                "MCERT_PDF__FALLBACK_FONTS",
+                "[/opt/fonts/a.ttf, /opt/fonts/b.ttf]",
+            );
+            let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert_eq!(
+                settings.pdf.fallback_fonts,
+                [
+                    PathBuf::from("/opt/fonts/a.ttf"),
+                    PathBuf::from("/opt/fonts/b.ttf")
+                ]
+            );
+            jail.set_env("MCERT_PDF__FALLBACK_FONTS", "[]");
+            let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert!(settings.pdf.fallback_fonts.is_empty());
+            jail.clear_env();
+            jail.create_file("mcert.toml", "[pdf]\nfallback_fonts = [\"/opt/x.ttf\"]")?;
+            let settings =
+                Settings::from_figment(Settings::figment(Some(Path::new("mcert.toml")))).unwrap();
+            assert_eq!(settings.pdf.fallback_fonts, [PathBuf::from("/opt/x.ttf")]);
             Ok(())
         });
     }
