@@ -267,6 +267,10 @@ pub enum SubsetError {
     /// The subsetter failed.
     #[error("subsetting failed: {0}")]
     Subsetter(String),
+    /// More characters than two-byte CIDs can number (the fields' length limits keep a form
+    /// to a few hundred).
+    #[error("more fallback characters than two-byte CIDs can number")]
+    TooManyGlyphs,
 }
 
 /// The glyphs of one fallback font that a document uses, and the font cut down to them.

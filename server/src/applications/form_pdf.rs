@@ -384,7 +384,7 @@ impl Typeface {
             let subset = font.subset(&characters)?;
             let index = typeface.subsets.len();
             for (position, glyph) in subset.glyphs.iter().enumerate() {
-                let cid = u16::try_from(position + 1).map_err(|_| SubsetError::MissingGlyph)?;
+                let cid = u16::try_from(position + 1).map_err(|_| SubsetError::TooManyGlyphs)?;
                 typeface.fallback.insert(
                     glyph.character,
                     FallbackGlyph {
