@@ -80,6 +80,11 @@ pub struct Settings {
     /// package `ip2region-ts`) that locates the browser starting a login, shown on the phone as
     /// 请求来自 云南昆明 (`MCERT_IP_REGION_DB`). Without it the phone shows the address alone.
     pub ip_region_db: Option<PathBuf>,
+    /// The printed application form (`[pdf]`, or `MCERT_PDF__FALLBACK_FONTS`): the fallback
+    /// fonts for characters STSong-Light lacks. A listed font that cannot be loaded stops the
+    /// start.
+    #[serde(default)]
+    pub pdf: crate::applications::form_fonts::PdfSettings,
     /// `mcert-server demo`: development mode with an approved demo application made at start.
     #[serde(skip)]
     pub demo: bool,
@@ -194,6 +199,7 @@ impl Settings {
             login: crate::login::LoginLimits::default(),
             trusted_proxies: Vec::new(),
             ip_region_db: None,
+            pdf: crate::applications::form_fonts::PdfSettings::default(),
             demo: false,
         }
     }
@@ -285,6 +291,42 @@ mod tests {
             let settings =
                 Settings::from_figment(Settings::figment(Some(Path::new("mcert.toml")))).unwrap();
             assert_eq!(settings.trusted_proxies, ["127.0.0.1"]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn fallback_fonts_default_to_hanazono_and_take_a_list_or_none() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert_eq!(
+                settings.pdf.fallback_fonts,
+                [
+                    PathBuf::from("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf"),
+                    PathBuf::from("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf"),
+                ]
+            );
+            jail.set_env(
+                "MCERT_PDF__FALLBACK_FONTS",
+                "[/opt/fonts/a.ttf, /opt/fonts/b.ttf]",
+            );
+            let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert_eq!(
+                settings.pdf.fallback_fonts,
+                [
+                    PathBuf::from("/opt/fonts/a.ttf"),
+                    PathBuf::from("/opt/fonts/b.ttf")
+                ]
+            );
+            jail.set_env("MCERT_PDF__FALLBACK_FONTS", "[]");
+            let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert!(settings.pdf.fallback_fonts.is_empty());
+            jail.clear_env();
+            jail.create_file("mcert.toml", "[pdf]\nfallback_fonts = [\"/opt/x.ttf\"]")?;
+            let settings =
+                Settings::from_figment(Settings::figment(Some(Path::new("mcert.toml")))).unwrap();
+            assert_eq!(settings.pdf.fallback_fonts, [PathBuf::from("/opt/x.ttf")]);
             Ok(())
         });
     }

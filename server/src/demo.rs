@@ -12,7 +12,7 @@ use crate::{
     applicants::ApplicantStore,
     applications::{
         AgentInput, ApplicationStatus, ApplicationStore, Applications, CaInput, EnterpriseInput,
-        Outcome,
+        Outcome, form_fonts::FormFonts,
     },
     domain::PhoneNumber,
     staff::{Staff, StaffStore},
@@ -48,6 +48,7 @@ fn stand_in_image() -> anyhow::Result<Vec<u8>> {
 pub async fn seed(
     store: Arc<SeaCertStore>,
     uploads: Arc<Uploads>,
+    fonts: Arc<FormFonts>,
     sync: &Syncer,
 ) -> anyhow::Result<i64> {
     let phone = PhoneNumber::parse(AGENT_PHONE)?;
@@ -61,7 +62,7 @@ pub async fn seed(
         return Ok(approved.id);
     }
     // No reading countdown for the stand-in applicant.
-    let applications = Applications::new(store.clone(), uploads.clone(), TimeDelta::zero());
+    let applications = Applications::new(store.clone(), uploads.clone(), TimeDelta::zero(), fonts);
     let application = match existing
         .iter()
         .find(|a| a.status == ApplicationStatus::Draft)

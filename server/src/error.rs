@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::{
     applicants::ApplicantError,
-    applications::ApplicationError,
+    applications::{ApplicationError, form_pdf::FormPdfError},
     ca::{CaError, StorageError},
     captcha::CaptchaError,
     cosign::CosignError,
@@ -569,6 +569,10 @@ pub fn describe_application_error(error: &ApplicationError) -> (StatusCode, &'st
             "reject_reason_missing",
             "驳回须填写申请人能据以修改的原因（200 字以内）".into(),
         ),
+        // A value saved while other fallback fonts were configured: the applicant edits it.
+        ApplicationError::FormPdf(FormPdfError::Unprintable(e)) => {
+            (S::CONFLICT, e.code(), e.message_zh())
+        }
         ApplicationError::FormPdf(_) => internal(),
         ApplicationError::UploadPurpose { .. } => (
             S::BAD_REQUEST,

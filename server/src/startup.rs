@@ -9,7 +9,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::{
     applicants::Applicants,
-    applications::Applications,
+    applications::{Applications, form_fonts::FormFonts},
     ca::{Authority, CertStore, MasterKey, Sealer},
     captcha::{Captcha, CaptchaLimits},
     configuration::Settings,
@@ -341,10 +341,21 @@ impl Application {
             otp.clone(),
             kv.clone(),
         ));
+        let fonts = Arc::new(
+            FormFonts::load(&settings.pdf)
+                .context("cannot load the application form's fallback fonts")?,
+        );
+        if settings.pdf.fallback_fonts.is_empty() {
+            tracing::warn!(
+                "no fallback fonts for the application form: input refuses names with \
+                 characters STSong-Light lacks (生僻字 of CJK Extension B and beyond, the middle dot)"
+            );
+        }
         let applications = Arc::new(Applications::new(
             core.store.clone(),
             uploads.clone(),
             chrono::TimeDelta::seconds(i64::from(settings.agreement_countdown_secs)),
+            fonts.clone(),
         ));
         let downloads = Arc::new(Downloads::new(
             people.clone(),
@@ -381,7 +392,7 @@ impl Application {
             .context("cannot load the ID token key")?,
         );
         if settings.demo {
-            let id = crate::demo::seed(core.store.clone(), uploads.clone(), &sync)
+            let id = crate::demo::seed(core.store.clone(), uploads.clone(), fonts, &sync)
                 .await
                 .context("cannot make the demo application")?;
             println!("{}", crate::demo::instructions(&public_base, id));

@@ -4,13 +4,26 @@
 //!
 //! Text is set in STSong-Light, a standard CJK font that PDF readers supply or substitute: a Type0
 //! font over a `CIDFontType0` descendant (Adobe-GB1) with the `UniGB-UCS2-H` encoding, so a
-//! string is the text's UTF-16BE code units, two bytes a character. Nothing is embedded. A
+//! string is the text's UTF-16BE code units, two bytes a character. Nothing is embedded for it. A
 //! `ToUnicode` CMap makes the text extractable and searchable. Widths are the font's `/W` array:
 //! printable ASCII is half width, everything else full width; line wrapping uses the same table.
 //!
-//! The output is deterministic: no dates but the form's own, no random document id.
+//! A character of a filled value that STSong-Light lacks (a 生僻字 of CJK Extension B, the middle
+//! dot of 买买提·艾力, the ñ of Núñez) is drawn with the first configured fallback font that has
+//! it ([`FormFonts`]): a subset of that TrueType font holding just the document's glyphs is
+//! embedded as a Type0 font over a `CIDFontType2` descendant with `Identity-H` codes (CID `n` is
+//! the `n`-th character, a `CIDToGIDMap` stream finds its glyph), its real advances in `/W`, and
+//! its own `ToUnicode` CMap, so extracted text is the text. A form without such characters
+//! embeds nothing. What may be drawn this way, and so what input accepts, is the domain's rule
+//! ([`crate::domain::printable`]); [`render`] refuses anything else before drawing.
+//!
+//! The output is deterministic: no dates but the form's own, no random document id, fallback
+//! glyphs numbered in code point order and the subset's tag derived from them.
 
-use std::fmt;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+};
 
 use chrono::{Datelike, NaiveDate};
 use lopdf::{
@@ -19,7 +32,14 @@ use lopdf::{
     dictionary,
 };
 
-use super::agreement::{self, AGREEMENT_TITLE};
+use super::{
+    agreement::{self, AGREEMENT_TITLE},
+    form_fonts::{FormFonts, Subset, SubsetError},
+};
+use crate::domain::{
+    DomainError, PrintedField, check_printable,
+    printable::{in_standard_font, needs_fallback},
+};
 
 // Page geometry, in PDF points (1/72 in).
 const PAGE_WIDTH: f32 = 595.28;
@@ -39,6 +59,11 @@ const BLOCK_GAP: f32 = 5.0;
 
 // The font.
 const FONT_RESOURCE: &str = "F1";
+/// Encoding of the fallback fonts: two-byte codes that are CIDs.
+const FALLBACK_ENCODING: &str = "Identity-H";
+/// `StemV` of a fallback font's descriptor; TrueType fonts do not record it and readers use it
+/// only to synthesise a substitute, which an embedded font never needs.
+const FALLBACK_STEM_V: i64 = 80;
 const FONT_NAME: &str = "STSong-Light";
 const FONT_ENCODING: &str = "UniGB-UCS2-H";
 /// Supplement of Adobe-GB1 that `UniGB-UCS2-H` refers to.
@@ -204,32 +229,40 @@ fn masked(id: &str) -> String {
 }
 
 impl FormFields {
-    /// The text fields by name, for the encodability check.
-    fn texts(&self) -> [(&'static str, &str); 11] {
+    /// The printed values with the fields they fill.
+    fn texts(&self) -> [(PrintedField, &str); 11] {
         [
-            ("unit_name", &self.unit_name),
-            ("address", &self.address),
-            ("region_code", &self.region_code),
-            ("uscc", &self.uscc),
-            ("contact_phone", self.contact_phone.as_deref().unwrap_or("")),
-            ("agent_phone", &self.agent_phone),
-            ("legal_representative_name", &self.legal_representative_name),
+            (PrintedField::UnitName, &self.unit_name),
+            (PrintedField::Address, &self.address),
+            (PrintedField::RegionCode, &self.region_code),
+            (PrintedField::Uscc, &self.uscc),
             (
-                "registration_authority",
+                PrintedField::ContactPhone,
+                self.contact_phone.as_deref().unwrap_or(""),
+            ),
+            (PrintedField::AgentPhone, &self.agent_phone),
+            (
+                PrintedField::LegalRepresentativeName,
+                &self.legal_representative_name,
+            ),
+            (
+                PrintedField::RegistrationAuthority,
                 self.registration_authority.as_deref().unwrap_or(""),
             ),
-            ("legal_representative_id", &self.legal_representative_id),
-            ("agent_name", &self.agent_name),
-            ("agent_id", &self.agent_id),
+            (
+                PrintedField::LegalRepresentativeId,
+                &self.legal_representative_id,
+            ),
+            (PrintedField::AgentName, &self.agent_name),
+            (PrintedField::AgentId, &self.agent_id),
         ]
     }
 
-    /// Refuses a value the font cannot encode rather than printing it wrong.
-    fn check_printable(&self) -> Result<(), FormPdfError> {
+    /// Refuses a value the fonts cannot print rather than printing it wrong: the same check the
+    /// wizard's steps made, so it fails only for a value saved under other fonts.
+    fn check_printable(&self, fonts: &FormFonts) -> Result<(), DomainError> {
         for (field, value) in self.texts() {
-            if let Some(character) = value.chars().find(|&c| !is_encodable(c)) {
-                return Err(FormPdfError::UnprintableCharacter { field, character });
-            }
+            check_printable(field, value, fonts)?;
         }
         Ok(())
     }
@@ -239,15 +272,14 @@ impl FormFields {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FormPdfError {
-    /// A value holds a character `UniGB-UCS2-H` cannot encode: one outside the Basic
-    /// Multilingual Plane (the encoding has two bytes a character) or a control character.
-    #[error("field {field} holds the unprintable character {character:?}")]
-    UnprintableCharacter {
-        /// Which field of [`FormFields`].
-        field: &'static str,
-        /// The first such character.
-        character: char,
-    },
+    /// A value holds a character neither STSong-Light nor a fallback font can print. The
+    /// wizard refuses such values; one saved while other fallback fonts were configured can
+    /// still hold one, and the applicant then edits the step the error names.
+    #[error(transparent)]
+    Unprintable(#[from] DomainError),
+    /// A fallback font could not be subset (it changed on disk since start-up).
+    #[error("fallback font subset failed")]
+    Subset(#[from] SubsetError),
     /// The filled values need more room than page 1 has. Values within the wizard's length
     /// limits always fit; this guards longer ones.
     #[error("the filled form is {excess_points} pt taller than its page")]
@@ -266,41 +298,159 @@ pub enum FormPdfError {
 /// Renders the filled form (page 1) and the agreement (page 2; it would continue on further
 /// pages if it outgrew one) as PDF bytes.
 #[tracing::instrument(skip_all, fields(application_id = fields.application_id))]
-pub fn render(fields: &FormFields) -> Result<Vec<u8>, FormPdfError> {
-    fields.check_printable()?;
-    let mut pages = vec![form_page(fields)?];
-    pages.extend(agreement_pages(fields.generated_on));
+pub fn render(fields: &FormFields, fonts: &FormFonts) -> Result<Vec<u8>, FormPdfError> {
+    fields.check_printable(fonts)?;
+    let typeface = Typeface::for_fields(fields, fonts)?;
+    let mut pages = vec![form_page(fields, &typeface)?];
+    pages.extend(agreement_pages(fields.generated_on, &typeface));
     let total = pages.len();
     for (index, page) in pages.iter_mut().enumerate() {
         page.footer(fields.application_id, index + 1, total);
     }
-    write_document(&pages)
+    write_document(&pages, &typeface)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Text metrics and wrapping.
+// Fonts, text metrics and wrapping.
 
-fn is_encodable(c: char) -> bool {
-    u32::from(c) <= 0xFFFF && !c.is_control()
+/// Where a character STSong-Light lacks is drawn.
+#[derive(Debug, Clone, Copy)]
+struct FallbackGlyph {
+    /// Index of its subset in [`Typeface::subsets`].
+    subset: usize,
+    /// Its CID (and code) in that font.
+    cid: u16,
+    /// Its advance, in thousandths of the font size.
+    advance: u16,
 }
 
-/// Advance of `c` in thousandths of the font size: the font's `/W` array, as a function.
-fn advance(c: char) -> u16 {
-    if (' '..='~').contains(&c) {
-        HALF_WIDTH
-    } else {
-        FULL_WIDTH
+/// The fonts of one document: STSong-Light, and the subsets of fallback fonts that draw the
+/// filled values' characters it lacks (none for most forms).
+struct Typeface {
+    /// One per fallback font the document uses, in the order the fonts are configured.
+    subsets: Vec<Subset>,
+    fallback: BTreeMap<char, FallbackGlyph>,
+}
+
+/// The font a run of text is set in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FontChoice {
+    Standard,
+    /// Index into [`Typeface::subsets`].
+    Fallback(usize),
+}
+
+impl FontChoice {
+    /// The font's name in the pages' resources.
+    fn resource(self) -> Object {
+        match self {
+            Self::Standard => FONT_RESOURCE.into(),
+            Self::Fallback(index) => Object::Name(format!("F{}", index + 2).into_bytes()),
+        }
     }
 }
 
-/// Width of `c` set at `size`, in points.
-fn char_width(c: char, size: f32) -> f32 {
-    f32::from(advance(c)) * size / 1000.0
-}
+impl Typeface {
+    /// STSong-Light alone.
+    fn standard() -> Self {
+        Self {
+            subsets: Vec::new(),
+            fallback: BTreeMap::new(),
+        }
+    }
 
-/// Width of `text` set at `size`, in points.
-fn text_width(text: &str, size: f32) -> f32 {
-    text.chars().map(|c| char_width(c, size)).sum()
+    /// STSong-Light, and a subset of each fallback font for the characters of `fields` that
+    /// STSong-Light lacks and that font is the first to have. The form's own text is all
+    /// STSong-Light's (a test checks).
+    fn for_fields(fields: &FormFields, fonts: &FormFonts) -> Result<Self, SubsetError> {
+        let wanted: BTreeSet<char> = fields
+            .texts()
+            .iter()
+            .flat_map(|(_, text)| text.chars())
+            .filter(|&c| needs_fallback(c))
+            .collect();
+        let mut by_font: BTreeMap<usize, Vec<char>> = BTreeMap::new();
+        for character in wanted {
+            // A character no font has was refused by the printable check already.
+            if let Some(font) = fonts.font_for(character) {
+                by_font.entry(font).or_default().push(character);
+            }
+        }
+        let mut typeface = Self::standard();
+        for (font, characters) in by_font {
+            let Some(font) = fonts.fallbacks().get(font) else {
+                continue;
+            };
+            let subset = font.subset(&characters)?;
+            let index = typeface.subsets.len();
+            for (position, glyph) in subset.glyphs.iter().enumerate() {
+                let cid = u16::try_from(position + 1).map_err(|_| SubsetError::TooManyGlyphs)?;
+                typeface.fallback.insert(
+                    glyph.character,
+                    FallbackGlyph {
+                        subset: index,
+                        cid,
+                        advance: glyph.advance,
+                    },
+                );
+            }
+            typeface.subsets.push(subset);
+        }
+        Ok(typeface)
+    }
+
+    /// Advance of `c` in thousandths of the font size: the fonts' `/W` arrays, as a function.
+    fn advance(&self, c: char) -> u16 {
+        if let Some(glyph) = self.fallback.get(&c) {
+            glyph.advance
+        } else if (' '..='~').contains(&c) {
+            HALF_WIDTH
+        } else {
+            FULL_WIDTH
+        }
+    }
+
+    /// Width of `c` set at `size`, in points.
+    fn char_width(&self, c: char, size: f32) -> f32 {
+        f32::from(self.advance(c)) * size / 1000.0
+    }
+
+    /// Width of `text` set at `size`, in points.
+    fn text_width(&self, text: &str, size: f32) -> f32 {
+        text.chars().map(|c| self.char_width(c, size)).sum()
+    }
+
+    /// `text` as runs of one font each, with the codes that draw them: UTF-16BE code units for
+    /// STSong-Light (the codes of `UniGB-UCS2-H`), two-byte CIDs for a fallback font. Checkbox
+    /// characters become ideographic spaces, over which the boxes are drawn.
+    fn runs(&self, text: &str) -> Vec<(FontChoice, Object)> {
+        let mut runs: Vec<(FontChoice, Vec<u8>)> = Vec::new();
+        for c in text.chars() {
+            let (font, code) = match self.fallback.get(&c) {
+                Some(glyph) => (FontChoice::Fallback(glyph.subset), glyph.cid),
+                None => {
+                    let c = match c {
+                        UNCHECKED | CHECKED => IDEOGRAPHIC_SPACE,
+                        c if in_standard_font(c) => c,
+                        _ => GETA_MARK,
+                    };
+                    // Within the Basic Multilingual Plane: one code unit.
+                    let mut units = [0u16; 2];
+                    (FontChoice::Standard, c.encode_utf16(&mut units)[0])
+                }
+            };
+            match runs.last_mut() {
+                Some((last, bytes)) if *last == font => bytes.extend(code.to_be_bytes()),
+                _ => runs.push((font, code.to_be_bytes().to_vec())),
+            }
+        }
+        if runs.is_empty() {
+            runs.push((FontChoice::Standard, Vec::new()));
+        }
+        runs.into_iter()
+            .map(|(font, bytes)| (font, Object::String(bytes, StringFormat::Hexadecimal)))
+            .collect()
+    }
 }
 
 fn leading(size: f32) -> f32 {
@@ -348,7 +498,8 @@ fn ends_with_any(unit: &str, set: &str) -> bool {
 
 /// Breaks `text` into lines no wider than `width` at `size`, keeping closing punctuation off the
 /// start of a line and opening punctuation off its end. A space at a break is dropped.
-fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
+fn wrap(typeface: &Typeface, text: &str, size: f32, width: f32) -> Vec<String> {
+    let text_width = |text: &str, size: f32| typeface.text_width(text, size);
     let mut lines: Vec<String> = Vec::new();
     let mut line: Vec<&str> = Vec::new();
     let fits = |line: &[&str], unit: &str| {
@@ -410,19 +561,19 @@ struct TextBlock {
 }
 
 impl TextBlock {
-    fn wrapped(text: &str, size: f32, width: f32) -> Self {
+    fn wrapped(typeface: &Typeface, text: &str, size: f32, width: f32) -> Self {
         Self {
             size,
-            lines: wrap(text, size, width),
+            lines: wrap(typeface, text, size, width),
         }
     }
 
     /// `text` at the largest size from `size` down to [`MIN_VALUE_SIZE`] at which it takes at
     /// most `max_lines` lines; at the smallest size it takes as many as it needs.
-    fn fitted(text: &str, size: f32, width: f32, max_lines: usize) -> Self {
+    fn fitted(typeface: &Typeface, text: &str, size: f32, width: f32, max_lines: usize) -> Self {
         let mut size = size;
         loop {
-            let block = Self::wrapped(text, size, width);
+            let block = Self::wrapped(typeface, text, size, width);
             if block.lines.len() <= max_lines || size - SHRINK_STEP < MIN_VALUE_SIZE {
                 return block;
             }
@@ -451,8 +602,8 @@ enum Weight {
 }
 
 /// The content stream of one page being drawn. Coordinates are PDF points from the bottom left.
-#[derive(Debug, Default)]
-struct Canvas {
+struct Canvas<'t> {
+    typeface: &'t Typeface,
     operations: Vec<Operation>,
 }
 
@@ -465,25 +616,20 @@ fn op(operator: &str, operands: Vec<Object>) -> Operation {
     Operation::new(operator, operands)
 }
 
-/// `text` as a string for `Tj`: UTF-16BE code units, the codes of `UniGB-UCS2-H`.
-fn ucs2_string(text: &str) -> Object {
-    let mut bytes = Vec::with_capacity(text.len() * 2);
-    for c in text.chars() {
-        let c = match c {
-            UNCHECKED | CHECKED => IDEOGRAPHIC_SPACE,
-            c if is_encodable(c) => c,
-            _ => GETA_MARK,
-        };
-        let mut units = [0u16; 2];
-        for unit in c.encode_utf16(&mut units) {
-            bytes.extend(unit.to_be_bytes());
+impl<'t> Canvas<'t> {
+    fn new(typeface: &'t Typeface) -> Self {
+        Self {
+            typeface,
+            operations: Vec::new(),
         }
     }
-    Object::String(bytes, StringFormat::Hexadecimal)
-}
 
-impl Canvas {
-    /// One line of text with its baseline at `baseline`; checkbox characters become boxes.
+    fn text_width(&self, text: &str, size: f32) -> f32 {
+        self.typeface.text_width(text, size)
+    }
+
+    /// One line of text with its baseline at `baseline`, switching fonts where a character is
+    /// a fallback font's; checkbox characters become boxes.
     fn text(&mut self, x: f32, baseline: f32, size: f32, text: &str, weight: Weight) {
         let bold = weight == Weight::Bold;
         if bold {
@@ -492,14 +638,19 @@ impl Canvas {
         }
         // Text rendering mode: 0 fills the glyphs, 2 fills and strokes them.
         let mode: i64 = if bold { 2 } else { 0 };
-        self.operations.extend([
-            op("BT", vec![]),
-            op("Tf", vec![FONT_RESOURCE.into(), coordinate(size)]),
-            op("Tr", vec![mode.into()]),
-            op("Td", vec![coordinate(x), coordinate(baseline)]),
-            op("Tj", vec![ucs2_string(text)]),
-            op("ET", vec![]),
-        ]);
+        self.operations.push(op("BT", vec![]));
+        for (index, (font, codes)) in self.typeface.runs(text).into_iter().enumerate() {
+            self.operations
+                .push(op("Tf", vec![font.resource(), coordinate(size)]));
+            if index == 0 {
+                self.operations.extend([
+                    op("Tr", vec![mode.into()]),
+                    op("Td", vec![coordinate(x), coordinate(baseline)]),
+                ]);
+            }
+            self.operations.push(op("Tj", vec![codes]));
+        }
+        self.operations.push(op("ET", vec![]));
         if bold {
             self.operations.push(op("Q", vec![]));
         }
@@ -508,17 +659,17 @@ impl Canvas {
             if c == UNCHECKED || c == CHECKED {
                 self.checkbox(x + offset, baseline, size, c == CHECKED);
             }
-            offset += char_width(c, size);
+            offset += self.typeface.char_width(c, size);
         }
     }
 
     fn text_centered(&mut self, center: f32, baseline: f32, size: f32, text: &str, weight: Weight) {
-        let x = center - text_width(text, size) / 2.0;
+        let x = center - self.text_width(text, size) / 2.0;
         self.text(x, baseline, size, text, weight);
     }
 
     fn text_right(&mut self, right: f32, baseline: f32, size: f32, text: &str) {
-        let x = right - text_width(text, size);
+        let x = right - self.text_width(text, size);
         self.text(x, baseline, size, text, Weight::Regular);
     }
 
@@ -560,7 +711,7 @@ impl Canvas {
 
     /// A wrapped paragraph starting at `top`; returns the top of what follows it.
     fn paragraph(&mut self, x: f32, top: f32, width: f32, size: f32, text: &str) -> f32 {
-        let block = TextBlock::wrapped(text, size, width);
+        let block = TextBlock::wrapped(self.typeface, text, size, width);
         self.block(x, width, top, &block, Align::Left);
         top - block.height()
     }
@@ -665,13 +816,13 @@ fn chinese_date(date: NaiveDate) -> String {
 // Page 1: the form.
 
 /// The table of page 1, drawn row by row from the top down.
-struct Table<'a> {
-    canvas: &'a mut Canvas,
+struct Table<'a, 't> {
+    canvas: &'a mut Canvas<'t>,
     /// Top of the next row.
     top: f32,
 }
 
-impl Table<'_> {
+impl Table<'_, '_> {
     /// A shaded row with a centred heading.
     fn heading(&mut self, text: &str) {
         let height = MIN_ROW_HEIGHT;
@@ -692,12 +843,19 @@ impl Table<'_> {
         let pair_width = CONTENT_WIDTH / pairs.len() as f32;
         let value_width = pair_width - LABEL_WIDTH;
         let inner = |width: f32| width - 2.0 * CELL_PADDING;
+        let typeface = self.canvas.typeface;
         let blocks: Vec<(TextBlock, TextBlock)> = pairs
             .iter()
             .map(|(label, value)| {
                 (
-                    TextBlock::wrapped(label, BODY_SIZE, inner(LABEL_WIDTH)),
-                    TextBlock::fitted(value, BODY_SIZE, inner(value_width), VALUE_MAX_LINES),
+                    TextBlock::wrapped(typeface, label, BODY_SIZE, inner(LABEL_WIDTH)),
+                    TextBlock::fitted(
+                        typeface,
+                        value,
+                        BODY_SIZE,
+                        inner(value_width),
+                        VALUE_MAX_LINES,
+                    ),
                 )
             })
             .collect();
@@ -726,7 +884,13 @@ impl Table<'_> {
 
     /// A row of one sentence across the table; returns the baseline and size it was set at.
     fn sentence(&mut self, text: &str) -> (f32, f32) {
-        let block = TextBlock::fitted(text, BODY_SIZE, CONTENT_WIDTH - 2.0 * CELL_PADDING, 1);
+        let block = TextBlock::fitted(
+            self.canvas.typeface,
+            text,
+            BODY_SIZE,
+            CONTENT_WIDTH - 2.0 * CELL_PADDING,
+            1,
+        );
         let height = (block.height() + 2.0 * CELL_PADDING).max(MIN_ROW_HEIGHT);
         let bottom = self.top - height;
         self.canvas
@@ -760,7 +924,7 @@ impl Table<'_> {
         let x = CONTENT_LEFT + CELL_PADDING;
         self.canvas
             .text(x, baseline, BODY_SIZE, label, Weight::Bold);
-        let note_x = x + text_width(label, BODY_SIZE) + CELL_PADDING / 2.0;
+        let note_x = x + self.canvas.text_width(label, BODY_SIZE) + CELL_PADDING / 2.0;
         self.canvas
             .text(note_x, baseline, NOTE_SIZE, SEAL_AREA_NOTE, Weight::Regular);
         let (yes, no) = if seal_wanted {
@@ -810,7 +974,7 @@ impl Table<'_> {
         let value_width = CONTENT_WIDTH - LABEL_WIDTH - 2.0 * CELL_PADDING;
         let blocks: Vec<TextBlock> = lines
             .iter()
-            .map(|line| TextBlock::wrapped(line, NOTE_SIZE, value_width))
+            .map(|line| TextBlock::wrapped(self.canvas.typeface, line, NOTE_SIZE, value_width))
             .collect();
         let content: f32 = blocks.iter().map(TextBlock::height).sum();
         let height = content + 2.0 * CELL_PADDING;
@@ -820,6 +984,7 @@ impl Table<'_> {
         let divider = CONTENT_LEFT + LABEL_WIDTH;
         self.canvas.line((divider, bottom), (divider, self.top));
         let label = TextBlock::wrapped(
+            self.canvas.typeface,
             "业务办理（用人单位勾选）",
             BODY_SIZE,
             LABEL_WIDTH - 2.0 * CELL_PADDING,
@@ -879,8 +1044,8 @@ impl Table<'_> {
         for role in ["证书录入员：", "证书发证员："] {
             self.canvas
                 .text(x, baseline, NOTE_SIZE, role, Weight::Regular);
-            self.canvas
-                .blank(x + text_width(role, NOTE_SIZE), baseline, BLANK_LENGTH);
+            let blank_x = x + self.canvas.text_width(role, NOTE_SIZE);
+            self.canvas.blank(blank_x, baseline, BLANK_LENGTH);
             baseline -= step + GROUP_GAP;
         }
         self.canvas
@@ -895,8 +1060,8 @@ impl Table<'_> {
     }
 }
 
-fn form_page(fields: &FormFields) -> Result<Canvas, FormPdfError> {
-    let mut canvas = Canvas::default();
+fn form_page<'t>(fields: &FormFields, typeface: &'t Typeface) -> Result<Canvas<'t>, FormPdfError> {
+    let mut canvas = Canvas::new(typeface);
     let title_top = PAGE_HEIGHT - MARGIN_TOP;
     canvas.text_centered(
         PAGE_WIDTH / 2.0,
@@ -937,8 +1102,8 @@ fn form_page(fields: &FormFields) -> Result<Canvas, FormPdfError> {
     let (baseline, size) = table.sentence(&authorisation_sentence(&fields.agent_name));
     // Underline the name as the blank it fills.
     let overhang = size / 5.0;
-    let name_x = CONTENT_LEFT + CELL_PADDING + text_width(prefix, size) - overhang;
-    let name_width = text_width(&fields.agent_name, size) + 2.0 * overhang;
+    let name_x = CONTENT_LEFT + CELL_PADDING + typeface.text_width(prefix, size) - overhang;
+    let name_width = typeface.text_width(&fields.agent_name, size) + 2.0 * overhang;
     table.canvas.blank(name_x, baseline, name_width);
     table.pairs(&[("被授权人身份证号码", &fields.agent_id)]);
     table.seal_area(fields.seal_wanted);
@@ -970,15 +1135,15 @@ fn authorisation_sentence(agent_name: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Page 2 on: the agreement.
 
-fn agreement_pages(generated_on: NaiveDate) -> Vec<Canvas> {
+fn agreement_pages<'t>(generated_on: NaiveDate, typeface: &'t Typeface) -> Vec<Canvas<'t>> {
     let top_of_page = PAGE_HEIGHT - MARGIN_TOP;
     let floor = MARGIN_BOTTOM;
-    let mut pages = vec![Canvas::default()];
+    let mut pages = vec![Canvas::new(typeface)];
     let mut top = top_of_page;
     // Starts a new page when fewer than `needed` points are left on this one.
-    let ensure_room = |pages: &mut Vec<Canvas>, top: &mut f32, needed: f32| {
+    let ensure_room = |pages: &mut Vec<Canvas<'t>>, top: &mut f32, needed: f32| {
         if *top - needed < floor {
-            pages.push(Canvas::default());
+            pages.push(Canvas::new(typeface));
             *top = top_of_page;
         }
     };
@@ -1000,7 +1165,7 @@ fn agreement_pages(generated_on: NaiveDate) -> Vec<Canvas> {
         if heading {
             top -= HEADING_GAP;
         }
-        let block = TextBlock::wrapped(paragraph, AGREEMENT_SIZE, CONTENT_WIDTH);
+        let block = TextBlock::wrapped(typeface, paragraph, AGREEMENT_SIZE, CONTENT_WIDTH);
         for line in &block.lines {
             // A heading keeps its first line of text with it.
             let needed = if heading { 2.0 } else { 1.0 } * line_height;
@@ -1043,31 +1208,141 @@ fn info_string(text: &str) -> Object {
     Object::String(bytes, StringFormat::Hexadecimal)
 }
 
-/// The ToUnicode CMap: a code is the character's own UTF-16 code unit (surrogates excepted,
-/// which the fields never hold), so every range maps onto itself.
-fn to_unicode_cmap() -> Vec<u8> {
-    /// At most 100 entries per `beginbfrange` block (PDF 32000-1, 9.10.3).
+/// A ToUnicode CMap over two-byte codes with `entries` (`<code> <code> <unicode>` lines for
+/// `kind` `bfrange`, `<code> <unicode>` for `bfchar`).
+fn unicode_cmap(kind: &str, entries: &[String]) -> Vec<u8> {
+    /// At most 100 entries per block (PDF 32000-1, 9.10.3).
     const BLOCK: usize = 100;
-    let ranges: Vec<String> = (0x00u8..=0xFF)
-        .filter(|high| !(0xD8..=0xDF).contains(high))
-        .map(|high| format!("<{high:02X}00> <{high:02X}FF> <{high:02X}00>"))
-        .collect();
     let mut cmap = String::from(
         "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
          /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
          /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
          1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
     );
-    for chunk in ranges.chunks(BLOCK) {
-        cmap.push_str(&format!("{} beginbfrange\n", chunk.len()));
-        for range in chunk {
-            cmap.push_str(range);
+    for chunk in entries.chunks(BLOCK) {
+        cmap.push_str(&format!("{} begin{kind}\n", chunk.len()));
+        for entry in chunk {
+            cmap.push_str(entry);
             cmap.push('\n');
         }
-        cmap.push_str("endbfrange\n");
+        cmap.push_str(&format!("end{kind}\n"));
     }
     cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
     cmap.into_bytes()
+}
+
+/// STSong-Light's ToUnicode CMap: a code is the character's own UTF-16 code unit (surrogates
+/// excepted, which STSong-Light's text never holds), so every range maps onto itself.
+fn to_unicode_cmap() -> Vec<u8> {
+    let ranges: Vec<String> = (0x00u8..=0xFF)
+        .filter(|high| !(0xD8..=0xDF).contains(high))
+        .map(|high| format!("<{high:02X}00> <{high:02X}FF> <{high:02X}00>"))
+        .collect();
+    unicode_cmap("bfrange", &ranges)
+}
+
+/// A fallback subset's ToUnicode CMap: CID `n` is the `n`-th character, as UTF-16BE (a
+/// surrogate pair for the supplementary planes, where Extension B and beyond live).
+fn fallback_to_unicode_cmap(subset: &Subset) -> Vec<u8> {
+    let entries: Vec<String> = subset
+        .glyphs
+        .iter()
+        .enumerate()
+        .map(|(index, glyph)| {
+            let mut units = [0u16; 2];
+            let unicode: String = glyph
+                .character
+                .encode_utf16(&mut units)
+                .iter()
+                .map(|unit| format!("{unit:04X}"))
+                .collect();
+            format!("<{:04X}> <{unicode}>", index + 1)
+        })
+        .collect();
+    unicode_cmap("bfchar", &entries)
+}
+
+/// The six capital letters that tag an embedded subset's name (PDF 32000-1, 9.6.4): any
+/// function of the glyph set will do as long as different sets get different tags, so an
+/// FNV-1a hash of the characters, which keeps the document deterministic.
+fn subset_tag(subset: &Subset) -> String {
+    const OFFSET: u64 = 0xCBF2_9CE4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01B3;
+    let mut hash = subset
+        .glyphs
+        .iter()
+        .flat_map(|glyph| u32::from(glyph.character).to_be_bytes())
+        .fold(OFFSET, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+        });
+    let mut tag = String::with_capacity(6);
+    for _ in 0..6 {
+        // `hash % 26` is below 26, so the letter is a capital.
+        tag.push(char::from(b'A' + (hash % 26) as u8));
+        hash /= 26;
+    }
+    tag
+}
+
+/// A fallback subset as a Type0 font over a `CIDFontType2` descendant with the subset file
+/// embedded; returns the id of the font dictionary.
+fn add_fallback_font(document: &mut Document, subset: &Subset) -> ObjectId {
+    let name = format!("{}+{}", subset_tag(subset), subset.postscript_name);
+    let length = i64::try_from(subset.file.len()).unwrap_or(i64::MAX);
+    let file = document.add_object(Stream::new(
+        dictionary! { "Length1" => length },
+        subset.file.clone(),
+    ));
+    // Flags 4: symbolic (the glyphs are addressed by CID, not by a standard Latin encoding).
+    let descriptor = document.add_object(dictionary! {
+        "Type" => "FontDescriptor",
+        "FontName" => name.as_str(),
+        "Flags" => 4,
+        "FontBBox" => subset.bbox.iter().map(|&v| Object::Integer(v)).collect::<Vec<_>>(),
+        "ItalicAngle" => 0,
+        "Ascent" => subset.ascent,
+        "Descent" => subset.descent,
+        "CapHeight" => subset.cap_height,
+        "StemV" => FALLBACK_STEM_V,
+        "FontFile2" => file,
+    });
+    // CID 0 is .notdef; CID n draws the subset's glyph of the n-th character.
+    let gids: Vec<u8> = std::iter::once(0u16)
+        .chain(subset.glyphs.iter().map(|glyph| glyph.glyph))
+        .flat_map(u16::to_be_bytes)
+        .collect();
+    let cid_to_gid = document.add_object(Stream::new(Dictionary::new(), gids));
+    let widths: Vec<Object> = subset
+        .glyphs
+        .iter()
+        .map(|glyph| i64::from(glyph.advance).into())
+        .collect();
+    let descendant = document.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "CIDFontType2",
+        "BaseFont" => name.as_str(),
+        "CIDSystemInfo" => dictionary! {
+            "Registry" => Object::string_literal("Adobe"),
+            "Ordering" => Object::string_literal("Identity"),
+            "Supplement" => 0,
+        },
+        "FontDescriptor" => descriptor,
+        "DW" => i64::from(FULL_WIDTH),
+        "W" => vec![1.into(), Object::Array(widths)],
+        "CIDToGIDMap" => cid_to_gid,
+    });
+    let to_unicode = document.add_object(Stream::new(
+        Dictionary::new(),
+        fallback_to_unicode_cmap(subset),
+    ));
+    document.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "Type0",
+        "BaseFont" => name.as_str(),
+        "Encoding" => FALLBACK_ENCODING,
+        "DescendantFonts" => vec![descendant.into()],
+        "ToUnicode" => to_unicode,
+    })
 }
 
 /// STSong-Light as a Type0 font; returns the id of the font dictionary.
@@ -1111,13 +1386,18 @@ fn add_font(document: &mut Document) -> ObjectId {
     })
 }
 
-fn write_document(pages: &[Canvas]) -> Result<Vec<u8>, FormPdfError> {
+fn write_document(pages: &[Canvas], typeface: &Typeface) -> Result<Vec<u8>, FormPdfError> {
     let mut document = Document::with_version("1.7");
     let pages_id = document.new_object_id();
     let font = add_font(&mut document);
-    let resources = document.add_object(dictionary! {
-        "Font" => dictionary! { FONT_RESOURCE => font },
-    });
+    let mut fonts = dictionary! { FONT_RESOURCE => font };
+    for (index, subset) in typeface.subsets.iter().enumerate() {
+        let font = add_fallback_font(&mut document, subset);
+        if let Object::Name(name) = FontChoice::Fallback(index).resource() {
+            fonts.set(name, font);
+        }
+    }
+    let resources = document.add_object(dictionary! { "Font" => fonts });
     let mut kids = Vec::with_capacity(pages.len());
     for page in pages {
         let content = Content {
@@ -1162,9 +1442,45 @@ fn write_document(pages: &[Canvas]) -> Result<Vec<u8>, FormPdfError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-    use std::process::Command;
+    use std::{process::Command, sync::LazyLock};
+
+    use proptest::prelude::*;
 
     use super::*;
+    use crate::{
+        applications::{AgentInfo, AgentInput, EnterpriseInfo, EnterpriseInput, form_fonts},
+        domain::PhoneNumber,
+    };
+
+    /// The default fallback fonts (`fonts-hanazono`), read once for all tests.
+    static FONTS: LazyLock<FormFonts> = LazyLock::new(form_fonts::default_fonts);
+
+    fn render_standard(fields: &FormFields) -> Result<Vec<u8>, FormPdfError> {
+        render(fields, &FormFonts::standard_only())
+    }
+
+    /// Fields with rare characters: Extension B (𠀀 is HanaMinA's, 𡘙 HanaMinB's), Extension C,
+    /// a middle dot and an accented Latin letter, none of which STSong-Light has.
+    fn rare_fields() -> FormFields {
+        FormFields {
+            unit_name: "𠀀\u{2A700}测试科技有限公司".into(),
+            address: "云南省昆明市西山区 Núñez 路 1 号".into(),
+            legal_representative_name: "买买提·艾力".into(),
+            agent_name: "王𡘙".into(),
+            ..fields()
+        }
+    }
+
+    /// The fonts of a page's resources, by resource name.
+    fn page_fonts(document: &Document) -> BTreeMap<Vec<u8>, Dictionary> {
+        let first = *document.get_pages().values().next().unwrap();
+        document
+            .get_page_fonts(first)
+            .unwrap()
+            .into_iter()
+            .map(|(name, font)| (name, font.clone()))
+            .collect()
+    }
 
     fn fields() -> FormFields {
         FormFields {
@@ -1207,7 +1523,9 @@ mod tests {
 
     #[test]
     fn the_font_is_stsong_light_as_a_type0_cid_font() {
-        let pdf = render(&fields()).unwrap();
+        // Fallback fonts configured, but a form without rare characters embeds nothing.
+        let pdf = render(&fields(), &FONTS).unwrap();
+        assert_eq!(pdf, render_standard(&fields()).unwrap());
         let document = Document::load_mem(&pdf).unwrap();
         let pages = document.get_pages();
         assert!(pages.len() >= 2, "{} pages", pages.len());
@@ -1254,13 +1572,141 @@ mod tests {
             let descriptor = document.get_dictionary(descriptor).unwrap();
             assert!(!descriptor.has(b"FontFile") && !descriptor.has(b"FontFile2"));
             assert!(!descriptor.has(b"FontFile3"), "no font is embedded");
+            assert_eq!(fonts.len(), 1, "STSong-Light alone");
+        }
+    }
+
+    #[test]
+    fn rare_characters_are_drawn_with_embedded_subsets_of_the_fallback_fonts() {
+        let pdf = render(&rare_fields(), &FONTS).unwrap();
+        let document = Document::load_mem(&pdf).unwrap();
+        let fonts = page_fonts(&document);
+        let names: Vec<&[u8]> = fonts.keys().map(Vec::as_slice).collect();
+        assert_eq!(
+            names,
+            [b"F1", b"F2", b"F3"],
+            "STSong-Light, HanaMinA, HanaMinB"
+        );
+        for (resource, postscript, characters) in [
+            (b"F2", "HanaMinA", 4), // 𠀀 𡘙 · ñ (HanaMinA has these of Extension B)
+            (b"F3", "HanaMinB", 1), // U+2A700, Extension C
+        ] {
+            let font = &fonts[resource.as_slice()];
+            assert_eq!(font.get(b"Subtype").unwrap().as_name().unwrap(), b"Type0");
+            assert_eq!(
+                font.get(b"Encoding").unwrap().as_name().unwrap(),
+                b"Identity-H"
+            );
+            let base = font.get(b"BaseFont").unwrap().as_name().unwrap();
+            let base = std::str::from_utf8(base).unwrap();
+            let (tag, name) = base.split_once('+').unwrap();
+            assert_eq!(name, postscript);
+            assert!(
+                tag.len() == 6 && tag.chars().all(|c| c.is_ascii_uppercase()),
+                "{base}"
+            );
+            let descendants = font.get(b"DescendantFonts").unwrap().as_array().unwrap();
+            let descendant = document
+                .get_dictionary(descendants[0].as_reference().unwrap())
+                .unwrap();
+            assert_eq!(
+                descendant.get(b"Subtype").unwrap().as_name().unwrap(),
+                b"CIDFontType2"
+            );
+            let widths = descendant.get(b"W").unwrap().as_array().unwrap();
+            assert_eq!(widths[0].as_i64().unwrap(), 1);
+            assert_eq!(widths[1].as_array().unwrap().len(), characters);
+            let map = descendant
+                .get(b"CIDToGIDMap")
+                .unwrap()
+                .as_reference()
+                .unwrap();
+            let map = document.get_object(map).unwrap().as_stream().unwrap();
+            let map = map
+                .decompressed_content()
+                .unwrap_or_else(|_| map.content.clone());
+            assert_eq!(
+                map.len(),
+                2 * (characters + 1),
+                "CID 0 and one per character"
+            );
+            let descriptor = descendant
+                .get(b"FontDescriptor")
+                .unwrap()
+                .as_reference()
+                .unwrap();
+            let descriptor = document.get_dictionary(descriptor).unwrap();
+            let file = descriptor
+                .get(b"FontFile2")
+                .unwrap()
+                .as_reference()
+                .unwrap();
+            let file = document.get_object(file).unwrap().as_stream().unwrap();
+            let bytes = file.decompressed_content().unwrap();
+            assert_eq!(
+                file.dict.get(b"Length1").unwrap().as_i64().unwrap(),
+                i64::try_from(bytes.len()).unwrap()
+            );
+            let subset = ttf_parser::Face::parse(&bytes, 0).unwrap();
+            assert_eq!(
+                usize::from(subset.number_of_glyphs()),
+                characters + 1,
+                "a subset: .notdef and the document's glyphs"
+            );
+        }
+        assert!(pdf.len() < 150_000, "{} bytes", pdf.len());
+    }
+
+    #[test]
+    fn rare_characters_extract_as_themselves() {
+        let text = pdftotext(&render(&rare_fields(), &FONTS).unwrap());
+        for expected in [
+            "𠀀\u{2A700}测试科技有限公司",
+            "Núñez",
+            "买买提·艾力",
+            "本单位授权 王𡘙 为数字证书业务经办人",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected:?} missing from:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_forms_own_text_is_all_in_stsong_light() {
+        // A character STSong-Light lacks and no fallback draws would come out as the geta
+        // mark 〓 (U+3013), which the form's own text never holds.
+        let pdf = render_standard(&fields()).unwrap();
+        let document = Document::load_mem(&pdf).unwrap();
+        let mut strings = 0;
+        for page in document.get_pages().values() {
+            let content = document.get_and_decode_page_content(*page).unwrap();
+            for operation in content.operations.iter().filter(|o| o.operator == "Tj") {
+                let bytes = operation.operands[0].as_str().unwrap();
+                assert!(
+                    !bytes.chunks(2).any(|unit| unit == [0x30, 0x13]),
+                    "{:?}",
+                    String::from_utf16_lossy(
+                        &bytes
+                            .chunks(2)
+                            .map(|u| u16::from_be_bytes([u[0], u[1]]))
+                            .collect::<Vec<_>>()
+                    )
+                );
+                strings += 1;
+            }
+        }
+        assert!(strings > 100, "{strings} strings");
+        for paragraph in agreement::paragraphs() {
+            assert!(paragraph.chars().all(in_standard_font), "{paragraph}");
         }
     }
 
     #[test]
     fn the_extracted_text_holds_the_filled_values_and_the_agreement() {
         let fields = fields();
-        let text = pdftotext(&render(&fields).unwrap());
+        let text = pdftotext(&render_standard(&fields).unwrap());
         for expected in [
             FORM_TITLE,
             "昆明测试科技有限公司",
@@ -1294,27 +1740,58 @@ mod tests {
             contact_phone: Some("0".repeat(20)),
             ..fields()
         };
-        let pdf = render(&long).unwrap();
+        let pdf = render_standard(&long).unwrap();
         assert!(Document::load_mem(&pdf).is_ok());
+        let rare = FormFields {
+            unit_name: "𠀀".repeat(100),
+            address: "\u{2A700}".repeat(200),
+            legal_representative_name: "Ñ".repeat(30),
+            agent_name: "𡘙".repeat(30),
+            ..long
+        };
+        assert!(Document::load_mem(&render(&rare, &FONTS).unwrap()).is_ok());
     }
 
     #[test]
-    fn characters_outside_the_font_encoding_are_refused() {
+    fn characters_no_font_can_print_are_refused() {
+        let emoji = FormFields {
+            unit_name: "腾讯😀科技".into(),
+            ..fields()
+        };
+        match render(&emoji, &FONTS) {
+            Err(FormPdfError::Unprintable(DomainError::Unprintable {
+                field,
+                position,
+                character,
+            })) => assert_eq!(
+                (field, position, character),
+                (PrintedField::UnitName, 3, '😀')
+            ),
+            other => panic!("{other:?}"),
+        }
+        // Without a fallback font, a rare character is refused rather than printed wrong.
         let rare = FormFields {
             agent_name: "张𠀀".into(),
             ..fields()
         };
-        match render(&rare) {
-            Err(FormPdfError::UnprintableCharacter { field, character }) => {
-                assert_eq!((field, character), ("agent_name", '𠀀'));
-            }
+        match render_standard(&rare) {
+            Err(FormPdfError::Unprintable(DomainError::Unprintable {
+                field, character, ..
+            })) => assert_eq!((field, character), (PrintedField::AgentName, '𠀀')),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
     fn output_is_deterministic() {
-        assert_eq!(render(&fields()).unwrap(), render(&fields()).unwrap());
+        assert_eq!(
+            render_standard(&fields()).unwrap(),
+            render_standard(&fields()).unwrap()
+        );
+        assert_eq!(
+            render(&rare_fields(), &FONTS).unwrap(),
+            render(&rare_fields(), &FONTS).unwrap()
+        );
     }
 
     #[test]
@@ -1330,8 +1807,10 @@ mod tests {
     fn wrapping_respects_width_and_punctuation() {
         let text =
             "用户应当妥善保管云南 CA 签发的数字证书和保护密码（PIN 码），不得泄漏或交付他人。";
+        let typeface = Typeface::standard();
+        let text_width = |text: &str, size: f32| typeface.text_width(text, size);
         for width in [60.0, 85.0, 100.0, 150.0] {
-            let lines = wrap(text, 10.0, width);
+            let lines = wrap(&typeface, text, 10.0, width);
             assert_eq!(lines.concat().replace(' ', ""), text.replace(' ', ""));
             for line in &lines {
                 assert!(
@@ -1346,5 +1825,86 @@ mod tests {
         // ASCII is half width, in the wrapping as in the font's /W array.
         assert_eq!(text_width("CA", 10.0), 10.0);
         assert_eq!(text_width("云南", 10.0), 20.0);
+    }
+
+    /// A character of the kinds people type: mostly Chinese characters of the common range,
+    /// then rare ones of Extensions A to F and the compatibility blocks, Latin letters, the
+    /// middle dot and ASCII, and now and then one that no font prints (emoji, private use) or
+    /// anything at all.
+    fn typed_character() -> impl Strategy<Value = char> {
+        let range =
+            |first: u32, last: u32| (first..=last).prop_filter_map("a scalar", char::from_u32);
+        prop_oneof![
+            30 => range(0x4E00, 0x9FA5),
+            15 => range(0x20000, 0x2EBE0),
+            3 => range(0x3400, 0x4DBF),
+            2 => range(0x9FA6, 0x9FFF),
+            2 => range(0xF900, 0xFAFF),
+            2 => range(0x2F800, 0x2FA1F),
+            6 => range(0x00C0, 0x024F),
+            3 => range(0x1E00, 0x1EFF),
+            3 => Just('·'),
+            6 => range(0x20, 0x7E),
+            1 => range(0x1F300, 0x1FAFF),
+            1 => range(0xE000, 0xF8FF),
+            1 => any::<char>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the steps accept, the form prints: no 500 for accepted input. Each case
+        /// types one field of a valid application and renders the form if the step accepts it.
+        #[test]
+        fn every_value_the_steps_accept_renders(
+            field in 0..5usize,
+            characters in proptest::collection::vec(typed_character(), 1..=40),
+        ) {
+            let text: String = characters.into_iter().collect();
+            let upload = "0123456789abcdef0123456789abcdef".to_string();
+            let mut enterprise = EnterpriseInput {
+                licence_upload_id: upload.clone(),
+                name: "昆明测试科技有限公司".into(),
+                uscc: "91440300708461136T".into(),
+                region_code: "530112".into(),
+                address: "云南省昆明市西山区某某路 1 号".into(),
+                legal_representative_name: "李四".into(),
+                legal_representative_id: "11010519491231002X".into(),
+                registration_authority: None,
+                contact_phone: Some("0871-12345678".into()),
+            };
+            let mut agent = AgentInput {
+                id_front_upload_id: upload.clone(),
+                id_back_upload_id: upload,
+                name: "张三".into(),
+                id_number: "11010519491231002X".into(),
+                email: "zhang@example.com".into(),
+            };
+            match field {
+                0 => enterprise.name = text,
+                1 => enterprise.address = text,
+                2 => enterprise.legal_representative_name = text,
+                3 => enterprise.registration_authority = Some(text),
+                _ => agent.name = text,
+            }
+            let phone = PhoneNumber::parse("13800138000").unwrap();
+            let enterprise = EnterpriseInfo::parse(&enterprise, &*FONTS);
+            let agent = AgentInfo::parse(&agent, &phone, &*FONTS);
+            let (Ok(enterprise), Ok(agent)) = (enterprise, agent) else {
+                return Err(TestCaseError::reject("a step refused the value"));
+            };
+            let form = FormFields {
+                unit_name: enterprise.name,
+                address: enterprise.address,
+                legal_representative_name: enterprise.legal_representative_name,
+                registration_authority: enterprise.registration_authority,
+                agent_name: agent.name,
+                ..fields()
+            };
+            let pdf = render(&form, &FONTS);
+            prop_assert!(pdf.is_ok(), "{form:?}: {pdf:?}");
+            prop_assert!(Document::load_mem(&pdf.unwrap()).is_ok());
+        }
     }
 }

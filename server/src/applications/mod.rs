@@ -4,6 +4,7 @@
 //! resubmitted; a submitted or approved one cannot be edited.
 
 pub mod agreement;
+pub mod form_fonts;
 pub mod form_pdf;
 mod steps;
 
@@ -349,19 +350,24 @@ pub struct Applications {
     store: Arc<dyn ApplicationStore>,
     uploads: Arc<Uploads>,
     countdown: TimeDelta,
+    /// The printed form's fallback fonts: what the steps accept is what the form can print.
+    fonts: Arc<form_fonts::FormFonts>,
 }
 
 impl Applications {
-    /// The wizard over its store and the uploads, with the agreement's reading countdown.
+    /// The wizard over its store and the uploads, with the agreement's reading countdown and
+    /// the fonts the application form is printed with.
     pub fn new(
         store: Arc<dyn ApplicationStore>,
         uploads: Arc<Uploads>,
         countdown: TimeDelta,
+        fonts: Arc<form_fonts::FormFonts>,
     ) -> Self {
         Self {
             store,
             uploads,
             countdown,
+            fonts,
         }
     }
 
@@ -584,7 +590,7 @@ impl Applications {
             // Beijing time is UTC+8 all year.
             generated_on: (Utc::now() + TimeDelta::hours(8)).date_naive(),
         };
-        Ok(form_pdf::render(&fields)?)
+        Ok(form_pdf::render(&fields, &self.fonts)?)
     }
 
     async fn editable(
@@ -674,7 +680,7 @@ impl Applications {
                 missing: "agreement",
             });
         }
-        let info = EnterpriseInfo::parse(input)?;
+        let info = EnterpriseInfo::parse(input, self.fonts.as_ref())?;
         self.check_upload(
             applicant,
             "licence_upload_id",
@@ -703,7 +709,7 @@ impl Applications {
                 missing: "enterprise",
             });
         }
-        let info = AgentInfo::parse(input, &applicant.phone)?;
+        let info = AgentInfo::parse(input, &applicant.phone, self.fonts.as_ref())?;
         self.check_upload(
             applicant,
             "id_front_upload_id",

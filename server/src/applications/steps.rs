@@ -4,7 +4,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApplicationError;
-use crate::domain::{PersonName, PhoneNumber, ResidentId, UnitName, Uscc};
+use crate::domain::{
+    FallbackGlyphs, PersonName, PhoneNumber, PrintedField, ResidentId, UnitName, Uscc,
+    check_printable,
+};
 
 /// Province-level codes of GB/T 2260 (the first two digits of an administrative region code).
 const PROVINCES: [&str; 34] = [
@@ -100,8 +103,12 @@ pub struct EnterpriseInfo {
 }
 
 impl EnterpriseInfo {
-    /// Validates step 1.
-    pub fn parse(input: &EnterpriseInput) -> Result<Self, ApplicationError> {
+    /// Validates step 1; every value printed on the application form must be printable with
+    /// the form's fonts (`fallback`).
+    pub fn parse(
+        input: &EnterpriseInput,
+        fallback: &dyn FallbackGlyphs,
+    ) -> Result<Self, ApplicationError> {
         let region = input.region_code.trim();
         if region.len() != 6
             || !region.bytes().all(|b| b.is_ascii_digit())
@@ -128,7 +135,7 @@ impl EnterpriseInfo {
                 "单位联系电话应为数字（可带区号和“-”）",
             ));
         }
-        Ok(Self {
+        let info = Self {
             licence_upload_id: upload_id(&input.licence_upload_id, "licence_upload_id")?,
             name: UnitName::parse(&input.name)?.as_str().to_string(),
             uscc: Uscc::parse(&input.uscc)?.as_str().to_string(),
@@ -152,7 +159,22 @@ impl EnterpriseInfo {
                 "登记机关名称过长（100 字以内）",
             )?,
             contact_phone,
-        })
+        };
+        for (field, value) in [
+            (PrintedField::UnitName, info.name.as_str()),
+            (PrintedField::Address, &info.address),
+            (
+                PrintedField::LegalRepresentativeName,
+                &info.legal_representative_name,
+            ),
+            (
+                PrintedField::RegistrationAuthority,
+                info.registration_authority.as_deref().unwrap_or(""),
+            ),
+        ] {
+            check_printable(field, value, fallback)?;
+        }
+        Ok(info)
     }
 }
 
@@ -190,8 +212,12 @@ pub struct AgentInfo {
 }
 
 impl AgentInfo {
-    /// Validates step 2.
-    pub fn parse(input: &AgentInput, phone: &PhoneNumber) -> Result<Self, ApplicationError> {
+    /// Validates step 2; the name must be printable with the form's fonts (`fallback`).
+    pub fn parse(
+        input: &AgentInput,
+        phone: &PhoneNumber,
+        fallback: &dyn FallbackGlyphs,
+    ) -> Result<Self, ApplicationError> {
         let email = input.email.trim();
         let valid_email = email.len() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| {
@@ -208,10 +234,12 @@ impl AgentInfo {
                 "经办人邮箱格式不正确，例如 name@example.com",
             ));
         }
+        let name = PersonName::parse(&input.name)?;
+        check_printable(PrintedField::AgentName, name.as_str(), fallback)?;
         Ok(Self {
             id_front_upload_id: upload_id(&input.id_front_upload_id, "id_front_upload_id")?,
             id_back_upload_id: upload_id(&input.id_back_upload_id, "id_back_upload_id")?,
-            name: PersonName::parse(&input.name)?.as_str().to_string(),
+            name: name.as_str().to_string(),
             id_number: ResidentId::parse(&input.id_number)?.as_str().to_string(),
             email: email.to_string(),
             phone: phone.as_str().to_string(),
@@ -306,7 +334,7 @@ mod tests {
 
     #[test]
     fn enterprise_fields_are_checked() {
-        let info = EnterpriseInfo::parse(&enterprise()).unwrap();
+        let info = EnterpriseInfo::parse(&enterprise(), &()).unwrap();
         assert_eq!(info.licence_upload_id, "0123456789abcdef0123456789abcdef");
         assert_eq!(info.registration_authority, None);
         for (change, what) in [
@@ -360,7 +388,7 @@ mod tests {
                 "upload",
             ),
         ] {
-            assert!(EnterpriseInfo::parse(&change).is_err(), "{what}");
+            assert!(EnterpriseInfo::parse(&change, &()).is_err(), "{what}");
         }
     }
 
@@ -375,7 +403,7 @@ mod tests {
             email: "zhang@example.com".into(),
         };
         assert_eq!(
-            AgentInfo::parse(&agent, &phone).unwrap().phone,
+            AgentInfo::parse(&agent, &phone, &()).unwrap().phone,
             "13800138000"
         );
         for email in ["zhang", "a@b", "a b@c.com", "@c.com", "a@.com"] {
@@ -383,7 +411,7 @@ mod tests {
                 email: email.into(),
                 ..agent.clone()
             };
-            assert!(AgentInfo::parse(&bad, &phone).is_err(), "{email}");
+            assert!(AgentInfo::parse(&bad, &phone, &()).is_err(), "{email}");
         }
         let ca = CaInput {
             form_upload_id: "0123456789abcdef0123456789abcdef".into(),

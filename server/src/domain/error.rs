@@ -5,6 +5,8 @@
 //! Variants never carry the rejected value itself: resident ID numbers, phone numbers and names
 //! are personal data and must not reach logs through an error.
 
+use super::printable::{PrintedField, is_invisible};
+
 /// A value could not be parsed into one of the domain types.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -123,6 +125,21 @@ pub enum DomainError {
     SerialLength {
         /// Number of DER content octets of the value.
         length: usize,
+    },
+
+    /// A value to be printed on the application form holds a character the form cannot print
+    /// (see [`printable`](super::printable)): an emoji, a symbol or a rare character no font of
+    /// the form has, private use, an unassigned code point, or an invisible character.
+    #[error(
+        "{field:?} holds a character the application form cannot print, at position {position}"
+    )]
+    Unprintable {
+        /// Which value.
+        field: PrintedField,
+        /// 1-based position of the character in the value.
+        position: usize,
+        /// The first such character.
+        character: char,
     },
 }
 
@@ -255,6 +272,7 @@ impl DomainError {
             Self::SerialFormat { .. } => "serial_invalid",
             Self::SerialNotPositive => "serial_not_positive",
             Self::SerialLength { .. } => "serial_length",
+            Self::Unprintable { .. } => "text_unprintable",
         }
     }
 
@@ -333,6 +351,24 @@ impl DomainError {
             Self::SerialLength { length } => {
                 format!("证书序列号长度应为8至20字节，当前为{length}字节，请核对后重新输入")
             }
+            Self::Unprintable {
+                field,
+                position,
+                character,
+            } => {
+                let field = field.label_zh();
+                if is_invisible(*character) {
+                    format!(
+                        "{field}第{position}个字符是不可见的控制字符或特殊空格，无法打印在申请表上，\
+                         请删除后重新输入"
+                    )
+                } else {
+                    format!(
+                        "{field}中的“{character}”（第{position}个字）无法打印在申请表上，\
+                         请删除或改用规范汉字"
+                    )
+                }
+            }
         }
     }
 }
@@ -397,6 +433,16 @@ mod tests {
             },
             DomainError::SerialNotPositive,
             DomainError::SerialLength { length: 21 },
+            DomainError::Unprintable {
+                field: PrintedField::UnitName,
+                position: 3,
+                character: '😀',
+            },
+            DomainError::Unprintable {
+                field: PrintedField::Address,
+                position: 4,
+                character: '\u{202E}',
+            },
         ];
         errors.extend(
             [
@@ -448,7 +494,7 @@ mod tests {
     #[test]
     fn codes_are_snake_case_and_one_per_variant() {
         let codes: HashSet<&str> = every_error().iter().map(DomainError::code).collect();
-        assert_eq!(codes.len(), 14, "{codes:?}");
+        assert_eq!(codes.len(), 15, "{codes:?}");
         for code in codes {
             assert!(
                 code.chars()

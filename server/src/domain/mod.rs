@@ -8,6 +8,7 @@
 mod error;
 mod person_name;
 mod phone;
+pub mod printable;
 mod resident_id;
 mod serial;
 mod unit_name;
@@ -16,6 +17,7 @@ mod uscc;
 pub use error::{BirthDateProblem, DomainError, NameProblem, PhoneProblem, SerialProblem};
 pub use person_name::PersonName;
 pub use phone::PhoneNumber;
+pub use printable::{FallbackGlyphs, PrintedField, check_printable};
 pub use resident_id::ResidentId;
 pub use serial::CertificateSerial;
 pub use unit_name::UnitName;

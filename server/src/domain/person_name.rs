@@ -50,10 +50,7 @@ impl PersonName {
             if character.is_numeric() && !is_chinese_character(character) {
                 return Err(invalid(NameProblem::Digit { character }));
             }
-            if !(is_chinese_character(character)
-                || is_latin_letter(character)
-                || character == MIDDLE_DOT)
-            {
+            if !is_name_character(character) {
                 return Err(invalid(NameProblem::DisallowedCharacter { character }));
             }
             if pending_space {
@@ -107,6 +104,13 @@ fn misplaced_separator(name: &[char]) -> Option<char> {
         }
         _ => None,
     })
+}
+
+/// A character a name may consist of: a Chinese character, a Latin letter or the middle dot.
+/// The printed form draws these, and only these, from a fallback font when STSong-Light lacks
+/// them ([`super::printable`]).
+pub(super) fn is_name_character(character: char) -> bool {
+    is_chinese_character(character) || is_latin_letter(character) || character == MIDDLE_DOT
 }
 
 /// CJK unified ideographs (basic block, extension A, extensions B–H in planes 2 and 3),

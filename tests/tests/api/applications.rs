@@ -678,6 +678,133 @@ async fn the_agreement_and_the_prefilled_application_form() {
     assert_eq!(response.status(), 404, "only the applicant gets the form");
 }
 
+/// Issue 12 item 9: an employer name with an emoji used to be stored and then failed the form
+/// with a 500; one with a 生僻字 of CJK Extension B (𠀀, U+20000) did too. The emoji is now
+/// refused at step 1 with a message naming it; the rare characters are printed, from a subset
+/// of the fallback font embedded in the form, and read back as themselves.
+#[tokio::test(flavor = "multi_thread")]
+async fn rare_characters_print_on_the_form_and_emoji_are_refused_at_input() {
+    use reqwest::Method;
+    let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
+    let token = signed_in(&app, "13600136010").await;
+    let licence = upload_id(&app, &token, "licence").await;
+    let front = upload_id(&app, &token, "id_front").await;
+    let back = upload_id(&app, &token, "id_back").await;
+    let (_, created) = call(&app, Method::POST, "/api/v1/applications", &token, None).await;
+    let id = created["id"].as_i64().unwrap();
+    let base = format!("/api/v1/applications/{id}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        &format!("{base}/agreement"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let mut emoji = enterprise(&licence);
+    emoji["name"] = json!("昆明😀科技有限公司");
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/enterprise"),
+        &token,
+        Some(emoji),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("text_unprintable")),
+        "{body}"
+    );
+    assert_eq!(
+        body["message"],
+        "单位名称中的“😀”（第3个字）无法打印在申请表上，请删除或改用规范汉字"
+    );
+    let mut pua = enterprise(&licence);
+    pua["address"] = json!("云南省昆明市\u{E000}路 1 号");
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/enterprise"),
+        &token,
+        Some(pua),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("text_unprintable")),
+        "{body}"
+    );
+    let (_, stored) = call(&app, Method::GET, &base, &token, None).await;
+    assert!(stored["enterprise"].is_null(), "nothing stored: {stored}");
+
+    let mut rare = enterprise(&licence);
+    rare["name"] = json!("昆明𠀀\u{2A700}科技有限公司");
+    rare["legal_representative_name"] = json!("买买提·艾力");
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/enterprise"),
+        &token,
+        Some(rare),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{base}/agent"),
+        &token,
+        Some(json!({
+            "id_front_upload_id": front, "id_back_upload_id": back,
+            "name": "王𡘙", "id_number": "11010519491231002X", "email": "wang@example.com",
+        })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let response = app
+        .client
+        .get(format!("{}{base}/form.pdf", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let pdf = response.bytes().await.unwrap();
+    let text = pdf_text(&pdf);
+    for expected in [
+        "昆明𠀀\u{2A700}科技有限公司",
+        "买买提·艾力",
+        "王𡘙",
+        &format!("申请编号 {id}"),
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected} missing from the form:\n{text}"
+        );
+    }
+}
+
+/// A configured fallback font that is missing stops the start with a message naming it and
+/// the way out, rather than a server that would refuse or misprint rare names.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_fallback_font_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = mcert_server::configuration::Settings::for_tests(dir.path());
+    settings.pdf.fallback_fonts = vec![dir.path().join("HanaMinB.ttf")];
+    let error = match mcert_server::startup::Application::build(settings).await {
+        Ok(_) => panic!("the server started without its fallback font"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("HanaMinB.ttf"), "{error}");
+    assert!(error.contains("fonts-hanazono"), "{error}");
+    assert!(error.contains("MCERT_PDF__FALLBACK_FONTS"), "{error}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn simultaneous_first_submissions_of_an_employer_get_one_free_certificate() {
     let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
