@@ -27,6 +27,7 @@ mod m20261121_000021_add_application_agent_id;
 mod m20261121_000022_add_person_default_certificate;
 mod m20261121_000023_create_certificate_sync;
 mod m20261121_000024_create_portals;
+mod m20261204_000025_drop_staff_lock_columns;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000022_add_person_default_certificate::Migration),
             Box::new(m20261121_000023_create_certificate_sync::Migration),
             Box::new(m20261121_000024_create_portals::Migration),
+            Box::new(m20261204_000025_drop_staff_lock_columns::Migration),
         ]
     }
 }

@@ -311,7 +311,7 @@ pub fn describe_staff_error(error: &StaffError) -> (StatusCode, &'static str, St
         StaffError::WrongCredentials => (
             S::UNAUTHORIZED,
             "staff_credentials_wrong",
-            "用户名或密码错误；连续错误 5 次账号将锁定 15 分钟".into(),
+            "用户名或密码错误；15 分钟内错误 5 次账号将锁定 15 分钟".into(),
         ),
         StaffError::Locked { until } => {
             let shown = chrono::FixedOffset::east_opt(8 * 3600).map_or_else(
@@ -324,6 +324,16 @@ pub fn describe_staff_error(error: &StaffError) -> (StatusCode, &'static str, St
                 format!("密码连续错误次数过多，账号已锁定，请于 {shown} 后再试"),
             )
         }
+        StaffError::AddressLimit => (
+            S::TOO_MANY_REQUESTS,
+            "staff_address_limit",
+            "当前网络登录尝试次数过多，请 15 分钟后再试".into(),
+        ),
+        StaffError::Busy => (
+            S::SERVICE_UNAVAILABLE,
+            "staff_sign_in_busy",
+            "登录请求较多，请稍后重试".into(),
+        ),
         StaffError::WeakPassword => (
             S::BAD_REQUEST,
             "staff_password_weak",
@@ -624,10 +634,11 @@ impl AppError {
             AppError::Captcha(e) => {
                 let status = match e {
                     CaptchaError::ChallengeNotFound => StatusCode::NOT_FOUND,
+                    CaptchaError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
                     CaptchaError::Kv(_) => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::BAD_REQUEST,
                 };
-                (status, e.code(), e.message_zh().into())
+                (status, e.code(), e.message_zh())
             }
             AppError::Otp(e) => describe_otp_error(e),
             AppError::Applicant(ApplicantError::Otp(e)) => describe_otp_error(e),

@@ -5,7 +5,10 @@
 //!
 //! Neither check stops a determined attacker alone. Together they make every code request cost
 //! real work (about 2^18 SM3 evaluations at the default difficulty) and a plausible human drag,
-//! and the per-phone and per-address limits of the OTP service bound what is left.
+//! and the per-phone and per-address limits of the OTP service bound what is left. The work
+//! grows with the challenges one address asked for recently (one more bit each time their
+//! number doubles past [`CaptchaLimits::free_challenges`]), and an address that asks for more
+//! than [`CaptchaLimits::per_address`] in a window is refused until the window ends.
 
 use std::{sync::Arc, time::Duration};
 
@@ -37,8 +40,16 @@ pub struct CaptchaLimits {
     pub challenge_ttl: Duration,
     /// How long a pass may be used.
     pub pass_ttl: Duration,
-    /// Leading zero bits the proof of work needs.
+    /// Leading zero bits the proof of work needs at first.
     pub difficulty_bits: u32,
+    /// Challenges one address gets per [`CaptchaLimits::window`] at the first difficulty.
+    pub free_challenges: u32,
+    /// Challenges one address may ask for per window.
+    pub per_address: u32,
+    /// The window the challenges of an address are counted in.
+    pub window: Duration,
+    /// The most bits added to the first difficulty.
+    pub max_extra_bits: u32,
 }
 
 impl Default for CaptchaLimits {
@@ -47,7 +58,24 @@ impl Default for CaptchaLimits {
             challenge_ttl: Duration::from_secs(120),
             pass_ttl: Duration::from_secs(120),
             difficulty_bits: 18,
+            free_challenges: 5,
+            per_address: 60,
+            window: Duration::from_secs(600),
+            max_extra_bits: 6,
         }
+    }
+}
+
+impl CaptchaLimits {
+    /// The difficulty of an address's `count`-th challenge in the window: the first difficulty
+    /// for the free ones, then one bit more each time the count doubles.
+    pub fn difficulty_for(&self, count: u32) -> u32 {
+        let free = self.free_challenges.max(1);
+        let extra = match count.saturating_sub(1) / free {
+            0 => 0,
+            over => over.ilog2() + 1,
+        };
+        self.difficulty_bits + extra.min(self.max_extra_bits)
     }
 }
 
@@ -92,6 +120,12 @@ pub enum CaptchaError {
     /// Unknown, expired or used pass.
     #[error("pass invalid")]
     PassInvalid,
+    /// This address asked for too many challenges in the window.
+    #[error("too many challenges from this address")]
+    TooMany {
+        /// Minutes until the window ends (at most).
+        retry_after_mins: u64,
+    },
     /// The kv store failed.
     #[error(transparent)]
     Kv(#[from] KvError),
@@ -104,19 +138,23 @@ impl CaptchaError {
             Self::ChallengeNotFound => "captcha_expired",
             Self::WorkInsufficient | Self::DragRejected { .. } => "captcha_failed",
             Self::PassInvalid => "captcha_required",
+            Self::TooMany { .. } => "captcha_rate_limited",
             Self::Kv(_) => "kv_unavailable",
         }
     }
 
     /// What to do, in Chinese.
-    pub fn message_zh(&self) -> &'static str {
+    pub fn message_zh(&self) -> String {
         match self {
-            Self::ChallengeNotFound => "滑块验证已过期，请刷新后重新滑动",
+            Self::ChallengeNotFound => "滑块验证已过期，请刷新后重新滑动".into(),
             Self::WorkInsufficient | Self::DragRejected { .. } => {
-                "滑块验证未通过，请按住滑块匀速拖动到最右端"
+                "滑块验证未通过，请按住滑块匀速拖动到最右端".into()
             }
-            Self::PassInvalid => "请先完成滑块验证",
-            Self::Kv(_) => "会话存储暂时无法访问，请稍后重试",
+            Self::PassInvalid => "请先完成滑块验证".into(),
+            Self::TooMany { retry_after_mins } => {
+                format!("当前网络滑块验证请求过于频繁，请 {retry_after_mins} 分钟后再试")
+            }
+            Self::Kv(_) => "会话存储暂时无法访问，请稍后重试".into(),
         }
     }
 }
@@ -205,20 +243,34 @@ impl Captcha {
         Self { kv, limits }
     }
 
-    /// A new challenge.
-    pub async fn challenge(&self) -> Result<Challenge, CaptchaError> {
+    /// A new challenge for a requester at `client_address` (the rate-limit key of the address),
+    /// as hard as that address's recent challenges make it.
+    pub async fn challenge(&self, client_address: &str) -> Result<Challenge, CaptchaError> {
+        let count = self
+            .kv
+            .incr(
+                &format!("captcha-address:{client_address}"),
+                self.limits.window,
+            )
+            .await?;
+        if count > i64::from(self.limits.per_address) {
+            return Err(CaptchaError::TooMany {
+                retry_after_mins: self.limits.window.as_secs().div_ceil(60),
+            });
+        }
+        let difficulty_bits = self
+            .limits
+            .difficulty_for(u32::try_from(count).unwrap_or(u32::MAX));
         let id = tokens::random_token(16);
-        let stored = serde_json::to_vec(&StoredChallenge {
-            difficulty_bits: self.limits.difficulty_bits,
-        })
-        .map_err(|_| CaptchaError::ChallengeNotFound)?;
+        let stored = serde_json::to_vec(&StoredChallenge { difficulty_bits })
+            .map_err(|_| CaptchaError::ChallengeNotFound)?;
         self.kv
             .put_if_absent(&format!("captcha:{id}"), &stored, self.limits.challenge_ttl)
             .await?;
         Ok(Challenge {
             id,
             track_width: TRACK_WIDTH,
-            difficulty_bits: self.limits.difficulty_bits,
+            difficulty_bits,
             expires_at: Utc::now()
                 + chrono::TimeDelta::from_std(self.limits.challenge_ttl)
                     .unwrap_or(chrono::TimeDelta::MAX),
@@ -337,6 +389,50 @@ mod tests {
         });
     }
 
+    #[test]
+    fn the_work_grows_by_a_bit_each_time_an_address_doubles_its_challenges() {
+        let limits = CaptchaLimits::default();
+        let bits: Vec<u32> = [1, 5, 6, 10, 11, 20, 21, 40, 41, 60, 1000]
+            .into_iter()
+            .map(|count| limits.difficulty_for(count))
+            .collect();
+        assert_eq!(bits, [18, 18, 19, 19, 20, 20, 21, 21, 22, 22, 24]);
+    }
+
+    /// The attack: one address asking for challenges as fast as it can. Each costs more work,
+    /// and past the limit there are none; another address is not affected.
+    #[tokio::test]
+    async fn one_address_gets_harder_challenges_then_none() {
+        let limits = CaptchaLimits {
+            per_address: 12,
+            ..CaptchaLimits::default()
+        };
+        let captcha = Captcha::new(test_kv().await, limits);
+        let mut bits = Vec::new();
+        for _ in 0..12 {
+            bits.push(
+                captcha
+                    .challenge("203.0.113.5")
+                    .await
+                    .unwrap()
+                    .difficulty_bits,
+            );
+        }
+        assert_eq!(bits, [18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 20, 20]);
+        let refused = captcha.challenge("203.0.113.5").await;
+        let Err(error) = refused else {
+            panic!("a 13th challenge was issued")
+        };
+        assert_eq!(error.code(), "captcha_rate_limited");
+        assert!(
+            error.message_zh().contains("10 分钟"),
+            "{}",
+            error.message_zh()
+        );
+        let other = captcha.challenge("203.0.113.6").await.unwrap();
+        assert_eq!(other.difficulty_bits, 18);
+    }
+
     #[tokio::test]
     async fn a_challenge_is_answered_once_and_its_pass_used_once() {
         let captcha = Captcha::new(
@@ -346,7 +442,7 @@ mod tests {
                 ..CaptchaLimits::default()
             },
         );
-        let challenge = captcha.challenge().await.unwrap();
+        let challenge = captcha.challenge("10.0.0.1").await.unwrap();
         let nonce = solve(&challenge.id, challenge.difficulty_bits);
         let pass = captcha
             .answer(&challenge.id, &nonce, &human_drag())
@@ -372,7 +468,7 @@ mod tests {
                 ..CaptchaLimits::default()
             },
         );
-        let challenge = captcha.challenge().await.unwrap();
+        let challenge = captcha.challenge("10.0.0.1").await.unwrap();
         let lazy = (0u64..)
             .map(|n| n.to_string())
             .find(|nonce| work_bits(&challenge.id, nonce) < 12)
@@ -386,7 +482,7 @@ mod tests {
             captcha.answer(&challenge.id, &nonce, &human_drag()).await,
             Err(CaptchaError::ChallengeNotFound)
         ));
-        let second = captcha.challenge().await.unwrap();
+        let second = captcha.challenge("10.0.0.1").await.unwrap();
         let nonce = solve(&second.id, 12);
         let result = captcha.answer(&second.id, &nonce, &human_drag()[..3]).await;
         assert!(matches!(result, Err(CaptchaError::DragRejected { .. })));

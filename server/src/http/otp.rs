@@ -28,11 +28,20 @@ pub struct ChallengeResponse {
 }
 
 /// Starts a slider check.
+/// The proof of work grows with the challenges the address asked for in the last 10 minutes;
+/// past 60 it is refused (429) until the 10 minutes are over.
 #[utoipa::path(post, path = "/api/v1/captcha", tag = "applicants",
-    responses((status = 201, body = ChallengeResponse)))]
+    responses((status = 201, body = ChallengeResponse),
+              (status = 429, body = crate::error::ErrorBody)))]
 #[post("/api/v1/captcha")]
-pub async fn challenge(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let challenge = state.captcha.challenge().await?;
+pub async fn challenge(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let challenge = state
+        .captcha
+        .challenge(&super::client_address(&request))
+        .await?;
     Ok(HttpResponse::Created().json(ChallengeResponse {
         id: challenge.id,
         track_width: challenge.track_width,

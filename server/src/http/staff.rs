@@ -60,16 +60,24 @@ fn staff_token(request: &HttpRequest) -> Result<&str, AppError> {
     super::bearer_token(request).ok_or(AppError::Staff(StaffError::NotSignedIn))
 }
 
-/// Signs a staff member in (five wrong passwords in a row lock the account for 15 minutes).
+/// Signs a staff member in (five wrong passwords within 15 minutes lock the username for 15
+/// minutes; one address may try 30 times in 15 minutes).
 #[utoipa::path(post, path = "/api/v1/staff/session", tag = "staff", request_body = StaffSignIn,
     responses((status = 200, body = StaffSession), (status = 401, body = crate::error::ErrorBody),
-              (status = 423, body = crate::error::ErrorBody)))]
+              (status = 423, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody)))]
 #[post("/api/v1/staff/session")]
 pub async fn sign_in(
     state: web::Data<AppState>,
+    request: HttpRequest,
     body: web::Json<StaffSignIn>,
 ) -> Result<HttpResponse, AppError> {
-    let (token, expires_at, staff) = state.staff.sign_in(&body.username, &body.password).await?;
+    let address = super::client_address(&request);
+    let (token, expires_at, staff) = state
+        .staff
+        .sign_in(&body.username, &body.password, &address)
+        .await?;
     Ok(HttpResponse::Ok().json(StaffSession {
         token,
         expires_at,

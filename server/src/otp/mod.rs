@@ -200,18 +200,15 @@ impl OtpService {
         purpose: OtpPurpose,
         client_address: &str,
     ) -> Result<SentCode, OtpError> {
-        let day = Utc::now().format("%Y%m%d");
+        let now = Utc::now();
+        let day = now.format("%Y%m%d");
         let throttle = format!("otp-throttle:{}", phone.as_str());
-        // The throttle goes first: a refused resend does not use up the daily allowance.
-        if !self
-            .kv
-            .put_if_absent(&throttle, b"1", self.limits.resend_interval)
-            .await?
-        {
-            return Err(OtpError::TooSoon {
-                retry_after_secs: self.limits.resend_interval.as_secs(),
-            });
+        // A refused resend does not use up the daily allowance.
+        if let Some(sent_at) = self.kv.get(&throttle).await? {
+            return Err(self.too_soon(&sent_at, now));
         }
+        // Every limit is checked before the phone's throttle is touched: a request refused for
+        // its address or the phone's day leaves the phone free to get a code at once.
         let address_count = self
             .kv
             .incr(
@@ -231,6 +228,17 @@ impl OtpService {
             .await?;
         if phone_count > i64::from(self.limits.per_phone_per_day) {
             return Err(OtpError::PhoneDailyLimit);
+        }
+        // Claimed for the send (of two concurrent sends one gets it) and given back unless the
+        // SMS goes out: only a code that reached the phone starts its minute.
+        let sent_at = now.timestamp_millis().to_string();
+        if !self
+            .kv
+            .put_if_absent(&throttle, sent_at.as_bytes(), self.limits.resend_interval)
+            .await?
+        {
+            let claimed = self.kv.get(&throttle).await?.unwrap_or_default();
+            return Err(self.too_soon(&claimed, now));
         }
 
         let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
@@ -258,9 +266,25 @@ impl OtpService {
         }
         let ttl = chrono::TimeDelta::from_std(self.limits.ttl).unwrap_or(chrono::TimeDelta::MAX);
         Ok(SentCode {
-            expires_at: Utc::now() + ttl,
+            expires_at: now + ttl,
             resend_after_secs: self.limits.resend_interval.as_secs(),
         })
+    }
+
+    /// The refusal of a resend, counting the wait from `sent_at` (milliseconds since the epoch,
+    /// as the throttle stores it).
+    fn too_soon(&self, sent_at: &[u8], now: DateTime<Utc>) -> OtpError {
+        let interval = self.limits.resend_interval;
+        let elapsed = std::str::from_utf8(sent_at)
+            .ok()
+            .and_then(|text| text.parse::<i64>().ok())
+            .and_then(|millis| u64::try_from(now.timestamp_millis() - millis).ok())
+            .map_or(Duration::ZERO, Duration::from_millis);
+        let left = interval.saturating_sub(elapsed);
+        // Whole seconds, rounded up and at least one.
+        let retry_after_secs =
+            (left.as_millis().div_ceil(1000) as u64).clamp(1, interval.as_secs().max(1));
+        OtpError::TooSoon { retry_after_secs }
     }
 
     /// Checks `code` for `phone`; a right code is used up, a fifth wrong one ends it.

@@ -181,6 +181,81 @@ async fn sends_are_throttled_per_phone_per_minute_per_day_and_per_address() {
     assert_eq!(sms.sent.lock().unwrap().len(), 5);
 }
 
+/// The attack: an address past its limit asks for a code for someone else's phone, once a
+/// minute, to keep that phone from ever getting one. The refusal now leaves the phone alone.
+#[tokio::test]
+async fn a_refused_request_does_not_throttle_the_phone() {
+    let limits = OtpLimits {
+        per_address_per_hour: 2,
+        per_phone_per_day: 1,
+        ..OtpLimits::default()
+    };
+    let (otp, sms) = service(limits).await;
+    for i in 0..2 {
+        let other = phone(&format!("1390013901{i}"));
+        otp.send(&other, OtpPurpose::ApplicantLogin, "10.0.0.66")
+            .await
+            .unwrap();
+    }
+    let victim = phone("13800138066");
+    let refused = otp
+        .send(&victim, OtpPurpose::ApplicantLogin, "10.0.0.66")
+        .await;
+    assert!(
+        matches!(refused, Err(OtpError::AddressLimit)),
+        "{refused:?}"
+    );
+    otp.send(&victim, OtpPurpose::DownloadPhone, "10.0.0.67")
+        .await
+        .unwrap();
+    assert_eq!(sms.sent.lock().unwrap().last().unwrap().0, "13800138066");
+
+    // A phone at its daily limit is refused for that and gets no fresh throttle (its minute
+    // is over: the throttle key is gone, as after the interval).
+    let spent = phone("13900139010");
+    let throttle = format!("otp-throttle:{}", spent.as_str());
+    otp.kv.take(&throttle).await.unwrap();
+    let day = otp
+        .send(&spent, OtpPurpose::ApplicantLogin, "10.0.0.68")
+        .await;
+    assert!(matches!(day, Err(OtpError::PhoneDailyLimit)), "{day:?}");
+    assert_eq!(otp.kv.get(&throttle).await.unwrap(), None);
+    // And a refused address leaves no throttle on the phone it named.
+    let untouched = phone("13800138068");
+    let refused = otp
+        .send(&untouched, OtpPurpose::ApplicantLogin, "10.0.0.66")
+        .await;
+    assert!(matches!(refused, Err(OtpError::AddressLimit)));
+    let key = format!("otp-throttle:{}", untouched.as_str());
+    assert_eq!(otp.kv.get(&key).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_resend_is_told_the_seconds_actually_left() {
+    let (otp, _sms) = service(OtpLimits::default()).await;
+    let p = phone("13800138067");
+    otp.send(&p, OtpPurpose::ApplicantLogin, "10.0.0.69")
+        .await
+        .unwrap();
+    let sent_at = (Utc::now() - chrono::TimeDelta::seconds(45)).timestamp_millis();
+    let throttle = format!("otp-throttle:{}", p.as_str());
+    otp.kv.take(&throttle).await.unwrap();
+    otp.kv
+        .put_if_absent(
+            &throttle,
+            sent_at.to_string().as_bytes(),
+            Duration::from_secs(15),
+        )
+        .await
+        .unwrap();
+    match otp.send(&p, OtpPurpose::ApplicantLogin, "10.0.0.69").await {
+        Err(OtpError::TooSoon { retry_after_secs }) => {
+            assert!((14..=15).contains(&retry_after_secs), "{retry_after_secs}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_failed_sms_leaves_no_code_and_no_throttle() {
     let (otp, sms) = service(OtpLimits::default()).await;

@@ -1,6 +1,14 @@
 //! Staff accounts (DESIGN.md §12 item 9: staff actions need a staff login): created by
-//! `mcert-server admin add-staff`, passwords hashed with Argon2id, five consecutive failures lock
-//! the account for 15 minutes, sessions are hashed tokens in the kv store.
+//! `mcert-server admin add-staff`, passwords hashed with Argon2id, sessions are hashed tokens in
+//! the kv store.
+//!
+//! Guessing is bounded before any hash is computed. Every attempt first reserves one of the
+//! [`MAX_FAILED_LOGINS`] tries of its username (a kv counter, the same for names that exist and
+//! names that do not) and one of the [`MAX_ATTEMPTS_PER_ADDRESS`] tries of its client address;
+//! a right password gives the username's tries back. So concurrent guesses cannot outrun the
+//! count: of any number sent at once, five are checked. Hashing runs on the blocking pool, at
+//! most [`HASHING_CONCURRENCY`] at a time and [`HASHING_QUEUE`] waiting, so sign-ins never hold
+//! up the server's workers.
 
 use std::{sync::Arc, time::Duration};
 
@@ -9,6 +17,7 @@ use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
 };
 use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::Semaphore;
 
 use crate::{
     audit::AuditDraft,
@@ -17,10 +26,18 @@ use crate::{
     tokens::Sessions,
 };
 
-/// Consecutive failures that lock an account.
+/// Failures within [`LOCK_DURATION`] that lock a username.
 pub const MAX_FAILED_LOGINS: u32 = 5;
-/// How long a locked account stays locked.
+/// How long a locked username stays locked (and the window its failures are counted in).
 pub const LOCK_DURATION: TimeDelta = TimeDelta::minutes(15);
+/// Sign-in attempts one client address may make per [`ADDRESS_WINDOW`], right or wrong.
+pub const MAX_ATTEMPTS_PER_ADDRESS: u32 = 30;
+/// The window of [`MAX_ATTEMPTS_PER_ADDRESS`].
+pub const ADDRESS_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Password hashes computed at once (each takes 19 MiB and a core for tens of milliseconds).
+pub const HASHING_CONCURRENCY: usize = 2;
+/// Sign-ins that may wait for a hashing slot; more are refused as busy.
+pub const HASHING_QUEUE: usize = 32;
 /// How long a staff session lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
 
@@ -35,10 +52,6 @@ pub struct StaffRecord {
     pub display_name: String,
     /// Argon2id PHC string.
     pub password_hash: String,
-    /// Consecutive failures.
-    pub failed_logins: u32,
-    /// Locked until then, if locked.
-    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// Storage of staff accounts (`store/` implements it).
@@ -56,15 +69,6 @@ pub trait StaffStore: Send + Sync + std::fmt::Debug {
     async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRecord>, StorageError>;
     /// An account by id.
     async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRecord>, StorageError>;
-    /// Counts a failure; at `limit` consecutive failures sets `locked_until`. One statement.
-    async fn record_login_failure(
-        &self,
-        id: i64,
-        limit: u32,
-        locked_until: DateTime<Utc>,
-    ) -> Result<(), StorageError>;
-    /// Clears the failure count and any expired lock.
-    async fn record_login_success(&self, id: i64) -> Result<(), StorageError>;
 }
 
 /// Why a staff action failed.
@@ -74,12 +78,18 @@ pub enum StaffError {
     /// Unknown username or wrong password (not told apart).
     #[error("wrong username or password")]
     WrongCredentials,
-    /// Too many failures; try again later.
+    /// Too many failures for this username; try again later.
     #[error("account locked until {until}")]
     Locked {
         /// When it unlocks.
         until: DateTime<Utc>,
     },
+    /// Too many attempts from this client address.
+    #[error("too many sign-in attempts from this address")]
+    AddressLimit,
+    /// Too many sign-ins waiting for a password check.
+    #[error("too many sign-ins at once")]
+    Busy,
     /// A new password that is too weak.
     #[error("password too weak")]
     WeakPassword,
@@ -107,7 +117,10 @@ pub enum StaffError {
 #[derive(Debug)]
 pub struct Staff {
     store: Arc<dyn StaffStore>,
+    kv: Arc<dyn Kv>,
     sessions: Sessions,
+    hashing: Arc<Semaphore>,
+    waiting: Arc<Semaphore>,
 }
 
 /// Argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: the OWASP baseline).
@@ -132,7 +145,10 @@ impl Staff {
     pub fn new(store: Arc<dyn StaffStore>, kv: Arc<dyn Kv>) -> Self {
         Self {
             store,
-            sessions: Sessions::new(kv, "staff-session", SESSION_TTL),
+            sessions: Sessions::new(kv.clone(), "staff-session", SESSION_TTL),
+            kv,
+            hashing: Arc::new(Semaphore::new(HASHING_CONCURRENCY)),
+            waiting: Arc::new(Semaphore::new(HASHING_QUEUE + HASHING_CONCURRENCY)),
         }
     }
 
@@ -185,36 +201,92 @@ impl Staff {
         Self::add(self.store.as_ref(), username, display_name, password, actor).await
     }
 
-    /// Signs in; five consecutive failures lock the account for [`LOCK_DURATION`].
+    /// Signs in from `client_address` (the rate-limit key of the requester's address). Five
+    /// failures for a username within [`LOCK_DURATION`] lock it for [`LOCK_DURATION`], whether
+    /// or not an account has that name.
     #[tracing::instrument(skip(self, password))]
     pub async fn sign_in(
         &self,
         username: &str,
         password: &str,
+        client_address: &str,
     ) -> Result<(String, DateTime<Utc>, StaffRecord), StaffError> {
-        let Some(staff) = self.store.staff_by_username(username.trim()).await? else {
-            // Same work as a real check, so timing does not reveal which usernames exist.
-            let salt = SaltString::generate(&mut rand::rngs::OsRng);
-            let _ = hasher().hash_password(password.as_bytes(), &salt);
+        let username = username.trim();
+        let name_key = hex::encode(mcert_signer::sm3_digest(username.as_bytes()));
+        let lock_key = format!("staff-lock:{name_key}");
+        if let Some(until) = self.kv.get(&lock_key).await? {
+            return Err(StaffError::Locked {
+                until: locked_until(&until),
+            });
+        }
+        let from_address = self
+            .kv
+            .incr(&format!("staff-address:{client_address}"), ADDRESS_WINDOW)
+            .await?;
+        if from_address > i64::from(MAX_ATTEMPTS_PER_ADDRESS) {
+            return Err(StaffError::AddressLimit);
+        }
+        // The reservation: this attempt holds one of the username's tries before it is checked.
+        let tries_key = format!("staff-tries:{name_key}");
+        let window = LOCK_DURATION.to_std().unwrap_or(Duration::MAX);
+        let tries = self.kv.incr(&tries_key, window).await?;
+        if tries > i64::from(MAX_FAILED_LOGINS) {
+            // The tries are used up but the lock is not written yet: the fifth is being checked.
+            return Err(StaffError::Locked {
+                until: Utc::now() + LOCK_DURATION,
+            });
+        }
+        let staff = self.store.staff_by_username(username).await?;
+        let hash = staff.as_ref().map(|staff| staff.password_hash.clone());
+        if !self.verify(hash, password).await? {
+            tracing::info!(tries, "staff sign-in failed");
+            if tries == i64::from(MAX_FAILED_LOGINS) {
+                let until = Utc::now() + LOCK_DURATION;
+                // The tries counter is left to expire: it began before the lock, so it is gone
+                // when the lock is, and until then every attempt finds it used up.
+                self.kv
+                    .put_if_absent(&lock_key, until.to_rfc3339().as_bytes(), window)
+                    .await?;
+                return Err(StaffError::Locked { until });
+            }
+            return Err(StaffError::WrongCredentials);
+        }
+        let Some(staff) = staff else {
             return Err(StaffError::WrongCredentials);
         };
-        let now = Utc::now();
-        if let Some(until) = staff.locked_until.filter(|until| *until > now) {
-            return Err(StaffError::Locked { until });
-        }
-        let verified = PasswordHash::new(&staff.password_hash)
-            .map(|hash| hasher().verify_password(password.as_bytes(), &hash).is_ok())
-            .unwrap_or(false);
-        if !verified {
-            self.store
-                .record_login_failure(staff.id, MAX_FAILED_LOGINS, now + LOCK_DURATION)
-                .await?;
-            tracing::info!(staff = staff.id, "staff sign-in failed");
-            return Err(StaffError::WrongCredentials);
-        }
-        self.store.record_login_success(staff.id).await?;
+        self.kv.take(&tries_key).await?;
         let (token, expires_at) = self.sessions.issue(staff.id).await?;
         Ok((token, expires_at, staff))
+    }
+
+    /// Checks `password` against `hash` on the blocking pool, at most [`HASHING_CONCURRENCY`] at
+    /// a time; without a hash (no such account) does the same work and answers false, so
+    /// timing does not tell which usernames exist.
+    async fn verify(&self, hash: Option<String>, password: &str) -> Result<bool, StaffError> {
+        let _waiting = self
+            .waiting
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| StaffError::Busy)?;
+        let _hashing = self
+            .hashing
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StaffError::Busy)?;
+        let password = zeroize::Zeroizing::new(password.to_owned());
+        tokio::task::spawn_blocking(move || match hash {
+            Some(hash) => PasswordHash::new(&hash)
+                .map(|hash| hasher().verify_password(password.as_bytes(), &hash).is_ok())
+                .unwrap_or(false),
+            None => {
+                let salt = SaltString::generate(&mut rand::rngs::OsRng);
+                let _ = hasher().hash_password(password.as_bytes(), &salt);
+                false
+            }
+        })
+        .await
+        .map_err(|_| StaffError::Hash)
     }
 
     /// The staff account a session token belongs to.
@@ -234,6 +306,14 @@ impl Staff {
     pub async fn sign_out(&self, token: &str) -> Result<(), StaffError> {
         Ok(self.sessions.revoke(token).await?)
     }
+}
+
+/// The end of a lock as stored (RFC 3339); an unreadable one counts from now.
+fn locked_until(stored: &[u8]) -> DateTime<Utc> {
+    std::str::from_utf8(stored)
+        .ok()
+        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+        .map_or_else(|| Utc::now() + LOCK_DURATION, |until| until.to_utc())
 }
 
 #[cfg(test)]

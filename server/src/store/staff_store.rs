@@ -1,12 +1,7 @@
 //! `StaffStore` on sea-orm.
 
-use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::{Expr, ExprTrait as _},
-};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
 
 use super::{
     cert_store::{SeaCertStore, append_in, commit, retrying, unavailable},
@@ -24,8 +19,6 @@ fn record(row: staff::Model) -> StaffRecord {
         username: row.username,
         display_name: row.display_name,
         password_hash: row.password_hash,
-        failed_logins: u32::try_from(row.failed_logins).unwrap_or(0),
-        locked_until: row.locked_until,
     }
 }
 
@@ -49,8 +42,6 @@ impl StaffStore for SeaCertStore {
                 username: Set(username.to_string()),
                 display_name: Set(display_name.to_string()),
                 password_hash: Set(password_hash.to_string()),
-                failed_logins: Set(0),
-                locked_until: Set(None),
                 created_at: Set(Utc::now()),
                 ..Default::default()
             }
@@ -79,52 +70,5 @@ impl StaffStore for SeaCertStore {
             .await
             .map_err(unavailable)?
             .map(record))
-    }
-
-    async fn record_login_failure(
-        &self,
-        id: i64,
-        limit: u32,
-        locked_until: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
-        let counted = Expr::col(staff::Column::FailedLogins).add(1);
-        // One statement: the count goes up and, on reaching the limit, the lock is set and the
-        // count starts again for the next period.
-        staff::Entity::update_many()
-            .col_expr(
-                staff::Column::LockedUntil,
-                Expr::case(
-                    Expr::col(staff::Column::FailedLogins).add(1).gte(limit),
-                    Expr::value(Some(locked_until)),
-                )
-                .finally(Expr::col(staff::Column::LockedUntil))
-                .into(),
-            )
-            .col_expr(
-                staff::Column::FailedLogins,
-                Expr::case(Expr::col(staff::Column::FailedLogins).add(1).gte(limit), 0)
-                    .finally(counted)
-                    .into(),
-            )
-            .filter(staff::COLUMN.id.eq(id))
-            .exec(self.db())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn record_login_success(&self, id: i64) -> Result<(), StorageError> {
-        staff::Entity::update_many()
-            .col_expr(staff::Column::FailedLogins, Expr::value(0))
-            .col_expr(
-                staff::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(staff::COLUMN.id.eq(id))
-            .exec(self.db())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 }

@@ -1,8 +1,88 @@
 //! Staff accounts: Argon2id passwords, lockout after five wrong passwords, sessions.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::{
+    helpers::{TestApp, spawn_app, spawn_app_with},
+    phone::Answer,
+};
+
+/// A sign-in as sent through the trusted proxy on behalf of `address`.
+async fn sign_in_from(app: &TestApp, username: &str, password: &str, address: &str) -> Answer {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/staff/session", app.address))
+        .header("x-forwarded-for", address)
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    Answer {
+        status: response.status().as_u16(),
+        body: response.json().await.unwrap_or(Value::Null),
+    }
+}
+
+/// The attack: 61 guesses sent at once from 61 addresses, the right password last. Each guess
+/// reserves a try before its password is checked, so five are checked and the rest are refused
+/// as locked, the right one included.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_guesses_cannot_outrun_the_lock() {
+    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    app.state
+        .staff
+        .add_account("reviewer2", "审核员二", "review2026now", "test")
+        .await
+        .unwrap();
+    let guesses = (0..61).map(|i| {
+        let app = &app;
+        let password = if i == 60 {
+            "review2026now".to_string()
+        } else {
+            format!("guess-{i:02}-2026")
+        };
+        async move { sign_in_from(app, "reviewer2", &password, &format!("203.0.113.{i}")).await }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert!(!statuses.contains(&200), "{statuses:?}");
+    let checked = answers.iter().filter(|a| a.status == 401).count();
+    assert!(checked <= 4, "{checked} wrong answers: {statuses:?}");
+    assert!(answers.iter().all(|a| matches!(
+        (a.status, a.code()),
+        (401, "staff_credentials_wrong") | (423, "staff_locked")
+    )));
+    let after = sign_in_from(&app, "reviewer2", "review2026now", "198.51.100.1").await;
+    assert_eq!((after.status, after.code()), (423, "staff_locked"));
+}
+
+/// A name without an account locks like one with an account, and one address can try only so
+/// many names.
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_names_lock_too_and_one_address_is_limited() {
+    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    for i in 0..4 {
+        let wrong = sign_in_from(&app, "nobody", "guess-2026-x", &format!("192.0.2.{i}")).await;
+        assert_eq!(
+            (wrong.status, wrong.code()),
+            (401, "staff_credentials_wrong")
+        );
+    }
+    let fifth = sign_in_from(&app, "nobody", "guess-2026-x", "192.0.2.9").await;
+    assert_eq!((fifth.status, fifth.code()), (423, "staff_locked"));
+    assert!(fifth.body["message"].as_str().unwrap().contains("锁定"));
+
+    let limit = mcert_server::staff::MAX_ATTEMPTS_PER_ADDRESS;
+    for i in 0..limit {
+        let answer = sign_in_from(&app, &format!("name{i}"), "guess-2026-x", "198.51.100.7").await;
+        assert_eq!(answer.status, 401, "attempt {i}");
+    }
+    let over = sign_in_from(&app, "name-last", "guess-2026-x", "198.51.100.7").await;
+    assert_eq!((over.status, over.code()), (429, "staff_address_limit"));
+    // Another address is not affected.
+    let other = sign_in_from(&app, "name-last", "guess-2026-x", "198.51.100.8").await;
+    assert_eq!(other.status, 401);
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn staff_sign_in_locks_after_five_wrong_passwords() {
@@ -54,13 +134,15 @@ async fn staff_sign_in_locks_after_five_wrong_passwords() {
         (unknown.status, unknown.code()),
         (401, "staff_credentials_wrong")
     );
-    for _ in 0..5 {
+    for _ in 0..4 {
         let wrong = sign_in("wrong-password-1").await;
         assert_eq!(
             (wrong.status, wrong.code()),
             (401, "staff_credentials_wrong")
         );
     }
+    let fifth = sign_in("wrong-password-1").await;
+    assert_eq!((fifth.status, fifth.code()), (423, "staff_locked"));
     let locked = sign_in("review2026now").await;
     assert_eq!((locked.status, locked.code()), (423, "staff_locked"));
 
