@@ -321,7 +321,7 @@ pub fn describe_staff_error(error: &StaffError) -> (StatusCode, &'static str, St
             (
                 S::LOCKED,
                 "staff_locked",
-                format!("密码连续错误次数过多，账号已锁定，请于 {shown} 后再试"),
+                format!("密码错误次数过多，账号已锁定，请于 {shown} 后再试"),
             )
         }
         StaffError::AddressLimit => (
