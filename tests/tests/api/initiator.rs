@@ -81,10 +81,7 @@ async fn scan_from(app: &TestApp, token: &str, id: &str, address: &str) -> Answe
         .send()
         .await
         .unwrap();
-    Answer {
-        status: response.status().as_u16(),
-        body: response.json().await.unwrap_or(Value::Null),
-    }
+    Answer::of(response).await
 }
 
 fn login_id(response: &reqwest::Response) -> (String, String) {

@@ -242,10 +242,7 @@ async fn exchange(
         form.push(("client_id", client));
     }
     let response = request.form(&form).send().await.unwrap();
-    Answer {
-        status: response.status().as_u16(),
-        body: response.json().await.unwrap_or(Value::Null),
-    }
+    Answer::of(response).await
 }
 
 pub fn query_param(url: &str, name: &str) -> Option<String> {

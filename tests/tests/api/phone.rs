@@ -66,6 +66,14 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Reads a response: its status and JSON body (a body that is not JSON as a string).
+    pub async fn of(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer { status, body }
+    }
+
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
     }
@@ -80,11 +88,7 @@ impl TestApp {
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Answer { status, body }
+        Answer::of(request.send().await.unwrap()).await
     }
 
     pub async fn get_json(&self, path: &str, bearer: &str) -> Answer {

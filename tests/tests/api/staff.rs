@@ -1,6 +1,6 @@
 //! Staff accounts: Argon2id passwords, lockout after five wrong passwords, sessions.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{
     helpers::{TestApp, spawn_app, spawn_app_with},
@@ -17,10 +17,7 @@ async fn sign_in_from(app: &TestApp, username: &str, password: &str, address: &s
         .send()
         .await
         .unwrap();
-    Answer {
-        status: response.status().as_u16(),
-        body: response.json().await.unwrap_or(Value::Null),
-    }
+    Answer::of(response).await
 }
 
 /// The attack: 61 guesses sent at once from 61 addresses, the right password last. Each guess
