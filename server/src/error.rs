@@ -737,7 +737,11 @@ impl AppError {
             AppError::Upload(UploadError::Storage(e)) => describe_storage_error(e),
             AppError::Upload(e) => {
                 let status = match e {
-                    UploadError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                    UploadError::TooLarge | UploadError::RequestTooLarge => {
+                        StatusCode::PAYLOAD_TOO_LARGE
+                    }
+                    UploadError::DailyLimit => StatusCode::TOO_MANY_REQUESTS,
+                    UploadError::Kv(_) => StatusCode::SERVICE_UNAVAILABLE,
                     UploadError::NotFound => StatusCode::NOT_FOUND,
                     UploadError::OcrNotConfigured => StatusCode::NOT_IMPLEMENTED,
                     UploadError::Ocr(OcrError::Unreadable { .. }) => {

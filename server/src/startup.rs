@@ -14,9 +14,9 @@ use crate::{
     captcha::{Captcha, CaptchaLimits},
     configuration::Settings,
     cosign::Cosigner,
-    error::{AppError, RequestError},
     downloads::Downloads,
     enrol::Enrolment,
+    error::{AppError, RequestError},
     http::{self, AppState},
     kv,
     login::{Logins, oidc::Oidc},
@@ -138,7 +138,8 @@ fn json_config() -> web::JsonConfig {
         .limit(JSON_LIMIT)
         .error_handler(|error, _request| {
             let refused = match error {
-                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => {
                     RequestError::TooLarge { limit: JSON_LIMIT }
                 }
                 JsonPayloadError::ContentType => RequestError::NotJson,
@@ -371,6 +372,8 @@ impl Application {
             Arc::new(FsFileStore::new(settings.data_dir.join("uploads"))),
             core.store.clone(),
             ocr_reader(&settings)?,
+            kv.clone(),
+            settings.upload_limits,
         ));
         let people = Arc::new(People::new(
             core.store.clone(),

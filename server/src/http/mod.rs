@@ -18,13 +18,13 @@ pub mod uploads;
 use std::sync::Arc;
 
 use crate::{
-    error::{AppError, RequestError},
     applicants::Applicants,
     applications::Applications,
     ca::{Authority, CertStore},
     captcha::Captcha,
     downloads::Downloads,
     enrol::Enrolment,
+    error::{AppError, RequestError},
     kv::Kv,
     login::{Logins, oidc::Oidc},
     notify::Notifier,
@@ -102,10 +102,9 @@ pub async fn api_answers(
         let answer = actix_web::ResponseError::error_response(&AppError::from(refused));
         response = response.into_response(answer);
     }
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 

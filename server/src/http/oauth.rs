@@ -82,11 +82,7 @@ pub async fn authorize(
         address: super::client_ip(&request),
         user_agent,
     };
-    match state
-        .oidc
-        .authorize(&query.into_inner(), requester)
-        .await
-    {
+    match state.oidc.authorize(&query.into_inner(), requester).await {
         Ok((created, _)) => {
             let session = created.session;
             let mut response = HttpResponse::SeeOther();
