@@ -117,12 +117,20 @@ impl ImageType {
     }
 }
 
-/// Width and height as the image's header declares them, read without decoding the pixels;
-/// `None` when the header cannot be read.
-pub fn dimensions(bytes: &[u8], kind: ImageType) -> Option<(u32, u32)> {
-    image::ImageReader::with_format(Cursor::new(bytes), kind.format())
-        .into_dimensions()
-        .ok()
+/// Width and height as the image's header declares them, read without decoding the pixels.
+/// A side over [`MAX_IMAGE_SIDE`] is refused by the reader itself, before it sets anything up
+/// for the image; a header that cannot be read is not an image.
+pub fn dimensions(bytes: &[u8], kind: ImageType) -> Result<(u32, u32), UploadError> {
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), kind.format());
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    reader.limits(limits);
+    match reader.into_dimensions() {
+        Ok(dimensions) => Ok(dimensions),
+        Err(image::ImageError::Limits(_)) => Err(UploadError::TooManyPixels),
+        Err(_) => Err(UploadError::NotAnImage),
+    }
 }
 
 /// The image type of `bytes` by their content: a JPEG starts with SOI + a marker and ends with
@@ -191,15 +199,10 @@ pub enum UploadError {
         /// The field.
         name: String,
     },
-    /// An image whose header declares more pixels than [`MAX_IMAGE_SIDE`] or
-    /// [`MAX_IMAGE_PIXELS`] allow.
-    #[error("image of {width}×{height} pixels")]
-    TooManyPixels {
-        /// Declared width.
-        width: u32,
-        /// Declared height.
-        height: u32,
-    },
+    /// An image whose header declares a side over [`MAX_IMAGE_SIDE`] or more than
+    /// [`MAX_IMAGE_PIXELS`] in all.
+    #[error("image larger than {MAX_IMAGE_SIDE} pixels a side or {MAX_IMAGE_PIXELS} in all")]
+    TooManyPixels,
     /// The applicant stored [`UploadLimits::per_applicant_per_day`] files today already.
     #[error("daily upload limit reached")]
     DailyLimit,
@@ -239,7 +242,7 @@ impl UploadError {
             Self::TooLarge => "upload_too_large",
             Self::RequestTooLarge => "upload_request_too_large",
             Self::FieldRepeated { .. } => "upload_fields_invalid",
-            Self::TooManyPixels { .. } => "upload_dimensions_too_large",
+            Self::TooManyPixels => "upload_dimensions_too_large",
             Self::DailyLimit => "upload_daily_limit",
             Self::Kv(_) => "kv_unavailable",
             Self::Empty => "upload_empty",
@@ -261,7 +264,7 @@ impl UploadError {
             Self::FieldRepeated { .. } => {
                 "每次只能上传一个文件：请求须恰好含一个 purpose 字段和一个 file 字段"
             }
-            Self::TooManyPixels { .. } => {
+            Self::TooManyPixels => {
                 "图片尺寸过大（每边不超过 10000 像素，总计不超过 4000 万像素），请缩小后重新上传"
             }
             Self::DailyLimit => "今日上传的文件已达上限，请明天再试；如有疑问请联系客服",
@@ -352,12 +355,9 @@ impl Uploads {
             return Err(UploadError::TooLarge);
         }
         let kind = sniff(bytes).ok_or(UploadError::NotAnImage)?;
-        let (width, height) = dimensions(bytes, kind).ok_or(UploadError::NotAnImage)?;
-        if width > MAX_IMAGE_SIDE
-            || height > MAX_IMAGE_SIDE
-            || u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS
-        {
-            return Err(UploadError::TooManyPixels { width, height });
+        let (width, height) = dimensions(bytes, kind)?;
+        if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
+            return Err(UploadError::TooManyPixels);
         }
         // Counted once the file is known to be acceptable, before anything is written: a
         // refused file does not use up the day, and the count cannot be raced past the limit.
@@ -460,6 +460,57 @@ mod tests {
         ] {
             assert_eq!(sniff(bad), None, "{bad:?}");
         }
+    }
+
+    /// `TINY_PNG` with its header declaring `width` × `height` (and the header's CRC fixed).
+    pub(crate) fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+        let mut png = TINY_PNG.to_vec();
+        png[16..20].copy_from_slice(&width.to_be_bytes());
+        png[20..24].copy_from_slice(&height.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        png
+    }
+
+    /// CRC-32 as PNG chunks carry it (ISO 3309).
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn dimensions_come_from_the_header_and_are_limited() {
+        assert_eq!(dimensions(TINY_PNG, ImageType::Png).unwrap(), (1, 1));
+        assert_eq!(png_declaring(1, 1), TINY_PNG, "the CRC is PNG's");
+        assert_eq!(
+            dimensions(&png_declaring(4000, 3000), ImageType::Png).unwrap(),
+            (4000, 3000)
+        );
+        for (width, height) in [(50_000, 50_000), (10_001, 1), (1, u32::MAX >> 1)] {
+            assert!(
+                matches!(
+                    dimensions(&png_declaring(width, height), ImageType::Png),
+                    Err(UploadError::TooManyPixels)
+                ),
+                "{width}×{height}"
+            );
+        }
+        // A fake JPEG (markers without a frame header) has no dimensions to read.
+        let fake = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', 0xFF, 0xD9];
+        assert!(matches!(
+            dimensions(&fake, ImageType::Jpeg),
+            Err(UploadError::NotAnImage)
+        ));
     }
 
     #[test]
