@@ -66,6 +66,10 @@ pub struct Settings {
     /// shorten the resend interval to walk flows that prove one phone twice.
     #[serde(skip)]
     pub otp_limits: crate::otp::OtpLimits,
+    /// How many files an applicant may upload a day. Not configurable (`docs/api.md` states
+    /// it); end-to-end tests lower it to reach it.
+    #[serde(skip)]
+    pub upload_limits: crate::uploads::UploadLimits,
     /// QR-login rate limits per minute (`[login]`, or `MCERT_LOGIN__PER_CLIENT`,
     /// `MCERT_LOGIN__PER_ADDRESS`, `MCERT_LOGIN__SCANS_PER_USER`).
     #[serde(default)]
@@ -196,6 +200,7 @@ impl Settings {
             wechat: None,
             aliyun_carrier: None,
             otp_limits: crate::otp::OtpLimits::default(),
+            upload_limits: crate::uploads::UploadLimits::default(),
             login: crate::login::LoginLimits::default(),
             trusted_proxies: Vec::new(),
             ip_region_db: None,

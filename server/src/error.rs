@@ -107,6 +107,9 @@ pub enum AppError {
         /// Chinese message.
         message: &'static str,
     },
+    /// A request that the extractors or a handler refused for its shape, before any service.
+    #[error(transparent)]
+    Request(#[from] RequestError),
     /// A request that is not of the expected shape.
     #[error("bad request: {detail}")]
     BadRequest {
@@ -115,6 +118,97 @@ pub enum AppError {
         /// Chinese message for the client.
         message: &'static str,
     },
+}
+
+/// Why a request was refused for its form alone: its path, query or body is not of the shape
+/// the endpoint documents (`startup.rs` installs the extractors' handlers that make these).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// A path segment does not parse (an id that is not a number).
+    #[error("path: {detail}")]
+    Path {
+        /// The extractor's complaint (logged).
+        detail: String,
+    },
+    /// The query string does not parse.
+    #[error("query: {detail}")]
+    Query {
+        /// The extractor's complaint (logged).
+        detail: String,
+    },
+    /// A JSON body that does not parse, misses a field, or has one too many.
+    #[error("JSON body: {detail}")]
+    Json {
+        /// The extractor's complaint (logged).
+        detail: String,
+    },
+    /// A body where JSON is expected is of another content type.
+    #[error("body is not application/json")]
+    NotJson,
+    /// A body larger than the endpoint takes.
+    #[error("body larger than {limit} bytes")]
+    TooLarge {
+        /// Bytes allowed.
+        limit: usize,
+    },
+    /// A body that could not be read (a broken upload stream, a bad encoding).
+    #[error("payload: {detail}")]
+    Payload {
+        /// Why (logged).
+        detail: String,
+    },
+    /// The optional body of `POST /api/v1/login-sessions` is there but is not the JSON object
+    /// it documents.
+    #[error("login session request: {detail}")]
+    LoginSessionBody {
+        /// The parser's complaint (logged).
+        detail: String,
+    },
+    /// No endpoint at this path.
+    #[error("no such endpoint")]
+    NoEndpoint,
+    /// The endpoint does not take this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Refused before any handler of ours, by something that answered in plain text (the
+    /// last resort of `http::api_answers`, so that every `/api/` error is the JSON body).
+    #[error("refused with {status}")]
+    Refused {
+        /// The status it answered with, kept.
+        status: StatusCode,
+    },
+    /// Scopes that the portal may not ask for, or without `openid`.
+    #[error("scopes {asked:?} not allowed for {client_id}")]
+    ScopeNotAllowed {
+        /// What was asked.
+        asked: Vec<String>,
+        /// The portal.
+        client_id: String,
+    },
+}
+
+impl RequestError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use StatusCode as S;
+        match self {
+            Self::Path { .. } => (S::BAD_REQUEST, "path_invalid", "请求地址中的编号或参数格式不正确，请检查链接后重试".into()),
+            Self::Query { .. } => (S::BAD_REQUEST, "query_invalid", "请求地址中的查询参数格式不正确（名称或取值不对），请对照接口文档检查".into()),
+            Self::Json { .. } => (S::BAD_REQUEST, "bad_request", "请求内容不是所需格式的 JSON（字段缺失、多余或类型不对），请更新小程序或对照接口文档后重试".into()),
+            Self::NotJson => (S::UNSUPPORTED_MEDIA_TYPE, "content_type_unsupported", "请求内容须为 JSON，并带 Content-Type: application/json".into()),
+            Self::TooLarge { limit } => (S::PAYLOAD_TOO_LARGE, "body_too_large", format!("请求内容过大（最多 {} KB），请精简后重试", limit.div_ceil(1024))),
+            Self::Payload { .. } => (S::BAD_REQUEST, "body_unreadable", "请求内容无法读取（传输中断或编码有误），请重试".into()),
+            Self::NoEndpoint => (S::NOT_FOUND, "endpoint_not_found", "没有这个接口，请检查请求地址，或更新小程序后重试".into()),
+            Self::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed", "该接口不支持此请求方法，请对照接口文档检查".into()),
+            Self::Refused { status } if status.is_server_error() => {
+                let (_, code, message) = internal();
+                (*status, code, message)
+            }
+            Self::Refused { status } => (*status, "request_refused", "请求无法处理，请对照接口文档检查请求的格式".into()),
+            Self::LoginSessionBody { .. } => (S::BAD_REQUEST, "login_request_malformed", "创建登录会话的请求体应为 JSON 对象，只含 scope、browser_address、browser_user_agent 字段；全部用默认值时请发送空请求体".into()),
+            Self::ScopeNotAllowed { .. } => (S::BAD_REQUEST, "login_scope_invalid", "scope 必须包含 openid，且只能是登记时允许的范围（openid、profile、employer）".into()),
+        }
+    }
 }
 
 /// Status, code and Chinese message of a CA error (shared by HTTP and the CLI).
@@ -654,7 +748,11 @@ impl AppError {
             AppError::Upload(UploadError::Storage(e)) => describe_storage_error(e),
             AppError::Upload(e) => {
                 let status = match e {
-                    UploadError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                    UploadError::TooLarge | UploadError::RequestTooLarge => {
+                        StatusCode::PAYLOAD_TOO_LARGE
+                    }
+                    UploadError::DailyLimit => StatusCode::TOO_MANY_REQUESTS,
+                    UploadError::Kv(_) => StatusCode::SERVICE_UNAVAILABLE,
                     UploadError::NotFound => StatusCode::NOT_FOUND,
                     UploadError::OcrNotConfigured => StatusCode::NOT_IMPLEMENTED,
                     UploadError::Ocr(OcrError::Unreadable { .. }) => {
@@ -685,6 +783,7 @@ impl AppError {
             AppError::Unauthorized { code, message } => {
                 (StatusCode::UNAUTHORIZED, code, (*message).to_string())
             }
+            AppError::Request(e) => e.parts(),
             AppError::BadRequest { message, .. } => (
                 StatusCode::BAD_REQUEST,
                 "bad_request",

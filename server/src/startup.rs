@@ -16,6 +16,7 @@ use crate::{
     cosign::Cosigner,
     downloads::Downloads,
     enrol::Enrolment,
+    error::{AppError, RequestError},
     http::{self, AppState},
     kv,
     login::{Logins, oidc::Oidc},
@@ -124,17 +125,54 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
     }
 }
 
-/// JSON bodies: small, and a body that does not parse is a `bad_request` with a Chinese message.
+/// Largest JSON body (the longest, a co-signing step, is a few hundred bytes).
+pub const JSON_LIMIT: usize = 16 * 1024;
+/// Largest other body read whole (an OCSP request, a token form).
+pub const PAYLOAD_LIMIT: usize = 64 * 1024;
+
+/// JSON bodies: small; one that is too large, of another type or not of the documented shape
+/// is refused with the JSON error body, as every error of the API is.
 fn json_config() -> web::JsonConfig {
+    use actix_web::error::JsonPayloadError;
     web::JsonConfig::default()
-        .limit(16 * 1024)
+        .limit(JSON_LIMIT)
         .error_handler(|error, _request| {
-            crate::error::AppError::BadRequest {
-                detail: error.to_string(),
-                message: "请求内容不是所需格式的 JSON（字段缺失、多余或类型不对），请更新小程序后重试",
-            }
-            .into()
+            let refused = match error {
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => {
+                    RequestError::TooLarge { limit: JSON_LIMIT }
+                }
+                JsonPayloadError::ContentType => RequestError::NotJson,
+                JsonPayloadError::Payload(error) => RequestError::Payload {
+                    detail: error.to_string(),
+                },
+                other => RequestError::Json {
+                    detail: other.to_string(),
+                },
+            };
+            AppError::from(refused).into()
         })
+}
+
+/// Path segments that do not parse (`/api/v1/applications/abc`): the JSON error body, not
+/// actix's plain-text complaint.
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error, _request| {
+        AppError::from(RequestError::Path {
+            detail: error.to_string(),
+        })
+        .into()
+    })
+}
+
+/// Query strings that do not parse: the JSON error body.
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _request| {
+        AppError::from(RequestError::Query {
+            detail: error.to_string(),
+        })
+        .into()
+    })
 }
 
 /// The CA with its storage, opened and migrated; what `serve` and the admin CLI share.
@@ -334,6 +372,8 @@ impl Application {
             Arc::new(FsFileStore::new(settings.data_dir.join("uploads"))),
             core.store.clone(),
             ocr_reader(&settings)?,
+            kv.clone(),
+            settings.upload_limits,
         ));
         let people = Arc::new(People::new(
             core.store.clone(),
@@ -440,10 +480,13 @@ impl Application {
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(http::api_answers))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
-                .app_data(web::PayloadConfig::new(64 * 1024))
+                .app_data(web::PayloadConfig::new(PAYLOAD_LIMIT))
                 .app_data(json_config())
+                .app_data(path_config())
+                .app_data(query_config())
                 .configure(|cfg| routes(cfg, dev_mode))
         })
         .listen(listener)?

@@ -1,5 +1,5 @@
 /**
- * The hosted QR login page (server/src/http/login_page.html) and its error page on their own, in
+ * The hosted QR login page (server/templates/login_page.html) and its error page on their own, in
  * headless Chromium, against a stand-in for the server (lib/stand-in.mjs) whose status stream the
  * test drives: each state's text and `data-state`, the redirect after confirmation, the buttons,
  * no console errors or CSP violations, no request to anywhere but the server, at 360×740 and
@@ -100,7 +100,7 @@ test('the templates: small, only the placeholders the handler fills, no inline h
     'nonce',
     'portal_name',
     'portal_origin',
-    'qr_svg',
+    'qr_svg|safe',
     'qr_text',
     'restart_url',
   ]);

@@ -2,7 +2,9 @@
 //! the same process, so that a newcomer can watch a whole QR login — `/demo` → 扫码登录 →
 //! mcert's QR page → `mcert-phone scan` → back at `/demo` with the employer's name. It talks to
 //! mcert only over HTTP, as any portal would: authorize with `state`, `nonce` and PKCE, the code
-//! exchanged at the token endpoint with its client secret, the ID token verified.
+//! exchanged at the token endpoint with its client secret, the ID token verified. The `state`
+//! is bound to the browser that started the login (a cookie holds it until the callback), so
+//! that nobody can finish their own login in somebody else's browser (login CSRF).
 
 use actix_web::{
     HttpRequest, HttpResponse,
@@ -29,6 +31,8 @@ use crate::{
 /// The demo portal's client id.
 pub const CLIENT_ID: &str = "demo-portal";
 const COOKIE: &str = "demo_portal_session";
+/// Holds the `state` of the login this browser started, until its callback.
+const LOGIN_COOKIE: &str = "demo_portal_login";
 const PENDING_TTL: Duration = Duration::from_secs(600);
 const SESSION_TTL: Duration = Duration::from_secs(3600);
 
@@ -136,6 +140,7 @@ fn portal_page(body: &str) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Frame-Options", "DENY"))
         .insert_header((
             "Content-Security-Policy",
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'",
@@ -237,7 +242,31 @@ pub async fn login(state: web::Data<AppState>) -> HttpResponse {
     );
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(login_cookie(oauth_state, demo.base.starts_with("https://")))
         .finish()
+}
+
+/// The cookie that binds a login's `state` to this browser: sent back only to the demo's own
+/// pages, and on the top-level redirect back from mcert (`Lax`).
+fn login_cookie(oauth_state: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(LOGIN_COOKIE, oauth_state)
+        .path("/demo")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            PENDING_TTL.as_secs() as i64,
+        ))
+        .finish()
+}
+
+/// Whether `oauth_state` is the one this browser's login cookie holds.
+fn started_here(request: &HttpRequest, oauth_state: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    request
+        .cookie(LOGIN_COOKIE)
+        .is_some_and(|cookie| bool::from(cookie.value().as_bytes().ct_eq(oauth_state.as_bytes())))
 }
 
 /// The callback query.
@@ -255,16 +284,36 @@ struct TokenAnswer {
 
 /// The portal's callback: exchanges the code with its secret and verifies the ID token.
 #[get("/demo/callback")]
-pub async fn callback(state: web::Data<AppState>, query: web::Query<Callback>) -> HttpResponse {
+pub async fn callback(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    query: web::Query<Callback>,
+) -> HttpResponse {
     let Some(demo) = demo(&state) else {
         return HttpResponse::NotFound().finish();
     };
-    let fail = |message: &str| error_page(StatusCode::BAD_REQUEST, "示例门户：登录失败", message);
+    // Whatever the outcome, the login this browser started is over.
+    let fail = |message: &str| {
+        let mut page = error_page(StatusCode::BAD_REQUEST, "示例门户：登录失败", message);
+        let _ = page.add_removal_cookie(&login_cookie(String::new(), false));
+        page
+    };
+    let Some(oauth_state) = &query.state else {
+        return fail("回调缺少 state。");
+    };
+    // Before anything else: a callback for a login another browser started (an attacker's
+    // code sent to a victim) must not sign this browser in, nor show that login's error.
+    if !started_here(&request, oauth_state) {
+        return fail(
+            "这次登录不是由本浏览器发起的（state 与本浏览器的登录记录不符）。请回到示例门户，重新点击“扫码登录”。",
+        );
+    }
     if let Some(error) = &query.error {
+        let _ = state.kv.take(&format!("demo-pending:{oauth_state}")).await;
         return fail(&format!("mcert 返回：{error}（例如在手机上拒绝了登录）。"));
     }
-    let (Some(code), Some(oauth_state)) = (&query.code, &query.state) else {
-        return fail("回调缺少 code 或 state。");
+    let Some(code) = &query.code else {
+        return fail("回调缺少 code。");
     };
     let pending = match state.kv.take(&format!("demo-pending:{oauth_state}")).await {
         Ok(Some(bytes)) => serde_json::from_slice::<Pending>(&bytes).ok(),
@@ -333,15 +382,19 @@ pub async fn callback(state: web::Data<AppState>, query: web::Query<Callback>) -
             "请稍后再试。",
         );
     }
+    let mut done = login_cookie(String::new(), false);
+    done.make_removal();
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/demo"))
         .cookie(
             Cookie::build(COOKIE, token)
                 .path("/demo")
                 .http_only(true)
+                .secure(demo.base.starts_with("https://"))
                 .same_site(SameSite::Lax)
                 .finish(),
         )
+        .cookie(done)
         .finish()
 }
 

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 
 use super::{AppState, mp::mp_user};
 use crate::{
-    error::AppError,
+    error::{AppError, RequestError},
     kv::Subscription,
     login::{Eligible, LoginError, LoginSession, LoginState, Logins, Requester, oidc::Claims, qr},
     portals::Portal,
@@ -32,8 +32,32 @@ pub const BROWSER_COOKIE: &str = "mcert_login";
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Longest long poll.
 const MAX_WAIT_SECS: u64 = 25;
-const LOGIN_PAGE: &str = include_str!("login_page.html");
-const ERROR_PAGE: &str = include_str!("login_page_error.html");
+
+/// The hosted QR page (`server/templates/login_page.html`). Every value is HTML-escaped by the
+/// template, once; only the QR code's SVG, which the server draws itself, goes in as it is.
+#[derive(askama::Template)]
+#[template(path = "login_page.html")]
+struct LoginPage<'a> {
+    nonce: &'a str,
+    portal_name: &'a str,
+    portal_origin: &'a str,
+    qr_text: &'a str,
+    qr_svg: &'a str,
+    match_code: &'a str,
+    expires_at: String,
+    events_url: String,
+    continue_url: String,
+    restart_url: &'a str,
+}
+
+/// The error page (`server/templates/login_page_error.html`).
+#[derive(askama::Template)]
+#[template(path = "login_page_error.html")]
+struct ErrorPage<'a> {
+    nonce: &'a str,
+    title: &'a str,
+    message: &'a str,
+}
 
 /// Text for HTML element content and attribute values.
 pub(super) fn escape(text: &str) -> String {
@@ -51,6 +75,25 @@ pub(super) fn escape(text: &str) -> String {
     out
 }
 
+/// A rendered page, or the plain error page if the template could not be rendered (it writes
+/// into a `String`, so only a value's own `Display` could fail).
+fn rendered(
+    status: actix_web::http::StatusCode,
+    template: &impl askama::Template,
+    nonce: &str,
+) -> HttpResponse {
+    match template.render() {
+        Ok(html) => page(status, html, nonce),
+        Err(error) => {
+            tracing::error!(error = %error, "page not rendered");
+            HttpResponse::InternalServerError()
+                .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body("服务器内部错误，请稍后重试")
+        }
+    }
+}
+
 /// A page with the strict CSP its inline script and style are allowed under by `nonce`.
 fn page(status: actix_web::http::StatusCode, html: String, nonce: &str) -> HttpResponse {
     HttpResponse::build(status)
@@ -58,6 +101,8 @@ fn page(status: actix_web::http::StatusCode, html: String, nonce: &str) -> HttpR
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
+        // For browsers that predate CSP's frame-ancestors: no framing (clickjacking) either way.
+        .insert_header(("X-Frame-Options", "DENY"))
         .insert_header((
             "Content-Security-Policy",
             format!(
@@ -72,11 +117,12 @@ fn page(status: actix_web::http::StatusCode, html: String, nonce: &str) -> HttpR
 /// The error page (for what must not redirect to a portal), in Chinese.
 pub fn error_page(status: actix_web::http::StatusCode, title: &str, message: &str) -> HttpResponse {
     let nonce = tokens::random_token(16);
-    let html = ERROR_PAGE
-        .replace("{{nonce}}", &nonce)
-        .replace("{{title}}", &escape(title))
-        .replace("{{message}}", &escape(message));
-    page(status, html, &nonce)
+    let template = ErrorPage {
+        nonce: &nonce,
+        title,
+        message,
+    };
+    rendered(status, &template, &nonce)
 }
 
 fn login_path(id: &str) -> String {
@@ -174,25 +220,26 @@ pub async fn login_page(
             return page_error(&LoginError::Corrupt);
         }
     };
-    let restart = session
+    let restart_url = session
         .authorization
         .as_ref()
-        .map(|a| a.restart_url.clone())
+        .map(|a| a.restart_url.as_str())
         .unwrap_or_default();
     let nonce = tokens::random_token(16);
     let path = login_path(&session.id);
-    let html = LOGIN_PAGE
-        .replace("{{nonce}}", &nonce)
-        .replace("{{portal_name}}", &escape(&session.portal_name))
-        .replace("{{portal_origin}}", &escape(&session.origin))
-        .replace("{{qr_text}}", &escape(&qr_text))
-        .replace("{{match_code}}", &escape(&session.match_code))
-        .replace("{{expires_at}}", &session.expires_at.to_rfc3339())
-        .replace("{{events_url}}", &escape(&format!("{path}/events")))
-        .replace("{{continue_url}}", &escape(&format!("{path}/continue")))
-        .replace("{{restart_url}}", &escape(&restart))
-        .replace("{{qr_svg}}", &svg);
-    page(actix_web::http::StatusCode::OK, html, &nonce)
+    let template = LoginPage {
+        nonce: &nonce,
+        portal_name: &session.portal_name,
+        portal_origin: &session.origin,
+        qr_text: &qr_text,
+        qr_svg: &svg,
+        match_code: &session.match_code,
+        expires_at: session.expires_at.to_rfc3339(),
+        events_url: format!("{path}/events"),
+        continue_url: format!("{path}/continue"),
+        restart_url,
+    };
+    rendered(actix_web::http::StatusCode::OK, &template, &nonce)
 }
 
 /// The page's live status (Server-Sent Events; only for the browser that started it).
@@ -604,13 +651,30 @@ async fn own_session(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionRequest {
-    /// Space-separated scopes (default: every scope the portal may ask for).
+    /// Space-separated scopes, `openid` among them, each one the portal may ask for (default:
+    /// every scope the portal may ask for); anything else is `400 login_scope_invalid`.
     pub scope: Option<String>,
     /// The address of the portal's user whose page shows the QR code, as the portal received
     /// it: the phone shows where the login was started (without it: 未知).
     pub browser_address: Option<String>,
     /// That browser's `User-Agent` header.
     pub browser_user_agent: Option<String>,
+}
+
+/// The body of a session request: empty (or only whitespace) means every default; anything
+/// else must be the documented JSON object, so that a mistyped field or a broken body is refused
+/// rather than silently granting the portal's every scope.
+fn create_session_request(body: &[u8]) -> Result<CreateSessionRequest, RequestError> {
+    let limit = crate::startup::JSON_LIMIT;
+    if body.len() > limit {
+        return Err(RequestError::TooLarge { limit });
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(CreateSessionRequest::default());
+    }
+    serde_json::from_slice(body).map_err(|error| RequestError::LoginSessionBody {
+        detail: error.to_string(),
+    })
 }
 
 /// A new embedded session.
@@ -637,10 +701,10 @@ pub struct EmbeddedSessionBody {
 pub async fn create_session(
     state: web::Data<AppState>,
     request: HttpRequest,
-    body: Option<web::Json<CreateSessionRequest>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let portal = portal_client(&state, &request).await?;
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let body = create_session_request(&body)?;
     let browser_address = match body.browser_address.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => Some(text.parse::<std::net::IpAddr>().map_err(|_| AppError::BadRequest {
@@ -648,16 +712,16 @@ pub async fn create_session(
             message: "browser_address 应为用户浏览器的 IP 地址（如 222.172.200.68），请检查门户后端传入的值",
         })?),
     };
-    let asked = body.scope;
-    let scopes: Vec<String> = match asked.as_deref() {
+    let scopes: Vec<String> = match body.scope.as_deref() {
         Some(scope) => scope.split_ascii_whitespace().map(str::to_string).collect(),
         None => portal.scopes.clone(),
     };
     if !scopes.iter().any(|s| s == "openid") || scopes.iter().any(|s| !portal.allows_scope(s)) {
-        return Err(AppError::BadRequest {
-            detail: format!("scopes {scopes:?} for {}", portal.client_id),
-            message: "scope 必须包含 openid，且只能是登记时允许的范围（openid、profile、employer）",
-        });
+        return Err(RequestError::ScopeNotAllowed {
+            asked: scopes,
+            client_id: portal.client_id,
+        }
+        .into());
     }
     let address = super::client_address(&request);
     let requester = Requester {

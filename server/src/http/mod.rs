@@ -24,6 +24,7 @@ use crate::{
     captcha::Captcha,
     downloads::Downloads,
     enrol::Enrolment,
+    error::{AppError, RequestError},
     kv::Kv,
     login::{Logins, oidc::Oidc},
     notify::Notifier,
@@ -64,6 +65,47 @@ fn bearer_token(request: &actix_web::HttpRequest) -> Option<&str> {
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|token| !token.is_empty())
+}
+
+/// Every answer under `/api/`: never cached (they carry personal data: the mini-program's
+/// certificates, an applicant's files, a portal's ID token), and an error that something other
+/// than our handlers answered in plain text (an unknown path, a body over the payload limit)
+/// becomes the JSON error body too.
+pub async fn api_answers(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::http::{
+        StatusCode,
+        header::{self, HeaderValue},
+    };
+    let api = request.path().starts_with("/api/");
+    let mut response = next.call(request).await?.map_into_boxed_body();
+    if !api {
+        return Ok(response);
+    }
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !json {
+        let refused = match status {
+            StatusCode::NOT_FOUND => RequestError::NoEndpoint,
+            StatusCode::METHOD_NOT_ALLOWED => RequestError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => RequestError::TooLarge {
+                limit: crate::startup::PAYLOAD_LIMIT,
+            },
+            status => RequestError::Refused { status },
+        };
+        let answer = actix_web::ResponseError::error_response(&AppError::from(refused));
+        response = response.into_response(answer);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// Shared by every handler.

@@ -62,7 +62,6 @@ pub async fn authorize(
     request: HttpRequest,
     query: web::Query<AuthorizeRequest>,
 ) -> HttpResponse {
-    let restart_url = format!("{}{}", state.oidc.issuer(), request.uri());
     let address = super::client_address(&request);
     let secure = state.oidc.issuer().starts_with("https://");
     // A browser without an id gets one now; limits count it from its next login on.
@@ -83,11 +82,7 @@ pub async fn authorize(
         address: super::client_ip(&request),
         user_agent,
     };
-    match state
-        .oidc
-        .authorize(&query.into_inner(), &restart_url, requester)
-        .await
-    {
+    match state.oidc.authorize(&query.into_inner(), requester).await {
         Ok((created, _)) => {
             let session = created.session;
             let mut response = HttpResponse::SeeOther();

@@ -1,8 +1,8 @@
 //! Applicants' file uploads: `multipart/form-data` (what `wx.uploadFile` and browser forms send)
-//! with a `purpose` field and a `file` field, read with a hard size cap.
+//! with one `purpose` field and one `file` field, read with hard caps on each and on the whole.
 
 use actix_multipart::Multipart;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt as _;
 use serde::Serialize;
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::{AppState, otp::signed_in_applicant};
 use crate::{
     error::AppError,
-    uploads::{MAX_UPLOAD_BYTES, UploadError, UploadPurpose, UploadRecord},
+    uploads::{MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, UploadError, UploadPurpose, UploadRecord},
 };
 
 /// A stored file.
@@ -51,13 +51,19 @@ fn malformed(detail: impl ToString) -> AppError {
     }
 }
 
-/// Uploads one image (jpg/jpeg/png by content, ≤ 6 MB).
+/// Longest `purpose` field (the longest purpose is 16 characters).
+const MAX_PURPOSE_BYTES: usize = 64;
+
+/// Uploads one image (jpg/jpeg/png by content, ≤ 6 MB, ≤ 10000 pixels a side and 40 million in
+/// all, 30 a day). The request carries exactly one `purpose` and one `file` and is at most
+/// [`MAX_REQUEST_BYTES`] in all: it is refused by its `Content-Length` before anything is read,
+/// and otherwise as soon as it grows past that.
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "applicants",
     security(("applicant_session" = [])),
-    request_body(content_type = "multipart/form-data", description = "fields `purpose` and `file`"),
+    request_body(content_type = "multipart/form-data", description = "fields `purpose` and `file`, once each"),
     responses((status = 201, body = UploadBody),
               (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody)))]
+              (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 #[post("/api/v1/uploads")]
 pub async fn upload(
     state: web::Data<AppState>,
@@ -65,25 +71,41 @@ pub async fn upload(
     mut payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let applicant = signed_in_applicant(&state, &request).await?;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_REQUEST_BYTES as u64) {
+        return Err(UploadError::RequestTooLarge.into());
+    }
     let mut purpose = None;
     let mut file: Option<Vec<u8>> = None;
+    let mut read = 0usize;
     while let Some(mut field) = payload.try_next().await.map_err(malformed)? {
         let name = field.name().unwrap_or_default().to_string();
+        let (limit, too_large) = match name.as_str() {
+            "purpose" if purpose.is_none() => (MAX_PURPOSE_BYTES, UploadError::UnknownPurpose),
+            "file" if file.is_none() => (MAX_UPLOAD_BYTES, UploadError::TooLarge),
+            "purpose" | "file" => return Err(UploadError::FieldRepeated { name }.into()),
+            other => return Err(malformed(format!("unexpected field {other}"))),
+        };
         let mut bytes = Vec::new();
         while let Some(chunk) = field.try_next().await.map_err(malformed)? {
-            if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
-                return Err(UploadError::TooLarge.into());
+            read += chunk.len();
+            if read > MAX_REQUEST_BYTES {
+                return Err(UploadError::RequestTooLarge.into());
+            }
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large.into());
             }
             bytes.extend_from_slice(&chunk);
         }
-        match name.as_str() {
-            "purpose" => {
-                let text = String::from_utf8(bytes).map_err(malformed)?;
-                purpose =
-                    Some(UploadPurpose::parse(text.trim()).ok_or(UploadError::UnknownPurpose)?);
-            }
-            "file" => file = Some(bytes),
-            other => return Err(malformed(format!("unexpected field {other}"))),
+        if name == "purpose" {
+            let text = String::from_utf8(bytes).map_err(malformed)?;
+            purpose = Some(UploadPurpose::parse(text.trim()).ok_or(UploadError::UnknownPurpose)?);
+        } else {
+            file = Some(bytes);
         }
     }
     let purpose = purpose.ok_or_else(|| malformed("no purpose field"))?;

@@ -331,12 +331,11 @@ impl Oidc {
         })
     }
 
-    /// Checks an authorize request and creates its hosted login session. `restart_url` is the
-    /// request's own URL (the page's "refresh" starts it again).
+    /// Checks an authorize request and creates its hosted login session, whose page's "refresh"
+    /// starts the same request again.
     pub async fn authorize(
         &self,
         request: &AuthorizeRequest,
-        restart_url: &str,
         requester: Requester<'_>,
     ) -> Result<(Created, Portal), AuthorizeError> {
         let no_redirect = |message: &str| AuthorizeError::NoRedirect {
@@ -417,12 +416,31 @@ impl Oidc {
         };
         let mut granted = scopes;
         granted.dedup();
+        // Rebuilt from the checked parameters only, never the raw request: nothing the request
+        // carried besides them reaches the page.
+        let scope = granted.join(" ");
+        let restart_url = with_query(
+            &format!("{}/oauth2/authorize", self.issuer),
+            &[
+                ("response_type", Some("code")),
+                ("client_id", Some(portal.client_id.as_str())),
+                ("redirect_uri", Some(redirect_uri.as_str())),
+                ("scope", Some(scope.as_str())),
+                ("state", request.state.as_deref()),
+                ("nonce", request.nonce.as_deref()),
+                ("code_challenge", code_challenge.as_deref()),
+                (
+                    "code_challenge_method",
+                    code_challenge.as_ref().map(|_| "S256"),
+                ),
+            ],
+        );
         let authorization = Authorization {
             redirect_uri: redirect_uri.clone(),
             state: request.state.clone(),
             nonce: request.nonce.clone(),
             code_challenge,
-            restart_url: restart_url.to_string(),
+            restart_url,
         };
         match self
             .logins

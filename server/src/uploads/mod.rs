@@ -1,11 +1,14 @@
 //! Applicants' files (seed 000 §三(二)): the licence, both sides of the agent's ID card and the
 //! stamped application form. Only JPEG and PNG are accepted, judged by their content (a PDF
-//! renamed `.jpg` is refused), at most 6 MB. Bytes go to a [`FileStore`] under their SM3 hash
-//! (the filesystem by default; the trait allows object storage), metadata to the database.
+//! renamed `.jpg` is refused), at most 6 MB and at most [`MAX_IMAGE_SIDE`] pixels a side and
+//! [`MAX_IMAGE_PIXELS`] in all (read from the header, never decoded: a small file can declare an
+//! image that would take gigabytes to decode), and at most [`UploadLimits`] files per applicant
+//! a day. Bytes go to a [`FileStore`] under their SM3 hash (the filesystem by default; the trait
+//! allows object storage), metadata to the database.
 
 mod fs;
 
-use std::sync::Arc;
+use std::{io::Cursor, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
@@ -14,11 +17,40 @@ pub use fs::FsFileStore;
 
 use crate::{
     ca::StorageError,
+    kv::{Kv, KvError},
     providers::ocr::{IdCardText, LicenceText, OcrError, OcrReader},
 };
 
 /// Largest file accepted (seed 000: "文件大小 6M 以内").
 pub const MAX_UPLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// Largest whole upload request: the file and the small `purpose` field with their multipart
+/// headers. Anything longer is refused before (by its `Content-Length`) or while it is read.
+pub const MAX_REQUEST_BYTES: usize = MAX_UPLOAD_BYTES + 16 * 1024;
+
+/// Largest width or height of an image, in pixels (a 108-megapixel phone photo is 12000 wide;
+/// photos of documents are taken at a phone's usual 12 megapixels, about 4000 × 3000).
+pub const MAX_IMAGE_SIDE: u32 = 10_000;
+
+/// Largest image in pixels: 40 million, 160 MB once decoded to RGBA for OCR or a reviewer's
+/// browser.
+pub const MAX_IMAGE_PIXELS: u64 = 40_000_000;
+
+/// How many files one applicant may store.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimits {
+    /// Files stored per applicant per (UTC) day; an application needs four, and a few more for
+    /// retakes and resubmissions.
+    pub per_applicant_per_day: u32,
+}
+
+impl Default for UploadLimits {
+    fn default() -> Self {
+        Self {
+            per_applicant_per_day: 30,
+        }
+    }
+}
 
 /// What a file is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +105,31 @@ impl ImageType {
             Self::Jpeg => "image/jpeg",
             Self::Png => "image/png",
         }
+    }
+}
+
+impl ImageType {
+    fn format(self) -> image::ImageFormat {
+        match self {
+            Self::Jpeg => image::ImageFormat::Jpeg,
+            Self::Png => image::ImageFormat::Png,
+        }
+    }
+}
+
+/// Width and height as the image's header declares them, read without decoding the pixels.
+/// A side over [`MAX_IMAGE_SIDE`] is refused by the reader itself, before it sets anything up
+/// for the image; a header that cannot be read is not an image.
+pub fn dimensions(bytes: &[u8], kind: ImageType) -> Result<(u32, u32), UploadError> {
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), kind.format());
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    reader.limits(limits);
+    match reader.into_dimensions() {
+        Ok(dimensions) => Ok(dimensions),
+        Err(image::ImageError::Limits(_)) => Err(UploadError::TooManyPixels),
+        Err(_) => Err(UploadError::NotAnImage),
     }
 }
 
@@ -133,6 +190,22 @@ pub enum UploadError {
     /// Larger than [`MAX_UPLOAD_BYTES`].
     #[error("file too large")]
     TooLarge,
+    /// The whole request is larger than [`MAX_REQUEST_BYTES`] (several files, or padding).
+    #[error("upload request larger than {MAX_REQUEST_BYTES} bytes")]
+    RequestTooLarge,
+    /// A request with more than one `file` or `purpose` field.
+    #[error("field {name} given more than once")]
+    FieldRepeated {
+        /// The field.
+        name: String,
+    },
+    /// An image whose header declares a side over [`MAX_IMAGE_SIDE`] or more than
+    /// [`MAX_IMAGE_PIXELS`] in all.
+    #[error("image larger than {MAX_IMAGE_SIDE} pixels a side or {MAX_IMAGE_PIXELS} in all")]
+    TooManyPixels,
+    /// The applicant stored [`UploadLimits::per_applicant_per_day`] files today already.
+    #[error("daily upload limit reached")]
+    DailyLimit,
     /// Empty.
     #[error("file empty")]
     Empty,
@@ -157,6 +230,9 @@ pub enum UploadError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The kv store (the daily count) failed.
+    #[error(transparent)]
+    Kv(#[from] KvError),
 }
 
 impl UploadError {
@@ -164,6 +240,11 @@ impl UploadError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::TooLarge => "upload_too_large",
+            Self::RequestTooLarge => "upload_request_too_large",
+            Self::FieldRepeated { .. } => "upload_fields_invalid",
+            Self::TooManyPixels => "upload_dimensions_too_large",
+            Self::DailyLimit => "upload_daily_limit",
+            Self::Kv(_) => "kv_unavailable",
             Self::Empty => "upload_empty",
             Self::NotAnImage => "upload_not_image",
             Self::UnknownPurpose => "upload_purpose_unknown",
@@ -179,6 +260,15 @@ impl UploadError {
     pub fn message_zh(&self) -> &'static str {
         match self {
             Self::TooLarge => "文件超过 6M，请压缩或重新拍摄后上传",
+            Self::RequestTooLarge => "上传请求超过 6M：每次只能上传一个不超过 6M 的文件",
+            Self::FieldRepeated { .. } => {
+                "每次只能上传一个文件：请求须恰好含一个 purpose 字段和一个 file 字段"
+            }
+            Self::TooManyPixels => {
+                "图片尺寸过大（每边不超过 10000 像素，总计不超过 4000 万像素），请缩小后重新上传"
+            }
+            Self::DailyLimit => "今日上传的文件已达上限，请明天再试；如有疑问请联系客服",
+            Self::Kv(_) => "会话存储暂时无法访问，请稍后重试",
             Self::Empty => "文件为空，请重新选择",
             Self::NotAnImage => {
                 "文件格式须为 jpg/jpeg/png 图片（按文件内容识别，改扩展名无效），请重新选择"
@@ -211,17 +301,27 @@ pub struct Uploads {
     files: Arc<dyn FileStore>,
     store: Arc<dyn UploadStore>,
     ocr: Option<Arc<dyn OcrReader>>,
+    kv: Arc<dyn Kv>,
+    limits: UploadLimits,
 }
 
 impl Uploads {
     /// The service over a file store and the metadata store, with the OCR reader if one is
-    /// configured.
+    /// configured; the kv store counts each applicant's uploads of the day.
     pub fn new(
         files: Arc<dyn FileStore>,
         store: Arc<dyn UploadStore>,
         ocr: Option<Arc<dyn OcrReader>>,
+        kv: Arc<dyn Kv>,
+        limits: UploadLimits,
     ) -> Self {
-        Self { files, store, ocr }
+        Self {
+            files,
+            store,
+            ocr,
+            kv,
+            limits,
+        }
     }
 
     /// Reads the owner's licence or ID card front with the OCR provider.
@@ -255,6 +355,23 @@ impl Uploads {
             return Err(UploadError::TooLarge);
         }
         let kind = sniff(bytes).ok_or(UploadError::NotAnImage)?;
+        let (width, height) = dimensions(bytes, kind)?;
+        if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
+            return Err(UploadError::TooManyPixels);
+        }
+        // Counted once the file is known to be acceptable, before anything is written: a
+        // refused file does not use up the day, and the count cannot be raced past the limit.
+        let day = Utc::now().format("%Y%m%d");
+        let stored_today = self
+            .kv
+            .incr(
+                &format!("upload-day:{day}:{applicant_id}"),
+                Duration::from_secs(24 * 3600),
+            )
+            .await?;
+        if stored_today > i64::from(self.limits.per_applicant_per_day) {
+            return Err(UploadError::DailyLimit);
+        }
         let sm3 = hex::encode(mcert_signer::sm3_digest(bytes));
         self.files.put(&sm3, bytes).await?;
         let mut id = [0u8; 16];
@@ -343,6 +460,57 @@ mod tests {
         ] {
             assert_eq!(sniff(bad), None, "{bad:?}");
         }
+    }
+
+    /// `TINY_PNG` with its header declaring `width` × `height` (and the header's CRC fixed).
+    pub(crate) fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+        let mut png = TINY_PNG.to_vec();
+        png[16..20].copy_from_slice(&width.to_be_bytes());
+        png[20..24].copy_from_slice(&height.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        png
+    }
+
+    /// CRC-32 as PNG chunks carry it (ISO 3309).
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn dimensions_come_from_the_header_and_are_limited() {
+        assert_eq!(dimensions(TINY_PNG, ImageType::Png).unwrap(), (1, 1));
+        assert_eq!(png_declaring(1, 1), TINY_PNG, "the CRC is PNG's");
+        assert_eq!(
+            dimensions(&png_declaring(4000, 3000), ImageType::Png).unwrap(),
+            (4000, 3000)
+        );
+        for (width, height) in [(50_000, 50_000), (10_001, 1), (1, u32::MAX >> 1)] {
+            assert!(
+                matches!(
+                    dimensions(&png_declaring(width, height), ImageType::Png),
+                    Err(UploadError::TooManyPixels)
+                ),
+                "{width}×{height}"
+            );
+        }
+        // A fake JPEG (markers without a frame header) has no dimensions to read.
+        let fake = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', 0xFF, 0xD9];
+        assert!(matches!(
+            dimensions(&fake, ImageType::Jpeg),
+            Err(UploadError::NotAnImage)
+        ));
     }
 
     #[test]

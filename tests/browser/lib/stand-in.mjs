@@ -1,7 +1,7 @@
 /**
  * A stand-in for mcert's side of the hosted QR login page, so the page can be tested on its
- * own: a node:http server on loopback that fills the two templates as the Rust handler does
- * (plain placeholder replacement, values HTML-escaped, the QR SVG inserted as it is), sends the
+ * own: a node:http server on loopback that fills the two askama templates as the Rust handler
+ * does (each `{{ name }}` HTML-escaped, `{{ name|safe }}` — the QR SVG — as it is), sends the
  * page's Content-Security-Policy, and serves the status stream (Server-Sent Events) that the
  * test drives step by step.
  */
@@ -13,9 +13,12 @@ import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const HTTP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'server', 'src', 'http');
-export const LOGIN_PAGE = join(HTTP_DIR, 'login_page.html');
-export const ERROR_PAGE = join(HTTP_DIR, 'login_page_error.html');
+const TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'server', 'templates');
+export const LOGIN_PAGE = join(TEMPLATES, 'login_page.html');
+export const ERROR_PAGE = join(TEMPLATES, 'login_page_error.html');
+
+/** `{{ name }}` or `{{ name|safe }}`, the only expressions the templates use. */
+const EXPRESSION = /\{\{\s*([a-z_]+)(\|safe)?\s*\}\}/g;
 
 /** The page's CSP as the server sends it, for a given nonce. */
 export function contentSecurityPolicy(nonce) {
@@ -35,21 +38,21 @@ export function escapeHtml(text) {
     .replace(/'/g, '&#x27;');
 }
 
-/** The `{{name}}` placeholders a template uses. */
+/** The placeholders a template uses, `|safe` ones marked so. */
 export function placeholders(template) {
-  return [...new Set([...template.matchAll(/\{\{([a-z_]+)\}\}/g)].map((m) => m[1]))].sort();
+  return [...new Set([...template.matchAll(EXPRESSION)].map((m) => m[1] + (m[2] ?? '')))].sort();
 }
 
 /**
- * `template` with every placeholder replaced: values escaped, `raw` names inserted as they are.
- * A placeholder without a value fails, so the template and the handler cannot drift apart.
+ * `template` with every placeholder replaced in one pass, as askama does: values escaped,
+ * `|safe` ones inserted as they are. A placeholder without a value fails, so the template and
+ * the handler cannot drift apart.
  */
-export function fill(template, values, raw = []) {
-  const out = template.replace(/\{\{([a-z_]+)\}\}/g, (_whole, name) => {
-    assert.ok(name in values, `no value for {{${name}}}`);
-    return raw.includes(name) ? values[name] : escapeHtml(values[name]);
+export function fill(template, values) {
+  return template.replace(EXPRESSION, (_whole, name, safe) => {
+    assert.ok(name in values, `no value for {{ ${name} }}`);
+    return safe ? values[name] : escapeHtml(values[name]);
   });
-  return out;
 }
 
 /**
@@ -199,7 +202,6 @@ export async function startStandIn() {
           restart_url: restartUrl(session),
           nonce,
         },
-        ['qr_svg'],
       );
       html(response, page, nonce);
     } else if (match && session && match[2] === '/events') {

@@ -4,7 +4,7 @@
 use mcert_server::captcha::work_bits;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 /// A drag that speeds up then slows down, as a hand does.
 fn human_drag(width: u64) -> Value {
@@ -330,4 +330,127 @@ async fn images_are_accepted_by_content_and_shown_only_to_their_owner() {
         .await
         .unwrap();
     assert_eq!(hidden.status().as_u16(), 404);
+}
+
+/// `TINY_PNG` with a header declaring `width` × `height` pixels (its CRC fixed, so that only
+/// the size is wrong).
+fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+    let mut png = TINY_PNG.to_vec();
+    png[16..20].copy_from_slice(&width.to_be_bytes());
+    png[20..24].copy_from_slice(&height.to_be_bytes());
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in &png[12..29] {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    png[29..33].copy_from_slice(&(!crc).to_be_bytes());
+    png
+}
+
+async fn send_form(app: &TestApp, token: &str, form: reqwest::multipart::Form) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/uploads", app.address))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn file_part(bytes: Vec<u8>) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes).file_name("scan.png")
+}
+
+/// Finding 11: a small file declaring a huge image, several files in one request, and more
+/// uploads a day than an application needs are refused, and nothing of them is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_are_limited_in_pixels_fields_request_size_and_count() {
+    let app = spawn_app_with(|s| s.upload_limits.per_applicant_per_day = 3).await;
+    let owner = signed_in(&app, "13600136002").await;
+
+    // 50000 × 50000 in a 70-byte PNG (10 GB once decoded); and over the total with sides
+    // allowed.
+    for (width, height) in [(50_000, 50_000), (9_000, 9_000)] {
+        let (status, body) = upload(
+            &app,
+            &owner,
+            "licence",
+            "huge.png",
+            png_declaring(width, height),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("upload_dimensions_too_large")),
+            "{width}×{height}: {body}"
+        );
+    }
+    // Four 5 MB files in one request: refused whole, by its length, before they are read.
+    let mut form = reqwest::multipart::Form::new().text("purpose", "licence");
+    for _ in 0..4 {
+        let mut five_mb = TINY_PNG.to_vec();
+        five_mb.resize(5 * 1024 * 1024, 0);
+        form = form.part("file", file_part(five_mb));
+    }
+    let (status, body) = send_form(&app, &owner, form).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("upload_request_too_large")),
+        "{body}"
+    );
+    // Two small files, or the purpose twice: exactly one of each.
+    let two_files = reqwest::multipart::Form::new()
+        .text("purpose", "licence")
+        .part("file", file_part(TINY_PNG.to_vec()))
+        .part("file", file_part(TINY_PNG.to_vec()));
+    let two_purposes = reqwest::multipart::Form::new()
+        .text("purpose", "licence")
+        .text("purpose", "id_front")
+        .part("file", file_part(TINY_PNG.to_vec()));
+    for form in [two_files, two_purposes] {
+        let (status, body) = send_form(&app, &owner, form).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("upload_fields_invalid")),
+            "{body}"
+        );
+    }
+
+    // Refused files did not count; three a day are stored, the fourth is refused.
+    for _ in 0..3 {
+        let (status, body) = upload(&app, &owner, "licence", "a.png", TINY_PNG.to_vec()).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = upload(&app, &owner, "licence", "a.png", TINY_PNG.to_vec()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("upload_daily_limit")),
+        "{body}"
+    );
+    // Another applicant has their own allowance.
+    let other = signed_in(&app, "13600136003").await;
+    let (status, _) = upload(&app, &other, "licence", "a.png", TINY_PNG.to_vec()).await;
+    assert_eq!(status, 201);
+
+    use sea_orm::{ConnectionTrait as _, Statement};
+    let db = app.db().await;
+    let stored = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM uploads".to_string(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let count: i64 = stored.try_get("", "n").unwrap();
+    assert_eq!(count, 4, "only the accepted files are stored");
 }

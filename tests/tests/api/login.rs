@@ -1063,6 +1063,8 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
     let (token, phone) = downloaded(&app, "13900139018", "openid-demo", PIN).await;
     let start = page_get(&app, "/demo/login", None).await;
     assert_eq!(start.status(), 303);
+    let binding = start.headers()["set-cookie"].to_str().unwrap();
+    let binding = binding.split(';').next().unwrap().to_string();
     let authorize_url = location(&start);
     assert!(authorize_url.starts_with(&format!("{}/oauth2/authorize?", app.address)));
     let callback = browser_login(&app, &authorize_url, &token, &phone).await;
@@ -1070,10 +1072,21 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
         callback.starts_with(&format!("{}/demo/callback?", app.address)),
         "{callback}"
     );
-    let landed = browser().get(&callback).send().await.unwrap();
+    let landed = browser()
+        .get(&callback)
+        .header("cookie", &binding)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(landed.status(), 303, "{:?}", landed.text().await);
     assert_eq!(location(&landed), "/demo");
-    let cookie = landed.headers()["set-cookie"].to_str().unwrap();
+    let cookie = landed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap())
+        .find(|c| c.starts_with("demo_portal_session="))
+        .unwrap();
     let cookie = cookie.split(';').next().unwrap().to_string();
     let home = page_get(&app, "/demo", Some(&cookie))
         .await
@@ -1082,8 +1095,13 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
         .unwrap();
     assert!(home.contains("昆明测试科技有限公司"), "{home}");
     assert!(home.contains(&phone.serial));
-    // A replayed callback does not sign anyone in.
-    let replay = browser().get(&callback).send().await.unwrap();
+    // A replayed callback does not sign anyone in, even with the cookie of the login.
+    let replay = browser()
+        .get(&callback)
+        .header("cookie", &binding)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), 400);
 
     let out = page_get(&app, "/demo/logout", Some(&cookie)).await;
@@ -1125,4 +1143,228 @@ async fn the_demo_command_starts_with_an_application_ready_to_download() {
     assert_eq!(employers.status, 200, "{:?}", employers.body);
     assert_eq!(employers.body[0]["unit_name"], demo::UNIT_NAME);
     assert_eq!(employers.body[0]["ready"], true);
+}
+
+/// Finding 8: the page is filled once, every value escaped, and its refresh link is rebuilt
+/// from the checked parameters. A `state` carrying template syntax and markup (and a parameter
+/// mcert does not know) used to render three QR codes and break out of the attributes.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_login_page_shows_request_values_only_as_escaped_text() {
+    let app = app().await;
+    let (client, _) = portal(&app, ClientKind::Public).await;
+    let (_, challenge) = pkce();
+    let evil_state = "X{{qr_svg}}{{ qr_svg|safe }}\"><script>alert(1)</script>";
+    let response = authorize(
+        &app,
+        &[
+            ("response_type", "code"),
+            ("client_id", &client),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("state", evil_state),
+            ("nonce", "n-1"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("extra", "\"><img src=x>{{qr_svg}}"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let to = location(&response);
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let page = page_get(&app, &to, Some(&cookie)).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert_eq!(html.matches("<svg").count(), 1, "one QR code");
+    assert!(!html.contains("<script>alert"), "markup stays text");
+    assert!(
+        !html.contains("<img"),
+        "the unknown parameter is not on the page"
+    );
+    assert!(!html.contains("{{"), "nothing is left to fill");
+
+    // The refresh link: mcert's authorize URL with exactly the checked parameters.
+    let attribute = "data-restart-url=\"";
+    let start = html.find(attribute).unwrap() + attribute.len();
+    let escaped = &html[start..start + html[start..].find('"').unwrap()];
+    // The attribute as a browser reads it (askama writes numeric references).
+    let restart = [
+        ("&#38;", "&"),
+        ("&amp;", "&"),
+        ("&#34;", "\""),
+        ("&#39;", "'"),
+    ]
+    .iter()
+    .fold(escaped.to_string(), |text, (entity, c)| {
+        text.replace(entity, c)
+    });
+    assert!(
+        restart.starts_with(&format!("{}/oauth2/authorize?", app.address)),
+        "{restart}"
+    );
+    let url = reqwest::Url::parse(&restart).unwrap();
+    let names: Vec<String> = url
+        .query_pairs()
+        .map(|(name, _)| name.into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "nonce",
+            "code_challenge",
+            "code_challenge_method"
+        ]
+    );
+    assert_eq!(query_param(&restart, "state").as_deref(), Some(evil_state));
+    // Following it starts the same login again.
+    let again = browser().get(&restart).send().await.unwrap();
+    assert_eq!(again.status(), 303);
+    assert!(location(&again).starts_with("/login/"));
+}
+
+/// Finding 10: a session request must be empty (every default) or the documented object; a
+/// broken body, an unknown field or a scope the portal may not ask for used to be ignored and
+/// the session got every scope of the portal.
+#[tokio::test(flavor = "multi_thread")]
+async fn embedded_session_requests_that_are_not_the_documented_body_are_refused() {
+    let app = app().await;
+    let (client, secret) = portal(&app, ClientKind::Confidential).await;
+    let secret = secret.unwrap();
+    let create = |body: Option<(&'static str, Vec<u8>)>| {
+        let mut request = browser()
+            .post(format!("{}/api/v1/login-sessions", app.address))
+            .basic_auth(&client, Some(&secret));
+        if let Some((content_type, bytes)) = body {
+            request = request.header("content-type", content_type).body(bytes);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        }
+    };
+    let json_body = |value: Value| Some(("application/json", serde_json::to_vec(&value).unwrap()));
+    for (body, status, code) in [
+        (
+            Some(("application/json", b"{\"scope\": \"openid".to_vec())),
+            400,
+            "login_request_malformed",
+        ),
+        (
+            Some(("text/plain", b"scope=openid".to_vec())),
+            400,
+            "login_request_malformed",
+        ),
+        (
+            json_body(json!({ "scopes": "openid" })),
+            400,
+            "login_request_malformed",
+        ),
+        (json_body(json!(null)), 400, "login_request_malformed"),
+        (
+            json_body(json!({ "scope": "openid admin" })),
+            400,
+            "login_scope_invalid",
+        ),
+        (
+            json_body(json!({ "scope": "profile" })),
+            400,
+            "login_scope_invalid",
+        ),
+        (
+            json_body(json!({ "scope": "" })),
+            400,
+            "login_scope_invalid",
+        ),
+        (
+            json_body(json!({ "scope": "openid", "browser_user_agent": "x".repeat(17 * 1024) })),
+            413,
+            "body_too_large",
+        ),
+    ] {
+        let (got, answer) = create(body).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{answer}"
+        );
+        assert!(!answer["message"].as_str().unwrap().is_empty());
+    }
+    // Only an empty body means the defaults; the documented body is taken as it is.
+    let (status, _) = create(None).await;
+    assert_eq!(status, 201);
+    let (status, created) = create(Some(("application/json", b"  \n".to_vec()))).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, created) = create(json_body(json!({ "scope": "openid" }))).await;
+    assert_eq!(status, 201, "{created}");
+}
+
+/// The demo portal's `state` is bound to the browser that started the login: an attacker's own
+/// callback (their code and state) sent to a victim's browser does not sign the victim in to
+/// the attacker's account (login CSRF), whether the victim started a login or not.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_portal_refuses_a_callback_another_browser_started() {
+    let app = app().await;
+    let (token, phone) = downloaded(&app, "13900139019", "openid-demo-csrf", PIN).await;
+    // The attacker starts a login in their browser and stops before their callback.
+    let start = page_get(&app, "/demo/login", None).await;
+    assert_eq!(start.status(), 303);
+    let binding = start.headers()["set-cookie"].to_str().unwrap();
+    assert!(binding.starts_with("demo_portal_login="), "{binding}");
+    assert!(binding.contains("HttpOnly"), "{binding}");
+    let callback = browser_login(&app, &location(&start), &token, &phone).await;
+    assert!(callback.contains("/demo/callback?"), "{callback}");
+
+    // The victim's browser: one without a login of its own, one with another login pending.
+    let victim = page_get(&app, "/demo/login", None).await;
+    let victim_cookie = victim.headers()["set-cookie"].to_str().unwrap();
+    let victim_cookie = victim_cookie.split(';').next().unwrap().to_string();
+    for cookie in [None, Some(victim_cookie.as_str())] {
+        let mut request = browser().get(&callback);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let landed = request.send().await.unwrap();
+        assert_eq!(landed.status(), 400, "{cookie:?}");
+        let cookies: Vec<_> = landed
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|c| c.to_str().unwrap().to_string())
+            .collect();
+        assert!(
+            !cookies
+                .iter()
+                .any(|c| c.starts_with("demo_portal_session=")),
+            "not signed in: {cookies:?}"
+        );
+        assert!(
+            landed
+                .text()
+                .await
+                .unwrap()
+                .contains("不是由本浏览器发起的")
+        );
+    }
+
+    // The attacker's own browser still completes the login it started.
+    let attacker_cookie = binding.split(';').next().unwrap().to_string();
+    let own = browser()
+        .get(&callback)
+        .header("cookie", &attacker_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 303, "{:?}", own.text().await);
+    assert_eq!(location(&own), "/demo");
 }

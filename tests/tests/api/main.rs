@@ -13,4 +13,5 @@ mod operations;
 mod people;
 mod phone;
 mod pki;
+mod requests;
 mod staff;
