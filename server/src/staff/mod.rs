@@ -226,6 +226,12 @@ impl Staff {
         if from_address > i64::from(MAX_ATTEMPTS_PER_ADDRESS) {
             return Err(StaffError::AddressLimit);
         }
+        // A place in the queue before a try is taken: a sign-in refused as busy costs none.
+        let _waiting = self
+            .waiting
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| StaffError::Busy)?;
         // The reservation: this attempt holds one of the username's tries before it is checked.
         let tries_key = format!("staff-tries:{name_key}");
         let window = LOCK_DURATION.to_std().unwrap_or(Duration::MAX);
@@ -263,11 +269,6 @@ impl Staff {
     /// a time; without a hash (no such account) does the same work and answers false, so
     /// timing does not tell which usernames exist.
     async fn verify(&self, hash: Option<String>, password: &str) -> Result<bool, StaffError> {
-        let _waiting = self
-            .waiting
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| StaffError::Busy)?;
         let _hashing = self
             .hashing
             .clone()
