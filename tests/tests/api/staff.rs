@@ -45,10 +45,14 @@ async fn concurrent_guesses_cannot_outrun_the_lock() {
     assert!(!statuses.contains(&200), "{statuses:?}");
     let checked = answers.iter().filter(|a| a.status == 401).count();
     assert!(checked <= 4, "{checked} wrong answers: {statuses:?}");
-    assert!(answers.iter().all(|a| matches!(
-        (a.status, a.code()),
-        (401, "staff_credentials_wrong") | (423, "staff_locked")
-    )));
+    let outcomes: Vec<(u16, &str)> = answers.iter().map(|a| (a.status, a.code())).collect();
+    assert!(
+        outcomes.iter().all(|outcome| matches!(
+            outcome,
+            (401, "staff_credentials_wrong") | (423, "staff_locked")
+        )),
+        "{outcomes:?}"
+    );
     let after = sign_in_from(&app, "reviewer2", "review2026now", "198.51.100.1").await;
     assert_eq!((after.status, after.code()), (423, "staff_locked"));
 }
