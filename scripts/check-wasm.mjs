@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Checks the built mcert-signer WebAssembly module: prints its raw and brotli sizes, imports,
 // exports and section sizes, and fails (exit 1) if it imports anything, lacks an export of ABI
-// version 2, or exceeds the raw size budget. No npm dependencies: the module format is parsed here.
+// version 3, or exceeds the raw size budget. No npm dependencies: the module format is parsed here.
 //
 // Usage: node scripts/check-wasm.mjs <path/to/mcert_signer.wasm>
 // The module is built with
@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const MAX_RAW_BYTES = 150 * 1024;
-// ABI version 2 (docs/split-key.md, "wasm ABI version 2").
+// ABI version 3 (docs/split-key.md, "wasm ABI version 3"); the names are those of version 2.
 const REQUIRED_EXPORTS = [
   'abi_version', 'alloc', 'free', 'result_ptr', 'result_len',
   'sm3', 'verify',

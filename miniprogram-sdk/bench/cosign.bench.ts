@@ -11,12 +11,14 @@
  * fresh data directory, as the integration tests do):
  *
  *   untimed  POST /certificates/{serial}/key-checks   → a key_check session
- *   timed    cosignBegin(share, PIN, session, message, 64 B entropy)
+ *   timed    cosignBegin(share, PIN, session, message, transport key, 64 B entropy)
  *              = PBKDF2-HMAC-SM3 unmask (iterations as stored in the share) + d1⁻¹ + 3 base-point
- *                multiplications + the Schnorr PIN proof
- *   untimed  POST /cosign/{id}/partials               → r ‖ s2 ‖ s3 from the server
- *   timed    cosignFinish(partials, P)
- *              = s = d1·k1·s2 + d1·s3 − r, then a full SM2 verification of (r, s) under P
+ *                multiplications + the Schnorr PIN proof + sealing it to the transport key
+ *                (1 base-point and 1 variable-point multiplication, SM3 KDF, SM4-GCM)
+ *   untimed  POST /cosign/{id}/partials               → sealed r ‖ s2 ‖ s3 from the server
+ *   timed    cosignFinish(sealed partials, P)
+ *              = open the partials, s = d1·k1·s2 + d1·s3 − r, then a full SM2 verification of
+ *                (r, s) under P
  *   untimed  POST /cosign/{id}/signature              → the server verifies it too (asserted)
  *
  * Entropy is drawn before the timer starts; network and server time are excluded. The phone's
@@ -91,6 +93,11 @@ async function main(): Promise<void> {
     const share = base64Decode(record.share);
     const publicKey = base64Decode(record.publicKey);
     const iterations = Buffer.from(share).readUInt32BE(2);
+    const transportKey = base64Decode(
+      ((await (await fetch(`${server.baseUrl}/api/v1/mp/transport-key`)).json()) as {
+        public_key: string;
+      }).public_key,
+    );
 
     const begin: number[] = [];
     const finish: number[] = [];
@@ -105,16 +112,20 @@ async function main(): Promise<void> {
       message = base64Decode(session.message);
       const entropy = webcrypto.getRandomValues(new Uint8Array(64));
       const t0 = performance.now();
-      const round = signer.cosignBegin(share, PIN, session.session_id, message, entropy);
-      const t1 = performance.now();
-      const { partials } = await post(
-        `${server.baseUrl}/api/v1/cosign/${session.session_id}/partials`,
-        {
-          q1: base64Encode(round.q1),
-          proof: base64Encode(round.proof),
-        },
+      const round = signer.cosignBegin(
+        share,
+        PIN,
+        session.session_id,
+        message,
+        transportKey,
+        entropy,
       );
-      const partialBytes = base64Decode(partials);
+      const t1 = performance.now();
+      const answer = await post(
+        `${server.baseUrl}/api/v1/cosign/${session.session_id}/partials`,
+        { sealed_round: base64Encode(round.sealedRound) },
+      );
+      const partialBytes = base64Decode(answer.sealed_partials);
       const t2 = performance.now();
       const signature = signer.cosignFinish(partialBytes, publicKey);
       const t3 = performance.now();
@@ -144,16 +155,14 @@ async function main(): Promise<void> {
         PIN,
         session.session_id,
         msg,
+        transportKey,
         webcrypto.getRandomValues(new Uint8Array(64)),
       );
-      const { partials } = await post(
+      const answer = await post(
         `${server.baseUrl}/api/v1/cosign/${session.session_id}/partials`,
-        {
-          q1: base64Encode(round.q1),
-          proof: base64Encode(round.proof),
-        },
+        { sealed_round: base64Encode(round.sealedRound) },
       );
-      lastSignature = signer.cosignFinish(base64Decode(partials), publicKey);
+      lastSignature = signer.cosignFinish(base64Decode(answer.sealed_partials), publicKey);
       message = msg;
     }
     // The elliptic-curve part of begin alone: the same share with its KDF header set to one
@@ -164,7 +173,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < WARM_UP + RUNS; i++) {
       const entropy = webcrypto.getRandomValues(new Uint8Array(64));
       const t0 = performance.now();
-      signer.cosignBegin(oneIteration, PIN, 'AAAAAAAAAAAAAAAAAAAAAA', message, entropy);
+      signer.cosignBegin(
+        oneIteration,
+        PIN,
+        'AAAAAAAAAAAAAAAAAAAAAA',
+        message,
+        transportKey,
+        entropy,
+      );
       const t1 = performance.now();
       signer.cancelCosign();
       if (i >= WARM_UP) beginCurve.push(t1 - t0);

@@ -16,7 +16,12 @@ import {
   ServerErrorCode,
 } from './errors';
 import type { EntropySource, HttpRequest, KeyValueStorage, RequestFunction } from './host';
-import { type MessageDescription, PARTIALS_LENGTH, POINT_LENGTH, type Signer } from './signer';
+import {
+  type MessageDescription,
+  POINT_LENGTH,
+  SEALED_PARTIALS_LENGTH,
+  type Signer,
+} from './signer';
 import { utf8Encode } from './utf8';
 
 /** Bytes of host entropy handed to the module per operation (it takes 32 to 256). */
@@ -43,6 +48,14 @@ export interface McertClientOptions {
    * mini-program, an expired session) signs in again silently and is sent once more.
    */
   wxLogin?: () => Promise<string>;
+  /**
+   * The server's co-signing transport key (65-byte SEC1 point, or its base64 as
+   * `GET /api/v1/mp/transport-key` answers it), which every co-signing round is sealed to so
+   * that a proxy logging request bodies learns nothing that tests a PIN (docs/split-key.md,
+   * "Encrypted round"). Pin it in a released mini-program: a client without it fetches the key
+   * from the server once per run and trusts that answer.
+   */
+  transportKey?: Uint8Array | string;
 }
 
 /** A certificate kept on this phone. */
@@ -520,6 +533,27 @@ function cosignSession(body: unknown): CosignSession {
   return { sessionId: stringField(body, 'session_id'), message: bytesField(body, 'message') };
 }
 
+/** The co-signing round version this SDK seals (docs/split-key.md, "Encrypted round"). */
+const ROUND_VERSION = 2;
+
+/** A transport key given as bytes or base64, checked for the shape of a SEC1 point. */
+function transportKeyBytes(key: Uint8Array | string): Uint8Array {
+  let bytes: Uint8Array | null = null;
+  if (key instanceof Uint8Array) {
+    bytes = key.slice();
+  } else if (typeof key === 'string') {
+    try {
+      bytes = base64Decode(key.trim());
+    } catch {
+      bytes = null;
+    }
+  }
+  if (bytes === null || !((bytes.length === 65 && bytes[0] === 4) || bytes.length === 33)) {
+    throw new TypeError('transportKey must be a 65-byte SEC1 point (or 33 compressed), or its base64');
+  }
+  return bytes;
+}
+
 /** Whether `haystack` contains `needle` as a contiguous run. */
 function containsBytes(haystack: Uint8Array, needle: Uint8Array): boolean {
   outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
@@ -583,6 +617,8 @@ export class McertClient {
    * co-signing session of a confirmation that is waiting for a (re-typed) PIN.
    */
   private readonly logins = new Map<string, LoginEntry>();
+  /** The transport key: pinned, or fetched on first use ({@link McertClientOptions}). */
+  private transportKey: Promise<Uint8Array> | null;
 
   constructor(options: McertClientOptions) {
     this.signer = options.signer;
@@ -592,6 +628,10 @@ export class McertClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.prefix = options.storagePrefix ?? 'mcert:';
     this.wxLogin = options.wxLogin;
+    this.transportKey =
+      options.transportKey === undefined
+        ? null
+        : Promise.resolve(transportKeyBytes(options.transportKey));
   }
 
   /**
@@ -1218,11 +1258,19 @@ export class McertClient {
     const share = base64Decode(record.share);
     const publicKey = base64Decode(record.publicKey);
     const path = `/api/v1/cosign/${encodeURIComponent(session.sessionId)}`;
+    const transportKey = await this.serverTransportKey();
     const entropy = await this.randomBytes();
     const signature = await exclusive(this.signer, async () => {
       let round;
       try {
-        round = this.signer.cosignBegin(share, pin, session.sessionId, session.message, entropy);
+        round = this.signer.cosignBegin(
+          share,
+          pin,
+          session.sessionId,
+          session.message,
+          transportKey,
+          entropy,
+        );
       } finally {
         entropy.fill(0);
         share.fill(0);
@@ -1230,10 +1278,9 @@ export class McertClient {
       let partials: Uint8Array;
       try {
         const body = await this.call('POST', `${path}/partials`, {
-          q1: base64Encode(round.q1),
-          proof: base64Encode(round.proof),
+          sealed_round: base64Encode(round.sealedRound),
         });
-        partials = bytesField(body, 'partials', PARTIALS_LENGTH);
+        partials = bytesField(body, 'sealed_partials', SEALED_PARTIALS_LENGTH);
       } catch (error) {
         this.signer.cancelCosign();
         throw error;
@@ -1246,6 +1293,27 @@ export class McertClient {
     const purpose = stringField(body, 'purpose');
     const serial = stringField(body, 'serial');
     return { signature, result: { ...(body as Json), purpose, serial } };
+  }
+
+  /** The pinned transport key, or the server's published one (fetched once, then kept). */
+  private serverTransportKey(): Promise<Uint8Array> {
+    if (this.transportKey === null) {
+      const fetched = this.call('GET', '/api/v1/mp/transport-key').then((body) => {
+        if (isObject(body) && body.round_version !== ROUND_VERSION) {
+          throw new McertError(
+            ClientErrorCode.InvalidResponse,
+            '服务器的签名协议版本与小程序不一致，请更新小程序',
+          );
+        }
+        return bytesField(body, 'public_key', POINT_LENGTH);
+      });
+      // A failed fetch is not kept: the next co-signature asks again.
+      this.transportKey = fetched.catch((error: unknown) => {
+        this.transportKey = null;
+        throw error;
+      });
+    }
+    return this.transportKey;
   }
 
   /** Sends one request; non-2xx answers become {@link McertApiError}. */

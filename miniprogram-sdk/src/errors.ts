@@ -31,6 +31,13 @@ export const ErrorCode = {
   InvalidShare: 13,
   /** A PIN proof that does not verify (raised on the server side only). */
   ProofRejected: 14,
+  /**
+   * An encrypted co-signing message does not open: altered, sealed to another transport key, or
+   * for another round or session.
+   */
+  TransportRejected: 15,
+  /** A sealed co-signing round of a version the module does not read (raised on the server). */
+  UnsupportedRoundVersion: 16,
   /** The module speaks a different ABI version than this SDK. */
   AbiVersionMismatch: 1001,
   /** The instantiated module lacks an export this SDK needs, or answered out of contract. */
@@ -97,6 +104,14 @@ const DESCRIPTIONS: { [code: number]: { en: string; zh: string } } = {
   [ErrorCode.ProofRejected]: {
     en: 'PIN proof rejected',
     zh: 'PIN 码错误',
+  },
+  [ErrorCode.TransportRejected]: {
+    en: 'encrypted co-signing message does not open',
+    zh: '服务器返回的签名数据无法解密（可能被篡改或不属于本次签名），请重新发起',
+  },
+  [ErrorCode.UnsupportedRoundVersion]: {
+    en: 'co-signing round version is not supported',
+    zh: '签名协议版本不受支持，请更新小程序',
   },
   [ErrorCode.AbiVersionMismatch]: {
     en: 'signer module ABI version is not supported',
@@ -274,6 +289,13 @@ export const ServerErrorCode = {
   KeyLocked: 'key_locked',
   /** 403: the PIN proof failed; `remainingAttempts` says how many are left. */
   PinIncorrect: 'pin_incorrect',
+  /** 400: a co-signing round in the old clear format (version 1); update the mini-program. */
+  CosignProtocolOutdated: 'cosign_protocol_outdated',
+  /**
+   * 400: the sealed round does not open with the server's transport key (sealed to another key,
+   * for another session, or altered); not counted as a wrong PIN.
+   */
+  CosignRoundUndecryptable: 'cosign_round_undecryptable',
 } as const;
 
 /**

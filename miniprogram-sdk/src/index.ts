@@ -30,7 +30,10 @@ export {
   PARTIALS_LENGTH,
   POINT_LENGTH,
   PROOF_LENGTH,
+  SEALED_PARTIALS_LENGTH,
+  SEALED_ROUND_LENGTH,
   SHARE_LENGTH,
+  TAG_LENGTH,
   loadSigner,
 } from './signer';
 export type {

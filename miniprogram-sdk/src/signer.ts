@@ -1,5 +1,5 @@
 /**
- * The typed wrapper over the `mcert-signer` WebAssembly module (wasm ABI version 2, specified
+ * The typed wrapper over the `mcert-signer` WebAssembly module (wasm ABI version 3, specified
  * byte for byte in `docs/split-key.md`). One module instance holds at most one pending
  * co-signing round; the wrapper copies every input in, every result out, and wipes the input
  * copies (PINs, shares) from module memory before freeing them.
@@ -9,7 +9,7 @@ import { AbiVersionMismatchError, ErrorCode, SignerError } from './errors';
 import { utf8Decode, utf8Encode } from './utf8';
 
 /** The module ABI version this SDK speaks (`abi_version()` of `wasm-signer/src/abi.rs`). */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** Length of an uncompressed SEC1 point (P1, Q1, T, the public key P). */
 export const POINT_LENGTH = 65;
@@ -19,6 +19,15 @@ export const SHARE_LENGTH = 54;
 export const PROOF_LENGTH = 97;
 /** Length of the server's partials `r ‖ s2 ‖ s3`. */
 export const PARTIALS_LENGTH = 96;
+/** Length of the GCM tag that closes each sealed co-signing message. */
+export const TAG_LENGTH = 16;
+/**
+ * Length of the phone's sealed round: `version (1) ‖ A (65) ‖ SM4-GCM(Q1 ‖ proof) ‖ tag`
+ * (docs/split-key.md, "Encrypted round").
+ */
+export const SEALED_ROUND_LENGTH = 1 + POINT_LENGTH + POINT_LENGTH + PROOF_LENGTH + TAG_LENGTH;
+/** Length of the server's sealed partials: `SM4-GCM(r ‖ s2 ‖ s3) ‖ tag`. */
+export const SEALED_PARTIALS_LENGTH = PARTIALS_LENGTH + TAG_LENGTH;
 /** Fewest entropy bytes the module accepts per call. */
 export const MIN_ENTROPY_LENGTH = 32;
 /** Most entropy bytes the module accepts per call. */
@@ -55,12 +64,13 @@ export interface GeneratedShare {
   share: Uint8Array;
 }
 
-/** The phone's first co-signing message: what `POST …/partials` sends. */
+/**
+ * The phone's first co-signing message, what `POST …/partials` sends: Q1 = [k1]G and the PIN
+ * proof `T ‖ z`, sealed to the server's transport key so that a logged request gives no PIN
+ * oracle ({@link SEALED_ROUND_LENGTH} bytes).
+ */
 export interface CosignRound {
-  /** Q1 = [k1]G, 65 bytes. */
-  q1: Uint8Array;
-  /** PIN proof `T (65) ‖ z (32)`, 97 bytes. */
-  proof: Uint8Array;
+  sealedRound: Uint8Array;
 }
 
 /** Fields of a `key_enrolment` message (binary as lower-case hex, times as Unix seconds). */
@@ -142,28 +152,31 @@ export interface Signer {
   remaskShare(share: Uint8Array, oldPin: Pin, newPin: Pin, entropy: Uint8Array): Uint8Array;
   /**
    * Starts co-signing `message` in session `sessionId` (text is encoded as UTF-8): unmasks
-   * the share with `pin` and returns Q1 and the PIN proof. Keeps the round inside the module,
-   * replacing (and wiping) any earlier pending round.
+   * the share with `pin`, makes Q1 and the PIN proof and seals them to the server's
+   * `transportKey` (SEC1). Keeps the round, and the key its answer opens with, inside the
+   * module, replacing (and wiping) any earlier pending round.
    *
-   * @throws {SignerError} `InvalidShare`, `InvalidPin`, `InvalidMessage`, `InvalidLength`.
+   * @throws {SignerError} `InvalidShare`, `InvalidPin`, `InvalidMessage`, `InvalidLength`,
+   *   `InvalidPoint` (a transport key that is not a curve point).
    */
   cosignBegin(
     share: Uint8Array,
     pin: Pin,
     sessionId: string | Uint8Array,
     message: Uint8Array,
+    transportKey: Uint8Array,
     entropy: Uint8Array,
   ): CosignRound;
   /**
-   * Completes the pending round with the server's `partials` (r ‖ s2 ‖ s3) and checks the
-   * result under `publicKey`. Always wipes the pending round.
+   * Opens the server's `sealedPartials` (SM4-GCM of r ‖ s2 ‖ s3), completes the pending round
+   * and checks the result under `publicKey`. Always wipes the pending round.
    *
    * @returns the DER-encoded SM2 signature.
-   * @throws {SignerError} `NoPendingSigning`, `RetryNeeded` (start a new session),
-   *   `BadSignature` (the result does not verify), `InvalidLength`, `InvalidScalar`,
-   *   `InvalidPoint`.
+   * @throws {SignerError} `NoPendingSigning`, `TransportRejected` (the answer does not open:
+   *   altered, or for another round), `RetryNeeded` (start a new session), `BadSignature` (the
+   *   result does not verify), `InvalidLength`, `InvalidScalar`, `InvalidPoint`.
    */
-  cosignFinish(partials: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  cosignFinish(sealedPartials: Uint8Array, publicKey: Uint8Array): Uint8Array;
   /** Wipes the pending round, if any (after the server refused the round, say). */
   cancelCosign(): void;
   /**
@@ -176,7 +189,7 @@ export interface Signer {
 
 type Fn = (...args: number[]) => number;
 
-/** The exports of ABI version 2, as the module defines them. */
+/** The exports of ABI version 3, as the module defines them. */
 interface SignerExports {
   memory: { buffer: ArrayBuffer };
   abi_version(): number;
@@ -337,17 +350,19 @@ class WasmSigner implements Signer {
     pin: Pin,
     sessionId: string | Uint8Array,
     message: Uint8Array,
+    transportKey: Uint8Array,
     entropy: Uint8Array,
   ): CosignRound {
     requireBytes('share', share);
     requireBytes('message', message);
+    requireBytes('transportKey', transportKey);
     requireBytes('entropy', entropy);
     const pinBytes = textOrBytes('pin', pin);
     const session = textOrBytes('sessionId', sessionId);
     try {
       const status = this.call(
-        [share, pinBytes.bytes, session.bytes, message, entropy],
-        ([s, p, id, m, e]) =>
+        [share, pinBytes.bytes, session.bytes, message, transportKey, entropy],
+        ([s, p, id, m, t, e]) =>
           this.api.cosign_begin(
             s.ptr,
             s.len,
@@ -357,6 +372,8 @@ class WasmSigner implements Signer {
             id.len,
             m.ptr,
             m.len,
+            t.ptr,
+            t.len,
             e.ptr,
             e.len,
           ),
@@ -365,12 +382,11 @@ class WasmSigner implements Signer {
     } finally {
       if (pinBytes.owned) pinBytes.bytes.fill(0);
     }
-    const out = this.result(POINT_LENGTH + PROOF_LENGTH);
-    return { q1: out.slice(0, POINT_LENGTH), proof: out.slice(POINT_LENGTH) };
+    return { sealedRound: this.result(SEALED_ROUND_LENGTH) };
   }
 
-  cosignFinish(partials: Uint8Array, publicKey: Uint8Array): Uint8Array {
-    requireBytes('partials', partials);
+  cosignFinish(sealedPartials: Uint8Array, publicKey: Uint8Array): Uint8Array {
+    const partials = requireBytes('sealedPartials', sealedPartials);
     requireBytes('publicKey', publicKey);
     const status = this.call([partials, publicKey], ([r, pk]) =>
       this.api.cosign_finish(r.ptr, r.len, pk.ptr, pk.len),

@@ -66,7 +66,7 @@ function rewrite(suffix: string, change: (body: { [key: string]: unknown }) => u
 
 function assertNothingPending(signer: Signer): void {
   assert.throws(
-    () => signer.cosignFinish(new Uint8Array(96).fill(1), model.encodePoint(model.G)),
+    () => signer.cosignFinish(new Uint8Array(112).fill(1), model.encodePoint(model.G)),
     (error: unknown) => error instanceof SignerError && error.code === ErrorCode.NoPendingSigning,
   );
 }
@@ -281,7 +281,9 @@ test('server refusals arrive as McertApiError; a refused round leaves nothing pe
     assert.match(error.message, /HTTP 502/);
     return true;
   });
-  fake.tamper = rewrite('/partials', () => ({ partials: base64Encode(new Uint8Array(95)) }));
+  fake.tamper = rewrite('/partials', () => ({
+    sealed_partials: base64Encode(new Uint8Array(111)),
+  }));
   await assert.rejects(client.verifyPin(serial, PIN), clientError(ClientErrorCode.InvalidResponse));
   assertNothingPending(signer);
 });

@@ -20,11 +20,13 @@ import {
   base64Encode,
   fetchRequest,
   memoryStorage,
+  utf8Encode,
   webCryptoEntropy,
 } from '../src/index';
 import { type TestPhone, lastExchange, testPhone } from './helpers/phone';
 import { type RunningServer, createTicket, randomHolder, startServer } from './helpers/server';
 import { opensslVerifies, smCryptoVerifies } from './helpers/verify';
+import { TransportServer } from './helpers/transport';
 import { toHex } from './helpers/wasm';
 
 const PIN = '123456';
@@ -203,7 +205,7 @@ test('wrong PINs count down 5..1, the sixth locks, and then the right PIN is ref
   // After a refused round the module holds nothing pending.
   const [info] = await phone.client.certificates();
   assert.throws(
-    () => phone.signer.cosignFinish(new Uint8Array(96).fill(1), info.publicKey),
+    () => phone.signer.cosignFinish(new Uint8Array(112).fill(1), info.publicKey),
     (error: unknown) => error instanceof SignerError && error.code === ErrorCode.NoPendingSigning,
   );
 });
@@ -254,9 +256,21 @@ test('the stored share unmasks under every PIN: the copied state is no offline o
   );
   const entropy = new Uint8Array(64).fill(9);
   entropy[0] = 1;
+  // Sealed to a transport key of the test's own, so the proofs can be looked at.
+  const transport = new TransportServer(0x7e57n);
+  const session = utf8Encode('offline-guess');
   for (const pin of pins) {
-    const round = phone.signer.cosignBegin(share, pin, 'offline-guess', message, entropy);
-    proofs.add(toHex(round.proof));
+    const round = phone.signer.cosignBegin(
+      share,
+      pin,
+      session,
+      message,
+      transport.publicKey,
+      entropy,
+    );
+    const opened = transport.openRound(session, round.sealedRound);
+    assert.ok(opened !== null);
+    proofs.add(toHex(opened.proof));
     // Seconds of key derivation in a row: let the event loop notice the server closing the idle
     // keep-alive connection, or the next request may be written to a socket that is gone.
     if (proofs.size % 20 === 0) await new Promise((resolveTick) => setImmediate(resolveTick));

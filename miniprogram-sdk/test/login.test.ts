@@ -65,7 +65,7 @@ function clientError(code: string) {
 
 function assertNothingPending(signer: Signer): void {
   assert.throws(
-    () => signer.cosignFinish(new Uint8Array(96).fill(1), model.encodePoint(model.G)),
+    () => signer.cosignFinish(new Uint8Array(112).fill(1), model.encodePoint(model.G)),
     (error: unknown) => error instanceof SignerError && error.code === ErrorCode.NoPendingSigning,
   );
 }

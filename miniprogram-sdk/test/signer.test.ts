@@ -15,6 +15,7 @@ import {
   utf8Encode,
 } from '../src/index';
 import * as model from './helpers/sm2';
+import { TransportServer, clientChannel } from './helpers/transport';
 import {
   fixedEntropy,
   freshSigner,
@@ -58,6 +59,18 @@ const SDK_VECTOR = {
 };
 
 const PIN = '123456';
+
+// The server's co-signing transport key in these tests (the spec model of ./helpers/transport).
+const TRANSPORT = new TransportServer(0x5eed_7a5e_5eed_7a5en);
+const TK = TRANSPORT.publicKey;
+
+/** Opens a sealed round as the server would, for session `session`. */
+function opened(round: { sealedRound: Uint8Array }, session: string | Uint8Array = SESSION) {
+  const sessionBytes = typeof session === 'string' ? utf8Encode(session) : session;
+  const result = TRANSPORT.openRound(sessionBytes, round.sealedRound);
+  assert.ok(result !== null, 'the sealed round opens with the transport key');
+  return result;
+}
 const SESSION = 'q5Lw0m1bR3yYw8l2s9T0aQ';
 
 function assertSignerError(code: number): (error: unknown) => boolean {
@@ -70,12 +83,12 @@ function assertSignerError(code: number): (error: unknown) => boolean {
 
 test('module speaks the ABI version this SDK expects', async () => {
   const s = await signer();
-  assert.equal(s.abiVersion(), 2);
-  assert.equal(ABI_VERSION, 2);
+  assert.equal(s.abiVersion(), 3);
+  assert.equal(ABI_VERSION, 3);
 });
 
 test('every module error code has an English and a Chinese description', () => {
-  for (let code = 1; code <= 14; code++) {
+  for (let code = 1; code <= 16; code++) {
     assert.doesNotMatch(describeErrorCode(code), /unknown/);
     assert.match(describeErrorCodeZh(code), /[\u4e00-\u9fff]/);
     const error = new SignerError(code);
@@ -83,6 +96,8 @@ test('every module error code has an English and a Chinese description', () => {
   }
   assert.equal(ErrorCode.InvalidScalar, 8);
   assert.equal(ErrorCode.ProofRejected, 14);
+  assert.equal(ErrorCode.TransportRejected, 15);
+  assert.equal(ErrorCode.UnsupportedRoundVersion, 16);
 });
 
 // GB/T 32905-2016 Annex A, examples 1 and 2.
@@ -217,26 +232,28 @@ test('cosign_begin matches the spec; only the right PIN passes the server proof 
   const message = model.keyCheckMessage('5f3a9c', 'verify_pin');
   const entropy = fixedEntropy(7);
   const sessionBytes = utf8Encode(SESSION);
-  const round = s.cosignBegin(share, PIN, SESSION, message, entropy);
+  const round = s.cosignBegin(share, PIN, SESSION, message, TK, entropy);
   const expected = model.expectedBegin(share, PIN, sessionBytes, message, entropy);
-  assert.equal(toHex(round.q1), toHex(expected.q1));
-  assert.equal(toHex(round.proof), toHex(expected.proof));
-  assert.equal(round.proof.length, 97);
-  assert.ok(server.checkProof(round.q1, round.proof, sessionBytes, message));
+  // The sealed bytes are exactly the spec's: version, A, SM4-GCM(Q1 ‖ proof), tag.
+  const sealed = clientChannel(TK, sessionBytes, entropy).sealRound(expected.q1, expected.proof);
+  assert.equal(round.sealedRound.length, 244);
+  assert.equal(toHex(round.sealedRound), toHex(sealed));
+  const { q1, proof } = opened(round);
+  assert.equal(toHex(q1), toHex(expected.q1));
+  assert.equal(toHex(proof), toHex(expected.proof));
+  assert.ok(server.checkProof(q1, proof, sessionBytes, message));
+  // The round opens only for its own session and transport key.
+  assert.equal(TRANSPORT.openRound(utf8Encode('another-session'), round.sealedRound), null);
+  assert.equal(new TransportServer(12345n).openRound(sessionBytes, round.sealedRound), null);
   // The proof is bound to the session id and the message.
-  assert.ok(!server.checkProof(round.q1, round.proof, utf8Encode('another-session'), message));
+  assert.ok(!server.checkProof(q1, proof, utf8Encode('another-session'), message));
   assert.ok(
-    !server.checkProof(
-      round.q1,
-      round.proof,
-      sessionBytes,
-      model.keyCheckMessage('5f3a9c', 'change_pin'),
-    ),
+    !server.checkProof(q1, proof, sessionBytes, model.keyCheckMessage('5f3a9c', 'change_pin')),
   );
   // Session ids as bytes and as text are the same thing.
-  const again = s.cosignBegin(share, PIN, sessionBytes, message, entropy);
-  assert.equal(toHex(again.proof), toHex(round.proof));
-  const wrong = s.cosignBegin(share, '123457', SESSION, message, entropy);
+  const again = s.cosignBegin(share, PIN, sessionBytes, message, TK, entropy);
+  assert.equal(toHex(again.sealedRound), toHex(round.sealedRound));
+  const wrong = opened(s.cosignBegin(share, '123457', SESSION, message, TK, entropy));
   assert.ok(!server.checkProof(wrong.q1, wrong.proof, sessionBytes, message));
   s.cancelCosign();
 });
@@ -245,10 +262,12 @@ test('cosign_finish completes a signature that OpenSSL-compatible verifiers acce
   const { s, share, server } = await enrolledKey(8);
   const message = model.keyEnrolmentMessage('0a1b2c3d', server.publicKeyBytes);
   const entropy = fixedEntropy(10);
-  const round = s.cosignBegin(share, PIN, SESSION, message, entropy);
+  const { q1, channel } = opened(s.cosignBegin(share, PIN, SESSION, message, TK, entropy));
   const { d1, k1 } = model.expectedBegin(share, PIN, utf8Encode(SESSION), message, entropy);
-  const partials = server.partials(round.q1, message, 0xabcdefn, 0x123457n);
-  const signature = s.cosignFinish(partials, server.publicKeyBytes);
+  const partials = server.partials(q1, message, 0xabcdefn, 0x123457n);
+  const sealedPartials = channel.sealPartials(partials);
+  assert.equal(sealedPartials.length, 112);
+  const signature = s.cosignFinish(sealedPartials, server.publicKeyBytes);
   // s = d1·k1·s2 + d1·s3 − r, exactly.
   const r = model.toBig(partials.subarray(0, 32));
   const s2 = model.toBig(partials.subarray(32, 64));
@@ -266,7 +285,7 @@ test('cosign_finish completes a signature that OpenSSL-compatible verifiers acce
   );
   // The round is gone: no second signature from the same nonce.
   assert.throws(
-    () => s.cosignFinish(partials, server.publicKeyBytes),
+    () => s.cosignFinish(sealedPartials, server.publicKeyBytes),
     assertSignerError(ErrorCode.NoPendingSigning),
   );
 });
@@ -274,36 +293,49 @@ test('cosign_finish completes a signature that OpenSSL-compatible verifiers acce
 test('a begin replaces the pending round; cancel and failed finishes wipe it', async () => {
   const { s, share, server } = await enrolledKey(11);
   const message = model.keyCheckMessage('77', 'verify_pin');
-  const first = s.cosignBegin(share, PIN, SESSION, message, fixedEntropy(12));
-  s.cosignBegin(share, PIN, SESSION, message, fixedEntropy(13));
-  // Partials for the first round do not fit the second: the result would not verify.
+  const first = opened(s.cosignBegin(share, PIN, SESSION, message, TK, fixedEntropy(12)));
+  s.cosignBegin(share, PIN, SESSION, message, TK, fixedEntropy(13));
+  // Partials for the first round are sealed under the first round's key: they do not open.
+  const forFirst = first.channel.sealPartials(server.partials(first.q1, message, 5n, 6n));
   assert.throws(
-    () => s.cosignFinish(server.partials(first.q1, message, 5n, 6n), server.publicKeyBytes),
-    assertSignerError(ErrorCode.BadSignature),
+    () => s.cosignFinish(forFirst, server.publicKeyBytes),
+    assertSignerError(ErrorCode.TransportRejected),
   );
   assert.throws(
-    () => s.cosignFinish(new Uint8Array(96).fill(1), server.publicKeyBytes),
+    () => s.cosignFinish(new Uint8Array(112).fill(1), server.publicKeyBytes),
     assertSignerError(ErrorCode.NoPendingSigning),
   );
-  s.cosignBegin(share, PIN, SESSION, message, fixedEntropy(14));
+  s.cosignBegin(share, PIN, SESSION, message, TK, fixedEntropy(14));
   s.cancelCosign();
   assert.throws(
-    () => s.cosignFinish(new Uint8Array(96).fill(1), server.publicKeyBytes),
+    () => s.cosignFinish(new Uint8Array(112).fill(1), server.publicKeyBytes),
     assertSignerError(ErrorCode.NoPendingSigning),
   );
   // A wrong-length finish wipes too.
-  s.cosignBegin(share, PIN, SESSION, message, fixedEntropy(15));
-  assert.throws(() => s.cosignFinish(new Uint8Array(95), server.publicKeyBytes), SignerError);
+  s.cosignBegin(share, PIN, SESSION, message, TK, fixedEntropy(15));
+  assert.throws(() => s.cosignFinish(new Uint8Array(96), server.publicKeyBytes), SignerError);
   assert.throws(
-    () => s.cosignFinish(new Uint8Array(96).fill(1), server.publicKeyBytes),
+    () => s.cosignFinish(new Uint8Array(112).fill(1), server.publicKeyBytes),
+    assertSignerError(ErrorCode.NoPendingSigning),
+  );
+  // Altered partials do not open, and wipe the round.
+  const altered = opened(s.cosignBegin(share, PIN, SESSION, message, TK, fixedEntropy(16)));
+  const tampered = altered.channel.sealPartials(server.partials(altered.q1, message, 8n, 9n));
+  tampered[5] ^= 1;
+  assert.throws(
+    () => s.cosignFinish(tampered, server.publicKeyBytes),
+    assertSignerError(ErrorCode.TransportRejected),
+  );
+  assert.throws(
+    () => s.cosignFinish(new Uint8Array(112).fill(1), server.publicKeyBytes),
     assertSignerError(ErrorCode.NoPendingSigning),
   );
   // Two module instances keep their own rounds.
   const other = await freshSigner();
-  const mine = s.cosignBegin(share, PIN, SESSION, message, fixedEntropy(16));
-  other.cosignBegin(share, PIN, SESSION, message, fixedEntropy(17));
+  const mine = opened(s.cosignBegin(share, PIN, SESSION, message, TK, fixedEntropy(16)));
+  other.cosignBegin(share, PIN, SESSION, message, TK, fixedEntropy(17));
   const signature = s.cosignFinish(
-    server.partials(mine.q1, message, 8n, 9n),
+    mine.channel.sealPartials(server.partials(mine.q1, message, 8n, 9n)),
     server.publicKeyBytes,
   );
   assert.ok(model.verifySignature(server.publicKey, message, signature));
@@ -316,7 +348,7 @@ test('cosign_finish reports RetryNeeded for s = 0 and r + s = n', async () => {
   const n = model.N;
   for (const target of ['zero', 'r+s=n'] as const) {
     const entropy = fixedEntropy(19);
-    s.cosignBegin(share, PIN, SESSION, message, entropy);
+    const { channel } = opened(s.cosignBegin(share, PIN, SESSION, message, TK, entropy));
     const { d1, k1 } = model.expectedBegin(share, PIN, utf8Encode(SESSION), message, entropy);
     const r = 0x1111n;
     const s2 = 0x2222n;
@@ -325,7 +357,7 @@ test('cosign_finish reports RetryNeeded for s = 0 and r + s = n', async () => {
     const s3 = model.mod((wanted + r - d1 * k1 * s2) * model.inverse(d1, n), n);
     const partials = model.concat(model.toBytes(r), model.toBytes(s2), model.toBytes(s3));
     assert.throws(
-      () => s.cosignFinish(partials, server.publicKeyBytes),
+      () => s.cosignFinish(channel.sealPartials(partials), server.publicKeyBytes),
       assertSignerError(ErrorCode.RetryNeeded),
       target,
     );
@@ -343,7 +375,7 @@ test('every PIN unmasks the stored share: no offline oracle in what the phone ke
   let accepted = 0;
   for (const pin of pins) {
     // Never an error, whatever the PIN: the module cannot tell either.
-    const round = s.cosignBegin(share, pin, SESSION, message, fixedEntropy(21));
+    const round = opened(s.cosignBegin(share, pin, SESSION, message, TK, fixedEntropy(21)));
     q1s.add(toHex(round.proof.subarray(0, 65)));
     // Only the server, holding P1, can tell; and it counts.
     if (server.checkProof(round.q1, round.proof, sessionBytes, message)) accepted++;
@@ -380,7 +412,7 @@ test('wrong-length and malformed inputs give typed errors, never a trap', async 
   code(() => s.generateShare(entropy, 'x'.repeat(65)), ErrorCode.InvalidPin, 'PIN 65');
   code(() => s.remaskShare(share, PIN, '', entropy), ErrorCode.InvalidPin, 'empty new PIN');
   code(
-    () => s.cosignBegin(share, '', SESSION, message, entropy),
+    () => s.cosignBegin(share, '', SESSION, message, TK, entropy),
     ErrorCode.InvalidPin,
     'begin PIN',
   );
@@ -391,7 +423,7 @@ test('wrong-length and malformed inputs give typed errors, never a trap', async 
     'share 53',
   );
   code(
-    () => s.cosignBegin(new Uint8Array(55), PIN, SESSION, message, entropy),
+    () => s.cosignBegin(new Uint8Array(55), PIN, SESSION, message, TK, entropy),
     ErrorCode.InvalidLength,
     'share 55',
   );
@@ -401,74 +433,97 @@ test('wrong-length and malformed inputs give typed errors, never a trap', async 
     return copy;
   };
   code(
-    () => s.cosignBegin(mutate(0, 2), PIN, SESSION, message, entropy),
+    () => s.cosignBegin(mutate(0, 2), PIN, SESSION, message, TK, entropy),
     ErrorCode.InvalidShare,
     'version',
   );
   code(
-    () => s.cosignBegin(mutate(1, 2), PIN, SESSION, message, entropy),
+    () => s.cosignBegin(mutate(1, 2), PIN, SESSION, message, TK, entropy),
     ErrorCode.InvalidShare,
     'kdf',
   );
   const noIterations = share.slice();
   noIterations.fill(0, 2, 6);
   code(
-    () => s.cosignBegin(noIterations, PIN, SESSION, message, entropy),
+    () => s.cosignBegin(noIterations, PIN, SESSION, message, TK, entropy),
     ErrorCode.InvalidShare,
     'iterations 0',
   );
   const zeroMask = share.slice();
   zeroMask.fill(0, 22);
   code(
-    () => s.cosignBegin(zeroMask, PIN, SESSION, message, entropy),
+    () => s.cosignBegin(zeroMask, PIN, SESSION, message, TK, entropy),
     ErrorCode.InvalidShare,
     'masked 0',
   );
   const bigMask = share.slice();
   bigMask.fill(0xff, 22);
   code(
-    () => s.cosignBegin(bigMask, PIN, SESSION, message, entropy),
+    () => s.cosignBegin(bigMask, PIN, SESSION, message, TK, entropy),
     ErrorCode.InvalidShare,
     'masked ≥ n',
   );
   // Session id: 1 to 64 bytes.
-  code(() => s.cosignBegin(share, PIN, '', message, entropy), ErrorCode.InvalidLength, 'session 0');
+  code(() => s.cosignBegin(share, PIN, '', message, TK, entropy), ErrorCode.InvalidLength, 'session 0');
   code(
-    () => s.cosignBegin(share, PIN, 's'.repeat(65), message, entropy),
+    () => s.cosignBegin(share, PIN, 's'.repeat(65), message, TK, entropy),
     ErrorCode.InvalidLength,
     'session 65',
   );
   // The message is only hashed here (the server computes e from its own copy); the client
   // checks it with describeMessage before it asks for the PIN.
-  // Partials: 96 bytes of scalars below n; public key a curve point.
-  s.cosignBegin(share, PIN, SESSION, message, entropy);
-  code(() => s.cosignFinish(new Uint8Array(97), p1), ErrorCode.InvalidLength, 'partials 97');
-  s.cosignBegin(share, PIN, SESSION, message, entropy);
-  code(
-    () => s.cosignFinish(new Uint8Array(96).fill(0xff), p1),
-    ErrorCode.InvalidScalar,
-    'partials ≥ n',
-  );
-  s.cosignBegin(share, PIN, SESSION, message, entropy);
-  code(() => s.cosignFinish(new Uint8Array(96), p1), ErrorCode.InvalidScalar, 'partials 0');
-  s.cosignBegin(share, PIN, SESSION, message, entropy);
+  // Transport key: a curve point.
   const offCurve = p1.slice();
   offCurve[64] ^= 1;
   code(
-    () => s.cosignFinish(new Uint8Array(96).fill(1), offCurve),
+    () => s.cosignBegin(share, PIN, SESSION, message, offCurve, entropy),
+    ErrorCode.InvalidPoint,
+    'transport key off curve',
+  );
+  code(
+    () => s.cosignBegin(share, PIN, SESSION, message, TK.subarray(0, 64), entropy),
+    ErrorCode.InvalidLength,
+    'transport key 64',
+  );
+  // Sealed partials: 112 bytes that open, holding scalars below n; public key a curve point.
+  const begin = () => opened(s.cosignBegin(share, PIN, SESSION, message, TK, entropy)).channel;
+  begin();
+  code(() => s.cosignFinish(new Uint8Array(113), p1), ErrorCode.InvalidLength, 'partials 113');
+  begin();
+  code(
+    () => s.cosignFinish(new Uint8Array(112), p1),
+    ErrorCode.TransportRejected,
+    'partials that do not open',
+  );
+  let channel = begin();
+  code(
+    () => s.cosignFinish(channel.sealPartials(new Uint8Array(96).fill(0xff)), p1),
+    ErrorCode.InvalidScalar,
+    'partials ≥ n',
+  );
+  channel = begin();
+  code(
+    () => s.cosignFinish(channel.sealPartials(new Uint8Array(96)), p1),
+    ErrorCode.InvalidScalar,
+    'partials 0',
+  );
+  channel = begin();
+  const ones = new Uint8Array(96).fill(1);
+  code(
+    () => s.cosignFinish(channel.sealPartials(ones), offCurve),
     ErrorCode.InvalidPoint,
     'key off curve',
   );
-  s.cosignBegin(share, PIN, SESSION, message, entropy);
+  channel = begin();
   code(
-    () => s.cosignFinish(new Uint8Array(96).fill(1), p1.subarray(0, 64)),
+    () => s.cosignFinish(channel.sealPartials(ones), p1.subarray(0, 64)),
     ErrorCode.InvalidLength,
     'key 64',
   );
   // Not bytes at all.
   assert.throws(() => s.generateShare([1, 2] as unknown as Uint8Array, PIN), TypeError);
   assert.throws(
-    () => s.cosignBegin(share, 123456 as unknown as string, SESSION, message, entropy),
+    () => s.cosignBegin(share, 123456 as unknown as string, SESSION, message, TK, entropy),
     TypeError,
   );
   // The module still works afterwards.
@@ -614,8 +669,11 @@ test('the module returns a status instead of trapping on bad buffers', async () 
   assert.equal(raw.verify(0, 65, 0, 0, 0, 0), ErrorCode.InvalidBuffer);
   assert.equal(raw.share_generate(0, 64, 0, 6), ErrorCode.InvalidBuffer);
   assert.equal(raw.share_remask(0, 54, 0, 6, 0, 6, 0, 64), ErrorCode.InvalidBuffer);
-  assert.equal(raw.cosign_begin(0, 54, 0, 6, 0, 22, 0, 60, 0, 64), ErrorCode.InvalidBuffer);
-  assert.equal(raw.cosign_finish(0xfffffff0, 96, 0, 65), ErrorCode.InvalidBuffer);
+  assert.equal(
+    raw.cosign_begin(0, 54, 0, 6, 0, 22, 0, 60, 0, 65, 0, 64),
+    ErrorCode.InvalidBuffer,
+  );
+  assert.equal(raw.cosign_finish(0xfffffff0, 112, 0, 65), ErrorCode.InvalidBuffer);
   assert.equal(raw.message_describe(memoryBytes, 1), ErrorCode.InvalidBuffer);
   assert.equal(raw.cosign_finish(0, 0, 0, 0), ErrorCode.NoPendingSigning, 'nothing pending');
   assert.equal(raw.sm3(0, 0), 0, '(0, 0) is the empty input');
@@ -627,7 +685,7 @@ test('the module returns a status instead of trapping on bad buffers', async () 
 
 const FAKE_EXPORTS = {
   memory: { buffer: new ArrayBuffer(65536) },
-  abi_version: () => 1,
+  abi_version: () => 2,
   alloc: () => 0,
   free: () => undefined,
   result_ptr: () => 0,
@@ -646,9 +704,9 @@ test('loadSigner rejects a module with another ABI version, before missing expor
       assert.ok(error instanceof AbiVersionMismatchError);
       assert.ok(error instanceof SignerError);
       assert.equal(error.code, ErrorCode.AbiVersionMismatch);
-      assert.equal(error.expected, 2);
-      assert.equal(error.actual, 1);
-      assert.match(error.message, /ABI version 1 is not supported/);
+      assert.equal(error.expected, 3);
+      assert.equal(error.actual, 2);
+      assert.match(error.message, /ABI version 2 is not supported/);
       return true;
     },
   );
@@ -659,7 +717,7 @@ test('loadSigner rejects something that is not the signer module', async () => {
     loadSigner({
       module: 'other.wasm',
       instantiate: async () => ({
-        instance: { exports: { ...FAKE_EXPORTS, abi_version: () => 2 } },
+        instance: { exports: { ...FAKE_EXPORTS, abi_version: () => 3 } },
       }),
     }),
     (error: unknown) => {
@@ -693,5 +751,5 @@ test('loadSigner hands the module to instantiate untouched, accepts a bare insta
     },
   });
   assert.equal(seen, bytes);
-  assert.equal(s.abiVersion(), 2);
+  assert.equal(s.abiVersion(), 3);
 });

@@ -14,6 +14,7 @@ use mcert_signer::{
     cosign::{self, ServerShare},
     message_digest,
     share::generate_share,
+    transport::{Channel, TransportSecret},
 };
 use rand::RngCore as _;
 use sm2::dsa::{SigningKey, signature::Signer as _};
@@ -52,6 +53,25 @@ fn cosign(c: &mut Criterion) {
     });
     let (signing, round) = cosign::begin(&share, PIN, SESSION, &message, &entropy()).unwrap();
     let partials = d2.partials(&e, &round.q1, &entropy()).unwrap();
+    let transport = TransportSecret::generate(&entropy()).unwrap();
+    group.bench_function("phone_seal_round (key agreement + SM4-GCM)", |b| {
+        b.iter(|| {
+            let (channel, ephemeral) =
+                Channel::client(transport.public_key(), SESSION, &entropy()).unwrap();
+            channel.seal_round(&ephemeral, &round)
+        })
+    });
+    let (channel, ephemeral) =
+        Channel::client(transport.public_key(), SESSION, &entropy()).unwrap();
+    let sealed_round = channel.seal_round(&ephemeral, &round);
+    group.bench_function("server_open_round_and_seal_partials", |b| {
+        b.iter(|| {
+            let (_, channel) = transport
+                .open_round(SESSION, black_box(&sealed_round))
+                .unwrap();
+            channel.seal_partials(&partials)
+        })
+    });
     let signature = signing.finish(&partials, &public_key).unwrap();
     group.bench_function("server_verify_signature", |b| {
         b.iter(|| mcert_signer::verify(&public_key, &message, black_box(&signature)).unwrap())

@@ -3,6 +3,8 @@
 //! `scripts/bench-login` divides the server's measured CPU per login by this.
 //!
 //! Per login the server must
+//! - open the phone's sealed round (one SM2 key agreement, SM3 KDF, SM4-GCM) and seal its
+//!   answer (`transport::TransportSecret::open_round`, `Channel::seal_partials`);
 //! - check the phone's PIN proof against P1: `[z]G = T + [c]P1` (`cosign::verify_pin_proof`);
 //! - compute e = SM3(Z_A ‖ M) and its partials r, s2, s3 (`ServerShare::partials`);
 //! - verify the final SM2 signature under P (`mcert_signer::verify`);
@@ -28,6 +30,7 @@ use mcert_signer::{
     message::{LoginChallenge, SignedMessage},
     message_digest,
     share::generate_share,
+    transport::{Channel, TransportSecret},
 };
 use p256::ecdsa::signature::Signer as _;
 use p256::pkcs8::EncodePrivateKey as _;
@@ -93,6 +96,10 @@ fn main() {
     let partials = d2.partials(&e, &round.q1, &entropy()).unwrap();
     let signature = signing.finish(&partials, &public_key).unwrap();
     mcert_signer::verify(&public_key, &message, &signature).unwrap();
+    let transport = TransportSecret::generate(&entropy()).unwrap();
+    let (channel, ephemeral) =
+        Channel::client(transport.public_key(), SESSION.as_bytes(), &entropy()).unwrap();
+    let sealed_round = channel.seal_round(&ephemeral, &round);
 
     // The ID token: the server's key type and the claims of an `openid profile employer` login.
     let new_key = TokenKeys::generate().unwrap();
@@ -137,6 +144,12 @@ fn main() {
         .seal(b"key-share:bench", d2.to_bytes().as_ref())
         .unwrap();
 
+    let transport_us = median_us(runs, || {
+        let (_, channel) = transport
+            .open_round(SESSION.as_bytes(), black_box(&sealed_round))
+            .unwrap();
+        channel.seal_partials(&partials)
+    });
     let proof = median_us(runs, || {
         cosign::verify_pin_proof(&p1, &round.q1, SESSION.as_bytes(), &message, &round.proof)
             .unwrap()
@@ -162,8 +175,9 @@ fn main() {
         (p1, d2)
     });
 
-    let floor = proof + partials_us + verify + es256;
+    let floor = transport_us + proof + partials_us + verify + es256;
     println!("# Crypto floor of one QR login, server side ({runs} runs per operation, medians)");
+    println!("server_open_round_and_seal_partials_us {transport_us:.1}");
     println!("server_verify_pin_proof_us {proof:.1}");
     println!("server_e_and_partials_us {partials_us:.1}");
     println!("server_verify_signature_us {verify:.1}");

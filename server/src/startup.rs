@@ -66,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .service(http::login::cancel_session)
         .service(http::keys::enrol)
         .service(http::keys::partials)
+        .service(http::keys::transport_key)
         .service(http::keys::signature)
         .service(http::keys::key_check)
         .service(http::keys::key_status)
@@ -189,7 +190,12 @@ pub struct Core {
 impl Core {
     /// The enrolment service over this core and a kv store.
     pub fn enrolment(&self, kv: Arc<dyn kv::Kv>) -> Enrolment {
-        let cosigner = Cosigner::new(self.store.clone(), kv, self.sealer.clone());
+        let cosigner = Cosigner::new(
+            self.store.clone(),
+            kv,
+            self.sealer.clone(),
+            self.authority.transport_key(),
+        );
         Enrolment::new(
             self.authority.clone(),
             self.store.clone(),
@@ -407,6 +413,7 @@ impl Application {
             core.store.clone(),
             kv.clone(),
             core.sealer.clone(),
+            core.authority.transport_key(),
         ));
         let portals = Arc::new(Portals::new(core.store.clone()));
         let logins = Arc::new(

@@ -1,8 +1,8 @@
 //! The WebAssembly ABI the mini-program calls: small, versioned and integer-typed, with no
 //! imports (the host supplies everything as bytes, randomness included; see DESIGN.md §5 and
-//! `docs/split-key.md`, "wasm ABI version 2").
+//! `docs/split-key.md`, "wasm ABI version 3").
 //!
-//! Calling convention (ABI version 2):
+//! Calling convention (ABI version 3; version 2 sent the co-signing round in clear):
 //!
 //! - `abi_version() -> u32` is [`ABI_VERSION`]; a host refuses a module whose version it does not
 //!   know.
@@ -18,11 +18,12 @@
 //!     verifies (see [`crate::verify`]);
 //!   - `share_generate(entropy, pin)`: `P1 (65) ‖ share (54)` ([`share_generate`]);
 //!   - `share_remask(share, old_pin, new_pin, entropy)`: the new share ([`share_remask`]);
-//!   - `cosign_begin(share, pin, session_id, message, entropy)`: `Q1 (65) ‖ proof (97)`; the
-//!     module keeps d1', k1 and the message as its one pending round, replacing (and wiping) any
-//!     earlier one ([`PendingRound::begin`]);
-//!   - `cosign_finish(partials, public_key)`: the DER signature; the pending round is wiped
-//!     whatever the outcome ([`PendingRound::finish`]);
+//!   - `cosign_begin(share, pin, session_id, message, transport_key, entropy)`: the sealed round
+//!     (244 bytes, [`crate::transport`]); the module keeps d1', k1, the message and the round's
+//!     response key as its one pending round, replacing (and wiping) any earlier one
+//!     ([`PendingRound::begin`]);
+//!   - `cosign_finish(sealed_partials, public_key)`: the DER signature; the pending round is
+//!     wiped whatever the outcome ([`PendingRound::finish`]);
 //!   - `message_describe(message)`: the canonical message as UTF-8 JSON ([`message_describe`]).
 //! - Bad buffers (null with a non-zero length, or reaching past linear memory) yield
 //!   [`SignerError::InvalidBuffer`] instead of a trap. `(0, 0)` is the empty input.
@@ -34,14 +35,15 @@
 
 #![allow(unsafe_code)]
 
-use crate::cosign::{self, ClientSigning, ServerPartials};
+use crate::cosign::{self, ClientSigning};
 use crate::message::SignedMessage;
 use crate::share::{self, MaskedShare};
+use crate::transport::Channel;
 use crate::{SignerError, parse_public_key};
 use core::ops::Range;
 
 /// Version of this ABI; bumped on any incompatible change to the exports.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// Status of an operation that succeeded.
 pub const STATUS_OK: u32 = 0;
@@ -115,7 +117,7 @@ pub fn message_describe(message: &[u8]) -> Result<Vec<u8>, SignerError> {
 
 /// The one co-signing round the module keeps between `cosign_begin` and `cosign_finish`.
 #[derive(Debug, Default)]
-pub struct PendingRound(Option<ClientSigning>);
+pub struct PendingRound(Option<(ClientSigning, Channel)>);
 
 impl PendingRound {
     /// No round pending.
@@ -133,38 +135,48 @@ impl PendingRound {
         self.0.is_some()
     }
 
-    /// `cosign_begin`: wipes any earlier round, then starts a new one; returns
-    /// `Q1 (65) ‖ proof (97)`. On failure no round is pending.
+    /// `cosign_begin`: wipes any earlier round, then starts a new one and seals it to the
+    /// server's `transport_key` (SEC1, compressed or not); returns the sealed round
+    /// ([`Channel::seal_round`]). On failure no round is pending.
     ///
     /// # Errors
     ///
-    /// As [`MaskedShare::from_bytes`] and [`cosign::begin`].
+    /// As [`MaskedShare::from_bytes`], [`parse_public_key`], [`cosign::begin`] and
+    /// [`Channel::client`].
     pub fn begin(
         &mut self,
         share: &[u8],
         pin: &[u8],
         session_id: &[u8],
         message: &[u8],
+        transport_key: &[u8],
         entropy: &[u8],
     ) -> Result<Vec<u8>, SignerError> {
         self.wipe();
         let share = MaskedShare::from_bytes(share)?;
+        let transport_key = parse_public_key(transport_key)?;
         let (signing, round) = cosign::begin(&share, pin, session_id, message, entropy)?;
-        self.0 = Some(signing);
-        Ok(round.to_bytes())
+        let (channel, ephemeral) = Channel::client(&transport_key, session_id, entropy)?;
+        let sealed = channel.seal_round(&ephemeral, &round);
+        self.0 = Some((signing, channel));
+        Ok(sealed)
     }
 
-    /// `cosign_finish`: completes the pending round with the server's partials and the joint
-    /// public key (SEC1, compressed or not); returns the DER signature. The round is wiped
-    /// whatever the outcome.
+    /// `cosign_finish`: opens the server's sealed partials with the pending round's response
+    /// key and completes the signature under the joint public key (SEC1, compressed or not);
+    /// returns the DER signature. The round is wiped whatever the outcome.
     ///
     /// # Errors
     ///
     /// [`SignerError::NoPendingSigning`] if no round is pending, then as
-    /// [`ServerPartials::from_bytes`], [`parse_public_key`] and [`ClientSigning::finish`].
-    pub fn finish(&mut self, partials: &[u8], public_key: &[u8]) -> Result<Vec<u8>, SignerError> {
-        let signing = self.0.take().ok_or(SignerError::NoPendingSigning)?;
-        let partials = ServerPartials::from_bytes(partials)?;
+    /// [`Channel::open_partials`], [`parse_public_key`] and [`ClientSigning::finish`].
+    pub fn finish(
+        &mut self,
+        sealed_partials: &[u8],
+        public_key: &[u8],
+    ) -> Result<Vec<u8>, SignerError> {
+        let (signing, channel) = self.0.take().ok_or(SignerError::NoPendingSigning)?;
+        let partials = channel.open_partials(sealed_partials)?;
         let public_key = parse_public_key(public_key)?;
         signing.finish(&partials, &public_key)
     }
@@ -358,12 +370,12 @@ mod exports {
         })
     }
 
-    /// Starts co-signing; result `Q1 (65) ‖ proof (97)`. Keeps the round pending, replacing
-    /// (and wiping) any earlier one.
+    /// Starts co-signing; result the round sealed to the server's transport key (244 bytes).
+    /// Keeps the round pending, replacing (and wiping) any earlier one.
     #[unsafe(no_mangle)]
     #[allow(
         clippy::too_many_arguments,
-        reason = "five (ptr, len) buffers, flat in the ABI"
+        reason = "six (ptr, len) buffers, flat in the ABI"
     )]
     pub extern "C" fn cosign_begin(
         share_ptr: u32,
@@ -374,6 +386,8 @@ mod exports {
         session_id_len: u32,
         message_ptr: u32,
         message_len: u32,
+        transport_key_ptr: u32,
+        transport_key_len: u32,
         entropy_ptr: u32,
         entropy_len: u32,
     ) -> u32 {
@@ -386,14 +400,15 @@ mod exports {
                     input(pin_ptr, pin_len)?,
                     input(session_id_ptr, session_id_len)?,
                     input(message_ptr, message_len)?,
+                    input(transport_key_ptr, transport_key_len)?,
                     input(entropy_ptr, entropy_len)?,
                 )
             })
         })
     }
 
-    /// Completes the pending round with the server's partials (96 bytes) and the joint public
-    /// key; result the DER signature. Always wipes the pending round.
+    /// Completes the pending round with the server's sealed partials (112 bytes) and the joint
+    /// public key; result the DER signature. Always wipes the pending round.
     #[unsafe(no_mangle)]
     pub extern "C" fn cosign_finish(
         partials_ptr: u32,
@@ -422,8 +437,9 @@ mod exports {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cosign::{ClientRound, ServerShare, verify_pin_proof};
+    use crate::cosign::{ServerShare, verify_pin_proof};
     use crate::message::KeyCheck;
+    use crate::transport::TransportSecret;
     use crate::{message_digest, verify};
     use sm2::elliptic_curve::sec1::ToEncodedPoint;
 
@@ -453,20 +469,25 @@ mod tests {
         )
     }
 
-    fn partials(server: &Server, round: &[u8], message: &[u8]) -> Result<Vec<u8>, SignerError> {
-        let round = ClientRound::from_bytes(round)?;
+    fn transport() -> TransportSecret {
+        TransportSecret::generate(&[7; 32]).unwrap()
+    }
+
+    fn transport_key() -> Vec<u8> {
+        crate::scalar::encode_point(transport().public_key()).to_vec()
+    }
+
+    /// The server's step: opens the sealed round, checks the proof and seals the partials.
+    fn partials(server: &Server, sealed: &[u8], message: &[u8]) -> Result<Vec<u8>, SignerError> {
+        let (round, channel) = transport().open_round(SESSION, sealed)?;
         verify_pin_proof(&server.p1, &round.q1, SESSION, message, &round.proof)?;
         let e = message_digest(&server.public_key, message)?;
-        Ok(server
-            .share
-            .partials(&e, &round.q1, &[3; 32])?
-            .to_bytes()
-            .to_vec())
+        Ok(channel.seal_partials(&server.share.partials(&e, &round.q1, &[3; 32])?))
     }
 
     #[test]
-    fn abi_version_is_2() {
-        assert_eq!(ABI_VERSION, 2);
+    fn abi_version_is_3() {
+        assert_eq!(ABI_VERSION, 3);
     }
 
     #[test]
@@ -475,9 +496,9 @@ mod tests {
         let message = b"MCERT-SIGN any bytes";
         let mut pending = PendingRound::new();
         let round = pending
-            .begin(&share, PIN, SESSION, message, &[4; 32])
+            .begin(&share, PIN, SESSION, message, &transport_key(), &[4; 32])
             .unwrap();
-        assert_eq!(round.len(), 162);
+        assert_eq!(round.len(), crate::transport::SEALED_ROUND_LEN);
         assert!(pending.is_pending());
         let partials = partials(&server, &round, message).unwrap();
         let public_key = server.public_key.to_encoded_point(true);
@@ -496,28 +517,34 @@ mod tests {
         let public_key = server.public_key.to_encoded_point(false);
         let mut pending = PendingRound::new();
         assert_eq!(
-            pending.finish(&[1; 96], public_key.as_bytes()),
+            pending.finish(&[1; 112], public_key.as_bytes()),
             Err(SignerError::NoPendingSigning)
         );
 
-        // A failed finish (bad partials) still consumes the round.
-        pending.begin(&share, PIN, SESSION, b"m", &[4; 32]).unwrap();
+        // A failed finish (partials that do not open) still consumes the round.
+        pending
+            .begin(&share, PIN, SESSION, b"m", &transport_key(), &[4; 32])
+            .unwrap();
         assert_eq!(
-            pending.finish(&[0; 96], public_key.as_bytes()),
-            Err(SignerError::InvalidScalar)
+            pending.finish(&[0; 112], public_key.as_bytes()),
+            Err(SignerError::TransportRejected)
         );
         assert!(!pending.is_pending());
 
         // A failed begin wipes the earlier round instead of leaving it pending.
-        pending.begin(&share, PIN, SESSION, b"m", &[4; 32]).unwrap();
+        pending
+            .begin(&share, PIN, SESSION, b"m", &transport_key(), &[4; 32])
+            .unwrap();
         assert_eq!(
-            pending.begin(&share, b"", SESSION, b"m", &[4; 32]),
+            pending.begin(&share, b"", SESSION, b"m", &transport_key(), &[4; 32]),
             Err(SignerError::InvalidPin { len: 0 })
         );
         assert!(!pending.is_pending());
-        pending.begin(&share, PIN, SESSION, b"m", &[4; 32]).unwrap();
+        pending
+            .begin(&share, PIN, SESSION, b"m", &transport_key(), &[4; 32])
+            .unwrap();
         assert_eq!(
-            pending.begin(&share[..53], PIN, SESSION, b"m", &[4; 32]),
+            pending.begin(&share[..53], PIN, SESSION, b"m", &transport_key(), &[4; 32]),
             Err(SignerError::InvalidLength {
                 expected: 54,
                 actual: 53
@@ -525,10 +552,25 @@ mod tests {
         );
         assert!(!pending.is_pending());
 
-        // A bad public key also consumes it.
-        pending.begin(&share, PIN, SESSION, b"m", &[4; 32]).unwrap();
+        // Partials of the wrong length also consume it.
+        pending
+            .begin(&share, PIN, SESSION, b"m", &transport_key(), &[4; 32])
+            .unwrap();
         assert_eq!(
-            pending.finish(&[1; 96], &[0x04; 64]),
+            pending.finish(&[1; 96], public_key.as_bytes()),
+            Err(SignerError::InvalidLength {
+                expected: 112,
+                actual: 96
+            })
+        );
+        assert!(!pending.is_pending());
+
+        // So does a begin with a transport key that is not a point.
+        pending
+            .begin(&share, PIN, SESSION, b"m", &transport_key(), &[4; 32])
+            .unwrap();
+        assert_eq!(
+            pending.begin(&share, PIN, SESSION, b"m", &[0x04; 64], &[4; 32]),
             Err(SignerError::InvalidLength {
                 expected: 65,
                 actual: 64
@@ -542,16 +584,17 @@ mod tests {
         let (share, server) = enrol();
         let mut pending = PendingRound::new();
         let first = pending
-            .begin(&share, PIN, SESSION, b"first", &[4; 32])
+            .begin(&share, PIN, SESSION, b"first", &transport_key(), &[4; 32])
             .unwrap();
         pending
-            .begin(&share, PIN, SESSION, b"second", &[5; 32])
+            .begin(&share, PIN, SESSION, b"second", &transport_key(), &[5; 32])
             .unwrap();
         let partials = partials(&server, &first, b"first").unwrap();
         let public_key = server.public_key.to_encoded_point(false);
+        // The first round's partials are sealed under the first round's response key.
         assert_eq!(
             pending.finish(&partials, public_key.as_bytes()),
-            Err(SignerError::BadSignature)
+            Err(SignerError::TransportRejected)
         );
     }
 
@@ -562,11 +605,18 @@ mod tests {
         assert_eq!(new_share.len(), 54);
         let mut pending = PendingRound::new();
         let round = pending
-            .begin(&new_share, b"000000", SESSION, b"m", &[4; 32])
+            .begin(
+                &new_share,
+                b"000000",
+                SESSION,
+                b"m",
+                &transport_key(),
+                &[4; 32],
+            )
             .unwrap();
         assert!(partials(&server, &round, b"m").is_ok());
         let round = pending
-            .begin(&new_share, PIN, SESSION, b"m", &[4; 32])
+            .begin(&new_share, PIN, SESSION, b"m", &transport_key(), &[4; 32])
             .unwrap();
         assert_eq!(
             partials(&server, &round, b"m"),

@@ -867,6 +867,7 @@ mod vector {
     use super::*;
     use crate::message::{KeyCheck, SignedMessage};
     use crate::share::generate_share;
+    use crate::transport::{Channel, TransportSecret};
     use crate::{message_digest, signature_from_der};
     use sm2::elliptic_curve::sec1::ToEncodedPoint;
 
@@ -899,6 +900,9 @@ mod vector {
         partials: String,
         signature: String,
         remasked: String,
+        transport_key: String,
+        sealed_round: String,
+        sealed_partials: String,
     }
 
     fn run() -> Outputs {
@@ -907,9 +911,18 @@ mod vector {
         let public_key = server.joint_public_key(&p1).unwrap();
         let message = message();
         let (signing, round) = begin(&share, PIN, SESSION_ID, &message, &counting(0x40)).unwrap();
+        // The round sealed as `cosign_begin` seals it: A from the round's own entropy.
+        let transport = TransportSecret::generate(&counting(0x80)).unwrap();
+        let (channel, ephemeral) =
+            Channel::client(transport.public_key(), SESSION_ID, &counting(0x40)).unwrap();
+        let sealed_round = channel.seal_round(&ephemeral, &round);
+        let (opened, server_channel) = transport.open_round(SESSION_ID, &sealed_round).unwrap();
+        assert_eq!(opened, round);
         verify_pin_proof(&p1, &round.q1, SESSION_ID, &message, &round.proof).unwrap();
         let e = message_digest(&public_key, &message).unwrap();
         let partials = server.partials(&e, &round.q1, &counting(0x60)).unwrap();
+        let sealed_partials = server_channel.seal_partials(&partials);
+        assert_eq!(channel.open_partials(&sealed_partials).unwrap(), partials);
         let signature = signing.finish(&partials, &public_key).unwrap();
         let remasked = share.remask(PIN, NEW_PIN, &counting(0xa0)).unwrap();
         Outputs {
@@ -922,16 +935,20 @@ mod vector {
             partials: hex::encode(partials.to_bytes()),
             signature: hex::encode(signature),
             remasked: hex::encode(remasked.to_bytes()),
+            transport_key: hex::encode(transport.public_key().to_encoded_point(false)),
+            sealed_round: hex::encode(sealed_round),
+            sealed_partials: hex::encode(sealed_partials),
         }
     }
 
-    // Printed by `print_split_key_vector`. The signature was checked once with OpenSSL 3.0
+    // Printed by `print_split_key_vector` (the sealed round and partials under a transport key
+    // from counting(0x80)). The signature was checked once with OpenSSL 3.0
     // (`openssl dgst -sm3 -verify p.pem -signature sig.der -sigopt distid:1234567812345678`
     // over MESSAGE, with PUBLIC_KEY as p.pem: "Verified OK").
     const P1: &str = "04a4b6abb801403afa874581936c685baefda8173a91d8b3c9a03b0276aa482e6b\
         b32a7e4210ee6b83ab6391f6a5d964750aca3b99254b379dd72b012bf25ce154";
-    const SHARE: &str = "010100001f40c8df77f1f475df1ec1c6c04f31be8d291d1010061c623ee4053afa\
-        31366fdaa825eecd027b16768a2e83aa4cfb8985dd";
+    const SHARE: &str = "010100003e80c8df77f1f475df1ec1c6c04f31be8d29998d09b39bdce377e4bb\
+        8c77d01d343d23ae96d478fe13e4ad0c5df3f8fa6dd1";
     const D2: &str = "e996a22b508600794465d420c64b538b4505e8f4e9d04343cb626eb36f53bd94";
     const PUBLIC_KEY: &str = "043bb968617c20e1ad04f85fdf2a3839b0c0b625c337ae2e5a3c386848c84c1e7d\
         6f68f8f3bc092f926283c7f7eee8d80ca8207d086a48a006652feb83f1aee072";
@@ -950,8 +967,24 @@ mod vector {
     const SIGNATURE: &str = "3044022032c23b54817c724afdd422a1fb9f76e2d52557a960d602e3e3059475\
         39863e74022078f18f50afd7c3868ee358cc33baf52e8cf1862b1264a6fae476\
         b41c1e37dc9c";
-    const REMASKED: &str = "010100001f40864e856c6852731cf5708a4ed80c7ea5792b078590a13ec385499e\
-        3ce3d6eb5992d3bd2a29d9912a561ad01ca15b1eff";
+    const REMASKED: &str = "010100003e80864e856c6852731cf5708a4ed80c7ea574c7c85e28435ff10df0\
+        afe29ee049c78f6d9896642006320a41db6cf1fb327e";
+
+    const TRANSPORT_KEY: &str = "04fa54aff538ef2fe807a1ec5bb4f5e2ebc2c232e1655065426a6aa704f8ab4f\
+        af165919147a861fdb8bf838f39b8135b3a79b5e3f805918b5b0d6bfb5510197\
+        b6";
+    const SEALED_ROUND: &str = "020420469e6f59763bb84b855b39534b7017bb2545972d02f39233d6bc80aeab\
+        b720f720523f9e4b9611f446a3fcc87baeee8ded854b94caa17f8986d51784d2\
+        b4b60439146ca7e82e47e3f856faba8698723fcde64d4442bf1f3cda4e8e05e2\
+        e296dfda12184f3c5266aaaf8942bbe451bba21dba72faf77ffa90dac07dcc1b\
+        221f4df19984de7e64af77447443df01c1df5d9a1cb3f539258bfd80af52dd52\
+        65e255ecd0e7f2899bbd9ffd7cd42bf1a44f5c987d56ae6b07233029a200411a\
+        97d5699859e1261501887da5715da892770865722c9f0a4ab23fb78316794977\
+        dd9ee65aadc2d47b0e398e1436fe7bd216701b20";
+    const SEALED_PARTIALS: &str = "9d06097f5007073a4c83122259949db089c204f0b15ec9e9cd861fdfc89b0a6b\
+        5bdfec4ec0c254f8abdee0560db0423e2926b258a754389dc6b8f9a7d7525c17\
+        102f8adb2a1c5ee0ef7363292ff18117c6e6f77a7a59a6db7072a28d8e96be2d\
+        4e489d6466c92859e2dab5688a620a0f";
 
     #[test]
     fn split_key_vector() {
@@ -965,6 +998,9 @@ mod vector {
         assert_eq!(out.partials, PARTIALS);
         assert_eq!(out.signature, SIGNATURE);
         assert_eq!(out.remasked, REMASKED);
+        assert_eq!(out.transport_key, TRANSPORT_KEY);
+        assert_eq!(out.sealed_round, SEALED_ROUND);
+        assert_eq!(out.sealed_partials, SEALED_PARTIALS);
 
         // The signature's r is the partials' r, and it verifies independently of this crate.
         let (r, s) = signature_from_der(&hex::decode(SIGNATURE).unwrap()).unwrap();
@@ -994,6 +1030,9 @@ mod vector {
             ("PARTIALS", out.partials),
             ("SIGNATURE", out.signature),
             ("REMASKED", out.remasked),
+            ("TRANSPORT_KEY", out.transport_key),
+            ("SEALED_ROUND", out.sealed_round),
+            ("SEALED_PARTIALS", out.sealed_partials),
         ] {
             println!("{name}: {value}");
         }

@@ -67,6 +67,15 @@ pub enum SignerError {
     /// The server's check of a PIN proof failed: the phone unmasked its share with a wrong PIN,
     /// or the proof was made for another session, message, key or nonce commitment.
     ProofRejected,
+    /// An encrypted co-signing message does not open: its tag does not verify, because it was
+    /// altered, sealed to another transport key, or sealed for another round or session.
+    TransportRejected,
+    /// A sealed co-signing round starts with a version this crate does not read (version 1 was
+    /// the round in clear).
+    UnsupportedRoundVersion {
+        /// The version byte found.
+        version: u8,
+    },
 }
 
 impl SignerError {
@@ -87,6 +96,8 @@ impl SignerError {
             Self::InvalidMessage { .. } => 12,
             Self::InvalidShare => 13,
             Self::ProofRejected => 14,
+            Self::TransportRejected => 15,
+            Self::UnsupportedRoundVersion { .. } => 16,
         }
     }
 }
@@ -123,6 +134,10 @@ impl fmt::Display for SignerError {
             Self::InvalidMessage { reason } => write!(f, "invalid signed message: {reason}"),
             Self::InvalidShare => f.write_str("not a valid masked key share"),
             Self::ProofRejected => f.write_str("PIN proof rejected"),
+            Self::TransportRejected => f.write_str("encrypted co-signing message does not open"),
+            Self::UnsupportedRoundVersion { version } => {
+                write!(f, "co-signing round version {version} is not supported")
+            }
         }
     }
 }
@@ -156,6 +171,8 @@ mod tests {
             (SignerError::InvalidMessage { reason: "test" }, 12),
             (SignerError::InvalidShare, 13),
             (SignerError::ProofRejected, 14),
+            (SignerError::TransportRejected, 15),
+            (SignerError::UnsupportedRoundVersion { version: 1 }, 16),
         ];
         let mut codes: Vec<u32> = all.iter().map(|(error, _)| error.code()).collect();
         codes.sort_unstable();

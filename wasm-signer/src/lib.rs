@@ -9,6 +9,8 @@
 //! - [`share`]: the phone's key share d1, stored masked under the PIN with no check value.
 //! - [`cosign`]: the split-key signature (DESIGN.md §5): the phone's round and PIN proof, the
 //!   server's share d2, its proof check and partial signature, and the phone's final signature.
+//! - [`transport`]: the co-signing round encrypted between the module and the server, so a
+//!   logged transcript gives no PIN oracle.
 //! - [`message`]: the canonical, versioned bytes of every message an mcert key signs.
 //!
 //! Every byte of the split-key protocol is fixed in `docs/split-key.md`. Randomness always comes
@@ -26,6 +28,7 @@ pub mod abi;
 pub mod cosign;
 pub mod message;
 pub mod share;
+pub mod transport;
 
 pub use digest::{DIST_ID, message_digest, sm3_digest, za};
 pub use encoding::{parse_public_key, signature_from_der, signature_to_der};

@@ -14,6 +14,7 @@ import {
   base64Encode,
 } from '../../src/index';
 import * as model from './sm2';
+import { TransportServer } from './transport';
 
 interface Key {
   server: model.ServerHalf;
@@ -52,6 +53,10 @@ export class FakeMcert {
   readonly keys = new Map<string, Key>();
   readonly sessions = new Map<string, Session>();
   readonly requests: HttpRequest[] = [];
+  /** The co-signing transport key the rounds are sealed to. */
+  readonly transport = new TransportServer(
+    model.mod(model.toBig(randomBytes(40)), model.N - 1n) + 1n,
+  );
   /** Milliseconds to wait before answering partials (to overlap rounds). */
   partialsDelay = 0;
   /** Rewrites an answer before the phone sees it. */
@@ -83,6 +88,12 @@ export class FakeMcert {
   private async route(request: HttpRequest): Promise<HttpResponse> {
     const path = new URL(request.url).pathname;
     const body = (request.body ?? {}) as { [key: string]: string };
+    if (request.method === 'GET' && path === '/api/v1/mp/transport-key') {
+      return {
+        status: 200,
+        body: { public_key: base64Encode(this.transport.publicKey), round_version: 2 },
+      };
+    }
     if (path.startsWith('/api/v1/mp/')) return this.miniProgram(request, path, body);
     if (request.method === 'POST' && path === '/api/v1/enrolments') {
       if (!this.tickets.delete(body.ticket)) {
@@ -198,16 +209,13 @@ export class FakeMcert {
       if (session.stage !== 'partials') return error(409, 'cosign_out_of_order', '请重新发起');
       const key = this.keys.get(session.serial) as Key;
       if (key.locked) return error(423, 'key_locked', '证书已锁定');
-      const q1 = base64Decode(body.q1);
+      const sessionId = new Uint8Array(Buffer.from(match[1]));
+      const round = this.transport.openRound(sessionId, base64Decode(body.sealed_round));
+      if (round === null) {
+        return error(400, 'cosign_round_undecryptable', '签名数据无法解密');
+      }
       if (this.partialsDelay > 0) await new Promise((r) => setTimeout(r, this.partialsDelay));
-      if (
-        !key.server.checkProof(
-          q1,
-          base64Decode(body.proof),
-          new Uint8Array(Buffer.from(match[1])),
-          session.message,
-        )
-      ) {
+      if (!key.server.checkProof(round.q1, round.proof, sessionId, session.message)) {
         key.failures++;
         if (key.failures >= 6) {
           key.locked = true;
@@ -220,7 +228,11 @@ export class FakeMcert {
       const k = () => model.mod(model.toBig(randomBytes(40)), model.N - 1n) + 1n;
       return {
         status: 200,
-        body: { partials: base64Encode(key.server.partials(q1, session.message, k(), k())) },
+        body: {
+          sealed_partials: base64Encode(
+            round.channel.sealPartials(key.server.partials(round.q1, session.message, k(), k())),
+          ),
+        },
       };
     }
     if (

@@ -63,6 +63,8 @@ pub struct Authority {
     issuer: Issuer,
     urls: RevocationUrls,
     token_keys: TokenKeys,
+    /// Opens the phones' encrypted co-signing rounds.
+    transport: Arc<mcert_signer::transport::TransportSecret>,
     /// Derived from the root key: makes login subjects opaque and stable (see
     /// [`Authority::subject_id`]).
     subject_key: zeroize::Zeroizing<[u8; 32]>,
@@ -108,6 +110,39 @@ impl Authority {
             KeyPurpose::Issuing,
         )?;
         let token_records = store.authority_keys(KeyPurpose::Token).await?;
+        // A CA created before the co-signing round was encrypted has no transport key yet.
+        if store
+            .authority_keys(KeyPurpose::Transport)
+            .await?
+            .is_empty()
+        {
+            let created = store
+                .insert_authority_keys(
+                    vec![transport_record(sealer, Utc::now())?],
+                    transport_audit(),
+                )
+                .await;
+            match created {
+                Ok(()) => tracing::info!("created the co-signing transport key"),
+                // Instances starting together race here: the loser's transaction fails (on the
+                // existence check or on the audit chain's next sequence number) and it uses
+                // the winner's key, read below.
+                Err(e) => {
+                    if store
+                        .authority_keys(KeyPurpose::Transport)
+                        .await?
+                        .is_empty()
+                    {
+                        return Err(e.into());
+                    }
+                    tracing::info!(error = %e, "another instance created the transport key first");
+                }
+            }
+        }
+        let transport_current = current(
+            store.authority_keys(KeyPurpose::Transport).await?,
+            KeyPurpose::Transport,
+        )?;
 
         let certificate = |record: &AuthorityKeyRecord| -> Result<Certificate, CaError> {
             let der = record.certificate_der.as_deref().ok_or(CaError::Storage(
@@ -148,6 +183,19 @@ impl Authority {
             .map(|k| (k.key_id.clone(), k.public_key.clone()))
             .collect();
         let token_keys = TokenKeys::new(token_current.key_id.clone(), &token_secret, &published)?;
+        let transport_secret = sealer.open(
+            transport_current.key_id.as_bytes(),
+            &transport_current.sealed_private_key,
+        )?;
+        let transport = transport_secret
+            .as_slice()
+            .try_into()
+            .ok()
+            .and_then(|bytes| mcert_signer::transport::TransportSecret::from_bytes(bytes).ok())
+            .ok_or(CaError::Storage(StorageError::Corrupt {
+                what: "authority_keys",
+                detail: "transport key is not an SM2 scalar".to_string(),
+            }))?;
 
         let base = public_base.trim_end_matches('/');
         Ok(Self {
@@ -161,6 +209,7 @@ impl Authority {
                 ocsp: format!("{base}/pki/ocsp"),
             },
             token_keys,
+            transport: Arc::new(transport),
             subject_key,
             crl_validity,
             crl_lock: tokio::sync::Mutex::new(()),
@@ -189,6 +238,11 @@ impl Authority {
     /// The token-signing keys.
     pub fn token_keys(&self) -> &TokenKeys {
         &self.token_keys
+    }
+
+    /// The key that opens the phones' encrypted co-signing rounds.
+    pub fn transport_key(&self) -> Arc<mcert_signer::transport::TransportSecret> {
+        self.transport.clone()
     }
 
     /// The `sub` of a login: stable for one holder of one employer, opaque (HMAC-SM3 under a key
@@ -453,7 +507,55 @@ fn create_audit() -> AuditDraft {
     }
 }
 
-/// Creates root, issuing CA (signed by root) and the first token key, sealed.
+fn transport_audit() -> AuditDraft {
+    AuditDraft {
+        actor: "system".into(),
+        action: "authority.transport_key.create",
+        subject: ISSUING_NAME.into(),
+        detail: serde_json::json!({ "purpose": KeyPurpose::Transport.as_str() }),
+    }
+}
+
+/// A new co-signing transport key (SM2), sealed under the master key like the CA keys.
+fn transport_record(
+    sealer: &dyn Sealer,
+    now: DateTime<Utc>,
+) -> Result<AuthorityKeyRecord, CaError> {
+    use rand::RngCore as _;
+    use spki::EncodePublicKey as _;
+    let mut entropy = zeroize::Zeroizing::new([0u8; 64]);
+    rand::rngs::OsRng.fill_bytes(entropy.as_mut_slice());
+    let secret =
+        mcert_signer::transport::TransportSecret::generate(entropy.as_slice()).map_err(|_| {
+            CaError::Crypto {
+                detail: "transport key generation",
+            }
+        })?;
+    let public_key = secret
+        .public_key()
+        .to_public_key_der()
+        .map_err(|_| CaError::Crypto {
+            detail: "transport key encoding",
+        })?
+        .into_vec();
+    let key_id = format!(
+        "transport-{}",
+        hex::encode(&mcert_signer::sm3_digest(&public_key)[..10])
+    );
+    Ok(AuthorityKeyRecord {
+        sealed_private_key: sealer.seal(key_id.as_bytes(), secret.to_bytes().as_slice())?,
+        key_id,
+        purpose: KeyPurpose::Transport,
+        algorithm: "SM2".to_string(),
+        public_key,
+        certificate_der: None,
+        current: true,
+        created_at: now,
+    })
+}
+
+/// Creates root, issuing CA (signed by root), the first token key and the co-signing transport
+/// key, sealed.
 fn create_authority_keys(sealer: &dyn Sealer) -> Result<Vec<AuthorityKeyRecord>, CaError> {
     let now = Utc::now();
     let (root_signer, root_secret) = SoftwareSm2Signer::generate()?;
@@ -537,6 +639,7 @@ fn create_authority_keys(sealer: &dyn Sealer) -> Result<Vec<AuthorityKeyRecord>,
             &token.secret,
             None,
         )?,
+        transport_record(sealer, now)?,
     ])
 }
 

@@ -263,7 +263,7 @@ pub struct RevocationRecord {
 pub struct AuthorityKeyRecord {
     /// Identifier (also the JWKS `kid` for token keys).
     pub key_id: String,
-    /// `root`, `issuing` or `token`.
+    /// `root`, `issuing`, `token` or `transport`.
     pub purpose: KeyPurpose,
     /// `SM2` or `ES256`.
     pub algorithm: String,
@@ -288,6 +288,9 @@ pub enum KeyPurpose {
     Issuing,
     /// Signs ID tokens (ES256).
     Token,
+    /// Opens the phones' encrypted co-signing rounds (SM2 key agreement); its public key is
+    /// published at `GET /api/v1/mp/transport-key` and pinned by the mini-program.
+    Transport,
 }
 
 impl KeyPurpose {
@@ -297,6 +300,7 @@ impl KeyPurpose {
             Self::Root => "root",
             Self::Issuing => "issuing",
             Self::Token => "token",
+            Self::Transport => "transport",
         }
     }
 }

@@ -15,6 +15,7 @@ use mcert_signer::{
     SignerError,
     cosign::{ClientRound, ServerPartials, ServerShare, verify_pin_proof},
     message_digest, parse_public_key,
+    transport::TransportSecret,
 };
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
@@ -137,6 +138,17 @@ pub enum CosignError {
         /// The parser's verdict.
         source: SignerError,
     },
+    /// The sealed round was written for another wire version (version 1 sent Q1 and the PIN
+    /// proof in clear); not counted.
+    #[error("co-signing round version {version} is no longer accepted")]
+    RoundOutdated {
+        /// The version the client used.
+        version: u8,
+    },
+    /// The sealed round does not open: altered, sealed to another transport key or for another
+    /// session; not counted.
+    #[error("sealed co-signing round does not open")]
+    RoundUndecryptable,
     /// The final signature does not verify under the certificate's key.
     #[error("signature does not verify")]
     SignatureInvalid,
@@ -178,6 +190,7 @@ pub struct Cosigner {
     store: Arc<dyn KeyShareStore>,
     kv: Arc<dyn Kv>,
     sealer: Arc<dyn Sealer>,
+    transport: Arc<TransportSecret>,
 }
 
 impl std::fmt::Debug for Cosigner {
@@ -232,9 +245,20 @@ fn public_key_of(spki_der: &[u8]) -> Result<sm2::PublicKey, CosignError> {
 }
 
 impl Cosigner {
-    /// A co-signer over the key-share registry, the kv store and the master key.
-    pub fn new(store: Arc<dyn KeyShareStore>, kv: Arc<dyn Kv>, sealer: Arc<dyn Sealer>) -> Self {
-        Self { store, kv, sealer }
+    /// A co-signer over the key-share registry, the kv store, the master key and the transport
+    /// key that opens the phones' sealed rounds.
+    pub fn new(
+        store: Arc<dyn KeyShareStore>,
+        kv: Arc<dyn Kv>,
+        sealer: Arc<dyn Sealer>,
+        transport: Arc<TransportSecret>,
+    ) -> Self {
+        Self {
+            store,
+            kv,
+            sealer,
+            transport,
+        }
     }
 
     /// Creates the server share d2 for a phone's P1 and computes the joint key P.
@@ -316,16 +340,26 @@ impl Cosigner {
             .max(Duration::from_secs(1))
     }
 
-    /// Step 2 of DESIGN.md §5: checks the PIN proof (a failure is counted), then returns
-    /// `r ‖ s2 ‖ s3` over the digest of the session's own message.
-    #[tracing::instrument(skip(self, round), fields(session = %id))]
-    pub async fn partials(&self, id: &str, round: &[u8]) -> Result<ServerPartials, CosignError> {
+    /// Step 2 of DESIGN.md §5: opens the phone's sealed round, checks the PIN proof (a failure
+    /// is counted), then returns `r ‖ s2 ‖ s3` over the digest of the session's own message,
+    /// sealed for the phone (`docs/split-key.md`, "Encrypted round").
+    #[tracing::instrument(skip(self, sealed_round), fields(session = %id))]
+    pub async fn partials(&self, id: &str, sealed_round: &[u8]) -> Result<Vec<u8>, CosignError> {
         let (stored, message) = self.session(id).await?;
-        // Parse before taking any state: malformed input changes nothing.
-        let round = ClientRound::from_bytes(round).map_err(|source| CosignError::Malformed {
-            what: "round",
-            source,
-        })?;
+        // Open and parse before taking any state: malformed input changes nothing.
+        let (round, channel) = self
+            .transport
+            .open_round(id.as_bytes(), sealed_round)
+            .map_err(|source| match source {
+                SignerError::UnsupportedRoundVersion { version } => {
+                    CosignError::RoundOutdated { version }
+                }
+                SignerError::TransportRejected => CosignError::RoundUndecryptable,
+                source => CosignError::Malformed {
+                    what: "round",
+                    source,
+                },
+            })?;
         if self.kv.take(&round_key(id)).await?.is_none() {
             return Err(CosignError::OutOfOrder);
         }
@@ -350,7 +384,7 @@ impl Cosigner {
             }
             Err(_) => {}
         }
-        outcome
+        outcome.map(|partials| channel.seal_partials(&partials))
     }
 
     async fn partials_for(
@@ -460,6 +494,11 @@ impl Cosigner {
             message,
             signature: signature.to_vec(),
         })
+    }
+
+    /// The published co-signing transport key.
+    pub fn transport_public_key(&self) -> sm2::PublicKey {
+        *self.transport.public_key()
     }
 
     /// The key of `serial` if `device_token` is the one issued to its phone.

@@ -89,47 +89,92 @@ pub async fn enrol(
     }))
 }
 
-/// The phone's first co-signing step.
+/// The phone's first co-signing step: its round sealed to the transport key.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartialsRequest {
-    /// Q1 = [k1]G, SEC1, base64.
-    pub q1: String,
-    /// PIN proof T ‖ z (97 bytes), base64.
-    pub proof: String,
+    /// `version (2) ‖ A (65) ‖ SM4-GCM(Q1 ‖ proof) ‖ tag` (244 bytes), base64.
+    pub sealed_round: Option<String>,
+    /// Version 1 (Q1 in clear): refused with `cosign_protocol_outdated`.
+    pub q1: Option<String>,
+    /// Version 1 (the PIN proof in clear): refused with `cosign_protocol_outdated`.
+    pub proof: Option<String>,
 }
 
-/// The server's partial signature.
+/// The server's partial signature, sealed for the phone.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PartialsResponse {
-    /// r ‖ s2 ‖ s3 (96 bytes), base64.
-    pub partials: String,
+    /// `SM4-GCM(r ‖ s2 ‖ s3) ‖ tag` (112 bytes), base64.
+    pub sealed_partials: String,
 }
 
-/// Checks the PIN proof and returns the server's partial signature.
+/// Opens the sealed round, checks the PIN proof and returns the server's sealed partials.
 #[utoipa::path(post, path = "/api/v1/cosign/{session_id}/partials", tag = "keys",
     params(("session_id" = String, Path)), request_body = PartialsRequest,
     responses((status = 200, body = PartialsResponse),
               (status = 403, description = "wrong PIN (`pin_incorrect`, with `remaining_attempts`)", body = crate::error::ErrorBody),
               (status = 423, description = "key locked", body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
-              (status = 400, body = crate::error::ErrorBody)))]
+              (status = 400, description = "also `cosign_protocol_outdated` for a version 1 body and `cosign_round_undecryptable`", body = crate::error::ErrorBody)))]
 #[post("/api/v1/cosign/{session_id}/partials")]
 pub async fn partials(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<PartialsRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let mut round = decode("q1", &body.q1)?;
-    round.extend(decode("proof", &body.proof)?);
-    let partials = state
+    let sealed_round = match &*body {
+        PartialsRequest {
+            sealed_round: Some(sealed),
+            q1: None,
+            proof: None,
+        } => decode("sealed_round", sealed)?,
+        PartialsRequest {
+            sealed_round: None,
+            q1: Some(_),
+            proof: Some(_),
+        } => {
+            return Err(AppError::Cosign(
+                crate::cosign::CosignError::RoundOutdated { version: 1 },
+            ));
+        }
+        _ => {
+            return Err(AppError::BadRequest {
+                detail: "expected exactly the field sealed_round".to_string(),
+                message: "请求缺少加密的签名数据 sealed_round，请更新小程序后重试",
+            });
+        }
+    };
+    let sealed_partials = state
         .enrolment
         .cosigner()
-        .partials(&path.into_inner(), &round)
+        .partials(&path.into_inner(), &sealed_round)
         .await?;
     Ok(HttpResponse::Ok().json(PartialsResponse {
-        partials: STANDARD.encode(partials.to_bytes()),
+        sealed_partials: STANDARD.encode(sealed_partials),
     }))
+}
+
+/// The co-signing transport key the phone seals its rounds to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransportKeyResponse {
+    /// SEC1 uncompressed SM2 point (65 bytes), base64; the mini-program pins this value.
+    pub public_key: String,
+    /// The co-signing round version sealed to it.
+    pub round_version: u8,
+}
+
+/// The server's co-signing transport key. Published for configuration: a client pins the value
+/// it was built with and refuses another, so a proxy cannot substitute its own.
+#[utoipa::path(get, path = "/api/v1/mp/transport-key", tag = "keys",
+    responses((status = 200, body = TransportKeyResponse)))]
+#[get("/api/v1/mp/transport-key")]
+pub async fn transport_key(state: web::Data<AppState>) -> HttpResponse {
+    use sm2::elliptic_curve::sec1::ToEncodedPoint as _;
+    let key = state.enrolment.cosigner().transport_public_key();
+    HttpResponse::Ok().json(TransportKeyResponse {
+        public_key: STANDARD.encode(key.to_encoded_point(false).as_bytes()),
+        round_version: mcert_signer::transport::ROUND_VERSION,
+    })
 }
 
 /// The finished signature.

@@ -34,6 +34,7 @@ use utoipa::OpenApi;
         super::login::cancel_session,
         super::keys::enrol,
         super::keys::partials,
+        super::keys::transport_key,
         super::keys::signature,
         super::keys::key_check,
         super::keys::key_status,

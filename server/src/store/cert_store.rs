@@ -402,9 +402,11 @@ impl CertStore for SeaCertStore {
         audit: AuditDraft,
     ) -> Result<(), StorageError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
-        for purpose in [KeyPurpose::Root, KeyPurpose::Issuing] {
+        let mut purposes: Vec<&str> = keys.iter().map(|key| key.purpose.as_str()).collect();
+        purposes.dedup();
+        for purpose in purposes {
             let exists = authority_key::Entity::find()
-                .filter(authority_key::COLUMN.purpose.eq(purpose.as_str()))
+                .filter(authority_key::COLUMN.purpose.eq(purpose))
                 .one(&txn)
                 .await
                 .map_err(unavailable)?;

@@ -4,7 +4,13 @@
 
 use der::Decode;
 use mcert_server::audit::verify_chain;
-use mcert_signer::{cosign, message::SignedMessage, share::generate_share};
+use mcert_signer::{
+    SignerError,
+    cosign::{self, ClientRound},
+    message::SignedMessage,
+    share::{MaskedShare, generate_share},
+    transport::TransportSecret,
+};
 use serde_json::json;
 use x509_cert::Certificate;
 
@@ -150,13 +156,13 @@ async fn a_session_may_retry_a_pin_and_issues_partials_once() {
     let message = unb64(&session["message"]);
     // Wrong then right within one session.
     let (_, wrong) = phone.begin(WRONG_PIN, id, &message);
-    let answer = app.send_round(id, &wrong.to_bytes()).await;
+    let answer = app.send_round(id, &wrong).await;
     assert_eq!(answer.code(), "pin_incorrect");
     let (_, right) = phone.begin(PIN, id, &message);
-    let answer = app.send_round(id, &right.to_bytes()).await;
+    let answer = app.send_round(id, &right).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     // Partials are issued once per session.
-    let again = app.send_round(id, &right.to_bytes()).await;
+    let again = app.send_round(id, &right).await;
     assert_eq!((again.status, again.code()), (409, "cosign_out_of_order"));
 }
 
@@ -175,7 +181,7 @@ async fn concurrent_wrong_pins_from_copied_phones_cannot_get_a_seventh_try() {
         async move {
             let id = session["session_id"].as_str().unwrap();
             let (_, round) = phone.begin(WRONG_PIN, id, &unb64(&session["message"]));
-            app.send_round(id, &round.to_bytes()).await
+            app.send_round(id, &round).await
         }
     });
     let answers = futures_util::future::join_all(attempts).await;
@@ -208,48 +214,51 @@ async fn malformed_input_is_refused_without_counting() {
     let id = session["session_id"].as_str().unwrap();
     let message = unb64(&session["message"]);
     let (_, round) = phone.begin(WRONG_PIN, id, &message);
-    let round = round.to_bytes();
-    let q1 = &round[..65];
-    let proof = &round[65..];
+    let sealed = app.seal_round(id, &round).await;
+    let clear = round.to_bytes();
     let partials = format!("/api/v1/cosign/{id}/partials");
 
-    let mut off_curve = q1.to_vec();
-    off_curve[64] ^= 1;
-    let mut identity = vec![0u8; 65];
-    identity[0] = 4;
-    let mut z_too_big = proof.to_vec();
-    z_too_big[65..].fill(0xff);
+    let mut tampered = sealed.clone();
+    tampered[100] ^= 1;
+    let mut off_curve = sealed.clone();
+    off_curve[65] ^= 1;
+    let mut version_1 = sealed.clone();
+    version_1[0] = 1;
     let cases = [
+        // The clear round of wire version 1 gets a clear answer: update the mini-program.
         (
-            json!({ "q1": b64(&off_curve), "proof": b64(proof) }),
-            "invalid_point",
+            json!({ "q1": b64(&clear[..65]), "proof": b64(&clear[65..]) }),
+            "cosign_protocol_outdated",
         ),
         (
-            json!({ "q1": b64(&identity), "proof": b64(proof) }),
-            "invalid_point",
+            json!({ "sealed_round": b64(&version_1) }),
+            "cosign_protocol_outdated",
         ),
         (
-            json!({ "q1": b64(q1), "proof": b64(&proof[..96]) }),
+            json!({ "sealed_round": b64(&tampered) }),
+            "cosign_round_undecryptable",
+        ),
+        (json!({ "sealed_round": b64(&off_curve) }), "invalid_point"),
+        (
+            json!({ "sealed_round": b64(&sealed[..243]) }),
             "invalid_length",
         ),
-        (
-            json!({ "q1": b64(q1), "proof": b64(&z_too_big) }),
-            "invalid_scalar",
-        ),
-        (
-            json!({ "q1": "not base64!", "proof": b64(proof) }),
-            "bad_request",
-        ),
+        (json!({ "sealed_round": "not base64!" }), "bad_request"),
         // The server computes e itself: a client-supplied digest is not part of the API.
         (
-            json!({ "q1": b64(q1), "proof": b64(proof), "digest": b64(&[7u8; 32]) }),
+            json!({ "sealed_round": b64(&sealed), "digest": b64(&[7u8; 32]) }),
             "bad_request",
         ),
-        (json!({ "q1": b64(q1) }), "bad_request"),
+        (json!({ "q1": b64(&clear[..65]) }), "bad_request"),
+        (json!({}), "bad_request"),
     ];
     for (body, code) in cases {
         let answer = app.post_json(&partials, &body, None).await;
         assert_eq!((answer.status, answer.code()), (400, code), "{body}");
+        if code == "cosign_protocol_outdated" {
+            let text = answer.body["message"].as_str().unwrap();
+            assert!(text.contains("请更新小程序"), "{text}");
+        }
     }
     assert_eq!(app.key_status(&phone).await["remaining_attempts"], 6);
 
@@ -257,7 +266,7 @@ async fn malformed_input_is_refused_without_counting() {
     let unknown = app
         .post_json(
             "/api/v1/cosign/AAAAAAAAAAAAAAAAAAAAAA/partials",
-            &json!({ "q1": b64(q1), "proof": b64(proof) }),
+            &json!({ "sealed_round": b64(&sealed) }),
             None,
         )
         .await;
@@ -295,7 +304,7 @@ async fn a_signature_over_anything_but_the_sessions_message_is_refused() {
     // to the message, so the server rejects it as a wrong PIN would be...
     let other = b"pay 1,000,000 to the attacker".to_vec();
     let (_, round) = phone.begin(PIN, id, &other);
-    let answer = app.send_round(id, &round.to_bytes()).await;
+    let answer = app.send_round(id, &round).await;
     assert_eq!(answer.code(), "pin_incorrect");
 
     // ...and with the right message, the partials are over the server's digest, so the phone's
@@ -303,9 +312,9 @@ async fn a_signature_over_anything_but_the_sessions_message_is_refused() {
     // for another session is refused.
     let message = unb64(&session["message"]);
     let (signing, round) = phone.begin(PIN, id, &message);
-    let answer = app.send_round(id, &round.to_bytes()).await;
+    let answer = app.send_round(id, &round).await;
     assert_eq!(answer.status, 200);
-    let partials = cosign::ServerPartials::from_bytes(&unb64(&answer.body["partials"])).unwrap();
+    let partials = answer.partials.unwrap();
     let public_key = mcert_signer::parse_public_key(&phone.public_key).unwrap();
     signing.finish(&partials, &public_key).unwrap();
     let previous = app.verify_pin(&phone, PIN).await.unwrap();
@@ -418,4 +427,190 @@ async fn the_development_endpoint_exists_only_in_development_mode() {
         .post_json("/dev/enrolment-tickets", &json!({}), None)
         .await;
     assert_eq!(answer.status, 404);
+}
+
+/// The offline search of issue 12, finding 7, on a copied share and a round in clear: whether
+/// `pin` unmasks the d1 whose P1 makes the round's PIN proof hold. Written from the documented
+/// share layout, as an attacker would.
+fn pin_matches(
+    share: &MaskedShare,
+    pin: &str,
+    round: &ClientRound,
+    id: &str,
+    message: &[u8],
+) -> bool {
+    use sm2::elliptic_curve::{bigint::U256, ops::Reduce};
+    let bytes = share.to_bytes();
+    let iterations = u32::from_be_bytes(bytes[2..6].try_into().unwrap());
+    let mut m = [0u8; 64];
+    pbkdf2::pbkdf2_hmac::<sm3::Sm3>(pin.as_bytes(), &bytes[6..22], iterations, &mut m);
+    let reduce = |b: &[u8]| <sm2::Scalar as Reduce<U256>>::reduce(U256::from_be_slice(b));
+    let two_256 = reduce(&[0xff; 32]) + sm2::Scalar::ONE;
+    let d1 = reduce(&bytes[22..54]) - (reduce(&m[..32]) * two_256 + reduce(&m[32..]));
+    let u = d1.invert().unwrap();
+    let p1 =
+        sm2::PublicKey::from_affine((sm2::ProjectivePoint::GENERATOR * u).to_affine()).unwrap();
+    cosign::verify_pin_proof(&p1, &round.q1, id.as_bytes(), message, &round.proof).is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_logged_round_and_a_copied_share_give_no_offline_pin_search() {
+    let app = spawn_app().await;
+    let phone = app.enrol(PIN).await;
+    let public_key = mcert_signer::parse_public_key(&phone.public_key).unwrap();
+
+    // One PIN check, with every body as a logging proxy records it: the session, the sealed
+    // round, the sealed partials and the final signature.
+    let session = app.key_check(&phone, "verify_pin").await;
+    let id = session["session_id"].as_str().unwrap();
+    let message = unb64(&session["message"]);
+    let (signing, round) = phone.begin(PIN, id, &message);
+    let sent = app.send_round(id, &round).await;
+    let partials = sent.partials.unwrap();
+    let signature = signing.finish(&partials, &public_key).unwrap();
+    let done = app
+        .post_json(
+            &format!("/api/v1/cosign/{id}/signature"),
+            &json!({ "signature": b64(&signature) }),
+            None,
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let log = format!("{session} {} {} {}", sent.request, sent.body, done.body);
+    let sealed_round = unb64(&sent.request["sealed_round"]);
+    let sealed_partials = unb64(&sent.body["sealed_partials"]);
+
+    // None of Q1, T, z, r, s2, s3 is in the log, neither as bytes nor as text.
+    let clear = round.to_bytes();
+    let answer = partials.to_bytes();
+    let values = [
+        &clear[..65],
+        &clear[65..130],
+        &clear[130..],
+        &answer[..32],
+        &answer[32..64],
+        &answer[64..],
+    ];
+    for value in values {
+        for logged in [&sealed_round, &sealed_partials] {
+            assert!(!logged.windows(value.len()).any(|w| w == value));
+        }
+        assert!(!log.contains(&hex::encode(value)));
+        assert!(!log.contains(&b64(value).trim_end_matches('=')[..40]));
+    }
+
+    // The round does not open without the server's transport private key: not with another
+    // key (a proxy's own, say), and not as if it belonged to another session.
+    let other = TransportSecret::generate(&entropy()).unwrap();
+    assert_eq!(
+        other.open_round(id.as_bytes(), &sealed_round).unwrap_err(),
+        SignerError::TransportRejected
+    );
+    let server = app.state.authority.transport_key();
+    assert_eq!(
+        server
+            .open_round(b"AAAAAAAAAAAAAAAAAAAAAA", &sealed_round)
+            .unwrap_err(),
+        SignerError::TransportRejected
+    );
+
+    // The remaining assumption (docs/split-key.md): with the transport key as well, the same
+    // log does allow the search, so the oracle tested above is the real one.
+    let (opened, _) = server.open_round(id.as_bytes(), &sealed_round).unwrap();
+    assert_eq!(opened, round);
+    let candidates = ["000000", "123456", WRONG_PIN, PIN, "999999"];
+    let found: Vec<&str> = candidates
+        .into_iter()
+        .filter(|pin| pin_matches(&phone.share, pin, &opened, id, &message))
+        .collect();
+    assert_eq!(found, [PIN]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sealed_round_replayed_into_another_session_is_refused_uncounted() {
+    let app = spawn_app().await;
+    let phone = app.enrol(PIN).await;
+    let first = app.key_check(&phone, "verify_pin").await;
+    let second = app.key_check(&phone, "verify_pin").await;
+    let first_id = first["session_id"].as_str().unwrap();
+    let second_id = second["session_id"].as_str().unwrap();
+    let (_, round) = phone.begin(PIN, first_id, &unb64(&first["message"]));
+    let sealed = app.seal_round(first_id, &round).await;
+    let replayed = app
+        .post_json(
+            &format!("/api/v1/cosign/{second_id}/partials"),
+            &json!({ "sealed_round": b64(&sealed) }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (replayed.status, replayed.code()),
+        (400, "cosign_round_undecryptable")
+    );
+    assert_eq!(app.key_status(&phone).await["remaining_attempts"], 6);
+    // The session it was made for still takes it.
+    let answer = app
+        .post_json(
+            &format!("/api/v1/cosign/{first_id}/partials"),
+            &json!({ "sealed_round": b64(&sealed) }),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+}
+
+/// A CA created before the co-signing round was encrypted has no transport key. The first start
+/// of this version creates one; instances starting together agree on it, and a round sealed to
+/// the key one instance publishes opens on the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ca_from_before_the_encrypted_round_gets_one_transport_key_for_all_instances() {
+    use sea_orm::ConnectionTrait as _;
+    let first = spawn_app().await;
+    let phone = first.enrol(PIN).await;
+    first
+        .db()
+        .await
+        .execute_unprepared("DELETE FROM authority_keys WHERE purpose = 'transport'")
+        .await
+        .unwrap();
+    let master_key = std::fs::read_to_string(first.path("master.key")).unwrap();
+    let instance = || {
+        let (database_url, master_key) = (first.database_url.clone(), master_key.clone());
+        crate::helpers::spawn_app_with(move |s| {
+            s.database_url = Some(database_url);
+            s.master_key = Some(secrecy::SecretString::from(master_key.trim().to_string()));
+        })
+    };
+    let (a, b) = tokio::join!(instance(), instance());
+    let key = a.transport_key().await;
+    assert_eq!(b.transport_key().await, key);
+    assert_ne!(
+        first.transport_key().await,
+        key,
+        "a new key, not the deleted one"
+    );
+    let rows = a
+        .db()
+        .await
+        .query_all_raw(sea_orm::Statement::from_string(
+            a.db().await.get_database_backend(),
+            "SELECT key_id FROM authority_keys WHERE purpose = 'transport'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+
+    // Sealed to the key `a` publishes, opened by `b`.
+    let session = b.key_check(&phone, "verify_pin").await;
+    let id = session["session_id"].as_str().unwrap();
+    let (_, round) = phone.begin(PIN, id, &unb64(&session["message"]));
+    let sealed = a.seal_round(id, &round).await;
+    let answer = b
+        .post_json(
+            &format!("/api/v1/cosign/{id}/partials"),
+            &json!({ "sealed_round": b64(&sealed) }),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
 }

@@ -11,7 +11,6 @@ use mcert_server::{
     domain::CertificateSerial,
     portals::{ClientKind, PortalDraft},
 };
-use mcert_signer::cosign::ServerPartials;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -629,7 +628,7 @@ async fn only_usable_certificates_of_the_scanning_person_log_in() {
     let id_b = session_b.body["session_id"].as_str().unwrap();
     let message_b = crate::phone::unb64(&session_b.body["message"]);
     let (_, round) = phone.begin(PIN, id_b, &message_b);
-    assert_eq!(app.send_round(id_b, &round.to_bytes()).await.status, 200);
+    assert_eq!(app.send_round(id_b, &round).await.status, 200);
     let swapped = app
         .post_json(
             &format!("/api/v1/cosign/{id_b}/signature"),
@@ -665,7 +664,7 @@ async fn only_usable_certificates_of_the_scanning_person_log_in() {
     let id_c = opened.body["session_id"].as_str().unwrap();
     let message_c = crate::phone::unb64(&opened.body["message"]);
     let (signing, round) = phone.begin(PIN, id_c, &message_c);
-    let partials = app.send_round(id_c, &round.to_bytes()).await;
+    let partials = app.send_round(id_c, &round).await;
     assert_eq!(partials.status, 200);
     let serial = CertificateSerial::parse(&phone.serial).unwrap();
     app.state
@@ -673,8 +672,7 @@ async fn only_usable_certificates_of_the_scanning_person_log_in() {
         .revoke(&serial, RevocationReason::KeyCompromise, "test")
         .await
         .unwrap();
-    let partials =
-        ServerPartials::from_bytes(&crate::phone::unb64(&partials.body["partials"])).unwrap();
+    let partials = partials.partials.unwrap();
     let signature = signing
         .finish(
             &partials,

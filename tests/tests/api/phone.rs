@@ -6,6 +6,7 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use mcert_signer::{
     cosign::{self, ServerPartials},
     share::{MaskedShare, generate_share},
+    transport::Channel,
 };
 use rand::RngCore as _;
 use serde_json::{Value, json};
@@ -55,6 +56,23 @@ impl TestPhone {
             &entropy(),
         )
         .unwrap()
+    }
+}
+
+/// The server's answer to a sealed round, with the partials opened when it gave some.
+#[derive(Debug)]
+pub struct RoundAnswer {
+    pub answer: Answer,
+    /// The opened partials of a 200 answer.
+    pub partials: Option<ServerPartials>,
+    /// The JSON body as sent, as a logging proxy would record it.
+    pub request: Value,
+}
+
+impl std::ops::Deref for RoundAnswer {
+    type Target = Answer;
+    fn deref(&self) -> &Answer {
+        &self.answer
     }
 }
 
@@ -158,14 +176,58 @@ impl TestApp {
         }
     }
 
-    /// The PIN proof step only: the server's answer (partials or an error).
-    pub async fn send_round(&self, session_id: &str, round: &[u8]) -> Answer {
-        self.post_json(
-            &format!("/api/v1/cosign/{session_id}/partials"),
-            &json!({ "q1": b64(&round[..65]), "proof": b64(&round[65..]) }),
-            None,
+    /// The published transport key, as the mini-program pins it.
+    pub async fn transport_key(&self) -> sm2::PublicKey {
+        let response = self
+            .client
+            .get(format!("{}/api/v1/mp/transport-key", self.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["round_version"], 2);
+        mcert_signer::parse_public_key(&unb64(&body["public_key"])).unwrap()
+    }
+
+    /// A round sealed for session `session_id` to the published transport key, not sent.
+    pub async fn seal_round(&self, session_id: &str, round: &cosign::ClientRound) -> Vec<u8> {
+        let (channel, ephemeral) = Channel::client(
+            &self.transport_key().await,
+            session_id.as_bytes(),
+            &entropy(),
         )
-        .await
+        .unwrap();
+        channel.seal_round(&ephemeral, round)
+    }
+
+    /// The PIN proof step only, sealed as the wasm module seals it: the server's answer
+    /// (sealed partials, opened here, or an error).
+    pub async fn send_round(&self, session_id: &str, round: &cosign::ClientRound) -> RoundAnswer {
+        let (channel, ephemeral) = Channel::client(
+            &self.transport_key().await,
+            session_id.as_bytes(),
+            &entropy(),
+        )
+        .unwrap();
+        let request = json!({ "sealed_round": b64(&channel.seal_round(&ephemeral, round)) });
+        let answer = self
+            .post_json(
+                &format!("/api/v1/cosign/{session_id}/partials"),
+                &request,
+                None,
+            )
+            .await;
+        let partials = (answer.status == 200).then(|| {
+            channel
+                .open_partials(&unb64(&answer.body["sealed_partials"]))
+                .unwrap()
+        });
+        RoundAnswer {
+            answer,
+            partials,
+            request,
+        }
     }
 
     /// Both co-signing steps for a session as the server sent it: Ok(signature answer) or
@@ -181,11 +243,10 @@ impl TestApp {
         let message = unb64(&session["message"]);
         let (signing, round) =
             cosign::begin(share, pin.as_bytes(), id.as_bytes(), &message, &entropy()).unwrap();
-        let answer = self.send_round(id, &round.to_bytes()).await;
-        if answer.status != 200 {
-            return Err(answer);
-        }
-        let partials = ServerPartials::from_bytes(&unb64(&answer.body["partials"])).unwrap();
+        let answer = self.send_round(id, &round).await;
+        let Some(partials) = answer.partials else {
+            return Err(answer.answer);
+        };
         let public_key = mcert_signer::parse_public_key(public_key).unwrap();
         let signature = signing.finish(&partials, &public_key).unwrap();
         let answer = self
