@@ -9,7 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mcert_server::ca::{MasterKey, Sealer};
+use mcert_server::ca::{KeyWrap, MasterKey};
 use mcert_signer::{
     cosign::{self, ServerShare},
     message_digest,
@@ -34,8 +34,8 @@ fn cosign(c: &mut Criterion) {
     let (share, p1) = generate_share(&entropy(), PIN).unwrap();
     let d2 = ServerShare::generate(&entropy()).unwrap();
     let public_key = d2.joint_public_key(&p1).unwrap();
-    let sealer = MasterKey::generate();
-    let sealed = sealer.seal(LABEL, d2.to_bytes().as_ref()).unwrap();
+    let key_wrap = MasterKey::generate();
+    let sealed = key_wrap.encrypt(LABEL, d2.to_bytes().as_ref()).unwrap();
     let e = message_digest(&public_key, &message).unwrap();
 
     let mut group = c.benchmark_group("cosign");
@@ -81,7 +81,7 @@ fn cosign(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 cosign::verify_pin_proof(&p1, &round.q1, SESSION, &message, &round.proof).unwrap();
-                let secret = sealer.open(LABEL, &sealed).unwrap();
+                let secret = key_wrap.decrypt(LABEL, &sealed).unwrap();
                 let bytes: &[u8; 32] = secret.as_slice().try_into().unwrap();
                 let d2 = ServerShare::from_bytes(bytes).unwrap();
                 let e = message_digest(&public_key, &message).unwrap();

@@ -24,7 +24,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use mcert_server::ca::{MasterKey, Sealer, TokenKeys};
+use mcert_server::ca::{KeyWrap, MasterKey, TokenKeys};
 use mcert_signer::{
     cosign::{self, ServerShare},
     message::{LoginChallenge, SignedMessage},
@@ -136,12 +136,12 @@ fn main() {
     };
     let encoding = EncodingKey::from_ec_der(keys.signing_key().to_pkcs8_der().unwrap().as_bytes());
 
-    let sealer = MasterKey::generate();
-    let sealed_p1 = sealer
-        .seal(b"phone-share:bench", &p1.to_sec1_bytes())
+    let key_wrap = MasterKey::generate();
+    let sealed_p1 = key_wrap
+        .encrypt(b"phone-share:bench", &p1.to_sec1_bytes())
         .unwrap();
-    let sealed_d2 = sealer
-        .seal(b"key-share:bench", d2.to_bytes().as_ref())
+    let sealed_d2 = key_wrap
+        .encrypt(b"key-share:bench", d2.to_bytes().as_ref())
         .unwrap();
 
     let transport_us = median_us(runs, || {
@@ -170,8 +170,8 @@ fn main() {
         jsonwebtoken::encode(&header, black_box(&claims), &encoding).unwrap()
     });
     let unseal = median_us(runs, || {
-        let p1 = sealer.open(b"phone-share:bench", &sealed_p1).unwrap();
-        let d2 = sealer.open(b"key-share:bench", &sealed_d2).unwrap();
+        let p1 = key_wrap.decrypt(b"phone-share:bench", &sealed_p1).unwrap();
+        let d2 = key_wrap.decrypt(b"key-share:bench", &sealed_d2).unwrap();
         (p1, d2)
     });
 

@@ -222,7 +222,10 @@ async fn migrate(action: MigrateAction, settings: &Settings) -> anyhow::Result<(
 /// A CA error as one plain sentence (Chinese message, then the technical detail).
 fn sentence(error: CaError) -> anyhow::Error {
     let (_, code, message) = crate::error::describe_ca_error(&error);
-    anyhow::anyhow!("{message} [{code}: {}]", crate::error::error_chain(&error))
+    anyhow::anyhow!(
+        "{message} [{code}: {}]",
+        crate::telemetry::error_chain(&error)
+    )
 }
 
 async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
@@ -255,7 +258,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                     .await
                     .map_err(|e| {
                         let (_, code, message) = crate::error::describe_enrol_error(&e);
-                        anyhow::anyhow!("{message} [{code}: {}]", crate::error::error_chain(&e))
+                        anyhow::anyhow!("{message} [{code}: {}]", crate::telemetry::error_chain(&e))
                     })?;
             eprintln!(
                 "enrolment ticket for {} of {}, valid until {}",

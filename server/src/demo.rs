@@ -16,7 +16,7 @@ use crate::{
     },
     domain::PhoneNumber,
     staff::{Staff, StaffStore},
-    store::SeaCertStore,
+    store::SeaStore,
     sync::Syncer,
     tokens,
     uploads::{UploadPurpose, Uploads},
@@ -46,7 +46,7 @@ fn stand_in_image() -> anyhow::Result<Vec<u8>> {
 
 /// The demo application's id: made, approved and pushed now, or found from an earlier start.
 pub async fn seed(
-    store: Arc<SeaCertStore>,
+    store: Arc<SeaStore>,
     uploads: Arc<Uploads>,
     fonts: Arc<FormFonts>,
     sync: &Syncer,

@@ -23,6 +23,7 @@ use crate::{
     },
     staff::StaffError,
     sync::MergeError,
+    telemetry::error_chain,
     uploads::UploadError,
 };
 use mcert_signer::SignerError;
@@ -821,16 +822,4 @@ impl ResponseError for AppError {
             remaining_attempts,
         })
     }
-}
-
-/// `error: cause: cause…`, for logs.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

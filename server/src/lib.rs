@@ -6,6 +6,7 @@ pub mod applications;
 pub mod audit;
 pub mod ca;
 pub mod captcha;
+pub mod certificates;
 pub mod cli;
 pub mod configuration;
 pub mod cosign;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use mcert_server::{cli, configuration::Settings, error::error_chain, telemetry};
+use mcert_server::{cli, configuration::Settings, telemetry, telemetry::error_chain};
 
 #[actix_web::main]
 async fn main() -> ExitCode {

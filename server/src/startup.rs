@@ -10,7 +10,7 @@ use tracing_actix_web::TracingLogger;
 use crate::{
     applicants::Applicants,
     applications::{Applications, form_fonts::FormFonts},
-    ca::{Authority, CertStore, MasterKey, Sealer},
+    ca::{Authority, CertStore, KeyWrap, MasterKey},
     captcha::{Captcha, CaptchaLimits},
     configuration::Settings,
     cosign::Cosigner,
@@ -33,7 +33,7 @@ use crate::{
         wechat::{DevFace, DevWeChat, FaceVerifier, UnconfiguredWeChat, WeChatApi, WeChatLogin},
     },
     staff::Staff,
-    store::{self, SeaCertStore},
+    store::{self, SeaStore},
     sync::Syncer,
     uploads::{FsFileStore, Uploads},
 };
@@ -180,11 +180,11 @@ fn query_config() -> web::QueryConfig {
 #[derive(Debug)]
 pub struct Core {
     /// The registry.
-    pub store: Arc<SeaCertStore>,
+    pub store: Arc<SeaStore>,
     /// The CA.
     pub authority: Arc<Authority>,
     /// Seals private key material (CA keys, server key shares).
-    pub sealer: Arc<dyn Sealer>,
+    pub key_wrap: Arc<dyn KeyWrap>,
 }
 
 impl Core {
@@ -193,7 +193,7 @@ impl Core {
         let cosigner = Cosigner::new(
             self.store.clone(),
             kv,
-            self.sealer.clone(),
+            self.key_wrap.clone(),
             self.authority.transport_key(),
         );
         Enrolment::new(
@@ -217,7 +217,7 @@ pub async fn open_core(settings: &Settings, public_base: &str) -> anyhow::Result
     store::migrate_up(&db)
         .await
         .context("database migration failed")?;
-    let store = Arc::new(SeaCertStore::new(db));
+    let store = Arc::new(SeaStore::new(db));
     let has_keys = store
         .has_authority_keys()
         .await
@@ -232,7 +232,7 @@ pub async fn open_core(settings: &Settings, public_base: &str) -> anyhow::Result
     Ok(Core {
         store,
         authority: Arc::new(authority),
-        sealer: Arc::new(master_key),
+        key_wrap: Arc::new(master_key),
     })
 }
 
@@ -412,7 +412,7 @@ impl Application {
         let cosigner = Arc::new(Cosigner::new(
             core.store.clone(),
             kv.clone(),
-            core.sealer.clone(),
+            core.key_wrap.clone(),
             core.authority.transport_key(),
         ));
         let portals = Arc::new(Portals::new(core.store.clone()));
@@ -530,7 +530,7 @@ fn spawn_crl_refresh(authority: Arc<Authority>, validity_hours: u32) {
         loop {
             ticker.tick().await;
             if let Err(error) = authority.current_crl().await {
-                tracing::error!(error = %crate::error::error_chain(&error), "periodic CRL refresh failed");
+                tracing::error!(error = %crate::telemetry::error_chain(&error), "periodic CRL refresh failed");
             }
         }
     });

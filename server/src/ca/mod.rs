@@ -1,16 +1,16 @@
 //! The certificate authority: its keys, holder certificates, revocation, CRL and OCSP.
-//! Storage is behind `CertStore`, the signing key behind `CaSigner`, key sealing behind
-//! `Sealer`; nothing here knows about HTTP or the database library.
+//! Storage is behind `CertStore`, the signing key behind `CaSigner`, keys at rest behind
+//! `KeyWrap`; nothing here knows about HTTP or the database library.
 
 mod builder;
 mod crl;
 mod csr;
 mod error;
+mod key_wrap;
 mod ocsp;
 pub mod oids;
 pub mod profile;
 mod records;
-mod sealing;
 mod signer;
 mod token_keys;
 
@@ -23,8 +23,8 @@ use x509_cert::Certificate;
 pub use builder::{Issuer, RevocationUrls, Subject, key_identifier};
 pub use csr::{VerifiedCsr, verify_csr};
 pub use error::{CaError, StorageError};
+pub use key_wrap::{KeyWrap, MasterKey};
 pub use records::*;
-pub use sealing::{MasterKey, Sealer};
 pub use signer::{CaSigner, SoftwareSm2Signer, public_key_info};
 pub use token_keys::{Jwk, Jwks, NewTokenKey, TokenKeys};
 
@@ -77,13 +77,13 @@ impl Authority {
     /// `public_base` is the URL relying parties reach mcert at (CRL and OCSP pointers).
     pub async fn open(
         store: Arc<dyn CertStore>,
-        sealer: &dyn Sealer,
+        key_wrap: &dyn KeyWrap,
         public_base: &str,
         crl_validity: TimeDelta,
     ) -> Result<Self, CaError> {
         if store.authority_keys(KeyPurpose::Issuing).await?.is_empty() {
             match store
-                .insert_authority_keys(create_authority_keys(sealer)?, create_audit())
+                .insert_authority_keys(create_authority_keys(key_wrap)?, create_audit())
                 .await
             {
                 Ok(()) => tracing::info!("created a new root CA, issuing CA and token key"),
@@ -118,7 +118,7 @@ impl Authority {
         {
             let created = store
                 .insert_authority_keys(
-                    vec![transport_record(sealer, Utc::now())?],
+                    vec![transport_record(key_wrap, Utc::now())?],
                     transport_audit(),
                 )
                 .await;
@@ -156,14 +156,14 @@ impl Authority {
         let root = certificate(&root_record)?;
         let issuing = certificate(&issuing_record)?;
         // Opening the root key too proves the master key before anything is served.
-        let root_secret = sealer.open(
+        let root_secret = key_wrap.decrypt(
             root_record.key_id.as_bytes(),
             &root_record.sealed_private_key,
         )?;
         let subject_key = zeroize::Zeroizing::new(mcert_signer::sm3_digest(
             &[b"mcert/subject/v1".as_slice(), root_secret.as_slice()].concat(),
         ));
-        let secret = sealer.open(
+        let secret = key_wrap.decrypt(
             issuing_record.key_id.as_bytes(),
             &issuing_record.sealed_private_key,
         )?;
@@ -174,7 +174,7 @@ impl Authority {
         };
 
         let token_current = current(token_records.clone(), KeyPurpose::Token)?;
-        let token_secret = sealer.open(
+        let token_secret = key_wrap.decrypt(
             token_current.key_id.as_bytes(),
             &token_current.sealed_private_key,
         )?;
@@ -183,7 +183,7 @@ impl Authority {
             .map(|k| (k.key_id.clone(), k.public_key.clone()))
             .collect();
         let token_keys = TokenKeys::new(token_current.key_id.clone(), &token_secret, &published)?;
-        let transport_secret = sealer.open(
+        let transport_secret = key_wrap.decrypt(
             transport_current.key_id.as_bytes(),
             &transport_current.sealed_private_key,
         )?;
@@ -518,7 +518,7 @@ fn transport_audit() -> AuditDraft {
 
 /// A new co-signing transport key (SM2), sealed under the master key like the CA keys.
 fn transport_record(
-    sealer: &dyn Sealer,
+    key_wrap: &dyn KeyWrap,
     now: DateTime<Utc>,
 ) -> Result<AuthorityKeyRecord, CaError> {
     use rand::RngCore as _;
@@ -543,7 +543,7 @@ fn transport_record(
         hex::encode(&mcert_signer::sm3_digest(&public_key)[..10])
     );
     Ok(AuthorityKeyRecord {
-        sealed_private_key: sealer.seal(key_id.as_bytes(), secret.to_bytes().as_slice())?,
+        sealed_private_key: key_wrap.encrypt(key_id.as_bytes(), secret.to_bytes().as_slice())?,
         key_id,
         purpose: KeyPurpose::Transport,
         algorithm: "SM2".to_string(),
@@ -556,7 +556,7 @@ fn transport_record(
 
 /// Creates root, issuing CA (signed by root), the first token key and the co-signing transport
 /// key, sealed.
-fn create_authority_keys(sealer: &dyn Sealer) -> Result<Vec<AuthorityKeyRecord>, CaError> {
+fn create_authority_keys(key_wrap: &dyn KeyWrap) -> Result<Vec<AuthorityKeyRecord>, CaError> {
     let now = Utc::now();
     let (root_signer, root_secret) = SoftwareSm2Signer::generate()?;
     let root_name = Subject::Authority {
@@ -601,7 +601,7 @@ fn create_authority_keys(sealer: &dyn Sealer) -> Result<Vec<AuthorityKeyRecord>,
                   cert: Option<Vec<u8>>|
      -> Result<AuthorityKeyRecord, CaError> {
         Ok(AuthorityKeyRecord {
-            sealed_private_key: sealer.seal(key_id.as_bytes(), secret)?,
+            sealed_private_key: key_wrap.encrypt(key_id.as_bytes(), secret)?,
             key_id,
             purpose,
             algorithm: algorithm.to_string(),
@@ -639,7 +639,7 @@ fn create_authority_keys(sealer: &dyn Sealer) -> Result<Vec<AuthorityKeyRecord>,
             &token.secret,
             None,
         )?,
-        transport_record(sealer, now)?,
+        transport_record(key_wrap, now)?,
     ])
 }
 

@@ -25,7 +25,7 @@ pub use records::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure};
 
 use crate::{
     audit::AuditDraft,
-    ca::{CaError, CertificateStatus, Sealer, StorageError},
+    ca::{CaError, CertificateStatus, KeyWrap, StorageError},
     domain::CertificateSerial,
     kv::{Kv, KvError},
     notify::NoticeDraft,
@@ -189,7 +189,7 @@ pub struct KeyStatus {
 pub struct Cosigner {
     store: Arc<dyn KeyShareStore>,
     kv: Arc<dyn Kv>,
-    sealer: Arc<dyn Sealer>,
+    key_wrap: Arc<dyn KeyWrap>,
     transport: Arc<TransportSecret>,
 }
 
@@ -250,13 +250,13 @@ impl Cosigner {
     pub fn new(
         store: Arc<dyn KeyShareStore>,
         kv: Arc<dyn Kv>,
-        sealer: Arc<dyn Sealer>,
+        key_wrap: Arc<dyn KeyWrap>,
         transport: Arc<TransportSecret>,
     ) -> Self {
         Self {
             store,
             kv,
-            sealer,
+            key_wrap,
             transport,
         }
     }
@@ -279,11 +279,11 @@ impl Cosigner {
         Ok(CreatedShare {
             stored: NewKeyShare {
                 sealed_phone_share: self
-                    .sealer
-                    .seal(&phone_share_label(serial), p1.as_bytes())?,
+                    .key_wrap
+                    .encrypt(&phone_share_label(serial), p1.as_bytes())?,
                 sealed_server_share: self
-                    .sealer
-                    .seal(&share_label(serial), d2.to_bytes().as_ref())?,
+                    .key_wrap
+                    .encrypt(&share_label(serial), d2.to_bytes().as_ref())?,
             },
             public_key,
         })
@@ -403,8 +403,8 @@ impl Cosigner {
             .ok_or(CosignError::SessionNotFound)?;
         ensure_usable(&share, stored.purpose)?;
         let p1 = self
-            .sealer
-            .open(&phone_share_label(&serial), &share.sealed_phone_share)?;
+            .key_wrap
+            .decrypt(&phone_share_label(&serial), &share.sealed_phone_share)?;
         let p1 = parse_public_key(&p1).map_err(|_| CosignError::Corrupt {
             what: "phone public share",
         })?;
@@ -444,8 +444,8 @@ impl Cosigner {
             }
         }
         let secret = self
-            .sealer
-            .open(&share_label(&serial), &share.sealed_server_share)?;
+            .key_wrap
+            .decrypt(&share_label(&serial), &share.sealed_server_share)?;
         let corrupt = || CosignError::Corrupt {
             what: "server share",
         };

@@ -25,10 +25,10 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let label = |ok: bool| if ok { "ok" } else { "unavailable" };
     let healthy = database.is_ok() && kv.is_ok();
     if let Err(e) = &database {
-        tracing::warn!(error = %crate::error::error_chain(e), "database health check failed");
+        tracing::warn!(error = %crate::telemetry::error_chain(e), "database health check failed");
     }
     if let Err(e) = &kv {
-        tracing::warn!(error = %crate::error::error_chain(e), "kv health check failed");
+        tracing::warn!(error = %crate::telemetry::error_chain(e), "kv health check failed");
     }
     let body = Health {
         status: label(healthy),

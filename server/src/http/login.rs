@@ -187,7 +187,7 @@ fn page_error(error: &LoginError) -> HttpResponse {
             "二维码已过期或不存在。请回到门户网站，重新点击“扫码登录”。",
         ),
         other => {
-            tracing::error!(error = %crate::error::error_chain(other), "login page failed");
+            tracing::error!(error = %crate::telemetry::error_chain(other), "login page failed");
             error_page(
                 S::SERVICE_UNAVAILABLE,
                 "服务暂时不可用",

@@ -251,9 +251,9 @@ async fn one_staff_body(
             .into_iter()
             .map(|n| NoticeBody {
                 kind: n.notice.kind().to_string(),
-                status: n.status.as_str().to_string(),
-                attempts: n.attempts,
-                last_error: n.last_error,
+                status: n.delivery.status.as_str().to_string(),
+                attempts: n.delivery.attempts,
+                last_error: n.delivery.last_error,
                 created_at: n.created_at,
                 sent_at: n.sent_at,
             })

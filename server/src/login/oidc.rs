@@ -214,9 +214,10 @@ pub struct Claims {
     pub items: Option<Vec<String>>,
 }
 
-/// What an authorization code or access token stands for.
+/// What an authorization code or access token stands for: a confirmed login, authorized for
+/// one client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Grant {
+struct AuthorizedLogin {
     client_id: String,
     redirect_uri: Option<String>,
     code_challenge: Option<String>,
@@ -484,7 +485,7 @@ impl Oidc {
             ));
         };
         let code = tokens::random_token(32);
-        let grant = Grant {
+        let authorized = AuthorizedLogin {
             client_id: session.client_id.clone(),
             redirect_uri: Some(authorization.redirect_uri.clone()),
             code_challenge: authorization.code_challenge.clone(),
@@ -493,7 +494,7 @@ impl Oidc {
             sid: session.id.clone(),
             identity,
         };
-        let bytes = serde_json::to_vec(&grant).map_err(OAuthError::server)?;
+        let bytes = serde_json::to_vec(&authorized).map_err(OAuthError::server)?;
         self.kv
             .put_if_absent(&code_key(&code), &bytes, CODE_TTL)
             .await?;
@@ -558,16 +559,17 @@ impl Oidc {
             .take(&code_key(code))
             .await?
             .ok_or_else(|| invalid_grant("code is invalid, expired or used"))?;
-        let grant: Grant = serde_json::from_slice(&bytes).map_err(OAuthError::server)?;
-        if grant.client_id != client.client_id {
+        let authorized: AuthorizedLogin =
+            serde_json::from_slice(&bytes).map_err(OAuthError::server)?;
+        if authorized.client_id != client.client_id {
             return Err(invalid_grant("code was issued to another client"));
         }
-        if grant.redirect_uri.as_deref() != request.redirect_uri.as_deref() {
+        if authorized.redirect_uri.as_deref() != request.redirect_uri.as_deref() {
             return Err(invalid_grant(
                 "redirect_uri does not match the authorize request",
             ));
         }
-        match (&grant.code_challenge, request.code_verifier.as_deref()) {
+        match (&authorized.code_challenge, request.code_verifier.as_deref()) {
             (Some(challenge), Some(verifier)) if pkce_shaped(verifier) => {
                 let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
                 if !bool::from(subtle::ConstantTimeEq::ct_eq(
@@ -583,9 +585,9 @@ impl Oidc {
             }
             (None, None) => {}
         }
-        let id_token = self.id_token(&grant)?;
+        let id_token = self.id_token(&authorized)?;
         let access_token = tokens::random_token(32);
-        let mut stored = grant.clone();
+        let mut stored = authorized.clone();
         stored.redirect_uri = None;
         stored.code_challenge = None;
         let bytes = serde_json::to_vec(&stored).map_err(OAuthError::server)?;
@@ -597,7 +599,7 @@ impl Oidc {
             token_type: "Bearer",
             expires_in: ACCESS_TOKEN_TTL.as_secs(),
             id_token,
-            scope: grant.scopes.join(" "),
+            scope: authorized.scopes.join(" "),
         })
     }
 
@@ -607,7 +609,7 @@ impl Oidc {
             .identity
             .clone()
             .ok_or_else(|| OAuthError::new("invalid_request", "not confirmed"))?;
-        let grant = Grant {
+        let authorized = AuthorizedLogin {
             client_id: session.client_id.clone(),
             redirect_uri: None,
             code_challenge: None,
@@ -616,24 +618,24 @@ impl Oidc {
             sid: session.id.clone(),
             identity,
         };
-        let claims = self.claims(&grant);
+        let claims = self.claims(&authorized);
         Ok((self.sign(&claims)?, claims))
     }
 
-    fn claims(&self, grant: &Grant) -> Claims {
+    fn claims(&self, authorized: &AuthorizedLogin) -> Claims {
         let now = Utc::now().timestamp();
-        let identity = &grant.identity;
-        let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
+        let identity = &authorized.identity;
+        let has = |scope: &str| authorized.scopes.iter().any(|s| s == scope);
         let employer = has("employer");
         Claims {
             iss: self.issuer.clone(),
             sub: identity.sub.clone(),
-            aud: grant.client_id.clone(),
+            aud: authorized.client_id.clone(),
             exp: now + i64::try_from(ID_TOKEN_TTL.as_secs()).unwrap_or(300),
             iat: now,
             auth_time: identity.auth_time.timestamp(),
-            nonce: grant.nonce.clone(),
-            sid: grant.sid.clone(),
+            nonce: authorized.nonce.clone(),
+            sid: authorized.sid.clone(),
             amr: AMR.iter().map(|s| (*s).to_string()).collect(),
             acr: ACR.to_string(),
             name: has("profile").then(|| identity.holder_name.clone()),
@@ -651,8 +653,8 @@ impl Oidc {
         jsonwebtoken::encode(&header, claims, &self.encoding).map_err(OAuthError::server)
     }
 
-    fn id_token(&self, grant: &Grant) -> Result<String, OAuthError> {
-        self.sign(&self.claims(grant))
+    fn id_token(&self, authorized: &AuthorizedLogin) -> Result<String, OAuthError> {
+        self.sign(&self.claims(authorized))
     }
 
     /// Userinfo for a live access token.
@@ -663,11 +665,12 @@ impl Oidc {
             .get(&access_key(access_token))
             .await?
             .ok_or_else(invalid)?;
-        let grant: Grant = serde_json::from_slice(&bytes).map_err(OAuthError::server)?;
-        if self.kv.get(&logout_key(&grant.sid)).await?.is_some() {
+        let authorized: AuthorizedLogin =
+            serde_json::from_slice(&bytes).map_err(OAuthError::server)?;
+        if self.kv.get(&logout_key(&authorized.sid)).await?.is_some() {
             return Err(invalid());
         }
-        let claims = self.claims(&grant);
+        let claims = self.claims(&authorized);
         let mut value = serde_json::to_value(&claims).map_err(OAuthError::server)?;
         if let Some(object) = value.as_object_mut() {
             for field in [

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ca::{CertificateRecord, StorageError},
-    outbox::{LEASE, backoff},
+    outbox::{self, BATCH, Delivery, DeliveryStatus},
     providers::sms::{CertificateChange, SmsError, SmsNotice, SmsSender},
 };
 
@@ -80,6 +80,20 @@ pub enum NoticeStatus {
     Failed,
 }
 
+impl DeliveryStatus for NoticeStatus {
+    const PENDING: Self = Self::Pending;
+    const DELIVERED: Self = Self::Sent;
+    const FAILED: Self = Self::Failed;
+
+    fn as_str(self) -> &'static str {
+        NoticeStatus::as_str(self)
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        NoticeStatus::parse(value)
+    }
+}
+
 impl NoticeStatus {
     /// Stored form.
     pub fn as_str(self) -> &'static str {
@@ -109,14 +123,8 @@ pub struct NoticeRow {
     pub subject: String,
     /// The message.
     pub notice: SmsNotice,
-    /// Where it stands.
-    pub status: NoticeStatus,
-    /// Sends so far.
-    pub attempts: u32,
-    /// When it is tried next (pending rows); the claim's lease while a worker has it.
-    pub next_attempt_at: DateTime<Utc>,
-    /// The last failure.
-    pub last_error: Option<String>,
+    /// Where its sending stands.
+    pub delivery: Delivery<NoticeStatus>,
     /// When it was written.
     pub created_at: DateTime<Utc>,
     /// When the provider accepted it.
@@ -167,52 +175,42 @@ impl Notifier {
     /// Sends every due notice once; returns how many it tried.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
         let now = Utc::now();
-        let mut tried = 0;
-        for row in self.store.due_notices(now, 20).await? {
-            if !self.store.claim_notice(&row, now + LEASE).await? {
-                continue;
+        outbox::round(
+            self.store.due_notices(now, BATCH).await?,
+            now,
+            |row, lease| async move {
+                Ok(self.store.claim_notice(&row, lease).await?.then_some(row))
+            },
+            |row| self.send(row),
+        )
+        .await
+    }
+
+    /// Sends a claimed notice and records the outcome.
+    async fn send(&self, row: NoticeRow) -> Result<(), StorageError> {
+        let mut next = row.clone();
+        match self.sms.send(&row.phone, &row.notice).await {
+            Ok(()) => {
+                next.delivery.delivered(None);
+                next.sent_at = Some(Utc::now());
             }
-            tried += 1;
-            let mut next = row.clone();
-            next.attempts += 1;
-            match self.sms.send(&row.phone, &row.notice).await {
-                Ok(()) => {
-                    next.status = NoticeStatus::Sent;
-                    next.sent_at = Some(Utc::now());
-                    next.last_error = None;
-                }
-                Err(error) => {
-                    let final_refusal = matches!(error, SmsError::Rejected { .. })
-                        && error.code() != "sms_rate_limited";
-                    next.last_error = Some(error.to_string());
-                    if final_refusal || next.attempts >= MAX_ATTEMPTS {
-                        next.status = NoticeStatus::Failed;
-                    } else {
-                        next.next_attempt_at = Utc::now() + backoff(next.attempts);
-                    }
-                    tracing::warn!(
-                        notice = row.id,
-                        kind = row.notice.kind(),
-                        subject = %row.subject,
-                        status = next.status.as_str(),
-                        error = %error,
-                        "notice not sent"
-                    );
-                }
+            Err(error) => {
+                let refusal = matches!(error, SmsError::Rejected { .. })
+                    && error.code() != "sms_rate_limited";
+                next.delivery
+                    .failed(error.to_string(), refusal, MAX_ATTEMPTS, Utc::now());
             }
-            self.store.record_notice(&next).await?;
         }
-        Ok(tried)
+        next.delivery
+            .warn_unless_delivered("sms", &format!("{} {}", row.notice.kind(), row.subject));
+        self.store.record_notice(&next).await
     }
 
     /// Runs [`Notifier::run_once`] every `period` for the life of the process.
     pub fn spawn(self: Arc<Self>, period: std::time::Duration) {
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(period);
-            loop {
-                ticker.tick().await;
-                self.flush().await;
-            }
+        outbox::spawn_rounds("sms", period, move || {
+            let notifier = self.clone();
+            async move { notifier.run_once().await }
         });
     }
 
@@ -259,7 +257,9 @@ mod tests {
             let rows = self.0.lock().unwrap();
             Ok(rows
                 .iter()
-                .filter(|r| r.status == NoticeStatus::Pending && r.next_attempt_at <= now)
+                .filter(|r| {
+                    r.delivery.status == NoticeStatus::Pending && r.delivery.next_attempt_at <= now
+                })
                 .cloned()
                 .collect())
         }
@@ -270,10 +270,10 @@ mod tests {
         ) -> Result<bool, StorageError> {
             let mut rows = self.0.lock().unwrap();
             let stored = rows.iter_mut().find(|r| r.id == row.id).unwrap();
-            if stored.next_attempt_at != row.next_attempt_at {
+            if stored.delivery.next_attempt_at != row.delivery.next_attempt_at {
                 return Ok(false);
             }
-            stored.next_attempt_at = lease_until;
+            stored.delivery.next_attempt_at = lease_until;
             Ok(true)
         }
         async fn record_notice(&self, next: &NoticeRow) -> Result<(), StorageError> {
@@ -320,10 +320,7 @@ mod tests {
             notice: SmsNotice::MergeRequired {
                 unit_name: "昆明测试科技有限公司".into(),
             },
-            status: NoticeStatus::Pending,
-            attempts: 0,
-            next_attempt_at: Utc::now(),
-            last_error: None,
+            delivery: Delivery::due(Utc::now()),
             created_at: Utc::now(),
             sent_at: None,
         });
@@ -339,7 +336,7 @@ mod tests {
 
     /// Makes the row due again now (as if the backoff had passed).
     fn due_now(rows: &Rows) {
-        rows.0.lock().unwrap()[0].next_attempt_at = Utc::now();
+        rows.0.lock().unwrap()[0].delivery.next_attempt_at = Utc::now();
     }
 
     #[tokio::test]
@@ -347,14 +344,20 @@ mod tests {
         let (rows, notifier) = outbox(vec![unavailable, || Ok(())]);
         assert_eq!(notifier.run_once().await.unwrap(), 1);
         let row = notifier.about("application:1").await.unwrap().remove(0);
-        assert_eq!((row.status, row.attempts), (NoticeStatus::Pending, 1));
-        assert!(row.next_attempt_at > Utc::now() + chrono::TimeDelta::seconds(50));
+        assert_eq!(
+            (row.delivery.status, row.delivery.attempts),
+            (NoticeStatus::Pending, 1)
+        );
+        assert!(row.delivery.next_attempt_at > Utc::now() + chrono::TimeDelta::seconds(50));
         assert_eq!(notifier.run_once().await.unwrap(), 0, "backing off");
         due_now(&rows);
         assert_eq!(notifier.run_once().await.unwrap(), 1);
         let row = notifier.about("application:1").await.unwrap().remove(0);
-        assert_eq!((row.status, row.attempts), (NoticeStatus::Sent, 2));
-        assert!(row.sent_at.is_some() && row.last_error.is_none());
+        assert_eq!(
+            (row.delivery.status, row.delivery.attempts),
+            (NoticeStatus::Sent, 2)
+        );
+        assert!(row.sent_at.is_some() && row.delivery.last_error.is_none());
         assert_eq!(notifier.run_once().await.unwrap(), 0, "sent once");
     }
 
@@ -368,7 +371,10 @@ mod tests {
         }]);
         notifier.run_once().await.unwrap();
         let row = notifier.about("application:1").await.unwrap().remove(0);
-        assert_eq!((row.status, row.attempts), (NoticeStatus::Failed, 1));
+        assert_eq!(
+            (row.delivery.status, row.delivery.attempts),
+            (NoticeStatus::Failed, 1)
+        );
 
         let (rows, notifier) = outbox(vec![unavailable]);
         for _ in 0..MAX_ATTEMPTS {
@@ -377,10 +383,10 @@ mod tests {
         }
         let row = notifier.about("application:1").await.unwrap().remove(0);
         assert_eq!(
-            (row.status, row.attempts),
+            (row.delivery.status, row.delivery.attempts),
             (NoticeStatus::Failed, MAX_ATTEMPTS)
         );
-        assert!(row.last_error.unwrap().contains("503"));
+        assert!(row.delivery.last_error.unwrap().contains("503"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ use sha1::Sha1;
 use zeroize::Zeroizing;
 
 use super::HttpTimeouts;
-use crate::error::error_chain;
+use crate::telemetry::error_chain;
 
 /// `Timestamp`: UTC, ISO 8601, whole seconds.
 pub(crate) const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{HttpTimeouts, http_client};
+use crate::certificates::CertificateEvent;
 
 /// What is pushed for one approved application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,26 +29,6 @@ pub struct EmployerSync {
     pub agent_phone: String,
     /// Whether an electronic seal was requested.
     pub seal_wanted: bool,
-}
-
-/// What happened to a certificate downloaded for an approved application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CertificateEvent {
-    /// The certificate was downloaded and activated on the agent's phone.
-    Activated,
-    /// The certificate was revoked (by staff, or superseded by a download on a new phone).
-    Revoked,
-}
-
-impl CertificateEvent {
-    /// Stored and sent form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Activated => "activated",
-            Self::Revoked => "revoked",
-        }
-    }
 }
 
 /// What is pushed when a certificate of an approved application is activated or revoked.

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter};
 
 use super::{
-    cert_store::{SeaCertStore, corrupt, unavailable},
+    SeaStore,
     entities::applicant,
+    txn::{corrupt, unavailable},
 };
 use crate::{
     applicants::{ApplicantRecord, ApplicantStore},
@@ -22,7 +23,7 @@ fn record(row: applicant::Model) -> Result<ApplicantRecord, StorageError> {
 }
 
 #[async_trait::async_trait]
-impl ApplicantStore for SeaCertStore {
+impl ApplicantStore for SeaStore {
     async fn sign_in(
         &self,
         phone: &PhoneNumber,

@@ -10,9 +10,10 @@ use sea_orm::{
 };
 
 use super::{
-    cert_store::{SeaCertStore, append_in, commit, corrupt, retrying, unavailable},
-    entities::{application, certificate, employer, enrolment_ticket, sync_outbox},
-    notice_store::insert_notice_in,
+    SeaStore,
+    entities::{application, certificate, employer, enrolment_ticket},
+    outbox_store::{insert_notice_in, queue_employer_sync_in},
+    txn::{append_in, commit, corrupt, retrying, unavailable},
 };
 use crate::{
     applications::{
@@ -20,7 +21,6 @@ use crate::{
     },
     audit::AuditDraft,
     ca::{CertificateStatus, StorageError},
-    sync::SyncStatus,
 };
 
 fn step<T: serde::de::DeserializeOwned>(
@@ -55,7 +55,7 @@ fn record(row: application::Model) -> Result<ApplicationRecord, StorageError> {
 }
 
 #[async_trait::async_trait]
-impl ApplicationStore for SeaCertStore {
+impl ApplicationStore for SeaStore {
     async fn create_application(
         &self,
         applicant_id: i64,
@@ -246,7 +246,7 @@ impl ApplicationStore for SeaCertStore {
     }
 }
 
-impl SeaCertStore {
+impl SeaStore {
     async fn apply_once(
         &self,
         id: i64,
@@ -324,22 +324,7 @@ impl SeaCertStore {
         if let Change::Decide(decision) = change
             && let Some(sync) = &decision.sync
         {
-            let payload =
-                serde_json::to_value(sync).map_err(|e| corrupt("sync_outbox", e.to_string()))?;
-            sync_outbox::ActiveModel {
-                application_id: Set(id),
-                status: Set(SyncStatus::Pending.as_str().to_string()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                last_error: Set(None),
-                reference: Set(None),
-                payload: Set(payload),
-                accounts: Set(None),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await
-            .map_err(unavailable)?;
+            queue_employer_sync_in(&txn, id, sync, now).await?;
         }
         if let Change::Decide(decision) = change
             && let Some(notice) = &decision.notice

@@ -3,14 +3,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::{
+    SeaStore,
     entities::{audit_entry, authority_key, certificate, crl, revocation, unit},
-    notice_store::insert_notice_in,
-    sync_store::queue_certificate_event_in,
+    outbox_store::{insert_notice_in, queue_certificate_event_in},
+    txn::{append_in, commit, corrupt, retrying, unavailable},
 };
 use crate::{
     audit::{AuditDraft, AuditEntry},
@@ -19,116 +20,10 @@ use crate::{
         KeyPurpose, MediaType, PendingCertificate, RevocationReason, RevocationRecord, Role,
         StorageError,
     },
+    certificates::CertificateEvent,
     domain::CertificateSerial,
     notify::NoticeDraft,
-    providers::platform::CertificateEvent,
 };
-
-/// How often a transaction that lost an audit-chain race is tried again.
-const CHAIN_RETRIES: usize = 8;
-
-/// The CA registry in a relational database.
-#[derive(Debug, Clone)]
-pub struct SeaCertStore {
-    db: DatabaseConnection,
-}
-
-impl SeaCertStore {
-    /// Wraps a migrated connection.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
-    }
-
-    pub(super) fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-}
-
-pub(super) fn unavailable(error: DbErr) -> StorageError {
-    if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
-        return StorageError::Conflict { what: "unique key" };
-    }
-    StorageError::Unavailable {
-        source: Box::new(error),
-    }
-}
-
-pub(super) fn corrupt(what: &'static str, detail: impl Into<String>) -> StorageError {
-    StorageError::Corrupt {
-        what,
-        detail: detail.into(),
-    }
-}
-
-/// Appends an audit entry inside `txn`, after the current last entry.
-pub(super) async fn append_in(
-    txn: &DatabaseTransaction,
-    draft: &AuditDraft,
-) -> Result<AuditEntry, StorageError> {
-    let last = audit_entry::Entity::find()
-        .order_by_desc(audit_entry::COLUMN.seq)
-        .one(txn)
-        .await
-        .map_err(unavailable)?;
-    let entry = AuditEntry::chain(
-        draft,
-        last.as_ref().map(|l| (&l.seq, l.hash.as_str())),
-        Utc::now(),
-    );
-    audit_entry::ActiveModel {
-        seq: Set(entry.seq),
-        occurred_at: Set(entry.occurred_at),
-        actor: Set(entry.actor.clone()),
-        action: Set(entry.action.clone()),
-        subject: Set(entry.subject.clone()),
-        detail: Set(entry.detail.clone()),
-        prev_hash: Set(entry.prev_hash.clone()),
-        hash: Set(entry.hash.clone()),
-    }
-    .insert(txn)
-    .await
-    .map_err(unavailable)?;
-    Ok(entry)
-}
-
-pub(super) async fn commit(txn: DatabaseTransaction) -> Result<(), StorageError> {
-    txn.commit().await.map_err(unavailable)
-}
-
-/// An error that may mean the transaction lost an audit-chain race (another writer took the
-/// same `seq`) or another compare-and-set, and is worth running again.
-pub(super) trait Conflicted {
-    /// Whether running the transaction again may succeed.
-    fn is_conflict(&self) -> bool;
-}
-
-impl Conflicted for StorageError {
-    fn is_conflict(&self) -> bool {
-        matches!(self, StorageError::Conflict { .. })
-    }
-}
-
-impl Conflicted for CaError {
-    fn is_conflict(&self) -> bool {
-        matches!(self, CaError::Storage(e) if e.is_conflict())
-    }
-}
-
-/// Runs a transaction again while it reports a conflict, at most [`CHAIN_RETRIES`] more times.
-pub(super) async fn retrying<T, E, F, Fut>(mut transaction: F) -> Result<T, E>
-where
-    E: Conflicted,
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
-{
-    let mut attempt = 0;
-    loop {
-        match transaction().await {
-            Err(e) if e.is_conflict() && attempt < CHAIN_RETRIES => attempt += 1,
-            other => return other,
-        }
-    }
-}
 
 pub(super) async fn record_of(
     db: &impl ConnectionTrait,
@@ -268,7 +163,7 @@ pub(super) async fn insert_pending_in(
     Ok(row)
 }
 
-impl SeaCertStore {
+impl SeaStore {
     async fn record_pending_once(
         &self,
         pending: &PendingCertificate,
@@ -361,7 +256,7 @@ impl SeaCertStore {
 }
 
 #[async_trait::async_trait]
-impl CertStore for SeaCertStore {
+impl CertStore for SeaStore {
     async fn has_authority_keys(&self) -> Result<bool, StorageError> {
         Ok(authority_key::Entity::find()
             .one(&self.db)

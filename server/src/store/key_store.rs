@@ -11,13 +11,11 @@ use sea_orm::{
 };
 
 use super::{
-    cert_store::{
-        Conflicted, SeaCertStore, append_in, commit, corrupt, insert_pending_in, record_of,
-        retrying, unavailable,
-    },
+    SeaStore,
+    cert_store::{insert_pending_in, record_of},
     entities::{certificate, enrolment_ticket, key_share},
-    notice_store::insert_notice_in,
-    sync_store::queue_certificate_event_in,
+    outbox_store::{insert_notice_in, queue_certificate_event_in},
+    txn::{Conflicted, append_in, commit, corrupt, retrying, unavailable},
 };
 use crate::{
     audit::AuditDraft,
@@ -25,11 +23,11 @@ use crate::{
         CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate, Role, StorageError,
         UnitDraft,
     },
+    certificates::CertificateEvent,
     cosign::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure},
     domain::CertificateSerial,
     enrol::{EnrolError, EnrolStore, NewTicket, TicketStatus},
     notify::NoticeDraft,
-    providers::platform::CertificateEvent,
 };
 
 impl Conflicted for EnrolError {
@@ -72,7 +70,7 @@ fn check_open(row: &enrolment_ticket::Model, now: DateTime<Utc>) -> Result<(), E
     Ok(())
 }
 
-impl SeaCertStore {
+impl SeaStore {
     async fn start_enrolment_once(
         &self,
         ticket_hash: &str,
@@ -277,7 +275,7 @@ async fn abandon_in(txn: &DatabaseTransaction, certificate_id: i64) -> Result<()
 }
 
 #[async_trait::async_trait]
-impl KeyShareStore for SeaCertStore {
+impl KeyShareStore for SeaStore {
     async fn key_share(
         &self,
         serial: &CertificateSerial,
@@ -437,7 +435,7 @@ fn ticket_row(ticket: &NewTicket, hash: &str) -> enrolment_ticket::ActiveModel {
 }
 
 #[async_trait::async_trait]
-impl EnrolStore for SeaCertStore {
+impl EnrolStore for SeaStore {
     async fn insert_ticket(&self, ticket: NewTicket, audit: AuditDraft) -> Result<(), EnrolError> {
         let (ticket, audit) = (&ticket, &audit);
         retrying(|| async move {

@@ -6,10 +6,12 @@ mod cert_store;
 pub mod entities;
 mod key_store;
 mod notice_store;
+mod outbox_store;
 mod people_store;
 mod portal_store;
 mod staff_store;
 mod sync_store;
+mod txn;
 mod upload_store;
 
 use std::time::Duration;
@@ -18,7 +20,23 @@ use mcert_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use secrecy::{ExposeSecret, SecretString};
 
-pub use cert_store::SeaCertStore;
+/// Every store on one sea-orm connection: SQLite (embedded default) or PostgreSQL. The
+/// `*_store` modules implement the core modules' storage traits on it.
+#[derive(Debug, Clone)]
+pub struct SeaStore {
+    db: DatabaseConnection,
+}
+
+impl SeaStore {
+    /// Wraps a migrated connection.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub(super) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
 
 /// Connects (creating the SQLite file's directory if needed).
 pub async fn connect(url: &SecretString) -> Result<DatabaseConnection, DbErr> {

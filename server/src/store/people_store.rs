@@ -7,8 +7,10 @@ use sea_orm::{
 };
 
 use super::{
-    cert_store::{SeaCertStore, append_in, commit, corrupt, record_of, retrying, unavailable},
+    SeaStore,
+    cert_store::record_of,
     entities::{certificate, enrolment_ticket, person, phone_binding, wx_user},
+    txn::{append_in, commit, corrupt, retrying, unavailable},
 };
 use crate::{
     audit::AuditDraft,
@@ -34,7 +36,7 @@ fn person_record(row: person::Model) -> PersonRecord {
 }
 
 #[async_trait::async_trait]
-impl PeopleStore for SeaCertStore {
+impl PeopleStore for SeaStore {
     async fn sign_in_wx(
         &self,
         openid: &str,

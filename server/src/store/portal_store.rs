@@ -4,8 +4,9 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
 
 use super::{
-    cert_store::{SeaCertStore, append_in, commit, corrupt, unavailable},
+    SeaStore,
     entities::portal,
+    txn::{append_in, commit, corrupt, unavailable},
 };
 use crate::{
     audit::AuditDraft,
@@ -53,7 +54,7 @@ fn active(portal: NewPortal) -> portal::ActiveModel {
 }
 
 #[async_trait::async_trait]
-impl PortalStore for SeaCertStore {
+impl PortalStore for SeaStore {
     async fn insert_portal(
         &self,
         portal: NewPortal,

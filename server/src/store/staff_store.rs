@@ -4,8 +4,9 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
 
 use super::{
-    cert_store::{SeaCertStore, append_in, commit, retrying, unavailable},
+    SeaStore,
     entities::staff,
+    txn::{append_in, commit, retrying, unavailable},
 };
 use crate::{
     audit::AuditDraft,
@@ -23,7 +24,7 @@ fn record(row: staff::Model) -> StaffRecord {
 }
 
 #[async_trait::async_trait]
-impl StaffStore for SeaCertStore {
+impl StaffStore for SeaStore {
     async fn insert_staff(
         &self,
         username: &str,

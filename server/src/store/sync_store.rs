@@ -4,102 +4,21 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait as _,
-    ActiveValue::Set,
-    ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect as _,
-    TransactionTrait, UpdateMany,
-    sea_query::{Expr, ExprTrait as _, IntoCondition},
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect as _, TransactionTrait, sea_query::Expr,
 };
 
 use super::{
-    cert_store::{SeaCertStore, append_in, commit, corrupt, retrying, unavailable},
-    entities::{application, certificate, certificate_sync, enrolment_ticket, sync_outbox, unit},
-    notice_store::insert_notice_in,
+    SeaStore,
+    entities::{application, certificate_sync, sync_outbox},
+    outbox_store::{claim_row, delivery, due_rows, insert_notice_in, set_delivery},
+    txn::{append_in, commit, corrupt, retrying, unavailable},
 };
 use crate::{
     audit::AuditDraft,
     ca::StorageError,
     notify::NoticeDraft,
-    providers::platform::{CertificateEvent, CertificateSync},
-    sync::{CertificateSyncState, Delivery, SyncState, SyncStatus, SyncStore},
+    sync::{CertificateSyncState, SyncState, SyncStatus, SyncStore},
 };
-
-// The delivery columns, named alike in both outbox tables, so that claiming a row and recording
-// an outcome are written once for both.
-const STATUS: &str = "status";
-const ATTEMPTS: &str = "attempts";
-const NEXT_ATTEMPT_AT: &str = "next_attempt_at";
-const LAST_ERROR: &str = "last_error";
-const REFERENCE: &str = "reference";
-const UPDATED_AT: &str = "updated_at";
-
-/// The delivery columns of a row of `table`, read back.
-fn delivery(
-    table: &'static str,
-    status: &str,
-    attempts: i32,
-    next_attempt_at: DateTime<Utc>,
-    last_error: Option<String>,
-    reference: Option<String>,
-) -> Result<Delivery, StorageError> {
-    Ok(Delivery {
-        status: SyncStatus::parse(status)
-            .ok_or_else(|| corrupt(table, format!("status {status}")))?,
-        attempts: u32::try_from(attempts).unwrap_or(0),
-        next_attempt_at,
-        last_error,
-        reference,
-    })
-}
-
-/// The pending rows of either outbox table due at `now`, oldest first.
-async fn due_rows<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    limit: u64,
-) -> Result<Vec<E::Model>, StorageError> {
-    E::find()
-        .filter(Expr::col(STATUS).eq(SyncStatus::Pending.as_str()))
-        .filter(Expr::col(NEXT_ATTEMPT_AT).lte(now))
-        .order_by_asc(Expr::col(NEXT_ATTEMPT_AT))
-        .limit(limit)
-        .all(db)
-        .await
-        .map_err(unavailable)
-}
-
-/// Takes the pending row `key` picks for `lease_until` if its `next_attempt_at` is still what
-/// the worker saw (compare-and-set); false if another worker has it.
-async fn claim_row<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    key: impl IntoCondition,
-    seen: &Delivery,
-    lease_until: DateTime<Utc>,
-) -> Result<bool, StorageError> {
-    let claimed = E::update_many()
-        .col_expr(NEXT_ATTEMPT_AT, Expr::value(lease_until))
-        .filter(key)
-        .filter(Expr::col(STATUS).eq(SyncStatus::Pending.as_str()))
-        .filter(Expr::col(NEXT_ATTEMPT_AT).eq(seen.next_attempt_at))
-        .exec(db)
-        .await
-        .map_err(unavailable)?;
-    Ok(claimed.rows_affected == 1)
-}
-
-/// `update` setting the delivery columns to `next`.
-fn set_delivery<E: EntityTrait>(update: UpdateMany<E>, next: &Delivery) -> UpdateMany<E> {
-    update
-        .col_expr(STATUS, Expr::value(next.status.as_str()))
-        .col_expr(
-            ATTEMPTS,
-            Expr::value(i32::try_from(next.attempts).unwrap_or(i32::MAX)),
-        )
-        .col_expr(NEXT_ATTEMPT_AT, Expr::value(next.next_attempt_at))
-        .col_expr(LAST_ERROR, Expr::value(next.last_error.clone()))
-        .col_expr(REFERENCE, Expr::value(next.reference.clone()))
-        .col_expr(UPDATED_AT, Expr::value(Utc::now()))
-}
 
 fn state(row: sync_outbox::Model) -> Result<SyncState, StorageError> {
     Ok(SyncState {
@@ -138,67 +57,10 @@ fn certificate_state(row: certificate_sync::Model) -> Result<CertificateSyncStat
     })
 }
 
-/// Queues `event` of the certificate `row` for the employment platform inside `txn`, the
-/// transaction that activates or revokes it, when it was downloaded for an application;
-/// certificates enrolled otherwise (admin tickets, physical media) are not the platform's.
-pub(super) async fn queue_certificate_event_in(
-    txn: &DatabaseTransaction,
-    row: &certificate::Model,
-    event: CertificateEvent,
-    at: DateTime<Utc>,
-) -> Result<(), StorageError> {
-    let Some(application_id) = enrolment_ticket::Entity::find()
-        .filter(enrolment_ticket::COLUMN.certificate_id.eq(row.id))
-        .one(txn)
-        .await
-        .map_err(unavailable)?
-        .and_then(|ticket| ticket.application_id)
-    else {
-        return Ok(());
-    };
-    let unit = unit::Entity::find_by_id(row.unit_id)
-        .one(txn)
-        .await
-        .map_err(unavailable)?
-        .ok_or_else(|| corrupt("certificates", format!("unit {} missing", row.unit_id)))?;
-    let payload = CertificateSync {
-        application_id,
-        serial: row.serial.clone(),
-        uscc: unit.uscc,
-        unit_name: unit.name,
-        holder_name: row.holder_name.clone(),
-        holder_phone: row.holder_phone.clone(),
-        role: row.role.clone(),
-        event,
-        not_before: row.not_before,
-        not_after: row.not_after,
-        at,
-    };
-    let now = Utc::now();
-    certificate_sync::ActiveModel {
-        certificate_id: Set(row.id),
-        application_id: Set(application_id),
-        event: Set(event.as_str().to_string()),
-        status: Set(SyncStatus::Pending.as_str().to_string()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_error: Set(None),
-        reference: Set(None),
-        payload: Set(serde_json::to_value(&payload)
-            .map_err(|e| corrupt("certificate_sync", e.to_string()))?),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await
-    .map_err(unavailable)?;
-    Ok(())
-}
-
 #[async_trait::async_trait]
-impl SyncStore for SeaCertStore {
+impl SyncStore for SeaStore {
     async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<SyncState>, StorageError> {
-        due_rows::<sync_outbox::Entity>(self.db(), now, limit)
+        due_rows::<sync_outbox::Entity, SyncStatus>(self.db(), now, limit)
             .await?
             .into_iter()
             .map(state)
@@ -210,7 +72,7 @@ impl SyncStore for SeaCertStore {
         row: &SyncState,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        claim_row::<sync_outbox::Entity>(
+        claim_row::<sync_outbox::Entity, _>(
             self.db(),
             sync_outbox::COLUMN.application_id.eq(row.application_id),
             &row.delivery,
@@ -378,7 +240,7 @@ impl SyncStore for SeaCertStore {
         now: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<CertificateSyncState>, StorageError> {
-        due_rows::<certificate_sync::Entity>(self.db(), now, limit)
+        due_rows::<certificate_sync::Entity, SyncStatus>(self.db(), now, limit)
             .await?
             .into_iter()
             .map(certificate_state)
@@ -390,7 +252,7 @@ impl SyncStore for SeaCertStore {
         row: &CertificateSyncState,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        claim_row::<certificate_sync::Entity>(
+        claim_row::<certificate_sync::Entity, _>(
             self.db(),
             certificate_sync::COLUMN.id.eq(row.id),
             &row.delivery,

@@ -3,8 +3,9 @@
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 
 use super::{
-    cert_store::{SeaCertStore, corrupt, unavailable},
+    SeaStore,
     entities::upload,
+    txn::{corrupt, unavailable},
 };
 use crate::{
     ca::StorageError,
@@ -12,7 +13,7 @@ use crate::{
 };
 
 #[async_trait::async_trait]
-impl UploadStore for SeaCertStore {
+impl UploadStore for SeaStore {
     async fn insert_upload(&self, record: &UploadRecord) -> Result<(), StorageError> {
         upload::ActiveModel {
             id: Set(record.id.clone()),

@@ -7,7 +7,8 @@
 //!
 //! The certificates downloaded for an approved application reach the platform the same way:
 //! activating one and revoking one each queue a certificate event in the transaction of the
-//! change, and the worker pushes them with the same lease, backoff and limit ([`Delivery`]).
+//! change, and the worker pushes them with the same lease, backoff and limit: both queues are
+//! outboxes ([`crate::outbox`]).
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,7 +19,7 @@ use crate::{
     ca::StorageError,
     domain::Uscc,
     notify::NoticeDraft,
-    outbox::{LEASE, backoff},
+    outbox::{self, BATCH, DeliveryStatus},
     providers::{
         platform::{
             CertificateSync, EmployerSync, EmploymentPlatform, MergeRequest, PlatformError,
@@ -30,9 +31,6 @@ use crate::{
 
 /// Attempts before a row is marked failed.
 pub const MAX_ATTEMPTS: u32 = 10;
-
-/// Rows of each queue taken per round.
-const BATCH: u64 = 20;
 
 /// What the applicant is told when the sync is blocked (seed 000 FAQ (一)). The accounts
 /// themselves are shown to staff only; the seed sends the employer to the employment office
@@ -52,6 +50,20 @@ pub enum SyncStatus {
     Blocked,
     /// Gave up after repeated failures or a refusal; staff can push again.
     Failed,
+}
+
+impl DeliveryStatus for SyncStatus {
+    const PENDING: Self = Self::Pending;
+    const DELIVERED: Self = Self::Synced;
+    const FAILED: Self = Self::Failed;
+
+    fn as_str(self) -> &'static str {
+        SyncStatus::as_str(self)
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        SyncStatus::parse(value)
+    }
 }
 
 impl SyncStatus {
@@ -92,64 +104,16 @@ impl SyncStatus {
 }
 
 /// Where one queued push stands; both queues (applications and certificate events) keep it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// Where it stands.
-    pub status: SyncStatus,
-    /// Attempts so far.
-    pub attempts: u32,
-    /// When it is tried next (pending rows).
-    pub next_attempt_at: DateTime<Utc>,
-    /// The last failure, or the merge reason when blocked.
-    pub last_error: Option<String>,
-    /// The platform's reference once synced.
-    pub reference: Option<String>,
-}
+pub type Delivery = outbox::Delivery<SyncStatus>;
 
-impl Delivery {
-    /// One more attempt, which the platform recorded under `reference`.
-    fn synced(&mut self, reference: String) {
-        self.attempts += 1;
-        self.status = SyncStatus::Synced;
-        self.reference = Some(reference);
-        self.last_error = None;
-    }
-
-    /// One more attempt, answered with several employer accounts for the USCC.
-    fn blocked(&mut self) {
-        self.attempts += 1;
-        self.status = SyncStatus::Blocked;
-        self.last_error = Some(MERGE_REASON.to_string());
-    }
-
-    /// One more attempt, which failed: a refusal is final; an outage is tried again after a
-    /// backoff, until [`MAX_ATTEMPTS`].
-    fn failed(&mut self, error: PlatformError) {
-        self.attempts += 1;
-        let (final_answer, detail) = match error {
-            PlatformError::Refused { detail } => (true, detail),
-            PlatformError::Unavailable { detail } => (false, detail),
-        };
-        self.last_error = Some(detail);
-        if final_answer || self.attempts >= MAX_ATTEMPTS {
-            self.status = SyncStatus::Failed;
-        } else {
-            self.status = SyncStatus::Pending;
-            self.next_attempt_at = Utc::now() + backoff(self.attempts);
-        }
-    }
-
-    /// Logs an attempt that did not sync `subject`.
-    fn warn_unless_synced(&self, subject: &str) {
-        if self.status != SyncStatus::Synced {
-            tracing::warn!(
-                subject,
-                status = self.status.as_str(),
-                error = self.last_error.as_deref().unwrap_or(""),
-                "platform sync did not complete"
-            );
-        }
-    }
+/// Records the platform's answer `error` on `delivery` at `now`: a refusal is final, an outage
+/// is retried.
+fn failed(delivery: &mut Delivery, error: PlatformError, now: DateTime<Utc>) {
+    let (refusal, detail) = match error {
+        PlatformError::Refused { detail } => (true, detail),
+        PlatformError::Unavailable { detail } => (false, detail),
+    };
+    delivery.failed(detail, refusal, MAX_ATTEMPTS, now);
 }
 
 /// An outbox row.
@@ -357,20 +321,27 @@ impl Syncer {
     /// Pushes every due row of both queues once; returns how many it pushed.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
         let now = Utc::now();
-        let mut pushed = 0;
-        for row in self.store.due(now, BATCH).await? {
-            if self.store.claim(&row, now + LEASE).await? {
-                pushed += 1;
-                self.push_application(row).await?;
-            }
-        }
-        for row in self.store.due_certificates(now, BATCH).await? {
-            if self.store.claim_certificate(&row, now + LEASE).await? {
-                pushed += 1;
-                self.push_certificate(row).await?;
-            }
-        }
-        Ok(pushed)
+        let applications = outbox::round(
+            self.store.due(now, BATCH).await?,
+            now,
+            |row, lease| async move { Ok(self.store.claim(&row, lease).await?.then_some(row)) },
+            |row| self.push_application(row),
+        )
+        .await?;
+        let certificates = outbox::round(
+            self.store.due_certificates(now, BATCH).await?,
+            now,
+            |row, lease| async move {
+                Ok(self
+                    .store
+                    .claim_certificate(&row, lease)
+                    .await?
+                    .then_some(row))
+            },
+            |row| self.push_certificate(row),
+        )
+        .await?;
+        Ok(applications + certificates)
     }
 
     /// Pushes a claimed application row and records the outcome.
@@ -379,9 +350,10 @@ impl Syncer {
         next.accounts.clear();
         let mut notice = None;
         match self.platform.push(&row.payload).await {
-            Ok(SyncAnswer::Synced { reference }) => next.delivery.synced(reference),
+            Ok(SyncAnswer::Synced { reference }) => next.delivery.delivered(Some(reference)),
             Ok(SyncAnswer::MultipleAccounts { accounts }) => {
-                next.delivery.blocked();
+                next.delivery
+                    .settled(SyncStatus::Blocked, MERGE_REASON.to_string());
                 next.accounts = accounts;
                 notice = NoticeDraft::new(
                     &row.payload.agent_phone,
@@ -391,10 +363,10 @@ impl Syncer {
                     },
                 );
             }
-            Err(error) => next.delivery.failed(error),
+            Err(error) => failed(&mut next.delivery, error, Utc::now()),
         }
         next.delivery
-            .warn_unless_synced(&format!("application:{}", row.application_id));
+            .warn_unless_delivered("platform", &format!("application:{}", row.application_id));
         self.store.record(&next, notice.as_ref()).await
     }
 
@@ -402,27 +374,25 @@ impl Syncer {
     async fn push_certificate(&self, row: CertificateSyncState) -> Result<(), StorageError> {
         let mut next = row.clone();
         match self.platform.push_certificate(&row.payload).await {
-            Ok(reference) => next.delivery.synced(reference),
-            Err(error) => next.delivery.failed(error),
+            Ok(reference) => next.delivery.delivered(Some(reference)),
+            Err(error) => failed(&mut next.delivery, error, Utc::now()),
         }
-        next.delivery.warn_unless_synced(&format!(
-            "certificate:{}:{}",
-            row.payload.serial,
-            row.payload.event.as_str()
-        ));
+        next.delivery.warn_unless_delivered(
+            "platform",
+            &format!(
+                "certificate:{}:{}",
+                row.payload.serial,
+                row.payload.event.as_str()
+            ),
+        );
         self.store.record_certificate(&next).await
     }
 
     /// Runs [`Syncer::run_once`] every `period` for the life of the process.
     pub fn spawn(self: Arc<Self>, period: Duration) {
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(period);
-            loop {
-                ticker.tick().await;
-                if let Err(error) = self.run_once().await {
-                    tracing::error!(error = %error, "platform sync round failed");
-                }
-            }
+        outbox::spawn_rounds("platform", period, move || {
+            let syncer = self.clone();
+            async move { syncer.run_once().await }
         });
     }
 }
@@ -434,7 +404,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::providers::platform::{CertificateEvent, activation_for_tests};
+    use crate::{certificates::CertificateEvent, providers::platform::activation_for_tests};
 
     /// The certificate queue in memory (no application rows).
     #[derive(Debug, Default)]

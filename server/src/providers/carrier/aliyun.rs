@@ -42,9 +42,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{CarrierCheck, CarrierError, CarrierVerdict, Elements, parse_elements};
-use crate::error::error_chain;
 use crate::providers::aliyun::{self, excerpt};
 use crate::providers::{HttpTimeouts, http_client};
+use crate::telemetry::error_chain;
 
 /// Where `dytnsapi` is served (one endpoint for every region).
 const DEFAULT_ENDPOINT: &str = "https://dytnsapi.aliyuncs.com/";

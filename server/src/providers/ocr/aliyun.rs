@@ -44,9 +44,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{IdCardText, LicenceText, OcrDocument, OcrError, OcrReader, cleaned};
-use crate::error::error_chain;
 use crate::providers::aliyun::{self, excerpt};
 use crate::providers::{HttpTimeouts, http_client};
+use crate::telemetry::error_chain;
 
 /// The `ocr-api` endpoint of the China (Hangzhou) region.
 const DEFAULT_ENDPOINT: &str = "https://ocr-api.cn-hangzhou.aliyuncs.com/";

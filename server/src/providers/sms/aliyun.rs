@@ -16,9 +16,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::{SmsError, SmsNotice, SmsSender, check_phone, masked_phone};
-use crate::error::error_chain;
 use crate::providers::aliyun::{self, excerpt};
 use crate::providers::{HttpTimeouts, http_client};
+use crate::telemetry::error_chain;
 
 /// Where `SendSms` is served.
 const DEFAULT_ENDPOINT: &str = "https://dysmsapi.aliyuncs.com/";

@@ -52,9 +52,9 @@ use super::{
     FACE_CLOCK_SKEW, FACE_RESULT_MAX_AGE, FaceOutcome, FaceVerifier, WeChatConfig, WeChatError,
     WeChatLogin, WxIdentity, claimed_id_number, claimed_name, md5_hex,
 };
-use crate::error::error_chain;
 use crate::providers::aliyun::{excerpt, transport_detail};
 use crate::providers::{HttpTimeouts, http_client};
+use crate::telemetry::error_chain;
 
 /// Where WeChat's server API is served.
 const DEFAULT_API_BASE: &str = "https://api.weixin.qq.com/";

@@ -1,4 +1,4 @@
-//! Private keys at rest: sealed with SM4-GCM under a 128-bit master key. The `Sealer` trait
+//! Private keys at rest: encrypted with SM4-GCM under a 128-bit master key. The `KeyWrap` trait
 //! is the seam where an HSM or a KMS can take over later.
 
 use std::path::Path;
@@ -20,13 +20,13 @@ type Sm4Gcm = AesGcm<Sm4, U12>;
 const SEALED_V1: u8 = 1;
 const NONCE_LEN: usize = 12;
 
-/// Seals and opens secrets. `label` is bound into the seal (AEAD associated data), so a sealed
-/// key moved to another row does not open.
-pub trait Sealer: Send + Sync + std::fmt::Debug {
+/// Encrypts and decrypts secrets for storage (key wrapping). `label` is bound in as AEAD
+/// associated data, so a wrapped key moved to another row does not decrypt.
+pub trait KeyWrap: Send + Sync + std::fmt::Debug {
     /// Encrypts `plaintext` for storage.
-    fn seal(&self, label: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CaError>;
-    /// Decrypts what `seal` produced; a wrong key or a tampered blob is `MasterKeyWrong`.
-    fn open(&self, label: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CaError>;
+    fn encrypt(&self, label: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CaError>;
+    /// Decrypts what `encrypt` produced; a wrong key or a tampered blob is `MasterKeyWrong`.
+    fn decrypt(&self, label: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CaError>;
 }
 
 /// The software master key. Not `Clone`; prints as `[redacted]`; zeroized on drop.
@@ -111,8 +111,8 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(contents)
 }
 
-impl Sealer for MasterKey {
-    fn seal(&self, label: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CaError> {
+impl KeyWrap for MasterKey {
+    fn encrypt(&self, label: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CaError> {
         let cipher = Sm4Gcm::new_from_slice(&self.key).map_err(|_| CaError::MasterKeyFormat)?;
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
@@ -134,7 +134,7 @@ impl Sealer for MasterKey {
         Ok(sealed)
     }
 
-    fn open(&self, label: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CaError> {
+    fn decrypt(&self, label: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CaError> {
         let Some((&SEALED_V1, rest)) = sealed.split_first() else {
             return Err(CaError::MasterKeyWrong);
         };
@@ -161,26 +161,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seal_round_trip_and_binding() {
+    fn encrypt_round_trip_and_binding() {
         let key = MasterKey::generate();
-        let sealed = key.seal(b"root", b"secret scalar").unwrap();
+        let sealed = key.encrypt(b"root", b"secret scalar").unwrap();
         assert_eq!(
-            key.open(b"root", &sealed).unwrap().as_slice(),
+            key.decrypt(b"root", &sealed).unwrap().as_slice(),
             b"secret scalar"
         );
         assert!(matches!(
-            key.open(b"issuing", &sealed),
+            key.decrypt(b"issuing", &sealed),
             Err(CaError::MasterKeyWrong)
         ));
         let other = MasterKey::generate();
         assert!(matches!(
-            other.open(b"root", &sealed),
+            other.decrypt(b"root", &sealed),
             Err(CaError::MasterKeyWrong)
         ));
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(matches!(
-            key.open(b"root", &tampered),
+            key.decrypt(b"root", &tampered),
             Err(CaError::MasterKeyWrong)
         ));
     }
@@ -210,9 +210,9 @@ mod tests {
             Err(CaError::MasterKeyMissing { .. })
         ));
         let created = MasterKey::resolve(None, &path, true).unwrap();
-        let sealed = created.seal(b"x", b"y").unwrap();
+        let sealed = created.encrypt(b"x", b"y").unwrap();
         let reread = MasterKey::resolve(None, &path, false).unwrap();
-        assert_eq!(reread.open(b"x", &sealed).unwrap().as_slice(), b"y");
+        assert_eq!(reread.decrypt(b"x", &sealed).unwrap().as_slice(), b"y");
         assert_eq!(format!("{reread:?}"), "MasterKey([redacted])");
     }
 }

@@ -1,0 +1,216 @@
+//! The outboxes: the rows that changes write in their own transaction for a worker to deliver
+//! later (pushes to the employment platform of approved applications and of certificate events,
+//! SMS notices), and the delivery columns every outbox table shares, so that finding due rows,
+//! claiming one and recording an outcome are written once.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait as _,
+    ActiveValue::Set,
+    ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect as _,
+    UpdateMany,
+    sea_query::{Expr, ExprTrait as _, IntoCondition},
+};
+
+use super::{
+    entities::{certificate, certificate_sync, enrolment_ticket, notice, sync_outbox, unit},
+    txn::{corrupt, unavailable},
+};
+use crate::{
+    ca::StorageError,
+    certificates::CertificateEvent,
+    notify::{NoticeDraft, NoticeStatus},
+    outbox::{Delivery, DeliveryStatus},
+    providers::platform::{CertificateSync, EmployerSync},
+    sync::SyncStatus,
+};
+
+// The delivery columns, named alike in the three outbox tables, so that finding due rows,
+// claiming one and recording an outcome are written once for all.
+const STATUS: &str = "status";
+const ATTEMPTS: &str = "attempts";
+const NEXT_ATTEMPT_AT: &str = "next_attempt_at";
+const LAST_ERROR: &str = "last_error";
+const REFERENCE: &str = "reference";
+const UPDATED_AT: &str = "updated_at";
+
+/// The delivery columns of a row of `table`, read back.
+pub(super) fn delivery<S: DeliveryStatus>(
+    table: &'static str,
+    status: &str,
+    attempts: i32,
+    next_attempt_at: DateTime<Utc>,
+    last_error: Option<String>,
+    reference: Option<String>,
+) -> Result<Delivery<S>, StorageError> {
+    Ok(Delivery {
+        status: S::parse(status).ok_or_else(|| corrupt(table, format!("status {status}")))?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        next_attempt_at,
+        last_error,
+        reference,
+    })
+}
+
+/// The pending rows of an outbox table due at `now`, oldest first.
+pub(super) async fn due_rows<E: EntityTrait, S: DeliveryStatus>(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<E::Model>, StorageError> {
+    E::find()
+        .filter(Expr::col(STATUS).eq(S::PENDING.as_str()))
+        .filter(Expr::col(NEXT_ATTEMPT_AT).lte(now))
+        .order_by_asc(Expr::col(NEXT_ATTEMPT_AT))
+        .limit(limit)
+        .all(db)
+        .await
+        .map_err(unavailable)
+}
+
+/// Takes the pending row `key` picks for `lease_until` if its `next_attempt_at` is still what
+/// the worker saw (compare-and-set); false if another worker has it.
+pub(super) async fn claim_row<E: EntityTrait, S: DeliveryStatus>(
+    db: &impl ConnectionTrait,
+    key: impl IntoCondition,
+    seen: &Delivery<S>,
+    lease_until: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let claimed = E::update_many()
+        .col_expr(NEXT_ATTEMPT_AT, Expr::value(lease_until))
+        .filter(key)
+        .filter(Expr::col(STATUS).eq(S::PENDING.as_str()))
+        .filter(Expr::col(NEXT_ATTEMPT_AT).eq(seen.next_attempt_at))
+        .exec(db)
+        .await
+        .map_err(unavailable)?;
+    Ok(claimed.rows_affected == 1)
+}
+
+/// `update` setting the delivery columns to `next`.
+pub(super) fn set_delivery<E: EntityTrait, S: DeliveryStatus>(
+    update: UpdateMany<E>,
+    next: &Delivery<S>,
+) -> UpdateMany<E> {
+    update
+        .col_expr(STATUS, Expr::value(next.status.as_str()))
+        .col_expr(
+            ATTEMPTS,
+            Expr::value(i32::try_from(next.attempts).unwrap_or(i32::MAX)),
+        )
+        .col_expr(NEXT_ATTEMPT_AT, Expr::value(next.next_attempt_at))
+        .col_expr(LAST_ERROR, Expr::value(next.last_error.clone()))
+        .col_expr(REFERENCE, Expr::value(next.reference.clone()))
+        .col_expr(UPDATED_AT, Expr::value(Utc::now()))
+}
+
+/// Queues the push of approved application `application_id` to the employment platform inside
+/// `txn`, the transaction that approves it.
+pub(super) async fn queue_employer_sync_in(
+    txn: &DatabaseTransaction,
+    application_id: i64,
+    sync: &EmployerSync,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let payload = serde_json::to_value(sync).map_err(|e| corrupt("sync_outbox", e.to_string()))?;
+    sync_outbox::ActiveModel {
+        application_id: Set(application_id),
+        status: Set(SyncStatus::Pending.as_str().to_string()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        reference: Set(None),
+        payload: Set(payload),
+        accounts: Set(None),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Queues `event` of the certificate `row` for the employment platform inside `txn`, the
+/// transaction that activates or revokes it, when it was downloaded for an application;
+/// certificates enrolled otherwise (admin tickets, physical media) are not the platform's.
+pub(super) async fn queue_certificate_event_in(
+    txn: &DatabaseTransaction,
+    row: &certificate::Model,
+    event: CertificateEvent,
+    at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let Some(application_id) = enrolment_ticket::Entity::find()
+        .filter(enrolment_ticket::COLUMN.certificate_id.eq(row.id))
+        .one(txn)
+        .await
+        .map_err(unavailable)?
+        .and_then(|ticket| ticket.application_id)
+    else {
+        return Ok(());
+    };
+    let unit = unit::Entity::find_by_id(row.unit_id)
+        .one(txn)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| corrupt("certificates", format!("unit {} missing", row.unit_id)))?;
+    let payload = CertificateSync {
+        application_id,
+        serial: row.serial.clone(),
+        uscc: unit.uscc,
+        unit_name: unit.name,
+        holder_name: row.holder_name.clone(),
+        holder_phone: row.holder_phone.clone(),
+        role: row.role.clone(),
+        event,
+        not_before: row.not_before,
+        not_after: row.not_after,
+        at,
+    };
+    let now = Utc::now();
+    certificate_sync::ActiveModel {
+        certificate_id: Set(row.id),
+        application_id: Set(application_id),
+        event: Set(event.as_str().to_string()),
+        status: Set(SyncStatus::Pending.as_str().to_string()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        reference: Set(None),
+        payload: Set(serde_json::to_value(&payload)
+            .map_err(|e| corrupt("certificate_sync", e.to_string()))?),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Writes `draft` as a pending notice due now, inside the caller's transaction.
+pub(super) async fn insert_notice_in(
+    txn: &impl ConnectionTrait,
+    draft: &NoticeDraft,
+) -> Result<(), StorageError> {
+    let now = Utc::now();
+    notice::ActiveModel {
+        phone: Set(draft.phone.clone()),
+        subject: Set(draft.subject.clone()),
+        notice: Set(
+            serde_json::to_value(&draft.notice).map_err(|e| corrupt("notices", e.to_string()))?
+        ),
+        status: Set(NoticeStatus::Pending.as_str().to_string()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        reference: Set(None),
+        updated_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
+}
