@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::failure::{Describe, Description};
 use crate::{
     audit,
-    ca::{CaError, CertStore, HolderDraft, RevocationReason, UnitDraft},
+    ca::{CertStore, HolderDraft, RevocationReason, UnitDraft},
     configuration::Settings,
     domain::CertificateSerial,
     portals::{ClientKind, PortalDraft, Portals},
@@ -87,9 +88,9 @@ pub struct HolderArgs {
 impl HolderArgs {
     /// Parses every field (before anything is opened).
     fn drafts(&self) -> anyhow::Result<(UnitDraft, HolderDraft)> {
-        let unit = UnitDraft::parse(&self.uscc, &self.unit_name).map_err(|e| sentence(e.into()))?;
+        let unit = UnitDraft::parse(&self.uscc, &self.unit_name).map_err(sentence)?;
         let holder = HolderDraft::parse(&self.holder_name, &self.holder_id, &self.phone)
-            .map_err(|e| sentence(e.into()))?;
+            .map_err(sentence)?;
         Ok((unit, holder))
     }
 }
@@ -219,9 +220,9 @@ async fn migrate(action: MigrateAction, settings: &Settings) -> anyhow::Result<(
     Ok(())
 }
 
-/// A CA error as one plain sentence (Chinese message, then the technical detail).
-fn sentence(error: CaError) -> anyhow::Error {
-    let (_, code, message) = crate::error::describe_ca_error(&error);
+/// An error as one plain sentence (Chinese message, then the code and the technical detail).
+fn sentence<E: Describe + std::error::Error>(error: E) -> anyhow::Error {
+    let Description { code, message, .. } = error.describe();
     anyhow::anyhow!(
         "{message} [{code}: {}]",
         crate::telemetry::error_chain(&error)
@@ -256,10 +257,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
             let issued =
                 crate::enrol::create_ticket(core.store.as_ref(), unit, holder, &args.actor)
                     .await
-                    .map_err(|e| {
-                        let (_, code, message) = crate::error::describe_enrol_error(&e);
-                        anyhow::anyhow!("{message} [{code}: {}]", crate::telemetry::error_chain(&e))
-                    })?;
+                    .map_err(sentence)?;
             eprintln!(
                 "enrolment ticket for {} of {}, valid until {}",
                 args.holder_name,
@@ -273,7 +271,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
             reason,
             actor,
         } => {
-            let serial = CertificateSerial::parse(&serial).map_err(|e| sentence(e.into()))?;
+            let serial = CertificateSerial::parse(&serial).map_err(sentence)?;
             let reason = RevocationReason::parse(&reason).map_err(sentence)?;
             let core = open_core(settings).await?;
             let revocation = core
@@ -308,7 +306,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 crate::staff::Staff::add(core.store.as_ref(), &username, &name, &password, &actor)
                     .await
                     .map_err(|e| {
-                        let (_, code, message) = crate::error::describe_staff_error(&e);
+                        let Description { code, message, .. } = e.describe();
                         anyhow::anyhow!("{message} [{code}]")
                     })?;
             println!(

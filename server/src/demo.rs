@@ -152,7 +152,9 @@ pub fn instructions(base: &str, application_id: i64) -> String {
          \n\
          node dist/cli/mcert-phone.js scan '<QR text>' --code <number on the page> --pin 112233\n\
          \n\
-         Downloading again (say, on a new phone) takes the real-name steps again:\n\
+         Downloading again takes the real-name steps again (a fresh face result and an SMS code,\n\
+         one code a minute); a new phone (another state file, `--state`) signs in first with\n\
+         `login` and `verify`:\n\
          node dist/cli/mcert-phone.js download {application_id} --pin 445566 --phone {AGENT_PHONE}\n"
     )
 }

@@ -13,9 +13,11 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use crate::failure::StorageError;
+use crate::failure::{Describe, Description, code};
 use crate::{
     applications::{ApplicationError, ApplicationRecord, Applications},
-    ca::{CertificateRecord, CertificateStatus, HolderDraft, StorageError, UnitDraft},
+    ca::{CertificateRecord, CertificateStatus, HolderDraft, UnitDraft},
     domain::{CertificateSerial, DomainError},
     enrol::{DownloadLink, EnrolError, Enrolment, StartedEnrolment},
     notify::NoticeDraft,
@@ -259,5 +261,33 @@ impl Downloads {
             .enrolment
             .start_download(unit, holder, link, p1)
             .await?)
+    }
+}
+
+impl Describe for DownloadError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::NoBindingInfo => Description::new(
+                code::NO_BINDING_INFO,
+                "未获取到绑定信息：没有以您本人为经办人、以已绑定手机号申请并已审核通过的单位。请核对申请时填写的\
+                 经办人和手机号是否为本人；人、号不一致的申请需废除后，用本人实名登记的手机号重新申请",
+            ),
+            Self::NotSynced => Description::new(
+                code::APPLICATION_NOT_SYNCED,
+                "未获取到绑定信息：申请资料尚未推送到就业系统，请稍后再试；如长时间未推送成功，请联系\
+                 云南CA公司进行数据推送",
+            ),
+            Self::NotLocked => Description::new(code::KEY_NOT_LOCKED, "该证书未锁定，无需解锁"),
+            Self::ReverificationRequired => Description::new(
+                code::DOWNLOAD_REVERIFICATION_REQUIRED,
+                "您已下载过该单位的证书。为防止他人冒用，重新下载需再次进行人脸识别，并输入发送到您绑定手机的\
+                 短信验证码",
+            ),
+            Self::People(e) => e.describe(),
+            Self::Application(e) => e.describe(),
+            Self::Enrol(e) => e.describe(),
+            Self::Domain(e) => e.describe(),
+            Self::Storage(e) => e.describe(),
+        }
     }
 }

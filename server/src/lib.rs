@@ -15,6 +15,7 @@ pub mod domain;
 pub mod downloads;
 pub mod enrol;
 pub mod error;
+pub mod failure;
 pub mod geo;
 pub mod http;
 pub mod kv;

@@ -12,7 +12,7 @@ use std::{future::Future, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::ca::StorageError;
+use crate::failure::StorageError;
 
 /// How long a claimed row is left to its worker before another may take it.
 pub const LEASE: TimeDelta = TimeDelta::seconds(60);

@@ -7,9 +7,10 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 
+use crate::failure::{Describe, Description, code};
 use crate::{
-    ca::StorageError,
     domain::PhoneNumber,
+    failure::StorageError,
     kv::{Kv, KvError},
     otp::{OtpError, OtpPurpose, OtpService},
     tokens::Sessions,
@@ -130,5 +131,19 @@ impl Applicants {
     /// Ends a session.
     pub async fn sign_out(&self, token: &str) -> Result<(), ApplicantError> {
         Ok(self.sessions.revoke(token).await?)
+    }
+}
+
+impl Describe for ApplicantError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::Otp(e) => e.describe(),
+            Self::NotSignedIn => Description::new(
+                code::NOT_SIGNED_IN,
+                "登录已过期或尚未登录，请用手机号和短信验证码重新登录",
+            ),
+            Self::Storage(e) => e.describe(),
+            Self::Kv(e) => e.describe(),
+        }
     }
 }

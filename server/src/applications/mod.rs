@@ -17,11 +17,12 @@ pub use steps::{
     AgentInfo, AgentInput, CaInfo, CaInput, EnterpriseInfo, EnterpriseInput, SealKind,
 };
 
+use crate::failure::{Describe, Description, ErrorKind, code};
 use crate::{
     applicants::ApplicantRecord,
     audit::AuditDraft,
-    ca::StorageError,
     domain::DomainError,
+    failure::StorageError,
     notify::NoticeDraft,
     providers::{platform::EmployerSync, sms::SmsNotice},
     staff::StaffRecord,
@@ -790,6 +791,60 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, ApplicationError> {
         field: "step",
         message: "资料无法保存，请检查后重试",
     })
+}
+
+impl Describe for ApplicationError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::NotFound => {
+                Description::new(code::APPLICATION_NOT_FOUND, "未找到该申请，请刷新后重试")
+            }
+            Self::NotEditable { status } => Description::new(
+                code::APPLICATION_NOT_EDITABLE,
+                format!(
+                    "该申请当前状态为“{}”，不能修改；审核驳回后可修改并重新提交",
+                    status.label_zh()
+                ),
+            ),
+            Self::AgreementTooSoon { remaining_secs } => Description::new(
+                code::AGREEMENT_COUNTDOWN,
+                format!("请仔细阅读电子认证服务协议，{remaining_secs} 秒后可点击同意"),
+            ),
+            Self::StepMissing { missing } => {
+                let step = match *missing {
+                    "agreement" => "阅读并同意电子认证服务协议",
+                    "enterprise" => "填写企业基本信息",
+                    "agent" => "填写经办人资料",
+                    _ => "填写 CA 信息",
+                };
+                Description::new(code::APPLICATION_STEP_MISSING, format!("请先{step}"))
+            }
+            Self::DraftExists { id } => Description::new(
+                code::APPLICATION_DRAFT_EXISTS,
+                format!("已有一份填写中的申请（编号 {id}），请继续填写该申请"),
+            ),
+            Self::Domain(e) => e.describe(),
+            Self::Field { message, .. } => {
+                Description::new(code::APPLICATION_FIELD_INVALID, *message)
+            }
+            Self::Upload(UploadError::Storage(e)) | Self::Storage(e) => e.describe(),
+            // An upload named in a step is the applicant's input, whatever went wrong with it.
+            Self::Upload(e) => e.describe().of_kind(ErrorKind::BadInput),
+            Self::ReasonMissing => Description::new(
+                code::REJECT_REASON_MISSING,
+                "驳回须填写申请人能据以修改的原因（200 字以内）",
+            ),
+            // A value saved while other fallback fonts were configured: the applicant edits it.
+            Self::FormPdf(form_pdf::FormPdfError::Unprintable(e)) => {
+                e.describe().of_kind(ErrorKind::Conflict)
+            }
+            Self::FormPdf(_) => Description::internal(),
+            Self::UploadPurpose { .. } => Description::new(
+                code::UPLOAD_WRONG_PURPOSE,
+                "所选文件类型与此栏不符（如把身份证上传到了营业执照栏），请重新上传",
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,34 +1,10 @@
-//! What can go wrong in the certificate authority. No HTTP knowledge here: `crate::error`
-//! maps these to status codes and Chinese messages.
+//! What can go wrong in the certificate authority, and how each failure describes itself
+//! (`crate::failure`). No HTTP knowledge here.
 
-use crate::domain::{CertificateSerial, DomainError};
-
-/// A storage failure, without the storage library's types.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StorageError {
-    /// The database could not be reached or refused the statement.
-    #[error("database unavailable")]
-    Unavailable {
-        /// The driver's error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// A concurrent writer won a uniqueness race; the caller may retry.
-    #[error("concurrent update on {what}")]
-    Conflict {
-        /// Which record collided.
-        what: &'static str,
-    },
-    /// A stored value no longer parses: the row was edited outside mcert.
-    #[error("stored {what} is corrupt: {detail}")]
-    Corrupt {
-        /// Which record.
-        what: &'static str,
-        /// What failed to parse.
-        detail: String,
-    },
-}
+use crate::{
+    domain::{CertificateSerial, DomainError},
+    failure::{Describe, Description, StorageError, code},
+};
 
 /// Errors of the certificate authority core.
 #[derive(Debug, thiserror::Error)]
@@ -119,4 +95,62 @@ pub enum CaError {
     /// An ASN.1 structure could not be encoded.
     #[error("ASN.1 encoding failed")]
     Encoding(#[from] der::Error),
+}
+
+impl Describe for CaError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::Domain(e) => e.describe(),
+            Self::CsrMalformed { .. } => Description::new(
+                code::CSR_MALFORMED,
+                "证书请求（CSR）格式错误：请从 USB Key 重新导出 PKCS#10 证书请求（DER 或 PEM）",
+            ),
+            Self::CsrSignatureInvalid => Description::new(
+                code::CSR_SIGNATURE_INVALID,
+                "证书请求的签名验证失败：请求可能被篡改，或不是由该 USB Key 生成，请重新生成",
+            ),
+            Self::CsrAlgorithm { .. } => Description::new(
+                code::CSR_ALGORITHM_UNSUPPORTED,
+                "证书请求必须使用 SM2 密钥和 SM3withSM2 签名，请用支持国密算法的 USB Key 重新生成",
+            ),
+            Self::UnitNameMismatch {
+                registered_name, ..
+            } => Description::new(
+                code::UNIT_NAME_MISMATCH,
+                format!(
+                    "该统一社会信用代码已登记的单位名称为“{registered_name}”，与填写的名称不一致；\
+                     单位名称变更须先废除原证书再重新申请"
+                ),
+            ),
+            Self::CertificateNotFound { serial } => Description::new(
+                code::CERTIFICATE_NOT_FOUND,
+                format!("未找到序列号为 {serial} 的证书，请核对序列号"),
+            ),
+            Self::AlreadyRevoked { revoked_at, .. } => Description::new(
+                code::CERTIFICATE_ALREADY_REVOKED,
+                format!(
+                    "该证书已于 {} 废除，无需重复操作",
+                    revoked_at.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+            ),
+            Self::NotActive { .. } => Description::new(
+                code::CERTIFICATE_NOT_ACTIVE,
+                "该证书尚未签发完成（未激活），不能执行此操作",
+            ),
+            Self::UnknownReason { .. } => Description::new(
+                code::REVOCATION_REASON_UNKNOWN,
+                "废除原因无效，可选：unspecified、keyCompromise、affiliationChanged、superseded、\
+                 cessationOfOperation、privilegeWithdrawn",
+            ),
+            Self::Storage(e) => e.describe(),
+            Self::MasterKeyMissing { .. }
+            | Self::MasterKeyWrong
+            | Self::MasterKeyFormat
+            | Self::MasterKeyFile { .. } => Description::new(
+                code::MASTER_KEY_ERROR,
+                "服务器主密钥配置有误，请联系系统管理员",
+            ),
+            Self::Crypto { .. } | Self::Encoding(_) => Description::internal(),
+        }
+    }
 }

@@ -22,12 +22,13 @@ use x509_cert::Certificate;
 
 pub use builder::{Issuer, RevocationUrls, Subject, key_identifier};
 pub use csr::{VerifiedCsr, verify_csr};
-pub use error::{CaError, StorageError};
+pub use error::CaError;
 pub use key_wrap::{KeyWrap, MasterKey};
 pub use records::*;
 pub use signer::{CaSigner, SoftwareSm2Signer, public_key_info};
 pub use token_keys::{Jwk, Jwks, NewTokenKey, TokenKeys};
 
+use crate::failure::StorageError;
 use crate::{
     audit::AuditDraft, domain::CertificateSerial, notify::NoticeDraft,
     providers::sms::CertificateChange,
@@ -111,34 +112,7 @@ impl Authority {
         )?;
         let token_records = store.authority_keys(KeyPurpose::Token).await?;
         // A CA created before the co-signing round was encrypted has no transport key yet.
-        if store
-            .authority_keys(KeyPurpose::Transport)
-            .await?
-            .is_empty()
-        {
-            let created = store
-                .insert_authority_keys(
-                    vec![transport_record(key_wrap, Utc::now())?],
-                    transport_audit(),
-                )
-                .await;
-            match created {
-                Ok(()) => tracing::info!("created the co-signing transport key"),
-                // Instances starting together race here: the loser's transaction fails (on the
-                // existence check or on the audit chain's next sequence number) and it uses
-                // the winner's key, read below.
-                Err(e) => {
-                    if store
-                        .authority_keys(KeyPurpose::Transport)
-                        .await?
-                        .is_empty()
-                    {
-                        return Err(e.into());
-                    }
-                    tracing::info!(error = %e, "another instance created the transport key first");
-                }
-            }
-        }
+        ensure_transport_key(store.as_ref(), key_wrap).await?;
         let transport_current = current(
             store.authority_keys(KeyPurpose::Transport).await?,
             KeyPurpose::Transport,
@@ -505,6 +479,45 @@ fn create_audit() -> AuditDraft {
         subject: ISSUING_NAME.into(),
         detail: serde_json::json!({ "root": ROOT_NAME, "issuing": ISSUING_NAME }),
     }
+}
+
+/// Creates the co-signing transport key unless one exists. Instances starting together race
+/// here: the loser's transaction fails (on the existence check, on the audit chain's next
+/// sequence number, or on SQLite's single writer while the winner's transaction is open) and
+/// it uses the winner's key once that is committed.
+async fn ensure_transport_key(
+    store: &dyn CertStore,
+    key_wrap: &dyn KeyWrap,
+) -> Result<(), CaError> {
+    const ATTEMPTS: u32 = 10;
+    for attempt in 1..=ATTEMPTS {
+        if !store
+            .authority_keys(KeyPurpose::Transport)
+            .await?
+            .is_empty()
+        {
+            return Ok(());
+        }
+        let created = store
+            .insert_authority_keys(
+                vec![transport_record(key_wrap, Utc::now())?],
+                transport_audit(),
+            )
+            .await;
+        match created {
+            Ok(()) => {
+                tracing::info!("created the co-signing transport key");
+                return Ok(());
+            }
+            Err(e) if attempt == ATTEMPTS => return Err(e.into()),
+            Err(e) => {
+                tracing::info!(error = %e, attempt, "transport key not created; looking again");
+                // Backoff under contention at start-up, not a wait for time to pass.
+                tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn transport_audit() -> AuditDraft {

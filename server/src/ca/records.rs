@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{CaError, StorageError};
+use super::CaError;
+use crate::failure::StorageError;
 use crate::{
     audit::{AuditDraft, AuditEntry},
     domain::{CertificateSerial, DomainError, PersonName, PhoneNumber, ResidentId, UnitName, Uscc},

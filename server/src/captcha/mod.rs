@@ -15,6 +15,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::failure::{Code, Describe, Description, code};
 use crate::{
     kv::{Kv, KvError},
     tokens,
@@ -133,13 +134,13 @@ pub enum CaptchaError {
 
 impl CaptchaError {
     /// Stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::ChallengeNotFound => "captcha_expired",
-            Self::WorkInsufficient | Self::DragRejected { .. } => "captcha_failed",
-            Self::PassInvalid => "captcha_required",
-            Self::TooMany { .. } => "captcha_rate_limited",
-            Self::Kv(_) => "kv_unavailable",
+            Self::ChallengeNotFound => code::CAPTCHA_EXPIRED,
+            Self::WorkInsufficient | Self::DragRejected { .. } => code::CAPTCHA_FAILED,
+            Self::PassInvalid => code::CAPTCHA_REQUIRED,
+            Self::TooMany { .. } => code::CAPTCHA_RATE_LIMITED,
+            Self::Kv(_) => code::KV_UNAVAILABLE,
         }
     }
 
@@ -156,6 +157,12 @@ impl CaptchaError {
             }
             Self::Kv(_) => "会话存储暂时无法访问，请稍后重试".into(),
         }
+    }
+}
+
+impl Describe for CaptchaError {
+    fn describe(&self) -> Description {
+        Description::new(self.code(), self.message_zh())
     }
 }
 

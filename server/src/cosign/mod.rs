@@ -23,9 +23,11 @@ use spki::DecodePublicKey as _;
 
 pub use records::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure};
 
+use crate::failure::StorageError;
+use crate::failure::{Describe, Description, code};
 use crate::{
     audit::AuditDraft,
-    ca::{CaError, CertificateStatus, KeyWrap, StorageError},
+    ca::{CaError, CertificateStatus, KeyWrap},
     domain::CertificateSerial,
     kv::{Kv, KvError},
     notify::NoticeDraft,
@@ -584,4 +586,80 @@ fn ensure_usable(share: &KeyShareRecord, purpose: Purpose) -> Result<(), CosignE
         return Err(CosignError::KeyLocked);
     }
     Ok(())
+}
+
+impl Describe for CosignError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::SessionNotFound => Description::new(
+                code::COSIGN_SESSION_NOT_FOUND,
+                "签名会话不存在或已过期（有效期 5 分钟），请重新发起",
+            ),
+            Self::OutOfOrder => Description::new(
+                code::COSIGN_OUT_OF_ORDER,
+                "该签名会话的这一步已经完成，请勿重复提交；如需再次签名请重新发起",
+            ),
+            Self::PinIncorrect { remaining } => Description::new(
+                code::PIN_INCORRECT,
+                format!("PIN 码错误，还可尝试 {remaining} 次；连续错误 6 次证书将被锁定"),
+            )
+            .with_remaining_attempts(*remaining),
+            Self::KeyLocked => Description::new(
+                code::KEY_LOCKED,
+                "PIN 码连续错误 6 次，证书已锁定：请在小程序中重新完成实名认证、人脸识别和短信验证后解锁",
+            ),
+            Self::NotUsable { status, .. } => {
+                let why = match *status {
+                    "pending" => "尚未完成下载激活",
+                    "revoked" => "已废除",
+                    "abandoned" => "已作废（下载已重新开始）",
+                    "expired" => "已过期",
+                    _ => "状态异常",
+                };
+                Description::new(
+                    code::CERTIFICATE_NOT_USABLE,
+                    format!("该证书{why}，不能用于签名"),
+                )
+            }
+            Self::Malformed { source, .. } => match source {
+                SignerError::InvalidPoint => Description::new(
+                    code::INVALID_POINT,
+                    "提交的椭圆曲线点无效（不在 SM2 曲线上或为无穷远点），请更新小程序后重试",
+                ),
+                SignerError::InvalidScalar => Description::new(
+                    code::INVALID_SCALAR,
+                    "提交的数值超出 SM2 取值范围，请更新小程序后重试",
+                ),
+                SignerError::InvalidLength { .. } => Description::new(
+                    code::INVALID_LENGTH,
+                    "提交的数据长度不正确，请更新小程序后重试",
+                ),
+                SignerError::InvalidSignatureEncoding => Description::new(
+                    code::SIGNATURE_MALFORMED,
+                    "签名不是规范的 DER 编码，请更新小程序后重试",
+                ),
+                _ => Description::new(code::INVALID_PROOF, "PIN 证明格式错误，请更新小程序后重试"),
+            },
+            Self::RoundOutdated { .. } => Description::new(
+                code::COSIGN_PROTOCOL_OUTDATED,
+                "小程序版本过旧，签名协议已升级（签名数据须加密传输）：请更新小程序后重试",
+            ),
+            Self::RoundUndecryptable => Description::new(
+                code::COSIGN_ROUND_UNDECRYPTABLE,
+                "签名数据无法解密（已被篡改、不属于本次签名会话或服务器传输密钥不符），请重新发起签名",
+            ),
+            Self::SignatureInvalid => Description::new(
+                code::SIGNATURE_INVALID,
+                "签名验证失败，本次签名会话已结束，请重新发起",
+            ),
+            Self::DeviceTokenInvalid => Description::new(
+                code::DEVICE_TOKEN_INVALID,
+                "设备凭证无效：请在下载该证书的手机上操作，或重新下载证书",
+            ),
+            Self::Storage(e) => e.describe(),
+            Self::Ca(e) => e.describe(),
+            Self::Kv(e) => e.describe(),
+            Self::Corrupt { .. } => Description::internal(),
+        }
+    }
 }

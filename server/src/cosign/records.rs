@@ -2,11 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::failure::StorageError;
 use crate::{
-    audit::AuditDraft,
-    ca::{CertificateRecord, StorageError},
-    domain::CertificateSerial,
-    notify::NoticeDraft,
+    audit::AuditDraft, ca::CertificateRecord, domain::CertificateSerial, notify::NoticeDraft,
 };
 
 /// A split key's server-side record.

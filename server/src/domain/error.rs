@@ -6,6 +6,7 @@
 //! are personal data and must not reach logs through an error.
 
 use super::printable::{PrintedField, is_invisible};
+use crate::failure::{Code, Describe, Description, code};
 
 /// A value could not be parsed into one of the domain types.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -256,23 +257,23 @@ pub enum SerialProblem {
 impl DomainError {
     /// A stable snake_case identifier for the JSON error body; clients may match on it, so a
     /// code is never renamed or reused.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::UsccLength { .. } => "uscc_length",
-            Self::UsccCharacter { .. } => "uscc_character",
-            Self::UsccRegion { .. } => "uscc_region",
-            Self::UsccChecksum { .. } => "uscc_checksum",
-            Self::IdLength { .. } => "id_number_length",
-            Self::IdCharacter { .. } => "id_number_character",
-            Self::IdBirthDate { .. } => "id_number_birth_date",
-            Self::IdChecksum { .. } => "id_number_checksum",
-            Self::PhoneFormat { .. } => "phone_invalid",
-            Self::PersonName { .. } => "person_name_invalid",
-            Self::UnitName { .. } => "unit_name_invalid",
-            Self::SerialFormat { .. } => "serial_invalid",
-            Self::SerialNotPositive => "serial_not_positive",
-            Self::SerialLength { .. } => "serial_length",
-            Self::Unprintable { .. } => "text_unprintable",
+            Self::UsccLength { .. } => code::USCC_LENGTH,
+            Self::UsccCharacter { .. } => code::USCC_CHARACTER,
+            Self::UsccRegion { .. } => code::USCC_REGION,
+            Self::UsccChecksum { .. } => code::USCC_CHECKSUM,
+            Self::IdLength { .. } => code::ID_NUMBER_LENGTH,
+            Self::IdCharacter { .. } => code::ID_NUMBER_CHARACTER,
+            Self::IdBirthDate { .. } => code::ID_NUMBER_BIRTH_DATE,
+            Self::IdChecksum { .. } => code::ID_NUMBER_CHECKSUM,
+            Self::PhoneFormat { .. } => code::PHONE_INVALID,
+            Self::PersonName { .. } => code::PERSON_NAME_INVALID,
+            Self::UnitName { .. } => code::UNIT_NAME_INVALID,
+            Self::SerialFormat { .. } => code::SERIAL_INVALID,
+            Self::SerialNotPositive => code::SERIAL_NOT_POSITIVE,
+            Self::SerialLength { .. } => code::SERIAL_LENGTH,
+            Self::Unprintable { .. } => code::TEXT_UNPRINTABLE,
         }
     }
 
@@ -370,6 +371,12 @@ impl DomainError {
                 }
             }
         }
+    }
+}
+
+impl Describe for DomainError {
+    fn describe(&self) -> Description {
+        Description::new(self.code(), self.message_zh())
     }
 }
 
@@ -493,7 +500,7 @@ mod tests {
 
     #[test]
     fn codes_are_snake_case_and_one_per_variant() {
-        let codes: HashSet<&str> = every_error().iter().map(DomainError::code).collect();
+        let codes: HashSet<&str> = every_error().iter().map(|e| e.code().name()).collect();
         assert_eq!(codes.len(), 15, "{codes:?}");
         for code in codes {
             assert!(

@@ -24,11 +24,13 @@ use rand::RngCore as _;
 pub use records::{DownloadLink, EnrolStore, NewTicket, TicketStatus};
 pub use ticket::{Ticket, TicketError};
 
+use crate::failure::StorageError;
+use crate::failure::{Describe, Description, code};
 use crate::{
     audit::AuditDraft,
     ca::{
-        Authority, CaError, HolderDraft, MediaType, RevocationReason, StorageError, UnitDraft,
-        issue_audit, profile, public_key_info,
+        Authority, CaError, HolderDraft, MediaType, RevocationReason, UnitDraft, issue_audit,
+        profile, public_key_info,
     },
     cosign::{CompletedSignature, CosignError, Cosigner, KeyStatus, OpenedSession, Purpose},
     domain::CertificateSerial,
@@ -397,4 +399,22 @@ pub async fn create_ticket(
         )
         .await?;
     Ok(IssuedTicket { ticket, expires_at })
+}
+
+impl Describe for EnrolError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::TicketInvalid { .. } => Description::new(
+                code::ENROLMENT_TICKET_INVALID,
+                "下载码无效、已过期或已使用，请联系经办机构重新获取",
+            ),
+            Self::Superseded => Description::new(
+                code::ENROLMENT_SUPERSEDED,
+                "该证书下载已在另一次操作中重新开始，本次下载作废，请以最新一次为准",
+            ),
+            Self::Cosign(e) => e.describe(),
+            Self::Ca(e) => e.describe(),
+            Self::Storage(e) => e.describe(),
+        }
+    }
 }

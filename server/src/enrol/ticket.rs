@@ -1,6 +1,7 @@
 //! Enrolment tickets: 120 random bits a person can read out and type, shown once and stored
 //! only as a hash.
 
+use crate::failure::{Describe, Description, code};
 use rand::RngCore as _;
 
 /// RFC 4648 base32 alphabet: no 0/1/8/9, so no O/0 or I/1 confusion in the output.
@@ -71,6 +72,15 @@ impl Ticket {
     /// SM3 of the canonical form, hex: what the database keeps.
     pub fn hash(&self) -> String {
         hex::encode(mcert_signer::sm3_digest(self.0.as_bytes()))
+    }
+}
+
+impl Describe for TicketError {
+    fn describe(&self) -> Description {
+        Description::new(
+            code::ENROLMENT_TICKET_MALFORMED,
+            "下载码格式不正确：应为 24 位字母和数字（2-7），可带短横线",
+        )
     }
 }
 

@@ -143,7 +143,8 @@ fn portal_page(body: &str) -> HttpResponse {
         .insert_header(("X-Frame-Options", "DENY"))
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; \
+             frame-ancestors 'none'",
         ))
         .body(format!(
             "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{AppState, mp::mp_user};
+use crate::failure::{Describe, ErrorKind};
 use crate::{
     error::{AppError, RequestError},
     kv::Subscription,
@@ -173,28 +174,27 @@ async fn browser_session(
     }
 }
 
+/// A login error as a page: the same description as the JSON answer, with a title and the
+/// way back to the portal.
 fn page_error(error: &LoginError) -> HttpResponse {
-    use actix_web::http::StatusCode as S;
-    match error {
-        LoginError::NotCreator => error_page(
-            S::FORBIDDEN,
-            "请在发起登录的浏览器中操作",
-            "这个登录页面不是由本浏览器打开的。请回到门户网站，重新点击“扫码登录”。",
-        ),
-        LoginError::NotFound | LoginError::Expired => error_page(
-            S::NOT_FOUND,
-            "登录二维码已失效",
-            "二维码已过期或不存在。请回到门户网站，重新点击“扫码登录”。",
-        ),
-        other => {
-            tracing::error!(error = %crate::telemetry::error_chain(other), "login page failed");
-            error_page(
-                S::SERVICE_UNAVAILABLE,
+    let description = error.describe();
+    let title = match description.kind {
+        ErrorKind::Forbidden => "请在发起登录的浏览器中操作",
+        ErrorKind::NotFound | ErrorKind::Gone => "登录二维码已失效",
+        _ => {
+            tracing::error!(error = %crate::telemetry::error_chain(error), "login page failed");
+            return error_page(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
                 "服务暂时不可用",
                 "登录服务暂时不可用，请稍后再试。",
-            )
+            );
         }
-    }
+    };
+    error_page(
+        crate::error::status_of(description.kind),
+        title,
+        &description.message,
+    )
 }
 
 /// The QR login page of a hosted session (only for the browser that started it).
@@ -619,7 +619,7 @@ pub fn basic_credentials(request: &HttpRequest) -> Option<(String, String)> {
 
 async fn portal_client(state: &AppState, request: &HttpRequest) -> Result<Portal, AppError> {
     let unauthorised = || AppError::Unauthorized {
-        code: "client_unauthorized",
+        code: crate::failure::code::CLIENT_UNAUTHORIZED,
         message: "门户身份验证失败：请使用登记时发放的 client_id 和 client_secret（HTTP Basic）",
     };
     let (id, secret) = basic_credentials(request).ok_or_else(unauthorised)?;

@@ -87,7 +87,7 @@ use utoipa::OpenApi;
         super::dev::sms_outbox,
         openapi_json,
     ),
-    modifiers(&DeviceTokenScheme),
+    modifiers(&DeviceTokenScheme, &ErrorCodes),
     components(schemas(crate::error::ErrorBody, super::health::Health, crate::ca::Jwks, crate::ca::Jwk)),
     tags((name = "operations"), (name = "pki"), (name = "oauth2"),
          (name = "keys", description = "Split-key enrolment and co-signing (docs/split-key.md)"),
@@ -124,6 +124,54 @@ impl utoipa::Modify for DeviceTokenScheme {
             "client_basic",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
+    }
+}
+
+/// Every error code the service answers with: the `ErrorCode` schema (an enumeration, the type
+/// of `ErrorBody.code`) and, as `x-error-statuses`, the HTTP status each code normally has.
+#[derive(Debug)]
+struct ErrorCodes;
+
+impl utoipa::Modify for ErrorCodes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use crate::failure::code;
+        use utoipa::openapi::{
+            Ref, RefOr, Schema,
+            extensions::ExtensionsBuilder,
+            schema::{ObjectBuilder, Type},
+        };
+        let names: Vec<&str> = code::ALL.iter().map(|c| c.name()).collect();
+        let statuses: serde_json::Map<String, serde_json::Value> = code::ALL
+            .iter()
+            .map(|c| {
+                let status = crate::error::status_of(c.kind()).as_u16();
+                (c.name().to_string(), status.into())
+            })
+            .collect();
+        let error_code = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Stable error code (server/src/failure.rs); `x-error-statuses` gives the HTTP \
+                 status each normally comes with",
+            ))
+            .enum_values(Some(names))
+            .extensions(Some(
+                ExtensionsBuilder::new()
+                    .add("x-error-statuses", serde_json::Value::Object(statuses))
+                    .build(),
+            ))
+            .build();
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.schemas.insert(
+            "ErrorCode".to_string(),
+            RefOr::T(Schema::Object(error_code)),
+        );
+        if let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("ErrorBody") {
+            body.properties.insert(
+                "code".to_string(),
+                RefOr::Ref(Ref::from_schema_name("ErrorCode")),
+            );
+        }
     }
 }
 

@@ -485,7 +485,7 @@ pub async fn repush(
         .map_err(crate::ca::CaError::Storage)?;
     if !requeued {
         return Err(AppError::Conflict {
-            code: "sync_not_repushable",
+            code: crate::failure::code::SYNC_NOT_REPUSHABLE,
             message: "该申请尚未审核通过或已同步成功，无需重新推送",
         });
     }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::failure::{Describe, Description, code};
 use futures_util::{Stream, StreamExt as _};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
@@ -197,5 +198,11 @@ impl fmt::Debug for Subscription {
         f.debug_struct("Subscription")
             .field("store", &store)
             .finish_non_exhaustive()
+    }
+}
+
+impl Describe for KvError {
+    fn describe(&self) -> Description {
+        Description::new(code::KV_UNAVAILABLE, "会话存储暂时无法访问，请稍后重试")
     }
 }

@@ -18,9 +18,11 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
+use crate::failure::StorageError;
+use crate::failure::{Describe, Description, code};
 use crate::{
     audit::AuditDraft,
-    ca::{Authority, CaError, CertStore, CertificateRecord, CertificateStatus, StorageError},
+    ca::{Authority, CaError, CertStore, CertificateRecord, CertificateStatus},
     cosign::{CompletedSignature, CosignError, Cosigner, OpenedSession, Purpose},
     domain::CertificateSerial,
     geo::RegionDb,
@@ -849,6 +851,87 @@ fn usable(certificate: &CertificateRecord, now: DateTime<Utc>) -> Result<(), Log
         return Err(LoginError::CertificateNotUsable { status: "expired" });
     }
     Ok(())
+}
+
+impl Describe for LoginError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::QrInvalid => Description::new(
+                code::LOGIN_QR_INVALID,
+                "这不是本系统的登录二维码，请扫描门户网站登录页上的二维码",
+            ),
+            Self::NotFound => Description::new(
+                code::LOGIN_NOT_FOUND,
+                "登录二维码不存在或已失效，请在门户网站刷新二维码后重新扫码",
+            ),
+            Self::Expired => Description::new(
+                code::LOGIN_EXPIRED,
+                "登录二维码已过期（有效期 2 分钟），请在门户网站刷新二维码后重新扫码",
+            ),
+            Self::AlreadyScanned => Description::new(
+                code::LOGIN_ALREADY_SCANNED,
+                "该二维码已被扫描或已使用，请在门户网站刷新二维码后重新扫码",
+            ),
+            Self::State { state } => Description::new(
+                code::LOGIN_STATE,
+                format!(
+                    "该登录已{}，不能执行此操作；如需登录请刷新二维码",
+                    match state {
+                        LoginState::Pending => "等待扫码",
+                        LoginState::Scanned => "扫码，等待确认",
+                        LoginState::Confirmed => "确认",
+                        LoginState::Consumed => "完成",
+                        LoginState::Denied => "被拒绝",
+                        LoginState::Mismatched => "因数字选择错误而终止",
+                        LoginState::Expired => "过期",
+                        LoginState::Cancelled => "取消",
+                    }
+                ),
+            ),
+            Self::NotCreator => Description::new(
+                code::LOGIN_NOT_CREATOR,
+                "该登录不是由本浏览器发起的，请在门户网站重新点击登录",
+            ),
+            Self::CertificateNotHeld => Description::new(
+                code::CERTIFICATE_NOT_HELD,
+                "该证书不是您本人下载的证书，请选择您自己的证书",
+            ),
+            Self::NoCertificate => Description::new(
+                code::NO_CERTIFICATE,
+                "您还没有可用的证书：请先在“手机CA证书下载”中下载证书；已废除、已过期的证书不能登录",
+            ),
+            Self::CertificateNotUsable { status } => Description::new(
+                code::CERTIFICATE_NOT_USABLE,
+                format!(
+                    "该证书{}，不能用于登录",
+                    match *status {
+                        "revoked" => "已废除",
+                        "expired" => "已过期或尚未生效",
+                        "pending" => "尚未完成下载激活",
+                        _ => "状态异常",
+                    }
+                ),
+            ),
+            Self::MatchWrong => Description::new(
+                code::LOGIN_MATCH_WRONG,
+                "您选择的数字与网页上显示的不一致，本次登录已终止。如果网页不是您本人刚刚打开的，\
+                 可能有人在冒用您的证书登录，请勿再扫描该二维码；如需登录，请在门户网站刷新二维码",
+            ),
+            Self::ChallengeMismatch => Description::new(
+                code::LOGIN_CHALLENGE_MISMATCH,
+                "签名内容与当前登录不符，本次确认无效，请重新扫码",
+            ),
+            Self::RateLimited => {
+                Description::new(code::LOGIN_RATE_LIMITED, "操作过于频繁，请一分钟后再试")
+            }
+            Self::Cosign(e) => e.describe(),
+            Self::People(e) => e.describe(),
+            Self::Storage(e) => e.describe(),
+            Self::Ca(e) => e.describe(),
+            Self::Kv(e) => e.describe(),
+            Self::Corrupt => Description::internal(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::failure::StorageError;
 use crate::{
-    ca::{CertificateRecord, StorageError},
+    ca::CertificateRecord,
     outbox::{self, BATCH, Delivery, DeliveryStatus},
     providers::sms::{CertificateChange, SmsError, SmsNotice, SmsSender},
 };

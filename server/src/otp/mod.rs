@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
+use crate::failure::{Code, Describe, Description, code};
 use crate::{
     domain::PhoneNumber,
     kv::{Kv, KvError},
@@ -104,17 +105,17 @@ pub enum OtpError {
 
 impl OtpError {
     /// Stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::TooSoon { .. } => "otp_resend_too_soon",
-            Self::PhoneDailyLimit => "otp_daily_limit",
-            Self::AddressLimit => "otp_address_limit",
-            Self::Malformed => "otp_malformed",
-            Self::Wrong { .. } => "otp_incorrect",
-            Self::NoCode => "otp_expired",
+            Self::TooSoon { .. } => code::OTP_RESEND_TOO_SOON,
+            Self::PhoneDailyLimit => code::OTP_DAILY_LIMIT,
+            Self::AddressLimit => code::OTP_ADDRESS_LIMIT,
+            Self::Malformed => code::OTP_MALFORMED,
+            Self::Wrong { .. } => code::OTP_INCORRECT,
+            Self::NoCode => code::OTP_EXPIRED,
             Self::Sms(e) => e.code(),
-            Self::Kv(_) => "kv_unavailable",
-            Self::Corrupt => "internal_error",
+            Self::Kv(_) => code::KV_UNAVAILABLE,
+            Self::Corrupt => code::INTERNAL_ERROR,
         }
     }
 
@@ -136,6 +137,12 @@ impl OtpError {
             Self::Kv(_) => "会话存储暂时无法访问，请稍后重试".into(),
             Self::Corrupt => "服务器内部错误，请重新获取验证码".into(),
         }
+    }
+}
+
+impl Describe for OtpError {
+    fn describe(&self) -> Description {
+        Description::new(self.code(), self.message_zh())
     }
 }
 

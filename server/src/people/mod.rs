@@ -12,9 +12,11 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 
+use crate::failure::StorageError;
+use crate::failure::{Describe, Description, code};
 use crate::{
     audit::AuditDraft,
-    ca::{CertificateRecord, StorageError},
+    ca::CertificateRecord,
     domain::{DomainError, PersonName, PhoneNumber, ResidentId},
     kv::{Kv, KvError},
     otp::{OtpError, OtpPurpose, OtpService, SentCode},
@@ -533,6 +535,65 @@ impl People {
             Ok(())
         } else {
             Err(PeopleError::PhoneNotBound)
+        }
+    }
+}
+
+impl Describe for PeopleError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::NotSignedIn => {
+                Description::new(code::MP_NOT_SIGNED_IN, "登录已失效，请重新进入小程序登录")
+            }
+            Self::NotVerified => {
+                Description::new(code::PERSON_NOT_VERIFIED, "未查询到人员信息，请先实名认证")
+            }
+            Self::FaceFailed => Description::new(
+                code::FACE_FAILED,
+                "人脸识别未通过，请在光线充足处正对屏幕重新刷脸认证",
+            ),
+            Self::FaceOtherPerson => Description::new(
+                code::FACE_OTHER_PERSON,
+                "人脸识别结果不是本人在本微信中刷脸所得（姓名、身份证号或微信账号不一致），\
+                 请本人用本微信重新刷脸认证",
+            ),
+            Self::FaceExpired => {
+                Description::new(code::FACE_EXPIRED, "人脸识别结果已过期，请重新刷脸认证")
+            }
+            Self::NameMismatch => Description::new(
+                code::PERSON_NAME_MISMATCH,
+                "该身份证号已登记的姓名与填写的不一致；如姓名有变更，请联系云南CA公司核实",
+            ),
+            Self::PhoneNotOwned => Description::new(
+                code::PHONE_NOT_OWNED,
+                "未获取到绑定信息：该手机号未登记在您本人名下（申请手机号和经办人不一致）。请将人、号不一致的\
+                 手机证书申请废除，再用本人实名登记的手机号重新申请；新办理的号码，运营商实名信息可能 1–3 天后\
+                 才能查到",
+            ),
+            Self::PhoneBound => Description::new(
+                code::PHONE_BOUND,
+                "手机号已被绑定：该手机号已与其他经办人绑定。请前经办人在就业彩云南小程序“我的—账号管理—\
+                 手机号解绑”中解绑，或联系云南CA公司核实身份后解绑",
+            ),
+            Self::PhoneNotBound => {
+                Description::new(code::PHONE_NOT_BOUND, "该手机号未绑定，无需解绑")
+            }
+            // Setting a default: the certificate is not (any longer) one the person may use.
+            Self::CertificateNotHeld => Description::new(
+                code::CERTIFICATE_NOT_HELD,
+                "未找到该证书，或该证书已废除、已过期，不能设为默认证书",
+            )
+            .of_kind(crate::failure::ErrorKind::NotFound),
+            Self::ReasonMissing => Description::new(
+                code::STAFF_REASON_MISSING,
+                "须填写核实身份的方式和原因（200 字以内）",
+            ),
+            Self::WeChat(e) => e.describe(),
+            Self::Carrier(e) => e.describe(),
+            Self::Otp(e) => e.describe(),
+            Self::Domain(e) => e.describe(),
+            Self::Storage(e) => e.describe(),
+            Self::Kv(e) => e.describe(),
         }
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq as _;
 use url::Url;
 
-use crate::{audit::AuditDraft, ca::StorageError, tokens};
+use crate::{audit::AuditDraft, failure::StorageError, tokens};
 
 /// The scopes mcert knows: `openid` (required), `profile` (the holder's name), `employer` (the
 /// employer, the certificate and its role, the granted items).

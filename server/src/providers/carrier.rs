@@ -16,6 +16,7 @@
 use std::fmt;
 
 use crate::domain::{PersonName, PhoneNumber, ResidentId};
+use crate::failure::{Code, Describe, Description, code};
 
 mod aliyun;
 mod dev;
@@ -115,14 +116,14 @@ pub enum CarrierError {
 
 impl CarrierError {
     /// A stable snake_case identifier for the JSON error body; clients may match on it.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::InvalidInput { .. } => "carrier_input_invalid",
-            Self::NumberUnsupported { .. } => "carrier_number_unsupported",
-            Self::RateLimited { .. } => "carrier_rate_limited",
-            Self::Unavailable { .. } => "carrier_unavailable",
-            Self::Refused { .. } => "carrier_refused",
-            Self::Config { .. } => "carrier_misconfigured",
+            Self::InvalidInput { .. } => code::CARRIER_INPUT_INVALID,
+            Self::NumberUnsupported { .. } => code::CARRIER_NUMBER_UNSUPPORTED,
+            Self::RateLimited { .. } => code::CARRIER_RATE_LIMITED,
+            Self::Unavailable { .. } => code::CARRIER_UNAVAILABLE,
+            Self::Refused { .. } => code::CARRIER_REFUSED,
+            Self::Config { .. } => code::CARRIER_MISCONFIGURED,
         }
     }
 
@@ -139,6 +140,12 @@ impl CarrierError {
                 "运营商核验服务暂时无法使用，请稍后重试；如多次出现，请联系客服"
             }
         }
+    }
+}
+
+impl Describe for CarrierError {
+    fn describe(&self) -> Description {
+        Description::new(self.code(), self.message_zh())
     }
 }
 

@@ -16,6 +16,7 @@
 
 use std::fmt;
 
+use crate::failure::{Code, Describe, Description, code};
 use serde::Serialize;
 
 mod aliyun;
@@ -153,12 +154,12 @@ pub enum OcrError {
 
 impl OcrError {
     /// A stable snake_case identifier for the JSON error body; clients may match on it.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::Unavailable { .. } => "ocr_unavailable",
-            Self::Unreadable { .. } => "ocr_unreadable",
-            Self::Refused { .. } => "ocr_refused",
-            Self::Config { .. } => "ocr_misconfigured",
+            Self::Unavailable { .. } => code::OCR_UNAVAILABLE,
+            Self::Unreadable { .. } => code::OCR_UNREADABLE,
+            Self::Refused { .. } => code::OCR_REFUSED,
+            Self::Config { .. } => code::OCR_MISCONFIGURED,
         }
     }
 
@@ -178,6 +179,12 @@ impl OcrError {
                 "识别服务暂时无法使用，请直接填写各项信息；如多次出现，请联系客服"
             }
         }
+    }
+}
+
+impl Describe for OcrError {
+    fn describe(&self) -> Description {
+        Description::new(self.code(), self.message_zh())
     }
 }
 

@@ -9,6 +9,7 @@
 //! attempt counts against the provider's per-phone limits. The caller reports the failure and
 //! the person asks again.
 
+use crate::failure::{Code, Describe, Description, code};
 use std::fmt;
 
 mod aliyun;
@@ -263,13 +264,13 @@ impl SmsError {
     pub const INVALID_PHONE: &str = "mcert.INVALID_PHONE";
 
     /// A stable snake_case identifier for the JSON error body; clients may match on it.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::Rejected { code, .. } if is_rate_limit(code) => "sms_rate_limited",
-            Self::Rejected { code, .. } if is_invalid_phone(code) => "sms_phone_invalid",
-            Self::Rejected { .. } => "sms_rejected",
-            Self::Unavailable { .. } => "sms_unavailable",
-            Self::Config { .. } => "sms_misconfigured",
+            Self::Rejected { code, .. } if is_rate_limit(code) => code::SMS_RATE_LIMITED,
+            Self::Rejected { code, .. } if is_invalid_phone(code) => code::SMS_PHONE_INVALID,
+            Self::Rejected { .. } => code::SMS_REJECTED,
+            Self::Unavailable { .. } => code::SMS_UNAVAILABLE,
+            Self::Config { .. } => code::SMS_MISCONFIGURED,
         }
     }
 
@@ -285,6 +286,12 @@ impl SmsError {
             Self::Config { .. } => "短信服务配置有误，暂时无法发送短信，请联系系统管理员",
         };
         text.to_owned()
+    }
+}
+
+impl Describe for SmsError {
+    fn describe(&self) -> Description {
+        Description::new(self.code(), self.message_zh())
     }
 }
 

@@ -34,6 +34,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::failure::{Code, Describe, Description, code};
 use md5::{Digest as _, Md5};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -194,16 +195,16 @@ pub enum WeChatError {
 
 impl WeChatError {
     /// A stable snake_case identifier for the JSON error body; clients may match on it.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::CodeInvalid { .. } => "wechat_code_invalid",
-            Self::CodeUsed { .. } => "wechat_code_used",
-            Self::RateLimited { .. } => "wechat_rate_limited",
-            Self::RiskyUser { .. } => "wechat_risky_user",
-            Self::FaceResultInvalid { .. } => "wechat_face_result_invalid",
-            Self::Unavailable { .. } => "wechat_unavailable",
-            Self::Refused { .. } => "wechat_refused",
-            Self::Config { .. } => "wechat_misconfigured",
+            Self::CodeInvalid { .. } => code::WECHAT_CODE_INVALID,
+            Self::CodeUsed { .. } => code::WECHAT_CODE_USED,
+            Self::RateLimited { .. } => code::WECHAT_RATE_LIMITED,
+            Self::RiskyUser { .. } => code::WECHAT_RISKY_USER,
+            Self::FaceResultInvalid { .. } => code::WECHAT_FACE_RESULT_INVALID,
+            Self::Unavailable { .. } => code::WECHAT_UNAVAILABLE,
+            Self::Refused { .. } => code::WECHAT_REFUSED,
+            Self::Config { .. } => code::WECHAT_MISCONFIGURED,
         }
     }
 
@@ -222,6 +223,12 @@ impl WeChatError {
                 "微信服务暂时无法使用，请稍后重试；如多次出现，请联系客服"
             }
         }
+    }
+}
+
+impl Describe for WeChatError {
+    fn describe(&self) -> Description {
+        Description::new(self.code(), self.message_zh())
     }
 }
 

@@ -19,9 +19,10 @@ use argon2::{
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Semaphore;
 
+use crate::failure::{Describe, Description, code};
 use crate::{
     audit::AuditDraft,
-    ca::StorageError,
+    failure::StorageError,
     kv::{Kv, KvError},
     tokens::Sessions,
 };
@@ -315,6 +316,50 @@ fn locked_until(stored: &[u8]) -> DateTime<Utc> {
         .ok()
         .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
         .map_or_else(|| Utc::now() + LOCK_DURATION, |until| until.to_utc())
+}
+
+impl Describe for StaffError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::WrongCredentials => Description::new(
+                code::STAFF_CREDENTIALS_WRONG,
+                "用户名或密码错误；15 分钟内错误 5 次账号将锁定 15 分钟",
+            ),
+            Self::Locked { until } => {
+                let shown = chrono::FixedOffset::east_opt(8 * 3600).map_or_else(
+                    || until.format("%H:%M UTC").to_string(),
+                    |beijing| until.with_timezone(&beijing).format("%H:%M").to_string(),
+                );
+                Description::new(
+                    code::STAFF_LOCKED,
+                    format!("密码错误次数过多，账号已锁定，请于 {shown} 后再试"),
+                )
+            }
+            Self::AddressLimit => Description::new(
+                code::STAFF_ADDRESS_LIMIT,
+                "当前网络登录尝试次数过多，请 15 分钟后再试",
+            ),
+            Self::Busy => Description::new(code::STAFF_SIGN_IN_BUSY, "登录请求较多，请稍后重试"),
+            Self::WeakPassword => Description::new(
+                code::STAFF_PASSWORD_WEAK,
+                "密码至少 10 位，且须同时包含字母和数字",
+            ),
+            Self::InvalidUsername => Description::new(
+                code::STAFF_USERNAME_INVALID,
+                "用户名只能包含字母、数字、“.”、“_”和“-”，最长 64 位",
+            ),
+            Self::UsernameTaken => {
+                Description::new(code::STAFF_USERNAME_TAKEN, "该用户名已存在，请换一个")
+            }
+            Self::NotSignedIn => Description::new(
+                code::STAFF_NOT_SIGNED_IN,
+                "工作人员登录已过期或尚未登录，请重新登录",
+            ),
+            Self::Storage(e) => e.describe(),
+            Self::Kv(e) => e.describe(),
+            Self::Hash => Description::internal(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use super::{
 };
 use crate::{
     applicants::{ApplicantRecord, ApplicantStore},
-    ca::StorageError,
     domain::PhoneNumber,
+    failure::StorageError,
 };
 
 fn record(row: applicant::Model) -> Result<ApplicantRecord, StorageError> {

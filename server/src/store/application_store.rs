@@ -15,12 +15,13 @@ use super::{
     outbox_store::{insert_notice_in, queue_employer_sync_in},
     txn::{append_in, commit, corrupt, retrying, unavailable},
 };
+use crate::failure::StorageError;
 use crate::{
     applications::{
         ApplicationRecord, ApplicationStatus, ApplicationStore, Change, Outcome, QueueFilter, Step,
     },
     audit::AuditDraft,
-    ca::{CertificateStatus, StorageError},
+    ca::CertificateStatus,
 };
 
 fn step<T: serde::de::DeserializeOwned>(

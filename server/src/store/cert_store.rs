@@ -13,12 +13,12 @@ use super::{
     outbox_store::{insert_notice_in, queue_certificate_event_in},
     txn::{append_in, commit, corrupt, retrying, unavailable},
 };
+use crate::failure::StorageError;
 use crate::{
     audit::{AuditDraft, AuditEntry},
     ca::{
         AuthorityKeyRecord, CaError, CertStore, CertificateRecord, CertificateStatus, CrlRecord,
         KeyPurpose, MediaType, PendingCertificate, RevocationReason, RevocationRecord, Role,
-        StorageError,
     },
     certificates::CertificateEvent,
     domain::CertificateSerial,

@@ -17,12 +17,10 @@ use super::{
     outbox_store::{insert_notice_in, queue_certificate_event_in},
     txn::{Conflicted, append_in, commit, corrupt, retrying, unavailable},
 };
+use crate::failure::StorageError;
 use crate::{
     audit::AuditDraft,
-    ca::{
-        CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate, Role, StorageError,
-        UnitDraft,
-    },
+    ca::{CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate, Role, UnitDraft},
     certificates::CertificateEvent,
     cosign::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure},
     domain::CertificateSerial,

@@ -11,7 +11,7 @@ use super::{
     txn::{corrupt, unavailable},
 };
 use crate::{
-    ca::StorageError,
+    failure::StorageError,
     notify::{NoticeRow, NoticeStatus, NoticeStore},
 };
 

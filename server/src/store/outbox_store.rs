@@ -17,8 +17,8 @@ use super::{
     txn::{corrupt, unavailable},
 };
 use crate::{
-    ca::StorageError,
     certificates::CertificateEvent,
+    failure::StorageError,
     notify::{NoticeDraft, NoticeStatus},
     outbox::{Delivery, DeliveryStatus},
     providers::platform::{CertificateSync, EmployerSync},

@@ -12,9 +12,10 @@ use super::{
     entities::{certificate, enrolment_ticket, person, phone_binding, wx_user},
     txn::{append_in, commit, corrupt, retrying, unavailable},
 };
+use crate::failure::StorageError;
 use crate::{
     audit::AuditDraft,
-    ca::{CertificateRecord, CertificateStatus, StorageError},
+    ca::{CertificateRecord, CertificateStatus},
     people::{BindOutcome, PeopleStore, PersonRecord, WxUserRecord},
 };
 

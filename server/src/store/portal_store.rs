@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     audit::AuditDraft,
-    ca::StorageError,
+    failure::StorageError,
     portals::{ClientKind, NewPortal, Portal, PortalStore},
 };
 

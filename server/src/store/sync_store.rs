@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     audit::AuditDraft,
-    ca::StorageError,
+    failure::StorageError,
     notify::NoticeDraft,
     sync::{CertificateSyncState, SyncState, SyncStatus, SyncStore},
 };

@@ -7,9 +7,10 @@ use sea_orm::{
 };
 
 use super::entities::audit_entry;
+use crate::failure::StorageError;
 use crate::{
     audit::{AuditDraft, AuditEntry},
-    ca::{CaError, StorageError},
+    ca::CaError,
 };
 
 /// How often a transaction that lost an audit-chain race is tried again.

@@ -8,7 +8,7 @@ use super::{
     txn::{corrupt, unavailable},
 };
 use crate::{
-    ca::StorageError,
+    failure::StorageError,
     uploads::{UploadPurpose, UploadRecord, UploadStore},
 };
 

@@ -14,10 +14,11 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 
+use crate::failure::{Describe, Description, code};
 use crate::{
     audit::AuditDraft,
-    ca::StorageError,
     domain::Uscc,
+    failure::StorageError,
     notify::NoticeDraft,
     outbox::{self, BATCH, DeliveryStatus},
     providers::{
@@ -394,6 +395,33 @@ impl Syncer {
             let syncer = self.clone();
             async move { syncer.run_once().await }
         });
+    }
+}
+
+impl Describe for MergeError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::NotBlocked => Description::new(
+                code::MERGE_NOT_NEEDED,
+                "该单位没有因“需要进行单位信息合并”而暂停同步的申请，无需合并",
+            ),
+            Self::UnknownAccount { accounts } => Description::new(
+                code::MERGE_ACCOUNT_UNKNOWN,
+                format!(
+                    "保留的账号须是就业系统列出的账号之一：{}",
+                    accounts.join("、")
+                ),
+            ),
+            Self::Platform(PlatformError::Unavailable { .. }) => Description::new(
+                code::PLATFORM_UNAVAILABLE,
+                "就业系统暂时无法访问，账号未合并，请稍后重试",
+            ),
+            Self::Platform(PlatformError::Refused { .. }) => Description::new(
+                code::PLATFORM_MERGE_REFUSED,
+                "就业系统拒绝了合并请求，账号未合并：请与就业系统核对账号后重试",
+            ),
+            Self::Storage(e) => e.describe(),
+        }
     }
 }
 

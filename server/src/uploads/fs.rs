@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::FileStore;
-use crate::ca::StorageError;
+use crate::failure::StorageError;
 
 /// Files under a root directory (`{data_dir}/uploads` by default).
 #[derive(Debug, Clone)]

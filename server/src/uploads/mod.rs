@@ -15,8 +15,9 @@ use rand::RngCore as _;
 
 pub use fs::FsFileStore;
 
+use crate::failure::{Code, Describe, Description, code};
 use crate::{
-    ca::StorageError,
+    failure::StorageError,
     kv::{Kv, KvError},
     providers::ocr::{IdCardText, LicenceText, OcrError, OcrReader},
 };
@@ -237,22 +238,22 @@ pub enum UploadError {
 
 impl UploadError {
     /// Stable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::TooLarge => "upload_too_large",
-            Self::RequestTooLarge => "upload_request_too_large",
-            Self::FieldRepeated { .. } => "upload_fields_invalid",
-            Self::TooManyPixels => "upload_dimensions_too_large",
-            Self::DailyLimit => "upload_daily_limit",
-            Self::Kv(_) => "kv_unavailable",
-            Self::Empty => "upload_empty",
-            Self::NotAnImage => "upload_not_image",
-            Self::UnknownPurpose => "upload_purpose_unknown",
-            Self::NotFound => "upload_not_found",
-            Self::NotRecognisable => "ocr_purpose_unsupported",
-            Self::OcrNotConfigured => "ocr_not_configured",
+            Self::TooLarge => code::UPLOAD_TOO_LARGE,
+            Self::RequestTooLarge => code::UPLOAD_REQUEST_TOO_LARGE,
+            Self::FieldRepeated { .. } => code::UPLOAD_FIELDS_INVALID,
+            Self::TooManyPixels => code::UPLOAD_DIMENSIONS_TOO_LARGE,
+            Self::DailyLimit => code::UPLOAD_DAILY_LIMIT,
+            Self::Kv(_) => code::KV_UNAVAILABLE,
+            Self::Empty => code::UPLOAD_EMPTY,
+            Self::NotAnImage => code::UPLOAD_NOT_IMAGE,
+            Self::UnknownPurpose => code::UPLOAD_PURPOSE_UNKNOWN,
+            Self::NotFound => code::UPLOAD_NOT_FOUND,
+            Self::NotRecognisable => code::OCR_PURPOSE_UNSUPPORTED,
+            Self::OcrNotConfigured => code::OCR_NOT_CONFIGURED,
             Self::Ocr(e) => e.code(),
-            Self::Storage(_) => "storage_unavailable",
+            Self::Storage(_) => code::STORAGE_UNAVAILABLE,
         }
     }
 
@@ -281,6 +282,16 @@ impl UploadError {
             Self::OcrNotConfigured => "未开通自动识别服务，请直接填写各项信息",
             Self::Ocr(e) => e.message_zh(),
             Self::Storage(_) => "文件存储暂时不可用，请稍后重试",
+        }
+    }
+}
+
+impl Describe for UploadError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::Storage(e) => e.describe(),
+            Self::Ocr(e) => e.describe(),
+            _ => Description::new(self.code(), self.message_zh()),
         }
     }
 }

@@ -158,3 +158,49 @@ async fn every_migration_rolls_back_and_applies_again() {
     let again = mcert_server::store::migration_status(&db).await.unwrap();
     assert!(again.iter().all(|(_, applied)| *applied), "{again:?}");
 }
+
+/// The OpenAPI document lists every error code, as the type of `ErrorBody.code`, with the HTTP
+/// status each comes with; answers use only listed codes.
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_document_lists_every_error_code_with_its_status() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app
+        .get("/api-docs/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["ErrorBody"]["properties"]["code"]["$ref"],
+        "#/components/schemas/ErrorCode"
+    );
+    let codes: Vec<&str> = schemas["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let all: Vec<&str> = mcert_server::failure::code::ALL
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(codes, all);
+    let statuses = &schemas["ErrorCode"]["x-error-statuses"];
+    for (code, status) in [
+        ("pin_incorrect", 403),
+        ("key_locked", 423),
+        ("login_expired", 410),
+        ("otp_resend_too_soon", 429),
+        ("upload_too_large", 413),
+        ("ocr_not_configured", 501),
+        ("internal_error", 500),
+    ] {
+        assert_eq!(statuses[code], status, "{code}");
+    }
+    // An answer's code is one of them.
+    let unknown = app.get("/api/v1/no-such-endpoint").await;
+    assert_eq!(unknown.status(), 404);
+    let body: serde_json::Value = unknown.json().await.unwrap();
+    assert!(codes.contains(&body["code"].as_str().unwrap()), "{body}");
+}

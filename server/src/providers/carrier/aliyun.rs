@@ -254,7 +254,7 @@ impl CarrierCheck for AliyunCarrier {
             }
             Err(error) => tracing::warn!(
                 %phone,
-                code = error.code(),
+                code = error.code().name(),
                 %error,
                 "carrier check not answered"
             ),

@@ -446,7 +446,7 @@ fn log_outcome<T: Filled>(document: OcrDocument, result: &Result<T, OcrError>) {
         ),
         Err(error) => tracing::warn!(
             document = document.kind(),
-            code = error.code(),
+            code = error.code().name(),
             error = %error,
             "not read by Aliyun OCR"
         ),

@@ -341,7 +341,9 @@ impl WeChatLogin for WeChatApi {
                 has_unionid = identity.unionid.is_some(),
                 "signed in with WeChat"
             ),
-            Err(error) => tracing::warn!(code = error.code(), %error, "WeChat sign-in failed"),
+            Err(error) => {
+                tracing::warn!(code = error.code().name(), %error, "WeChat sign-in failed")
+            }
         }
         result
     }
@@ -402,7 +404,7 @@ impl FaceVerifier for WeChatApi {
         match &result {
             Ok(outcome) => tracing::info!(outcome = outcome.kind(), "face verification read"),
             Err(error) => tracing::warn!(
-                code = error.code(),
+                code = error.code().name(),
                 %error,
                 "face verification not read"
             ),
