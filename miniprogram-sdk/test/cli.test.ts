@@ -4,8 +4,8 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -57,6 +57,7 @@ function phone(
   delete env.MCERT_PIN;
   delete env.MCERT_NEW_PIN;
   delete env.MCERT_SERVER;
+  delete env.MCERT_PHONE_STATE;
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: workDir,
@@ -189,6 +190,31 @@ test('usage mistakes exit 2 with a bilingual message; --help exits 0', async () 
   assert.match(empty.stdout, /本机没有证书 \/ no certificates/);
 });
 
+test('a missing signer module: the command says how to build it', async () => {
+  const state = join(workDir, 'no-module.json');
+  const given = await phone(
+    ['status', '--server', server.baseUrl, '--state', state, '--wasm', join(workDir, 'none.wasm')],
+  );
+  assert.equal(given.status, 2);
+  assert.match(given.stderr, /找不到签名模块 \/ signer module not found: .*none\.wasm/);
+
+  // The built package without its wasm/ directory, as on a clone where only tsc ran.
+  const copy = join(workDir, 'package-without-module');
+  cpSync(resolve(PACKAGE_ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
+  const env: { [name: string]: string | undefined } = { ...process.env };
+  delete env.MCERT_SIGNER_WASM;
+  delete env.MCERT_PHONE_STATE;
+  const run = spawnSync(
+    process.execPath,
+    [join(copy, 'dist', 'cli', 'mcert-phone.js'), 'status', '--server', server.baseUrl, '--state', state],
+    { cwd: workDir, env, encoding: 'utf8' },
+  );
+  assert.equal(run.status, 2, run.stderr);
+  assert.ok(run.stderr.includes(join(copy, 'wasm', 'mcert_signer.wasm')), run.stderr);
+  assert.match(run.stderr, /请在 .* 中执行 npm run build 构建签名模块/);
+  assert.match(run.stderr, /Build it with `npm run build` in /);
+});
+
 test('operation errors exit 1 with the server code: used ticket, bad PIN, no server, bad state', async () => {
   const state = join(workDir, 'phone-b.json');
   const ticket = await createTicket(server.baseUrl);
@@ -239,6 +265,10 @@ test('operation errors exit 1 with the server code: used ticket, bad PIN, no ser
   const broken = await phone(['list', '--state', corrupt]);
   assert.equal(broken.status, 1);
   assert.match(broken.stderr, /storage_corrupted/);
+  // Without --state, MCERT_PHONE_STATE names the file.
+  const brokenByName = await phone(['list'], { env: { MCERT_PHONE_STATE: corrupt } });
+  assert.equal(brokenByName.status, 1);
+  assert.match(brokenByName.stderr, /状态文件 .*corrupt\.json 不是有效的 JSON/);
 });
 
 test('login, verify, bind, employers, download, then list and verify-pin', async () => {
