@@ -4,7 +4,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -45,10 +45,13 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the command with a clean PIN environment; `input` is piped to stdin. */
+/**
+ * Runs the command (`cli`, else the built one) with a clean PIN environment; `input` is piped to
+ * stdin; a variable set to undefined in `env` is left out.
+ */
 function phone(
   args: string[],
-  options: { env?: { [name: string]: string }; input?: string } = {},
+  options: { env?: { [name: string]: string | undefined }; input?: string; cli?: string } = {},
 ): Promise<Run> {
   const env: { [name: string]: string | undefined } = {
     ...process.env,
@@ -59,7 +62,7 @@ function phone(
   delete env.MCERT_SERVER;
   delete env.MCERT_PHONE_STATE;
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
       cwd: workDir,
       env: { ...env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -201,18 +204,14 @@ test('a missing signer module: the command says how to build it', async () => {
   // The built package without its wasm/ directory, as on a clone where only tsc ran.
   const copy = join(workDir, 'package-without-module');
   cpSync(resolve(PACKAGE_ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
-  const env: { [name: string]: string | undefined } = { ...process.env };
-  delete env.MCERT_SIGNER_WASM;
-  delete env.MCERT_PHONE_STATE;
-  const run = spawnSync(
-    process.execPath,
-    [join(copy, 'dist', 'cli', 'mcert-phone.js'), 'status', '--server', server.baseUrl, '--state', state],
-    { cwd: workDir, env, encoding: 'utf8' },
-  );
+  const run = await phone(['status', '--server', server.baseUrl, '--state', state], {
+    cli: join(copy, 'dist', 'cli', 'mcert-phone.js'),
+    env: { MCERT_SIGNER_WASM: undefined },
+  });
   assert.equal(run.status, 2, run.stderr);
   assert.ok(run.stderr.includes(join(copy, 'wasm', 'mcert_signer.wasm')), run.stderr);
-  assert.match(run.stderr, /请在 .* 中执行 npm run build 构建签名模块/);
-  assert.match(run.stderr, /Build it with `npm run build` in /);
+  assert.ok(run.stderr.includes(`请在 ${copy} 中执行 npm run build 构建`), run.stderr);
+  assert.ok(run.stderr.includes(`Build it with \`npm run build\` in ${copy} `), run.stderr);
 });
 
 test('operation errors exit 1 with the server code: used ticket, bad PIN, no server, bad state', async () => {

@@ -978,9 +978,10 @@ export async function main(
         throw new UsageError(
           wasmPath === packaged
             ? `找不到签名模块 / signer module not found: ${wasmPath}\n` +
-                `  请在 ${packageRoot} 中执行 npm run build 构建签名模块（需要 Rust 工具链：cargo 和 rustup）。\n` +
-                `  Build it with \`npm run build\` in ${packageRoot} (needs the Rust toolchain: cargo and\n` +
-                '  rustup), or point --wasm at a built mcert_signer.wasm.'
+                `  请在 ${packageRoot} 中执行 npm run build 构建（需要 Rust 工具链：rustup 与 cargo），` +
+                '或用 --wasm 指定已构建的模块。\n' +
+                `  Build it with \`npm run build\` in ${packageRoot} (needs Rust: rustup and cargo),\n` +
+                '  or give a built module with --wasm.'
             : `找不到签名模块 / signer module not found: ${wasmPath}`,
         );
       }
