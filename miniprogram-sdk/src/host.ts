@@ -62,7 +62,26 @@ export type FetchLike = (
   init: { method: string; headers: { [name: string]: string }; body?: string },
 ) => Promise<{ status: number; text(): Promise<string> }>;
 
-/** A {@link RequestFunction} over `fetch`: `fetchRequest(fetch)` in Node 18+ or a browser. */
+/** Methods whose request means the same when it arrives twice (RFC 9110 §9.2.2). */
+const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'];
+
+/**
+ * Whether `fetch` failed at the network level: the Fetch standard reports every network error
+ * as a `TypeError` (Node's "fetch failed" with the socket error as its cause, a browser's
+ * "Failed to fetch"); aborts and timeouts are `DOMException`s.
+ */
+function isNetworkError(error: unknown): boolean {
+  return error instanceof TypeError;
+}
+
+/**
+ * A {@link RequestFunction} over `fetch`: `fetchRequest(fetch)` in Node 18+ or a browser.
+ *
+ * An idempotent request (GET, HEAD, PUT, DELETE, OPTIONS) that fails at the network level before
+ * any answer is sent once more: `fetch` reuses pooled keep-alive connections, and one the server
+ * closed while it sat idle fails the next request sent on it. A POST is never sent again, since
+ * the server may have acted on it.
+ */
 export function fetchRequest(fetchFunction: FetchLike): RequestFunction {
   return async (request) => {
     const init: { method: string; headers: { [name: string]: string }; body?: string } = {
@@ -70,7 +89,13 @@ export function fetchRequest(fetchFunction: FetchLike): RequestFunction {
       headers: jsonHeaders(request),
     };
     if (request.body !== undefined) init.body = JSON.stringify(request.body);
-    const response = await fetchFunction(request.url, init);
+    let response;
+    try {
+      response = await fetchFunction(request.url, init);
+    } catch (error) {
+      if (!IDEMPOTENT_METHODS.includes(request.method) || !isNetworkError(error)) throw error;
+      response = await fetchFunction(request.url, init);
+    }
     return { status: response.status, body: parseBody(await response.text()) };
   };
 }

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -45,10 +45,13 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the command with a clean PIN environment; `input` is piped to stdin. */
+/**
+ * Runs the command (`cli`, else the built one) with a clean PIN environment; `input` is piped to
+ * stdin; a variable set to undefined in `env` is left out.
+ */
 function phone(
   args: string[],
-  options: { env?: { [name: string]: string }; input?: string } = {},
+  options: { env?: { [name: string]: string | undefined }; input?: string; cli?: string } = {},
 ): Promise<Run> {
   const env: { [name: string]: string | undefined } = {
     ...process.env,
@@ -57,8 +60,9 @@ function phone(
   delete env.MCERT_PIN;
   delete env.MCERT_NEW_PIN;
   delete env.MCERT_SERVER;
+  delete env.MCERT_PHONE_STATE;
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
       cwd: workDir,
       env: { ...env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -189,6 +193,27 @@ test('usage mistakes exit 2 with a bilingual message; --help exits 0', async () 
   assert.match(empty.stdout, /本机没有证书 \/ no certificates/);
 });
 
+test('a missing signer module: the command says how to build it', async () => {
+  const state = join(workDir, 'no-module.json');
+  const given = await phone(
+    ['status', '--server', server.baseUrl, '--state', state, '--wasm', join(workDir, 'none.wasm')],
+  );
+  assert.equal(given.status, 2);
+  assert.match(given.stderr, /找不到签名模块 \/ signer module not found: .*none\.wasm/);
+
+  // The built package without its wasm/ directory, as on a clone where only tsc ran.
+  const copy = join(workDir, 'package-without-module');
+  cpSync(resolve(PACKAGE_ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
+  const run = await phone(['status', '--server', server.baseUrl, '--state', state], {
+    cli: join(copy, 'dist', 'cli', 'mcert-phone.js'),
+    env: { MCERT_SIGNER_WASM: undefined },
+  });
+  assert.equal(run.status, 2, run.stderr);
+  assert.ok(run.stderr.includes(join(copy, 'wasm', 'mcert_signer.wasm')), run.stderr);
+  assert.ok(run.stderr.includes(`请在 ${copy} 中执行 npm run build 构建`), run.stderr);
+  assert.ok(run.stderr.includes(`Build it with \`npm run build\` in ${copy} `), run.stderr);
+});
+
 test('operation errors exit 1 with the server code: used ticket, bad PIN, no server, bad state', async () => {
   const state = join(workDir, 'phone-b.json');
   const ticket = await createTicket(server.baseUrl);
@@ -239,6 +264,10 @@ test('operation errors exit 1 with the server code: used ticket, bad PIN, no ser
   const broken = await phone(['list', '--state', corrupt]);
   assert.equal(broken.status, 1);
   assert.match(broken.stderr, /storage_corrupted/);
+  // Without --state, MCERT_PHONE_STATE names the file.
+  const brokenByName = await phone(['list'], { env: { MCERT_PHONE_STATE: corrupt } });
+  assert.equal(brokenByName.status, 1);
+  assert.match(brokenByName.stderr, /状态文件 .*corrupt\.json 不是有效的 JSON/);
 });
 
 test('login, verify, bind, employers, download, then list and verify-pin', async () => {

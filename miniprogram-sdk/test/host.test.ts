@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { test } from 'node:test';
 
 import {
@@ -77,6 +77,101 @@ test('fetchRequest sends JSON and parses JSON, text and empty answers (real HTTP
   }
   // No answer at all: the promise rejects (the client turns that into McertNetworkError).
   await assert.rejects(fetchRequest(fetch)({ url: base, method: 'GET', headers: {} }));
+});
+
+/**
+ * A loopback server that closes its first connection, without an answer, once a request has
+ * arrived on it, and answers every other request: what a client sees when it sends a request on
+ * a pooled keep-alive connection the server has just closed. `closeEvery` closes every
+ * connection that way. `seen` lists each request as `METHOD path #connection`.
+ */
+async function closingServer(options: { closeEvery?: boolean } = {}): Promise<{
+  base: string;
+  seen: string[];
+  close(): void;
+}> {
+  const seen: string[] = [];
+  const connections = new Map<Socket, number>();
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const connection = connections.get(req.socket);
+      seen.push(`${req.method} ${req.url} #${connection}`);
+      if (options.closeEvery === true || connection === 1) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ path: req.url }));
+    });
+  });
+  server.on('connection', (socket: Socket) => connections.set(socket, connections.size + 1));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+test('fetchRequest sends an idempotent request once more when its connection was closed', async () => {
+  for (const method of ['GET', 'PUT', 'DELETE'] as const) {
+    const server = await closingServer();
+    try {
+      const answer = await fetchRequest(fetch)({
+        url: `${server.base}/key-status`,
+        method,
+        headers: {},
+        ...(method === 'PUT' ? { body: { n: 1 } } : {}),
+      });
+      assert.deepEqual(answer, { status: 200, body: { path: '/key-status' } }, method);
+      assert.deepEqual(server.seen, [`${method} /key-status #1`, `${method} /key-status #2`]);
+    } finally {
+      server.close();
+    }
+  }
+});
+
+test('fetchRequest never sends a POST again, and tries an idempotent request twice at most', async () => {
+  const server = await closingServer();
+  try {
+    const request = fetchRequest(fetch);
+    await assert.rejects(
+      request({ url: `${server.base}/cosign`, method: 'POST', headers: {}, body: { n: 1 } }),
+      TypeError,
+    );
+    assert.deepEqual(server.seen, ['POST /cosign #1'], 'the POST went out once');
+    // The next call is a new request, on a new connection.
+    const next = await request({ url: `${server.base}/cosign`, method: 'POST', headers: {} });
+    assert.equal(next.status, 200);
+  } finally {
+    server.close();
+  }
+
+  const closing = await closingServer({ closeEvery: true });
+  try {
+    await assert.rejects(
+      fetchRequest(fetch)({ url: `${closing.base}/status`, method: 'GET', headers: {} }),
+      TypeError,
+    );
+    assert.deepEqual(closing.seen, ['GET /status #1', 'GET /status #2']);
+  } finally {
+    closing.close();
+  }
+
+  // Not a network error (the caller's abort): thrown at once, nothing sent again.
+  let calls = 0;
+  const aborted = fetchRequest(async () => {
+    calls += 1;
+    throw new DOMException('The operation was aborted.', 'AbortError');
+  });
+  await assert.rejects(aborted({ url: 'http://127.0.0.1:9/', method: 'GET', headers: {} }), {
+    name: 'AbortError',
+  });
+  assert.equal(calls, 1);
 });
 
 test('wxRequest maps wx.request options, answers and failures', async () => {

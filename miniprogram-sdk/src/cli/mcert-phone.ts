@@ -2,7 +2,8 @@
 /**
  * `mcert-phone`: a phone on the command line. It uses the SDK and the real signer module
  * exactly as the mini-program does — `WebAssembly.instantiate` on the module bytes, `fetch`,
- * `crypto.getRandomValues` — and keeps what the phone would keep in a JSON file (`--state`).
+ * `crypto.getRandomValues` — and keeps what the phone would keep in a JSON file (`--state`,
+ * else `$MCERT_PHONE_STATE`, else `./mcert-phone.json`).
  *
  * The only file in `src/` allowed to use Node built-ins.
  */
@@ -31,6 +32,8 @@ import {
 
 const PROGRAM = 'mcert-phone';
 const DEFAULT_STATE = './mcert-phone.json';
+/** The state file when `--state` is not given (before {@link DEFAULT_STATE}). */
+const STATE_VARIABLE = 'MCERT_PHONE_STATE';
 /** State-file key of the server URL remembered at enrolment or login (not an SDK key). */
 const SERVER_KEY = 'mcert-phone:server';
 /**
@@ -215,7 +218,7 @@ interface Command {
 const GLOBAL_OPTIONS: { [name: string]: OptionSpec } = {
   state: {
     type: 'string',
-    description: `状态文件 / state file (default ${DEFAULT_STATE})`,
+    description: `状态文件 / state file (default: $${STATE_VARIABLE}, then ${DEFAULT_STATE})`,
   },
   server: {
     type: 'string',
@@ -947,7 +950,9 @@ export async function main(
     return 0;
   }
 
-  const statePath = resolve(stringValue(values, 'state') ?? DEFAULT_STATE);
+  const statePath = resolve(
+    stringValue(values, 'state') ?? (process.env[STATE_VARIABLE] || DEFAULT_STATE),
+  );
   const storage = jsonFileStorage(statePath);
   const prompter = new Prompter();
   const context: Context = {
@@ -966,12 +971,19 @@ export async function main(
         throw new UsageError('缺少 --server（mcert 服务地址）/ --server is required');
       }
       if (command.remembersServer === true) await storage.set(SERVER_KEY, baseUrl);
-      const wasmPath =
-        stringValue(values, 'wasm') ??
-        process.env.MCERT_SIGNER_WASM ??
-        resolve(__dirname, '..', '..', 'wasm', 'mcert_signer.wasm');
+      const packageRoot = resolve(__dirname, '..', '..');
+      const packaged = resolve(packageRoot, 'wasm', 'mcert_signer.wasm');
+      const wasmPath = stringValue(values, 'wasm') ?? process.env.MCERT_SIGNER_WASM ?? packaged;
       if (!existsSync(wasmPath)) {
-        throw new UsageError(`找不到签名模块 / signer module not found: ${wasmPath} (use --wasm)`);
+        throw new UsageError(
+          wasmPath === packaged
+            ? `找不到签名模块 / signer module not found: ${wasmPath}\n` +
+                `  请在 ${packageRoot} 中执行 npm run build 构建（需要 Rust 工具链：rustup 与 cargo），` +
+                '或用 --wasm 指定已构建的模块。\n' +
+                `  Build it with \`npm run build\` in ${packageRoot} (needs Rust: rustup and cargo),\n` +
+                '  or give a built module with --wasm.'
+            : `找不到签名模块 / signer module not found: ${wasmPath}`,
+        );
       }
       const signer = await loadSigner({
         module: new Uint8Array(readFileSync(wasmPath)),

@@ -9,8 +9,9 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 
+import { solveProofOfWork } from './proof-of-work';
 import { type RunningServer, SERVER_BIN, randomResidentId, randomUscc } from './server';
 
 /** The smallest valid PNG (1×1), as `TINY_PNG` in the Rust tests. */
@@ -47,35 +48,21 @@ function expect(answer: { status: number; body: Json }, status: number, what: st
   return answer.body;
 }
 
-/** Leading zero bits of SM3(`id:nonce`) (`captcha::work_bits`). */
-function workBits(id: string, nonce: string): number {
-  const digest = createHash('sm3').update(`${id}:${nonce}`).digest();
-  let bits = 0;
-  for (const byte of digest) {
-    if (byte === 0) {
-      bits += 8;
-      continue;
-    }
-    bits += Math.clz32(byte) - 24;
-    break;
-  }
-  return bits;
-}
-
-/** A slider pass: proof of work, then a drag that speeds up and slows down. */
+/**
+ * A slider pass: proof of work (in a worker thread, so that requests in flight meanwhile are
+ * not held up), then a drag that speeds up and slows down.
+ */
 async function captchaPass(server: RunningServer): Promise<string> {
   const challenge = expect(await call(server, 'POST', '/api/v1/captcha', {}), 201, 'captcha');
   const id = challenge.id as string;
-  const bits = challenge.difficulty_bits as number;
-  let n = 0;
-  while (workBits(id, String(n)) < bits) n++;
+  const nonce = await solveProofOfWork(id, challenge.difficulty_bits as number);
   const width = challenge.track_width as number;
   const track = Array.from({ length: 31 }, (_, i) => {
     const f = i / 30;
     return { t: i * 25, x: f * f * (3 - 2 * f) * width };
   });
   const answer = expect(
-    await call(server, 'POST', `/api/v1/captcha/${id}`, { nonce: String(n), track }),
+    await call(server, 'POST', `/api/v1/captcha/${id}`, { nonce, track }),
     200,
     'captcha answer',
   );

@@ -32,15 +32,18 @@ export interface RunningServer {
   env: { [name: string]: string | undefined };
   /** Everything the server logged so far. */
   log(): string;
+  /** What the server printed on its standard output so far (`demo` prints its steps there). */
+  stdout(): string;
   stop(): Promise<void>;
 }
 
 /**
  * Starts the server and resolves once it logs the address it listens on; `env` adds settings
- * the server already reads (`MCERT_SYNC_INTERVAL_SECS`, `MCERT_AGREEMENT_COUNTDOWN_SECS`).
+ * the server already reads (`MCERT_SYNC_INTERVAL_SECS`, `MCERT_AGREEMENT_COUNTDOWN_SECS`),
+ * `command` is `serve` (the default) or `demo`.
  */
 export async function startServer(
-  options: { env?: { [name: string]: string } } = {},
+  options: { env?: { [name: string]: string }; command?: 'serve' | 'demo' } = {},
 ): Promise<RunningServer> {
   if (!existsSync(SERVER_BIN)) {
     assert.fail(
@@ -75,11 +78,14 @@ export async function startServer(
     RUST_LOG: process.env.RUST_LOG ?? 'info',
     ...options.env,
   };
-  const child: ChildProcess = spawn(SERVER_BIN, ['serve'], {
+  const child: ChildProcess = spawn(SERVER_BIN, [options.command ?? 'serve'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  // Kept as bytes: a chunk may end inside a character of the demo's Chinese text.
+  const stdout: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
   const exited = new Promise<number | null>((resolveExit) => child.on('exit', resolveExit));
   const baseUrl = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(
@@ -106,6 +112,7 @@ export async function startServer(
     dataDir,
     env,
     log: () => output,
+    stdout: () => Buffer.concat(stdout).toString('utf8'),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

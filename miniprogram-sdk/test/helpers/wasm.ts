@@ -16,10 +16,9 @@ export function wasmBytes(): Uint8Array<ArrayBuffer> {
   if (!existsSync(WASM_PATH)) {
     // Fail, never skip: these tests are the only ones that run the module's exports.
     assert.fail(
-      `signer module not found at ${WASM_PATH}. Build it from the repository root with\n` +
-        '  cargo build -p mcert-signer --target wasm32-unknown-unknown --release\n' +
-        'then copy target/wasm32-unknown-unknown/release/mcert_signer.wasm to ' +
-        'miniprogram-sdk/wasm/mcert_signer.wasm, or point MCERT_SIGNER_WASM at it.',
+      `signer module not found at ${WASM_PATH}. Build it (cargo, with the wasm32 target) with\n` +
+        '  npm run build\n' +
+        'in miniprogram-sdk (scripts/build-wasm.mjs), or point MCERT_SIGNER_WASM at a built module.',
     );
   }
   return new Uint8Array(readFileSync(WASM_PATH));
