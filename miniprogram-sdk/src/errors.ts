@@ -216,7 +216,8 @@ export const ClientErrorCode = {
 
 /**
  * Codes the server answers the mini-program account, download and QR login calls with (carried
- * by {@link McertApiError}), mirroring `server/src/error.rs`. `mp_not_signed_in` also arises on
+ * by {@link McertApiError}), from the server's catalogue (`server/src/failure.rs`, published as
+ * `ErrorCode` in its OpenAPI document; test/server-codes.test.ts checks this list against it). `mp_not_signed_in` also arises on
  * the phone, as a plain {@link McertError}, when a call needs a session and there is none.
  */
 export const ServerErrorCode = {
