@@ -108,6 +108,12 @@ pub enum AppError {
     /// A request that the extractors or a handler refused for its shape, before any service.
     #[error(transparent)]
     Request(#[from] RequestError),
+    /// A fault of ours found in the HTTP layer (a route registered without what it needs).
+    #[error("internal: {detail}")]
+    Internal {
+        /// What is wrong (logged).
+        detail: &'static str,
+    },
     /// A request that is not of the expected shape.
     #[error("bad request: {detail}")]
     BadRequest {
@@ -269,6 +275,7 @@ impl Describe for AppError {
                 Description::new(*code, *message).of_kind(ErrorKind::Unauthenticated)
             }
             AppError::BadRequest { message, .. } => Description::new(code::BAD_REQUEST, *message),
+            AppError::Internal { .. } => Description::internal(),
         }
     }
 }

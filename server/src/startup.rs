@@ -38,91 +38,217 @@ use crate::{
     uploads::{FsFileStore, Uploads},
 };
 
-/// The route table: every endpoint, in one place. `/dev/*` only in development mode.
+/// The route table: every endpoint and its path, in one place. The API is one scope under
+/// `/api/v1`; `/dev/*` and the demo portal only in development mode. Handlers take the caller
+/// they need as an extractor (`http::principals`).
 pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
-    cfg.service(http::health::healthz)
-        .service(http::pki::ca_chain)
-        .service(http::pki::crl)
-        .service(http::pki::ocsp_post)
-        .service(http::pki::ocsp_get)
-        .service(http::oauth::jwks)
-        .service(http::oauth::discovery)
-        .service(http::oauth::authorize)
-        .service(http::oauth::token)
-        .service(http::oauth::userinfo)
-        .service(http::oauth::logout)
-        .service(http::login::login_page)
-        .service(http::login::login_events)
-        .service(http::login::login_continue)
-        .service(http::login::qr_landing)
-        .service(http::login::scan)
-        .service(http::login::confirm)
-        .service(http::login::deny)
-        .service(http::login::create_session)
-        .service(http::login::session_png)
-        .service(http::login::session_status)
-        .service(http::login::session_events)
-        .service(http::login::session_result)
-        .service(http::login::cancel_session)
-        .service(http::keys::enrol)
-        .service(http::keys::partials)
-        .service(http::keys::transport_key)
-        .service(http::keys::signature)
-        .service(http::keys::key_check)
-        .service(http::keys::key_status)
-        .service(http::otp::challenge)
-        .service(http::otp::answer)
-        .service(http::otp::send_code)
-        .service(http::otp::sign_in)
-        .service(http::otp::me)
-        .service(http::otp::sign_out)
-        .service(http::uploads::upload)
-        .service(http::uploads::download)
-        .service(http::uploads::recognise)
-        .service(http::applications::create)
-        .service(http::applications::list)
-        .service(http::applications::show)
-        .service(http::applications::agreement)
-        .service(http::applications::form_pdf)
-        .service(http::applications::application_status)
-        .service(http::applications::accept_agreement)
-        .service(http::applications::save_enterprise)
-        .service(http::applications::save_agent)
-        .service(http::applications::save_ca)
-        .service(http::applications::submit)
-        .service(http::staff::sign_in)
-        .service(http::staff::me)
-        .service(http::staff::sign_out)
-        .service(http::staff::queue)
-        .service(http::staff::application)
-        .service(http::staff::upload)
-        .service(http::staff::approve)
-        .service(http::staff::reject)
-        .service(http::staff::employee_count)
-        .service(http::staff::repush)
-        .service(http::staff::merge)
-        .service(http::staff::unbind_phone)
-        .service(http::staff::unlock_certificate)
-        .service(http::mp::sign_in)
-        .service(http::mp::sign_out)
-        .service(http::mp::me)
-        .service(http::mp::real_name)
-        .service(http::mp::phone_code)
-        .service(http::mp::bind_phone)
-        .service(http::mp::unbind_phone)
-        .service(http::mp::employers)
-        .service(http::mp::download)
-        .service(http::mp::certificates)
-        .service(http::mp::set_default)
-        .service(http::mp::unlock)
-        .service(http::openapi::openapi_json);
+    cfg.route("/healthz", web::get().to(http::health::healthz))
+        .route("/pki/ca.pem", web::get().to(http::pki::ca_chain))
+        .route("/pki/crl", web::get().to(http::pki::crl))
+        .route("/pki/ocsp", web::post().to(http::pki::ocsp_post))
+        .route("/pki/ocsp/{request:.*}", web::get().to(http::pki::ocsp_get))
+        .route("/oauth2/jwks", web::get().to(http::oauth::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(http::oauth::discovery),
+        )
+        .route("/oauth2/authorize", web::get().to(http::oauth::authorize))
+        .route("/oauth2/token", web::post().to(http::oauth::token))
+        .service(
+            web::resource("/oauth2/userinfo")
+                .route(web::get().to(http::oauth::userinfo))
+                .route(web::post().to(http::oauth::userinfo)),
+        )
+        .route("/oauth2/logout", web::get().to(http::oauth::logout))
+        .route("/login/{id}", web::get().to(http::login::login_page))
+        .route(
+            "/login/{id}/events",
+            web::get().to(http::login::login_events),
+        )
+        .route(
+            "/login/{id}/continue",
+            web::get().to(http::login::login_continue),
+        )
+        .route("/q/{id}", web::get().to(http::login::qr_landing))
+        .route(
+            "/api-docs/openapi.json",
+            web::get().to(http::openapi::openapi_json),
+        )
+        .service(
+            web::scope("/api/v1")
+                // Applicants: the slider check, SMS codes, sign-in (the application site).
+                .route("/captcha", web::post().to(http::otp::challenge))
+                .route("/captcha/{id}", web::post().to(http::otp::answer))
+                .route("/otp", web::post().to(http::otp::send_code))
+                .route("/applicants/session", web::post().to(http::otp::sign_in))
+                .route("/applicants/me", web::get().to(http::otp::me))
+                .route("/applicants/session", web::delete().to(http::otp::sign_out))
+                // Their uploads and applications.
+                .route("/uploads", web::post().to(http::uploads::upload))
+                .route("/uploads/{id}", web::get().to(http::uploads::download))
+                .route(
+                    "/uploads/{id}/recognition",
+                    web::post().to(http::uploads::recognise),
+                )
+                .route("/applications", web::post().to(http::applications::create))
+                .route("/applications", web::get().to(http::applications::list))
+                .route(
+                    "/applications/{id}",
+                    web::get().to(http::applications::show),
+                )
+                .route("/agreement", web::get().to(http::applications::agreement))
+                .route(
+                    "/applications/{id}/form.pdf",
+                    web::get().to(http::applications::form_pdf),
+                )
+                .route(
+                    "/applications/{id}/status",
+                    web::get().to(http::applications::application_status),
+                )
+                .route(
+                    "/applications/{id}/agreement",
+                    web::post().to(http::applications::accept_agreement),
+                )
+                .route(
+                    "/applications/{id}/enterprise",
+                    web::put().to(http::applications::save_enterprise),
+                )
+                .route(
+                    "/applications/{id}/agent",
+                    web::put().to(http::applications::save_agent),
+                )
+                .route(
+                    "/applications/{id}/ca",
+                    web::put().to(http::applications::save_ca),
+                )
+                .route(
+                    "/applications/{id}/submit",
+                    web::post().to(http::applications::submit),
+                )
+                // Staff.
+                .route("/staff/session", web::post().to(http::staff::sign_in))
+                .route("/staff/me", web::get().to(http::staff::me))
+                .route("/staff/session", web::delete().to(http::staff::sign_out))
+                .route("/staff/applications", web::get().to(http::staff::queue))
+                .route(
+                    "/staff/applications/{id}",
+                    web::get().to(http::staff::application),
+                )
+                .route("/staff/uploads/{id}", web::get().to(http::staff::upload))
+                .route(
+                    "/staff/applications/{id}/approve",
+                    web::post().to(http::staff::approve),
+                )
+                .route(
+                    "/staff/applications/{id}/reject",
+                    web::post().to(http::staff::reject),
+                )
+                .route(
+                    "/staff/employers/{uscc}/employee-count",
+                    web::put().to(http::staff::employee_count),
+                )
+                .route(
+                    "/staff/applications/{id}/sync",
+                    web::post().to(http::staff::repush),
+                )
+                .route(
+                    "/staff/employers/{uscc}/merge",
+                    web::post().to(http::staff::merge),
+                )
+                .route(
+                    "/staff/phones/{phone}/unbind",
+                    web::post().to(http::staff::unbind_phone),
+                )
+                .route(
+                    "/staff/certificates/{serial}/unlock",
+                    web::post().to(http::staff::unlock_certificate),
+                )
+                // The mini-program: account, real name, phones, downloads, certificates.
+                .route("/mp/session", web::post().to(http::mp::sign_in))
+                .route("/mp/session", web::delete().to(http::mp::sign_out))
+                .route("/mp/me", web::get().to(http::mp::me))
+                .route("/mp/real-name", web::post().to(http::mp::real_name))
+                .route("/mp/phone-codes", web::post().to(http::mp::phone_code))
+                .route("/mp/phones", web::post().to(http::mp::bind_phone))
+                .route(
+                    "/mp/phones/{phone}",
+                    web::delete().to(http::mp::unbind_phone),
+                )
+                .route("/mp/employers", web::get().to(http::mp::employers))
+                .route("/mp/downloads", web::post().to(http::mp::download))
+                .route("/mp/certificates", web::get().to(http::mp::certificates))
+                .route(
+                    "/mp/certificates/{serial}/default",
+                    web::put().to(http::mp::set_default),
+                )
+                .route(
+                    "/mp/certificates/{serial}/unlock",
+                    web::post().to(http::mp::unlock),
+                )
+                // Split-key enrolment and co-signing (the phone).
+                .route("/enrolments", web::post().to(http::keys::enrol))
+                .route(
+                    "/cosign/{session_id}/partials",
+                    web::post().to(http::keys::partials),
+                )
+                .route(
+                    "/mp/transport-key",
+                    web::get().to(http::keys::transport_key),
+                )
+                .route(
+                    "/cosign/{session_id}/signature",
+                    web::post().to(http::keys::signature),
+                )
+                .route(
+                    "/certificates/{serial}/key-checks",
+                    web::post().to(http::keys::key_check),
+                )
+                .route(
+                    "/certificates/{serial}/key",
+                    web::get().to(http::keys::key_status),
+                )
+                // QR login: the phone scans and confirms; portals embed sessions.
+                .route("/mp/logins", web::post().to(http::login::scan))
+                .route(
+                    "/mp/logins/{id}/confirm",
+                    web::post().to(http::login::confirm),
+                )
+                .route("/mp/logins/{id}/deny", web::post().to(http::login::deny))
+                .route(
+                    "/login-sessions",
+                    web::post().to(http::login::create_session),
+                )
+                .route(
+                    "/login-sessions/{id}/qr.png",
+                    web::get().to(http::login::session_png),
+                )
+                .route(
+                    "/login-sessions/{id}",
+                    web::get().to(http::login::session_status),
+                )
+                .route(
+                    "/login-sessions/{id}/events",
+                    web::get().to(http::login::session_events),
+                )
+                .route(
+                    "/login-sessions/{id}/result",
+                    web::post().to(http::login::session_result),
+                )
+                .route(
+                    "/login-sessions/{id}",
+                    web::delete().to(http::login::cancel_session),
+                ),
+        );
     if dev_mode {
-        cfg.service(http::dev::enrolment_ticket)
-            .service(http::dev::sms_outbox)
-            .service(http::demo::home)
-            .service(http::demo::login)
-            .service(http::demo::callback)
-            .service(http::demo::logout);
+        cfg.route(
+            "/dev/enrolment-tickets",
+            web::post().to(http::dev::enrolment_ticket),
+        )
+        .route("/dev/sms", web::get().to(http::dev::sms_outbox))
+        .route("/demo", web::get().to(http::demo::home))
+        .route("/demo/login", web::get().to(http::demo::login))
+        .route("/demo/callback", web::get().to(http::demo::callback))
+        .route("/demo/logout", web::get().to(http::demo::logout));
     }
 }
 

@@ -1,11 +1,11 @@
 //! The application wizard for a signed-in applicant.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AppState, otp::signed_in_applicant as applicant};
+use super::{AppState, principals::ApplicantSession};
 use crate::{
     applications::{
         AgentInfo, AgentInput, ApplicationRecord, ApplicationStatus, CaInfo, CaInput,
@@ -238,12 +238,10 @@ async fn json(state: &AppState, record: ApplicationRecord) -> Result<HttpRespons
 #[utoipa::path(post, path = "/api/v1/applications", tag = "applications",
     security(("applicant_session" = [])),
     responses((status = 201, body = ApplicationBody), (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/applications")]
 pub async fn create(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = applicant(&state, &request).await?;
     let record = state.applications.create(&applicant).await?;
     Ok(HttpResponse::Created().json(ApplicationBody::new(&state, record)))
 }
@@ -251,12 +249,10 @@ pub async fn create(
 /// The applicant's applications, newest first, with their statuses.
 #[utoipa::path(get, path = "/api/v1/applications", tag = "applications",
     security(("applicant_session" = [])), responses((status = 200, body = Vec<ApplicationBody>)))]
-#[get("/api/v1/applications")]
 pub async fn list(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = applicant(&state, &request).await?;
     let records = state.applications.list(&applicant).await?;
     Ok(HttpResponse::Ok().json(
         records
@@ -270,13 +266,11 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/applications/{id}", tag = "applications",
     params(("id" = i64, Path)), security(("applicant_session" = [])),
     responses((status = 200, body = ApplicationBody), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/applications/{id}")]
 pub async fn show(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = applicant(&state, &request).await?;
     let record = state
         .applications
         .get(&applicant, path.into_inner())
@@ -298,7 +292,6 @@ pub struct AgreementBody {
 /// The electronic certification service agreement (seed 003) the applicant reads and accepts.
 #[utoipa::path(get, path = "/api/v1/agreement", tag = "applications",
     responses((status = 200, body = AgreementBody)))]
-#[get("/api/v1/agreement")]
 pub async fn agreement(state: web::Data<AppState>) -> HttpResponse {
     use crate::applications::agreement::{AGREEMENT_TEXT, AGREEMENT_TITLE};
     HttpResponse::Ok().json(AgreementBody {
@@ -314,13 +307,11 @@ pub async fn agreement(state: web::Data<AppState>) -> HttpResponse {
     params(("id" = i64, Path)), security(("applicant_session" = [])),
     responses((status = 200, description = "the form", content_type = "application/pdf"),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-#[get("/api/v1/applications/{id}/form.pdf")]
 pub async fn form_pdf(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = applicant(&state, &request).await?;
     let id = path.into_inner();
     let pdf = state.applications.form_pdf(&applicant, id).await?;
     Ok(HttpResponse::Ok()
@@ -337,13 +328,11 @@ pub async fn form_pdf(
 #[utoipa::path(get, path = "/api/v1/applications/{id}/status", tag = "applications",
     params(("id" = i64, Path)), security(("applicant_session" = [])),
     responses((status = 200, body = ApplicationProgress), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/applications/{id}/status")]
 pub async fn application_status(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = applicant(&state, &request).await?;
     let record = state
         .applications
         .get(&applicant, path.into_inner())
@@ -356,13 +345,11 @@ pub async fn application_status(
 #[utoipa::path(post, path = "/api/v1/applications/{id}/agreement", tag = "applications",
     params(("id" = i64, Path)), security(("applicant_session" = [])),
     responses((status = 200, body = ApplicationBody), (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/applications/{id}/agreement")]
 pub async fn accept_agreement(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = applicant(&state, &request).await?;
     let record = state
         .applications
         .accept_agreement(&applicant, path.into_inner())
@@ -375,14 +362,12 @@ pub async fn accept_agreement(
     params(("id" = i64, Path)), request_body = EnterpriseInput, security(("applicant_session" = [])),
     responses((status = 200, body = ApplicationBody), (status = 400, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody)))]
-#[put("/api/v1/applications/{id}/enterprise")]
 pub async fn save_enterprise(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
     body: web::Json<EnterpriseInput>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = applicant(&state, &request).await?;
     let record = state
         .applications
         .save_enterprise(&applicant, path.into_inner(), &body)
@@ -395,14 +380,12 @@ pub async fn save_enterprise(
     params(("id" = i64, Path)), request_body = AgentInput, security(("applicant_session" = [])),
     responses((status = 200, body = ApplicationBody), (status = 400, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody)))]
-#[put("/api/v1/applications/{id}/agent")]
 pub async fn save_agent(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
     body: web::Json<AgentInput>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = applicant(&state, &request).await?;
     let record = state
         .applications
         .save_agent(&applicant, path.into_inner(), &body)
@@ -415,14 +398,12 @@ pub async fn save_agent(
     params(("id" = i64, Path)), request_body = CaInput, security(("applicant_session" = [])),
     responses((status = 200, body = ApplicationBody), (status = 400, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody)))]
-#[put("/api/v1/applications/{id}/ca")]
 pub async fn save_ca(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
     body: web::Json<CaInput>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = applicant(&state, &request).await?;
     let record = state
         .applications
         .save_ca(&applicant, path.into_inner(), &body)
@@ -434,13 +415,11 @@ pub async fn save_ca(
 #[utoipa::path(post, path = "/api/v1/applications/{id}/submit", tag = "applications",
     params(("id" = i64, Path)), security(("applicant_session" = [])),
     responses((status = 200, body = ApplicationBody), (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/applications/{id}/submit")]
 pub async fn submit(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = applicant(&state, &request).await?;
     let record = state
         .applications
         .submit(&applicant, path.into_inner())

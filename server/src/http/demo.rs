@@ -9,7 +9,6 @@
 use actix_web::{
     HttpRequest, HttpResponse,
     cookie::{Cookie, SameSite},
-    get,
     http::{StatusCode, header},
     web,
 };
@@ -160,7 +159,6 @@ fn portal_page(body: &str) -> HttpResponse {
 }
 
 /// The demo portal's home: a login button, or who is signed in.
-#[get("/demo")]
 pub async fn home(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
     let Some(signed) = signed_in(&state, &request, false).await else {
         return portal_page(
@@ -192,7 +190,6 @@ pub async fn home(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
 }
 
 /// Starts a login: `state`, `nonce` and a PKCE verifier, then off to mcert's authorize.
-#[get("/demo/login")]
 pub async fn login(state: web::Data<AppState>) -> HttpResponse {
     let Some(demo) = demo(&state) else {
         return HttpResponse::NotFound().finish();
@@ -284,7 +281,6 @@ struct TokenAnswer {
 }
 
 /// The portal's callback: exchanges the code with its secret and verifies the ID token.
-#[get("/demo/callback")]
 pub async fn callback(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -400,7 +396,6 @@ pub async fn callback(
 }
 
 /// Signs out of the demo and of the login at mcert (RP-initiated logout).
-#[get("/demo/logout")]
 pub async fn logout(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
     let Some(demo) = demo(&state) else {
         return HttpResponse::NotFound().finish();

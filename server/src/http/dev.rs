@@ -2,7 +2,7 @@
 //! SDK, `mcert-phone` and portal developers can exercise mcert on their own machine. The route
 //! table mounts them only in development mode.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -42,7 +42,6 @@ pub struct DevTicketResponse {
 #[utoipa::path(post, path = "/dev/enrolment-tickets", tag = "development",
     request_body = DevTicketRequest,
     responses((status = 201, body = DevTicketResponse), (status = 400, body = crate::error::ErrorBody)))]
-#[post("/dev/enrolment-tickets")]
 pub async fn enrolment_ticket(
     state: web::Data<AppState>,
     body: web::Json<DevTicketRequest>,
@@ -70,7 +69,6 @@ pub struct OutboxQuery {
 #[utoipa::path(get, path = "/dev/sms", tag = "development", params(OutboxQuery),
     responses((status = 200, description = "`[{phone, text, sent_at}]`, newest first"),
               (status = 404, body = crate::error::ErrorBody)))]
-#[get("/dev/sms")]
 pub async fn sms_outbox(
     state: web::Data<AppState>,
     query: web::Query<OutboxQuery>,

@@ -1,6 +1,6 @@
 //! `GET /healthz`.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
 use super::AppState;
@@ -19,7 +19,6 @@ pub struct Health {
 /// Database and kv status; 503 when either is down.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
-#[get("/healthz")]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let (database, kv) = tokio::join!(state.authority.ping(), state.kv.ping());
     let label = |ok: bool| if ok { "ok" } else { "unavailable" };

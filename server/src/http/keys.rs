@@ -1,13 +1,13 @@
 //! Split-key endpoints for the phone: enrolment, the two co-signing steps, PIN checks and key
 //! status. Bytes travel as standard base64 (see `docs/split-key.md`).
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
+use super::{AppState, principals::DeviceToken};
 use crate::{
     cosign::{OpenedSession, Purpose},
     domain::CertificateSerial,
@@ -20,12 +20,6 @@ pub(super) fn decode(field: &'static str, value: &str) -> Result<Vec<u8>, AppErr
         detail: format!("{field}: {e}"),
         message: "提交的数据不是有效的 base64 编码，请更新小程序后重试",
     })
-}
-
-fn bearer(request: &HttpRequest) -> Result<&str, AppError> {
-    super::bearer_token(request).ok_or(AppError::Cosign(
-        crate::cosign::CosignError::DeviceTokenInvalid,
-    ))
 }
 
 /// A co-signing session as the phone sees it.
@@ -74,7 +68,6 @@ pub struct EnrolResponse {
 #[utoipa::path(post, path = "/api/v1/enrolments", tag = "keys", request_body = EnrolRequest,
     responses((status = 201, body = EnrolResponse),
               (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-#[post("/api/v1/enrolments")]
 pub async fn enrol(
     state: web::Data<AppState>,
     body: web::Json<EnrolRequest>,
@@ -116,7 +109,6 @@ pub struct PartialsResponse {
               (status = 423, description = "key locked", body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
               (status = 400, description = "also `cosign_protocol_outdated` for a version 1 body and `cosign_round_undecryptable`", body = crate::error::ErrorBody)))]
-#[post("/api/v1/cosign/{session_id}/partials")]
 pub async fn partials(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -167,7 +159,6 @@ pub struct TransportKeyResponse {
 /// it was built with and refuses another, so a proxy cannot substitute its own.
 #[utoipa::path(get, path = "/api/v1/mp/transport-key", tag = "keys",
     responses((status = 200, body = TransportKeyResponse)))]
-#[get("/api/v1/mp/transport-key")]
 pub async fn transport_key(state: web::Data<AppState>) -> HttpResponse {
     use sm2::elliptic_curve::sec1::ToEncodedPoint as _;
     let key = state.enrolment.cosigner().transport_public_key();
@@ -206,7 +197,6 @@ pub struct SignatureResponse {
     responses((status = 200, body = SignatureResponse),
               (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/cosign/{session_id}/signature")]
 pub async fn signature(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -271,12 +261,11 @@ pub struct KeyCheckRequest {
     security(("device_token" = [])),
     responses((status = 201, body = CosignSession),
               (status = 401, body = crate::error::ErrorBody), (status = 423, body = crate::error::ErrorBody)))]
-#[post("/api/v1/certificates/{serial}/key-checks")]
 pub async fn key_check(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
     body: web::Json<KeyCheckRequest>,
+    device: DeviceToken,
 ) -> Result<HttpResponse, AppError> {
     let serial = CertificateSerial::parse(&path.into_inner())?;
     let purpose = match body.purpose {
@@ -285,7 +274,7 @@ pub async fn key_check(
     };
     let session = state
         .enrolment
-        .key_check(&serial, bearer(&request)?, purpose)
+        .key_check(&serial, device.as_str(), purpose)
         .await?;
     Ok(HttpResponse::Created().json(CosignSession::from(session)))
 }
@@ -307,17 +296,13 @@ pub struct KeyStatusResponse {
 #[utoipa::path(get, path = "/api/v1/certificates/{serial}/key", tag = "keys",
     params(("serial" = String, Path)), security(("device_token" = [])),
     responses((status = 200, body = KeyStatusResponse), (status = 401, body = crate::error::ErrorBody)))]
-#[get("/api/v1/certificates/{serial}/key")]
 pub async fn key_status(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    device: DeviceToken,
 ) -> Result<HttpResponse, AppError> {
     let serial = CertificateSerial::parse(&path.into_inner())?;
-    let status = state
-        .enrolment
-        .key_status(&serial, bearer(&request)?)
-        .await?;
+    let status = state.enrolment.key_status(&serial, device.as_str()).await?;
     Ok(HttpResponse::Ok().json(KeyStatusResponse {
         serial: status.serial.to_string(),
         status: status.status.as_str().into(),

@@ -7,9 +7,8 @@ use std::time::Duration;
 use actix_web::{
     HttpRequest, HttpResponse,
     cookie::{Cookie, SameSite},
-    delete, get,
     http::header,
-    post, web,
+    web,
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Utc};
@@ -17,13 +16,15 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AppState, mp::mp_user};
+use super::{
+    AppState,
+    principals::{MpSession, PortalClient},
+};
 use crate::failure::{Describe, ErrorKind};
 use crate::{
     error::{AppError, RequestError},
     kv::Subscription,
     login::{Eligible, LoginError, LoginSession, LoginState, Logins, Requester, oidc::Claims, qr},
-    portals::Portal,
     tokens,
 };
 
@@ -201,7 +202,6 @@ fn page_error(error: &LoginError) -> HttpResponse {
 #[utoipa::path(get, path = "/login/{id}", tag = "login", params(("id" = String, Path)),
     responses((status = 200, content_type = "text/html"), (status = 403, content_type = "text/html"),
         (status = 404, content_type = "text/html")))]
-#[get("/login/{id}")]
 pub async fn login_page(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -245,7 +245,6 @@ pub async fn login_page(
 /// The page's live status (Server-Sent Events; only for the browser that started it).
 #[utoipa::path(get, path = "/login/{id}/events", tag = "login", params(("id" = String, Path)),
     responses((status = 200, content_type = "text/event-stream"), (status = 403, body = crate::error::ErrorBody)))]
-#[get("/login/{id}/events")]
 pub async fn login_events(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -261,7 +260,6 @@ pub async fn login_events(
 /// the portal with a single-use authorization code (or `access_denied`).
 #[utoipa::path(get, path = "/login/{id}/continue", tag = "login", params(("id" = String, Path)),
     responses((status = 303, description = "to the portal's redirect URI"), (status = 403, content_type = "text/html")))]
-#[get("/login/{id}/continue")]
 pub async fn login_continue(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -308,7 +306,6 @@ pub async fn login_continue(
 /// What a QR code opens outside the mini-program.
 #[utoipa::path(get, path = "/q/{id}", tag = "login", params(("id" = String, Path)),
     responses((status = 200, content_type = "text/html")))]
-#[get("/q/{id}")]
 pub async fn qr_landing(path: web::Path<String>) -> HttpResponse {
     let _ = path.into_inner();
     error_page(
@@ -517,13 +514,12 @@ pub struct ScanBody {
     responses((status = 200, body = ScanBody), (status = 400, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 410, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
-#[post("/api/v1/mp/logins")]
 pub async fn scan(
     state: web::Data<AppState>,
     request: HttpRequest,
     body: web::Json<ScanRequest>,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
     let scanned = state
         .logins
         .scan(&body.qr, &user, super::client_ip(&request))
@@ -565,14 +561,12 @@ pub struct ConfirmRequest {
     responses((status = 201, body = super::keys::CosignSession),
         (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 410, body = crate::error::ErrorBody), (status = 423, body = crate::error::ErrorBody)))]
-#[post("/api/v1/mp/logins/{id}/confirm")]
 pub async fn confirm(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
     body: web::Json<ConfirmRequest>,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
     let opened = state
         .logins
         .start_confirmation(&path.into_inner(), &user, &body.serial, &body.match_code)
@@ -584,13 +578,11 @@ pub async fn confirm(
 #[utoipa::path(post, path = "/api/v1/mp/logins/{id}/deny", tag = "login",
     params(("id" = String, Path)), security(("mp_session" = [])),
     responses((status = 204), (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/mp/logins/{id}/deny")]
 pub async fn deny(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
     state.logins.deny(&path.into_inner(), &user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -617,31 +609,16 @@ pub fn basic_credentials(request: &HttpRequest) -> Option<(String, String)> {
     Some((unescape(id), unescape(secret)))
 }
 
-async fn portal_client(state: &AppState, request: &HttpRequest) -> Result<Portal, AppError> {
-    let unauthorised = || AppError::Unauthorized {
-        code: crate::failure::code::CLIENT_UNAUTHORIZED,
-        message: "门户身份验证失败：请使用登记时发放的 client_id 和 client_secret（HTTP Basic）",
-    };
-    let (id, secret) = basic_credentials(request).ok_or_else(unauthorised)?;
-    state
-        .portals
-        .authenticate(&id, Some(&secret))
-        .await
-        .map_err(LoginError::from)?
-        .ok_or_else(unauthorised)
-}
-
-/// The calling portal and its own embedded session `id`; another portal's session is not
-/// found (not told apart from an unknown one).
+/// The calling portal's own embedded session `id`; another portal's session is not found (not
+/// told apart from an unknown one).
 async fn own_session(
     state: &AppState,
-    request: &HttpRequest,
+    portal: &PortalClient,
     id: &str,
-) -> Result<(Portal, LoginSession), AppError> {
-    let portal = portal_client(state, request).await?;
+) -> Result<LoginSession, AppError> {
     let session = state.logins.get(id).await?;
     if session.client_id == portal.client_id && session.authorization.is_none() {
-        Ok((portal, session))
+        Ok(session)
     } else {
         Err(LoginError::NotFound.into())
     }
@@ -697,13 +674,12 @@ pub struct EmbeddedSessionBody {
     security(("client_basic" = [])),
     responses((status = 201, body = EmbeddedSessionBody), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
-#[post("/api/v1/login-sessions")]
 pub async fn create_session(
     state: web::Data<AppState>,
     request: HttpRequest,
     body: web::Bytes,
+    portal: PortalClient,
 ) -> Result<HttpResponse, AppError> {
-    let portal = portal_client(&state, &request).await?;
     let body = create_session_request(&body)?;
     let browser_address = match body.browser_address.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -719,7 +695,7 @@ pub async fn create_session(
     if !scopes.iter().any(|s| s == "openid") || scopes.iter().any(|s| !portal.allows_scope(s)) {
         return Err(RequestError::ScopeNotAllowed {
             asked: scopes,
-            client_id: portal.client_id,
+            client_id: portal.client_id.clone(),
         }
         .into());
     }
@@ -753,13 +729,12 @@ pub async fn create_session(
 #[utoipa::path(get, path = "/api/v1/login-sessions/{id}/qr.png", tag = "login",
     params(("id" = String, Path)), security(("client_basic" = [])),
     responses((status = 200, content_type = "image/png"), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/login-sessions/{id}/qr.png")]
 pub async fn session_png(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    portal: PortalClient,
 ) -> Result<HttpResponse, AppError> {
-    let (_, session) = own_session(&state, &request, &path.into_inner()).await?;
+    let session = own_session(&state, &portal, &path.into_inner()).await?;
     let png = qr::png(&state.logins.qr_text(&session.id), 240).map_err(|error| {
         tracing::error!(error = %error, "QR code not drawn");
         LoginError::Corrupt
@@ -794,15 +769,14 @@ pub struct SessionStatusBody {
 #[utoipa::path(get, path = "/api/v1/login-sessions/{id}", tag = "login",
     params(("id" = String, Path), WaitQuery), security(("client_basic" = [])),
     responses((status = 200, body = SessionStatusBody), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/login-sessions/{id}")]
 pub async fn session_status(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
     query: web::Query<WaitQuery>,
+    portal: PortalClient,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (_, mut session) = own_session(&state, &request, &id).await?;
+    let mut session = own_session(&state, &portal, &id).await?;
     let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECS));
     let seen = query.state.as_deref().unwrap_or(session.state.as_str());
     if !wait.is_zero() && seen == session.state.as_str() && !session.state.is_final() {
@@ -830,14 +804,13 @@ pub async fn session_status(
 #[utoipa::path(get, path = "/api/v1/login-sessions/{id}/events", tag = "login",
     params(("id" = String, Path)), security(("client_basic" = [])),
     responses((status = 200, content_type = "text/event-stream"), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/login-sessions/{id}/events")]
 pub async fn session_events(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    portal: PortalClient,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    own_session(&state, &request, &id).await?;
+    own_session(&state, &portal, &id).await?;
     event_response(&state.logins, &id, None).await
 }
 
@@ -855,14 +828,13 @@ pub struct SessionResultBody {
     params(("id" = String, Path)), security(("client_basic" = [])),
     responses((status = 200, body = SessionResultBody), (status = 404, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/login-sessions/{id}/result")]
 pub async fn session_result(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    portal: PortalClient,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    own_session(&state, &request, &id).await?;
+    own_session(&state, &portal, &id).await?;
     let session = state.logins.consume(&id).await?;
     let (id_token, claims) = state.oidc.embedded_result(&session).map_err(|error| {
         tracing::error!(error = %error, "ID token not issued");
@@ -877,14 +849,13 @@ pub async fn session_result(
 #[utoipa::path(delete, path = "/api/v1/login-sessions/{id}", tag = "login",
     params(("id" = String, Path)), security(("client_basic" = [])),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-#[delete("/api/v1/login-sessions/{id}")]
 pub async fn cancel_session(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    portal: PortalClient,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (portal, _) = own_session(&state, &request, &id).await?;
+    own_session(&state, &portal, &id).await?;
     state.logins.cancel(&id, &portal).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod otp;
 pub mod pki;
+pub mod principals;
 pub mod staff;
 pub mod uploads;
 

@@ -1,15 +1,15 @@
 //! The mini-program's account steps: WeChat sign-in, real-name verification, phone binding.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AppState, otp::SendCodeResponse};
+use super::{AppState, otp::SendCodeResponse, principals::MpSession};
 use crate::{
     downloads::Reverification,
     error::AppError,
-    people::{BindOutcome, PeopleError, PersonRecord, WxUserRecord},
+    people::{BindOutcome, PersonRecord},
 };
 
 /// A `wx.login` code.
@@ -55,20 +55,10 @@ impl PersonBody {
     }
 }
 
-/// The signed-in WeChat user of a request (bearer mini-program session).
-pub(super) async fn mp_user(
-    state: &AppState,
-    request: &HttpRequest,
-) -> Result<WxUserRecord, AppError> {
-    let token = super::bearer_token(request).ok_or(AppError::People(PeopleError::NotSignedIn))?;
-    Ok(state.people.authenticate(token).await?)
-}
-
 /// Signs in with a `wx.login` code (the server asks WeChat; the `session_key` stays there).
 #[utoipa::path(post, path = "/api/v1/mp/session", tag = "mini-program", request_body = MpSignInRequest,
     responses((status = 201, body = MpSessionBody), (status = 400, body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
-#[post("/api/v1/mp/session")]
 pub async fn sign_in(
     state: web::Data<AppState>,
     body: web::Json<MpSignInRequest>,
@@ -84,7 +74,6 @@ pub async fn sign_in(
 /// Ends the mini-program session.
 #[utoipa::path(delete, path = "/api/v1/mp/session", tag = "mini-program",
     security(("mp_session" = [])), responses((status = 204)))]
-#[delete("/api/v1/mp/session")]
 pub async fn sign_out(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -100,12 +89,7 @@ pub async fn sign_out(
 #[utoipa::path(get, path = "/api/v1/mp/me", tag = "mini-program", security(("mp_session" = [])),
     responses((status = 200, body = PersonBody), (status = 401, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/mp/me")]
-pub async fn me(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
+pub async fn me(state: web::Data<AppState>, user: MpSession) -> Result<HttpResponse, AppError> {
     let (person, phones) = state.people.person_of(&user).await?;
     Ok(HttpResponse::Ok().json(PersonBody::new(&person, phones)))
 }
@@ -128,13 +112,11 @@ pub struct RealNameRequest {
     security(("mp_session" = [])),
     responses((status = 200, body = PersonBody), (status = 400, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/mp/real-name")]
 pub async fn real_name(
     state: web::Data<AppState>,
-    request: HttpRequest,
     body: web::Json<RealNameRequest>,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
     let person = state
         .people
         .verify_real_name(&user, &body.name, &body.id_number, &body.verify_result)
@@ -157,13 +139,12 @@ pub struct PhoneCodeRequest {
     security(("mp_session" = [])),
     responses((status = 201, body = SendCodeResponse), (status = 404, body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody)))]
-#[post("/api/v1/mp/phone-codes")]
 pub async fn phone_code(
     state: web::Data<AppState>,
     request: HttpRequest,
     body: web::Json<PhoneCodeRequest>,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
     let sent = state
         .people
         .send_phone_code(&user, &body.phone, &super::client_address(&request))
@@ -200,13 +181,11 @@ pub struct BindingBody {
     security(("mp_session" = [])),
     responses((status = 200, body = BindingBody), (status = 400, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/mp/phones")]
 pub async fn bind_phone(
     state: web::Data<AppState>,
-    request: HttpRequest,
     body: web::Json<BindPhoneRequest>,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
     let outcome = state
         .people
         .bind_phone(&user, &body.phone, &body.code)
@@ -225,13 +204,11 @@ pub async fn bind_phone(
 #[utoipa::path(delete, path = "/api/v1/mp/phones/{phone}", tag = "mini-program",
     params(("phone" = String, Path)), security(("mp_session" = [])),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-#[delete("/api/v1/mp/phones/{phone}")]
 pub async fn unbind_phone(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
     state.people.unbind_phone(&user, &path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -257,12 +234,10 @@ pub struct EmployerBody {
 /// (手机CA证书下载); `404 no_binding_info` (未获取到绑定信息) when there is none.
 #[utoipa::path(get, path = "/api/v1/mp/employers", tag = "mini-program", security(("mp_session" = [])),
     responses((status = 200, body = [EmployerBody]), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/mp/employers")]
 pub async fn employers(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
     let list: Vec<EmployerBody> = state
         .downloads
         .employers(&user)
@@ -308,14 +283,12 @@ pub struct DownloadRequest {
     security(("mp_session" = [])),
     responses((status = 201, body = super::keys::EnrolResponse), (status = 404, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/mp/downloads")]
 pub async fn download(
     state: web::Data<AppState>,
-    request: HttpRequest,
     body: web::Json<DownloadRequest>,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
     use base64::{Engine as _, engine::general_purpose::STANDARD};
-    let user = mp_user(&state, &request).await?;
     let p1 = super::keys::decode("p1", &body.p1)?;
     let proof = body.reverification.as_ref().map(UnlockRequest::proof);
     let started = state
@@ -353,13 +326,11 @@ pub struct HeldCertificateBody {
 /// The certificates the person downloaded, with their role and which one is the default.
 #[utoipa::path(get, path = "/api/v1/mp/certificates", tag = "mini-program", security(("mp_session" = [])),
     responses((status = 200, body = [HeldCertificateBody]), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/mp/certificates")]
 pub async fn certificates(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
     use crate::ca::CertificateStatus;
-    let user = mp_user(&state, &request).await?;
     let (held, default) = state.people.certificates(&user).await?;
     let now = Utc::now();
     let list: Vec<HeldCertificateBody> = held
@@ -389,13 +360,11 @@ pub async fn certificates(
 #[utoipa::path(put, path = "/api/v1/mp/certificates/{serial}/default", tag = "mini-program",
     params(("serial" = String, Path)), security(("mp_session" = [])),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
-#[actix_web::put("/api/v1/mp/certificates/{serial}/default")]
 pub async fn set_default(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
     state.people.set_default(&user, &path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -428,14 +397,12 @@ impl UnlockRequest {
     params(("serial" = String, Path)), request_body = UnlockRequest, security(("mp_session" = [])),
     responses((status = 204), (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/mp/certificates/{serial}/unlock")]
 pub async fn unlock(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
     body: web::Json<UnlockRequest>,
+    user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let user = mp_user(&state, &request).await?;
     state
         .downloads
         .unlock(&user, &path.into_inner(), &body.proof())

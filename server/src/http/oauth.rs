@@ -2,9 +2,9 @@
 //! RFC 6749 (`{error, error_description}`), not mcert's `{code, message}`.
 
 use actix_web::{
-    HttpRequest, HttpResponse, get,
+    HttpRequest, HttpResponse,
     http::{StatusCode, header},
-    post, route, web,
+    web,
 };
 
 use super::{
@@ -19,7 +19,6 @@ use crate::{
 
 /// The public keys that sign ID tokens (ES256).
 #[utoipa::path(get, path = "/oauth2/jwks", tag = "oauth2", responses((status = 200, body = Jwks)))]
-#[get("/oauth2/jwks")]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "max-age=300, public"))
@@ -29,7 +28,6 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
 /// OpenID Connect discovery.
 #[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "oauth2",
     responses((status = 200, content_type = "application/json")))]
-#[get("/.well-known/openid-configuration")]
 pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "max-age=300, public"))
@@ -56,7 +54,6 @@ fn oauth_error(status: StatusCode, error: &OAuthError) -> HttpResponse {
 #[utoipa::path(get, path = "/oauth2/authorize", tag = "oauth2",
     responses((status = 303, description = "to the QR page, or back to the portal with an error"),
         (status = 400, content_type = "text/html")))]
-#[get("/oauth2/authorize")]
 pub async fn authorize(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -136,7 +133,6 @@ fn form_fields(body: &[u8]) -> Result<TokenRequest, OAuthError> {
 #[utoipa::path(post, path = "/oauth2/token", tag = "oauth2",
     request_body(content = String, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponse), (status = 400), (status = 401)))]
-#[post("/oauth2/token")]
 pub async fn token(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -168,7 +164,6 @@ pub async fn token(
 /// Userinfo for a bearer access token (GET or POST).
 #[utoipa::path(get, path = "/oauth2/userinfo", tag = "oauth2",
     responses((status = 200, content_type = "application/json"), (status = 401)))]
-#[route("/oauth2/userinfo", method = "GET", method = "POST")]
 pub async fn userinfo(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
     let refuse = |description: &str| {
         HttpResponse::Unauthorized()
@@ -204,7 +199,6 @@ pub struct LogoutQuery {
 /// RP-initiated logout: the login's access tokens end; back to the portal or a 已退出 page.
 #[utoipa::path(get, path = "/oauth2/logout", tag = "oauth2", params(LogoutQuery),
     responses((status = 303), (status = 200, content_type = "text/html"), (status = 400, content_type = "text/html")))]
-#[get("/oauth2/logout")]
 pub async fn logout(state: web::Data<AppState>, query: web::Query<LogoutQuery>) -> HttpResponse {
     match state
         .oidc

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use actix_web::{HttpResponse, get};
+use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 /// Every documented endpoint.
@@ -178,7 +178,6 @@ impl utoipa::Modify for ErrorCodes {
 /// This document.
 #[utoipa::path(get, path = "/api-docs/openapi.json", tag = "operations",
     responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")))]
-#[get("/api-docs/openapi.json")]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }

@@ -1,16 +1,13 @@
 //! Phone sign-in for applicants: the slider check, SMS codes, and sessions.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
+use super::{AppState, principals::ApplicantSession};
 use crate::{
-    applicants::{ApplicantError, ApplicantRecord},
-    captcha::TrackPoint,
-    domain::PhoneNumber,
-    error::AppError,
+    applicants::ApplicantRecord, captcha::TrackPoint, domain::PhoneNumber, error::AppError,
     otp::OtpPurpose,
 };
 
@@ -33,7 +30,6 @@ pub struct ChallengeResponse {
 #[utoipa::path(post, path = "/api/v1/captcha", tag = "applicants",
     responses((status = 201, body = ChallengeResponse),
               (status = 429, body = crate::error::ErrorBody)))]
-#[post("/api/v1/captcha")]
 pub async fn challenge(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -82,7 +78,6 @@ pub struct AnswerResponse {
     params(("id" = String, Path)), request_body = AnswerRequest,
     responses((status = 200, body = AnswerResponse),
               (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-#[post("/api/v1/captcha/{id}")]
 pub async fn answer(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -136,7 +131,6 @@ pub struct SendCodeResponse {
     responses((status = 201, body = SendCodeResponse),
               (status = 400, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody),
               (status = 503, body = crate::error::ErrorBody)))]
-#[post("/api/v1/otp")]
 pub async fn send_code(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -204,7 +198,6 @@ pub struct SignInResponse {
 #[utoipa::path(post, path = "/api/v1/applicants/session", tag = "applicants",
     request_body = SignInRequest,
     responses((status = 200, body = SignInResponse), (status = 400, body = crate::error::ErrorBody)))]
-#[post("/api/v1/applicants/session")]
 pub async fn sign_in(
     state: web::Data<AppState>,
     body: web::Json<SignInRequest>,
@@ -219,43 +212,24 @@ pub async fn sign_in(
     }))
 }
 
-/// The signed-in applicant of a request (bearer session token).
-pub(super) async fn signed_in_applicant(
-    state: &AppState,
-    request: &HttpRequest,
-) -> Result<ApplicantRecord, AppError> {
-    Ok(state
-        .applicants
-        .authenticate(session_token(request)?)
-        .await?)
-}
-
-/// The applicant's bearer session token.
-fn session_token(request: &HttpRequest) -> Result<&str, AppError> {
-    super::bearer_token(request).ok_or(AppError::Applicant(ApplicantError::NotSignedIn))
-}
-
 /// The signed-in account.
 #[utoipa::path(get, path = "/api/v1/applicants/me", tag = "applicants",
     security(("applicant_session" = [])),
     responses((status = 200, body = ApplicantBody), (status = 401, body = crate::error::ErrorBody)))]
-#[get("/api/v1/applicants/me")]
 pub async fn me(
-    state: web::Data<AppState>,
-    request: HttpRequest,
+    _state: web::Data<AppState>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = signed_in_applicant(&state, &request).await?;
-    Ok(HttpResponse::Ok().json(ApplicantBody::from(&applicant)))
+    Ok(HttpResponse::Ok().json(ApplicantBody::from(&*applicant)))
 }
 
 /// Signs out.
 #[utoipa::path(delete, path = "/api/v1/applicants/session", tag = "applicants",
     security(("applicant_session" = [])), responses((status = 204)))]
-#[delete("/api/v1/applicants/session")]
 pub async fn sign_out(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    session: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    state.applicants.sign_out(session_token(&request)?).await?;
+    state.applicants.sign_out(session.token()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

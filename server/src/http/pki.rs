@@ -1,6 +1,6 @@
 //! Certificates, CRL and OCSP for relying parties.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use base64::{Engine, engine::general_purpose};
 
 use super::AppState;
@@ -12,7 +12,6 @@ const MAX_OCSP_REQUEST: usize = 16 * 1024;
 /// The issuing CA certificate then the root, PEM.
 #[utoipa::path(get, path = "/pki/ca.pem", tag = "pki",
     responses((status = 200, description = "Issuing CA then root CA, PEM", content_type = "application/x-pem-file", body = String)))]
-#[get("/pki/ca.pem")]
 pub async fn ca_chain(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok()
         .content_type("application/x-pem-file")
@@ -23,7 +22,6 @@ pub async fn ca_chain(state: web::Data<AppState>) -> Result<HttpResponse, AppErr
 #[utoipa::path(get, path = "/pki/crl", tag = "pki",
     responses((status = 200, description = "RFC 5280 CRL, DER", content_type = "application/pkix-crl", body = Vec<u8>),
               (status = 503, body = crate::error::ErrorBody)))]
-#[get("/pki/crl")]
 pub async fn crl(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let der = state.authority.current_crl().await?;
     Ok(HttpResponse::Ok()
@@ -35,7 +33,6 @@ pub async fn crl(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
 #[utoipa::path(post, path = "/pki/ocsp", tag = "pki",
     request_body(content = Vec<u8>, content_type = "application/ocsp-request", description = "DER OCSPRequest"),
     responses((status = 200, description = "DER OCSPResponse (errors are OCSP statuses inside it)", content_type = "application/ocsp-response", body = Vec<u8>)))]
-#[post("/pki/ocsp")]
 pub async fn ocsp_post(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let request = if body.len() > MAX_OCSP_REQUEST {
         &[][..]
@@ -49,7 +46,6 @@ pub async fn ocsp_post(state: web::Data<AppState>, body: web::Bytes) -> HttpResp
 #[utoipa::path(get, path = "/pki/ocsp/{request}", tag = "pki",
     params(("request" = String, Path, description = "base64 (URL-encoded) DER OCSPRequest")),
     responses((status = 200, description = "DER OCSPResponse", content_type = "application/ocsp-response", body = Vec<u8>)))]
-#[get("/pki/ocsp/{request:.*}")]
 pub async fn ocsp_get(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
     let encoded = path.into_inner();
     let der = general_purpose::STANDARD

@@ -1,16 +1,16 @@
 //! Staff sign-in.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AppState, applications::ApplicationBody};
+use super::{AppState, applications::ApplicationBody, principals::StaffSession};
 use crate::{
     applications::{ApplicationStatus, Outcome, QueueFilter},
     error::AppError,
-    staff::{StaffError, StaffRecord},
+    staff::StaffRecord,
 };
 
 /// Sign-in.
@@ -46,7 +46,7 @@ impl From<&StaffRecord> for StaffBody {
 
 /// A staff session.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct StaffSession {
+pub struct StaffSessionBody {
     /// Bearer token for staff endpoints.
     pub token: String,
     /// When it ends.
@@ -55,19 +55,13 @@ pub struct StaffSession {
     pub staff: StaffBody,
 }
 
-/// The staff bearer token of a request.
-fn staff_token(request: &HttpRequest) -> Result<&str, AppError> {
-    super::bearer_token(request).ok_or(AppError::Staff(StaffError::NotSignedIn))
-}
-
 /// Signs a staff member in (five wrong passwords within 15 minutes lock the username for 15
 /// minutes; one address may try 30 times in 15 minutes).
 #[utoipa::path(post, path = "/api/v1/staff/session", tag = "staff", request_body = StaffSignIn,
-    responses((status = 200, body = StaffSession), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = StaffSessionBody), (status = 401, body = crate::error::ErrorBody),
               (status = 423, body = crate::error::ErrorBody),
               (status = 429, body = crate::error::ErrorBody),
               (status = 503, body = crate::error::ErrorBody)))]
-#[post("/api/v1/staff/session")]
 pub async fn sign_in(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -78,7 +72,7 @@ pub async fn sign_in(
         .staff
         .sign_in(&body.username, &body.password, &address)
         .await?;
-    Ok(HttpResponse::Ok().json(StaffSession {
+    Ok(HttpResponse::Ok().json(StaffSessionBody {
         token,
         expires_at,
         staff: StaffBody::from(&staff),
@@ -88,29 +82,22 @@ pub async fn sign_in(
 /// The signed-in staff account.
 #[utoipa::path(get, path = "/api/v1/staff/me", tag = "staff", security(("staff_session" = [])),
     responses((status = 200, body = StaffBody), (status = 401, body = crate::error::ErrorBody)))]
-#[get("/api/v1/staff/me")]
 pub async fn me(
-    state: web::Data<AppState>,
-    request: HttpRequest,
+    _state: web::Data<AppState>,
+    staff: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    let staff = staff(&state, &request).await?;
-    Ok(HttpResponse::Ok().json(StaffBody::from(&staff)))
+    Ok(HttpResponse::Ok().json(StaffBody::from(&*staff)))
 }
 
 /// Signs out.
 #[utoipa::path(delete, path = "/api/v1/staff/session", tag = "staff",
     security(("staff_session" = [])), responses((status = 204)))]
-#[delete("/api/v1/staff/session")]
 pub async fn sign_out(
     state: web::Data<AppState>,
-    request: HttpRequest,
+    session: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    state.staff.sign_out(staff_token(&request)?).await?;
+    state.staff.sign_out(session.token()).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-async fn staff(state: &AppState, request: &HttpRequest) -> Result<StaffRecord, AppError> {
-    Ok(state.staff.authenticate(staff_token(request)?).await?)
 }
 
 /// Review-queue query.
@@ -306,13 +293,11 @@ fn beijing_day(value: &str, next_day: bool) -> Result<DateTime<Utc>, AppError> {
 #[utoipa::path(get, path = "/api/v1/staff/applications", tag = "staff", params(QueueQuery),
     security(("staff_session" = [])),
     responses((status = 200, body = QueuePage), (status = 401, body = crate::error::ErrorBody)))]
-#[get("/api/v1/staff/applications")]
 pub async fn queue(
     state: web::Data<AppState>,
-    request: HttpRequest,
     query: web::Query<QueueQuery>,
+    _staff: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    staff(&state, &request).await?;
     let status = match query.status.as_deref() {
         None => None,
         Some(value) => Some(
@@ -358,13 +343,11 @@ pub async fn queue(
 #[utoipa::path(get, path = "/api/v1/staff/applications/{id}", tag = "staff",
     params(("id" = i64, Path)), security(("staff_session" = [])),
     responses((status = 200, body = StaffApplicationBody), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/staff/applications/{id}")]
 pub async fn application(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
+    _staff: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    staff(&state, &request).await?;
     let record = state.applications.for_staff(path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
 }
@@ -373,13 +356,11 @@ pub async fn application(
 #[utoipa::path(get, path = "/api/v1/staff/uploads/{id}", tag = "staff",
     params(("id" = String, Path)), security(("staff_session" = [])),
     responses((status = 200, description = "the image"), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/staff/uploads/{id}")]
 pub async fn upload(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    _staff: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    staff(&state, &request).await?;
     let (record, bytes) = state.uploads.open_for_staff(&path.into_inner()).await?;
     Ok(super::uploads::image(record, bytes))
 }
@@ -388,13 +369,11 @@ pub async fn upload(
 #[utoipa::path(post, path = "/api/v1/staff/applications/{id}/approve", tag = "staff",
     params(("id" = i64, Path)), security(("staff_session" = [])),
     responses((status = 200, body = StaffApplicationBody), (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/staff/applications/{id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
+    reviewer: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    let reviewer = staff(&state, &request).await?;
     let record = state
         .applications
         .decide(&reviewer, path.into_inner(), Outcome::Approve)
@@ -416,14 +395,12 @@ pub struct RejectRequest {
     params(("id" = i64, Path)), request_body = RejectRequest, security(("staff_session" = [])),
     responses((status = 200, body = StaffApplicationBody), (status = 400, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/staff/applications/{id}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
     body: web::Json<RejectRequest>,
+    reviewer: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    let reviewer = staff(&state, &request).await?;
     let record = state
         .applications
         .decide(
@@ -448,14 +425,12 @@ pub struct EmployeeCount {
 #[utoipa::path(put, path = "/api/v1/staff/employers/{uscc}/employee-count", tag = "staff",
     params(("uscc" = String, Path)), request_body = EmployeeCount, security(("staff_session" = [])),
     responses((status = 204), (status = 400, body = crate::error::ErrorBody)))]
-#[actix_web::put("/api/v1/staff/employers/{uscc}/employee-count")]
 pub async fn employee_count(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
     body: web::Json<EmployeeCount>,
+    reviewer: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    let reviewer = staff(&state, &request).await?;
     let uscc = crate::domain::Uscc::parse(&path.into_inner())?;
     state
         .applications
@@ -469,13 +444,11 @@ pub async fn employee_count(
 #[utoipa::path(post, path = "/api/v1/staff/applications/{id}/sync", tag = "staff",
     params(("id" = i64, Path)), security(("staff_session" = [])),
     responses((status = 200, body = StaffApplicationBody), (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/staff/applications/{id}/sync")]
 pub async fn repush(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<i64>,
+    reviewer: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    let reviewer = staff(&state, &request).await?;
     let id = path.into_inner();
     let record = state.applications.for_staff(id).await?;
     let requeued = state
@@ -525,14 +498,12 @@ pub struct MergedBody {
     responses((status = 200, body = MergedBody), (status = 400, body = crate::error::ErrorBody),
         (status = 409, body = crate::error::ErrorBody), (status = 502, body = crate::error::ErrorBody),
         (status = 503, body = crate::error::ErrorBody)))]
-#[post("/api/v1/staff/employers/{uscc}/merge")]
 pub async fn merge(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
     body: web::Json<MergeBody>,
+    reviewer: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    let reviewer = staff(&state, &request).await?;
     let uscc = crate::domain::Uscc::parse(&path.into_inner())?;
     let merged = state
         .sync
@@ -560,14 +531,12 @@ pub struct StaffUnbindRequest {
     params(("phone" = String, Path)), request_body = StaffUnbindRequest, security(("staff_session" = [])),
     responses((status = 204), (status = 400, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)))]
-#[post("/api/v1/staff/phones/{phone}/unbind")]
 pub async fn unbind_phone(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
     body: web::Json<StaffUnbindRequest>,
+    reviewer: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    let reviewer = staff(&state, &request).await?;
     state
         .people
         .staff_unbind_phone(&reviewer, &path.into_inner(), &body.reason)
@@ -589,14 +558,12 @@ pub struct StaffUnlockRequest {
     params(("serial" = String, Path)), request_body = StaffUnlockRequest, security(("staff_session" = [])),
     responses((status = 204), (status = 400, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-#[post("/api/v1/staff/certificates/{serial}/unlock")]
 pub async fn unlock_certificate(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
     body: web::Json<StaffUnlockRequest>,
+    reviewer: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    let reviewer = staff(&state, &request).await?;
     let serial = crate::domain::CertificateSerial::parse(&path.into_inner())?;
     state
         .downloads

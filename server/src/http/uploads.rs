@@ -2,13 +2,13 @@
 //! with one `purpose` field and one `file` field, read with hard caps on each and on the whole.
 
 use actix_multipart::Multipart;
-use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt as _;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AppState, otp::signed_in_applicant};
+use super::{AppState, principals::ApplicantSession};
 use crate::{
     error::AppError,
     uploads::{MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, UploadError, UploadPurpose, UploadRecord},
@@ -64,13 +64,12 @@ const MAX_PURPOSE_BYTES: usize = 64;
     responses((status = 201, body = UploadBody),
               (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
-#[post("/api/v1/uploads")]
 pub async fn upload(
     state: web::Data<AppState>,
     request: HttpRequest,
     mut payload: Multipart,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = signed_in_applicant(&state, &request).await?;
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -118,13 +117,11 @@ pub async fn upload(
 #[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "applicants",
     params(("id" = String, Path)), security(("applicant_session" = [])),
     responses((status = 200, description = "the image"), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/v1/uploads/{id}")]
 pub async fn download(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = signed_in_applicant(&state, &request).await?;
     let (record, bytes) = state.uploads.open(applicant.id, &path.into_inner()).await?;
     Ok(image(record, bytes))
 }
@@ -139,13 +136,11 @@ pub async fn download(
         (status = 422, body = crate::error::ErrorBody, description = "nothing could be read"),
         (status = 501, body = crate::error::ErrorBody, description = "no OCR provider configured"),
         (status = 503, body = crate::error::ErrorBody)))]
-#[post("/api/v1/uploads/{id}/recognition")]
 pub async fn recognise(
     state: web::Data<AppState>,
-    request: HttpRequest,
     path: web::Path<String>,
+    applicant: ApplicantSession,
 ) -> Result<HttpResponse, AppError> {
-    let applicant = signed_in_applicant(&state, &request).await?;
     let read = state
         .uploads
         .recognise(applicant.id, &path.into_inner())
