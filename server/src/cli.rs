@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::audit::Actor;
 use crate::failure::{Describe, Description};
 use crate::{
     audit,
@@ -86,6 +87,11 @@ pub struct HolderArgs {
 }
 
 impl HolderArgs {
+    /// Who acts, as the audit log names them.
+    fn actor(&self) -> Actor {
+        Actor::Operator(self.actor.clone())
+    }
+
     /// Parses every field (before anything is opened).
     fn drafts(&self) -> anyhow::Result<(UnitDraft, HolderDraft)> {
         let unit = UnitDraft::parse(&self.uscc, &self.unit_name).map_err(sentence)?;
@@ -240,7 +246,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
             let core = open_core(settings).await?;
             let issued = core
                 .authority
-                .issue_physical(&csr, unit, holder, &args.actor)
+                .issue_physical(&csr, unit, holder, &args.actor())
                 .await
                 .map_err(sentence)?;
             eprintln!(
@@ -255,7 +261,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
             let (unit, holder) = args.drafts()?;
             let core = open_core(settings).await?;
             let issued =
-                crate::enrol::create_ticket(core.store.as_ref(), unit, holder, &args.actor)
+                crate::enrol::create_ticket(core.store.as_ref(), unit, holder, &args.actor())
                     .await
                     .map_err(sentence)?;
             eprintln!(
@@ -276,7 +282,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
             let core = open_core(settings).await?;
             let revocation = core
                 .authority
-                .revoke(&serial, reason, &actor)
+                .revoke(&serial, reason, &Actor::Operator(actor))
                 .await
                 .map_err(sentence)?;
             println!(
@@ -302,13 +308,18 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 }
             };
             let core = open_core(settings).await?;
-            let staff =
-                crate::staff::Staff::add(core.store.as_ref(), &username, &name, &password, &actor)
-                    .await
-                    .map_err(|e| {
-                        let Description { code, message, .. } = e.describe();
-                        anyhow::anyhow!("{message} [{code}]")
-                    })?;
+            let staff = crate::staff::Staff::add(
+                core.store.as_ref(),
+                &username,
+                &name,
+                &password,
+                &Actor::Operator(actor),
+            )
+            .await
+            .map_err(|e| {
+                let Description { code, message, .. } = e.describe();
+                anyhow::anyhow!("{message} [{code}]")
+            })?;
             println!(
                 "added staff account {} ({})",
                 staff.username, staff.display_name
@@ -341,7 +352,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             let core = open_core(settings).await?;
             let registered = Portals::new(core.store.clone())
-                .register(draft, &actor)
+                .register(draft, &Actor::Operator(actor))
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let portal = &registered.portal;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+use crate::audit::Actor;
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
@@ -23,7 +24,7 @@ use crate::{
     notify::NoticeDraft,
     people::{People, PeopleError, PersonRecord, WxUserRecord, staff_reason},
     providers::sms::CertificateChange,
-    staff::StaffRecord,
+    staff::Reviewer,
     sync::{SyncStatus, Syncer},
 };
 
@@ -162,7 +163,7 @@ impl Downloads {
         let person = self.reverify(user, proof).await?;
         self.unlock_key(
             &certificate,
-            &format!("person:{}", person.id),
+            &Actor::Person(person.id),
             "real-name, face and SMS",
         )
         .await
@@ -183,20 +184,19 @@ impl Downloads {
     /// (DESIGN.md §2), audited as `key.unlock` with the reason.
     pub async fn staff_unlock(
         &self,
-        staff: &StaffRecord,
+        staff: &Reviewer,
         serial: &CertificateSerial,
         reason: &str,
     ) -> Result<(), DownloadError> {
         let reason = staff_reason(reason)?;
         let certificate = self.enrolment.certificate(serial).await?;
-        self.unlock_key(&certificate, &format!("staff:{}", staff.username), reason)
-            .await
+        self.unlock_key(&certificate, &staff.actor(), reason).await
     }
 
     async fn unlock_key(
         &self,
         certificate: &CertificateRecord,
-        actor: &str,
+        actor: &Actor,
         how: &str,
     ) -> Result<(), DownloadError> {
         let notice = NoticeDraft::certificate_changed(certificate, CertificateChange::Unlocked);

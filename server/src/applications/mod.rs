@@ -25,7 +25,7 @@ use crate::{
     failure::StorageError,
     notify::NoticeDraft,
     providers::{platform::EmployerSync, sms::SmsNotice},
-    staff::StaffRecord,
+    staff::Reviewer,
     uploads::{UploadError, UploadPurpose, Uploads},
 };
 
@@ -376,12 +376,12 @@ impl Applications {
     /// sync provides it), audited.
     pub async fn set_employee_count(
         &self,
-        staff: &StaffRecord,
+        staff: &Reviewer,
         uscc: &crate::domain::Uscc,
         count: u32,
     ) -> Result<(), ApplicationError> {
         let audit = AuditDraft {
-            actor: format!("staff:{}", staff.username),
+            actor: staff.actor(),
             action: "employer.employee_count",
             subject: uscc.as_str().to_string(),
             detail: serde_json::json!({ "employee_count": count }),
@@ -413,7 +413,7 @@ impl Applications {
     /// same transaction. The caller flushes the notice outbox.
     pub async fn decide(
         &self,
-        staff: &StaffRecord,
+        staff: &Reviewer,
         id: i64,
         outcome: Outcome,
     ) -> Result<ApplicationRecord, ApplicationError> {
@@ -475,10 +475,10 @@ impl Applications {
             sync,
             notice: NoticeDraft::new(&agent.phone, format!("application:{id}"), notice),
             outcome,
-            staff: staff.username.clone(),
+            staff: staff.username().to_string(),
             at: Utc::now(),
             audit: AuditDraft {
-                actor: format!("staff:{}", staff.username),
+                actor: staff.actor(),
                 action,
                 subject: format!("application:{id}"),
                 detail,

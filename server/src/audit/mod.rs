@@ -6,11 +6,45 @@ use chrono::{DateTime, SubsecRound, Utc};
 /// The previous hash of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Who did something, as the audit log names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Actor {
+    /// A signed-in staff member, by username (`staff:NAME`).
+    Staff(String),
+    /// A mini-program user, by id (`wx:ID`).
+    WeChatUser(i64),
+    /// A verified person (real name checked), by id (`person:ID`).
+    Person(i64),
+    /// The phone holding the certificate, acting with its PIN (`phone`).
+    Phone,
+    /// The server on its own (`system`).
+    System,
+    /// An operator at the command line, as named by `--actor` (default `cli`).
+    Operator(String),
+    /// A development-mode stand-in (`dev-endpoint`, `dev-demo`).
+    Development(&'static str),
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Staff(username) => write!(f, "staff:{username}"),
+            Self::WeChatUser(id) => write!(f, "wx:{id}"),
+            Self::Person(id) => write!(f, "person:{id}"),
+            Self::Phone => f.write_str("phone"),
+            Self::System => f.write_str("system"),
+            Self::Operator(name) => f.write_str(name),
+            Self::Development(name) => f.write_str(name),
+        }
+    }
+}
+
 /// What happened, before it gets its place in the chain.
 #[derive(Debug, Clone)]
 pub struct AuditDraft {
-    /// Who did it: `staff:NAME`, `cli`, `system`, a holder's serial…
-    pub actor: String,
+    /// Who did it.
+    pub actor: Actor,
     /// Stable action name, e.g. `certificate.issue`.
     pub action: &'static str,
     /// What it was done to, e.g. a serial.
@@ -50,7 +84,7 @@ impl AuditEntry {
         let mut entry = Self {
             seq,
             occurred_at: now.trunc_subsecs(6),
-            actor: draft.actor.clone(),
+            actor: draft.actor.to_string(),
             action: draft.action.to_string(),
             subject: draft.subject.clone(),
             detail: draft.detail.to_string(),
@@ -143,7 +177,7 @@ mod tests {
 
     fn draft(n: u32) -> AuditDraft {
         AuditDraft {
-            actor: "cli".into(),
+            actor: Actor::Operator("cli".into()),
             action: "certificate.issue",
             subject: format!("serial-{n}"),
             detail: serde_json::json!({ "n": n }),

@@ -30,7 +30,9 @@ pub use token_keys::{Jwk, Jwks, NewTokenKey, TokenKeys};
 
 use crate::failure::StorageError;
 use crate::{
-    audit::AuditDraft, domain::CertificateSerial, notify::NoticeDraft,
+    audit::{Actor, AuditDraft},
+    domain::CertificateSerial,
+    notify::NoticeDraft,
     providers::sms::CertificateChange,
 };
 
@@ -242,7 +244,7 @@ impl Authority {
         csr: &[u8],
         unit: UnitDraft,
         holder: HolderDraft,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<IssuedCertificate, CaError> {
         let request = verify_csr(csr)?;
         self.issue(
@@ -265,7 +267,7 @@ impl Authority {
         public_key: spki::SubjectPublicKeyInfoOwned,
         unit: UnitDraft,
         holder: HolderDraft,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<IssuedCertificate, CaError> {
         let serial = CertificateSerial::random(&mut rand::rngs::OsRng);
         let pending = self.prepare(profile, media, public_key, unit, holder, serial)?;
@@ -353,10 +355,10 @@ impl Authority {
         &self,
         serial: &CertificateSerial,
         reason: RevocationReason,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<RevocationRecord, CaError> {
         let audit = AuditDraft {
-            actor: actor.to_string(),
+            actor: actor.clone(),
             action: "certificate.revoke",
             subject: serial.to_string(),
             detail: serde_json::json!({ "reason": reason.as_str() }),
@@ -370,7 +372,14 @@ impl Authority {
         };
         let revocation = self
             .store
-            .revoke(serial, reason, Utc::now(), actor, audit, notice)
+            .revoke(
+                serial,
+                reason,
+                Utc::now(),
+                &actor.to_string(),
+                audit,
+                notice,
+            )
             .await?;
         if let Err(error) = self.regenerate_crl().await {
             // The revocation stands and OCSP already reports it; the periodic task retries.
@@ -474,7 +483,7 @@ fn tbs_time(time: &x509_cert::time::Time) -> DateTime<Utc> {
 
 fn create_audit() -> AuditDraft {
     AuditDraft {
-        actor: "system".into(),
+        actor: Actor::System,
         action: "authority.create",
         subject: ISSUING_NAME.into(),
         detail: serde_json::json!({ "root": ROOT_NAME, "issuing": ISSUING_NAME }),
@@ -522,7 +531,7 @@ async fn ensure_transport_key(
 
 fn transport_audit() -> AuditDraft {
     AuditDraft {
-        actor: "system".into(),
+        actor: Actor::System,
         action: "authority.transport_key.create",
         subject: ISSUING_NAME.into(),
         detail: serde_json::json!({ "purpose": KeyPurpose::Transport.as_str() }),
@@ -684,10 +693,10 @@ fn self_or_signed(
 pub fn issue_audit(
     profile: &profile::Profile,
     pending: &PendingCertificate,
-    actor: &str,
+    actor: &Actor,
 ) -> AuditDraft {
     AuditDraft {
-        actor: actor.to_string(),
+        actor: actor.clone(),
         action: "certificate.issue",
         subject: pending.serial.to_string(),
         detail: serde_json::json!({

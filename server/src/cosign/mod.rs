@@ -26,7 +26,7 @@ pub use records::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure};
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
-    audit::AuditDraft,
+    audit::{Actor, AuditDraft},
     ca::{CaError, CertificateStatus, KeyWrap},
     domain::CertificateSerial,
     kv::{Kv, KvError},
@@ -418,7 +418,7 @@ impl Cosigner {
             }
             Err(SignerError::ProofRejected) => {
                 let lock_audit = AuditDraft {
-                    actor: "system".to_string(),
+                    actor: Actor::System,
                     action: "key.lock",
                     subject: serial.to_string(),
                     detail: serde_json::json!({
@@ -533,12 +533,12 @@ impl Cosigner {
     pub async fn unlock(
         &self,
         serial: &CertificateSerial,
-        actor: &str,
+        actor: &Actor,
         how: &str,
         notice: Option<NoticeDraft>,
     ) -> Result<bool, CosignError> {
         let audit = AuditDraft {
-            actor: actor.to_string(),
+            actor: actor.clone(),
             action: "key.unlock",
             subject: serial.to_string(),
             detail: serde_json::json!({ "verified_by": how }),

@@ -27,7 +27,7 @@ pub use ticket::{Ticket, TicketError};
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
-    audit::AuditDraft,
+    audit::{Actor, AuditDraft},
     ca::{
         Authority, CaError, HolderDraft, MediaType, RevocationReason, UnitDraft, issue_audit,
         profile, public_key_info,
@@ -151,7 +151,7 @@ impl Enrolment {
         &self,
         unit: UnitDraft,
         holder: HolderDraft,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<IssuedTicket, EnrolError> {
         create_ticket(self.store.as_ref(), unit, holder, actor).await
     }
@@ -159,7 +159,7 @@ impl Enrolment {
     /// Starts enrolling the phone share `p1` (SEC1) under `ticket`.
     #[tracing::instrument(skip_all)]
     pub async fn start(&self, ticket: &Ticket, p1: &[u8]) -> Result<StartedEnrolment, EnrolError> {
-        self.start_with(&ticket.hash(), p1, "phone").await
+        self.start_with(&ticket.hash(), p1, &Actor::Phone).await
     }
 
     /// Starts the enrolment of a mini-program download: the certificate of `unit` for `holder`
@@ -185,7 +185,7 @@ impl Enrolment {
                 download: Some(link),
             })
             .await?;
-        self.start_with(&ticket_hash, p1, &format!("person:{}", link.person_id))
+        self.start_with(&ticket_hash, p1, &Actor::Person(link.person_id))
             .await
     }
 
@@ -193,7 +193,7 @@ impl Enrolment {
         &self,
         ticket_hash: &str,
         p1: &[u8],
-        actor: &str,
+        actor: &Actor,
     ) -> Result<StartedEnrolment, EnrolError> {
         let p1 =
             parse_public_key(p1).map_err(|source| CosignError::Malformed { what: "p1", source })?;
@@ -268,7 +268,7 @@ impl Enrolment {
         let der = self.authority.sign_tbs(&record.tbs_der)?;
         let device_token = tokens::random_token(32);
         let audit = AuditDraft {
-            actor: "phone".to_string(),
+            actor: Actor::Phone,
             action: "certificate.activate",
             subject: completed.serial.to_string(),
             detail: serde_json::json!({
@@ -296,7 +296,7 @@ impl Enrolment {
         for old in replaced {
             match self
                 .authority
-                .revoke(&old, RevocationReason::Superseded, "phone")
+                .revoke(&old, RevocationReason::Superseded, &Actor::Phone)
                 .await
             {
                 Ok(_) | Err(CaError::AlreadyRevoked { .. }) => {}
@@ -371,12 +371,12 @@ pub async fn create_ticket(
     store: &dyn EnrolStore,
     unit: UnitDraft,
     holder: HolderDraft,
-    actor: &str,
+    actor: &Actor,
 ) -> Result<IssuedTicket, EnrolError> {
     let ticket = Ticket::random();
     let expires_at = Utc::now() + TICKET_TTL;
     let audit = AuditDraft {
-        actor: actor.to_string(),
+        actor: actor.clone(),
         action: "enrolment.ticket",
         subject: unit.uscc.as_str().to_string(),
         detail: serde_json::json!({

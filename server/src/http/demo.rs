@@ -21,6 +21,7 @@ use super::{
     AppState,
     login::{error_page, escape},
 };
+use crate::audit::Actor;
 use crate::{
     login::oidc::{Claims, with_query},
     portals::{ClientKind, PortalDraft, Portals},
@@ -85,7 +86,7 @@ impl DemoPortal {
                             scopes: vec![],
                             items: vec![],
                         },
-                        "dev-demo",
+                        &Actor::Development("dev-demo"),
                     )
                     .await?;
                 registered

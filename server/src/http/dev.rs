@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
+use crate::audit::Actor;
 use crate::{
     ca::{HolderDraft, UnitDraft},
     error::AppError,
@@ -50,7 +51,7 @@ pub async fn enrolment_ticket(
     let holder = HolderDraft::parse(&body.holder_name, &body.id_number, &body.phone)?;
     let issued = state
         .enrolment
-        .create_ticket(unit, holder, "dev-endpoint")
+        .create_ticket(unit, holder, &Actor::Development("dev-endpoint"))
         .await?;
     Ok(HttpResponse::Created().json(DevTicketResponse {
         ticket: issued.ticket.to_string(),

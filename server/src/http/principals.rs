@@ -14,7 +14,7 @@ use crate::{
     error::AppError,
     people::{PeopleError, WxUserRecord},
     portals::Portal,
-    staff::{StaffError, StaffRecord},
+    staff::{Reviewer, StaffError},
 };
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
@@ -37,7 +37,7 @@ fn missing_state() -> AppError {
 /// A signed-in staff member (bearer staff session).
 #[derive(Debug)]
 pub struct StaffSession {
-    staff: StaffRecord,
+    staff: Reviewer,
     token: String,
 }
 
@@ -49,8 +49,8 @@ impl StaffSession {
 }
 
 impl std::ops::Deref for StaffSession {
-    type Target = StaffRecord;
-    fn deref(&self) -> &StaffRecord {
+    type Target = Reviewer;
+    fn deref(&self) -> &Reviewer {
         &self.staff
     }
 }

@@ -75,7 +75,7 @@ pub async fn sign_in(
     Ok(HttpResponse::Ok().json(StaffSessionBody {
         token,
         expires_at,
-        staff: StaffBody::from(&staff),
+        staff: StaffBody::from(staff.record()),
     }))
 }
 
@@ -86,7 +86,7 @@ pub async fn me(
     _state: web::Data<AppState>,
     staff: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(StaffBody::from(&*staff)))
+    Ok(HttpResponse::Ok().json(StaffBody::from(staff.record())))
 }
 
 /// Signs out.
@@ -453,7 +453,7 @@ pub async fn repush(
     let record = state.applications.for_staff(id).await?;
     let requeued = state
         .sync
-        .repush(id, &reviewer.username)
+        .repush(id, &reviewer)
         .await
         .map_err(crate::ca::CaError::Storage)?;
     if !requeued {
@@ -505,10 +505,7 @@ pub async fn merge(
     reviewer: StaffSession,
 ) -> Result<HttpResponse, AppError> {
     let uscc = crate::domain::Uscc::parse(&path.into_inner())?;
-    let merged = state
-        .sync
-        .merge(&uscc, body.keep.trim(), &reviewer.username)
-        .await?;
+    let merged = state.sync.merge(&uscc, body.keep.trim(), &reviewer).await?;
     state.notices.flush().await;
     Ok(HttpResponse::Ok().json(MergedBody {
         kept: merged.kept,

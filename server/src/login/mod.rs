@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq as _;
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
-    audit::AuditDraft,
+    audit::{Actor, AuditDraft},
     ca::{Authority, CaError, CertStore, CertificateRecord, CertificateStatus},
     cosign::{CompletedSignature, CosignError, Cosigner, OpenedSession, Purpose},
     domain::CertificateSerial,
@@ -737,7 +737,7 @@ impl Logins {
         let initiator = &session.initiator;
         self.audit
             .append_audit(AuditDraft {
-                actor: format!("wx:{user_id}"),
+                actor: Actor::WeChatUser(user_id),
                 action: "login.confirm",
                 subject: format!("login:{}", session.id),
                 detail: serde_json::json!({

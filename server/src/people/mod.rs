@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
-    audit::AuditDraft,
+    audit::{Actor, AuditDraft},
     ca::CertificateRecord,
     domain::{DomainError, PersonName, PhoneNumber, ResidentId},
     kv::{Kv, KvError},
@@ -24,7 +24,7 @@ use crate::{
         carrier::{CarrierCheck, CarrierError, CarrierVerdict},
         wechat::{FaceOutcome, FaceVerifier, WeChatError, WeChatLogin},
     },
-    staff::StaffRecord,
+    staff::Reviewer,
     tokens::Sessions,
 };
 
@@ -415,7 +415,7 @@ impl People {
         self.check_face(user, verify_result, name.as_str(), id_number.as_str())
             .await?;
         let audit = AuditDraft {
-            actor: format!("wx:{}", user.id),
+            actor: Actor::WeChatUser(user.id),
             action: "person.verify",
             subject: format!("wx_user:{}", user.id),
             detail: serde_json::json!({ "method": "face" }),
@@ -479,7 +479,7 @@ impl People {
             _ => return Err(PeopleError::PhoneNotOwned),
         }
         let audit = AuditDraft {
-            actor: format!("wx:{}", user.id),
+            actor: Actor::WeChatUser(user.id),
             action: "phone.bind",
             subject: format!("phone:{}", phone.as_str()),
             detail: serde_json::json!({ "person": person.id }),
@@ -499,7 +499,7 @@ impl People {
         let person = self.person(user).await?;
         let phone = PhoneNumber::parse(phone)?;
         let audit = AuditDraft {
-            actor: format!("wx:{}", user.id),
+            actor: Actor::WeChatUser(user.id),
             action: "phone.unbind",
             subject: format!("phone:{}", phone.as_str()),
             detail: serde_json::json!({ "person": person.id, "by": "holder" }),
@@ -519,14 +519,14 @@ impl People {
     /// reason recorded in the audit log.
     pub async fn staff_unbind_phone(
         &self,
-        staff: &StaffRecord,
+        staff: &Reviewer,
         phone: &str,
         reason: &str,
     ) -> Result<(), PeopleError> {
         let phone = PhoneNumber::parse(phone)?;
         let reason = staff_reason(reason)?;
         let audit = AuditDraft {
-            actor: format!("staff:{}", staff.username),
+            actor: staff.actor(),
             action: "phone.unbind",
             subject: format!("phone:{}", phone.as_str()),
             detail: serde_json::json!({ "by": "staff", "reason": reason }),

@@ -9,7 +9,11 @@ use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq as _;
 use url::Url;
 
-use crate::{audit::AuditDraft, failure::StorageError, tokens};
+use crate::{
+    audit::{Actor, AuditDraft},
+    failure::StorageError,
+    tokens,
+};
 
 /// The scopes mcert knows: `openid` (required), `profile` (the holder's name), `employer` (the
 /// employer, the certificate and its role, the granted items).
@@ -320,11 +324,11 @@ impl Portals {
     pub async fn register(
         &self,
         draft: PortalDraft,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Registered, PortalError> {
         let (portal, secret) = Self::prepared(draft, format!("p_{}", tokens::random_token(12)))?;
         let audit = AuditDraft {
-            actor: actor.to_string(),
+            actor: actor.clone(),
             action: "portal.register",
             subject: portal.client_id.clone(),
             detail: serde_json::json!({
@@ -345,11 +349,11 @@ impl Portals {
         &self,
         client_id: &str,
         draft: PortalDraft,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Registered, PortalError> {
         let (portal, secret) = Self::prepared(draft, client_id.to_string())?;
         let audit = AuditDraft {
-            actor: actor.to_string(),
+            actor: actor.clone(),
             action: "portal.register",
             subject: client_id.to_string(),
             detail: serde_json::json!({

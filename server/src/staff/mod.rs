@@ -21,7 +21,7 @@ use tokio::sync::Semaphore;
 
 use crate::failure::{Describe, Description, code};
 use crate::{
-    audit::AuditDraft,
+    audit::{Actor, AuditDraft},
     failure::StorageError,
     kv::{Kv, KvError},
     tokens::Sessions,
@@ -53,6 +53,34 @@ pub struct StaffRecord {
     pub display_name: String,
     /// Argon2id PHC string.
     pub password_hash: String,
+}
+
+/// A signed-in staff member: what every staff action takes. Only [`Staff`] makes one, from a
+/// sign-in or a session, so no code reaches a staff action without a verified member.
+#[derive(Debug, Clone)]
+pub struct Reviewer(StaffRecord);
+
+impl Reviewer {
+    /// The account.
+    pub fn record(&self) -> &StaffRecord {
+        &self.0
+    }
+
+    /// Login name.
+    pub fn username(&self) -> &str {
+        &self.0.username
+    }
+
+    /// The reviewer `mcert-server demo` approves its demo application as, at start, without a
+    /// sign-in: development mode only, and nothing outside this crate can make one.
+    pub(crate) fn for_demo(record: StaffRecord) -> Self {
+        Self(record)
+    }
+
+    /// How the audit log names this member.
+    pub fn actor(&self) -> Actor {
+        Actor::Staff(self.0.username.clone())
+    }
 }
 
 /// Storage of staff accounts (`store/` implements it).
@@ -159,7 +187,7 @@ impl Staff {
         username: &str,
         display_name: &str,
         password: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<StaffRecord, StaffError> {
         let username = username.trim();
         if username.is_empty()
@@ -177,7 +205,7 @@ impl Staff {
             .map_err(|_| StaffError::Hash)?
             .to_string();
         let audit = AuditDraft {
-            actor: actor.to_string(),
+            actor: actor.clone(),
             action: "staff.add",
             subject: username.to_string(),
             detail: serde_json::json!({ "display_name": display_name }),
@@ -197,7 +225,7 @@ impl Staff {
         username: &str,
         display_name: &str,
         password: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<StaffRecord, StaffError> {
         Self::add(self.store.as_ref(), username, display_name, password, actor).await
     }
@@ -211,7 +239,7 @@ impl Staff {
         username: &str,
         password: &str,
         client_address: &str,
-    ) -> Result<(String, DateTime<Utc>, StaffRecord), StaffError> {
+    ) -> Result<(String, DateTime<Utc>, Reviewer), StaffError> {
         let username = username.trim();
         let name_key = hex::encode(mcert_signer::sm3_digest(username.as_bytes()));
         let lock_key = format!("staff-lock:{name_key}");
@@ -263,7 +291,7 @@ impl Staff {
         };
         self.kv.take(&tries_key).await?;
         let (token, expires_at) = self.sessions.issue(staff.id).await?;
-        Ok((token, expires_at, staff))
+        Ok((token, expires_at, Reviewer(staff)))
     }
 
     /// Checks `password` against `hash` on the blocking pool, at most [`HASHING_CONCURRENCY`] at
@@ -291,8 +319,8 @@ impl Staff {
         .map_err(|_| StaffError::Hash)
     }
 
-    /// The staff account a session token belongs to.
-    pub async fn authenticate(&self, token: &str) -> Result<StaffRecord, StaffError> {
+    /// The staff member a session token belongs to.
+    pub async fn authenticate(&self, token: &str) -> Result<Reviewer, StaffError> {
         let id = self
             .sessions
             .resolve(token)
@@ -301,6 +329,7 @@ impl Staff {
         self.store
             .staff_by_id(id)
             .await?
+            .map(Reviewer)
             .ok_or(StaffError::NotSignedIn)
     }
 

@@ -185,7 +185,7 @@ impl ApplicationStore for SeaStore {
                 uscc: Set(uscc.to_string()),
                 employee_count: Set(count),
                 employee_count_source: Set(source.to_string()),
-                updated_by: Set(audit.actor.clone()),
+                updated_by: Set(audit.actor.to_string()),
                 updated_at: Set(Utc::now()),
             };
             employer::Entity::insert(row)

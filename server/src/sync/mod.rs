@@ -15,6 +15,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 
 use crate::failure::{Describe, Description, code};
+use crate::staff::Reviewer;
 use crate::{
     audit::AuditDraft,
     domain::Uscc,
@@ -267,9 +268,13 @@ impl Syncer {
 
     /// Staff push a row again now: after a merge, once the platform is back, or to skip a
     /// backoff.
-    pub async fn repush(&self, application_id: i64, staff: &str) -> Result<bool, StorageError> {
+    pub async fn repush(
+        &self,
+        application_id: i64,
+        staff: &Reviewer,
+    ) -> Result<bool, StorageError> {
         let audit = AuditDraft {
-            actor: format!("staff:{staff}"),
+            actor: staff.actor(),
             action: "sync.repush",
             subject: format!("application:{application_id}"),
             detail: serde_json::json!({}),
@@ -280,7 +285,12 @@ impl Syncer {
     /// Staff merge the employer's accounts on the platform (seed 000 FAQ (一)): the accounts the
     /// platform named for this USCC are merged into `keep`, then the blocked applications are
     /// pushed again. Audited as `employer.merge`.
-    pub async fn merge(&self, uscc: &Uscc, keep: &str, staff: &str) -> Result<Merged, MergeError> {
+    pub async fn merge(
+        &self,
+        uscc: &Uscc,
+        keep: &str,
+        staff: &Reviewer,
+    ) -> Result<Merged, MergeError> {
         let blocked = self.store.blocked_for(uscc.as_str()).await?;
         if blocked.is_empty() {
             return Err(MergeError::NotBlocked);
@@ -300,12 +310,12 @@ impl Syncer {
                 uscc: uscc.as_str().to_string(),
                 keep: keep.to_string(),
                 absorb: absorbed.clone(),
-                operator: staff.to_string(),
+                operator: staff.username().to_string(),
             })
             .await?;
         let ids: Vec<i64> = blocked.iter().map(|row| row.application_id).collect();
         let audit = AuditDraft {
-            actor: format!("staff:{staff}"),
+            actor: staff.actor(),
             action: "employer.merge",
             subject: uscc.as_str().to_string(),
             detail: serde_json::json!({ "kept": keep, "absorbed": absorbed, "applications": ids }),

@@ -1,6 +1,7 @@
 //! The application wizard end to end: agreement countdown, the three steps with uploads,
 //! submission, and the edits the rules refuse.
 
+use mcert_server::audit::Actor;
 use serde_json::{Value, json};
 
 use crate::{
@@ -1079,7 +1080,12 @@ async fn approved_applications_reach_the_platform_and_a_merge_unblocks_them() {
 pub async fn staff_session(app: &TestApp) -> String {
     app.state
         .staff
-        .add_account("reviewer1", "审核员一", "review2026now", "test")
+        .add_account(
+            "reviewer1",
+            "审核员一",
+            "review2026now",
+            &Actor::Operator("test".into()),
+        )
         .await
         .unwrap();
     let signed = app

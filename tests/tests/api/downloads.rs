@@ -4,6 +4,7 @@
 //! application leave exactly one certificate. The employment platform (a fake on loopback)
 //! learns of each activation and revocation.
 
+use mcert_server::audit::Actor;
 use mcert_server::{
     ca::{CertificateStatus, Role},
     domain::CertificateSerial,
@@ -638,7 +639,7 @@ async fn a_stolen_session_cannot_download_again_and_the_holder_hears_of_every_ch
         .revoke(
             &second,
             mcert_server::ca::RevocationReason::KeyCompromise,
-            "staff:reviewer1",
+            &Actor::Staff("reviewer1".into()),
         )
         .await
         .unwrap();

@@ -2,6 +2,7 @@
 //! event stream, the embedded API, and a failing attack for each security invariant of
 //! DESIGN.md §12 items 1–4 and 7.
 
+use mcert_server::audit::Actor;
 use std::time::Duration;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -56,7 +57,7 @@ pub async fn portal(app: &TestApp, kind: ClientKind) -> (String, Option<String>)
                 scopes: vec![],
                 items: vec![],
             },
-            "test",
+            &Actor::Operator("test".into()),
         )
         .await
         .unwrap();
@@ -669,7 +670,11 @@ async fn only_usable_certificates_of_the_scanning_person_log_in() {
     let serial = CertificateSerial::parse(&phone.serial).unwrap();
     app.state
         .authority
-        .revoke(&serial, RevocationReason::KeyCompromise, "test")
+        .revoke(
+            &serial,
+            RevocationReason::KeyCompromise,
+            &Actor::Operator("test".into()),
+        )
         .await
         .unwrap();
     let partials = partials.partials.unwrap();

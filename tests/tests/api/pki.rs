@@ -2,6 +2,7 @@
 //! revocation, the audit chain, and bad input.
 
 use der::{Decode, Encode};
+use mcert_server::audit::Actor;
 use mcert_server::{
     audit::verify_chain,
     ca::{CaError, HolderDraft, RevocationReason, Role, UnitDraft},
@@ -35,7 +36,12 @@ async fn issue(app: &TestApp, name: &str) -> mcert_server::ca::IssuedCertificate
     let csr = app.openssl_csr(name);
     app.state
         .authority
-        .issue_physical(&csr, unit("昆明测试科技有限公司"), holder(), "test")
+        .issue_physical(
+            &csr,
+            unit("昆明测试科技有限公司"),
+            holder(),
+            &Actor::Operator("test".into()),
+        )
         .await
         .unwrap()
 }
@@ -207,7 +213,7 @@ async fn revocation_shows_in_ocsp_and_crl_at_once() {
         .revoke(
             &issued.record.serial,
             RevocationReason::KeyCompromise,
-            "test",
+            &Actor::Operator("test".into()),
         )
         .await
         .unwrap();
@@ -259,7 +265,11 @@ async fn revocation_shows_in_ocsp_and_crl_at_once() {
     let again = app
         .state
         .authority
-        .revoke(&issued.record.serial, RevocationReason::Superseded, "test")
+        .revoke(
+            &issued.record.serial,
+            RevocationReason::Superseded,
+            &Actor::Operator("test".into()),
+        )
         .await;
     assert!(
         matches!(again, Err(CaError::AlreadyRevoked { .. })),
@@ -298,7 +308,12 @@ async fn bad_csrs_are_refused_and_nothing_is_stored() {
     let malformed = app
         .state
         .authority
-        .issue_physical(b"not a csr", unit("昆明测试科技有限公司"), holder(), "test")
+        .issue_physical(
+            b"not a csr",
+            unit("昆明测试科技有限公司"),
+            holder(),
+            &Actor::Operator("test".into()),
+        )
         .await;
     assert!(
         matches!(malformed, Err(CaError::CsrMalformed { .. })),
@@ -312,7 +327,12 @@ async fn bad_csrs_are_refused_and_nothing_is_stored() {
     let result = app
         .state
         .authority
-        .issue_physical(&tampered, unit("昆明测试科技有限公司"), holder(), "test")
+        .issue_physical(
+            &tampered,
+            unit("昆明测试科技有限公司"),
+            holder(),
+            &Actor::Operator("test".into()),
+        )
         .await;
     assert!(
         matches!(result, Err(CaError::CsrSignatureInvalid)),
@@ -349,7 +369,7 @@ async fn bad_csrs_are_refused_and_nothing_is_stored() {
             &std::fs::read(&csr).unwrap(),
             unit("昆明测试科技有限公司"),
             holder(),
-            "test",
+            &Actor::Operator("test".into()),
         )
         .await;
     assert!(
@@ -370,7 +390,12 @@ async fn employer_name_must_match_its_registration() {
     let result = app
         .state
         .authority
-        .issue_physical(&csr, unit("另一个名字有限公司"), holder(), "test")
+        .issue_physical(
+            &csr,
+            unit("另一个名字有限公司"),
+            holder(),
+            &Actor::Operator("test".into()),
+        )
         .await;
     assert!(
         matches!(result, Err(CaError::UnitNameMismatch { .. })),
@@ -387,7 +412,7 @@ async fn audit_log_chains_every_state_change() {
         .revoke(
             &issued.record.serial,
             RevocationReason::CessationOfOperation,
-            "staff:李四",
+            &Actor::Staff("李四".into()),
         )
         .await
         .unwrap();
@@ -416,7 +441,12 @@ async fn concurrent_issuance_keeps_one_primary_and_an_unbroken_chain() {
             let authority = authority.clone();
             tokio::spawn(async move {
                 authority
-                    .issue_physical(&csr, unit("昆明测试科技有限公司"), holder(), "test")
+                    .issue_physical(
+                        &csr,
+                        unit("昆明测试科技有限公司"),
+                        holder(),
+                        &Actor::Operator("test".into()),
+                    )
                     .await
             })
         })

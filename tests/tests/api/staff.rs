@@ -1,5 +1,6 @@
 //! Staff accounts: Argon2id passwords, lockout after five wrong passwords, sessions.
 
+use mcert_server::audit::Actor;
 use serde_json::json;
 
 use crate::{
@@ -30,7 +31,12 @@ async fn concurrent_guesses_cannot_outrun_the_lock() {
     let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1".into()]).await;
     app.state
         .staff
-        .add_account("reviewer2", "审核员二", "review2026now", "test")
+        .add_account(
+            "reviewer2",
+            "审核员二",
+            "review2026now",
+            &Actor::Operator("test".into()),
+        )
         .await
         .unwrap();
     let guesses = (0..61).map(|i| {
@@ -97,18 +103,33 @@ async fn staff_sign_in_locks_after_five_wrong_passwords() {
     let weak = app
         .state
         .staff
-        .add_account("reviewer1", "审核员一", "short", "test")
+        .add_account(
+            "reviewer1",
+            "审核员一",
+            "short",
+            &Actor::Operator("test".into()),
+        )
         .await;
     assert!(weak.is_err());
     app.state
         .staff
-        .add_account("reviewer1", "审核员一", "review2026now", "test")
+        .add_account(
+            "reviewer1",
+            "审核员一",
+            "review2026now",
+            &Actor::Operator("test".into()),
+        )
         .await
         .unwrap();
     let taken = app
         .state
         .staff
-        .add_account("reviewer1", "另一个人", "review2026now", "test")
+        .add_account(
+            "reviewer1",
+            "另一个人",
+            "review2026now",
+            &Actor::Operator("test".into()),
+        )
         .await;
     assert!(taken.is_err());
 
