@@ -19,6 +19,7 @@ use crate::{
     login::LoginError,
     otp::OtpError,
     people::PeopleError,
+    signing::SigningError,
     staff::StaffError,
     sync::MergeError,
     telemetry::error_chain,
@@ -89,6 +90,9 @@ pub enum AppError {
     /// From QR login.
     #[error(transparent)]
     Login(#[from] LoginError),
+    /// From finishing a co-signature.
+    #[error(transparent)]
+    Signing(#[from] SigningError),
     /// A request that conflicts with the current state.
     #[error("conflict: {code}")]
     Conflict {
@@ -267,6 +271,7 @@ impl Describe for AppError {
             AppError::People(e) => e.describe(),
             AppError::Download(e) => e.describe(),
             AppError::Login(e) => e.describe(),
+            AppError::Signing(e) => e.describe(),
             AppError::Request(e) => e.describe(),
             AppError::Conflict { code, message } => {
                 Description::new(*code, *message).of_kind(ErrorKind::Conflict)

@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod people;
 pub mod portals;
 pub mod providers;
+pub mod signing;
 pub mod staff;
 pub mod startup;
 pub mod store;

@@ -32,6 +32,7 @@ use crate::{
         sms::{AliyunSms, DevSms, SmsSender, UnconfiguredSms},
         wechat::{DevFace, DevWeChat, FaceVerifier, UnconfiguredWeChat, WeChatApi, WeChatLogin},
     },
+    signing::Signing,
     staff::Staff,
     store::{self, SeaStore},
     sync::Syncer,
@@ -314,19 +315,14 @@ pub struct Core {
 }
 
 impl Core {
-    /// The enrolment service over this core and a kv store.
-    pub fn enrolment(&self, kv: Arc<dyn kv::Kv>) -> Enrolment {
-        let cosigner = Cosigner::new(
+    /// The server's half of co-signing over this core and a kv store.
+    pub fn cosigner(&self, kv: Arc<dyn kv::Kv>) -> Arc<Cosigner> {
+        Arc::new(Cosigner::new(
             self.store.clone(),
             kv,
             self.key_wrap.clone(),
             self.authority.transport_key(),
-        );
-        Enrolment::new(
-            self.authority.clone(),
-            self.store.clone(),
-            Arc::new(cosigner),
-        )
+        ))
     }
 }
 
@@ -491,7 +487,12 @@ impl Application {
         let kv = kv::connect(redis_url, &settings.kv_prefix)
             .await
             .context("cannot connect to Redis")?;
-        let enrolment = Arc::new(core.enrolment(kv.clone()));
+        let cosigner = core.cosigner(kv.clone());
+        let enrolment = Arc::new(Enrolment::new(
+            core.authority.clone(),
+            core.store.clone(),
+            cosigner.clone(),
+        ));
         let (sms, dev_sms) = sms_sender(&settings)?;
         let sync = Arc::new(Syncer::new(core.store.clone(), platform(&settings)?));
         let notices = Arc::new(Notifier::new(core.store.clone(), sms.clone()));
@@ -535,18 +536,12 @@ impl Application {
             sync.clone(),
             enrolment.clone(),
         ));
-        let cosigner = Arc::new(Cosigner::new(
-            core.store.clone(),
-            kv.clone(),
-            core.key_wrap.clone(),
-            core.authority.transport_key(),
-        ));
         let portals = Arc::new(Portals::new(core.store.clone()));
         let logins = Arc::new(
             Logins::new(
                 kv.clone(),
                 people.clone(),
-                cosigner,
+                cosigner.clone(),
                 core.authority.clone(),
                 core.store.clone(),
                 &public_base,
@@ -578,10 +573,12 @@ impl Application {
         } else {
             None
         };
+        let signing = Arc::new(Signing::new(cosigner, enrolment.clone(), logins.clone()));
         let state = AppState {
             authority: core.authority.clone(),
             store: core.store.clone(),
             enrolment,
+            signing,
             captcha: Arc::new(Captcha::new(kv.clone(), CaptchaLimits::default())),
             applicants: Arc::new(Applicants::new(core.store.clone(), otp.clone(), kv.clone())),
             applications,

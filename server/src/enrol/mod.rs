@@ -88,27 +88,16 @@ pub struct StartedEnrolment {
     pub session: OpenedSession,
 }
 
-/// What a verified signature led to.
+/// A key enrolment completed: the certificate is active, and the phone keeps the PEM and the
+/// device token.
 #[derive(Debug, Clone)]
-pub enum SignatureOutcome {
-    /// The certificate is active; the phone keeps the PEM and the device token.
-    Enrolled {
-        /// Serial.
-        serial: CertificateSerial,
-        /// The signed certificate, PEM.
-        certificate_pem: String,
-        /// The phone's credential for key checks (shown once; stored hashed).
-        device_token: String,
-    },
-    /// A PIN check passed.
-    PinVerified {
-        /// Serial.
-        serial: CertificateSerial,
-        /// `verify_pin` or `change_pin`.
-        purpose: Purpose,
-    },
-    /// A verified signature over a login challenge, for the login service to complete.
-    Login(CompletedSignature),
+pub struct Activated {
+    /// Serial.
+    pub serial: CertificateSerial,
+    /// The signed certificate, PEM.
+    pub certificate_pem: String,
+    /// The phone's credential for key checks (shown once; stored hashed).
+    pub device_token: String,
 }
 
 /// The enrolment and key-management service.
@@ -241,29 +230,9 @@ impl Enrolment {
         })
     }
 
-    /// Step 3 of co-signing, then what the signature was for.
-    pub async fn finish_signature(
-        &self,
-        session_id: &str,
-        signature: &[u8],
-    ) -> Result<SignatureOutcome, EnrolError> {
-        let completed = self.cosigner.finish(session_id, signature).await?;
-        match completed.purpose {
-            Purpose::KeyEnrolment => self.complete(completed).await,
-            purpose @ (Purpose::VerifyPin | Purpose::ChangePin) => {
-                Ok(SignatureOutcome::PinVerified {
-                    serial: completed.serial,
-                    purpose,
-                })
-            }
-            Purpose::Login => Ok(SignatureOutcome::Login(completed)),
-        }
-    }
-
-    async fn complete(
-        &self,
-        completed: CompletedSignature,
-    ) -> Result<SignatureOutcome, EnrolError> {
+    /// Completes a key enrolment whose first signature verified: signs and activates the
+    /// certificate, and supersedes the application's certificate on an earlier phone.
+    pub async fn activate(&self, completed: CompletedSignature) -> Result<Activated, EnrolError> {
         let record = self.authority.certificate(&completed.serial).await?;
         let der = self.authority.sign_tbs(&record.tbs_der)?;
         let device_token = tokens::random_token(32);
@@ -304,7 +273,7 @@ impl Enrolment {
             }
         }
         let certificate_pem = crate::ca::IssuedCertificate { record, der }.pem()?;
-        Ok(SignatureOutcome::Enrolled {
+        Ok(Activated {
             serial: completed.serial,
             certificate_pem,
             device_token,

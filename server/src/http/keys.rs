@@ -11,7 +11,7 @@ use super::{AppState, principals::DeviceToken};
 use crate::{
     cosign::{OpenedSession, Purpose},
     domain::CertificateSerial,
-    enrol::{SignatureOutcome, Ticket},
+    enrol::Ticket,
     error::AppError,
 };
 
@@ -203,37 +203,12 @@ pub async fn signature(
     body: web::Json<SignatureRequest>,
 ) -> Result<HttpResponse, AppError> {
     let signature = decode("signature", &body.signature)?;
-    let outcome = state
-        .enrolment
-        .finish_signature(&path.into_inner(), &signature)
-        .await?;
-    Ok(HttpResponse::Ok().json(match outcome {
-        SignatureOutcome::Enrolled {
-            serial,
-            certificate_pem,
-            device_token,
-        } => SignatureResponse {
-            purpose: Purpose::KeyEnrolment.as_str().into(),
-            serial: serial.to_string(),
-            certificate: Some(certificate_pem),
-            device_token: Some(device_token),
-        },
-        SignatureOutcome::PinVerified { serial, purpose } => SignatureResponse {
-            purpose: purpose.as_str().into(),
-            serial: serial.to_string(),
-            certificate: None,
-            device_token: None,
-        },
-        SignatureOutcome::Login(completed) => {
-            let serial = completed.serial.to_string();
-            state.logins.complete(completed).await?;
-            SignatureResponse {
-                purpose: Purpose::Login.as_str().into(),
-                serial,
-                certificate: None,
-                device_token: None,
-            }
-        }
+    let finished = state.signing.finish(&path.into_inner(), &signature).await?;
+    Ok(HttpResponse::Ok().json(SignatureResponse {
+        purpose: finished.purpose.as_str().into(),
+        serial: finished.serial.to_string(),
+        certificate: finished.certificate_pem,
+        device_token: finished.device_token,
     }))
 }
 

@@ -120,6 +120,8 @@ pub struct AppState {
     pub kv: Arc<dyn Kv>,
     /// Split-key enrolment, co-signing and PIN checks.
     pub enrolment: Arc<Enrolment>,
+    /// What finished co-signatures complete.
+    pub signing: Arc<crate::signing::Signing>,
     /// The slider check before SMS codes.
     pub captcha: Arc<Captcha>,
     /// SMS one-time codes.

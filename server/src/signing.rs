@@ -1,0 +1,113 @@
+//! What a finished co-signature completes: the one place that maps each co-signing purpose to
+//! the service that completes it. The phone's last step (`…/signature`) is the same for every
+//! purpose; the server has verified the signature over the message it wrote itself
+//! (`cosign`), and here the signature takes effect: a key enrolment activates its certificate,
+//! a PIN check is reported, a login is confirmed. A new purpose (a grant change, a revocation
+//! request, a renewal, a seal) adds its arm here and nothing else in the HTTP layer.
+
+use std::sync::Arc;
+
+use crate::{
+    cosign::{CosignError, Cosigner, Purpose},
+    domain::CertificateSerial,
+    enrol::{EnrolError, Enrolment},
+    failure::{Describe, Description},
+    login::{LoginError, Logins},
+};
+
+/// What the phone is told when its signature took effect.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// What the signature was for.
+    pub purpose: Purpose,
+    /// The certificate that signed.
+    pub serial: CertificateSerial,
+    /// A key enrolment's certificate, PEM.
+    pub certificate_pem: Option<String>,
+    /// A key enrolment's device token (shown once).
+    pub device_token: Option<String>,
+}
+
+impl Finished {
+    fn of(purpose: Purpose, serial: CertificateSerial) -> Self {
+        Self {
+            purpose,
+            serial,
+            certificate_pem: None,
+            device_token: None,
+        }
+    }
+}
+
+/// Why a signature did not take effect.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SigningError {
+    /// The signature itself (session, order, verification).
+    #[error(transparent)]
+    Cosign(#[from] CosignError),
+    /// Activating an enrolled certificate.
+    #[error(transparent)]
+    Enrol(#[from] EnrolError),
+    /// Confirming a login.
+    #[error(transparent)]
+    Login(#[from] LoginError),
+}
+
+impl Describe for SigningError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::Cosign(e) => e.describe(),
+            Self::Enrol(e) => e.describe(),
+            Self::Login(e) => e.describe(),
+        }
+    }
+}
+
+/// The completion of co-signatures.
+#[derive(Debug)]
+pub struct Signing {
+    cosigner: Arc<Cosigner>,
+    enrolment: Arc<Enrolment>,
+    logins: Arc<Logins>,
+}
+
+impl Signing {
+    /// Over the co-signer and the services that signatures complete.
+    pub fn new(cosigner: Arc<Cosigner>, enrolment: Arc<Enrolment>, logins: Arc<Logins>) -> Self {
+        Self {
+            cosigner,
+            enrolment,
+            logins,
+        }
+    }
+
+    /// Step 3 of co-signing (the server verifies the phone's signature), then what the
+    /// signature was for.
+    #[tracing::instrument(skip(self, signature))]
+    pub async fn finish(
+        &self,
+        session_id: &str,
+        signature: &[u8],
+    ) -> Result<Finished, SigningError> {
+        let signed = self.cosigner.finish(session_id, signature).await?;
+        let purpose = signed.purpose;
+        match purpose {
+            Purpose::KeyEnrolment => {
+                let activated = self.enrolment.activate(signed).await?;
+                Ok(Finished {
+                    purpose,
+                    serial: activated.serial,
+                    certificate_pem: Some(activated.certificate_pem),
+                    device_token: Some(activated.device_token),
+                })
+            }
+            Purpose::VerifyPin | Purpose::ChangePin => Ok(Finished::of(purpose, signed.serial)),
+            Purpose::Login => {
+                let serial = signed.serial.clone();
+                self.logins.complete(signed).await?;
+                Ok(Finished::of(purpose, serial))
+            }
+        }
+    }
+}
