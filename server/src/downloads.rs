@@ -18,7 +18,8 @@ use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
     applications::{ApplicationError, ApplicationRecord, Applications},
-    ca::{CertificateRecord, CertificateStatus, HolderDraft, UnitDraft},
+    ca::{CertificateRecord, HolderDraft, UnitDraft},
+    certificates::Standing,
     domain::{CertificateSerial, DomainError},
     enrol::{DownloadLink, EnrolError, Enrolment, StartedEnrolment},
     notify::NoticeDraft,
@@ -243,12 +244,9 @@ impl Downloads {
         let holder = HolderDraft::parse(&person.name, &person.id_number, &agent.phone)?;
         let (held, _) = self.people.certificates_of(&person).await?;
         let now = Utc::now();
-        let holds_one = held.iter().any(|c| {
-            c.uscc == unit.uscc.as_str()
-                && c.status == CertificateStatus::Active
-                && c.revocation.is_none()
-                && now < c.not_after
-        });
+        let holds_one = held
+            .iter()
+            .any(|c| c.uscc == unit.uscc.as_str() && Standing::of(c, now).in_force());
         if holds_one {
             let proof = proof.ok_or(DownloadError::ReverificationRequired)?;
             self.reverify(user, proof).await?;

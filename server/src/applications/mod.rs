@@ -21,6 +21,7 @@ use crate::failure::{Describe, Description, ErrorKind, code};
 use crate::{
     applicants::ApplicantRecord,
     audit::AuditDraft,
+    certificates::Standing,
     domain::DomainError,
     failure::StorageError,
     notify::NoticeDraft,
@@ -244,14 +245,11 @@ pub trait ApplicationStore: Send + Sync + std::fmt::Debug {
         applicant_id: i64,
     ) -> Result<Vec<ApplicationRecord>, StorageError>;
     /// The newest activated certificate downloaded for each of these applications (those that
-    /// have one): its status and end of validity.
+    /// have one).
     async fn certificates_of(
         &self,
         application_ids: &[i64],
-    ) -> Result<
-        std::collections::HashMap<i64, (crate::ca::CertificateStatus, DateTime<Utc>)>,
-        StorageError,
-    >;
+    ) -> Result<std::collections::HashMap<i64, crate::ca::CertificateRecord>, StorageError>;
     /// Approved applications naming `id_number` as their agent, oldest first.
     async fn approved_for_agent(
         &self,
@@ -498,16 +496,20 @@ impl Applications {
         Ok(self.store.approved_for_agent(id_number).await?)
     }
 
-    /// The newest certificate of each application that has one (see
+    /// Where the newest certificate of each application that has one stands now (see
     /// [`ApplicationStore::certificates_of`]).
     pub async fn certificates_of(
         &self,
         application_ids: &[i64],
-    ) -> Result<
-        std::collections::HashMap<i64, (crate::ca::CertificateStatus, DateTime<Utc>)>,
-        ApplicationError,
-    > {
-        Ok(self.store.certificates_of(application_ids).await?)
+    ) -> Result<std::collections::HashMap<i64, Standing>, ApplicationError> {
+        let now = Utc::now();
+        Ok(self
+            .store
+            .certificates_of(application_ids)
+            .await?
+            .into_iter()
+            .map(|(id, certificate)| (id, Standing::of(&certificate, now)))
+            .collect())
     }
 
     /// The agreement's reading countdown in seconds.

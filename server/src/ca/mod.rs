@@ -357,6 +357,22 @@ impl Authority {
         reason: RevocationReason,
         actor: &Actor,
     ) -> Result<RevocationRecord, CaError> {
+        let draft = self.revocation(serial, reason, actor).await?;
+        let revocation = self.store.revoke(draft).await?;
+        self.publish_revocations().await;
+        Ok(revocation)
+    }
+
+    /// What revoking `serial` now writes: the revocation with its audit entry and, unless it
+    /// is superseded by a download (whose own notice says so), the holder's SMS notice. For a
+    /// store transaction that revokes beside other changes; call
+    /// [`Authority::publish_revocations`] after it commits.
+    pub async fn revocation(
+        &self,
+        serial: &CertificateSerial,
+        reason: RevocationReason,
+        actor: &Actor,
+    ) -> Result<RevocationDraft, CaError> {
         let audit = AuditDraft {
             actor: actor.clone(),
             action: "certificate.revoke",
@@ -370,22 +386,22 @@ impl Authority {
                 NoticeDraft::certificate_changed(&record, CertificateChange::Revoked)
             }
         };
-        let revocation = self
-            .store
-            .revoke(
-                serial,
-                reason,
-                Utc::now(),
-                &actor.to_string(),
-                audit,
-                notice,
-            )
-            .await?;
+        Ok(RevocationDraft {
+            serial: serial.clone(),
+            reason,
+            revoked_at: Utc::now(),
+            revoked_by: actor.to_string(),
+            audit,
+            notice,
+        })
+    }
+
+    /// Issues a new CRL after revocations were stored. A failure is logged, not returned: the
+    /// revocations stand, OCSP already reports them, and the periodic task issues the CRL.
+    pub async fn publish_revocations(&self) {
         if let Err(error) = self.regenerate_crl().await {
-            // The revocation stands and OCSP already reports it; the periodic task retries.
             tracing::error!(error = %error, "CRL regeneration after revocation failed");
         }
-        Ok(revocation)
     }
 
     /// The current CRL, issuing a new one when none exists or the newest is past half-life.

@@ -259,6 +259,23 @@ pub struct RevocationRecord {
     pub revoked_at: DateTime<Utc>,
 }
 
+/// A revocation about to be stored, with what is written in its transaction.
+#[derive(Debug, Clone)]
+pub struct RevocationDraft {
+    /// Serial.
+    pub serial: CertificateSerial,
+    /// Why.
+    pub reason: RevocationReason,
+    /// When.
+    pub revoked_at: DateTime<Utc>,
+    /// Who, as the audit log names them.
+    pub revoked_by: String,
+    /// The audit entry.
+    pub audit: AuditDraft,
+    /// The holder's SMS notice, if they are told.
+    pub notice: Option<NoticeDraft>,
+}
+
 /// One of the CA's own keys, private half sealed.
 #[derive(Debug, Clone)]
 pub struct AuthorityKeyRecord {
@@ -351,19 +368,10 @@ pub trait CertStore: Send + Sync + std::fmt::Debug {
         &self,
         serial: &CertificateSerial,
     ) -> Result<Option<CertificateRecord>, StorageError>;
-    /// Revokes an active certificate, with its audit entry and the holder's `notice`, in one
-    /// transaction; a certificate
-    /// downloaded for an application also queues its `revoked` event for the employment platform
-    /// in that transaction.
-    async fn revoke(
-        &self,
-        serial: &CertificateSerial,
-        reason: RevocationReason,
-        revoked_at: DateTime<Utc>,
-        revoked_by: &str,
-        audit: AuditDraft,
-        notice: Option<NoticeDraft>,
-    ) -> Result<RevocationRecord, CaError>;
+    /// Revokes an active certificate, with its audit entry and the holder's notice, in one
+    /// transaction; a certificate downloaded for an application also queues its `revoked`
+    /// event for the employment platform in that transaction.
+    async fn revoke(&self, revocation: RevocationDraft) -> Result<RevocationRecord, CaError>;
     /// Every revocation, for the CRL.
     async fn revocations(&self) -> Result<Vec<RevocationRecord>, StorageError>;
     /// The newest CRL.

@@ -1,6 +1,27 @@
-//! Certificates as the registry knows them: what happens to one in its life.
+//! The certificate as an aggregate: the rules of its life that every service asks here instead
+//! of deciding on its own.
+//!
+//! - [`Standing`]: where a certificate stands at a given time (pending, active, expired,
+//!   revoked, …), the one place its status code and its Chinese label (已激活, 已废除, …) are
+//!   written, and whether it may sign (log in, co-sign, be the default).
+//! - [`role_of_new`]: whether a new certificate is its employer's primary (主证书) or a sub
+//!   (子证书).
+//! - [`superseded_by_download`]: which certificates a download on a new phone replaces.
+//! - [`CertificateEvent`]: what the employment platform hears of a certificate's life.
+//!
+//! The stores persist what these rules decide: activation, supersession and revocation are
+//! written by the store in one transaction each (`store/cert_store.rs`, `store/key_store.rs`),
+//! and the per-employer serialisation under which a role is chosen is one helper
+//! (`store::txn::lock_employer`). Revocation by the holder, renewal and information changes
+//! belong here too.
+
+mod role;
+mod standing;
 
 use serde::{Deserialize, Serialize};
+
+pub use role::{EmployerHoldings, role_of_new};
+pub use standing::{Standing, superseded_by_download};
 
 /// What happened to a certificate, as reported to the employment platform for the certificates
 /// downloaded for an approved application.

@@ -28,6 +28,7 @@ use crate::failure::{Describe, Description, code};
 use crate::{
     audit::{Actor, AuditDraft},
     ca::{CaError, CertificateStatus, KeyWrap},
+    certificates::Standing,
     domain::CertificateSerial,
     kv::{Kv, KvError},
     notify::NoticeDraft,
@@ -125,12 +126,12 @@ pub enum CosignError {
     #[error("key locked")]
     KeyLocked,
     /// The certificate cannot sign now (revoked, expired, abandoned, or not yet enrolled).
-    #[error("certificate {serial} cannot sign: {status}")]
+    #[error("certificate {serial} cannot sign: {standing}")]
     NotUsable {
         /// The certificate.
         serial: CertificateSerial,
-        /// Why.
-        status: &'static str,
+        /// Where it stands.
+        standing: Standing,
     },
     /// Client input does not parse (point, scalar, proof, signature encoding); not counted.
     #[error("malformed {what}: {source}")]
@@ -403,7 +404,7 @@ impl Cosigner {
             .key_share(&serial)
             .await?
             .ok_or(CosignError::SessionNotFound)?;
-        ensure_usable(&share, stored.purpose)?;
+        ensure_usable(&share, stored.purpose, Utc::now())?;
         let p1 = self
             .key_wrap
             .decrypt(&phone_share_label(&serial), &share.sealed_phone_share)?;
@@ -566,21 +567,25 @@ impl Cosigner {
 }
 
 /// Whether the key may co-sign for `purpose` now.
-fn ensure_usable(share: &KeyShareRecord, purpose: Purpose) -> Result<(), CosignError> {
+/// Whether the key share's certificate may take part in a session for `purpose` at `now`: a
+/// key enrolment signs for a pending certificate, every other purpose for one in force; a
+/// locked key signs for nothing.
+fn ensure_usable(
+    share: &KeyShareRecord,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<(), CosignError> {
     let certificate = &share.certificate;
-    let not_usable = |status| CosignError::NotUsable {
-        serial: certificate.serial.clone(),
-        status,
+    let standing = Standing::of(certificate, now);
+    let usable = match purpose {
+        Purpose::KeyEnrolment => standing == Standing::Pending,
+        Purpose::VerifyPin | Purpose::ChangePin | Purpose::Login => standing.in_force(),
     };
-    let expected = match purpose {
-        Purpose::KeyEnrolment => CertificateStatus::Pending,
-        Purpose::VerifyPin | Purpose::ChangePin | Purpose::Login => CertificateStatus::Active,
-    };
-    if certificate.status != expected {
-        return Err(not_usable(certificate.status.as_str()));
-    }
-    if expected == CertificateStatus::Active && certificate.not_after <= Utc::now() {
-        return Err(not_usable("expired"));
+    if !usable {
+        return Err(CosignError::NotUsable {
+            serial: certificate.serial.clone(),
+            standing,
+        });
     }
     if share.locked_at.is_some() {
         return Err(CosignError::KeyLocked);
@@ -608,19 +613,10 @@ impl Describe for CosignError {
                 code::KEY_LOCKED,
                 "PIN 码连续错误 6 次，证书已锁定：请在小程序中重新完成实名认证、人脸识别和短信验证后解锁",
             ),
-            Self::NotUsable { status, .. } => {
-                let why = match *status {
-                    "pending" => "尚未完成下载激活",
-                    "revoked" => "已废除",
-                    "abandoned" => "已作废（下载已重新开始）",
-                    "expired" => "已过期",
-                    _ => "状态异常",
-                };
-                Description::new(
-                    code::CERTIFICATE_NOT_USABLE,
-                    format!("该证书{why}，不能用于签名"),
-                )
-            }
+            Self::NotUsable { standing, .. } => Description::new(
+                code::CERTIFICATE_NOT_USABLE,
+                format!("该证书{}，不能用于签名", standing.label_zh()),
+            ),
             Self::Malformed { source, .. } => match source {
                 SignerError::InvalidPoint => Description::new(
                     code::INVALID_POINT,

@@ -32,6 +32,7 @@ use crate::{
         Authority, CaError, HolderDraft, MediaType, RevocationReason, UnitDraft, issue_audit,
         profile, public_key_info,
     },
+    certificates,
     cosign::{CompletedSignature, CosignError, Cosigner, KeyStatus, OpenedSession, Purpose},
     domain::CertificateSerial,
     notify::NoticeDraft,
@@ -245,10 +246,20 @@ impl Enrolment {
                 "proof": "co-signed key enrolment",
             }),
         };
-        // A download on a new phone replaces the application's certificate on the old one, and
-        // the holder hears of it: a download they did not make is how a stolen session shows.
-        let replaced = self.store.replaced_by(&completed.serial).await?;
-        let notice = if replaced.is_empty() {
+        // A download on a new phone replaces the application's certificate on the old one, in
+        // the activation's transaction, and the holder hears of it: a download they did not make
+        // is how a stolen session shows.
+        let others = self.store.other_downloads(&completed.serial).await?;
+        let superseded = certificates::superseded_by_download(&others, Utc::now());
+        let mut supersedes = Vec::with_capacity(superseded.len());
+        for old in &superseded {
+            supersedes.push(
+                self.authority
+                    .revocation(old, RevocationReason::Superseded, &Actor::Phone)
+                    .await?,
+            );
+        }
+        let notice = if superseded.is_empty() {
             None
         } else {
             NoticeDraft::certificate_changed(&record, CertificateChange::DownloadedAgain)
@@ -258,19 +269,13 @@ impl Enrolment {
                 &completed.serial,
                 der.clone(),
                 tokens::digest(&device_token),
+                supersedes,
                 audit,
                 notice,
             )
             .await?;
-        for old in replaced {
-            match self
-                .authority
-                .revoke(&old, RevocationReason::Superseded, &Actor::Phone)
-                .await
-            {
-                Ok(_) | Err(CaError::AlreadyRevoked { .. }) => {}
-                Err(error) => return Err(error.into()),
-            }
+        if !superseded.is_empty() {
+            self.authority.publish_revocations().await;
         }
         let certificate_pem = crate::ca::IssuedCertificate { record, der }.pem()?;
         Ok(Activated {

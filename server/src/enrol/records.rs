@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::EnrolError;
 use crate::{
     audit::AuditDraft,
-    ca::{CertificateRecord, HolderDraft, PendingCertificate, UnitDraft},
+    ca::{CertificateRecord, HolderDraft, PendingCertificate, RevocationDraft, UnitDraft},
     cosign::NewKeyShare,
     domain::CertificateSerial,
     notify::NoticeDraft,
@@ -81,22 +81,23 @@ pub trait EnrolStore: Send + Sync + std::fmt::Debug {
     /// ignored) if it has none. Concurrent downloads of one application share the ticket, so
     /// starting one abandons the other and exactly one certificate results.
     async fn download_ticket(&self, ticket: NewTicket) -> Result<String, EnrolError>;
-    /// Active certificates downloaded for the same application as `serial`, other than it
-    /// (the phones a new download replaces).
-    async fn replaced_by(
+    /// The other certificates downloaded for the same application as `serial` (the phones a
+    /// new download may replace), signed or not.
+    async fn other_downloads(
         &self,
         serial: &CertificateSerial,
-    ) -> Result<Vec<CertificateSerial>, EnrolError>;
+    ) -> Result<Vec<CertificateRecord>, EnrolError>;
     /// Activates the pending certificate with its signed bytes, stores the device token hash,
-    /// completes the ticket, appends the audit entry and queues the holder's `notice`, and for
-    /// a download queues the `activated` event for the employment platform, all in one
-    /// transaction. `Superseded` if the certificate is no longer pending (a newer attempt
-    /// abandoned it).
+    /// completes the ticket, revokes the certificates it `supersedes`, appends the audit entry
+    /// and queues the holder's `notice`, and for a download queues the `activated` event for the
+    /// employment platform, all in one transaction. `Superseded` if the certificate is no longer
+    /// pending (a newer attempt abandoned it).
     async fn complete_enrolment(
         &self,
         serial: &CertificateSerial,
         der: Vec<u8>,
         device_token_hash: String,
+        supersedes: Vec<RevocationDraft>,
         audit: AuditDraft,
         notice: Option<NoticeDraft>,
     ) -> Result<(), EnrolError>;

@@ -11,6 +11,7 @@ use crate::{
         AgentInfo, AgentInput, ApplicationRecord, ApplicationStatus, CaInfo, CaInput,
         EnterpriseInfo, EnterpriseInput,
     },
+    certificates::Standing,
     error::AppError,
     sync::{SyncState, SyncStatus},
 };
@@ -75,6 +76,12 @@ impl StatusItem {
             reason,
         }
     }
+
+    /// The 证书状态 of an application whose newest certificate stands so (`Pending` before one
+    /// is downloaded).
+    fn of_certificate(standing: Standing) -> Self {
+        Self::new(standing.as_str(), standing.label_zh(), None)
+    }
 }
 
 /// Where an application stands, as the applicant's 资料状态 table shows it (seed 000 §三(三)):
@@ -117,7 +124,7 @@ impl ApplicationProgress {
         Self {
             review: StatusItem::new(record.status.as_str(), review_label, reason),
             sync: StatusItem::new("not_synced", "申请资料同步：数据未同步", None),
-            certificate: StatusItem::new("inactive", "未激活", None),
+            certificate: StatusItem::of_certificate(Standing::Pending),
             seal: if seal_wanted {
                 StatusItem::new("applied", "已申请印章，待制作", None)
             } else {
@@ -171,21 +178,14 @@ impl ApplicationBody {
             .await
             .map_err(crate::ca::CaError::Storage)?;
         let certificates = state.applications.certificates_of(&ids).await?;
-        let now = Utc::now();
         Ok(records
             .into_iter()
             .map(|record| {
                 let sync = syncs.remove(&record.id);
                 let certificate = certificates.get(&record.id).copied();
                 let mut body = Self::new(state, record);
-                if let Some((status, not_after)) = certificate {
-                    body.progress.certificate = match status {
-                        crate::ca::CertificateStatus::Revoked => {
-                            StatusItem::new("revoked", "已废除", None)
-                        }
-                        _ if not_after <= now => StatusItem::new("expired", "已过期", None),
-                        _ => StatusItem::new("active", "已激活", None),
-                    };
+                if let Some(standing) = certificate {
+                    body.progress.certificate = StatusItem::of_certificate(standing);
                 }
                 if let Some(delivery) = sync.as_ref().map(|s| &s.delivery) {
                     body.sync_status = Some(delivery.status.as_str().to_string());

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::{AppState, otp::SendCodeResponse, principals::MpSession};
 use crate::{
+    certificates::Standing,
     downloads::Reverification,
     error::AppError,
     people::{BindOutcome, PersonRecord},
@@ -313,9 +314,9 @@ pub struct HeldCertificateBody {
     pub uscc: String,
     /// `primary` (the employer's first certificate) or `sub`.
     pub role: String,
-    /// `active`, `revoked` or `expired`.
+    /// `active`, `revoked` or `expired` (`not_yet_valid` before its validity begins).
     pub status: String,
-    /// The seed's wording: 已激活, 已废除 or 已过期.
+    /// The seed's wording: 已激活, 已废除 or 已过期 (未生效).
     pub status_label: String,
     /// Valid until.
     pub not_after: DateTime<Utc>,
@@ -330,24 +331,19 @@ pub async fn certificates(
     state: web::Data<AppState>,
     user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    use crate::ca::CertificateStatus;
     let (held, default) = state.people.certificates(&user).await?;
     let now = Utc::now();
     let list: Vec<HeldCertificateBody> = held
         .into_iter()
         .map(|c| {
-            let (status, label) = match c.status {
-                CertificateStatus::Revoked => ("revoked", "已废除"),
-                _ if c.not_after <= now => ("expired", "已过期"),
-                _ => ("active", "已激活"),
-            };
+            let standing = Standing::of(&c, now);
             HeldCertificateBody {
                 serial: c.serial.to_string(),
                 unit_name: c.unit_name,
                 uscc: c.uscc,
                 role: c.role.as_str().to_string(),
-                status: status.to_string(),
-                status_label: label.to_string(),
+                status: standing.as_str().to_string(),
+                status_label: standing.label_zh().to_string(),
                 not_after: c.not_after,
                 default: default == Some(c.id),
             }

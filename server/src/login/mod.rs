@@ -22,7 +22,8 @@ use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
     audit::{Actor, AuditDraft},
-    ca::{Authority, CaError, CertStore, CertificateRecord, CertificateStatus},
+    ca::{Authority, CaError, CertStore, CertificateRecord},
+    certificates::Standing,
     cosign::{CompletedSignature, CosignError, Cosigner, OpenedSession, Purpose},
     domain::CertificateSerial,
     geo::RegionDb,
@@ -265,10 +266,10 @@ pub enum LoginError {
     #[error("no usable certificate")]
     NoCertificate,
     /// The certificate cannot log in now (revoked, expired, not active).
-    #[error("certificate cannot log in: {status}")]
+    #[error("certificate cannot log in: {standing}")]
     CertificateNotUsable {
-        /// Why.
-        status: &'static str,
+        /// Where it stands.
+        standing: Standing,
     },
     /// The signature was not over a challenge of a session this server keeps.
     #[error("signature is not over a current login challenge")]
@@ -579,7 +580,7 @@ impl Logins {
         let now = Utc::now();
         let mut eligible: Vec<Eligible> = held
             .into_iter()
-            .filter(|c| usable(c, now).is_ok())
+            .filter(|c| Standing::of(c, now).in_force())
             .map(|certificate| Eligible {
                 default: Some(certificate.id) == default,
                 certificate,
@@ -666,7 +667,10 @@ impl Logins {
             .into_iter()
             .find(|c| c.serial == serial)
             .ok_or(LoginError::CertificateNotHeld)?;
-        usable(&certificate, Utc::now())?;
+        let standing = Standing::of(&certificate, Utc::now());
+        if !standing.in_force() {
+            return Err(LoginError::CertificateNotUsable { standing });
+        }
         Ok(certificate)
     }
 
@@ -837,22 +841,6 @@ fn ensure_scanner(session: &LoginSession, user: &WxUserRecord) -> Result<(), Log
     }
 }
 
-/// Whether a certificate can log in at `now`.
-fn usable(certificate: &CertificateRecord, now: DateTime<Utc>) -> Result<(), LoginError> {
-    if certificate.revocation.is_some() || certificate.status == CertificateStatus::Revoked {
-        return Err(LoginError::CertificateNotUsable { status: "revoked" });
-    }
-    if certificate.status != CertificateStatus::Active {
-        return Err(LoginError::CertificateNotUsable {
-            status: certificate.status.as_str(),
-        });
-    }
-    if now < certificate.not_before || now >= certificate.not_after {
-        return Err(LoginError::CertificateNotUsable { status: "expired" });
-    }
-    Ok(())
-}
-
 impl Describe for LoginError {
     fn describe(&self) -> Description {
         match self {
@@ -900,17 +888,9 @@ impl Describe for LoginError {
                 code::NO_CERTIFICATE,
                 "您还没有可用的证书：请先在“手机CA证书下载”中下载证书；已废除、已过期的证书不能登录",
             ),
-            Self::CertificateNotUsable { status } => Description::new(
+            Self::CertificateNotUsable { standing } => Description::new(
                 code::CERTIFICATE_NOT_USABLE,
-                format!(
-                    "该证书{}，不能用于登录",
-                    match *status {
-                        "revoked" => "已废除",
-                        "expired" => "已过期或尚未生效",
-                        "pending" => "尚未完成下载激活",
-                        _ => "状态异常",
-                    }
-                ),
+                format!("该证书{}，不能用于登录", standing.label_zh()),
             ),
             Self::MatchWrong => Description::new(
                 code::LOGIN_MATCH_WRONG,

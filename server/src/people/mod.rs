@@ -17,6 +17,7 @@ use crate::failure::{Describe, Description, code};
 use crate::{
     audit::{Actor, AuditDraft},
     ca::CertificateRecord,
+    certificates::Standing,
     domain::{DomainError, PersonName, PhoneNumber, ResidentId},
     kv::{Kv, KvError},
     otp::{OtpError, OtpPurpose, OtpService, SentCode},
@@ -153,9 +154,8 @@ pub trait PeopleStore: Send + Sync + std::fmt::Debug {
         &self,
         person_id: i64,
     ) -> Result<(Vec<CertificateRecord>, Option<i64>), StorageError>;
-    /// Makes `serial` the person's default certificate; false unless it is one of their active
-    /// certificates.
-    async fn set_default(&self, person_id: i64, serial: &str) -> Result<bool, StorageError>;
+    /// Makes certificate `certificate_id` the person's default.
+    async fn set_default(&self, person_id: i64, certificate_id: i64) -> Result<(), StorageError>;
 }
 
 /// Why a mini-program step was refused.
@@ -344,14 +344,16 @@ impl People {
         Ok(self.store.certificates_of(person.id).await?)
     }
 
-    /// Makes one of the person's active certificates their default (默认证书).
+    /// Makes one of the person's certificates in force their default (默认证书).
     pub async fn set_default(&self, user: &WxUserRecord, serial: &str) -> Result<(), PeopleError> {
         let person = self.person(user).await?;
-        if self.store.set_default(person.id, serial.trim()).await? {
-            Ok(())
-        } else {
-            Err(PeopleError::CertificateNotHeld)
-        }
+        let (held, _) = self.store.certificates_of(person.id).await?;
+        let now = Utc::now();
+        let chosen = held
+            .iter()
+            .find(|c| c.serial.to_string() == serial.trim() && Standing::of(c, now).in_force())
+            .ok_or(PeopleError::CertificateNotHeld)?;
+        Ok(self.store.set_default(person.id, chosen.id).await?)
     }
 
     /// Checks again that the user is their person (a fresh face result of this person by this

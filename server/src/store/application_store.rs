@@ -4,16 +4,17 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait as _, ConnectionTrait as _,
-    DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait as _, QueryFilter, QueryOrder,
-    QuerySelect as _, Statement, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait as _, DatabaseTransaction, EntityTrait,
+    PaginatorTrait as _, QueryFilter, QueryOrder, QuerySelect as _, TransactionTrait,
+    sea_query::Expr,
 };
 
 use super::{
     SeaStore,
+    cert_store::record_of,
     entities::{application, certificate, employer, enrolment_ticket},
     outbox_store::{insert_notice_in, queue_employer_sync_in},
-    txn::{append_in, commit, corrupt, retrying, unavailable},
+    txn::{append_in, commit, corrupt, lock_employer, retrying, unavailable},
 };
 use crate::failure::StorageError;
 use crate::{
@@ -21,7 +22,7 @@ use crate::{
         ApplicationRecord, ApplicationStatus, ApplicationStore, Change, Outcome, QueueFilter, Step,
     },
     audit::AuditDraft,
-    ca::CertificateStatus,
+    ca::CertificateRecord,
 };
 
 fn step<T: serde::de::DeserializeOwned>(
@@ -115,7 +116,7 @@ impl ApplicationStore for SeaStore {
     async fn certificates_of(
         &self,
         application_ids: &[i64],
-    ) -> Result<HashMap<i64, (CertificateStatus, DateTime<Utc>)>, StorageError> {
+    ) -> Result<HashMap<i64, CertificateRecord>, StorageError> {
         if application_ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -141,13 +142,15 @@ impl ApplicationStore for SeaStore {
             .map_err(unavailable)?;
         let mut newest = HashMap::new();
         for row in rows {
-            let status = CertificateStatus::parse(&row.status)
-                .ok_or_else(|| corrupt("certificates", format!("status {}", row.status)))?;
-            if let Some(application) = by_certificate.get(&row.id) {
-                newest.insert(*application, (status, row.not_after));
+            if let Some(application) = by_certificate.get(&row.id).copied() {
+                newest.insert(application, row);
             }
         }
-        Ok(newest)
+        let mut records = HashMap::with_capacity(newest.len());
+        for (application, row) in newest {
+            records.insert(application, record_of(self.db(), row).await?);
+        }
+        Ok(records)
     }
 
     async fn approved_for_agent(
@@ -337,23 +340,14 @@ impl SeaStore {
     }
 }
 
-/// The billing of application `id` of employer `uscc`, decided inside `txn`: on PostgreSQL the
-/// transaction first takes an advisory lock on the USCC, so simultaneous submissions for one
-/// employer count each other in turn; SQLite runs one writer at a time anyway.
+/// The billing of application `id` of employer `uscc`, decided inside `txn` under the
+/// employer's lock, so simultaneous submissions for one employer count each other in turn.
 async fn billing_in(
     txn: &DatabaseTransaction,
     uscc: &str,
     id: i64,
 ) -> Result<crate::applications::Billing, StorageError> {
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(hashtext($1))",
-            [uscc.into()],
-        ))
-        .await
-        .map_err(unavailable)?;
-    }
+    lock_employer(txn, uscc).await?;
     let before = application::Entity::find()
         .filter(application::COLUMN.uscc.eq(uscc))
         .filter(application::COLUMN.id.ne(id))

@@ -4,25 +4,25 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
 };
 
 use super::{
     SeaStore,
     entities::{audit_entry, authority_key, certificate, crl, revocation, unit},
     outbox_store::{insert_notice_in, queue_certificate_event_in},
-    txn::{append_in, commit, corrupt, retrying, unavailable},
+    txn::{append_in, commit, corrupt, lock_employer, retrying, unavailable},
 };
 use crate::failure::StorageError;
 use crate::{
     audit::{AuditDraft, AuditEntry},
     ca::{
         AuthorityKeyRecord, CaError, CertStore, CertificateRecord, CertificateStatus, CrlRecord,
-        KeyPurpose, MediaType, PendingCertificate, RevocationReason, RevocationRecord, Role,
+        KeyPurpose, MediaType, PendingCertificate, RevocationDraft, RevocationReason,
+        RevocationRecord, Role,
     },
-    certificates::CertificateEvent,
+    certificates::{CertificateEvent, EmployerHoldings, role_of_new},
     domain::CertificateSerial,
-    notify::NoticeDraft,
 };
 
 pub(super) async fn record_of(
@@ -77,14 +77,17 @@ pub(super) async fn record_of(
     })
 }
 
-/// Records a certificate before it is signed inside `txn`: the employer with it (created if new;
-/// a different registered name is `UnitNameMismatch`) and the role (primary if the employer has
-/// no other pending or active primary), serialised per employer.
+/// Records a certificate before it is signed inside `txn`, under the employer's lock: the
+/// employer with it (created if new; a different registered name is `UnitNameMismatch`) and the
+/// role the lifecycle core gives it ([`role_of_new`]; `replaces_primary` when it is a download
+/// on a new phone replacing the application's active primary).
 pub(super) async fn insert_pending_in(
     txn: &DatabaseTransaction,
     pending: &PendingCertificate,
+    replaces_primary: bool,
 ) -> Result<certificate::Model, CaError> {
     let now = Utc::now();
+    lock_employer(txn, pending.unit.uscc.as_str()).await?;
     let existing = unit::Entity::find()
         .filter(unit::COLUMN.uscc.eq(pending.unit.uscc.as_str()))
         .one(txn)
@@ -113,13 +116,6 @@ pub(super) async fn insert_pending_in(
             .id
         }
     };
-    // Serialise issuance per employer (PostgreSQL row lock; SQLite has one writer anyway),
-    // so two concurrent first certificates cannot both become primary.
-    unit::Entity::find_by_id(unit_id)
-        .lock_exclusive()
-        .one(txn)
-        .await
-        .map_err(unavailable)?;
     let live_primary = certificate::Entity::find()
         .filter(certificate::COLUMN.unit_id.eq(unit_id))
         .filter(certificate::COLUMN.role.eq(Role::Primary.as_str()))
@@ -132,12 +128,12 @@ pub(super) async fn insert_pending_in(
         .into_tuple::<i64>()
         .one(txn)
         .await
-        .map_err(unavailable)?;
-    let role = if live_primary.is_some() {
-        Role::Sub
-    } else {
-        Role::Primary
-    };
+        .map_err(unavailable)?
+        .is_some();
+    let role = role_of_new(EmployerHoldings {
+        live_primary,
+        replaces_primary,
+    });
     let row = certificate::ActiveModel {
         serial: Set(pending.serial.to_string()),
         unit_id: Set(unit_id),
@@ -163,6 +159,99 @@ pub(super) async fn insert_pending_in(
     Ok(row)
 }
 
+/// Marks the pending certificate `id` active with its signed bytes inside `txn`: the one
+/// Pending → Active write. False if it is no longer pending (a newer attempt abandoned it, or
+/// another instance activated it).
+pub(super) async fn activate_in(
+    txn: &DatabaseTransaction,
+    id: i64,
+    der: &[u8],
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let changed = certificate::Entity::update_many()
+        .col_expr(
+            certificate::Column::Status,
+            Expr::value(CertificateStatus::Active.as_str()),
+        )
+        .col_expr(certificate::Column::Der, Expr::value(der.to_vec()))
+        .col_expr(certificate::Column::ActivatedAt, Expr::value(now))
+        .filter(certificate::COLUMN.id.eq(id))
+        .filter(
+            certificate::COLUMN
+                .status
+                .eq(CertificateStatus::Pending.as_str()),
+        )
+        .exec(txn)
+        .await
+        .map_err(unavailable)?;
+    Ok(changed.rows_affected == 1)
+}
+
+/// Revokes the active certificate `row` inside `txn`: its status, the revocation record, the
+/// `revoked` event for the employment platform, the holder's notice and the audit entry.
+pub(super) async fn revoke_in(
+    txn: &DatabaseTransaction,
+    row: &certificate::Model,
+    draft: &RevocationDraft,
+) -> Result<RevocationRecord, CaError> {
+    if let Some(previous) = revocation::Entity::find_by_id(row.id)
+        .one(txn)
+        .await
+        .map_err(unavailable)?
+    {
+        return Err(CaError::AlreadyRevoked {
+            serial: draft.serial.clone(),
+            revoked_at: previous.revoked_at,
+        });
+    }
+    if row.status != CertificateStatus::Active.as_str() {
+        return Err(CaError::NotActive {
+            serial: draft.serial.clone(),
+        });
+    }
+    // Compare-and-set on the status: a concurrent revoker finds zero rows changed.
+    let changed = certificate::Entity::update_many()
+        .col_expr(
+            certificate::Column::Status,
+            Expr::value(CertificateStatus::Revoked.as_str()),
+        )
+        .filter(certificate::COLUMN.id.eq(row.id))
+        .filter(
+            certificate::COLUMN
+                .status
+                .eq(CertificateStatus::Active.as_str()),
+        )
+        .exec(txn)
+        .await
+        .map_err(unavailable)?;
+    if changed.rows_affected != 1 {
+        return Err(StorageError::Conflict {
+            what: "certificate status",
+        }
+        .into());
+    }
+    revocation::ActiveModel {
+        certificate_id: Set(row.id),
+        serial: Set(draft.serial.to_string()),
+        reason: Set(draft.reason.as_str().to_string()),
+        revoked_at: Set(draft.revoked_at),
+        revoked_by: Set(draft.revoked_by.clone()),
+    }
+    .insert(txn)
+    .await
+    .map_err(unavailable)?;
+    queue_certificate_event_in(txn, row, CertificateEvent::Revoked, draft.revoked_at).await?;
+    if let Some(notice) = &draft.notice {
+        insert_notice_in(txn, notice).await?;
+    }
+    append_in(txn, &draft.audit).await?;
+    Ok(RevocationRecord {
+        serial: draft.serial.clone(),
+        reason: draft.reason,
+        revoked_at: draft.revoked_at,
+    })
+}
+
 impl SeaStore {
     async fn record_pending_once(
         &self,
@@ -170,88 +259,26 @@ impl SeaStore {
         audit: &AuditDraft,
     ) -> Result<CertificateRecord, CaError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
-        let row = insert_pending_in(&txn, pending).await?;
+        let row = insert_pending_in(&txn, pending, false).await?;
         append_in(&txn, audit).await?;
         let record = record_of(&txn, row).await?;
         commit(txn).await?;
         Ok(record)
     }
 
-    async fn revoke_once(
-        &self,
-        serial: &CertificateSerial,
-        reason: RevocationReason,
-        revoked_at: DateTime<Utc>,
-        revoked_by: &str,
-        audit: &AuditDraft,
-        notice: Option<&NoticeDraft>,
-    ) -> Result<RevocationRecord, CaError> {
+    async fn revoke_once(&self, draft: &RevocationDraft) -> Result<RevocationRecord, CaError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
         let row = certificate::Entity::find()
-            .filter(certificate::COLUMN.serial.eq(serial.as_str()))
+            .filter(certificate::COLUMN.serial.eq(draft.serial.as_str()))
             .one(&txn)
             .await
             .map_err(unavailable)?
             .ok_or_else(|| CaError::CertificateNotFound {
-                serial: serial.clone(),
+                serial: draft.serial.clone(),
             })?;
-        if let Some(previous) = revocation::Entity::find_by_id(row.id)
-            .one(&txn)
-            .await
-            .map_err(unavailable)?
-        {
-            return Err(CaError::AlreadyRevoked {
-                serial: serial.clone(),
-                revoked_at: previous.revoked_at,
-            });
-        }
-        if row.status != CertificateStatus::Active.as_str() {
-            return Err(CaError::NotActive {
-                serial: serial.clone(),
-            });
-        }
-        // Compare-and-set on the status: a concurrent revoker finds zero rows changed.
-        let changed = certificate::Entity::update_many()
-            .col_expr(
-                certificate::Column::Status,
-                sea_orm::sea_query::Expr::value(CertificateStatus::Revoked.as_str()),
-            )
-            .filter(certificate::COLUMN.id.eq(row.id))
-            .filter(
-                certificate::COLUMN
-                    .status
-                    .eq(CertificateStatus::Active.as_str()),
-            )
-            .exec(&txn)
-            .await
-            .map_err(unavailable)?;
-        if changed.rows_affected != 1 {
-            return Err(StorageError::Conflict {
-                what: "certificate status",
-            }
-            .into());
-        }
-        revocation::ActiveModel {
-            certificate_id: Set(row.id),
-            serial: Set(serial.to_string()),
-            reason: Set(reason.as_str().to_string()),
-            revoked_at: Set(revoked_at),
-            revoked_by: Set(revoked_by.to_string()),
-        }
-        .insert(&txn)
-        .await
-        .map_err(unavailable)?;
-        queue_certificate_event_in(&txn, &row, CertificateEvent::Revoked, revoked_at).await?;
-        if let Some(notice) = notice {
-            insert_notice_in(&txn, notice).await?;
-        }
-        append_in(&txn, audit).await?;
+        let revocation = revoke_in(&txn, &row, draft).await?;
         commit(txn).await?;
-        Ok(RevocationRecord {
-            serial: serial.clone(),
-            reason,
-            revoked_at,
-        })
+        Ok(revocation)
     }
 }
 
@@ -339,35 +366,22 @@ impl CertStore for SeaStore {
     }
 
     async fn activate(&self, serial: &CertificateSerial, der: Vec<u8>) -> Result<(), StorageError> {
-        let changed = certificate::Entity::update_many()
-            .col_expr(
-                certificate::Column::Status,
-                sea_orm::sea_query::Expr::value(CertificateStatus::Active.as_str()),
-            )
-            .col_expr(
-                certificate::Column::Der,
-                sea_orm::sea_query::Expr::value(der),
-            )
-            .col_expr(
-                certificate::Column::ActivatedAt,
-                sea_orm::sea_query::Expr::value(Utc::now()),
-            )
+        let txn = self.db.begin().await.map_err(unavailable)?;
+        let row = certificate::Entity::find()
             .filter(certificate::COLUMN.serial.eq(serial.as_str()))
-            .filter(
-                certificate::COLUMN
-                    .status
-                    .eq(CertificateStatus::Pending.as_str()),
-            )
-            .exec(&self.db)
+            .one(&txn)
             .await
             .map_err(unavailable)?;
-        if changed.rows_affected == 1 {
-            Ok(())
-        } else {
-            Err(StorageError::Conflict {
+        let activated = match row {
+            Some(row) => activate_in(&txn, row.id, &der, Utc::now()).await?,
+            None => false,
+        };
+        if !activated {
+            return Err(StorageError::Conflict {
                 what: "certificate activation",
-            })
+            });
         }
+        commit(txn).await
     }
 
     async fn find_by_serial(
@@ -385,26 +399,8 @@ impl CertStore for SeaStore {
         }
     }
 
-    async fn revoke(
-        &self,
-        serial: &CertificateSerial,
-        reason: RevocationReason,
-        revoked_at: DateTime<Utc>,
-        revoked_by: &str,
-        audit: AuditDraft,
-        notice: Option<NoticeDraft>,
-    ) -> Result<RevocationRecord, CaError> {
-        retrying(|| {
-            self.revoke_once(
-                serial,
-                reason,
-                revoked_at,
-                revoked_by,
-                &audit,
-                notice.as_ref(),
-            )
-        })
-        .await
+    async fn revoke(&self, revocation: RevocationDraft) -> Result<RevocationRecord, CaError> {
+        retrying(|| self.revoke_once(&revocation)).await
     }
 
     async fn revocations(&self) -> Result<Vec<RevocationRecord>, StorageError> {

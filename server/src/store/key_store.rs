@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::{
     SeaStore,
-    cert_store::{insert_pending_in, record_of},
+    cert_store::{activate_in, insert_pending_in, record_of, revoke_in},
     entities::{certificate, enrolment_ticket, key_share},
     outbox_store::{insert_notice_in, queue_certificate_event_in},
     txn::{Conflicted, append_in, commit, corrupt, retrying, unavailable},
@@ -20,7 +20,10 @@ use super::{
 use crate::failure::StorageError;
 use crate::{
     audit::AuditDraft,
-    ca::{CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate, Role, UnitDraft},
+    ca::{
+        CaError, CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate,
+        RevocationDraft, Role, UnitDraft,
+    },
     certificates::CertificateEvent,
     cosign::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure},
     domain::CertificateSerial,
@@ -89,10 +92,11 @@ impl SeaStore {
         if let Some(previous) = ticket.certificate_id {
             abandon_in(&txn, previous).await?;
         }
-        let mut row = insert_pending_in(&txn, pending).await?;
-        if let Some(application_id) = ticket.application_id {
-            row = inherit_primary_in(&txn, row, application_id).await?;
-        }
+        let replaces_primary = match ticket.application_id {
+            Some(application_id) => replaces_primary_in(&txn, application_id).await?,
+            None => false,
+        };
+        let row = insert_pending_in(&txn, pending, replaces_primary).await?;
         key_share::ActiveModel {
             certificate_id: Set(row.id),
             sealed_phone_share: Set(share.sealed_phone_share.clone()),
@@ -133,6 +137,7 @@ impl SeaStore {
         serial: &CertificateSerial,
         der: &[u8],
         device_token_hash: &str,
+        supersedes: &[RevocationDraft],
         audit: &AuditDraft,
         notice: Option<&NoticeDraft>,
     ) -> Result<(), EnrolError> {
@@ -141,23 +146,7 @@ impl SeaStore {
             .await?
             .ok_or(EnrolError::Superseded)?;
         let now = Utc::now();
-        let activated = certificate::Entity::update_many()
-            .col_expr(
-                certificate::Column::Status,
-                Expr::value(CertificateStatus::Active.as_str()),
-            )
-            .col_expr(certificate::Column::Der, Expr::value(der.to_vec()))
-            .col_expr(certificate::Column::ActivatedAt, Expr::value(now))
-            .filter(certificate::COLUMN.id.eq(row.id))
-            .filter(
-                certificate::COLUMN
-                    .status
-                    .eq(CertificateStatus::Pending.as_str()),
-            )
-            .exec(&txn)
-            .await
-            .map_err(unavailable)?;
-        if activated.rows_affected != 1 {
+        if !activate_in(&txn, row.id, der, now).await? {
             return Err(EnrolError::Superseded);
         }
         key_share::Entity::update_many()
@@ -193,6 +182,18 @@ impl SeaStore {
             insert_notice_in(&txn, notice).await?;
         }
         append_in(&txn, audit).await?;
+        // The new phone's certificate first, then the ones it supersedes: the employment
+        // platform and the audit log show them in that order.
+        for revocation in supersedes {
+            let Some(old) = certificate_row(&txn, &revocation.serial).await? else {
+                continue;
+            };
+            match revoke_in(&txn, &old, revocation).await {
+                // Revoked meanwhile by someone else: superseded all the same.
+                Ok(_) | Err(CaError::AlreadyRevoked { .. } | CaError::NotActive { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
         commit(txn).await?;
         Ok(())
     }
@@ -380,19 +381,15 @@ async fn other_downloads_in(
         .collect())
 }
 
-/// A download that replaces the application's primary certificate (a new phone) is the primary
-/// too: the employer's primary is the application's certificate, whichever phone holds it.
-async fn inherit_primary_in(
+/// Whether a new download for `application_id` replaces the application's active primary
+/// certificate (on an earlier phone): a fact the lifecycle core's role rule asks for.
+async fn replaces_primary_in(
     txn: &DatabaseTransaction,
-    row: certificate::Model,
     application_id: i64,
-) -> Result<certificate::Model, EnrolError> {
-    if row.role == Role::Primary.as_str() {
-        return Ok(row);
-    }
-    let replaced = other_downloads_in(txn, application_id, row.id).await?;
-    let replaces_primary = certificate::Entity::find()
-        .filter(certificate::COLUMN.id.is_in(replaced))
+) -> Result<bool, EnrolError> {
+    let downloads = other_downloads_in(txn, application_id, 0).await?;
+    Ok(certificate::Entity::find()
+        .filter(certificate::COLUMN.id.is_in(downloads))
         .filter(certificate::COLUMN.role.eq(Role::Primary.as_str()))
         .filter(
             certificate::COLUMN
@@ -402,13 +399,7 @@ async fn inherit_primary_in(
         .one(txn)
         .await
         .map_err(unavailable)?
-        .is_some();
-    if !replaces_primary {
-        return Ok(row);
-    }
-    let mut active: certificate::ActiveModel = row.into();
-    active.role = Set(Role::Primary.as_str().to_string());
-    Ok(active.update(txn).await.map_err(unavailable)?)
+        .is_some())
 }
 
 /// The row of a new open ticket stored under `hash`.
@@ -520,10 +511,10 @@ impl EnrolStore for SeaStore {
         .await
     }
 
-    async fn replaced_by(
+    async fn other_downloads(
         &self,
         serial: &CertificateSerial,
-    ) -> Result<Vec<CertificateSerial>, EnrolError> {
+    ) -> Result<Vec<CertificateRecord>, EnrolError> {
         let row = certificate_row(self.db(), serial)
             .await?
             .ok_or_else(|| corrupt("certificates", format!("no certificate {serial}")))?;
@@ -537,25 +528,16 @@ impl EnrolStore for SeaStore {
             return Ok(Vec::new());
         };
         let others = other_downloads_in(self.db(), application_id, row.id).await?;
-        if others.is_empty() {
-            return Ok(Vec::new());
-        }
-        certificate::Entity::find()
+        let rows = certificate::Entity::find()
             .filter(certificate::COLUMN.id.is_in(others))
-            .filter(
-                certificate::COLUMN
-                    .status
-                    .eq(CertificateStatus::Active.as_str()),
-            )
             .all(self.db())
             .await
-            .map_err(unavailable)?
-            .into_iter()
-            .map(|row| {
-                CertificateSerial::parse(&row.serial)
-                    .map_err(|e| EnrolError::Storage(corrupt("certificates", e.to_string())))
-            })
-            .collect()
+            .map_err(unavailable)?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in rows {
+            records.push(record_of(self.db(), row).await?);
+        }
+        Ok(records)
     }
 
     async fn complete_enrolment(
@@ -563,11 +545,19 @@ impl EnrolStore for SeaStore {
         serial: &CertificateSerial,
         der: Vec<u8>,
         device_token_hash: String,
+        supersedes: Vec<RevocationDraft>,
         audit: AuditDraft,
         notice: Option<NoticeDraft>,
     ) -> Result<(), EnrolError> {
         retrying(|| {
-            self.complete_enrolment_once(serial, &der, &device_token_hash, &audit, notice.as_ref())
+            self.complete_enrolment_once(
+                serial,
+                &der,
+                &device_token_hash,
+                &supersedes,
+                &audit,
+                notice.as_ref(),
+            )
         })
         .await
     }

@@ -262,20 +262,16 @@ impl PeopleStore for SeaStore {
         Ok((records, default))
     }
 
-    async fn set_default(&self, person_id: i64, serial: &str) -> Result<bool, StorageError> {
-        let (held, _) = self.certificates_of(person_id).await?;
-        let Some(chosen) = held
-            .iter()
-            .find(|c| c.serial.to_string() == serial && c.status == CertificateStatus::Active)
-        else {
-            return Ok(false);
-        };
+    async fn set_default(&self, person_id: i64, certificate_id: i64) -> Result<(), StorageError> {
         person::Entity::update_many()
-            .col_expr(person::Column::DefaultCertificateId, Expr::value(chosen.id))
+            .col_expr(
+                person::Column::DefaultCertificateId,
+                Expr::value(certificate_id),
+            )
             .filter(person::COLUMN.id.eq(person_id))
             .exec(self.db())
             .await
             .map_err(unavailable)?;
-        Ok(true)
+        Ok(())
     }
 }

@@ -3,7 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, DbErr, EntityTrait, QueryOrder, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, QueryOrder, SqlErr, Statement,
 };
 
 use super::entities::audit_entry;
@@ -61,6 +62,26 @@ pub(super) async fn append_in(
     .await
     .map_err(unavailable)?;
     Ok(entry)
+}
+
+/// Serialises, until `txn` ends, what is decided per employer: a new certificate's role and an
+/// application's billing. PostgreSQL takes a transaction-scoped advisory lock on the USCC, so
+/// simultaneous first certificates or submissions of one employer see each other in turn;
+/// SQLite runs one writer at a time anyway.
+pub(super) async fn lock_employer(
+    txn: &DatabaseTransaction,
+    uscc: &str,
+) -> Result<(), StorageError> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            [uscc.into()],
+        ))
+        .await
+        .map_err(unavailable)?;
+    }
+    Ok(())
 }
 
 pub(super) async fn commit(txn: DatabaseTransaction) -> Result<(), StorageError> {
