@@ -9,9 +9,9 @@ use std::time::Duration;
 
 pub(crate) mod aliyun;
 pub mod carrier;
-#[cfg(test)]
-pub(crate) mod fake_http;
 pub mod ocr;
+#[cfg(test)]
+pub(crate) mod outages;
 pub mod platform;
 pub mod sms;
 pub mod wechat;

@@ -342,10 +342,10 @@ impl EmploymentPlatform for DevPlatform {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
-    use std::time::Duration;
+    use mcert_testkit::{Answer, FakeHttp, Received, closed_port_url};
 
     use super::*;
-    use crate::providers::fake_http::{Answer, FakeHttp, Received, closed_port_url};
+    use crate::providers::outages::SHORT_TIMEOUTS;
 
     fn record() -> EmployerSync {
         EmployerSync {
@@ -365,10 +365,7 @@ mod tests {
                 base_url: base.to_string(),
                 api_key: "key-1".into(),
             },
-            HttpTimeouts {
-                connect: Duration::from_millis(300),
-                total: Duration::from_millis(300),
-            },
+            SHORT_TIMEOUTS,
         )
         .unwrap()
     }

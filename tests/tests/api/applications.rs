@@ -2,11 +2,11 @@
 //! submission, and the edits the rules refuse.
 
 use mcert_server::audit::Actor;
+use mcert_testkit::{Answer, FakeHttp};
 use serde_json::{Value, json};
 
 use crate::{
     applicants::{TINY_PNG, signed_in, sms_texts, upload},
-    fake_http::FakeHttp,
     helpers::{TestApp, spawn_app_with},
 };
 
@@ -262,13 +262,13 @@ async fn ready(app: &TestApp, phone: &str) -> (String, i64) {
 #[tokio::test(flavor = "multi_thread")]
 async fn staff_reject_with_a_reason_then_approve_the_fixed_application_then_sync() {
     use reqwest::Method;
-    let (platform, platform_base) =
-        FakeHttp::start(vec![(200, r#"{"status":"ok","reference":"JY-7"}"#.into())]).await;
+    let platform =
+        FakeHttp::start(Answer::json(200, r#"{"status":"ok","reference":"JY-7"}"#)).await;
     let app = spawn_app_with(|s| {
         s.agreement_countdown_secs = 1;
         s.sync_interval_secs = 3600;
         s.platform = Some(mcert_server::providers::platform::PlatformConfig {
-            base_url: platform_base,
+            base_url: platform.base_url().to_owned(),
             api_key: "key-1".into(),
         });
     })
@@ -450,9 +450,12 @@ async fn staff_reject_with_a_reason_then_approve_the_fixed_application_then_sync
 
     // The sync worker pushes the approved application; the applicant sees it synced.
     assert_eq!(app.state.sync.run_once().await.unwrap(), 1);
-    let (path, pushed) = platform.received_json().remove(0);
+    let pushed = platform.received().remove(0);
     assert_eq!(
-        (path.as_str(), pushed["application_id"].as_i64()),
+        (
+            pushed.target.as_str(),
+            pushed.json()["application_id"].as_i64()
+        ),
         ("/api/ca/employers", Some(id))
     );
     let (_, progress) = call(&app, Method::GET, &format!("{base}/status"), &token, None).await;
@@ -480,8 +483,8 @@ async fn staff_reject_with_a_reason_then_approve_the_fixed_application_then_sync
 async fn ocr_prefills_the_licence_and_the_id_card_and_refuses_the_rest() {
     use reqwest::Method;
     let reply = |data: Value| json!({ "RequestId": "r-1", "Data": data.to_string() }).to_string();
-    let (ocr, base) = FakeHttp::start(vec![
-        (
+    let ocr = FakeHttp::in_order([
+        Answer::json(
             200,
             reply(json!({ "data": {
                 "companyName": "昆明测试科技有限公司",
@@ -490,25 +493,24 @@ async fn ocr_prefills_the_licence_and_the_id_card_and_refuses_the_rest() {
                 "businessAddress": "云南省昆明市西山区某某路 1 号",
             }})),
         ),
-        (
+        Answer::json(
             200,
             reply(json!({ "data": { "face": { "data": {
                 "name": "张三", "idNumber": "11010519491231002X",
             }}}})),
         ),
-        (
+        Answer::json(
             400,
-            r#"{"RequestId":"r-3","Code":"unmatchedImageType","Message":"image type not match"}"#
-                .into(),
+            r#"{"RequestId":"r-3","Code":"unmatchedImageType","Message":"image type not match"}"#,
         ),
-        (503, "<html>busy</html>".into()),
+        Answer::json(503, "<html>busy</html>"),
     ])
     .await;
     let app = spawn_app_with(|s| {
         s.aliyun_ocr = Some(mcert_server::providers::ocr::AliyunOcrConfig {
             access_key_id: "LTAI-ocr".into(),
             access_key_secret: "ocr-secret".into(),
-            endpoint: Some(base),
+            endpoint: Some(ocr.base_url().to_owned()),
         });
     })
     .await;
@@ -523,7 +525,8 @@ async fn ocr_prefills_the_licence_and_the_id_card_and_refuses_the_rest() {
     assert_eq!(read["uscc"], "91440300708461136T");
     assert_eq!(read["legal_representative_name"], "李四");
     assert_eq!(read["address"], "云南省昆明市西山区某某路 1 号");
-    let (target, body) = ocr.received()[0].clone();
+    let read_first = ocr.received().remove(0);
+    let (target, body) = (read_first.target, read_first.body);
     assert!(
         target.contains("Action=RecognizeBusinessLicense"),
         "{target}"
@@ -539,7 +542,7 @@ async fn ocr_prefills_the_licence_and_the_id_card_and_refuses_the_rest() {
         (Some("id_card_front"), Some("张三"))
     );
     assert_eq!(read["id_number"], "11010519491231002X");
-    assert!(ocr.received()[1].0.contains("Action=RecognizeIdcard"));
+    assert!(ocr.received()[1].target.contains("Action=RecognizeIdcard"));
 
     // An unreadable photo and an outage say "type it in"; nothing else is read at all.
     let (status, body) = call(&app, Method::POST, &recognise(front.clone()), &token, None).await;
@@ -904,21 +907,21 @@ pub async fn approve(app: &TestApp, id: i64) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn approved_applications_reach_the_platform_and_a_merge_unblocks_them() {
     use reqwest::Method;
-    let (platform, base) = FakeHttp::start(vec![
-        (503, "busy".into()),
-        (
+    let platform = FakeHttp::in_order([
+        Answer::json(503, "busy"),
+        Answer::json(
             409,
-            r#"{"status":"multiple_accounts","accounts":["JY-0001","JY-0002"]}"#.into(),
+            r#"{"status":"multiple_accounts","accounts":["JY-0001","JY-0002"]}"#,
         ),
-        (200, r#"{"status":"ok"}"#.into()),
-        (200, r#"{"status":"ok","reference":"JY-2026-0001"}"#.into()),
+        Answer::json(200, r#"{"status":"ok"}"#),
+        Answer::json(200, r#"{"status":"ok","reference":"JY-2026-0001"}"#),
     ])
     .await;
     let app = spawn_app_with(|s| {
         s.agreement_countdown_secs = 1;
         s.sync_interval_secs = 3600;
         s.platform = Some(mcert_server::providers::platform::PlatformConfig {
-            base_url: base,
+            base_url: platform.base_url().to_owned(),
             api_key: "key-1".into(),
         });
     })
@@ -940,8 +943,9 @@ async fn approved_applications_reach_the_platform_and_a_merge_unblocks_them() {
     assert_eq!(mine["sync_status_label"], "申请资料同步：数据未同步");
     assert_eq!(app.state.sync.run_once().await.unwrap(), 1);
     assert_eq!(app.state.sync.run_once().await.unwrap(), 0, "backing off");
-    let (path, pushed) = platform.received_json()[0].clone();
-    assert_eq!(path, "/api/ca/employers");
+    let first = platform.received().remove(0);
+    assert_eq!(first.target, "/api/ca/employers");
+    let pushed = first.json();
     assert_eq!(pushed["uscc"], "91440300708461136T");
     assert_eq!(pushed["agent_phone"], "13200132000");
 
@@ -1029,13 +1033,17 @@ async fn approved_applications_reach_the_platform_and_a_merge_unblocks_them() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["absorbed"], json!(["JY-0002"]));
     assert_eq!(body["requeued"], json!([id]));
-    let received = platform.received_json();
+    let received = platform.received();
     assert_eq!(received.len(), 4);
-    assert_eq!(received[2].0, "/api/ca/employers/91440300708461136T/merge");
-    assert_eq!(received[2].1["keep"], "JY-0001");
-    assert_eq!(received[2].1["absorb"], json!(["JY-0002"]));
-    assert_eq!(received[2].1["operator"], "reviewer1");
-    assert_eq!(received[3].0, "/api/ca/employers");
+    assert_eq!(
+        received[2].target,
+        "/api/ca/employers/91440300708461136T/merge"
+    );
+    let merge_sent = received[2].json();
+    assert_eq!(merge_sent["keep"], "JY-0001");
+    assert_eq!(merge_sent["absorb"], json!(["JY-0002"]));
+    assert_eq!(merge_sent["operator"], "reviewer1");
+    assert_eq!(received[3].target, "/api/ca/employers");
     let (_, mine) = call(
         &app,
         Method::GET,

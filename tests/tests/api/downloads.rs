@@ -10,12 +10,12 @@ use mcert_server::{
     domain::CertificateSerial,
 };
 use mcert_signer::share::{MaskedShare, generate_share};
+use mcert_testkit::FakeHttp;
 use serde_json::{Value, json};
 
 use crate::{
     applicants::{latest_code, sms_texts},
     applications::{approve, submitted},
-    fake_http::FakeHttp,
     helpers::{TestApp, openssl, s, spawn_app_with},
     people::{ZHANG_ID, bind, mp_session, verify},
     phone::{TestPhone, b64, entropy, unb64},
@@ -158,10 +158,11 @@ async fn role_of(app: &TestApp, serial: &str) -> Role {
 /// The certificate events the platform received, in order: (serial, event).
 fn certificate_events(platform: &FakeHttp) -> Vec<(String, String)> {
     platform
-        .received_json()
+        .received()
         .into_iter()
-        .filter(|(path, _)| path == "/api/ca/certificates")
-        .map(|(_, body)| {
+        .filter(|request| request.target == "/api/ca/certificates")
+        .map(|request| {
+            let body = request.json();
             (
                 body["serial"].as_str().unwrap().to_string(),
                 body["event"].as_str().unwrap().to_string(),
@@ -195,14 +196,17 @@ async fn staff_certificate_syncs(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
-    let (platform, platform_base) =
-        FakeHttp::start(vec![(200, r#"{"status":"ok","reference":"JY-7"}"#.into())]).await;
+    let platform = FakeHttp::start(mcert_testkit::Answer::json(
+        200,
+        r#"{"status":"ok","reference":"JY-7"}"#,
+    ))
+    .await;
     let app = spawn_app_with(|s| {
         s.agreement_countdown_secs = 1;
         s.sync_interval_secs = 3600;
         s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
         s.platform = Some(mcert_server::providers::platform::PlatformConfig {
-            base_url: platform_base,
+            base_url: platform.base_url().to_owned(),
             api_key: "key-1".into(),
         });
     })
@@ -290,7 +294,7 @@ async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
     );
     assert_eq!(app.state.sync.run_once().await.unwrap(), 1);
     assert_eq!(certificate_events(&platform), [activated(&first)]);
-    let (_, pushed) = platform.received_json().pop().unwrap();
+    let pushed = platform.received().pop().unwrap().json();
     assert_eq!(
         (&pushed["application_id"], &pushed["holder_phone"]),
         (&json!(id), &json!(phone))
@@ -660,19 +664,17 @@ async fn a_stolen_session_cannot_download_again_and_the_holder_hears_of_every_ch
 /// sends it again.
 #[tokio::test(flavor = "multi_thread")]
 async fn staff_push_a_refused_certificate_event_again() {
-    let ok = (200, r#"{"status":"ok","reference":"JY-8"}"#.to_string());
-    let refused = (
-        422,
-        r#"{"status":"error","message":"unknown employer"}"#.to_string(),
-    );
+    let ok = mcert_testkit::Answer::json(200, r#"{"status":"ok","reference":"JY-8"}"#);
+    let refused =
+        mcert_testkit::Answer::json(422, r#"{"status":"error","message":"unknown employer"}"#);
     // The application's push, the refused activation, then the activation again.
-    let (platform, platform_base) = FakeHttp::start(vec![ok.clone(), refused, ok]).await;
+    let platform = FakeHttp::in_order([ok.clone(), refused, ok]).await;
     let app = spawn_app_with(|s| {
         s.agreement_countdown_secs = 1;
         s.sync_interval_secs = 3600;
         s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
         s.platform = Some(mcert_server::providers::platform::PlatformConfig {
-            base_url: platform_base,
+            base_url: platform.base_url().to_owned(),
             api_key: "key-1".into(),
         });
     })

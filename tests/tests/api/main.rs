@@ -3,7 +3,6 @@
 mod applicants;
 mod applications;
 mod downloads;
-mod fake_http;
 mod helpers;
 mod initiator;
 mod keys;

@@ -236,7 +236,8 @@ fn md5_hex(text: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_real_clients_ask_wechat_and_the_carrier() {
-    use crate::fake_http::FakeHttp;
+    use mcert_testkit::FakeHttp;
+    let ok = |body: serde_json::Value| mcert_testkit::Answer::json(200, body.to_string());
     let now = chrono::Utc::now().timestamp();
     // WeChat answers, in the order the server asks: jscode2session, the access token, getinfo
     // (a pass of 张三 by openid-real), then a second getinfo: a pass of somebody else.
@@ -246,24 +247,17 @@ async fn the_real_clients_ask_wechat_and_the_carrier() {
             "openid": "openid-real", "name_utf8_md5": md5_hex(name),
             "id_card_number_md5": md5_hex(id),
         })
-        .to_string()
     };
-    let (wechat, wechat_base) = FakeHttp::start(vec![
-        (
-            200,
-            json!({ "openid": "openid-real", "session_key": "never-leaves" }).to_string(),
-        ),
-        (
-            200,
-            json!({ "access_token": "token-1", "expires_in": 7200 }).to_string(),
-        ),
-        (200, face("王五", "110105198001010032")),
-        (200, face("张三", ZHANG_ID)),
+    let wechat = FakeHttp::in_order([
+        ok(json!({ "openid": "openid-real", "session_key": "never-leaves" })),
+        ok(json!({ "access_token": "token-1", "expires_in": 7200 })),
+        ok(face("王五", "110105198001010032")),
+        ok(face("张三", ZHANG_ID)),
     ])
     .await;
-    let (carrier, carrier_base) = FakeHttp::start(vec![
-        (200, json!({ "Code": "OK", "Message": "OK", "RequestId": "r", "Data": { "IsConsistent": 0 } }).to_string()),
-        (200, json!({ "Code": "OK", "Message": "OK", "RequestId": "r", "Data": { "IsConsistent": 1 } }).to_string()),
+    let carrier = FakeHttp::in_order([
+        ok(json!({ "Code": "OK", "Message": "OK", "RequestId": "r", "Data": { "IsConsistent": 0 } })),
+        ok(json!({ "Code": "OK", "Message": "OK", "RequestId": "r", "Data": { "IsConsistent": 1 } })),
     ])
     .await;
     let app = spawn_app_with(|s| {
@@ -271,13 +265,13 @@ async fn the_real_clients_ask_wechat_and_the_carrier() {
         s.wechat = Some(mcert_server::providers::wechat::WeChatConfig {
             appid: "wx-test".into(),
             secret: "wechat-secret".into(),
-            api_base: Some(wechat_base),
+            api_base: Some(wechat.base_url().to_owned()),
         });
         s.aliyun_carrier = Some(mcert_server::providers::carrier::AliyunCarrierConfig {
             access_key_id: "LTAI-carrier".into(),
             access_key_secret: "carrier-secret".into(),
             auth_code: "auth-1".into(),
-            endpoint: Some(carrier_base),
+            endpoint: Some(carrier.base_url().to_owned()),
         });
     })
     .await;
@@ -291,7 +285,7 @@ async fn the_real_clients_ask_wechat_and_the_carrier() {
         "the session_key stays"
     );
     let token = signed.body["token"].as_str().unwrap().to_string();
-    let (target, _) = wechat.received()[0].clone();
+    let target = wechat.received().remove(0).target;
     assert!(target.starts_with("/sns/jscode2session?") && target.contains("js_code=wx-code-1"));
 
     // WeChat's result names another person: refused, whatever the client claims.
@@ -300,10 +294,10 @@ async fn the_real_clients_ask_wechat_and_the_carrier() {
     let ok = verify(&app, &token, "张三", ZHANG_ID, "verify-result-2").await;
     assert_eq!(ok.status, 200, "{:?}", ok.body);
     let asked = wechat.received();
-    assert!(asked[1].0.starts_with("/cgi-bin/token?"));
+    assert!(asked[1].target.starts_with("/cgi-bin/token?"));
     assert!(
         asked[2]
-            .0
+            .target
             .starts_with("/cityservice/face/identify/getinfo?access_token=token-1")
     );
     assert_eq!(asked.len(), 4, "the token is fetched once");
@@ -316,7 +310,7 @@ async fn the_real_clients_ask_wechat_and_the_carrier() {
     );
     let bound = bind(&app, &token, "13800138002").await;
     assert_eq!(bound.status, 200, "{:?}", bound.body);
-    let form = String::from_utf8(carrier.received()[1].1.clone()).unwrap();
+    let form = String::from_utf8(carrier.received()[1].body.clone()).unwrap();
     assert!(
         form.contains("Action=ThreeElementsVerification")
             && form.contains("InputNumber=13800138002"),

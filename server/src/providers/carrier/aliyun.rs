@@ -367,13 +367,12 @@ fn classify(code: &str, detail: String) -> CarrierError {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
-    use std::time::Duration;
-
+    use mcert_testkit::{Answer, FakeHttp, Received};
     use serde_json::json;
 
     use super::*;
     use crate::providers::aliyun::{TIMESTAMP_FORMAT, canonical_query, sign, string_to_sign};
-    use crate::providers::fake_http::{Answer, FakeHttp, Received, closed_port_url, timed_out};
+    use crate::providers::outages::{Outages, SHORT_TIMEOUTS};
 
     const SECRET: &str = "s3cr3t-AccessKey+secret/value";
     const NAME: &str = "张三";
@@ -386,13 +385,6 @@ mod tests {
             access_key_secret: SecretString::from(SECRET),
             auth_code: "QASDW-auth".into(),
             endpoint,
-        }
-    }
-
-    fn short_timeouts() -> HttpTimeouts {
-        HttpTimeouts {
-            connect: Duration::from_millis(300),
-            total: Duration::from_millis(300),
         }
     }
 
@@ -424,7 +416,7 @@ mod tests {
     ) -> (Result<CarrierVerdict, CarrierError>, Vec<Received>) {
         let fake = FakeHttp::start(answer).await;
         let carrier =
-            AliyunCarrier::new(config(Some(fake.base_url().to_owned())), short_timeouts()).unwrap();
+            AliyunCarrier::new(config(Some(fake.base_url().to_owned())), SHORT_TIMEOUTS).unwrap();
         let result = carrier.check(name, id_number, PHONE).await;
         (result, fake.received())
     }
@@ -627,46 +619,25 @@ mod tests {
         assert_eq!(received.len(), 1, "no retry");
     }
 
+    /// An HTML page (status 200 or 502), no answer in time, a closed port.
     #[tokio::test]
-    async fn an_html_page_is_unavailable() {
-        for status in [200, 502] {
-            let (result, _) = check_one(Answer::html(status, "<html>upstream error</html>")).await;
-            match result {
-                Err(CarrierError::Unavailable { detail }) => {
-                    assert!(detail.contains("<html>"), "{status}: {detail}");
-                }
-                other => panic!("{status}: {other:?}"),
-            }
-        }
-    }
-
-    #[tokio::test]
-    async fn a_server_that_never_answers_is_unavailable_within_the_timeout() {
-        let result = timed_out(check_one(Answer::Never)).await;
-        match result {
-            Err(CarrierError::Unavailable { detail }) => {
-                assert!(detail.contains("no answer within 300ms"), "{detail}");
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_closed_port_is_unavailable() {
-        let carrier =
-            AliyunCarrier::new(config(Some(closed_port_url().await)), short_timeouts()).unwrap();
-        let error = carrier.check(NAME, ID_NUMBER, PHONE).await.unwrap_err();
-        assert!(
-            matches!(error, CarrierError::Unavailable { .. }),
-            "{error:?}"
-        );
+    async fn outages_are_unavailable() {
+        Outages::at("POST", "/")
+            .never_quoting(&[SECRET])
+            .check(async |base| {
+                AliyunCarrier::new(config(Some(base.to_owned())), SHORT_TIMEOUTS)
+                    .unwrap()
+                    .check(NAME, ID_NUMBER, PHONE)
+                    .await
+            })
+            .await;
     }
 
     #[tokio::test]
     async fn malformed_elements_never_reach_the_provider() {
         let fake = FakeHttp::start(answered(json!(1))).await;
         let carrier =
-            AliyunCarrier::new(config(Some(fake.base_url().to_owned())), short_timeouts()).unwrap();
+            AliyunCarrier::new(config(Some(fake.base_url().to_owned())), SHORT_TIMEOUTS).unwrap();
         for (name, id_number, phone) in [
             ("", ID_NUMBER, PHONE),
             (NAME, "110105194912310020", PHONE),

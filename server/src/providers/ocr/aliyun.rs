@@ -484,13 +484,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::collections::BTreeMap;
-    use std::time::Duration;
 
+    use mcert_testkit::{Answer, FakeHttp, Received};
     use serde_json::json;
 
     use super::*;
     use crate::providers::aliyun::{TIMESTAMP_FORMAT, canonical_query, sign, string_to_sign};
-    use crate::providers::fake_http::{Answer, FakeHttp, Received, closed_port_url, timed_out};
+    use crate::providers::outages::{Outages, SHORT_TIMEOUTS};
 
     const SECRET: &str = "s3cr3t-AccessKey+secret/value";
     const REQUEST_ID: &str = "43A29C77-405E-4CC0-BC55-EE694AD00655";
@@ -500,13 +500,6 @@ mod tests {
             access_key_id: "LTAI-ocr-id".into(),
             access_key_secret: SecretString::from(SECRET),
             endpoint,
-        }
-    }
-
-    fn short_timeouts() -> HttpTimeouts {
-        HttpTimeouts {
-            connect: Duration::from_millis(300),
-            total: Duration::from_millis(300),
         }
     }
 
@@ -571,7 +564,7 @@ mod tests {
     async fn reader_for(answer: Answer) -> (FakeHttp, AliyunOcr) {
         let fake = FakeHttp::start(answer).await;
         let reader =
-            AliyunOcr::new(config(Some(fake.base_url().to_owned())), short_timeouts()).unwrap();
+            AliyunOcr::new(config(Some(fake.base_url().to_owned())), SHORT_TIMEOUTS).unwrap();
         (fake, reader)
     }
 
@@ -823,20 +816,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_html_page_is_unavailable() {
-        for status in [200, 502] {
-            let (result, _) =
-                read_licence(Answer::html(status, "<html>upstream error</html>")).await;
-            match result {
-                Err(OcrError::Unavailable { detail }) => {
-                    assert!(detail.contains("<html>"), "{status}: {detail}");
-                }
-                other => panic!("{status}: {other:?}"),
-            }
-        }
-    }
-
-    #[tokio::test]
     async fn data_that_is_not_json_is_unavailable() {
         let body = json!({"RequestId": REQUEST_ID, "Data": "not json"}).to_string();
         let (result, _) = read_licence(Answer::json(200, body)).await;
@@ -848,23 +827,18 @@ mod tests {
         }
     }
 
+    /// An HTML page (status 200 or 502), no answer in time, a closed port: for both documents.
     #[tokio::test]
-    async fn a_server_that_never_answers_is_unavailable_within_the_timeout() {
-        let result = timed_out(read_id_card(Answer::Never)).await;
-        match result {
-            Err(OcrError::Unavailable { detail }) => {
-                assert!(detail.contains("no answer within 300ms"), "{detail}");
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_closed_port_is_unavailable() {
-        let reader =
-            AliyunOcr::new(config(Some(closed_port_url().await)), short_timeouts()).unwrap();
-        let error = reader.business_licence(&image()).await.unwrap_err();
-        assert!(matches!(error, OcrError::Unavailable { .. }), "{error:?}");
+    async fn outages_are_unavailable() {
+        let reader = |base: &str| AliyunOcr::new(config(Some(base.to_owned())), SHORT_TIMEOUTS);
+        Outages::at("POST", "/")
+            .never_quoting(&[SECRET])
+            .check(async |base| reader(base).unwrap().business_licence(&image()).await)
+            .await;
+        Outages::at("POST", "/")
+            .never_quoting(&[SECRET])
+            .check(async |base| reader(base).unwrap().id_card_front(&image()).await)
+            .await;
     }
 
     #[tokio::test]

@@ -324,11 +324,11 @@ fn interpret(status: StatusCode, body: &[u8]) -> Result<SendSmsReply, SmsError> 
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::time::Duration;
+    use mcert_testkit::{Answer, FakeHttp, Received};
 
     use super::*;
     use crate::providers::aliyun::{TIMESTAMP_FORMAT, canonical_query, sign, string_to_sign};
-    use crate::providers::fake_http::{Answer, FakeHttp, Received, closed_port_url, timed_out};
+    use crate::providers::outages::{Outages, SHORT_TIMEOUTS};
 
     // The signature's known answers are in `crate::providers::aliyun`.
 
@@ -443,16 +443,9 @@ mod tests {
     const PHONE: &str = "13812345678";
     const ACCEPTED_REPLY: &str = r#"{"Code":"OK","Message":"OK","RequestId":"F655A8D5-B967-440B-8683-DAD6FF8DE990","BizId":"900619746936498440^0"}"#;
 
-    fn short_timeouts() -> HttpTimeouts {
-        HttpTimeouts {
-            connect: Duration::from_millis(300),
-            total: Duration::from_millis(300),
-        }
-    }
-
     async fn send_one(answer: Answer) -> (Result<(), SmsError>, Vec<Received>) {
         let fake = FakeHttp::start(answer).await;
-        let result = sender_for(&fake, short_timeouts())
+        let result = sender_for(&fake, SHORT_TIMEOUTS)
             .send(
                 PHONE,
                 &SmsNotice::Otp {
@@ -627,52 +620,27 @@ mod tests {
         assert_eq!(received.len(), 1, "no retry");
     }
 
+    /// An HTML page (status 200 or 502), no answer in time, a closed port.
     #[tokio::test]
-    async fn malformed_json_is_unavailable() {
-        let (result, _) = send_one(Answer::json(200, "<html>upstream error</html>")).await;
-        match result {
-            Err(SmsError::Unavailable { detail }) => {
-                assert!(
-                    detail.contains("unreadable") && detail.contains("<html>"),
-                    "{detail}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_server_that_never_answers_is_unavailable_within_the_timeout() {
-        let result = timed_out(send_one(Answer::Never)).await;
-        match result {
-            Err(SmsError::Unavailable { detail }) => {
-                assert!(detail.contains("no answer within 300ms"), "{detail}");
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_closed_port_is_unavailable() {
-        let sender =
-            AliyunSms::with_timeouts(config(Some(closed_port_url().await)), short_timeouts())
-                .unwrap();
-        let error = sender
-            .send(
-                PHONE,
-                &SmsNotice::Otp {
-                    code: "123456".into(),
-                },
-            )
-            .await
-            .unwrap_err();
-        assert!(matches!(error, SmsError::Unavailable { .. }), "{error:?}");
+    async fn outages_are_unavailable() {
+        let notice = SmsNotice::Otp {
+            code: "123456".into(),
+        };
+        Outages::at("POST", "/")
+            .never_quoting(&[SECRET])
+            .check(async |base| {
+                AliyunSms::with_timeouts(config(Some(base.to_owned())), SHORT_TIMEOUTS)
+                    .unwrap()
+                    .send(PHONE, &notice)
+                    .await
+            })
+            .await;
     }
 
     #[tokio::test]
     async fn a_malformed_phone_never_reaches_the_provider() {
         let fake = FakeHttp::start(Answer::json(200, ACCEPTED_REPLY)).await;
-        let error = sender_for(&fake, short_timeouts())
+        let error = sender_for(&fake, SHORT_TIMEOUTS)
             .send(
                 "1381234567",
                 &SmsNotice::Otp {

@@ -595,14 +595,11 @@ fn judge(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
-    use std::time::Instant as StdInstant;
-
+    use mcert_testkit::{Answer, FakeHttp, Received, Routes};
     use serde_json::json;
-    use tokio::net::{TcpListener, TcpStream};
-    use tokio::task::JoinHandle;
 
     use super::*;
-    use crate::providers::fake_http::{Answer, FakeHttp, Received, closed_port_url, timed_out};
+    use crate::providers::outages::{Outages, SHORT_TIMEOUTS};
 
     const APPID: &str = "wx0123456789abcdef";
     const SECRET: &str = "app-secret/with+symbols&more";
@@ -620,15 +617,8 @@ mod tests {
         }
     }
 
-    fn short_timeouts() -> HttpTimeouts {
-        HttpTimeouts {
-            connect: Duration::from_millis(300),
-            total: Duration::from_millis(300),
-        }
-    }
-
     fn client_for(base_url: &str) -> WeChatApi {
-        WeChatApi::new(config(Some(base_url.to_owned())), short_timeouts()).unwrap()
+        WeChatApi::new(config(Some(base_url.to_owned())), SHORT_TIMEOUTS).unwrap()
     }
 
     fn identified_at() -> DateTime<Utc> {
@@ -671,52 +661,33 @@ mod tests {
         )
     }
 
-    /// A loopback front that hands each connection to the next fake in `backends`. The fakes
-    /// answer one request per connection and close it, so the n-th request reaches the n-th
-    /// fake, and one test can give different answers to successive calls.
-    struct Sequence {
-        base_url: String,
-        accept_loop: JoinHandle<()>,
+    const TOKEN: &str = "/cgi-bin/token";
+    const FACE_INFO: &str = "/cityservice/face/identify/getinfo";
+
+    /// A fake WeChat that gives `tokens` at the token endpoint and `faces` at the face result
+    /// endpoint, each in order, the last one repeating.
+    async fn wechat(
+        tokens: impl IntoIterator<Item = Answer>,
+        faces: impl IntoIterator<Item = Answer>,
+    ) -> FakeHttp {
+        Routes::new()
+            .on("GET", TOKEN, tokens)
+            .on("POST", FACE_INFO, faces)
+            .start()
+            .await
     }
 
-    impl Sequence {
-        async fn start(backends: &[&FakeHttp]) -> Self {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let base_url = format!("http://{}/", listener.local_addr().unwrap());
-            let addresses: Vec<String> = backends
-                .iter()
-                .map(|fake| {
-                    let url = Url::parse(fake.base_url()).unwrap();
-                    format!("{}:{}", url.host_str().unwrap(), url.port().unwrap())
-                })
-                .collect();
-            let accept_loop = tokio::spawn(async move {
-                for address in addresses {
-                    let Ok((mut inbound, _)) = listener.accept().await else {
-                        return;
-                    };
-                    tokio::spawn(async move {
-                        let mut outbound = TcpStream::connect(address).await.unwrap();
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    });
-                }
-            });
-            Self {
-                base_url,
-                accept_loop,
-            }
-        }
+    fn token_requests(fake: &FakeHttp) -> Vec<Received> {
+        fake.received_at("GET", TOKEN)
     }
 
-    impl Drop for Sequence {
-        fn drop(&mut self) {
-            self.accept_loop.abort();
-        }
+    fn face_requests(fake: &FakeHttp) -> Vec<Received> {
+        fake.received_at("POST", FACE_INFO)
     }
 
     fn assert_token_request(request: &Received) {
         assert_eq!(request.method, "GET");
-        assert_eq!(request.path(), "/cgi-bin/token");
+        assert_eq!(request.path(), TOKEN);
         let query = request.query();
         assert_eq!(query.len(), 3, "{query:?}");
         assert_eq!(query["grant_type"], "client_credential");
@@ -726,7 +697,7 @@ mod tests {
 
     fn assert_face_request(request: &Received, token: &str, verify_result: &str) {
         assert_eq!(request.method, "POST");
-        assert_eq!(request.path(), "/cityservice/face/identify/getinfo");
+        assert_eq!(request.path(), FACE_INFO);
         let query = request.query();
         assert_eq!(query.len(), 1, "{query:?}");
         assert_eq!(query["access_token"], token);
@@ -814,33 +785,14 @@ mod tests {
         }
     }
 
+    /// An HTML page (status 200 or 502), no answer in time, a closed port; no error quotes the
+    /// AppSecret or the request's URL.
     #[tokio::test]
-    async fn http_5xx_is_unavailable() {
-        let (result, received) = sign_in(Answer::html(502, "<html>bad gateway</html>")).await;
-        match result {
-            Err(WeChatError::Unavailable { detail }) => {
-                assert!(
-                    detail.contains("502") && detail.contains("<html>"),
-                    "{detail}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(received.len(), 1, "no retry");
-    }
-
-    #[tokio::test]
-    async fn an_html_page_is_unavailable() {
-        let (result, _) = sign_in(Answer::html(200, "<html>portal login</html>")).await;
-        match result {
-            Err(WeChatError::Unavailable { detail }) => {
-                assert!(
-                    detail.contains("unreadable") && detail.contains("<html>"),
-                    "{detail}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
+    async fn sign_in_outages_are_unavailable_and_hide_the_url() {
+        Outages::at("GET", "/sns/jscode2session")
+            .never_quoting(&[SECRET, "secret=", "js_code"])
+            .check(async |base| client_for(base).code_to_session("0a3Xy-code").await)
+            .await;
     }
 
     #[tokio::test]
@@ -868,33 +820,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_server_that_never_answers_is_unavailable_within_the_timeout() {
-        let result = timed_out(sign_in(Answer::Never)).await;
-        match result {
-            Err(WeChatError::Unavailable { detail }) => {
-                assert!(detail.contains("no answer within 300ms"), "{detail}");
-                assert!(
-                    !detail.contains(SECRET) && !detail.contains("secret="),
-                    "{detail}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_closed_port_is_unavailable_and_the_error_hides_the_url() {
-        let client = client_for(&closed_port_url().await);
-        let error = client.code_to_session("code").await.unwrap_err();
-        assert_eq!(error.code(), "wechat_unavailable");
-        let text = error.to_string();
-        assert!(
-            !text.contains(SECRET) && !text.contains("js_code"),
-            "{text}"
-        );
-    }
-
-    #[tokio::test]
     async fn an_empty_or_huge_code_never_reaches_wechat() {
         let fake = FakeHttp::start(errcode(40029, "invalid code")).await;
         let client = client_for(fake.base_url());
@@ -908,7 +833,7 @@ mod tests {
     // ----- Face verification ----------------------------------------------------------------
 
     /// Verifies [`NAME`], [`ID_NUMBER`] shortly after the fixture verification, against a fake
-    /// that gives `token` then `face`.
+    /// that gives `token` and `face`; the token and face requests it got.
     async fn verify_once(
         token: Answer,
         face: Answer,
@@ -917,13 +842,11 @@ mod tests {
         Vec<Received>,
         Vec<Received>,
     ) {
-        let token = FakeHttp::start(token).await;
-        let face = FakeHttp::start(face).await;
-        let front = Sequence::start(&[&token, &face]).await;
-        let result = client_for(&front.base_url)
+        let fake = wechat([token], [face]).await;
+        let result = client_for(fake.base_url())
             .verify_at("verify-result-1", NAME, ID_NUMBER, shortly_after())
             .await;
-        (result, token.received(), face.received())
+        (result, token_requests(&fake), face_requests(&fake))
     }
 
     #[tokio::test]
@@ -946,10 +869,12 @@ mod tests {
 
     #[tokio::test]
     async fn the_access_token_is_cached_across_calls() {
-        let token = FakeHttp::start(token_answer("ACCESS-TOKEN-1", 7200)).await;
-        let face = FakeHttp::start(Answer::json(200, passed().to_string())).await;
-        let front = Sequence::start(&[&token, &face, &face]).await;
-        let client = client_for(&front.base_url);
+        let fake = wechat(
+            [token_answer("ACCESS-TOKEN-1", 7200)],
+            [Answer::json(200, passed().to_string())],
+        )
+        .await;
+        let client = client_for(fake.base_url());
         for verify_result in ["first", "second"] {
             let outcome = client
                 .verify_at(verify_result, NAME, ID_NUMBER, shortly_after())
@@ -957,8 +882,8 @@ mod tests {
                 .unwrap();
             assert!(matches!(outcome, FaceOutcome::Passed { .. }), "{outcome:?}");
         }
-        assert_eq!(token.received().len(), 1, "one token for both calls");
-        let faces = face.received();
+        assert_eq!(token_requests(&fake).len(), 1, "one token for both calls");
+        let faces = face_requests(&fake);
         assert_eq!(faces.len(), 2);
         assert_face_request(&faces[0], "ACCESS-TOKEN-1", "first");
         assert_face_request(&faces[1], "ACCESS-TOKEN-1", "second");
@@ -966,62 +891,73 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_about_to_expire_is_not_cached() {
-        let token = FakeHttp::start(token_answer("SHORT-LIVED", 300)).await;
-        let face = FakeHttp::start(Answer::json(200, passed().to_string())).await;
-        let front = Sequence::start(&[&token, &face, &token, &face]).await;
-        let client = client_for(&front.base_url);
+        let fake = wechat(
+            [token_answer("SHORT-LIVED", 300)],
+            [Answer::json(200, passed().to_string())],
+        )
+        .await;
+        let client = client_for(fake.base_url());
         for _ in 0..2 {
             client
                 .verify_at("r", NAME, ID_NUMBER, shortly_after())
                 .await
                 .unwrap();
         }
-        assert_eq!(token.received().len(), 2);
+        assert_eq!(token_requests(&fake).len(), 2);
     }
 
     #[tokio::test]
     async fn a_stale_token_is_replaced_once_and_the_question_asked_again() {
         for stale in [42001, 40001] {
-            let old_token = FakeHttp::start(token_answer("OLD-TOKEN", 7200)).await;
-            let refused = FakeHttp::start(errcode(stale, "access_token expired")).await;
-            let new_token = FakeHttp::start(token_answer("NEW-TOKEN", 7200)).await;
-            let answered = FakeHttp::start(Answer::json(200, passed().to_string())).await;
-            let front =
-                Sequence::start(&[&old_token, &refused, &new_token, &answered, &answered]).await;
-            let client = client_for(&front.base_url);
+            // The face endpoint refuses the old token, then answers.
+            let fake = wechat(
+                [
+                    token_answer("OLD-TOKEN", 7200),
+                    token_answer("NEW-TOKEN", 7200),
+                ],
+                [
+                    errcode(stale, "access_token expired"),
+                    Answer::json(200, passed().to_string()),
+                ],
+            )
+            .await;
+            let client = client_for(fake.base_url());
 
             let outcome = client
                 .verify_at("verify-result-1", NAME, ID_NUMBER, shortly_after())
                 .await
                 .unwrap();
             assert!(matches!(outcome, FaceOutcome::Passed { .. }), "{stale}");
-            assert_face_request(&refused.received()[0], "OLD-TOKEN", "verify-result-1");
-            assert_face_request(&answered.received()[0], "NEW-TOKEN", "verify-result-1");
+            let faces = face_requests(&fake);
+            assert_face_request(&faces[0], "OLD-TOKEN", "verify-result-1");
+            assert_face_request(&faces[1], "NEW-TOKEN", "verify-result-1");
 
             // The new token is the cached one now.
             client
                 .verify_at("verify-result-2", NAME, ID_NUMBER, shortly_after())
                 .await
                 .unwrap();
-            assert_eq!(old_token.received().len(), 1, "{stale}");
-            assert_eq!(new_token.received().len(), 1, "{stale}");
-            assert_face_request(&answered.received()[1], "NEW-TOKEN", "verify-result-2");
+            // The old token once, the new one once.
+            assert_eq!(token_requests(&fake).len(), 2, "{stale}");
+            assert_face_request(&face_requests(&fake)[2], "NEW-TOKEN", "verify-result-2");
         }
     }
 
     #[tokio::test]
     async fn a_token_refused_twice_is_not_fetched_a_third_time() {
-        let token = FakeHttp::start(token_answer("TOKEN", 7200)).await;
-        let refused = FakeHttp::start(errcode(42001, "access_token expired")).await;
-        let front = Sequence::start(&[&token, &refused, &token, &refused, &token]).await;
-        let error = client_for(&front.base_url)
+        let fake = wechat(
+            [token_answer("TOKEN", 7200)],
+            [errcode(42001, "access_token expired")],
+        )
+        .await;
+        let error = client_for(fake.base_url())
             .verify_at("r", NAME, ID_NUMBER, shortly_after())
             .await
             .unwrap_err();
         assert_eq!(error.code(), "wechat_refused");
         assert!(error.to_string().contains("42001"), "{error}");
-        assert_eq!(token.received().len(), 2, "refreshed exactly once");
-        assert_eq!(refused.received().len(), 2);
+        assert_eq!(token_requests(&fake).len(), 2, "refreshed exactly once");
+        assert_eq!(face_requests(&fake).len(), 2);
     }
 
     #[tokio::test]
@@ -1042,10 +978,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_stale_result_is_expired() {
-        let token = FakeHttp::start(token_answer("T", 7200)).await;
-        let face = FakeHttp::start(Answer::json(200, passed().to_string())).await;
-        let front = Sequence::start(&[&token, &face, &face]).await;
-        let client = client_for(&front.base_url);
+        let fake = wechat(
+            [token_answer("T", 7200)],
+            [Answer::json(200, passed().to_string())],
+        )
+        .await;
+        let client = client_for(fake.base_url());
         let eleven_minutes_later = identified_at() + chrono::Duration::minutes(11);
         let outcome = client
             .verify_at("r", NAME, ID_NUMBER, eleven_minutes_later)
@@ -1098,21 +1036,24 @@ mod tests {
 
     #[tokio::test]
     async fn token_errors_stop_before_the_question() {
-        for (code, expected) in [
-            (40001, "wechat_refused"),
-            (40125, "wechat_refused"),
-            (40164, "wechat_refused"),
-            (-1, "wechat_unavailable"),
-            (45009, "wechat_rate_limited"),
+        for (answer, expected) in [
+            (errcode(40001, "token refused"), "wechat_refused"),
+            (errcode(40125, "token refused"), "wechat_refused"),
+            (errcode(40164, "token refused"), "wechat_refused"),
+            (errcode(-1, "token refused"), "wechat_unavailable"),
+            (errcode(45009, "token refused"), "wechat_rate_limited"),
+            // Not an errcode: the token endpoint failing as a server.
+            (Answer::json(500, "{}"), "wechat_unavailable"),
         ] {
-            let fake = FakeHttp::start(errcode(code, "token refused")).await;
+            let case = format!("{answer:?}");
+            let fake = FakeHttp::start(answer).await;
             let error = client_for(fake.base_url())
                 .verify_at("r", NAME, ID_NUMBER, shortly_after())
                 .await
                 .unwrap_err();
-            assert_eq!(error.code(), expected, "{code}");
+            assert_eq!(error.code(), expected, "{case}");
             let received = fake.received();
-            assert_eq!(received.len(), 1, "{code}: only the token request");
+            assert_eq!(received.len(), 1, "{case}: only the token request");
             assert_token_request(&received[0]);
         }
     }
@@ -1132,55 +1073,25 @@ mod tests {
         assert!(!error.to_string().contains("SECRET-TOKEN-VALUE"), "{error}");
     }
 
+    /// The face result endpoint after a token, and the token endpoint itself: an HTML page
+    /// (status 200 or 502), no answer in time, a closed port; no error quotes the AppSecret,
+    /// the access token or the request's URL.
     #[tokio::test]
-    async fn face_http_failures_are_unavailable() {
-        for face in [
-            Answer::html(502, "<html>bad gateway</html>"),
-            Answer::html(200, "<html>portal</html>"),
-        ] {
-            let (result, _, faces) = verify_once(token_answer("T", 7200), face).await;
-            assert_eq!(result.unwrap_err().code(), "wechat_unavailable");
-            assert_eq!(faces.len(), 1, "not retried");
-        }
-        // The token endpoint failing the same ways.
-        for token in [
-            Answer::json(500, "{}"),
-            Answer::html(200, "<html>portal</html>"),
-        ] {
-            let fake = FakeHttp::start(token).await;
-            let error = client_for(fake.base_url())
+    async fn face_outages_are_unavailable_and_hide_the_url() {
+        let verify = async |base: &str| {
+            client_for(base)
                 .verify_at("r", NAME, ID_NUMBER, shortly_after())
                 .await
-                .unwrap_err();
-            assert_eq!(error.code(), "wechat_unavailable");
-        }
-    }
-
-    #[tokio::test]
-    async fn face_timeouts_and_closed_ports_are_unavailable_and_hide_the_url() {
-        let token = FakeHttp::start(token_answer("SECRET-TOKEN-VALUE", 7200)).await;
-        let silent = FakeHttp::start(Answer::Never).await;
-        let front = Sequence::start(&[&token, &silent]).await;
-        let started = StdInstant::now();
-        let error = client_for(&front.base_url)
-            .verify_at("r", NAME, ID_NUMBER, shortly_after())
-            .await
-            .unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(3));
-        match &error {
-            WeChatError::Unavailable { detail } => {
-                assert!(detail.contains("no answer within 300ms"), "{detail}");
-                assert!(!detail.contains("SECRET-TOKEN-VALUE"), "{detail}");
-            }
-            other => panic!("{other:?}"),
-        }
-
-        let error = client_for(&closed_port_url().await)
-            .verify_at("r", NAME, ID_NUMBER, shortly_after())
-            .await
-            .unwrap_err();
-        assert_eq!(error.code(), "wechat_unavailable");
-        assert!(!error.to_string().contains(SECRET), "{error}");
+        };
+        Outages::at("POST", FACE_INFO)
+            .after(Routes::new().on("GET", TOKEN, [token_answer("SECRET-TOKEN-VALUE", 7200)]))
+            .never_quoting(&[SECRET, "SECRET-TOKEN-VALUE", "access_token="])
+            .check(&verify)
+            .await;
+        Outages::at("GET", TOKEN)
+            .never_quoting(&[SECRET, "secret="])
+            .check(&verify)
+            .await;
     }
 
     #[tokio::test]
