@@ -23,6 +23,7 @@ use spki::DecodePublicKey as _;
 
 pub use records::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure};
 
+use crate::clock::Clock;
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
@@ -193,6 +194,7 @@ pub struct Cosigner {
     kv: Arc<dyn Kv>,
     key_wrap: Arc<dyn KeyWrap>,
     transport: Arc<TransportSecret>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Cosigner {
@@ -248,18 +250,20 @@ fn public_key_of(spki_der: &[u8]) -> Result<sm2::PublicKey, CosignError> {
 
 impl Cosigner {
     /// A co-signer over the key-share registry, the kv store, the master key and the transport
-    /// key that opens the phones' sealed rounds.
+    /// key that opens the phones' sealed rounds; sessions expire by `clock`.
     pub fn new(
         store: Arc<dyn KeyShareStore>,
         kv: Arc<dyn Kv>,
         key_wrap: Arc<dyn KeyWrap>,
         transport: Arc<TransportSecret>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             store,
             kv,
             key_wrap,
             transport,
+            clock,
         }
     }
 
@@ -299,7 +303,7 @@ impl Cosigner {
         message: Vec<u8>,
     ) -> Result<OpenedSession, CosignError> {
         let id = tokens::random_token(16);
-        let expires_at = Utc::now()
+        let expires_at = self.clock.now()
             + chrono::TimeDelta::from_std(SESSION_TTL).unwrap_or(chrono::TimeDelta::minutes(5));
         let stored = StoredSession {
             serial: serial.to_string(),
@@ -335,8 +339,8 @@ impl Cosigner {
         Ok((stored, message))
     }
 
-    fn remaining_ttl(expires_at: DateTime<Utc>) -> Duration {
-        (expires_at - Utc::now())
+    fn remaining_ttl(&self, expires_at: DateTime<Utc>) -> Duration {
+        (expires_at - self.clock.now())
             .to_std()
             .unwrap_or(Duration::from_secs(1))
             .max(Duration::from_secs(1))
@@ -372,7 +376,7 @@ impl Cosigner {
                     .put_if_absent(
                         &signature_key(id),
                         b"1",
-                        Self::remaining_ttl(stored.expires_at),
+                        self.remaining_ttl(stored.expires_at),
                     )
                     .await?;
             }
@@ -381,7 +385,7 @@ impl Cosigner {
                 CosignError::PinIncorrect { .. } | CosignError::Storage(_) | CosignError::Kv(_),
             ) => {
                 self.kv
-                    .put_if_absent(&round_key(id), b"1", Self::remaining_ttl(stored.expires_at))
+                    .put_if_absent(&round_key(id), b"1", self.remaining_ttl(stored.expires_at))
                     .await?;
             }
             Err(_) => {}
@@ -403,7 +407,7 @@ impl Cosigner {
             .key_share(&serial)
             .await?
             .ok_or(CosignError::SessionNotFound)?;
-        ensure_usable(&share, stored.purpose)?;
+        ensure_usable(&share, stored.purpose, self.clock.now())?;
         let p1 = self
             .key_wrap
             .decrypt(&phone_share_label(&serial), &share.sealed_phone_share)?;
@@ -566,7 +570,11 @@ impl Cosigner {
 }
 
 /// Whether the key may co-sign for `purpose` now.
-fn ensure_usable(share: &KeyShareRecord, purpose: Purpose) -> Result<(), CosignError> {
+fn ensure_usable(
+    share: &KeyShareRecord,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<(), CosignError> {
     let certificate = &share.certificate;
     let not_usable = |status| CosignError::NotUsable {
         serial: certificate.serial.clone(),
@@ -579,7 +587,7 @@ fn ensure_usable(share: &KeyShareRecord, purpose: Purpose) -> Result<(), CosignE
     if certificate.status != expected {
         return Err(not_usable(certificate.status.as_str()));
     }
-    if expected == CertificateStatus::Active && certificate.not_after <= Utc::now() {
+    if expected == CertificateStatus::Active && certificate.not_after <= now {
         return Err(not_usable("expired"));
     }
     if share.locked_at.is_some() {

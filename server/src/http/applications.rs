@@ -171,7 +171,7 @@ impl ApplicationBody {
             .await
             .map_err(crate::ca::CaError::Storage)?;
         let certificates = state.applications.certificates_of(&ids).await?;
-        let now = Utc::now();
+        let now = state.clock.now();
         Ok(records
             .into_iter()
             .map(|record| {

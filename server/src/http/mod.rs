@@ -23,6 +23,7 @@ use crate::{
     applications::Applications,
     ca::{Authority, CertStore},
     captcha::Captcha,
+    clock::Clock,
     downloads::Downloads,
     enrol::Enrolment,
     error::{AppError, RequestError},
@@ -154,4 +155,6 @@ pub struct AppState {
     pub dev_sms: Option<Arc<DevSms>>,
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<forwarded::TrustedProxies>,
+    /// The time the server goes by.
+    pub clock: Arc<dyn Clock>,
 }

@@ -18,6 +18,7 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
+use crate::clock::Clock;
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
@@ -351,6 +352,7 @@ pub struct Logins {
     regions: Option<Arc<RegionDb>>,
     public_base: String,
     limits: LoginLimits,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Logins {
@@ -373,7 +375,11 @@ pub struct Created {
 }
 
 impl Logins {
-    /// The service; confirmations are audited in `audit`.
+    /// The service; confirmations are audited in `audit`; sessions expire by `clock`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the services a login touches, each once"
+    )]
     pub fn new(
         kv: Arc<dyn Kv>,
         people: Arc<People>,
@@ -382,6 +388,7 @@ impl Logins {
         audit: Arc<dyn CertStore>,
         public_base: &str,
         limits: LoginLimits,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             kv,
@@ -392,6 +399,7 @@ impl Logins {
             regions: None,
             public_base: public_base.trim_end_matches('/').to_string(),
             limits,
+            clock,
         }
     }
 
@@ -451,7 +459,7 @@ impl Logins {
             }
         }
         let browser_secret = authorization.as_ref().map(|_| tokens::random_token(16));
-        let now = Utc::now();
+        let now = self.clock.now();
         let (match_code, match_choices) = match_codes();
         let initiator = Initiator::new(
             requester.address,
@@ -503,7 +511,7 @@ impl Logins {
     /// A session, with its effective state.
     pub async fn get(&self, id: &str) -> Result<LoginSession, LoginError> {
         let (mut session, _) = self.load(id).await?;
-        session.state = session.effective_state(Utc::now());
+        session.state = session.effective_state(self.clock.now());
         Ok(session)
     }
 
@@ -516,7 +524,7 @@ impl Logins {
     {
         for _ in 0..8 {
             let (mut session, old) = self.load(id).await?;
-            session.state = session.effective_state(Utc::now());
+            session.state = session.effective_state(self.clock.now());
             change(&mut session)?;
             let new = encode(&session)?;
             if self.kv.replace_if(&key(id), &old, &new).await? {
@@ -576,7 +584,7 @@ impl Logins {
     /// The person's active certificates within their validity, the default first.
     async fn eligible(&self, person: &PersonRecord) -> Result<Vec<Eligible>, LoginError> {
         let (held, default) = self.people.certificates_of(person).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut eligible: Vec<Eligible> = held
             .into_iter()
             .filter(|c| usable(c, now).is_ok())
@@ -631,7 +639,7 @@ impl Logins {
             match_code: session.match_code.clone(),
             initiator: session.initiator.summary(),
             initiated_at: session.initiator.at.timestamp(),
-            issued_at: Utc::now().timestamp(),
+            issued_at: self.clock.now().timestamp(),
             expires_at: session.expires_at.timestamp(),
         })
         .encode()
@@ -666,7 +674,7 @@ impl Logins {
             .into_iter()
             .find(|c| c.serial == serial)
             .ok_or(LoginError::CertificateNotHeld)?;
-        usable(&certificate, Utc::now())?;
+        usable(&certificate, self.clock.now())?;
         Ok(certificate)
     }
 
@@ -716,7 +724,7 @@ impl Logins {
             employer_name: certificate.unit_name.clone(),
             holder_name: certificate.holder_name.clone(),
             items: Vec::new(),
-            auth_time: Utc::now(),
+            auth_time: self.clock.now(),
         };
         let cosign_id = completed.session_id;
         let session = self
@@ -966,8 +974,13 @@ mod tests {
         }
     }
 
+    /// A fixed time: these tests compare states at chosen instants.
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600, 0).unwrap()
+    }
+
     fn session(state: LoginState) -> LoginSession {
-        let now = Utc::now();
+        let now = t0();
         LoginSession {
             id: ID.into(),
             state,
@@ -990,7 +1003,7 @@ mod tests {
 
     #[test]
     fn unconfirmed_sessions_expire_and_final_ones_stay_as_they_are() {
-        let later = Utc::now() + delta(LOGIN_TTL) + TimeDelta::seconds(1);
+        let later = t0() + delta(LOGIN_TTL) + TimeDelta::seconds(1);
         for (state, expected) in [
             (LoginState::Pending, LoginState::Expired),
             (LoginState::Scanned, LoginState::Expired),
@@ -1000,7 +1013,7 @@ mod tests {
             (LoginState::Mismatched, LoginState::Mismatched),
         ] {
             let session = session(state);
-            assert_eq!(session.effective_state(Utc::now()), state);
+            assert_eq!(session.effective_state(t0()), state);
             assert_eq!(session.effective_state(later), expected);
         }
     }

@@ -6,7 +6,6 @@
 use std::{sync::Arc, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use p256::pkcs8::EncodePrivateKey as _;
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,7 @@ use sha2::{Digest as _, Sha256};
 use url::Url;
 
 use super::{Authorization, Created, LoginError, LoginIdentity, LoginSession, Logins, Requester};
+use crate::clock::Clock;
 use crate::{
     ca::{CaError, TokenKeys},
     kv::{Kv, KvError},
@@ -256,6 +256,7 @@ pub struct Oidc {
     kid: String,
     encoding: EncodingKey,
     decoding: Vec<(String, DecodingKey)>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Oidc {
@@ -268,13 +269,15 @@ impl std::fmt::Debug for Oidc {
 }
 
 impl Oidc {
-    /// The provider at `issuer` (the public base URL), signing with the current token key.
+    /// The provider at `issuer` (the public base URL), signing with the current token key;
+    /// tokens are dated and checked by `clock`.
     pub fn new(
         kv: Arc<dyn Kv>,
         portals: Arc<Portals>,
         logins: Arc<Logins>,
         issuer: &str,
         keys: &TokenKeys,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, CaError> {
         let crypto = |detail| CaError::Crypto { detail };
         let der = keys
@@ -300,6 +303,7 @@ impl Oidc {
             kid: keys.current_kid().to_string(),
             encoding,
             decoding,
+            clock,
         })
     }
 
@@ -623,7 +627,7 @@ impl Oidc {
     }
 
     fn claims(&self, authorized: &AuthorizedLogin) -> Claims {
-        let now = Utc::now().timestamp();
+        let now = self.clock.now().timestamp();
         let identity = &authorized.identity;
         let has = |scope: &str| authorized.scopes.iter().any(|s| s == scope);
         let employer = has("employer");

@@ -79,12 +79,12 @@ pub(super) async fn record_of(
 
 /// Records a certificate before it is signed inside `txn`: the employer with it (created if new;
 /// a different registered name is `UnitNameMismatch`) and the role (primary if the employer has
-/// no other pending or active primary), serialised per employer.
+/// no other pending or active primary), serialised per employer; recorded `now`.
 pub(super) async fn insert_pending_in(
     txn: &DatabaseTransaction,
     pending: &PendingCertificate,
+    now: DateTime<Utc>,
 ) -> Result<certificate::Model, CaError> {
-    let now = Utc::now();
     let existing = unit::Entity::find()
         .filter(unit::COLUMN.uscc.eq(pending.unit.uscc.as_str()))
         .one(txn)
@@ -170,8 +170,8 @@ impl SeaStore {
         audit: &AuditDraft,
     ) -> Result<CertificateRecord, CaError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
-        let row = insert_pending_in(&txn, pending).await?;
-        append_in(&txn, audit).await?;
+        let row = insert_pending_in(&txn, pending, self.now()).await?;
+        append_in(&txn, audit, self.now()).await?;
         let record = record_of(&txn, row).await?;
         commit(txn).await?;
         Ok(record)
@@ -243,9 +243,9 @@ impl SeaStore {
         .map_err(unavailable)?;
         queue_certificate_event_in(&txn, &row, CertificateEvent::Revoked, revoked_at).await?;
         if let Some(notice) = notice {
-            insert_notice_in(&txn, notice).await?;
+            insert_notice_in(&txn, notice, self.now()).await?;
         }
-        append_in(&txn, audit).await?;
+        append_in(&txn, audit, self.now()).await?;
         commit(txn).await?;
         Ok(RevocationRecord {
             serial: serial.clone(),
@@ -326,7 +326,7 @@ impl CertStore for SeaStore {
             .await
             .map_err(unavailable)?;
         }
-        append_in(&txn, &audit).await?;
+        append_in(&txn, &audit, self.now()).await?;
         commit(txn).await
     }
 
@@ -350,7 +350,7 @@ impl CertStore for SeaStore {
             )
             .col_expr(
                 certificate::Column::ActivatedAt,
-                sea_orm::sea_query::Expr::value(Utc::now()),
+                sea_orm::sea_query::Expr::value(self.now()),
             )
             .filter(certificate::COLUMN.serial.eq(serial.as_str()))
             .filter(
@@ -457,7 +457,7 @@ impl CertStore for SeaStore {
         let audit = &audit;
         retrying(|| async move {
             let txn = self.db.begin().await.map_err(unavailable)?;
-            let entry = append_in(&txn, audit).await?;
+            let entry = append_in(&txn, audit, self.now()).await?;
             commit(txn).await.map(|()| entry)
         })
         .await

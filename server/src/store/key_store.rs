@@ -84,12 +84,12 @@ impl SeaStore {
             .await
             .map_err(unavailable)?
             .ok_or(EnrolError::TicketInvalid { reason: "unknown" })?;
-        let now = Utc::now();
+        let now = self.now();
         check_open(&ticket, now)?;
         if let Some(previous) = ticket.certificate_id {
             abandon_in(&txn, previous).await?;
         }
-        let mut row = insert_pending_in(&txn, pending).await?;
+        let mut row = insert_pending_in(&txn, pending, now).await?;
         if let Some(application_id) = ticket.application_id {
             row = inherit_primary_in(&txn, row, application_id).await?;
         }
@@ -122,7 +122,7 @@ impl SeaStore {
                 what: "enrolment ticket",
             }));
         }
-        append_in(&txn, audit).await?;
+        append_in(&txn, audit, self.now()).await?;
         let record = record_of(&txn, row).await?;
         commit(txn).await?;
         Ok(record)
@@ -140,7 +140,7 @@ impl SeaStore {
         let row = certificate_row(&txn, serial)
             .await?
             .ok_or(EnrolError::Superseded)?;
-        let now = Utc::now();
+        let now = self.now();
         let activated = certificate::Entity::update_many()
             .col_expr(
                 certificate::Column::Status,
@@ -190,9 +190,9 @@ impl SeaStore {
         }
         queue_certificate_event_in(&txn, &row, CertificateEvent::Activated, now).await?;
         if let Some(notice) = notice {
-            insert_notice_in(&txn, notice).await?;
+            insert_notice_in(&txn, notice, self.now()).await?;
         }
-        append_in(&txn, audit).await?;
+        append_in(&txn, audit, self.now()).await?;
         commit(txn).await?;
         Ok(())
     }
@@ -205,7 +205,7 @@ impl SeaStore {
     ) -> Result<PinFailure, StorageError> {
         let limit = i32::try_from(limit).unwrap_or(i32::MAX);
         let txn = self.db().begin().await.map_err(unavailable)?;
-        let now = Utc::now();
+        let now = self.now();
         // One statement: count only while unlocked and below the limit.
         let counted = key_share::Entity::update_many()
             .col_expr(
@@ -243,7 +243,7 @@ impl SeaStore {
             .exec(&txn)
             .await
             .map_err(unavailable)?;
-        append_in(&txn, lock_audit).await?;
+        append_in(&txn, lock_audit, self.now()).await?;
         commit(txn).await?;
         Ok(PinFailure::Locked)
     }
@@ -329,7 +329,7 @@ impl KeyShareStore for SeaStore {
                     key_share::Column::LockedAt,
                     Expr::value(Option::<DateTime<Utc>>::None),
                 )
-                .col_expr(key_share::Column::UpdatedAt, Expr::value(Utc::now()))
+                .col_expr(key_share::Column::UpdatedAt, Expr::value(self.now()))
                 .filter(key_share::COLUMN.certificate_id.eq(row.id))
                 .filter(key_share::Column::LockedAt.is_not_null())
                 .exec(&txn)
@@ -339,9 +339,9 @@ impl KeyShareStore for SeaStore {
                 return Ok(false);
             }
             if let Some(notice) = notice {
-                insert_notice_in(&txn, notice).await?;
+                insert_notice_in(&txn, notice, self.now()).await?;
             }
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
             commit(txn).await?;
             Ok(true)
         })
@@ -411,8 +411,8 @@ async fn inherit_primary_in(
     Ok(active.update(txn).await.map_err(unavailable)?)
 }
 
-/// The row of a new open ticket stored under `hash`.
-fn ticket_row(ticket: &NewTicket, hash: &str) -> enrolment_ticket::ActiveModel {
+/// The row of a new open ticket stored under `hash`, created `now`.
+fn ticket_row(ticket: &NewTicket, hash: &str, now: DateTime<Utc>) -> enrolment_ticket::ActiveModel {
     enrolment_ticket::ActiveModel {
         ticket_hash: Set(hash.to_string()),
         uscc: Set(ticket.unit.uscc.as_str().to_string()),
@@ -423,7 +423,7 @@ fn ticket_row(ticket: &NewTicket, hash: &str) -> enrolment_ticket::ActiveModel {
         status: Set(TicketStatus::Open.as_str().to_string()),
         certificate_id: Set(None),
         created_by: Set(ticket.created_by.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         expires_at: Set(ticket.expires_at),
         completed_at: Set(None),
         application_id: Set(ticket.download.map(|d| d.application_id)),
@@ -438,11 +438,11 @@ impl EnrolStore for SeaStore {
         let (ticket, audit) = (&ticket, &audit);
         retrying(|| async move {
             let txn = self.db().begin().await.map_err(unavailable)?;
-            ticket_row(ticket, &ticket.ticket_hash)
+            ticket_row(ticket, &ticket.ticket_hash, self.now())
                 .insert(&txn)
                 .await
                 .map_err(unavailable)?;
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
             commit(txn).await
         })
         .await
@@ -491,7 +491,7 @@ impl EnrolStore for SeaStore {
                         .status
                         .eq(TicketStatus::Open.as_str()),
                 )
-                .filter(enrolment_ticket::COLUMN.expires_at.gt(Utc::now()))
+                .filter(enrolment_ticket::COLUMN.expires_at.gt(self.now()))
                 .one(self.db())
                 .await
                 .map_err(unavailable)?;
@@ -510,7 +510,7 @@ impl EnrolStore for SeaStore {
                 .await
                 .map_err(unavailable)?;
             let hash = format!("download:{}:{earlier}", link.application_id);
-            enrolment_ticket::Entity::insert(ticket_row(ticket, &hash))
+            enrolment_ticket::Entity::insert(ticket_row(ticket, &hash, self.now()))
                 .on_conflict_do_nothing_on([enrolment_ticket::Column::TicketHash])
                 .exec(self.db())
                 .await
