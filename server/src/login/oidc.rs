@@ -31,6 +31,8 @@ pub const ID_TOKEN_TTL: Duration = Duration::from_secs(300);
 pub const AMR: [&str; 2] = ["swk", "pin"];
 /// `acr`: split-key co-signature with the server counting PIN tries.
 pub const ACR: &str = "urn:mcert:loa:cosign";
+/// Seconds of clock difference allowed when checking `exp` and `iat` (jsonwebtoken's default).
+const LEEWAY_SECS: i64 = 60;
 
 /// An OAuth 2 error (RFC 6749 §4.1.2.1, §5.2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -696,7 +698,9 @@ impl Oidc {
 
     /// Verifies an ID token this provider issued: ES256 only, this issuer, any of the published
     /// keys by `kid` (never a key the token names itself), and the audience when given. Expiry
-    /// is checked unless `allow_expired` (a logout hint may be old).
+    /// is checked unless `allow_expired` (a logout hint may be old), and the issue time, both
+    /// against the provider's clock rather than the system's (jsonwebtoken would read the
+    /// latter), so that a moved development clock agrees with the tokens it dated.
     pub fn verify_id_token(
         &self,
         token: &str,
@@ -723,10 +727,18 @@ impl Oidc {
             Some(audience) => validation.set_audience(&[audience]),
             None => validation.validate_aud = false,
         }
-        validation.validate_exp = !allow_expired;
-        jsonwebtoken::decode::<Claims>(token, key, &validation)
+        validation.validate_exp = false;
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
-            .map_err(|e| invalid(&format!("ID token refused: {e}")))
+            .map_err(|e| invalid(&format!("ID token refused: {e}")))?;
+        let now = self.clock.now().timestamp();
+        if !allow_expired && claims.exp < now.saturating_sub(LEEWAY_SECS) {
+            return Err(invalid("ID token refused: ExpiredSignature"));
+        }
+        if claims.iat > now.saturating_add(LEEWAY_SECS) {
+            return Err(invalid("ID token refused: issued in the future"));
+        }
+        Ok(claims)
     }
 
     /// RP-initiated logout: the access tokens of the hinted login end; the redirect (registered
