@@ -12,7 +12,7 @@ use crate::{
     applications::{Applications, form_fonts::FormFonts},
     ca::{Authority, CertStore, KeyWrap, MasterKey},
     captcha::{Captcha, CaptchaLimits},
-    clock::{Clock, SystemClock},
+    clock::{Clock, DevClock, SystemClock},
     configuration::Settings,
     cosign::Cosigner,
     downloads::Downloads,
@@ -247,6 +247,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
             web::post().to(http::dev::enrolment_ticket),
         )
         .route("/dev/sms", web::get().to(http::dev::sms_outbox))
+        .route("/dev/clock", web::get().to(http::dev::clock))
+        .route("/dev/clock", web::post().to(http::dev::advance_clock))
         .route("/demo", web::get().to(http::demo::home))
         .route("/demo/login", web::get().to(http::demo::login))
         .route("/demo/callback", web::get().to(http::demo::callback))
@@ -492,17 +494,35 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     /// Binds the listener (port 0 picks a free one), opens everything, builds the server, on
-    /// the system's time.
+    /// the system's time (or the development clock over it, `MCERT_DEV_CLOCK`).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         Self::build_with_clock(settings, Arc::new(SystemClock)).await
     }
 
     /// [`Application::build`] on `clock` instead of the system's time: tests pass a clock they
-    /// move.
+    /// move. With `dev_clock` set, the development clock runs on top of it.
     pub async fn build_with_clock(
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        if settings.dev_clock && !settings.dev_mode {
+            anyhow::bail!(
+                "MCERT_DEV_CLOCK=true needs development mode (MCERT_DEV_MODE=true): a server whose \
+                 time can be moved forward is for development only"
+            );
+        }
+        let dev_clock = settings
+            .dev_clock
+            .then(|| Arc::new(DevClock::new(clock.clone())));
+        let clock: Arc<dyn Clock> = match &dev_clock {
+            Some(dev_clock) => {
+                tracing::warn!(
+                    "development clock: POST /dev/clock moves the server's time forward"
+                );
+                dev_clock.clone()
+            }
+            None => clock,
+        };
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -658,6 +678,7 @@ impl Application {
             trusted_proxies: Arc::new(trusted_proxies),
             kv,
             clock,
+            dev_clock,
         };
         let dev_mode = settings.dev_mode;
         if dev_mode {

@@ -23,7 +23,7 @@ use crate::{
     applications::Applications,
     ca::{Authority, CertStore},
     captcha::Captcha,
-    clock::Clock,
+    clock::{Clock, DevClock},
     downloads::Downloads,
     enrol::Enrolment,
     error::{AppError, RequestError},
@@ -157,4 +157,6 @@ pub struct AppState {
     pub trusted_proxies: Arc<forwarded::TrustedProxies>,
     /// The time the server goes by.
     pub clock: Arc<dyn Clock>,
+    /// The development clock that `/dev/clock` moves (`MCERT_DEV_CLOCK`); it is also `clock`.
+    pub dev_clock: Option<Arc<DevClock>>,
 }
