@@ -22,7 +22,7 @@ const CLI = resolve(PACKAGE_ROOT, 'dist', 'cli', 'mcert-phone.js');
 
 let server: RunningServer;
 let workDir: string;
-/** Made first so that its phone's SMS minute runs while the other tests run. */
+/** Made first, before the other tests. */
 let application: Promise<Application>;
 
 before(async () => {

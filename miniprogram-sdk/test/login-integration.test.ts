@@ -4,7 +4,7 @@
  * with `mcert-server admin add-portal` creates embedded login sessions (HTTP Basic), the phone
  * scans and confirms with the PIN — the SDK and the `mcert-phone scan` command — and the portal
  * collects an ID token naming the employer and the certificate. Replays, declining and wrong
- * PINs too. About 70 s: binding the agent's phone waits out the SMS minute.
+ * PINs too. Binding the agent's phone moves the server's clock past the SMS minute.
  */
 
 import assert from 'node:assert/strict';

@@ -26,13 +26,13 @@ import {
 } from './helpers/applications';
 import { apiError, boundAgent as sharedBoundAgent, readyEmployer } from './helpers/mp-account';
 import { type TestPhone, lastExchange, testPhone } from './helpers/phone';
-import { type RunningServer, startServer } from './helpers/server';
+import { type RunningServer, advanceClock, startServer } from './helpers/server';
 import { opensslVerifies, smCryptoVerifies } from './helpers/verify';
 
 const PIN = '246810';
 
 let server: RunningServer;
-/** Two approved applications, made at once: their phones' SMS minute runs out together. */
+/** Two approved applications, made at once. */
 let applications: Promise<Application[]>;
 
 before(async () => {
@@ -100,9 +100,9 @@ test('login, real name, phone, employers, download, then the PIN works on the ce
   await assert.rejects(phone.client.employers(), apiError('no_binding_info', 404));
 
   // Two more phones of the person (the dev carrier passes any other than 1990000/1990001),
-  // bound now so that their next SMS minute has run out by the time unlocking needs codes.
+  // bound now; unlocking asks one of them for a code again once the server's clock has moved
+  // past its SMS minute.
   const spare = [randomPhone(), randomPhone()];
-  const spareCodesSentAt = Date.now();
   for (const number of spare) {
     await phone.client.sendPhoneCode(number);
     await phone.client.bindPhone(number, await latestSmsCode(server.baseUrl, number));
@@ -231,8 +231,7 @@ test('login, real name, phone, employers, download, then the PIN works on the ce
     phone.client.unlock({ serial: '0ABCDEF012', verifyResult: face, phone: spare[0], code: '000000' }),
     apiError('certificate_not_held', 404),
   );
-  const wait = spareCodesSentAt + 61_000 - Date.now();
-  if (wait > 0) await new Promise((resolveWait) => setTimeout(resolveWait, wait));
+  await advanceClock(server.baseUrl, 61); // one SMS code per phone a minute
   await phone.client.sendPhoneCode(spare[0]);
   await phone.client.unlock({
     serial: certificate.serial,
@@ -275,7 +274,6 @@ test('a new phone downloads again; the bound phone cannot be bound by another ag
   const first = await boundAgent(application, openid);
   await readyEmployer(first, application.id);
   const old = await first.client.download(application.id, PIN);
-  const boundCodeSentAt = Date.now();
 
   // The same person on a new phone: signs in again (already verified). Downloading again while
   // the first phone's certificate is active takes the real-name steps again: a stolen session
@@ -288,8 +286,7 @@ test('a new phone downloads again; the bound phone cannot be bound by another ag
     apiError('download_reverification_required', 403),
   );
   assert.equal((await first.client.keyStatus(old.serial)).status, 'active');
-  const wait = boundCodeSentAt + 61_000 - Date.now(); // one SMS code per phone a minute
-  if (wait > 0) await new Promise((resolveWait) => setTimeout(resolveWait, wait));
+  await advanceClock(server.baseUrl, 61); // one SMS code per phone a minute
   await second.client.sendPhoneCode(application.phone);
   const fresh = await second.client.download(application.id, '135790', {
     verifyResult: `dev-pass:${application.agentName}:${application.agentId}:${openid}`,

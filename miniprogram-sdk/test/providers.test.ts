@@ -34,7 +34,7 @@ const PIN = '975310';
 
 let fakes: FakeProviders;
 let server: RunningServer;
-/** Approved at the start: the agent's phone's SMS minute runs while the other tests run. */
+/** Approved at the start. */
 let application: Promise<Application>;
 
 before(async () => {

@@ -1,6 +1,6 @@
 //! The command line: `serve` (default), `migrate`, and the staff `admin` commands.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -260,10 +260,15 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
         AdminAction::EnrolTicket { holder: args } => {
             let (unit, holder) = args.drafts()?;
             let core = open_core(settings).await?;
-            let issued =
-                crate::enrol::create_ticket(core.store.as_ref(), unit, holder, &args.actor())
-                    .await
-                    .map_err(sentence)?;
+            let issued = crate::enrol::create_ticket(
+                core.store.as_ref(),
+                unit,
+                holder,
+                &args.actor(),
+                core.clock.now(),
+            )
+            .await
+            .map_err(sentence)?;
             eprintln!(
                 "enrolment ticket for {} of {}, valid until {}",
                 args.holder_name,
@@ -382,7 +387,14 @@ async fn open_core(settings: &Settings) -> anyhow::Result<startup::Core> {
         .rsplit_once(':')
         .and_then(|(_, p)| p.parse().ok())
         .unwrap_or(8080);
-    startup::open_core(settings, &settings.public_base(port)).await
+    // The CLI runs apart from any server, on the system's time (a development server's moved
+    // clock lives in that server's process).
+    startup::open_core(
+        settings,
+        &settings.public_base(port),
+        Arc::new(crate::clock::SystemClock),
+    )
+    .await
 }
 
 /// Walks the whole audit chain in pages.

@@ -40,6 +40,10 @@ pub struct Settings {
     /// staff and external services (enrolment tickets without a staff login). Never in
     /// production; the server logs a warning at start when it is on.
     pub dev_mode: bool,
+    /// A development clock (`MCERT_DEV_CLOCK`, development mode only): the server's time can be
+    /// moved forward with `POST /dev/clock`, so that a countdown, an SMS resend minute or a QR
+    /// code's expiry can be passed without waiting. Off by default.
+    pub dev_clock: bool,
     /// Seconds the service agreement must be on screen before an applicant can accept it
     /// (`MCERT_AGREEMENT_COUNTDOWN_SECS`).
     pub agreement_countdown_secs: u32,
@@ -134,6 +138,7 @@ struct Defaults {
     crl_validity_hours: u32,
     log_format: LogFormat,
     dev_mode: bool,
+    dev_clock: bool,
     agreement_countdown_secs: u32,
     sync_interval_secs: u32,
 }
@@ -145,6 +150,7 @@ const DEFAULTS: Defaults = Defaults {
     crl_validity_hours: 24,
     log_format: LogFormat::Text,
     dev_mode: false,
+    dev_clock: false,
     agreement_countdown_secs: 10,
     sync_interval_secs: 15,
 };
@@ -192,6 +198,7 @@ impl Settings {
             crl_validity_hours: DEFAULTS.crl_validity_hours,
             log_format: LogFormat::Text,
             dev_mode: false,
+            dev_clock: false,
             agreement_countdown_secs: DEFAULTS.agreement_countdown_secs,
             platform: None,
             sync_interval_secs: DEFAULTS.sync_interval_secs,
@@ -280,6 +287,19 @@ mod tests {
             let printed = format!("{settings:?}");
             assert!(!printed.contains("hunter2"), "{printed}");
             assert!(!printed.contains("00112233"), "{printed}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_development_clock_is_off_unless_asked_for() {
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert!(!settings.dev_clock);
+            jail.set_env("MCERT_DEV_CLOCK", "true");
+            let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert!(settings.dev_clock);
             Ok(())
         });
     }

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 
 use crate::audit::Actor;
+use crate::clock::Clock;
 use crate::staff::Reviewer;
 use crate::{
     applicants::ApplicantStore,
@@ -52,9 +53,10 @@ pub async fn seed(
     uploads: Arc<Uploads>,
     fonts: Arc<FormFonts>,
     sync: &Syncer,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<i64> {
     let phone = PhoneNumber::parse(AGENT_PHONE)?;
-    let (applicant, _) = store.sign_in(&phone, Utc::now()).await?;
+    let (applicant, _) = store.sign_in(&phone, clock.now()).await?;
     let existing = store.applications_of(applicant.id).await?;
     if let Some(approved) = existing
         .iter()
@@ -64,7 +66,13 @@ pub async fn seed(
         return Ok(approved.id);
     }
     // No reading countdown for the stand-in applicant.
-    let applications = Applications::new(store.clone(), uploads.clone(), TimeDelta::zero(), fonts);
+    let applications = Applications::new(
+        store.clone(),
+        uploads.clone(),
+        TimeDelta::zero(),
+        fonts,
+        clock,
+    );
     let application = match existing
         .iter()
         .find(|a| a.status == ApplicationStatus::Draft)

@@ -11,9 +11,8 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
-
 use crate::audit::Actor;
+use crate::clock::Clock;
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
@@ -98,21 +97,25 @@ pub struct Downloads {
     applications: Arc<Applications>,
     sync: Arc<Syncer>,
     enrolment: Arc<Enrolment>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Downloads {
-    /// The service over the people, the applications, the sync state and enrolment.
+    /// The service over the people, the applications, the sync state and enrolment, telling
+    /// expired certificates by `clock`.
     pub fn new(
         people: Arc<People>,
         applications: Arc<Applications>,
         sync: Arc<Syncer>,
         enrolment: Arc<Enrolment>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             people,
             applications,
             sync,
             enrolment,
+            clock,
         }
     }
 
@@ -243,7 +246,7 @@ impl Downloads {
         let unit = UnitDraft::parse(&enterprise.uscc, &enterprise.name)?;
         let holder = HolderDraft::parse(&person.name, &person.id_number, &agent.phone)?;
         let (held, _) = self.people.certificates_of(&person).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let holds_one = held
             .iter()
             .any(|c| c.uscc == unit.uscc.as_str() && Standing::of(c, now).in_force());

@@ -10,6 +10,7 @@ use crate::{
     applications::ApplicationError,
     ca::CaError,
     captcha::CaptchaError,
+    clock::DevClockError,
     cosign::CosignError,
     domain::DomainError,
     downloads::DownloadError,
@@ -93,6 +94,9 @@ pub enum AppError {
     /// From finishing a co-signature.
     #[error(transparent)]
     Signing(#[from] SigningError),
+    /// From the development clock.
+    #[error(transparent)]
+    DevClock(#[from] DevClockError),
     /// A request that conflicts with the current state.
     #[error("conflict: {code}")]
     Conflict {
@@ -272,6 +276,7 @@ impl Describe for AppError {
             AppError::Download(e) => e.describe(),
             AppError::Login(e) => e.describe(),
             AppError::Signing(e) => e.describe(),
+            AppError::DevClock(e) => e.describe(),
             AppError::Request(e) => e.describe(),
             AppError::Conflict { code, message } => {
                 Description::new(*code, *message).of_kind(ErrorKind::Conflict)

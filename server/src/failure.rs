@@ -511,6 +511,14 @@ pub mod code {
         CARRIER_REFUSED = "carrier_refused", Unavailable;
         /// The check is not configured.
         CARRIER_MISCONFIGURED = "carrier_misconfigured", Unavailable;
+
+        // The development server.
+        /// The development clock moves forward only.
+        DEV_CLOCK_NOT_FORWARD = "dev_clock_not_forward", BadInput;
+        /// The development clock would move past its limit.
+        DEV_CLOCK_TOO_FAR = "dev_clock_too_far", BadInput;
+        /// The server runs without a development clock.
+        DEV_CLOCK_OFF = "dev_clock_off", NotFound;
     }
 }
 

@@ -8,6 +8,7 @@ pub mod ca;
 pub mod captcha;
 pub mod certificates;
 pub mod cli;
+pub mod clock;
 pub mod configuration;
 pub mod cosign;
 pub mod demo;

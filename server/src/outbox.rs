@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn an_outage_backs_off_a_refusal_and_the_last_attempt_fail() {
-        let now = Utc::now();
+        let now = DateTime::from_timestamp(1_767_225_600, 0).unwrap();
         let mut delivery = Delivery::<Status>::due(now);
         delivery.failed("503".into(), false, 3, now);
         assert_eq!((delivery.status, delivery.attempts), (Status::Pending, 1));
@@ -223,7 +223,7 @@ mod tests {
         let delivered = std::sync::Mutex::new(Vec::new());
         let taken = round(
             vec![1, 2, 3],
-            Utc::now(),
+            DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
             |row, _| async move { Ok((row != 2).then_some(row)) },
             |row| {
                 delivered.lock().unwrap().push(row);

@@ -12,6 +12,7 @@ use crate::{
     applications::{Applications, form_fonts::FormFonts},
     ca::{Authority, CertStore, KeyWrap, MasterKey},
     captcha::{Captcha, CaptchaLimits},
+    clock::{Clock, DevClock, SystemClock},
     configuration::Settings,
     cosign::Cosigner,
     downloads::Downloads,
@@ -246,6 +247,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
             web::post().to(http::dev::enrolment_ticket),
         )
         .route("/dev/sms", web::get().to(http::dev::sms_outbox))
+        .route("/dev/clock", web::get().to(http::dev::clock))
+        .route("/dev/clock", web::post().to(http::dev::advance_clock))
         .route("/demo", web::get().to(http::demo::home))
         .route("/demo/login", web::get().to(http::demo::login))
         .route("/demo/callback", web::get().to(http::demo::callback))
@@ -312,6 +315,8 @@ pub struct Core {
     pub authority: Arc<Authority>,
     /// Seals private key material (CA keys, server key shares).
     pub key_wrap: Arc<dyn KeyWrap>,
+    /// The time the core and every service over it go by.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Core {
@@ -322,12 +327,18 @@ impl Core {
             kv,
             self.key_wrap.clone(),
             self.authority.transport_key(),
+            self.clock.clone(),
         ))
     }
 }
 
-/// Connects to the database, migrates, resolves the master key and opens (or creates) the CA.
-pub async fn open_core(settings: &Settings, public_base: &str) -> anyhow::Result<Core> {
+/// Connects to the database, migrates, resolves the master key and opens (or creates) the CA,
+/// all on `clock`.
+pub async fn open_core(
+    settings: &Settings,
+    public_base: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Core> {
     let db = store::connect(&settings.effective_database_url())
         .await
         .with_context(|| {
@@ -339,7 +350,7 @@ pub async fn open_core(settings: &Settings, public_base: &str) -> anyhow::Result
     store::migrate_up(&db)
         .await
         .context("database migration failed")?;
-    let store = Arc::new(SeaStore::new(db));
+    let store = Arc::new(SeaStore::new(db, clock.clone()));
     let has_keys = store
         .has_authority_keys()
         .await
@@ -350,11 +361,19 @@ pub async fn open_core(settings: &Settings, public_base: &str) -> anyhow::Result
         !has_keys,
     )?;
     let validity = TimeDelta::hours(i64::from(settings.crl_validity_hours.max(1)));
-    let authority = Authority::open(store.clone(), &master_key, public_base, validity).await?;
+    let authority = Authority::open(
+        store.clone(),
+        &master_key,
+        public_base,
+        validity,
+        clock.clone(),
+    )
+    .await?;
     Ok(Core {
         store,
         authority: Arc::new(authority),
         key_wrap: Arc::new(master_key),
+        clock,
     })
 }
 
@@ -441,14 +460,17 @@ fn ocr_reader(settings: &Settings) -> anyhow::Result<Option<Arc<dyn OcrReader>>>
     Ok(Some(Arc::new(reader)))
 }
 
-fn sms_sender(settings: &Settings) -> anyhow::Result<(Arc<dyn SmsSender>, DevOutbox)> {
+fn sms_sender(
+    settings: &Settings,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<(Arc<dyn SmsSender>, DevOutbox)> {
     if let Some(config) = &settings.aliyun_sms {
         let aliyun = AliyunSms::new(config.clone()).context("invalid [aliyun_sms] settings")?;
         return Ok((Arc::new(aliyun), None));
     }
     if settings.dev_mode {
         tracing::warn!("development SMS: messages are logged and shown at /dev/sms, not sent");
-        let dev = Arc::new(DevSms::new());
+        let dev = Arc::new(DevSms::new(clock.clone()));
         return Ok((dev.clone(), Some(dev)));
     }
     tracing::warn!("no SMS provider configured: SMS codes and notices will fail");
@@ -471,20 +493,48 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
-    /// Binds the listener (port 0 picks a free one), opens everything, builds the server.
+    /// Binds the listener (port 0 picks a free one), opens everything, builds the server, on
+    /// the system's time (or the development clock over it, `MCERT_DEV_CLOCK`).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] on `clock` instead of the system's time: tests pass a clock they
+    /// move. With `dev_clock` set, the development clock runs on top of it.
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        if settings.dev_clock && !settings.dev_mode {
+            anyhow::bail!(
+                "MCERT_DEV_CLOCK=true needs development mode (MCERT_DEV_MODE=true): a server whose \
+                 time can be moved forward is for development only"
+            );
+        }
+        let dev_clock = settings
+            .dev_clock
+            .then(|| Arc::new(DevClock::new(clock.clone())));
+        let clock: Arc<dyn Clock> = match &dev_clock {
+            Some(dev_clock) => {
+                tracing::warn!(
+                    "development clock: POST /dev/clock moves the server's time forward"
+                );
+                dev_clock.clone()
+            }
+            None => clock,
+        };
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let public_base = settings.public_base(port);
         let trusted_proxies = http::forwarded::TrustedProxies::parse(&settings.trusted_proxies)
             .context("invalid MCERT_TRUSTED_PROXIES")?;
-        let core = open_core(&settings, &public_base).await?;
+        let core = open_core(&settings, &public_base, clock.clone()).await?;
         let redis_url = settings
             .redis_url
             .as_ref()
             .map(secrecy::ExposeSecret::expose_secret);
-        let kv = kv::connect(redis_url, &settings.kv_prefix)
+        let kv = kv::connect(redis_url, &settings.kv_prefix, clock.clone())
             .await
             .context("cannot connect to Redis")?;
         let cosigner = core.cosigner(kv.clone());
@@ -492,14 +542,24 @@ impl Application {
             core.authority.clone(),
             core.store.clone(),
             cosigner.clone(),
+            clock.clone(),
         ));
-        let (sms, dev_sms) = sms_sender(&settings)?;
-        let sync = Arc::new(Syncer::new(core.store.clone(), platform(&settings)?));
-        let notices = Arc::new(Notifier::new(core.store.clone(), sms.clone()));
+        let (sms, dev_sms) = sms_sender(&settings, &clock)?;
+        let sync = Arc::new(Syncer::new(
+            core.store.clone(),
+            platform(&settings)?,
+            clock.clone(),
+        ));
+        let notices = Arc::new(Notifier::new(
+            core.store.clone(),
+            sms.clone(),
+            clock.clone(),
+        ));
         let otp = Arc::new(OtpService::new(
             kv.clone(),
             sms.clone(),
             settings.otp_limits,
+            clock.clone(),
         ));
         let uploads = Arc::new(Uploads::new(
             Arc::new(FsFileStore::new(settings.data_dir.join("uploads"))),
@@ -507,12 +567,14 @@ impl Application {
             ocr_reader(&settings)?,
             kv.clone(),
             settings.upload_limits,
+            clock.clone(),
         ));
         let people = Arc::new(People::new(
             core.store.clone(),
             people_providers(&settings)?,
             otp.clone(),
             kv.clone(),
+            clock.clone(),
         ));
         let fonts = Arc::new(
             FormFonts::load(&settings.pdf)
@@ -529,12 +591,14 @@ impl Application {
             uploads.clone(),
             chrono::TimeDelta::seconds(i64::from(settings.agreement_countdown_secs)),
             fonts.clone(),
+            clock.clone(),
         ));
         let downloads = Arc::new(Downloads::new(
             people.clone(),
             applications.clone(),
             sync.clone(),
             enrolment.clone(),
+            clock.clone(),
         ));
         let portals = Arc::new(Portals::new(core.store.clone()));
         let logins = Arc::new(
@@ -546,6 +610,7 @@ impl Application {
                 core.store.clone(),
                 &public_base,
                 settings.login,
+                clock.clone(),
             )
             .with_regions(region_db(&settings)?),
         );
@@ -556,13 +621,20 @@ impl Application {
                 logins.clone(),
                 &public_base,
                 core.authority.token_keys(),
+                clock.clone(),
             )
             .context("cannot load the ID token key")?,
         );
         if settings.demo {
-            let id = crate::demo::seed(core.store.clone(), uploads.clone(), fonts, &sync)
-                .await
-                .context("cannot make the demo application")?;
+            let id = crate::demo::seed(
+                core.store.clone(),
+                uploads.clone(),
+                fonts,
+                &sync,
+                clock.clone(),
+            )
+            .await
+            .context("cannot make the demo application")?;
             println!("{}", crate::demo::instructions(&public_base, id));
         }
         let demo = if settings.dev_mode {
@@ -579,13 +651,22 @@ impl Application {
             store: core.store.clone(),
             enrolment,
             signing,
-            captcha: Arc::new(Captcha::new(kv.clone(), CaptchaLimits::default())),
-            applicants: Arc::new(Applicants::new(core.store.clone(), otp.clone(), kv.clone())),
+            captcha: Arc::new(Captcha::new(
+                kv.clone(),
+                CaptchaLimits::default(),
+                clock.clone(),
+            )),
+            applicants: Arc::new(Applicants::new(
+                core.store.clone(),
+                otp.clone(),
+                kv.clone(),
+                clock.clone(),
+            )),
             applications,
             downloads,
             uploads,
             otp,
-            staff: Arc::new(Staff::new(core.store.clone(), kv.clone())),
+            staff: Arc::new(Staff::new(core.store.clone(), kv.clone(), clock.clone())),
             sync: sync.clone(),
             notices: notices.clone(),
             people,
@@ -596,6 +677,8 @@ impl Application {
             dev_sms,
             trusted_proxies: Arc::new(trusted_proxies),
             kv,
+            clock,
+            dev_clock,
         };
         let dev_mode = settings.dev_mode;
         if dev_mode {

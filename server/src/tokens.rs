@@ -7,6 +7,7 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 
+use crate::clock::Clock;
 use crate::kv::{Kv, KvError};
 
 /// `bytes` random bytes from the OS, base64url without padding (16 bytes → 22 characters).
@@ -27,6 +28,7 @@ pub struct Sessions {
     kv: Arc<dyn Kv>,
     prefix: &'static str,
     ttl: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -39,9 +41,19 @@ impl std::fmt::Debug for Sessions {
 }
 
 impl Sessions {
-    /// Sessions under the kv key prefix `prefix`, each lasting `ttl`.
-    pub fn new(kv: Arc<dyn Kv>, prefix: &'static str, ttl: Duration) -> Self {
-        Self { kv, prefix, ttl }
+    /// Sessions under the kv key prefix `prefix`, each lasting `ttl` by `clock`.
+    pub fn new(
+        kv: Arc<dyn Kv>,
+        prefix: &'static str,
+        ttl: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            kv,
+            prefix,
+            ttl,
+            clock,
+        }
     }
 
     fn key(&self, token: &str) -> String {
@@ -55,7 +67,7 @@ impl Sessions {
             .put_if_absent(&self.key(&token), id.to_string().as_bytes(), self.ttl)
             .await?;
         let ttl = chrono::TimeDelta::from_std(self.ttl).unwrap_or(chrono::TimeDelta::MAX);
-        Ok((token, Utc::now() + ttl))
+        Ok((token, self.clock.now() + ttl))
     }
 
     /// The account id a live token names.
@@ -91,13 +103,15 @@ mod tests {
 
     #[tokio::test]
     async fn sessions_issue_resolve_and_revoke() {
+        let clock = Arc::new(crate::clock::AdjustableClock::new());
         let sessions = Sessions::new(
-            crate::kv::test_kv().await,
+            crate::kv::test_kv(clock.clone()).await,
             "test-session",
             Duration::from_secs(60),
+            clock.clone(),
         );
         let (token, expires_at) = sessions.issue(42).await.unwrap();
-        assert!(expires_at > Utc::now());
+        assert!(expires_at > clock.now());
         assert_eq!(sessions.resolve(&token).await.unwrap(), Some(42));
         assert_eq!(sessions.resolve("forged").await.unwrap(), None);
         sessions.revoke(&token).await.unwrap();

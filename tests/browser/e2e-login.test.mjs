@@ -11,7 +11,8 @@
  * `$CARGO_TARGET_DIR/debug/mcert-server`), the signer module
  * (`MCERT_SIGNER_WASM`, else found as below), and the SDK built for tests:
  * `cd ../../miniprogram-sdk && npm run build && npm run build:test`.
- * Setting up the phone takes a little over a minute (the server's one-SMS-a-minute limit).
+ * Setting up the phone moves the server's clock past its one-SMS-a-minute limit (the SDK's
+ * helpers start the server with the development clock).
  */
 
 import assert from 'node:assert/strict';

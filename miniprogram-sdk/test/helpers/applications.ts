@@ -4,7 +4,7 @@
  * applicant passes the slider check (SM3 proof of work and a human-looking drag), signs in
  * with the SMS code from the development outbox, uploads the scans, walks the wizard and
  * submits; a reviewer added with `mcert-server admin add-staff` approves. The server must run
- * with `MCERT_AGREEMENT_COUNTDOWN_SECS=1`.
+ * with the development clock (as `startServer` starts it): waits move the server's time.
  */
 
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 
 import { solveProofOfWork } from './proof-of-work';
-import { type RunningServer, SERVER_BIN, randomResidentId, randomUscc } from './server';
+import { type RunningServer, SERVER_BIN, advanceClock, randomResidentId, randomUscc } from './server';
 
 /** The smallest valid PNG (1×1), as `TINY_PNG` in the Rust tests. */
 const TINY_PNG = Buffer.from(
@@ -82,12 +82,8 @@ export async function latestSmsCode(baseUrl: string, phone: string): Promise<str
   return match[0];
 }
 
-async function applicantToken(
-  server: RunningServer,
-  phone: string,
-): Promise<{ token: string; codeSentAt: number }> {
+async function applicantToken(server: RunningServer, phone: string): Promise<string> {
   const pass = await captchaPass(server);
-  const codeSentAt = Date.now();
   expect(
     await call(server, 'POST', '/api/v1/otp', {
       phone,
@@ -103,7 +99,7 @@ async function applicantToken(
     200,
     'applicant sign-in',
   );
-  return { token: signed.token as string, codeSentAt };
+  return signed.token as string;
 }
 
 async function upload(server: RunningServer, token: string, purpose: string): Promise<string> {
@@ -146,18 +142,17 @@ export interface Application {
   agentId: string;
   unitName: string;
   uscc: string;
-  /** When the applicant's sign-in code went to `phone` (ms since the epoch). */
-  codeSentAt: number;
+  /** The server it was made on. */
+  baseUrl: string;
 }
 
 /**
  * The server allows one SMS code per phone a minute, whatever it is for, and the binary has no
- * setting for it (`OtpLimits` is fixed; only the Rust tests shorten it in-process). The agent's
- * phone got the applicant sign-in code, so the mini-program's code must wait for the minute.
+ * setting for it (`OtpLimits` is fixed). The agent's phone got the applicant sign-in code, so
+ * the mini-program's code needs the minute to have passed: the server's clock is moved on by it.
  */
 export async function resendIntervalPassed(application: Application): Promise<void> {
-  const wait = application.codeSentAt + 61_000 - Date.now();
-  if (wait > 0) await new Promise((resolveWait) => setTimeout(resolveWait, wait));
+  await advanceClock(application.baseUrl, 61);
 }
 
 /** A fresh phone for the dev carrier check (not the reserved `1990000`/`1990001`). */
@@ -167,14 +162,14 @@ export function randomPhone(): string {
 
 /** A submitted and approved application of a new applicant and a new employer. */
 export async function approvedApplication(server: RunningServer): Promise<Application> {
-  const application: Omit<Application, 'id' | 'codeSentAt'> = {
+  const application: Omit<Application, 'id' | 'baseUrl'> = {
     phone: randomPhone(),
     agentName: '张三',
     agentId: randomResidentId(),
     unitName: `昆明测试科技有限公司${randomInt(100000)}`,
     uscc: randomUscc(),
   };
-  const { token, codeSentAt } = await applicantToken(server, application.phone);
+  const token = await applicantToken(server, application.phone);
   const licence = await upload(server, token, 'licence');
   const front = await upload(server, token, 'id_front');
   const back = await upload(server, token, 'id_back');
@@ -183,7 +178,7 @@ export async function approvedApplication(server: RunningServer): Promise<Applic
   const id = expect(created, 201, 'create application').id as number;
   const base = `/api/v1/applications/${id}`;
   // The agreement must have been on screen for the countdown (1 s on the test server).
-  await new Promise((resolveWait) => setTimeout(resolveWait, 1100));
+  await advanceClock(server.baseUrl, 1);
   const steps: [string, string, unknown][] = [
     ['POST', `${base}/agreement`, undefined],
     [
@@ -224,5 +219,5 @@ export async function approvedApplication(server: RunningServer): Promise<Applic
     200,
     'approve',
   );
-  return { id, codeSentAt, ...application };
+  return { id, baseUrl: server.baseUrl, ...application };
 }

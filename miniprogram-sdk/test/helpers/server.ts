@@ -1,7 +1,8 @@
 /**
  * The real `mcert-server` for integration tests and the benchmark: started from its built
- * binary in development mode, with a fresh data directory and a port the OS picks, and stopped
- * again. Storage follows the environment as the Rust tests do: SQLite + in-process kv by default;
+ * binary in development mode with the development clock on (`MCERT_DEV_CLOCK`: tests move the
+ * server's time with {@link advanceClock} instead of waiting), with a fresh data directory and a
+ * port the OS picks, and stopped again. Storage follows the environment as the Rust tests do: SQLite + in-process kv by default;
  * with `DATABASE_URL` set, a fresh PostgreSQL database on that server (created with `psql`), and
  * with `REDIS_URL` set, Redis under a fresh key prefix. A named service that is unreachable fails
  * the test. The binary is `MCERT_SERVER_BIN`, else `$CARGO_TARGET_DIR/debug/mcert-server`
@@ -71,6 +72,7 @@ export async function startServer(
     ...inherited,
     ...storage,
     MCERT_DEV_MODE: 'true',
+    MCERT_DEV_CLOCK: 'true',
     MCERT_DATA_DIR: dataDir,
     MCERT_BIND: '127.0.0.1:0',
     MCERT_LOG_FORMAT: 'json',
@@ -121,6 +123,20 @@ export async function startServer(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Moves the server's time `seconds` forward (`POST /dev/clock`), as if they had passed: an SMS
+ * resend minute, the agreement countdown or a time to live runs out without waiting.
+ */
+export async function advanceClock(baseUrl: string, seconds: number): Promise<void> {
+  const response = await fetch(`${baseUrl}/dev/clock`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ advance_secs: seconds }),
+  });
+  const body = await response.text();
+  assert.equal(response.status, 200, `POST /dev/clock: ${body}`);
 }
 
 /** Creates an empty database beside the one `base` names; returns its URL. */

@@ -7,6 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 
+use crate::clock::Clock;
 use crate::failure::{Describe, Description, code};
 use crate::{
     domain::PhoneNumber,
@@ -80,15 +81,22 @@ pub struct Applicants {
     store: Arc<dyn ApplicantStore>,
     otp: Arc<OtpService>,
     sessions: Sessions,
+    clock: Arc<dyn Clock>,
 }
 
 impl Applicants {
-    /// The service over its store, the OTP service and the kv store.
-    pub fn new(store: Arc<dyn ApplicantStore>, otp: Arc<OtpService>, kv: Arc<dyn Kv>) -> Self {
+    /// The service over its store, the OTP service and the kv store; sessions end by `clock`.
+    pub fn new(
+        store: Arc<dyn ApplicantStore>,
+        otp: Arc<OtpService>,
+        kv: Arc<dyn Kv>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             store,
             otp,
-            sessions: Sessions::new(kv, "applicant-session", SESSION_TTL),
+            sessions: Sessions::new(kv, "applicant-session", SESSION_TTL, clock.clone()),
+            clock,
         }
     }
 
@@ -102,7 +110,7 @@ impl Applicants {
         self.otp
             .verify(phone, OtpPurpose::ApplicantLogin, code)
             .await?;
-        let (applicant, registered) = self.store.sign_in(phone, Utc::now()).await?;
+        let (applicant, registered) = self.store.sign_in(phone, self.clock.now()).await?;
         let (token, expires_at) = self.sessions.issue(applicant.id).await?;
         if registered {
             tracing::info!(applicant = applicant.id, "applicant registered");

@@ -17,6 +17,7 @@ pub use steps::{
     AgentInfo, AgentInput, CaInfo, CaInput, EnterpriseInfo, EnterpriseInput, SealKind,
 };
 
+use crate::clock::Clock;
 use crate::failure::{Describe, Description, ErrorKind, code};
 use crate::{
     applicants::ApplicantRecord,
@@ -351,22 +352,25 @@ pub struct Applications {
     countdown: TimeDelta,
     /// The printed form's fallback fonts: what the steps accept is what the form can print.
     fonts: Arc<form_fonts::FormFonts>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Applications {
     /// The wizard over its store and the uploads, with the agreement's reading countdown and
-    /// the fonts the application form is printed with.
+    /// the fonts the application form is printed with; the countdown runs by `clock`.
     pub fn new(
         store: Arc<dyn ApplicationStore>,
         uploads: Arc<Uploads>,
         countdown: TimeDelta,
         fonts: Arc<form_fonts::FormFonts>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             store,
             uploads,
             countdown,
             fonts,
+            clock,
         }
     }
 
@@ -474,7 +478,7 @@ impl Applications {
             notice: NoticeDraft::new(&agent.phone, format!("application:{id}"), notice),
             outcome,
             staff: staff.username().to_string(),
-            at: Utc::now(),
+            at: self.clock.now(),
             audit: AuditDraft {
                 actor: staff.actor(),
                 action,
@@ -502,7 +506,7 @@ impl Applications {
         &self,
         application_ids: &[i64],
     ) -> Result<std::collections::HashMap<i64, Standing>, ApplicationError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         Ok(self
             .store
             .certificates_of(application_ids)
@@ -536,7 +540,7 @@ impl Applications {
         }
         Ok(self
             .store
-            .create_application(applicant.id, Utc::now())
+            .create_application(applicant.id, self.clock.now())
             .await?)
     }
 
@@ -591,7 +595,7 @@ impl Applications {
             agent_id: agent.id_number,
             seal_wanted: application.ca.is_some_and(|ca| ca.seal_wanted),
             // Beijing time is UTC+8 all year.
-            generated_on: (Utc::now() + TimeDelta::hours(8)).date_naive(),
+            generated_on: (self.clock.now() + TimeDelta::hours(8)).date_naive(),
         };
         Ok(form_pdf::render(&fields, &self.fonts)?)
     }
@@ -639,7 +643,7 @@ impl Applications {
         id: i64,
     ) -> Result<ApplicationRecord, ApplicationError> {
         let application = self.editable(applicant, id).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let ready_at = self.agreement_ready_at(&application);
         if now < ready_at {
             return Err(ApplicationError::AgreementTooSoon {
@@ -782,7 +786,7 @@ impl Applications {
             .as_ref()
             .map(|e| e.uscc.clone())
             .unwrap_or_default();
-        self.apply(&application, Change::Submit(Utc::now(), uscc))
+        self.apply(&application, Change::Submit(self.clock.now(), uscc))
             .await?;
         self.get(applicant, id).await
     }

@@ -188,7 +188,8 @@ mod tests {
         let mut entries: Vec<AuditEntry> = Vec::new();
         for n in 0..len {
             let previous = entries.last().map(|e| (&e.seq, e.hash.as_str()));
-            let entry = AuditEntry::chain(&draft(n), previous, Utc::now());
+            let at = DateTime::from_timestamp(1_767_225_600 + i64::from(n), 0).unwrap();
+            let entry = AuditEntry::chain(&draft(n), previous, at);
             entries.push(entry);
         }
         entries

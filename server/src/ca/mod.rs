@@ -28,6 +28,7 @@ pub use records::*;
 pub use signer::{CaSigner, SoftwareSm2Signer, public_key_info};
 pub use token_keys::{Jwk, Jwks, NewTokenKey, TokenKeys};
 
+use crate::clock::Clock;
 use crate::failure::StorageError;
 use crate::{
     audit::{Actor, AuditDraft},
@@ -73,20 +74,26 @@ pub struct Authority {
     subject_key: zeroize::Zeroizing<[u8; 32]>,
     crl_validity: TimeDelta,
     crl_lock: tokio::sync::Mutex<()>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Authority {
     /// Opens the CA stored in `store`, creating root, issuing CA and token key on first use.
-    /// `public_base` is the URL relying parties reach mcert at (CRL and OCSP pointers).
+    /// `public_base` is the URL relying parties reach mcert at (CRL and OCSP pointers); `clock`
+    /// dates certificates, revocations, CRLs and OCSP answers.
     pub async fn open(
         store: Arc<dyn CertStore>,
         key_wrap: &dyn KeyWrap,
         public_base: &str,
         crl_validity: TimeDelta,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, CaError> {
         if store.authority_keys(KeyPurpose::Issuing).await?.is_empty() {
             match store
-                .insert_authority_keys(create_authority_keys(key_wrap)?, create_audit())
+                .insert_authority_keys(
+                    create_authority_keys(key_wrap, clock.now())?,
+                    create_audit(),
+                )
                 .await
             {
                 Ok(()) => tracing::info!("created a new root CA, issuing CA and token key"),
@@ -114,7 +121,7 @@ impl Authority {
         )?;
         let token_records = store.authority_keys(KeyPurpose::Token).await?;
         // A CA created before the co-signing round was encrypted has no transport key yet.
-        ensure_transport_key(store.as_ref(), key_wrap).await?;
+        ensure_transport_key(store.as_ref(), key_wrap, clock.as_ref()).await?;
         let transport_current = current(
             store.authority_keys(KeyPurpose::Transport).await?,
             KeyPurpose::Transport,
@@ -189,6 +196,7 @@ impl Authority {
             subject_key,
             crl_validity,
             crl_lock: tokio::sync::Mutex::new(()),
+            clock,
         })
     }
 
@@ -299,7 +307,7 @@ impl Authority {
             holder_name: holder.name.as_str(),
         }
         .to_name()?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let tbs = builder::build_tbs(
             builder::TbsRequest {
                 profile,
@@ -389,7 +397,7 @@ impl Authority {
         Ok(RevocationDraft {
             serial: serial.clone(),
             reason,
-            revoked_at: Utc::now(),
+            revoked_at: self.clock.now(),
             revoked_by: actor.to_string(),
             audit,
             notice,
@@ -407,7 +415,7 @@ impl Authority {
     /// The current CRL, issuing a new one when none exists or the newest is past half-life.
     pub async fn current_crl(&self) -> Result<Vec<u8>, CaError> {
         if let Some(crl) = self.store.latest_crl().await?
-            && Utc::now() < crl.this_update + self.crl_validity / 2
+            && self.clock.now() < crl.this_update + self.crl_validity / 2
         {
             return Ok(crl.der);
         }
@@ -420,7 +428,7 @@ impl Authority {
         loop {
             let number = self.store.latest_crl().await?.map_or(1, |c| c.number + 1);
             let revocations = self.store.revocations().await?;
-            let this_update = Utc::now();
+            let this_update = self.clock.now();
             let next_update = this_update + self.crl_validity;
             let der = crl::build_crl(
                 number,
@@ -477,7 +485,7 @@ impl Authority {
             answers,
             &self.issuing,
             self.issuing_signer.as_ref(),
-            Utc::now(),
+            self.clock.now(),
         ) {
             Ok(der) => der,
             Err(error) => {
@@ -513,6 +521,7 @@ fn create_audit() -> AuditDraft {
 async fn ensure_transport_key(
     store: &dyn CertStore,
     key_wrap: &dyn KeyWrap,
+    clock: &dyn Clock,
 ) -> Result<(), CaError> {
     const ATTEMPTS: u32 = 10;
     for attempt in 1..=ATTEMPTS {
@@ -525,7 +534,7 @@ async fn ensure_transport_key(
         }
         let created = store
             .insert_authority_keys(
-                vec![transport_record(key_wrap, Utc::now())?],
+                vec![transport_record(key_wrap, clock.now())?],
                 transport_audit(),
             )
             .await;
@@ -594,8 +603,10 @@ fn transport_record(
 
 /// Creates root, issuing CA (signed by root), the first token key and the co-signing transport
 /// key, sealed.
-fn create_authority_keys(key_wrap: &dyn KeyWrap) -> Result<Vec<AuthorityKeyRecord>, CaError> {
-    let now = Utc::now();
+fn create_authority_keys(
+    key_wrap: &dyn KeyWrap,
+    now: DateTime<Utc>,
+) -> Result<Vec<AuthorityKeyRecord>, CaError> {
     let (root_signer, root_secret) = SoftwareSm2Signer::generate()?;
     let root_name = Subject::Authority {
         organization: CA_ORGANIZATION,

@@ -15,6 +15,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Clock;
 use crate::failure::{Code, Describe, Description, code};
 use crate::{
     kv::{Kv, KvError},
@@ -234,6 +235,7 @@ struct StoredChallenge {
 pub struct Captcha {
     kv: Arc<dyn Kv>,
     limits: CaptchaLimits,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Captcha {
@@ -245,9 +247,9 @@ impl std::fmt::Debug for Captcha {
 }
 
 impl Captcha {
-    /// The check over the kv store.
-    pub fn new(kv: Arc<dyn Kv>, limits: CaptchaLimits) -> Self {
-        Self { kv, limits }
+    /// The check over the kv store; challenges expire by `clock`.
+    pub fn new(kv: Arc<dyn Kv>, limits: CaptchaLimits, clock: Arc<dyn Clock>) -> Self {
+        Self { kv, limits, clock }
     }
 
     /// A new challenge for a requester at `client_address` (the rate-limit key of the address),
@@ -278,7 +280,7 @@ impl Captcha {
             id,
             track_width: TRACK_WIDTH,
             difficulty_bits,
-            expires_at: Utc::now()
+            expires_at: self.clock.now()
                 + chrono::TimeDelta::from_std(self.limits.challenge_ttl)
                     .unwrap_or(chrono::TimeDelta::MAX),
         })
@@ -324,6 +326,11 @@ mod tests {
 
     use super::*;
     use crate::kv::test_kv;
+
+    /// These tests do not move time.
+    fn clock() -> Arc<dyn Clock> {
+        Arc::new(crate::clock::SystemClock)
+    }
 
     /// A drag that speeds up then slows down, as a hand does.
     fn human_drag() -> Vec<TrackPoint> {
@@ -414,7 +421,7 @@ mod tests {
             per_address: 12,
             ..CaptchaLimits::default()
         };
-        let captcha = Captcha::new(test_kv().await, limits);
+        let captcha = Captcha::new(test_kv(clock()).await, limits, clock());
         let mut bits = Vec::new();
         for _ in 0..12 {
             bits.push(
@@ -443,11 +450,12 @@ mod tests {
     #[tokio::test]
     async fn a_challenge_is_answered_once_and_its_pass_used_once() {
         let captcha = Captcha::new(
-            test_kv().await,
+            test_kv(clock()).await,
             CaptchaLimits {
                 difficulty_bits: 10,
                 ..CaptchaLimits::default()
             },
+            clock(),
         );
         let challenge = captcha.challenge("10.0.0.1").await.unwrap();
         let nonce = solve(&challenge.id, challenge.difficulty_bits);
@@ -469,11 +477,12 @@ mod tests {
     #[tokio::test]
     async fn missing_work_or_a_bad_drag_uses_up_the_challenge() {
         let captcha = Captcha::new(
-            test_kv().await,
+            test_kv(clock()).await,
             CaptchaLimits {
                 difficulty_bits: 12,
                 ..CaptchaLimits::default()
             },
+            clock(),
         );
         let challenge = captcha.challenge("10.0.0.1").await.unwrap();
         let lazy = (0u64..)

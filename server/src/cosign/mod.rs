@@ -23,6 +23,7 @@ use spki::DecodePublicKey as _;
 
 pub use records::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure};
 
+use crate::clock::Clock;
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
@@ -194,6 +195,7 @@ pub struct Cosigner {
     kv: Arc<dyn Kv>,
     key_wrap: Arc<dyn KeyWrap>,
     transport: Arc<TransportSecret>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Cosigner {
@@ -249,18 +251,20 @@ fn public_key_of(spki_der: &[u8]) -> Result<sm2::PublicKey, CosignError> {
 
 impl Cosigner {
     /// A co-signer over the key-share registry, the kv store, the master key and the transport
-    /// key that opens the phones' sealed rounds.
+    /// key that opens the phones' sealed rounds; sessions expire by `clock`.
     pub fn new(
         store: Arc<dyn KeyShareStore>,
         kv: Arc<dyn Kv>,
         key_wrap: Arc<dyn KeyWrap>,
         transport: Arc<TransportSecret>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             store,
             kv,
             key_wrap,
             transport,
+            clock,
         }
     }
 
@@ -300,7 +304,7 @@ impl Cosigner {
         message: Vec<u8>,
     ) -> Result<OpenedSession, CosignError> {
         let id = tokens::random_token(16);
-        let expires_at = Utc::now()
+        let expires_at = self.clock.now()
             + chrono::TimeDelta::from_std(SESSION_TTL).unwrap_or(chrono::TimeDelta::minutes(5));
         let stored = StoredSession {
             serial: serial.to_string(),
@@ -336,8 +340,8 @@ impl Cosigner {
         Ok((stored, message))
     }
 
-    fn remaining_ttl(expires_at: DateTime<Utc>) -> Duration {
-        (expires_at - Utc::now())
+    fn remaining_ttl(&self, expires_at: DateTime<Utc>) -> Duration {
+        (expires_at - self.clock.now())
             .to_std()
             .unwrap_or(Duration::from_secs(1))
             .max(Duration::from_secs(1))
@@ -373,7 +377,7 @@ impl Cosigner {
                     .put_if_absent(
                         &signature_key(id),
                         b"1",
-                        Self::remaining_ttl(stored.expires_at),
+                        self.remaining_ttl(stored.expires_at),
                     )
                     .await?;
             }
@@ -382,7 +386,7 @@ impl Cosigner {
                 CosignError::PinIncorrect { .. } | CosignError::Storage(_) | CosignError::Kv(_),
             ) => {
                 self.kv
-                    .put_if_absent(&round_key(id), b"1", Self::remaining_ttl(stored.expires_at))
+                    .put_if_absent(&round_key(id), b"1", self.remaining_ttl(stored.expires_at))
                     .await?;
             }
             Err(_) => {}
@@ -404,7 +408,7 @@ impl Cosigner {
             .key_share(&serial)
             .await?
             .ok_or(CosignError::SessionNotFound)?;
-        ensure_usable(&share, stored.purpose, Utc::now())?;
+        ensure_usable(&share, stored.purpose, self.clock.now())?;
         let p1 = self
             .key_wrap
             .decrypt(&phone_share_label(&serial), &share.sealed_phone_share)?;

@@ -24,6 +24,7 @@ use rand::RngCore as _;
 pub use records::{DownloadLink, EnrolStore, NewTicket, TicketStatus};
 pub use ticket::{Ticket, TicketError};
 
+use crate::clock::Clock;
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
@@ -107,19 +108,22 @@ pub struct Enrolment {
     authority: Arc<Authority>,
     store: Arc<dyn EnrolStore>,
     cosigner: Arc<Cosigner>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Enrolment {
-    /// The service over the CA, its store and the co-signer.
+    /// The service over the CA, its store and the co-signer; tickets expire by `clock`.
     pub fn new(
         authority: Arc<Authority>,
         store: Arc<dyn EnrolStore>,
         cosigner: Arc<Cosigner>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             authority,
             store,
             cosigner,
+            clock,
         }
     }
 
@@ -143,7 +147,7 @@ impl Enrolment {
         holder: HolderDraft,
         actor: &Actor,
     ) -> Result<IssuedTicket, EnrolError> {
-        create_ticket(self.store.as_ref(), unit, holder, actor).await
+        create_ticket(self.store.as_ref(), unit, holder, actor, self.clock.now()).await
     }
 
     /// Starts enrolling the phone share `p1` (SEC1) under `ticket`.
@@ -171,7 +175,7 @@ impl Enrolment {
                 unit,
                 holder,
                 created_by: format!("person:{}", link.person_id),
-                expires_at: Utc::now() + DOWNLOAD_TICKET_TTL,
+                expires_at: self.clock.now() + DOWNLOAD_TICKET_TTL,
                 download: Some(link),
             })
             .await?;
@@ -188,7 +192,10 @@ impl Enrolment {
         let p1 =
             parse_public_key(p1).map_err(|source| CosignError::Malformed { what: "p1", source })?;
         let ticket_hash = ticket_hash.to_string();
-        let (unit, holder) = self.store.open_ticket(&ticket_hash, Utc::now()).await?;
+        let (unit, holder) = self
+            .store
+            .open_ticket(&ticket_hash, self.clock.now())
+            .await?;
         // d2 is sealed under the serial, so the serial is drawn before the TBS (which needs P).
         let serial = CertificateSerial::random(&mut rand::rngs::OsRng);
         let created = self.cosigner.create_server_share(&serial, &p1)?;
@@ -213,7 +220,7 @@ impl Enrolment {
             uscc: record.uscc.clone(),
             unit_name: record.unit_name.clone(),
             holder_name: record.holder_name.clone(),
-            issued_at: Utc::now().timestamp(),
+            issued_at: self.clock.now().timestamp(),
         })
         .encode()
         .map_err(|source| CosignError::Malformed {
@@ -250,7 +257,7 @@ impl Enrolment {
         // the activation's transaction, and the holder hears of it: a download they did not make
         // is how a stolen session shows.
         let others = self.store.other_downloads(&completed.serial).await?;
-        let superseded = certificates::superseded_by_download(&others, Utc::now());
+        let superseded = certificates::superseded_by_download(&others, self.clock.now());
         let mut supersedes = Vec::with_capacity(superseded.len());
         for old in &superseded {
             supersedes.push(
@@ -302,7 +309,7 @@ impl Enrolment {
             serial: serial.to_string(),
             purpose: purpose.as_str().to_string(),
             nonce,
-            issued_at: Utc::now().timestamp(),
+            issued_at: self.clock.now().timestamp(),
         })
         .encode()
         .map_err(|source| CosignError::Malformed {
@@ -340,15 +347,16 @@ fn public_key_array(sec1: &[u8]) -> Result<[u8; 65], EnrolError> {
     })
 }
 
-/// Creates a ticket for `holder` of `unit`, valid for [`TICKET_TTL`], audited.
+/// Creates a ticket for `holder` of `unit`, valid for [`TICKET_TTL`] from `now`, audited.
 pub async fn create_ticket(
     store: &dyn EnrolStore,
     unit: UnitDraft,
     holder: HolderDraft,
     actor: &Actor,
+    now: DateTime<Utc>,
 ) -> Result<IssuedTicket, EnrolError> {
     let ticket = Ticket::random();
-    let expires_at = Utc::now() + TICKET_TTL;
+    let expires_at = now + TICKET_TTL;
     let audit = AuditDraft {
         actor: actor.clone(),
         action: "enrolment.ticket",

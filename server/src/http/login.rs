@@ -2,7 +2,7 @@
 //! mini-program's scan / confirm / deny, and the embedded API of portals that draw the QR
 //! themselves.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use actix_web::{
     HttpRequest, HttpResponse,
@@ -20,6 +20,7 @@ use super::{
     AppState,
     principals::{MpSession, PortalClient},
 };
+use crate::clock::Clock;
 use crate::failure::{Describe, ErrorKind};
 use crate::{
     error::{AppError, RequestError},
@@ -253,7 +254,7 @@ pub async fn login_events(
     let id = path.into_inner();
     browser_session(&state.logins, &request, &id).await?;
     let next = format!("{}/continue", login_path(&id));
-    event_response(&state.logins, &id, Some(next)).await
+    event_response(&state.logins, &id, Some(next), state.clock.clone()).await
 }
 
 /// After the phone confirmed (or declined): the browser that started the login goes back to
@@ -340,6 +341,7 @@ struct Watch {
     expires_at: DateTime<Utc>,
     next: Option<String>,
     done: bool,
+    clock: Arc<dyn Clock>,
 }
 
 /// The stream of a session's states: the current one, then every change, `expired` when the
@@ -356,7 +358,7 @@ fn state_stream(watch: Watch) -> impl Stream<Item = Result<web::Bytes, actix_web
             return Some((Ok(sse(first, watch.next.as_deref())), watch));
         }
         loop {
-            let until_expiry = (watch.expires_at - Utc::now())
+            let until_expiry = (watch.expires_at - watch.clock.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO);
             tokio::select! {
@@ -388,6 +390,7 @@ async fn event_response(
     logins: &Logins,
     id: &str,
     next: Option<String>,
+    clock: Arc<dyn Clock>,
 ) -> Result<HttpResponse, AppError> {
     let (subscription, session) = logins.watch(id).await?;
     let watch = Watch {
@@ -397,6 +400,7 @@ async fn event_response(
         expires_at: session.expires_at,
         next,
         done: false,
+        clock,
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
@@ -783,7 +787,7 @@ pub async fn session_status(
         let (mut subscription, current) = state.logins.watch(&id).await?;
         session = current;
         if seen == session.state.as_str() {
-            let until_expiry = (session.expires_at - Utc::now())
+            let until_expiry = (session.expires_at - state.clock.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO);
             tokio::select! {
@@ -811,7 +815,7 @@ pub async fn session_events(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     own_session(&state, &portal, &id).await?;
-    event_response(&state.logins, &id, None).await
+    event_response(&state.logins, &id, None, state.clock.clone()).await
 }
 
 /// The result of a confirmed embedded session.

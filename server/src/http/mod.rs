@@ -23,6 +23,7 @@ use crate::{
     applications::Applications,
     ca::{Authority, CertStore},
     captcha::Captcha,
+    clock::{Clock, DevClock},
     downloads::Downloads,
     enrol::Enrolment,
     error::{AppError, RequestError},
@@ -154,4 +155,8 @@ pub struct AppState {
     pub dev_sms: Option<Arc<DevSms>>,
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<forwarded::TrustedProxies>,
+    /// The time the server goes by.
+    pub clock: Arc<dyn Clock>,
+    /// The development clock that `/dev/clock` moves (`MCERT_DEV_CLOCK`); it is also `clock`.
+    pub dev_clock: Option<Arc<DevClock>>,
 }

@@ -332,7 +332,7 @@ pub async fn certificates(
     user: MpSession,
 ) -> Result<HttpResponse, AppError> {
     let (held, default) = state.people.certificates(&user).await?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let list: Vec<HeldCertificateBody> = held
         .into_iter()
         .map(|c| {

@@ -85,6 +85,8 @@ use utoipa::OpenApi;
         super::mp::unlock,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
+        super::dev::clock,
+        super::dev::advance_clock,
         openapi_json,
     ),
     modifiers(&DeviceTokenScheme, &ErrorCodes),

@@ -12,6 +12,7 @@ use futures_util::StreamExt as _;
 use tokio::time::{Instant, sleep, timeout};
 
 use super::{Kv, KvError, MemoryKv, RedisKv, Subscription, connect};
+use crate::clock::{AdjustableClock, SystemClock};
 
 /// A TTL no test outlives.
 const LONG: Duration = Duration::from_secs(30);
@@ -50,21 +51,26 @@ pub(super) async fn redis_fixture() -> Option<RedisKv> {
     }
 }
 
-/// Generates one `#[tokio::test]` per contract test, each on a fresh store from `$fixture`.
+/// Moves time on for a store: the test's clock, which the memory store reads, and the TTLs of a
+/// store that keeps its own time (Redis).
+async fn pass<K: Probe>(kv: &K, clock: &AdjustableClock, by: Duration) {
+    clock.advance(chrono::TimeDelta::from_std(by).unwrap());
+    kv.fast_forward(by).await.unwrap();
+}
+
+/// Generates one `#[tokio::test]` per contract test, each on a fresh store that `$fixture` makes
+/// from a fresh clock; the tests of the second list move that clock.
 macro_rules! contract_tests {
     ($fixture:expr) => {
         contract_tests!(
             $fixture;
             put_if_absent_stores_once,
             put_if_absent_stores_once_under_concurrency,
-            values_expire_after_their_ttl,
             get_reads_without_consuming_and_take_consumes,
             values_are_binary_safe,
             take_is_single_use_under_concurrency,
-            replace_if_swaps_only_the_expected_value_and_keeps_the_ttl,
             replace_if_succeeds_once_under_concurrency,
             incr_counts_from_one_and_reads_back_as_digits,
-            incr_does_not_extend_the_ttl,
             incr_is_atomic_under_concurrency,
             incr_refuses_a_value_that_is_not_a_counter,
             publish_reaches_every_subscriber_of_the_channel_and_no_other,
@@ -74,17 +80,32 @@ macro_rules! contract_tests {
             dropping_the_last_subscription_releases_the_channel,
             subscription_churn_leaves_the_channel_working,
             a_cancelled_subscribe_leaves_nothing_behind,
-            ping_succeeds,
+            ping_succeeds;
+            values_expire_after_their_ttl,
+            replace_if_swaps_only_the_expected_value_and_keeps_the_ttl,
+            incr_does_not_extend_the_ttl,
+            time_passing_ends_only_the_values_it_outlives,
         );
     };
-    ($fixture:expr; $($test:ident),+ $(,)?) => {
+    ($fixture:expr; $($test:ident),+; $($timed:ident),+ $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $test() {
-                let Some(kv) = $fixture.await else {
+                let clock = Arc::new(AdjustableClock::new());
+                let Some(kv) = ($fixture)(clock).await else {
                     return;
                 };
                 super::$test(Arc::new(kv)).await;
+            }
+        )+
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $timed() {
+                let clock = Arc::new(AdjustableClock::new());
+                let Some(kv) = ($fixture)(clock.clone()).await else {
+                    return;
+                };
+                super::$timed(Arc::new(kv), clock).await;
             }
         )+
     };
@@ -93,13 +114,13 @@ macro_rules! contract_tests {
 mod memory_store {
     use super::*;
 
-    contract_tests!(async { Some(MemoryKv::new()) });
+    contract_tests!(|clock: Arc<AdjustableClock>| async move { Some(MemoryKv::with_clock(clock)) });
 }
 
 mod redis_store {
     use super::*;
 
-    contract_tests!(redis_fixture());
+    contract_tests!(|_clock: Arc<AdjustableClock>| redis_fixture());
 }
 
 async fn put_if_absent_stores_once<K: Probe>(kv: Arc<K>) {
@@ -133,13 +154,13 @@ async fn put_if_absent_stores_once_under_concurrency<K: Probe>(kv: Arc<K>) {
     assert_eq!(stored, 1);
 }
 
-async fn values_expire_after_their_ttl<K: Probe>(kv: Arc<K>) {
+async fn values_expire_after_their_ttl<K: Probe>(kv: Arc<K>, clock: Arc<AdjustableClock>) {
     kv.put_if_absent("k", b"v", Duration::from_millis(300))
         .await
         .unwrap();
     assert!(kv.get("k").await.unwrap().is_some());
 
-    sleep(Duration::from_millis(500)).await;
+    pass(&*kv, &clock, Duration::from_millis(500)).await;
 
     assert_eq!(kv.get("k").await.unwrap(), None);
     assert_eq!(kv.take("k").await.unwrap(), None);
@@ -189,7 +210,10 @@ async fn take_is_single_use_under_concurrency<K: Probe>(kv: Arc<K>) {
     assert_eq!(taken, vec![b"v".to_vec()]);
 }
 
-async fn replace_if_swaps_only_the_expected_value_and_keeps_the_ttl<K: Probe>(kv: Arc<K>) {
+async fn replace_if_swaps_only_the_expected_value_and_keeps_the_ttl<K: Probe>(
+    kv: Arc<K>,
+    clock: Arc<AdjustableClock>,
+) {
     assert!(!kv.replace_if("missing", b"a", b"b").await.unwrap());
     assert_eq!(kv.get("missing").await.unwrap(), None);
     kv.put_if_absent("k", b"a", Duration::from_millis(300))
@@ -202,7 +226,7 @@ async fn replace_if_swaps_only_the_expected_value_and_keeps_the_ttl<K: Probe>(kv
     assert_eq!(kv.get("k").await.unwrap(), Some(b"b".to_vec()));
     assert!(!kv.replace_if("k", b"a", b"c").await.unwrap());
 
-    sleep(Duration::from_millis(500)).await;
+    pass(&*kv, &clock, Duration::from_millis(500)).await;
     assert_eq!(kv.get("k").await.unwrap(), None, "the TTL was kept");
     assert!(!kv.replace_if("k", b"b", b"c").await.unwrap());
 }
@@ -233,17 +257,38 @@ async fn incr_counts_from_one_and_reads_back_as_digits<K: Probe>(kv: Arc<K>) {
     assert_eq!(kv.get("c").await.unwrap().as_deref(), Some(&b"3"[..]));
 }
 
-async fn incr_does_not_extend_the_ttl<K: Probe>(kv: Arc<K>) {
+async fn incr_does_not_extend_the_ttl<K: Probe>(kv: Arc<K>, clock: Arc<AdjustableClock>) {
     let ttl = Duration::from_millis(600);
     assert_eq!(kv.incr("c", ttl).await.unwrap(), 1);
-    sleep(Duration::from_millis(300)).await;
+    pass(&*kv, &clock, Duration::from_millis(300)).await;
     assert_eq!(kv.incr("c", ttl).await.unwrap(), 2);
 
     // 750 ms after creation: gone, where a TTL extended by the second increment would last 900.
-    sleep(Duration::from_millis(450)).await;
+    pass(&*kv, &clock, Duration::from_millis(450)).await;
 
     assert_eq!(kv.get("c").await.unwrap(), None);
     assert_eq!(kv.incr("c", ttl).await.unwrap(), 1);
+}
+
+async fn time_passing_ends_only_the_values_it_outlives<K: Probe>(
+    kv: Arc<K>,
+    clock: Arc<AdjustableClock>,
+) {
+    kv.put_if_absent("short", b"s", Duration::from_secs(60))
+        .await
+        .unwrap();
+    kv.put_if_absent("long", b"l", Duration::from_secs(3600))
+        .await
+        .unwrap();
+    kv.incr("counter", Duration::from_secs(60)).await.unwrap();
+
+    pass(&*kv, &clock, Duration::from_secs(61)).await;
+
+    assert_eq!(kv.get("short").await.unwrap(), None);
+    assert_eq!(kv.get("counter").await.unwrap(), None);
+    assert_eq!(kv.get("long").await.unwrap().as_deref(), Some(&b"l"[..]));
+    pass(&*kv, &clock, Duration::from_secs(3540)).await;
+    assert_eq!(kv.get("long").await.unwrap(), None);
 }
 
 async fn incr_is_atomic_under_concurrency<K: Probe>(kv: Arc<K>) {
@@ -431,7 +476,9 @@ fn subscriptions_and_stores_can_move_between_tasks() {
 
 #[tokio::test]
 async fn connect_without_url_opens_the_memory_store() {
-    let kv = connect(None, "ignored:").await.unwrap();
+    let kv = connect(None, "ignored:", Arc::new(SystemClock))
+        .await
+        .unwrap();
 
     kv.put_if_absent("k", b"v", LONG).await.unwrap();
 
@@ -446,7 +493,9 @@ async fn connect_with_url_opens_redis() {
     };
     let prefix = format!("mcert-test:{}:", uuid::Uuid::new_v4());
 
-    let kv = connect(Some(&url), &prefix).await.unwrap();
+    let kv = connect(Some(&url), &prefix, Arc::new(SystemClock))
+        .await
+        .unwrap();
 
     assert!(format!("{kv:?}").starts_with("RedisKv"));
     kv.ping().await.unwrap();
@@ -454,7 +503,7 @@ async fn connect_with_url_opens_redis() {
 
 #[tokio::test]
 async fn connect_to_unreachable_redis_fails() {
-    let result = connect(Some("redis://127.0.0.1:1/"), "p:").await;
+    let result = connect(Some("redis://127.0.0.1:1/"), "p:", Arc::new(SystemClock)).await;
 
     assert!(
         matches!(result, Err(KvError::Unavailable { .. })),
@@ -464,7 +513,7 @@ async fn connect_to_unreachable_redis_fails() {
 
 #[tokio::test]
 async fn connect_with_malformed_url_fails() {
-    let result = connect(Some("not a url"), "p:").await;
+    let result = connect(Some("not a url"), "p:", Arc::new(SystemClock)).await;
 
     assert!(
         matches!(result, Err(KvError::InvalidUrl { .. })),

@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::broadcast;
 
 use super::{CHANNEL_CAPACITY, Kv, KvError, Subscription, ttl_millis};
+use crate::clock::{Clock, SystemClock};
 
 /// Expired entries are swept after this many writes, or after as many writes as the previous
 /// sweep left entries if that is more: a sweep costs one pass over the map, so each write pays
@@ -17,7 +19,9 @@ const SWEEP_MIN_WRITES: usize = 256;
 type Channels = Mutex<HashMap<String, broadcast::Sender<Vec<u8>>>>;
 
 /// Short-lived state held in this process; lost on restart and not shared between instances.
+/// Values expire by the store's [`Clock`], so that a moved clock moves their TTLs too.
 pub struct MemoryKv {
+    clock: Arc<dyn Clock>,
     entries: Mutex<Entries>,
     // Shared with the subscriptions, which remove their channel when the last one is dropped.
     channels: Arc<Channels>,
@@ -31,20 +35,20 @@ struct Entries {
 
 struct Entry {
     value: Vec<u8>,
-    /// `None` only when the TTL reaches past what `Instant` can represent.
-    expires_at: Option<Instant>,
+    /// `None` only when the TTL reaches past what a time can represent.
+    expires_at: Option<DateTime<Utc>>,
 }
 
 impl Entry {
-    fn new(value: Vec<u8>, ttl: Duration, now: Instant) -> Self {
-        let ttl = Duration::from_millis(ttl_millis(ttl));
-        Self {
-            value,
-            expires_at: now.checked_add(ttl),
-        }
+    fn new(value: Vec<u8>, ttl: Duration, now: DateTime<Utc>) -> Self {
+        let expires_at = i64::try_from(ttl_millis(ttl))
+            .ok()
+            .and_then(TimeDelta::try_milliseconds)
+            .and_then(|ttl| now.checked_add_signed(ttl));
+        Self { value, expires_at }
     }
 
-    fn is_live(&self, now: Instant) -> bool {
+    fn is_live(&self, now: DateTime<Utc>) -> bool {
         self.expires_at.is_none_or(|expires_at| now < expires_at)
     }
 }
@@ -59,14 +63,14 @@ impl Entries {
     }
 
     /// The live entry under `key`; an expired one is removed on the way.
-    fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
+    fn live(&mut self, key: &str, now: DateTime<Utc>) -> Option<&mut Entry> {
         if self.map.get(key).is_some_and(|entry| !entry.is_live(now)) {
             self.map.remove(key);
         }
         self.map.get_mut(key)
     }
 
-    fn insert(&mut self, key: &str, entry: Entry, now: Instant) {
+    fn insert(&mut self, key: &str, entry: Entry, now: DateTime<Utc>) {
         self.map.insert(key.to_owned(), entry);
         self.writes_since_sweep += 1;
         if self.writes_since_sweep >= self.sweep_after_writes {
@@ -84,9 +88,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl MemoryKv {
-    /// An empty store.
+    /// An empty store on the system's time.
     pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An empty store whose values expire by `clock`.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         Self {
+            clock,
             entries: Mutex::new(Entries::new()),
             channels: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -124,7 +134,7 @@ impl fmt::Debug for MemoryKv {
 #[async_trait::async_trait]
 impl Kv for MemoryKv {
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut entries = lock(&self.entries);
         if entries.live(key, now).is_some() {
             return Ok(false);
@@ -134,14 +144,14 @@ impl Kv for MemoryKv {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         Ok(lock(&self.entries)
             .live(key, now)
             .map(|entry| entry.value.clone()))
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let removed = lock(&self.entries).map.remove(key);
         Ok(removed
             .filter(|entry| entry.is_live(now))
@@ -149,7 +159,7 @@ impl Kv for MemoryKv {
     }
 
     async fn replace_if(&self, key: &str, expected: &[u8], new: &[u8]) -> Result<bool, KvError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut entries = lock(&self.entries);
         match entries.live(key, now) {
             Some(entry) if entry.value == expected => {
@@ -161,7 +171,7 @@ impl Kv for MemoryKv {
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, KvError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut entries = lock(&self.entries);
         if let Some(entry) = entries.live(key, now) {
             // Same representation as Redis: the counter is its decimal digits.
@@ -195,6 +205,11 @@ impl Kv for MemoryKv {
             channel: channel.to_owned(),
         });
         Ok(Subscription::new(receiver, release))
+    }
+
+    async fn fast_forward(&self, _by: Duration) -> Result<(), KvError> {
+        // Expiry is read from the clock, which has moved already.
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), KvError> {
@@ -231,7 +246,8 @@ mod tests {
 
     #[tokio::test]
     async fn expired_entries_are_swept_by_later_writes() {
-        let kv = MemoryKv::new();
+        let clock = Arc::new(crate::clock::AdjustableClock::new());
+        let kv = MemoryKv::with_clock(clock.clone());
         for i in 0..SWEEP_MIN_WRITES {
             assert!(
                 kv.put_if_absent(&format!("old-{i}"), b"v", Duration::from_millis(1))
@@ -239,7 +255,7 @@ mod tests {
                     .unwrap()
             );
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        clock.advance(TimeDelta::milliseconds(20));
 
         for i in 0..SWEEP_MIN_WRITES {
             kv.incr(&format!("new-{i}"), Duration::from_secs(60))

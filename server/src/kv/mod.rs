@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::failure::{Describe, Description, code};
 use futures_util::{Stream, StreamExt as _};
 use tokio::sync::broadcast;
@@ -60,6 +61,14 @@ pub trait Kv: Send + Sync + fmt::Debug {
     /// Starts listening on `channel`. Once this returns, every later publish on the channel is
     /// delivered to the subscription.
     async fn subscribe(&self, channel: &str) -> Result<Subscription, KvError>;
+
+    /// Shortens the time every value has left by `by`, as if that much time had passed, and
+    /// removes the values it uses up: what follows a move of the server's [`Clock`] (a test's,
+    /// or the development clock) for a store that keeps its own time. The memory store reads
+    /// the clock and has nothing to do. Values without a time to live are left alone.
+    ///
+    /// [`Clock`]: crate::clock::Clock
+    async fn fast_forward(&self, by: Duration) -> Result<(), KvError>;
 
     /// For health checks.
     async fn ping(&self) -> Result<(), KvError>;
@@ -113,21 +122,26 @@ pub enum KvError {
 ///
 /// With Redis, every key and channel name is prefixed with `key_prefix` (include a separator,
 /// e.g. `"mcert:"`), so that deployments and tests can share one Redis. The memory store belongs
-/// to this process alone and ignores the prefix.
-pub async fn connect(redis_url: Option<&str>, key_prefix: &str) -> Result<Arc<dyn Kv>, KvError> {
+/// to this process alone and ignores the prefix; its values expire by `clock` (Redis keeps its
+/// own time, moved with [`Kv::fast_forward`]).
+pub async fn connect(
+    redis_url: Option<&str>,
+    key_prefix: &str,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn Kv>, KvError> {
     match redis_url {
-        None => Ok(Arc::new(MemoryKv::new())),
+        None => Ok(Arc::new(MemoryKv::with_clock(clock))),
         Some(url) => Ok(Arc::new(RedisKv::connect(url, key_prefix).await?)),
     }
 }
 
 /// The store the environment names for tests of modules built on [`Kv`]: Redis under a fresh key
-/// prefix when `REDIS_URL` is set (unusable Redis fails the test), memory otherwise.
+/// prefix when `REDIS_URL` is set (unusable Redis fails the test), memory on `clock` otherwise.
 #[cfg(test)]
-pub(crate) async fn test_kv() -> Arc<dyn Kv> {
+pub(crate) async fn test_kv(clock: Arc<dyn Clock>) -> Arc<dyn Kv> {
     match contract::redis_fixture().await {
         Some(redis) => Arc::new(redis),
-        None => Arc::new(MemoryKv::new()),
+        None => Arc::new(MemoryKv::with_clock(clock)),
     }
 }
 

@@ -176,7 +176,7 @@ mod tests {
             ),
         ]))
         .unwrap();
-        let at = Utc::now();
+        let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap();
         let started = Initiator::new(
             Some("222.172.200.68".parse().unwrap()),
             Some(CHROME),

@@ -18,6 +18,7 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
+use crate::clock::Clock;
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
@@ -352,6 +353,7 @@ pub struct Logins {
     regions: Option<Arc<RegionDb>>,
     public_base: String,
     limits: LoginLimits,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Logins {
@@ -374,7 +376,11 @@ pub struct Created {
 }
 
 impl Logins {
-    /// The service; confirmations are audited in `audit`.
+    /// The service; confirmations are audited in `audit`; sessions expire by `clock`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the services a login touches, each once"
+    )]
     pub fn new(
         kv: Arc<dyn Kv>,
         people: Arc<People>,
@@ -383,6 +389,7 @@ impl Logins {
         audit: Arc<dyn CertStore>,
         public_base: &str,
         limits: LoginLimits,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             kv,
@@ -393,6 +400,7 @@ impl Logins {
             regions: None,
             public_base: public_base.trim_end_matches('/').to_string(),
             limits,
+            clock,
         }
     }
 
@@ -452,7 +460,7 @@ impl Logins {
             }
         }
         let browser_secret = authorization.as_ref().map(|_| tokens::random_token(16));
-        let now = Utc::now();
+        let now = self.clock.now();
         let (match_code, match_choices) = match_codes();
         let initiator = Initiator::new(
             requester.address,
@@ -504,7 +512,7 @@ impl Logins {
     /// A session, with its effective state.
     pub async fn get(&self, id: &str) -> Result<LoginSession, LoginError> {
         let (mut session, _) = self.load(id).await?;
-        session.state = session.effective_state(Utc::now());
+        session.state = session.effective_state(self.clock.now());
         Ok(session)
     }
 
@@ -517,7 +525,7 @@ impl Logins {
     {
         for _ in 0..8 {
             let (mut session, old) = self.load(id).await?;
-            session.state = session.effective_state(Utc::now());
+            session.state = session.effective_state(self.clock.now());
             change(&mut session)?;
             let new = encode(&session)?;
             if self.kv.replace_if(&key(id), &old, &new).await? {
@@ -577,7 +585,7 @@ impl Logins {
     /// The person's active certificates within their validity, the default first.
     async fn eligible(&self, person: &PersonRecord) -> Result<Vec<Eligible>, LoginError> {
         let (held, default) = self.people.certificates_of(person).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut eligible: Vec<Eligible> = held
             .into_iter()
             .filter(|c| Standing::of(c, now).in_force())
@@ -632,7 +640,7 @@ impl Logins {
             match_code: session.match_code.clone(),
             initiator: session.initiator.summary(),
             initiated_at: session.initiator.at.timestamp(),
-            issued_at: Utc::now().timestamp(),
+            issued_at: self.clock.now().timestamp(),
             expires_at: session.expires_at.timestamp(),
         })
         .encode()
@@ -667,7 +675,7 @@ impl Logins {
             .into_iter()
             .find(|c| c.serial == serial)
             .ok_or(LoginError::CertificateNotHeld)?;
-        let standing = Standing::of(&certificate, Utc::now());
+        let standing = Standing::of(&certificate, self.clock.now());
         if !standing.in_force() {
             return Err(LoginError::CertificateNotUsable { standing });
         }
@@ -720,7 +728,7 @@ impl Logins {
             employer_name: certificate.unit_name.clone(),
             holder_name: certificate.holder_name.clone(),
             items: Vec::new(),
-            auth_time: Utc::now(),
+            auth_time: self.clock.now(),
         };
         let cosign_id = completed.session_id;
         let session = self
@@ -946,8 +954,13 @@ mod tests {
         }
     }
 
+    /// A fixed time: these tests compare states at chosen instants.
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600, 0).unwrap()
+    }
+
     fn session(state: LoginState) -> LoginSession {
-        let now = Utc::now();
+        let now = t0();
         LoginSession {
             id: ID.into(),
             state,
@@ -970,7 +983,7 @@ mod tests {
 
     #[test]
     fn unconfirmed_sessions_expire_and_final_ones_stay_as_they_are() {
-        let later = Utc::now() + delta(LOGIN_TTL) + TimeDelta::seconds(1);
+        let later = t0() + delta(LOGIN_TTL) + TimeDelta::seconds(1);
         for (state, expected) in [
             (LoginState::Pending, LoginState::Expired),
             (LoginState::Scanned, LoginState::Expired),
@@ -980,7 +993,7 @@ mod tests {
             (LoginState::Mismatched, LoginState::Mismatched),
         ] {
             let session = session(state);
-            assert_eq!(session.effective_state(Utc::now()), state);
+            assert_eq!(session.effective_state(t0()), state);
             assert_eq!(session.effective_state(later), expected);
         }
     }

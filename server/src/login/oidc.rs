@@ -6,7 +6,6 @@
 use std::{sync::Arc, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use p256::pkcs8::EncodePrivateKey as _;
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,7 @@ use sha2::{Digest as _, Sha256};
 use url::Url;
 
 use super::{Authorization, Created, LoginError, LoginIdentity, LoginSession, Logins, Requester};
+use crate::clock::Clock;
 use crate::{
     ca::{CaError, TokenKeys},
     kv::{Kv, KvError},
@@ -31,6 +31,8 @@ pub const ID_TOKEN_TTL: Duration = Duration::from_secs(300);
 pub const AMR: [&str; 2] = ["swk", "pin"];
 /// `acr`: split-key co-signature with the server counting PIN tries.
 pub const ACR: &str = "urn:mcert:loa:cosign";
+/// Seconds of clock difference allowed when checking `exp` and `iat` (jsonwebtoken's default).
+const LEEWAY_SECS: i64 = 60;
 
 /// An OAuth 2 error (RFC 6749 §4.1.2.1, §5.2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -256,6 +258,7 @@ pub struct Oidc {
     kid: String,
     encoding: EncodingKey,
     decoding: Vec<(String, DecodingKey)>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Oidc {
@@ -268,13 +271,15 @@ impl std::fmt::Debug for Oidc {
 }
 
 impl Oidc {
-    /// The provider at `issuer` (the public base URL), signing with the current token key.
+    /// The provider at `issuer` (the public base URL), signing with the current token key;
+    /// tokens are dated and checked by `clock`.
     pub fn new(
         kv: Arc<dyn Kv>,
         portals: Arc<Portals>,
         logins: Arc<Logins>,
         issuer: &str,
         keys: &TokenKeys,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, CaError> {
         let crypto = |detail| CaError::Crypto { detail };
         let der = keys
@@ -300,6 +305,7 @@ impl Oidc {
             kid: keys.current_kid().to_string(),
             encoding,
             decoding,
+            clock,
         })
     }
 
@@ -623,7 +629,7 @@ impl Oidc {
     }
 
     fn claims(&self, authorized: &AuthorizedLogin) -> Claims {
-        let now = Utc::now().timestamp();
+        let now = self.clock.now().timestamp();
         let identity = &authorized.identity;
         let has = |scope: &str| authorized.scopes.iter().any(|s| s == scope);
         let employer = has("employer");
@@ -692,7 +698,9 @@ impl Oidc {
 
     /// Verifies an ID token this provider issued: ES256 only, this issuer, any of the published
     /// keys by `kid` (never a key the token names itself), and the audience when given. Expiry
-    /// is checked unless `allow_expired` (a logout hint may be old).
+    /// is checked unless `allow_expired` (a logout hint may be old), and the issue time, both
+    /// against the provider's clock rather than the system's (jsonwebtoken would read the
+    /// latter), so that a moved development clock agrees with the tokens it dated.
     pub fn verify_id_token(
         &self,
         token: &str,
@@ -719,10 +727,18 @@ impl Oidc {
             Some(audience) => validation.set_audience(&[audience]),
             None => validation.validate_aud = false,
         }
-        validation.validate_exp = !allow_expired;
-        jsonwebtoken::decode::<Claims>(token, key, &validation)
+        validation.validate_exp = false;
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
-            .map_err(|e| invalid(&format!("ID token refused: {e}")))
+            .map_err(|e| invalid(&format!("ID token refused: {e}")))?;
+        let now = self.clock.now().timestamp();
+        if !allow_expired && claims.exp < now.saturating_sub(LEEWAY_SECS) {
+            return Err(invalid("ID token refused: ExpiredSignature"));
+        }
+        if claims.iat > now.saturating_add(LEEWAY_SECS) {
+            return Err(invalid("ID token refused: issued in the future"));
+        }
+        Ok(claims)
     }
 
     /// RP-initiated logout: the access tokens of the hinted login end; the redirect (registered

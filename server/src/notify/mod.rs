@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::clock::Clock;
 use crate::failure::StorageError;
 use crate::{
     ca::CertificateRecord,
@@ -160,12 +161,17 @@ pub trait NoticeStore: Send + Sync + std::fmt::Debug {
 pub struct Notifier {
     store: Arc<dyn NoticeStore>,
     sms: Arc<dyn SmsSender>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Notifier {
-    /// The worker over the outbox and the SMS provider.
-    pub fn new(store: Arc<dyn NoticeStore>, sms: Arc<dyn SmsSender>) -> Self {
-        Self { store, sms }
+    /// The worker over the outbox and the SMS provider; notices fall due by `clock`.
+    pub fn new(
+        store: Arc<dyn NoticeStore>,
+        sms: Arc<dyn SmsSender>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { store, sms, clock }
     }
 
     /// The notices about `subject` (for staff and the applicant's status).
@@ -175,7 +181,7 @@ impl Notifier {
 
     /// Sends every due notice once; returns how many it tried.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         outbox::round(
             self.store.due_notices(now, BATCH).await?,
             now,
@@ -193,13 +199,13 @@ impl Notifier {
         match self.sms.send(&row.phone, &row.notice).await {
             Ok(()) => {
                 next.delivery.delivered(None);
-                next.sent_at = Some(Utc::now());
+                next.sent_at = Some(self.clock.now());
             }
             Err(error) => {
                 let refusal = matches!(error, SmsError::Rejected { .. })
                     && error.code() != "sms_rate_limited";
                 next.delivery
-                    .failed(error.to_string(), refusal, MAX_ATTEMPTS, Utc::now());
+                    .failed(error.to_string(), refusal, MAX_ATTEMPTS, self.clock.now());
             }
         }
         next.delivery
@@ -313,6 +319,7 @@ mod tests {
     }
 
     fn outbox(script: Vec<Answer>) -> (Arc<Rows>, Notifier) {
+        let clock = Arc::new(crate::clock::AdjustableClock::new());
         let rows = Arc::new(Rows::default());
         rows.0.lock().unwrap().push(NoticeRow {
             id: 1,
@@ -321,11 +328,11 @@ mod tests {
             notice: SmsNotice::MergeRequired {
                 unit_name: "昆明测试科技有限公司".into(),
             },
-            delivery: Delivery::due(Utc::now()),
-            created_at: Utc::now(),
+            delivery: Delivery::due(clock.now()),
+            created_at: clock.now(),
             sent_at: None,
         });
-        let notifier = Notifier::new(rows.clone(), Arc::new(Scripted(script.into())));
+        let notifier = Notifier::new(rows.clone(), Arc::new(Scripted(script.into())), clock);
         (rows, notifier)
     }
 
@@ -335,9 +342,9 @@ mod tests {
         })
     }
 
-    /// Makes the row due again now (as if the backoff had passed).
-    fn due_now(rows: &Rows) {
-        rows.0.lock().unwrap()[0].delivery.next_attempt_at = Utc::now();
+    /// Makes the row due again now by the worker's clock (as if the backoff had passed).
+    fn due_now(rows: &Rows, notifier: &Notifier) {
+        rows.0.lock().unwrap()[0].delivery.next_attempt_at = notifier.clock.now();
     }
 
     #[tokio::test]
@@ -349,9 +356,11 @@ mod tests {
             (row.delivery.status, row.delivery.attempts),
             (NoticeStatus::Pending, 1)
         );
-        assert!(row.delivery.next_attempt_at > Utc::now() + chrono::TimeDelta::seconds(50));
+        assert!(
+            row.delivery.next_attempt_at > notifier.clock.now() + chrono::TimeDelta::seconds(50)
+        );
         assert_eq!(notifier.run_once().await.unwrap(), 0, "backing off");
-        due_now(&rows);
+        due_now(&rows, &notifier);
         assert_eq!(notifier.run_once().await.unwrap(), 1);
         let row = notifier.about("application:1").await.unwrap().remove(0);
         assert_eq!(
@@ -379,7 +388,7 @@ mod tests {
 
         let (rows, notifier) = outbox(vec![unavailable]);
         for _ in 0..MAX_ATTEMPTS {
-            due_now(&rows);
+            due_now(&rows, &notifier);
             notifier.run_once().await.unwrap();
         }
         let row = notifier.about("application:1").await.unwrap().remove(0);

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Clock;
 use crate::failure::{Code, Describe, Description, code};
 use crate::{
     domain::PhoneNumber,
@@ -178,6 +179,7 @@ pub struct OtpService {
     kv: Arc<dyn Kv>,
     sms: Arc<dyn SmsSender>,
     limits: OtpLimits,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for OtpService {
@@ -189,9 +191,19 @@ impl std::fmt::Debug for OtpService {
 }
 
 impl OtpService {
-    /// A service over the kv store and an SMS sender.
-    pub fn new(kv: Arc<dyn Kv>, sms: Arc<dyn SmsSender>, limits: OtpLimits) -> Self {
-        Self { kv, sms, limits }
+    /// A service over the kv store and an SMS sender; codes and limits run by `clock`.
+    pub fn new(
+        kv: Arc<dyn Kv>,
+        sms: Arc<dyn SmsSender>,
+        limits: OtpLimits,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            kv,
+            sms,
+            limits,
+            clock,
+        }
     }
 
     fn code_key(purpose: OtpPurpose, phone: &PhoneNumber) -> String {
@@ -207,7 +219,7 @@ impl OtpService {
         purpose: OtpPurpose,
         client_address: &str,
     ) -> Result<SentCode, OtpError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let day = now.format("%Y%m%d");
         let throttle = format!("otp-throttle:{}", phone.as_str());
         // A refused resend does not use up the daily allowance.

@@ -3,6 +3,7 @@
 use std::sync::Mutex;
 
 use super::*;
+use crate::clock::AdjustableClock;
 use crate::kv::test_kv;
 
 /// Records what would have been sent; fails on demand.
@@ -38,8 +39,23 @@ impl RecordingSms {
 }
 
 async fn service(limits: OtpLimits) -> (OtpService, Arc<RecordingSms>) {
+    service_on(limits, Arc::new(AdjustableClock::new())).await
+}
+
+/// The service on `clock`, which the test moves with [`pass`].
+async fn service_on(
+    limits: OtpLimits,
+    clock: Arc<AdjustableClock>,
+) -> (OtpService, Arc<RecordingSms>) {
     let sms = Arc::new(RecordingSms::default());
-    (OtpService::new(test_kv().await, sms.clone(), limits), sms)
+    let kv = test_kv(clock.clone()).await;
+    (OtpService::new(kv, sms.clone(), limits, clock), sms)
+}
+
+/// Moves the service's time on by `by`: its clock and its kv store's TTLs.
+async fn pass(otp: &OtpService, clock: &AdjustableClock, by: Duration) {
+    clock.advance(chrono::TimeDelta::from_std(by).unwrap());
+    otp.kv.fast_forward(by).await.unwrap();
 }
 
 fn phone(n: &str) -> PhoneNumber {
@@ -59,7 +75,7 @@ async fn a_code_works_once_and_only_for_its_purpose_and_phone() {
         .send(&p, OtpPurpose::ApplicantLogin, "10.0.0.1")
         .await
         .unwrap();
-    assert!(sent.expires_at > Utc::now());
+    assert!(sent.expires_at > otp.clock.now());
     let code = sms.last_code();
     assert_eq!(code.len(), 6);
     let other = phone("13900139000");
@@ -133,7 +149,8 @@ async fn sends_are_throttled_per_phone_per_minute_per_day_and_per_address() {
         per_address_per_hour: 6,
         ..OtpLimits::default()
     };
-    let (otp, sms) = service(limits).await;
+    let clock = Arc::new(AdjustableClock::new());
+    let (otp, sms) = service_on(limits, clock.clone()).await;
     let p = phone("13800138003");
     otp.send(&p, OtpPurpose::ApplicantLogin, "10.0.0.4")
         .await
@@ -144,7 +161,7 @@ async fn sends_are_throttled_per_phone_per_minute_per_day_and_per_address() {
         Err(OtpError::TooSoon { .. })
     ));
     for _ in 0..2 {
-        tokio::time::sleep(Duration::from_millis(80)).await;
+        pass(&otp, &clock, Duration::from_millis(80)).await;
         otp.send(&p, OtpPurpose::ApplicantLogin, "10.0.0.4")
             .await
             .unwrap();
@@ -158,7 +175,7 @@ async fn sends_are_throttled_per_phone_per_minute_per_day_and_per_address() {
                 .is_err()
         );
     }
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    pass(&otp, &clock, Duration::from_millis(80)).await;
     assert!(matches!(
         otp.send(&p, OtpPurpose::ApplicantLogin, "10.0.0.4").await,
         Err(OtpError::PhoneDailyLimit)
@@ -237,7 +254,7 @@ async fn a_resend_is_told_the_seconds_actually_left() {
     otp.send(&p, OtpPurpose::ApplicantLogin, "10.0.0.69")
         .await
         .unwrap();
-    let sent_at = (Utc::now() - chrono::TimeDelta::seconds(45)).timestamp_millis();
+    let sent_at = (otp.clock.now() - chrono::TimeDelta::seconds(45)).timestamp_millis();
     let throttle = format!("otp-throttle:{}", p.as_str());
     otp.kv.take(&throttle).await.unwrap();
     otp.kv

@@ -12,6 +12,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 
+use crate::clock::Clock;
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
 use crate::{
@@ -244,21 +245,25 @@ pub struct People {
     providers: PeopleProviders,
     otp: Arc<OtpService>,
     sessions: Sessions,
+    clock: Arc<dyn Clock>,
 }
 
 impl People {
-    /// The service over its store, the providers, the OTP service and the kv store.
+    /// The service over its store, the providers, the OTP service and the kv store; sessions
+    /// end by `clock`.
     pub fn new(
         store: Arc<dyn PeopleStore>,
         providers: PeopleProviders,
         otp: Arc<OtpService>,
         kv: Arc<dyn Kv>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             store,
             providers,
             otp,
-            sessions: Sessions::new(kv, "mp-session", SESSION_TTL),
+            sessions: Sessions::new(kv, "mp-session", SESSION_TTL, clock.clone()),
+            clock,
         }
     }
 
@@ -267,7 +272,11 @@ impl People {
         let identity = self.providers.wechat.code_to_session(code.trim()).await?;
         let user = self
             .store
-            .sign_in_wx(&identity.openid, identity.unionid.as_deref(), Utc::now())
+            .sign_in_wx(
+                &identity.openid,
+                identity.unionid.as_deref(),
+                self.clock.now(),
+            )
             .await?;
         let (token, expires_at) = self.sessions.issue(user.id).await?;
         Ok(MpSignedIn {
@@ -348,7 +357,7 @@ impl People {
     pub async fn set_default(&self, user: &WxUserRecord, serial: &str) -> Result<(), PeopleError> {
         let person = self.person(user).await?;
         let (held, _) = self.store.certificates_of(person.id).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let chosen = held
             .iter()
             .find(|c| c.serial.to_string() == serial.trim() && Standing::of(c, now).in_force())
@@ -427,7 +436,7 @@ impl People {
                 user.id,
                 name.as_str(),
                 id_number.as_str(),
-                Utc::now(),
+                self.clock.now(),
                 audit,
             )
             .await?
@@ -488,7 +497,7 @@ impl People {
         };
         match self
             .store
-            .bind_phone(phone.as_str(), person.id, Utc::now(), audit)
+            .bind_phone(phone.as_str(), person.id, self.clock.now(), audit)
             .await?
         {
             BindOutcome::OtherPerson => Err(PeopleError::PhoneBound),

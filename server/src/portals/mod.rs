@@ -476,7 +476,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             scopes: vec![],
             items: vec![],
-            created_at: Utc::now(),
+            created_at: DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
         };
         assert!(portal.secret_matches("s3cret"));
         assert!(!portal.secret_matches("s3cre"));

@@ -61,7 +61,7 @@ pub struct CertificateSync {
 /// A certificate event for tests: application 7's primary certificate `5f3a`, activated.
 #[cfg(test)]
 pub(crate) fn activation_for_tests() -> CertificateSync {
-    let at = Utc::now();
+    let at = DateTime::from_timestamp(1_767_225_600, 0).unwrap_or_default();
     CertificateSync {
         application_id: 7,
         serial: "5f3a".into(),

@@ -19,6 +19,7 @@ use argon2::{
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Semaphore;
 
+use crate::clock::Clock;
 use crate::failure::{Describe, Description, code};
 use crate::{
     audit::{Actor, AuditDraft},
@@ -150,6 +151,7 @@ pub struct Staff {
     sessions: Sessions,
     hashing: Arc<Semaphore>,
     waiting: Arc<Semaphore>,
+    clock: Arc<dyn Clock>,
 }
 
 /// Argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane: the OWASP baseline).
@@ -170,14 +172,15 @@ fn check_password(password: &str) -> Result<(), StaffError> {
 }
 
 impl Staff {
-    /// The service over its store and the kv store.
-    pub fn new(store: Arc<dyn StaffStore>, kv: Arc<dyn Kv>) -> Self {
+    /// The service over its store and the kv store; locks and sessions end by `clock`.
+    pub fn new(store: Arc<dyn StaffStore>, kv: Arc<dyn Kv>, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
-            sessions: Sessions::new(kv.clone(), "staff-session", SESSION_TTL),
+            sessions: Sessions::new(kv.clone(), "staff-session", SESSION_TTL, clock.clone()),
             kv,
             hashing: Arc::new(Semaphore::new(HASHING_CONCURRENCY)),
             waiting: Arc::new(Semaphore::new(HASHING_QUEUE + HASHING_CONCURRENCY)),
+            clock,
         }
     }
 
@@ -245,7 +248,7 @@ impl Staff {
         let lock_key = format!("staff-lock:{name_key}");
         if let Some(until) = self.kv.get(&lock_key).await? {
             return Err(StaffError::Locked {
-                until: locked_until(&until),
+                until: locked_until(&until, self.clock.now()),
             });
         }
         let from_address = self
@@ -268,7 +271,7 @@ impl Staff {
         if tries > i64::from(MAX_FAILED_LOGINS) {
             // The tries are used up but the lock is not written yet: the fifth is being checked.
             return Err(StaffError::Locked {
-                until: Utc::now() + LOCK_DURATION,
+                until: self.clock.now() + LOCK_DURATION,
             });
         }
         let staff = self.store.staff_by_username(username).await?;
@@ -276,7 +279,7 @@ impl Staff {
         if !self.verify(hash, password).await? {
             tracing::info!(tries, "staff sign-in failed");
             if tries == i64::from(MAX_FAILED_LOGINS) {
-                let until = Utc::now() + LOCK_DURATION;
+                let until = self.clock.now() + LOCK_DURATION;
                 // The tries counter is left to expire: it began before the lock, so it is gone
                 // when the lock is, and until then every attempt finds it used up.
                 self.kv
@@ -339,12 +342,12 @@ impl Staff {
     }
 }
 
-/// The end of a lock as stored (RFC 3339); an unreadable one counts from now.
-fn locked_until(stored: &[u8]) -> DateTime<Utc> {
+/// The end of a lock as stored (RFC 3339); an unreadable one counts from `now`.
+fn locked_until(stored: &[u8], now: DateTime<Utc>) -> DateTime<Utc> {
     std::str::from_utf8(stored)
         .ok()
         .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-        .map_or_else(|| Utc::now() + LOCK_DURATION, |until| until.to_utc())
+        .map_or_else(|| now + LOCK_DURATION, |until| until.to_utc())
 }
 
 impl Describe for StaffError {

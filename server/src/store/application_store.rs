@@ -189,7 +189,7 @@ impl ApplicationStore for SeaStore {
                 employee_count: Set(count),
                 employee_count_source: Set(source.to_string()),
                 updated_by: Set(audit.actor.to_string()),
-                updated_at: Set(Utc::now()),
+                updated_at: Set(self.now()),
             };
             employer::Entity::insert(row)
                 .on_conflict(
@@ -205,7 +205,7 @@ impl ApplicationStore for SeaStore {
                 .exec(&txn)
                 .await
                 .map_err(unavailable)?;
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
             commit(txn).await
         })
         .await
@@ -258,7 +258,7 @@ impl SeaStore {
         change: &Change,
     ) -> Result<bool, StorageError> {
         use application::Column as C;
-        let now = Utc::now();
+        let now = self.now();
         let txn = self.db().begin().await.map_err(unavailable)?;
         let mut update =
             application::Entity::update_many().col_expr(C::UpdatedAt, Expr::value(now));
@@ -323,7 +323,7 @@ impl SeaStore {
             return Ok(false);
         }
         if let Some(audit) = audit {
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
         }
         if let Change::Decide(decision) = change
             && let Some(sync) = &decision.sync
@@ -333,7 +333,7 @@ impl SeaStore {
         if let Change::Decide(decision) = change
             && let Some(notice) = &decision.notice
         {
-            insert_notice_in(&txn, notice).await?;
+            insert_notice_in(&txn, notice, self.now()).await?;
         }
         commit(txn).await?;
         Ok(true)

@@ -80,13 +80,13 @@ pub(super) async fn record_of(
 /// Records a certificate before it is signed inside `txn`, under the employer's lock: the
 /// employer with it (created if new; a different registered name is `UnitNameMismatch`) and the
 /// role the lifecycle core gives it ([`role_of_new`]; `replaces_primary` when it is a download
-/// on a new phone replacing the application's active primary).
+/// on a new phone replacing the application's active primary); recorded `now`.
 pub(super) async fn insert_pending_in(
     txn: &DatabaseTransaction,
     pending: &PendingCertificate,
     replaces_primary: bool,
+    now: DateTime<Utc>,
 ) -> Result<certificate::Model, CaError> {
-    let now = Utc::now();
     lock_employer(txn, pending.unit.uscc.as_str()).await?;
     let existing = unit::Entity::find()
         .filter(unit::COLUMN.uscc.eq(pending.unit.uscc.as_str()))
@@ -242,9 +242,9 @@ pub(super) async fn revoke_in(
     .map_err(unavailable)?;
     queue_certificate_event_in(txn, row, CertificateEvent::Revoked, draft.revoked_at).await?;
     if let Some(notice) = &draft.notice {
-        insert_notice_in(txn, notice).await?;
+        insert_notice_in(txn, notice, draft.revoked_at).await?;
     }
-    append_in(txn, &draft.audit).await?;
+    append_in(txn, &draft.audit, draft.revoked_at).await?;
     Ok(RevocationRecord {
         serial: draft.serial.clone(),
         reason: draft.reason,
@@ -259,8 +259,8 @@ impl SeaStore {
         audit: &AuditDraft,
     ) -> Result<CertificateRecord, CaError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
-        let row = insert_pending_in(&txn, pending, false).await?;
-        append_in(&txn, audit).await?;
+        let row = insert_pending_in(&txn, pending, false, self.now()).await?;
+        append_in(&txn, audit, self.now()).await?;
         let record = record_of(&txn, row).await?;
         commit(txn).await?;
         Ok(record)
@@ -353,7 +353,7 @@ impl CertStore for SeaStore {
             .await
             .map_err(unavailable)?;
         }
-        append_in(&txn, &audit).await?;
+        append_in(&txn, &audit, self.now()).await?;
         commit(txn).await
     }
 
@@ -373,7 +373,7 @@ impl CertStore for SeaStore {
             .await
             .map_err(unavailable)?;
         let activated = match row {
-            Some(row) => activate_in(&txn, row.id, &der, Utc::now()).await?,
+            Some(row) => activate_in(&txn, row.id, &der, self.now()).await?,
             None => false,
         };
         if !activated {
@@ -453,7 +453,7 @@ impl CertStore for SeaStore {
         let audit = &audit;
         retrying(|| async move {
             let txn = self.db.begin().await.map_err(unavailable)?;
-            let entry = append_in(&txn, audit).await?;
+            let entry = append_in(&txn, audit, self.now()).await?;
             commit(txn).await.map(|()| entry)
         })
         .await

@@ -87,7 +87,7 @@ impl SeaStore {
             .await
             .map_err(unavailable)?
             .ok_or(EnrolError::TicketInvalid { reason: "unknown" })?;
-        let now = Utc::now();
+        let now = self.now();
         check_open(&ticket, now)?;
         if let Some(previous) = ticket.certificate_id {
             abandon_in(&txn, previous).await?;
@@ -96,7 +96,7 @@ impl SeaStore {
             Some(application_id) => replaces_primary_in(&txn, application_id).await?,
             None => false,
         };
-        let row = insert_pending_in(&txn, pending, replaces_primary).await?;
+        let row = insert_pending_in(&txn, pending, replaces_primary, now).await?;
         key_share::ActiveModel {
             certificate_id: Set(row.id),
             sealed_phone_share: Set(share.sealed_phone_share.clone()),
@@ -126,7 +126,7 @@ impl SeaStore {
                 what: "enrolment ticket",
             }));
         }
-        append_in(&txn, audit).await?;
+        append_in(&txn, audit, self.now()).await?;
         let record = record_of(&txn, row).await?;
         commit(txn).await?;
         Ok(record)
@@ -145,7 +145,7 @@ impl SeaStore {
         let row = certificate_row(&txn, serial)
             .await?
             .ok_or(EnrolError::Superseded)?;
-        let now = Utc::now();
+        let now = self.now();
         if !activate_in(&txn, row.id, der, now).await? {
             return Err(EnrolError::Superseded);
         }
@@ -179,9 +179,9 @@ impl SeaStore {
         }
         queue_certificate_event_in(&txn, &row, CertificateEvent::Activated, now).await?;
         if let Some(notice) = notice {
-            insert_notice_in(&txn, notice).await?;
+            insert_notice_in(&txn, notice, self.now()).await?;
         }
-        append_in(&txn, audit).await?;
+        append_in(&txn, audit, now).await?;
         // The new phone's certificate first, then the ones it supersedes: the employment
         // platform and the audit log show them in that order.
         for revocation in supersedes {
@@ -206,7 +206,7 @@ impl SeaStore {
     ) -> Result<PinFailure, StorageError> {
         let limit = i32::try_from(limit).unwrap_or(i32::MAX);
         let txn = self.db().begin().await.map_err(unavailable)?;
-        let now = Utc::now();
+        let now = self.now();
         // One statement: count only while unlocked and below the limit.
         let counted = key_share::Entity::update_many()
             .col_expr(
@@ -244,7 +244,7 @@ impl SeaStore {
             .exec(&txn)
             .await
             .map_err(unavailable)?;
-        append_in(&txn, lock_audit).await?;
+        append_in(&txn, lock_audit, self.now()).await?;
         commit(txn).await?;
         Ok(PinFailure::Locked)
     }
@@ -330,7 +330,7 @@ impl KeyShareStore for SeaStore {
                     key_share::Column::LockedAt,
                     Expr::value(Option::<DateTime<Utc>>::None),
                 )
-                .col_expr(key_share::Column::UpdatedAt, Expr::value(Utc::now()))
+                .col_expr(key_share::Column::UpdatedAt, Expr::value(self.now()))
                 .filter(key_share::COLUMN.certificate_id.eq(row.id))
                 .filter(key_share::Column::LockedAt.is_not_null())
                 .exec(&txn)
@@ -340,9 +340,9 @@ impl KeyShareStore for SeaStore {
                 return Ok(false);
             }
             if let Some(notice) = notice {
-                insert_notice_in(&txn, notice).await?;
+                insert_notice_in(&txn, notice, self.now()).await?;
             }
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
             commit(txn).await?;
             Ok(true)
         })
@@ -402,8 +402,8 @@ async fn replaces_primary_in(
         .is_some())
 }
 
-/// The row of a new open ticket stored under `hash`.
-fn ticket_row(ticket: &NewTicket, hash: &str) -> enrolment_ticket::ActiveModel {
+/// The row of a new open ticket stored under `hash`, created `now`.
+fn ticket_row(ticket: &NewTicket, hash: &str, now: DateTime<Utc>) -> enrolment_ticket::ActiveModel {
     enrolment_ticket::ActiveModel {
         ticket_hash: Set(hash.to_string()),
         uscc: Set(ticket.unit.uscc.as_str().to_string()),
@@ -414,7 +414,7 @@ fn ticket_row(ticket: &NewTicket, hash: &str) -> enrolment_ticket::ActiveModel {
         status: Set(TicketStatus::Open.as_str().to_string()),
         certificate_id: Set(None),
         created_by: Set(ticket.created_by.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         expires_at: Set(ticket.expires_at),
         completed_at: Set(None),
         application_id: Set(ticket.download.map(|d| d.application_id)),
@@ -429,11 +429,11 @@ impl EnrolStore for SeaStore {
         let (ticket, audit) = (&ticket, &audit);
         retrying(|| async move {
             let txn = self.db().begin().await.map_err(unavailable)?;
-            ticket_row(ticket, &ticket.ticket_hash)
+            ticket_row(ticket, &ticket.ticket_hash, self.now())
                 .insert(&txn)
                 .await
                 .map_err(unavailable)?;
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
             commit(txn).await
         })
         .await
@@ -482,7 +482,7 @@ impl EnrolStore for SeaStore {
                         .status
                         .eq(TicketStatus::Open.as_str()),
                 )
-                .filter(enrolment_ticket::COLUMN.expires_at.gt(Utc::now()))
+                .filter(enrolment_ticket::COLUMN.expires_at.gt(self.now()))
                 .one(self.db())
                 .await
                 .map_err(unavailable)?;
@@ -501,7 +501,7 @@ impl EnrolStore for SeaStore {
                 .await
                 .map_err(unavailable)?;
             let hash = format!("download:{}:{earlier}", link.application_id);
-            enrolment_ticket::Entity::insert(ticket_row(ticket, &hash))
+            enrolment_ticket::Entity::insert(ticket_row(ticket, &hash, self.now()))
                 .on_conflict_do_nothing_on([enrolment_ticket::Column::TicketHash])
                 .exec(self.db())
                 .await

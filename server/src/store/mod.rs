@@ -14,27 +14,38 @@ mod sync_store;
 mod txn;
 mod upload_store;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use mcert_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::clock::Clock;
+
 /// Every store on one sea-orm connection: SQLite (embedded default) or PostgreSQL. The
-/// `*_store` modules implement the core modules' storage traits on it.
+/// `*_store` modules implement the core modules' storage traits on it; the times they record
+/// (creation, updates, audit entries) come from its clock.
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
 }
 
 impl SeaStore {
-    /// Wraps a migrated connection.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    /// Wraps a migrated connection; `clock` dates what it writes.
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
     }
 
     pub(super) fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The time to record.
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 }
 

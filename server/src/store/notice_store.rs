@@ -64,7 +64,7 @@ impl NoticeStore for SeaStore {
     }
 
     async fn record_notice(&self, next: &NoticeRow) -> Result<(), StorageError> {
-        set_delivery(notice::Entity::update_many(), &next.delivery)
+        set_delivery(notice::Entity::update_many(), &next.delivery, self.now())
             .col_expr(notice::Column::SentAt, Expr::value(next.sent_at))
             .filter(notice::COLUMN.id.eq(next.id))
             .exec(self.db())

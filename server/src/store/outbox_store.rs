@@ -87,10 +87,11 @@ pub(super) async fn claim_row<E: EntityTrait, S: DeliveryStatus>(
     Ok(claimed.rows_affected == 1)
 }
 
-/// `update` setting the delivery columns to `next`.
+/// `update` setting the delivery columns to `next`, updated `now`.
 pub(super) fn set_delivery<E: EntityTrait, S: DeliveryStatus>(
     update: UpdateMany<E>,
     next: &Delivery<S>,
+    now: DateTime<Utc>,
 ) -> UpdateMany<E> {
     update
         .col_expr(STATUS, Expr::value(next.status.as_str()))
@@ -101,7 +102,7 @@ pub(super) fn set_delivery<E: EntityTrait, S: DeliveryStatus>(
         .col_expr(NEXT_ATTEMPT_AT, Expr::value(next.next_attempt_at))
         .col_expr(LAST_ERROR, Expr::value(next.last_error.clone()))
         .col_expr(REFERENCE, Expr::value(next.reference.clone()))
-        .col_expr(UPDATED_AT, Expr::value(Utc::now()))
+        .col_expr(UPDATED_AT, Expr::value(now))
 }
 
 /// Queues the push of approved application `application_id` to the employment platform inside
@@ -166,7 +167,7 @@ pub(super) async fn queue_certificate_event_in(
         not_after: row.not_after,
         at,
     };
-    let now = Utc::now();
+    let now = at;
     certificate_sync::ActiveModel {
         certificate_id: Set(row.id),
         application_id: Set(application_id),
@@ -187,12 +188,12 @@ pub(super) async fn queue_certificate_event_in(
     Ok(())
 }
 
-/// Writes `draft` as a pending notice due now, inside the caller's transaction.
+/// Writes `draft` as a pending notice due `now`, inside the caller's transaction.
 pub(super) async fn insert_notice_in(
     txn: &impl ConnectionTrait,
     draft: &NoticeDraft,
+    now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    let now = Utc::now();
     notice::ActiveModel {
         phone: Set(draft.phone.clone()),
         subject: Set(draft.subject.clone()),

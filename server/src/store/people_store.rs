@@ -126,7 +126,7 @@ impl PeopleStore for SeaStore {
                 .map_err(unavailable)?;
             let mut audit = audit.clone();
             audit.detail["person"] = serde_json::json!(row.id);
-            append_in(&txn, &audit).await?;
+            append_in(&txn, &audit, self.now()).await?;
             commit(txn).await?;
             Ok(Some(person_record(row)))
         })
@@ -170,7 +170,7 @@ impl PeopleStore for SeaStore {
             .insert(&txn)
             .await
             .map_err(unavailable)?;
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
             commit(txn).await?;
             Ok(BindOutcome::Bound)
         })
@@ -195,7 +195,7 @@ impl PeopleStore for SeaStore {
             if deleted.rows_affected != 1 {
                 return Ok(false);
             }
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
             commit(txn).await?;
             Ok(true)
         })

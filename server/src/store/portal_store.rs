@@ -1,6 +1,5 @@
 //! `PortalStore` on sea-orm.
 
-use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
 
 use super::{
@@ -62,9 +61,9 @@ impl PortalStore for SeaStore {
     ) -> Result<Portal, StorageError> {
         let txn = self.db().begin().await.map_err(unavailable)?;
         let mut row = active(portal);
-        row.created_at = Set(Utc::now());
+        row.created_at = Set(self.now());
         let row = row.insert(&txn).await.map_err(unavailable)?;
-        append_in(&txn, &audit).await?;
+        append_in(&txn, &audit, self.now()).await?;
         commit(txn).await?;
         record(row)
     }
@@ -96,7 +95,7 @@ impl PortalStore for SeaStore {
         row.id = Set(existing.id);
         row.created_at = Set(existing.created_at);
         let row = row.update(&txn).await.map_err(unavailable)?;
-        append_in(&txn, &audit).await?;
+        append_in(&txn, &audit, self.now()).await?;
         commit(txn).await?;
         record(row)
     }

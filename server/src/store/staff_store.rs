@@ -1,6 +1,5 @@
 //! `StaffStore` on sea-orm.
 
-use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
 
 use super::{
@@ -43,13 +42,13 @@ impl StaffStore for SeaStore {
                 username: Set(username.to_string()),
                 display_name: Set(display_name.to_string()),
                 password_hash: Set(password_hash.to_string()),
-                created_at: Set(Utc::now()),
+                created_at: Set(self.now()),
                 ..Default::default()
             }
             .insert(&txn)
             .await
             .map_err(unavailable)?;
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
             commit(txn).await?;
             Ok(record(row))
         })

@@ -92,14 +92,18 @@ impl SyncStore for SeaStore {
             Some(serde_json::json!(next.accounts))
         };
         let txn = self.db().begin().await.map_err(unavailable)?;
-        set_delivery(sync_outbox::Entity::update_many(), &next.delivery)
-            .col_expr(sync_outbox::Column::Accounts, Expr::value(accounts))
-            .filter(sync_outbox::COLUMN.application_id.eq(next.application_id))
-            .exec(&txn)
-            .await
-            .map_err(unavailable)?;
+        set_delivery(
+            sync_outbox::Entity::update_many(),
+            &next.delivery,
+            self.now(),
+        )
+        .col_expr(sync_outbox::Column::Accounts, Expr::value(accounts))
+        .filter(sync_outbox::COLUMN.application_id.eq(next.application_id))
+        .exec(&txn)
+        .await
+        .map_err(unavailable)?;
         if let Some(notice) = notice {
-            insert_notice_in(&txn, notice).await?;
+            insert_notice_in(&txn, notice, self.now()).await?;
         }
         commit(txn).await
     }
@@ -126,7 +130,7 @@ impl SyncStore for SeaStore {
         let audit = &audit;
         retrying(|| async move {
             let txn = self.db().begin().await.map_err(unavailable)?;
-            let now = Utc::now();
+            let now = self.now();
             let changed = sync_outbox::Entity::update_many()
                 .col_expr(
                     sync_outbox::Column::Status,
@@ -165,7 +169,7 @@ impl SyncStore for SeaStore {
             if changed.rows_affected + certificates.rows_affected == 0 {
                 return Ok(false);
             }
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
             commit(txn).await?;
             Ok(true)
         })
@@ -204,7 +208,7 @@ impl SyncStore for SeaStore {
         let audit = &audit;
         retrying(|| async move {
             let txn = self.db().begin().await.map_err(unavailable)?;
-            let now = Utc::now();
+            let now = self.now();
             let mut requeued = Vec::new();
             for &id in application_ids {
                 let changed = sync_outbox::Entity::update_many()
@@ -228,7 +232,7 @@ impl SyncStore for SeaStore {
                     requeued.push(id);
                 }
             }
-            append_in(&txn, audit).await?;
+            append_in(&txn, audit, self.now()).await?;
             commit(txn).await?;
             Ok(requeued)
         })
@@ -262,11 +266,15 @@ impl SyncStore for SeaStore {
     }
 
     async fn record_certificate(&self, next: &CertificateSyncState) -> Result<(), StorageError> {
-        set_delivery(certificate_sync::Entity::update_many(), &next.delivery)
-            .filter(certificate_sync::COLUMN.id.eq(next.id))
-            .exec(self.db())
-            .await
-            .map_err(unavailable)?;
+        set_delivery(
+            certificate_sync::Entity::update_many(),
+            &next.delivery,
+            self.now(),
+        )
+        .filter(certificate_sync::COLUMN.id.eq(next.id))
+        .exec(self.db())
+        .await
+        .map_err(unavailable)?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! What every store's transactions share: the mapping of database errors, the audit entry
 //! written inside a transaction, and the retry of a transaction that lost a race.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
     EntityTrait, QueryOrder, SqlErr, Statement,
@@ -33,21 +33,18 @@ pub(super) fn corrupt(what: &'static str, detail: impl Into<String>) -> StorageE
     }
 }
 
-/// Appends an audit entry inside `txn`, after the current last entry.
+/// Appends an audit entry inside `txn`, after the current last entry, dated `now`.
 pub(super) async fn append_in(
     txn: &DatabaseTransaction,
     draft: &AuditDraft,
+    now: DateTime<Utc>,
 ) -> Result<AuditEntry, StorageError> {
     let last = audit_entry::Entity::find()
         .order_by_desc(audit_entry::COLUMN.seq)
         .one(txn)
         .await
         .map_err(unavailable)?;
-    let entry = AuditEntry::chain(
-        draft,
-        last.as_ref().map(|l| (&l.seq, l.hash.as_str())),
-        Utc::now(),
-    );
+    let entry = AuditEntry::chain(draft, last.as_ref().map(|l| (&l.seq, l.hash.as_str())), now);
     audit_entry::ActiveModel {
         seq: Set(entry.seq),
         occurred_at: Set(entry.occurred_at),

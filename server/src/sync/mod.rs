@@ -14,6 +14,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 
+use crate::clock::Clock;
 use crate::failure::{Describe, Description, code};
 use crate::staff::Reviewer;
 use crate::{
@@ -236,12 +237,21 @@ pub struct Merged {
 pub struct Syncer {
     store: Arc<dyn SyncStore>,
     platform: Arc<dyn EmploymentPlatform>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Syncer {
-    /// The worker over the outbox and the platform.
-    pub fn new(store: Arc<dyn SyncStore>, platform: Arc<dyn EmploymentPlatform>) -> Self {
-        Self { store, platform }
+    /// The worker over the outbox and the platform; pushes fall due by `clock`.
+    pub fn new(
+        store: Arc<dyn SyncStore>,
+        platform: Arc<dyn EmploymentPlatform>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            platform,
+            clock,
+        }
     }
 
     /// The outbox rows of these applications, by application id.
@@ -331,7 +341,7 @@ impl Syncer {
 
     /// Pushes every due row of both queues once; returns how many it pushed.
     pub async fn run_once(&self) -> Result<usize, StorageError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let applications = outbox::round(
             self.store.due(now, BATCH).await?,
             now,
@@ -374,7 +384,7 @@ impl Syncer {
                     },
                 );
             }
-            Err(error) => failed(&mut next.delivery, error, Utc::now()),
+            Err(error) => failed(&mut next.delivery, error, self.clock.now()),
         }
         next.delivery
             .warn_unless_delivered("platform", &format!("application:{}", row.application_id));
@@ -386,7 +396,7 @@ impl Syncer {
         let mut next = row.clone();
         match self.platform.push_certificate(&row.payload).await {
             Ok(reference) => next.delivery.delivered(Some(reference)),
-            Err(error) => failed(&mut next.delivery, error, Utc::now()),
+            Err(error) => failed(&mut next.delivery, error, self.clock.now()),
         }
         next.delivery.warn_unless_delivered(
             "platform",
@@ -558,7 +568,8 @@ mod tests {
 
     /// A worker with one activation of application 7's certificate queued.
     fn queued(script: Vec<Answer>) -> (Arc<Rows>, Arc<Platform>, Syncer) {
-        let at = Utc::now();
+        let clock = Arc::new(crate::clock::AdjustableClock::new());
+        let at = clock.now();
         let rows = Arc::new(Rows::default());
         rows.0.lock().unwrap().push(CertificateSyncState {
             id: 1,
@@ -575,7 +586,7 @@ mod tests {
             script: script.into(),
             received: Mutex::default(),
         });
-        let syncer = Syncer::new(rows.clone(), platform.clone());
+        let syncer = Syncer::new(rows.clone(), platform.clone(), clock);
         (rows, platform, syncer)
     }
 
@@ -594,9 +605,9 @@ mod tests {
         })
     }
 
-    /// Makes the row due again now (as if the backoff had passed).
-    fn due_now(rows: &Rows) {
-        rows.0.lock().unwrap()[0].delivery.next_attempt_at = Utc::now();
+    /// Makes the row due again now by the worker's clock (as if the backoff had passed).
+    fn due_now(rows: &Rows, syncer: &Syncer) {
+        rows.0.lock().unwrap()[0].delivery.next_attempt_at = syncer.clock.now();
     }
 
     #[tokio::test]
@@ -640,14 +651,14 @@ mod tests {
         assert_eq!(syncer.run_once().await.unwrap(), 1);
         let row = the_row(&syncer).await;
         assert_eq!((row.status, row.attempts), (SyncStatus::Pending, 1));
-        assert!(row.next_attempt_at > Utc::now() + chrono::TimeDelta::seconds(50));
+        assert!(row.next_attempt_at > syncer.clock.now() + chrono::TimeDelta::seconds(50));
         assert_eq!(
             row.status.certificate_label_zh(),
             "证书数据同步：数据未同步"
         );
         assert_eq!(syncer.run_once().await.unwrap(), 0, "backing off");
         for _ in 1..MAX_ATTEMPTS {
-            due_now(&rows);
+            due_now(&rows, &syncer);
             assert_eq!(syncer.run_once().await.unwrap(), 1);
         }
         let row = the_row(&syncer).await;

@@ -15,6 +15,7 @@ use rand::RngCore as _;
 
 pub use fs::FsFileStore;
 
+use crate::clock::Clock;
 use crate::failure::{Code, Describe, Description, code};
 use crate::{
     failure::StorageError,
@@ -314,17 +315,19 @@ pub struct Uploads {
     ocr: Option<Arc<dyn OcrReader>>,
     kv: Arc<dyn Kv>,
     limits: UploadLimits,
+    clock: Arc<dyn Clock>,
 }
 
 impl Uploads {
     /// The service over a file store and the metadata store, with the OCR reader if one is
-    /// configured; the kv store counts each applicant's uploads of the day.
+    /// configured; the kv store counts each applicant's uploads of the day by `clock`.
     pub fn new(
         files: Arc<dyn FileStore>,
         store: Arc<dyn UploadStore>,
         ocr: Option<Arc<dyn OcrReader>>,
         kv: Arc<dyn Kv>,
         limits: UploadLimits,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             files,
@@ -332,6 +335,7 @@ impl Uploads {
             ocr,
             kv,
             limits,
+            clock,
         }
     }
 
@@ -372,7 +376,7 @@ impl Uploads {
         }
         // Counted once the file is known to be acceptable, before anything is written: a
         // refused file does not use up the day, and the count cannot be raced past the limit.
-        let day = Utc::now().format("%Y%m%d");
+        let day = self.clock.now().format("%Y%m%d");
         let stored_today = self
             .kv
             .incr(
@@ -394,7 +398,7 @@ impl Uploads {
             content_type: kind.content_type().to_string(),
             size: bytes.len() as u64,
             sm3,
-            created_at: Utc::now(),
+            created_at: self.clock.now(),
         };
         self.store.insert_upload(&record).await?;
         Ok(record)

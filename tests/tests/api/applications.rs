@@ -96,7 +96,7 @@ async fn the_wizard_walks_from_agreement_to_submission() {
         (409, Some("agreement_countdown")),
         "{body}"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.advance(std::time::Duration::from_millis(1100)).await;
     let (status, body) = call(
         &app,
         Method::POST,
@@ -230,7 +230,7 @@ async fn ready(app: &TestApp, phone: &str) -> (String, i64) {
     let (_, created) = call(app, Method::POST, "/api/v1/applications", &token, None).await;
     let id = created["id"].as_i64().unwrap();
     let base = format!("/api/v1/applications/{id}");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.advance(std::time::Duration::from_millis(1100)).await;
     let steps = [
         (Method::POST, format!("{base}/agreement"), None),
         (
@@ -697,7 +697,7 @@ async fn rare_characters_print_on_the_form_and_emoji_are_refused_at_input() {
     let (_, created) = call(&app, Method::POST, "/api/v1/applications", &token, None).await;
     let id = created["id"].as_i64().unwrap();
     let base = format!("/api/v1/applications/{id}");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.advance(std::time::Duration::from_millis(1100)).await;
     let (status, body) = call(
         &app,
         Method::POST,

@@ -1,10 +1,13 @@
 //! `spawn_app()`: the real server on a random port with fresh state — SQLite + memory by
 //! default, PostgreSQL + Redis when `DATABASE_URL` / `REDIS_URL` are set (a named service that
-//! is unreachable fails the test) — and OpenSSL as the outside judge.
+//! is unreachable fails the test) — on a clock the test moves instead of sleeping
+//! ([`TestApp::advance`]), and OpenSSL as the outside judge.
 
-use std::{path::Path, process::Command};
+use std::{path::Path, process::Command, sync::Arc, time::Duration};
 
-use mcert_server::{configuration::Settings, http::AppState, startup::Application};
+use mcert_server::{
+    clock::AdjustableClock, configuration::Settings, http::AppState, startup::Application,
+};
 use sea_orm::ConnectionTrait;
 use secrecy::SecretString;
 
@@ -15,6 +18,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub dir: tempfile::TempDir,
+    /// The server's clock (under the development clock when `dev_clock` is set).
+    pub clock: Arc<AdjustableClock>,
 }
 
 /// A fresh database on the server named by `DATABASE_URL`, so tests never share rows.
@@ -55,7 +60,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.dev_mode = true;
     configure(&mut settings);
     let database_url = settings.effective_database_url();
-    let app = Application::build(settings)
+    let clock = Arc::new(AdjustableClock::new());
+    let app = Application::build_with_clock(settings, clock.clone())
         .await
         .expect("application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -67,10 +73,23 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         client: reqwest::Client::new(),
         state,
         dir,
+        clock,
     }
 }
 
 impl TestApp {
+    /// Moves the server's time forward by `by`, as if that much time had passed: its clock and
+    /// the time to live of everything in its kv store (Redis keeps its own time).
+    pub async fn advance(&self, by: Duration) {
+        self.clock
+            .advance(chrono::TimeDelta::from_std(by).expect("a duration a clock can move"));
+        self.state
+            .kv
+            .fast_forward(by)
+            .await
+            .expect("the kv store moves on");
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))

@@ -820,6 +820,35 @@ async fn id_token_verification_allows_es256_only_with_our_issuer_and_audience() 
     );
 }
 
+/// An ID token's times are judged by the server's clock, not the system's: past its five
+/// minutes there it is refused (as a logout hint it is still read), and one issued later than
+/// the clock says it is now is refused too.
+#[tokio::test(flavor = "multi_thread")]
+async fn id_tokens_expire_by_the_server_s_clock() {
+    let app = app().await;
+    let (client, secret) = portal(&app, ClientKind::Confidential).await;
+    let (token, phone) = downloaded(&app, "13900139019", "openid-jwt-clock", PIN).await;
+    let (verifier, challenge) = pkce();
+    let code = code_for(&app, &client, &challenge, &token, &phone).await;
+    let tokens = exchange(&app, &client, secret.as_deref(), &code, &verifier).await;
+    let id_token = tokens.body["id_token"].as_str().unwrap();
+    let oidc = &app.state.oidc;
+    assert!(oidc.verify_id_token(id_token, Some(&client), false).is_ok());
+
+    // Five minutes and the minute of leeway.
+    app.advance(Duration::from_secs(300 + 61)).await;
+    assert!(
+        oidc.verify_id_token(id_token, Some(&client), false)
+            .is_err()
+    );
+    assert!(oidc.verify_id_token(id_token, Some(&client), true).is_ok());
+
+    // Ten minutes before it was issued.
+    app.clock
+        .advance(chrono::TimeDelta::seconds(-(300 + 61 + 600)));
+    assert!(oidc.verify_id_token(id_token, Some(&client), true).is_err());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn embedded_sessions_are_collected_once_by_their_portal() {
     let app = app().await;

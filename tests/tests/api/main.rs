@@ -2,6 +2,7 @@
 
 mod applicants;
 mod applications;
+mod clock;
 mod downloads;
 mod helpers;
 mod initiator;

@@ -190,6 +190,8 @@ impl AliyunCarrier {
         let parameters = self.parameters(
             elements,
             &aliyun::new_nonce(),
+            // The wall clock, not the server's Clock: Alibaba Cloud checks the signed Timestamp
+            // against real time.
             &aliyun::timestamp(Utc::now()),
         );
         let body =
@@ -469,6 +471,7 @@ mod tests {
         let timestamp = chrono::NaiveDateTime::parse_from_str(&form["Timestamp"], TIMESTAMP_FORMAT)
             .unwrap()
             .and_utc();
+        // The signed Timestamp is the wall clock's.
         assert!(
             (Utc::now() - timestamp).num_seconds().abs() < 60,
             "{timestamp}"

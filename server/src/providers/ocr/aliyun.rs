@@ -199,6 +199,8 @@ impl AliyunOcr {
             API_VERSION,
             &self.access_key_id,
             &aliyun::new_nonce(),
+            // The wall clock, not the server's Clock: Alibaba Cloud checks the signed Timestamp
+            // against real time.
             &aliyun::timestamp(Utc::now()),
         );
         let query =
@@ -622,6 +624,7 @@ mod tests {
             chrono::NaiveDateTime::parse_from_str(&query["Timestamp"], TIMESTAMP_FORMAT)
                 .unwrap()
                 .and_utc();
+        // The signed Timestamp is the wall clock's.
         assert!(
             (Utc::now() - timestamp).num_seconds().abs() < 60,
             "{timestamp}"

@@ -243,6 +243,8 @@ impl SmsSender for AliyunSms {
     async fn send(&self, phone: &str, notice: &SmsNotice) -> Result<(), SmsError> {
         check_phone(phone)?;
         let nonce = aliyun::new_nonce();
+        // The wall clock, not the server's Clock: Alibaba Cloud checks the signed Timestamp
+        // against real time.
         let timestamp = aliyun::timestamp(Utc::now());
         let body = self.signed_body(&self.parameters(phone, notice, &nonce, &timestamp))?;
 
@@ -477,6 +479,7 @@ mod tests {
                 unit_name: "云南信息科技有限公司".into(),
             },
         ];
+        // The signed Timestamp is the wall clock's.
         let before = Utc::now() - chrono::Duration::seconds(1);
         for notice in &notices {
             sender.send(PHONE, notice).await.unwrap();

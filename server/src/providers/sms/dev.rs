@@ -6,12 +6,13 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{SmsError, SmsNotice, SmsSender, check_phone, masked_phone};
+use crate::clock::Clock;
 
 /// How many messages [`DevSms`] keeps; older ones are dropped.
 pub const DEV_SMS_CAPACITY: usize = 200;
@@ -42,13 +43,15 @@ impl fmt::Debug for SentSms {
 /// DEVELOPMENT ONLY: logs messages instead of sending them. See the module documentation.
 pub struct DevSms {
     sent: Mutex<VecDeque<SentSms>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl DevSms {
-    /// An empty outbox.
-    pub fn new() -> Self {
+    /// An empty outbox; messages are dated by `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             sent: Mutex::new(VecDeque::with_capacity(DEV_SMS_CAPACITY)),
+            clock,
         }
     }
 
@@ -66,12 +69,6 @@ impl DevSms {
     /// left half-changed by the operations below.
     fn outbox(&self) -> std::sync::MutexGuard<'_, VecDeque<SentSms>> {
         self.sent.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Default for DevSms {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -101,7 +98,7 @@ impl SmsSender for DevSms {
         outbox.push_back(SentSms {
             phone: phone.to_owned(),
             text,
-            sent_at: Utc::now(),
+            sent_at: self.clock.now(),
         });
         Ok(())
     }
@@ -117,8 +114,9 @@ mod tests {
 
     #[tokio::test]
     async fn records_messages_newest_first_and_filters_by_phone() {
-        let sms = DevSms::new();
-        let before = Utc::now();
+        let clock = Arc::new(crate::clock::AdjustableClock::new());
+        let sms = DevSms::new(clock.clone());
+        let before = clock.now();
         sms.send("13800000001", &otp("111111")).await.unwrap();
         sms.send("13800000002", &otp("222222")).await.unwrap();
         let approved = SmsNotice::ApplicationApproved {
@@ -134,7 +132,7 @@ mod tests {
         assert_eq!(all[2].text, otp("111111").text_zh());
         assert!(
             all.iter()
-                .all(|m| m.sent_at >= before && m.sent_at <= Utc::now())
+                .all(|m| m.sent_at >= before && m.sent_at <= clock.now())
         );
 
         let first: Vec<_> = sms.recent(Some("13800000001"));
@@ -149,7 +147,8 @@ mod tests {
 
     #[tokio::test]
     async fn keeps_only_the_latest_messages() {
-        let sms = DevSms::new();
+        let clock = Arc::new(crate::clock::AdjustableClock::new());
+        let sms = DevSms::new(clock.clone());
         for i in 0..DEV_SMS_CAPACITY + 5 {
             sms.send("13800000001", &otp(&format!("{i:06}")))
                 .await
@@ -167,7 +166,8 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_what_a_real_provider_would_and_debug_hides_codes() {
-        let sms = DevSms::default();
+        let clock = Arc::new(crate::clock::AdjustableClock::new());
+        let sms = DevSms::new(clock.clone());
         let error = sms.send("1380000000", &otp("123456")).await.unwrap_err();
         assert_eq!(error.code(), "sms_phone_invalid");
         assert!(sms.recent(None).is_empty());

@@ -398,6 +398,7 @@ impl FaceVerifier for WeChatApi {
         name: &str,
         id_number: &str,
     ) -> Result<FaceOutcome, WeChatError> {
+        // The wall clock, not the server's Clock: WeChat dates the face result in real time.
         let result = self
             .verify_at(verify_result, name, id_number, Utc::now())
             .await;
