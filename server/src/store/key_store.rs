@@ -182,13 +182,18 @@ impl SeaStore {
             insert_notice_in(&txn, notice, self.now()).await?;
         }
         append_in(&txn, audit, now).await?;
-        // The new phone's certificate first, then the ones it supersedes: the employment
-        // platform and the audit log show them in that order.
+        // The new phone's certificate first, then the ones it supersedes, revoked at the moment
+        // it activates (no gap, no overlap): the employment platform and the audit log show
+        // them in that order.
         for revocation in supersedes {
             let Some(old) = certificate_row(&txn, &revocation.serial).await? else {
                 continue;
             };
-            match revoke_in(&txn, &old, revocation).await {
+            let revocation = RevocationDraft {
+                revoked_at: now,
+                ..revocation.clone()
+            };
+            match revoke_in(&txn, &old, &revocation).await {
                 // Revoked meanwhile by someone else: superseded all the same.
                 Ok(_) | Err(CaError::AlreadyRevoked { .. } | CaError::NotActive { .. }) => {}
                 Err(error) => return Err(error.into()),

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait as _,
     ActiveValue::Set,
-    ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect as _,
-    UpdateMany,
+    ConnectionTrait, DatabaseTransaction, EntityTrait, Iterable as _, PrimaryKeyToColumn as _,
+    QueryFilter, QueryOrder, QuerySelect as _, UpdateMany,
     sea_query::{Expr, ExprTrait as _, IntoCondition},
 };
 
@@ -52,20 +52,22 @@ pub(super) fn delivery<S: DeliveryStatus>(
     })
 }
 
-/// The pending rows of an outbox table due at `now`, oldest first.
+/// The pending rows of an outbox table due at `now`, oldest first; rows due at the same time in
+/// the order they were written (a certificate's activation before the revocation of the one it
+/// replaces, written in one transaction at one time).
 pub(super) async fn due_rows<E: EntityTrait, S: DeliveryStatus>(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<E::Model>, StorageError> {
-    E::find()
+    let mut query = E::find()
         .filter(Expr::col(STATUS).eq(S::PENDING.as_str()))
         .filter(Expr::col(NEXT_ATTEMPT_AT).lte(now))
-        .order_by_asc(Expr::col(NEXT_ATTEMPT_AT))
-        .limit(limit)
-        .all(db)
-        .await
-        .map_err(unavailable)
+        .order_by_asc(Expr::col(NEXT_ATTEMPT_AT));
+    for key in E::PrimaryKey::iter() {
+        query = query.order_by_asc(key.into_column());
+    }
+    query.limit(limit).all(db).await.map_err(unavailable)
 }
 
 /// Takes the pending row `key` picks for `lease_until` if its `next_attempt_at` is still what

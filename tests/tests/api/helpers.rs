@@ -45,6 +45,15 @@ pub async fn spawn_app() -> TestApp {
 
 /// The server with settings adjusted by `configure` (after the test defaults).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(Arc::new(AdjustableClock::new()), configure).await
+}
+
+/// [`spawn_app_with`] on `clock`: instances that share their storage share their clock too, as
+/// servers in one data centre share the time.
+pub async fn spawn_app_on(
+    clock: Arc<AdjustableClock>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         mcert_server::telemetry::init(mcert_server::configuration::LogFormat::Text);
     }
@@ -60,7 +69,6 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.dev_mode = true;
     configure(&mut settings);
     let database_url = settings.effective_database_url();
-    let clock = Arc::new(AdjustableClock::new());
     let app = Application::build_with_clock(settings, clock.clone())
         .await
         .expect("application starts");

@@ -1052,6 +1052,7 @@ async fn a_scan_on_one_instance_reaches_a_page_waiting_on_another() {
     let shared_db = crate::helpers::fresh_postgres(&database).await;
     let prefix = format!("mcert-test:{}:", uuid::Uuid::new_v4().simple());
     let master_key = hex::encode(rand::random::<[u8; 16]>());
+    let clock = std::sync::Arc::new(mcert_server::clock::AdjustableClock::new());
     let instance = |public_url: Option<String>| {
         let (shared_db, prefix, master_key, redis) = (
             shared_db.clone(),
@@ -1059,7 +1060,7 @@ async fn a_scan_on_one_instance_reaches_a_page_waiting_on_another() {
             master_key.clone(),
             redis.clone(),
         );
-        spawn_app_with(move |s| {
+        crate::helpers::spawn_app_on(clock.clone(), move |s| {
             quick(s);
             s.database_url = Some(secrecy::SecretString::from(shared_db));
             s.redis_url = Some(secrecy::SecretString::from(redis));
