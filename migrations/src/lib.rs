@@ -29,6 +29,7 @@ mod m20261121_000023_create_certificate_sync;
 mod m20261121_000024_create_portals;
 mod m20261204_000025_drop_staff_lock_columns;
 mod m20261207_000026_add_notice_delivery_columns;
+mod m20261207_000027_merge_employers;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000024_create_portals::Migration),
             Box::new(m20261204_000025_drop_staff_lock_columns::Migration),
             Box::new(m20261207_000026_add_notice_delivery_columns::Migration),
+            Box::new(m20261207_000027_merge_employers::Migration),
         ]
     }
 }

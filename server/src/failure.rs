@@ -401,6 +401,8 @@ pub mod code {
         REJECT_REASON_MISSING = "reject_reason_missing", BadInput;
         /// An upload in the wrong field.
         UPLOAD_WRONG_PURPOSE = "upload_wrong_purpose", BadInput;
+        /// No application has named the employer yet.
+        EMPLOYER_UNKNOWN = "employer_unknown", NotFound;
 
         // The employment platform.
         /// No sync is blocked on several accounts.

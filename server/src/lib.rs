@@ -4,6 +4,7 @@
 pub mod applicants;
 pub mod applications;
 pub mod audit;
+pub mod billing;
 pub mod ca;
 pub mod captcha;
 pub mod certificates;
@@ -14,6 +15,7 @@ pub mod cosign;
 pub mod demo;
 pub mod domain;
 pub mod downloads;
+pub mod employers;
 pub mod enrol;
 pub mod error;
 pub mod failure;

@@ -24,51 +24,13 @@ use crate::{
     audit::AuditDraft,
     certificates::Standing,
     domain::DomainError,
+    employers::EmployerProfile,
     failure::StorageError,
     notify::NoticeDraft,
     providers::{platform::EmployerSync, sms::SmsNotice},
     staff::Reviewer,
     uploads::{UploadError, UploadPurpose, Uploads},
 };
-
-/// Free certificates per employer (seed 000: 每个法人单位可以免费申请 1 个数字证书).
-pub const FREE_CERTIFICATES: u64 = 1;
-/// Free certificates for employers with more than [`LARGE_EMPLOYER`] registered employees.
-pub const FREE_CERTIFICATES_LARGE: u64 = 3;
-/// Employee count above which the larger quota applies (单位职工就业登记人数超 100 人).
-pub const LARGE_EMPLOYER: u32 = 100;
-/// Yearly fee of a certificate beyond the free quota, yuan (seeds 001/003: 电子认证服务费
-/// 160 元/个/年; a mobile certificate has no hardware medium, so no 介质费).
-pub const FEE_PER_YEAR_YUAN: u32 = 160;
-
-/// Whether an employer's next certificate is free, and its fee if not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Billing {
-    /// Beyond the free quota.
-    pub billable: bool,
-    /// Yearly fee when billable.
-    pub fee_yuan: Option<u32>,
-    /// Which certificate of the employer this is (1 = first).
-    pub ordinal: u64,
-    /// The employer's free quota.
-    pub free_quota: u64,
-}
-
-/// The billing of an employer's `ordinal`-th certificate given its employee count.
-pub fn billing(ordinal: u64, employee_count: Option<u32>) -> Billing {
-    let free_quota = if employee_count.is_some_and(|n| n > LARGE_EMPLOYER) {
-        FREE_CERTIFICATES_LARGE
-    } else {
-        FREE_CERTIFICATES
-    };
-    let billable = ordinal > free_quota;
-    Billing {
-        billable,
-        fee_yuan: billable.then_some(FEE_PER_YEAR_YUAN),
-        ordinal,
-        free_quota,
-    }
-}
 
 /// How long the agreement must be on screen before it can be accepted, by default.
 pub const AGREEMENT_COUNTDOWN: TimeDelta = TimeDelta::seconds(10);
@@ -166,11 +128,12 @@ pub enum Change {
     AcceptAgreement(DateTime<Utc>),
     /// Save a step (the column and the validated document).
     SaveStep(Step, Value),
-    /// Submit for review. The store decides the billing with [`billing`] in the same
-    /// transaction, serialised per employer (the USCC given), from the employer's other
-    /// submitted or approved applications and its employee count, so two simultaneous first
-    /// submissions cannot both be free.
-    Submit(DateTime<Utc>, String),
+    /// Submit for review. The store registers the employer the enterprise step names if it is
+    /// new and decides the charge with [`crate::billing::new_certificate`] in the same
+    /// transaction, serialised per employer, from the employer's other submitted or approved
+    /// applications and its employee count, so two simultaneous first submissions cannot both
+    /// be free.
+    Submit(DateTime<Utc>, EmployerProfile),
     /// Staff decision on a submitted application.
     Decide(Box<Decision>),
 }
@@ -186,6 +149,9 @@ pub struct Decision {
     pub at: DateTime<Utc>,
     /// The audit entry, written in the same transaction.
     pub audit: AuditDraft,
+    /// On approval: the reviewed enterprise details, written to the employer record in the
+    /// same transaction.
+    pub employer: Option<EmployerProfile>,
     /// On approval: the push to the employment platform, queued in the same transaction.
     pub sync: Option<EmployerSync>,
     /// The SMS to the agent, queued in the same transaction.
@@ -256,14 +222,15 @@ pub trait ApplicationStore: Send + Sync + std::fmt::Debug {
         &self,
         id_number: &str,
     ) -> Result<Vec<ApplicationRecord>, StorageError>;
-    /// Records the employee count (`source`: `staff` or `platform`), audited.
+    /// Records a registered employer's employee count (`source`: `staff` or `platform`),
+    /// audited; false if no employer of `uscc` is registered.
     async fn set_employee_count(
         &self,
         uscc: &str,
         count: u32,
         source: &str,
         audit: AuditDraft,
-    ) -> Result<(), StorageError>;
+    ) -> Result<bool, StorageError>;
     /// A page of applications matching `filter`, oldest submission first, and the total count.
     async fn queue(
         &self,
@@ -339,6 +306,12 @@ pub enum ApplicationError {
         /// The purpose it needs.
         expected: &'static str,
     },
+    /// No application has named this employer yet.
+    #[error("employer {uscc} unknown")]
+    EmployerUnknown {
+        /// The USCC given.
+        uscc: String,
+    },
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -388,10 +361,17 @@ impl Applications {
             subject: uscc.as_str().to_string(),
             detail: serde_json::json!({ "employee_count": count }),
         };
-        Ok(self
+        if self
             .store
             .set_employee_count(uscc.as_str(), count, "staff", audit)
-            .await?)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(ApplicationError::EmployerUnknown {
+                uscc: uscc.as_str().to_string(),
+            })
+        }
     }
 
     /// The review queue for staff.
@@ -473,7 +453,9 @@ impl Applications {
                 },
             ),
         };
+        let employer = matches!(outcome, Outcome::Approve).then(|| EmployerProfile::of(enterprise));
         let decision = Decision {
+            employer,
             sync,
             notice: NoticeDraft::new(&agent.phone, format!("application:{id}"), notice),
             outcome,
@@ -781,12 +763,13 @@ impl Applications {
         if let Some(missing) = missing {
             return Err(ApplicationError::StepMissing { missing });
         }
-        let uscc = application
-            .enterprise
-            .as_ref()
-            .map(|e| e.uscc.clone())
-            .unwrap_or_default();
-        self.apply(&application, Change::Submit(self.clock.now(), uscc))
+        let Some(enterprise) = &application.enterprise else {
+            return Err(ApplicationError::StepMissing {
+                missing: "enterprise",
+            });
+        };
+        let employer = EmployerProfile::of(enterprise);
+        self.apply(&application, Change::Submit(self.clock.now(), employer))
             .await?;
         self.get(applicant, id).await
     }
@@ -845,28 +828,16 @@ impl Describe for ApplicationError {
                 e.describe().of_kind(ErrorKind::Conflict)
             }
             Self::FormPdf(_) => Description::internal(),
+            Self::EmployerUnknown { uscc } => Description::new(
+                code::EMPLOYER_UNKNOWN,
+                format!(
+                    "统一社会信用代码 {uscc} 的单位尚未提交过证书申请，请核对代码；单位提交申请后再录入职工人数"
+                ),
+            ),
             Self::UploadPurpose { .. } => Description::new(
                 code::UPLOAD_WRONG_PURPOSE,
                 "所选文件类型与此栏不符（如把身份证上传到了营业执照栏），请重新上传",
             ),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotas_follow_the_seed() {
-        assert!(!billing(1, None).billable);
-        assert_eq!(billing(2, None).fee_yuan, Some(160));
-        assert!(
-            billing(2, Some(100)).billable,
-            "exactly 100 is not more than 100"
-        );
-        assert!(!billing(3, Some(101)).billable);
-        assert!(billing(4, Some(101)).billable);
-        assert_eq!(billing(4, Some(500)).free_quota, 3);
     }
 }

@@ -421,10 +421,12 @@ pub struct EmployeeCount {
     pub employee_count: u32,
 }
 
-/// Records an employer's employee count (until the employment platform sync provides it).
+/// Records an employer's employee count (until the employment platform sync provides it); the
+/// employer must have submitted an application (`employer_unknown` otherwise).
 #[utoipa::path(put, path = "/api/v1/staff/employers/{uscc}/employee-count", tag = "staff",
     params(("uscc" = String, Path)), request_body = EmployeeCount, security(("staff_session" = [])),
-    responses((status = 204), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
 pub async fn employee_count(
     state: web::Data<AppState>,
     path: web::Path<String>,

@@ -4,15 +4,16 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait as _, DatabaseTransaction, EntityTrait,
-    PaginatorTrait as _, QueryFilter, QueryOrder, QuerySelect as _, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait as _, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, PaginatorTrait as _, QueryFilter, QueryOrder, QuerySelect as _, TransactionTrait,
     sea_query::Expr,
 };
 
 use super::{
     SeaStore,
     cert_store::record_of,
-    entities::{application, certificate, employer, enrolment_ticket},
+    employer_store::{register_in, set_employee_count_in, take_profile_in},
+    entities::{application, certificate, enrolment_ticket},
     outbox_store::{insert_notice_in, queue_employer_sync_in},
     txn::{append_in, commit, corrupt, lock_employer, retrying, unavailable},
 };
@@ -22,7 +23,10 @@ use crate::{
         ApplicationRecord, ApplicationStatus, ApplicationStore, Change, Outcome, QueueFilter, Step,
     },
     audit::AuditDraft,
-    ca::CertificateRecord,
+    billing::{self, Charge, Held, Quota},
+    ca::{CertificateRecord, CertificateStatus},
+    certificates::Standing,
+    employers::EmployerProfile,
 };
 
 fn step<T: serde::de::DeserializeOwned>(
@@ -117,35 +121,7 @@ impl ApplicationStore for SeaStore {
         &self,
         application_ids: &[i64],
     ) -> Result<HashMap<i64, CertificateRecord>, StorageError> {
-        if application_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let tickets = enrolment_ticket::Entity::find()
-            .filter(
-                enrolment_ticket::COLUMN
-                    .application_id
-                    .is_in(application_ids.iter().copied()),
-            )
-            .all(self.db())
-            .await
-            .map_err(unavailable)?;
-        let by_certificate: HashMap<i64, i64> = tickets
-            .iter()
-            .filter_map(|t| Some((t.certificate_id?, t.application_id?)))
-            .collect();
-        let rows = certificate::Entity::find()
-            .filter(certificate::COLUMN.id.is_in(by_certificate.keys().copied()))
-            .filter(certificate::Column::ActivatedAt.is_not_null())
-            .order_by_asc(certificate::COLUMN.id)
-            .all(self.db())
-            .await
-            .map_err(unavailable)?;
-        let mut newest = HashMap::new();
-        for row in rows {
-            if let Some(application) = by_certificate.get(&row.id).copied() {
-                newest.insert(application, row);
-            }
-        }
+        let newest = newest_certificates_in(self.db(), application_ids).await?;
         let mut records = HashMap::with_capacity(newest.len());
         for (application, row) in newest {
             records.insert(application, record_of(self.db(), row).await?);
@@ -179,34 +155,19 @@ impl ApplicationStore for SeaStore {
         count: u32,
         source: &str,
         audit: AuditDraft,
-    ) -> Result<(), StorageError> {
-        let count = i32::try_from(count).unwrap_or(i32::MAX);
+    ) -> Result<bool, StorageError> {
         let audit = &audit;
         retrying(|| async move {
             let txn = self.db().begin().await.map_err(unavailable)?;
-            let row = employer::ActiveModel {
-                uscc: Set(uscc.to_string()),
-                employee_count: Set(count),
-                employee_count_source: Set(source.to_string()),
-                updated_by: Set(audit.actor.to_string()),
-                updated_at: Set(self.now()),
-            };
-            employer::Entity::insert(row)
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::column(employer::Column::Uscc)
-                        .update_columns([
-                            employer::Column::EmployeeCount,
-                            employer::Column::EmployeeCountSource,
-                            employer::Column::UpdatedBy,
-                            employer::Column::UpdatedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec(&txn)
-                .await
-                .map_err(unavailable)?;
-            append_in(&txn, audit, self.now()).await?;
-            commit(txn).await
+            let now = self.now();
+            if !set_employee_count_in(&txn, uscc, count, source, &audit.actor.to_string(), now)
+                .await?
+            {
+                return Ok(false);
+            }
+            append_in(&txn, audit, now).await?;
+            commit(txn).await?;
+            Ok(true)
         })
         .await
     }
@@ -286,18 +247,18 @@ impl SeaStore {
                 }
                 update.col_expr(column, Expr::value(value.clone()))
             }
-            Change::Submit(at, uscc) => {
-                let billing = billing_in(&txn, uscc, id).await?;
+            Change::Submit(at, employer) => {
+                let charge = charge_in(&txn, employer, id, now).await?;
                 update
                     .col_expr(
                         C::Status,
                         Expr::value(ApplicationStatus::Submitted.as_str()),
                     )
                     .col_expr(C::SubmittedAt, Expr::value(*at))
-                    .col_expr(C::Billable, Expr::value(billing.billable))
+                    .col_expr(C::Billable, Expr::value(charge.billable()))
                     .col_expr(
                         C::FeeYuan,
-                        Expr::value(billing.fee_yuan.and_then(|f| i32::try_from(f).ok())),
+                        Expr::value(charge.fee_yuan().and_then(|f| i32::try_from(f).ok())),
                     )
             }
             Change::Decide(decision) => {
@@ -326,6 +287,11 @@ impl SeaStore {
             append_in(&txn, audit, self.now()).await?;
         }
         if let Change::Decide(decision) = change
+            && let Some(employer) = &decision.employer
+        {
+            take_profile_in(&txn, employer, now).await?;
+        }
+        if let Change::Decide(decision) = change
             && let Some(sync) = &decision.sync
         {
             queue_employer_sync_in(&txn, id, sync, now).await?;
@@ -340,28 +306,88 @@ impl SeaStore {
     }
 }
 
-/// The billing of application `id` of employer `uscc`, decided inside `txn` under the
-/// employer's lock, so simultaneous submissions for one employer count each other in turn.
-async fn billing_in(
+/// The charge of application `id` of the employer `profile` names, decided inside `txn` under
+/// the employer's lock (registering the employer if it is new), so simultaneous submissions for
+/// one employer count each other in turn: the billing core weighs the employer's other submitted
+/// or approved applications by their charges and their certificates' standing `now`.
+async fn charge_in(
     txn: &DatabaseTransaction,
-    uscc: &str,
+    profile: &EmployerProfile,
     id: i64,
-) -> Result<crate::applications::Billing, StorageError> {
-    lock_employer(txn, uscc).await?;
-    let before = application::Entity::find()
-        .filter(application::COLUMN.uscc.eq(uscc))
+    now: DateTime<Utc>,
+) -> Result<Charge, StorageError> {
+    lock_employer(txn, &profile.uscc).await?;
+    let employer = register_in(txn, profile, now).await?;
+    let others = application::Entity::find()
+        .filter(application::COLUMN.uscc.eq(profile.uscc.as_str()))
         .filter(application::COLUMN.id.ne(id))
         .filter(application::COLUMN.status.is_in([
             ApplicationStatus::Submitted.as_str(),
             ApplicationStatus::Approved.as_str(),
         ]))
-        .count(txn)
+        .all(txn)
         .await
         .map_err(unavailable)?;
-    let employees = employer::Entity::find_by_id(uscc.to_string())
-        .one(txn)
+    let ids: Vec<i64> = others.iter().map(|a| a.id).collect();
+    let certificates = newest_certificates_in(txn, &ids).await?;
+    let mut held = Vec::with_capacity(others.len());
+    for other in &others {
+        let standing = match certificates.get(&other.id) {
+            Some(row) => Some(Standing::at(
+                CertificateStatus::parse(&row.status)
+                    .ok_or_else(|| corrupt("certificates", format!("status {}", row.status)))?,
+                row.not_before,
+                row.not_after,
+                now,
+            )),
+            None => None,
+        };
+        held.push(Held {
+            charge: Charge::stored(
+                other.billable.unwrap_or(false),
+                other.fee_yuan.and_then(|f| u32::try_from(f).ok()),
+            ),
+            standing,
+        });
+    }
+    let employees = employer.employee_count.and_then(|n| u32::try_from(n).ok());
+    Ok(billing::new_certificate(Quota::of(employees), &held))
+}
+
+/// The newest activated certificate downloaded for each of `application_ids` (those that have
+/// one), by application.
+async fn newest_certificates_in(
+    db: &impl ConnectionTrait,
+    application_ids: &[i64],
+) -> Result<HashMap<i64, certificate::Model>, StorageError> {
+    if application_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let tickets = enrolment_ticket::Entity::find()
+        .filter(
+            enrolment_ticket::COLUMN
+                .application_id
+                .is_in(application_ids.iter().copied()),
+        )
+        .all(db)
         .await
-        .map_err(unavailable)?
-        .and_then(|row| u32::try_from(row.employee_count).ok());
-    Ok(crate::applications::billing(before + 1, employees))
+        .map_err(unavailable)?;
+    let by_certificate: HashMap<i64, i64> = tickets
+        .iter()
+        .filter_map(|t| Some((t.certificate_id?, t.application_id?)))
+        .collect();
+    let rows = certificate::Entity::find()
+        .filter(certificate::COLUMN.id.is_in(by_certificate.keys().copied()))
+        .filter(certificate::Column::ActivatedAt.is_not_null())
+        .order_by_asc(certificate::COLUMN.id)
+        .all(db)
+        .await
+        .map_err(unavailable)?;
+    let mut newest = HashMap::new();
+    for row in rows {
+        if let Some(application) = by_certificate.get(&row.id).copied() {
+            newest.insert(application, row);
+        }
+    }
+    Ok(newest)
 }

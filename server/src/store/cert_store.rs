@@ -9,7 +9,8 @@ use sea_orm::{
 
 use super::{
     SeaStore,
-    entities::{audit_entry, authority_key, certificate, crl, revocation, unit},
+    employer_store::{employer_for_certificate_in, employer_of},
+    entities::{audit_entry, authority_key, certificate, crl, revocation},
     outbox_store::{insert_notice_in, queue_certificate_event_in},
     txn::{append_in, commit, corrupt, lock_employer, retrying, unavailable},
 };
@@ -29,11 +30,7 @@ pub(super) async fn record_of(
     db: &impl ConnectionTrait,
     row: certificate::Model,
 ) -> Result<CertificateRecord, StorageError> {
-    let unit = unit::Entity::find_by_id(row.unit_id)
-        .one(db)
-        .await
-        .map_err(unavailable)?
-        .ok_or_else(|| corrupt("certificates", format!("unit {} missing", row.unit_id)))?;
+    let employer = employer_of(db, &row).await?;
     let revocation = revocation::Entity::find_by_id(row.id)
         .one(db)
         .await
@@ -52,8 +49,8 @@ pub(super) async fn record_of(
     Ok(CertificateRecord {
         id: row.id,
         serial,
-        uscc: unit.uscc,
-        unit_name: unit.name,
+        uscc: employer.uscc,
+        unit_name: employer.name,
         holder_name: row.holder_name,
         holder_phone: row.holder_phone,
         media: match row.media_type.as_str() {
@@ -88,36 +85,17 @@ pub(super) async fn insert_pending_in(
     now: DateTime<Utc>,
 ) -> Result<certificate::Model, CaError> {
     lock_employer(txn, pending.unit.uscc.as_str()).await?;
-    let existing = unit::Entity::find()
-        .filter(unit::COLUMN.uscc.eq(pending.unit.uscc.as_str()))
-        .one(txn)
-        .await
-        .map_err(unavailable)?;
-    let unit_id = match existing {
-        Some(u) if u.name != pending.unit.name.as_str() => {
+    let employer_id = match employer_for_certificate_in(txn, &pending.unit, now).await? {
+        Ok(id) => id,
+        Err(registered) => {
             return Err(CaError::UnitNameMismatch {
-                uscc: u.uscc,
-                registered_name: u.name,
+                uscc: registered.uscc,
+                registered_name: registered.name,
             });
-        }
-        Some(u) => u.id,
-        None => {
-            unit::ActiveModel {
-                uscc: Set(pending.unit.uscc.as_str().to_string()),
-                name: Set(pending.unit.name.as_str().to_string()),
-                region_code: Set(Some(pending.unit.uscc.region_code().to_string())),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(txn)
-            .await
-            .map_err(unavailable)?
-            .id
         }
     };
     let live_primary = certificate::Entity::find()
-        .filter(certificate::COLUMN.unit_id.eq(unit_id))
+        .filter(certificate::COLUMN.employer_id.eq(employer_id))
         .filter(certificate::COLUMN.role.eq(Role::Primary.as_str()))
         .filter(certificate::COLUMN.status.is_in([
             CertificateStatus::Pending.as_str(),
@@ -136,7 +114,7 @@ pub(super) async fn insert_pending_in(
     });
     let row = certificate::ActiveModel {
         serial: Set(pending.serial.to_string()),
-        unit_id: Set(unit_id),
+        employer_id: Set(employer_id),
         holder_name: Set(pending.holder.name.as_str().to_string()),
         holder_id_number: Set(pending.holder.id_number.as_str().to_string()),
         holder_phone: Set(pending.holder.phone.as_str().to_string()),

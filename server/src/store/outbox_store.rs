@@ -13,7 +13,8 @@ use sea_orm::{
 };
 
 use super::{
-    entities::{certificate, certificate_sync, enrolment_ticket, notice, sync_outbox, unit},
+    employer_store::employer_of,
+    entities::{certificate, certificate_sync, enrolment_ticket, notice, sync_outbox},
     txn::{corrupt, unavailable},
 };
 use crate::{
@@ -151,16 +152,12 @@ pub(super) async fn queue_certificate_event_in(
     else {
         return Ok(());
     };
-    let unit = unit::Entity::find_by_id(row.unit_id)
-        .one(txn)
-        .await
-        .map_err(unavailable)?
-        .ok_or_else(|| corrupt("certificates", format!("unit {} missing", row.unit_id)))?;
+    let employer = employer_of(txn, row).await?;
     let payload = CertificateSync {
         application_id,
         serial: row.serial.clone(),
-        uscc: unit.uscc,
-        unit_name: unit.name,
+        uscc: employer.uscc,
+        unit_name: employer.name,
         holder_name: row.holder_name.clone(),
         holder_phone: row.holder_phone.clone(),
         role: row.role.clone(),

@@ -867,14 +867,39 @@ async fn the_second_certificate_of_an_employer_is_billable_unless_it_is_large() 
         (status, body["code"].as_str()),
         (400, Some("uscc_checksum"))
     );
+    // A valid code no application has named: nothing to record it on.
+    let unknown = "/api/v1/staff/employers/91530100MA6K000013/employee-count";
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        unknown,
+        &staff,
+        Some(json!({ "employee_count": 150 })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("employer_unknown")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("尚未提交过证书申请")
+    );
+    // The quota counts free certificates: the second was billed before the count was known,
+    // so the third and the fourth take the two free places left, and the fifth pays.
     let (token, third) = submitted(&app, "13300133002").await;
     assert_eq!(billing_of(&app, &token, third).await, (false, None));
     let (token, fourth) = submitted(&app, "13300133003").await;
-    assert_eq!(billing_of(&app, &token, fourth).await, (true, Some(160)));
+    assert_eq!(billing_of(&app, &token, fourth).await, (false, None));
+    let (token, fifth) = submitted(&app, "13300133004").await;
+    assert_eq!(billing_of(&app, &token, fifth).await, (true, Some(160)));
 }
 
 /// `(billable, fee_yuan)` of an application as its applicant sees it.
-async fn billing_of(app: &TestApp, token: &str, id: i64) -> (bool, Option<u64>) {
+pub async fn billing_of(app: &TestApp, token: &str, id: i64) -> (bool, Option<u64>) {
     let (_, body) = call(
         app,
         reqwest::Method::GET,
@@ -1105,4 +1130,87 @@ pub async fn staff_session(app: &TestApp) -> String {
         .await;
     assert_eq!(signed.status, 200, "{:?}", signed.body);
     signed.body["token"].as_str().unwrap().to_string()
+}
+
+/// `(name, address, employee_count)` of the employer of the test applications.
+async fn employer_row(db: &sea_orm::DatabaseConnection) -> (String, Option<String>, Option<i32>) {
+    use sea_orm::{ConnectionTrait as _, Statement};
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT name, address, employee_count FROM employers WHERE uscc = '91440300708461136T'",
+        ))
+        .await
+        .unwrap()
+        .expect("the employer is registered");
+    (
+        row.try_get("", "name").unwrap(),
+        row.try_get("", "address").unwrap(),
+        row.try_get("", "employee_count").unwrap(),
+    )
+}
+
+/// One employer record: the first submission registers the employer, an approval writes the
+/// reviewed details, the employee count lives on it; and the migration that merged the employer
+/// tables rolls back and applies again with the count kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_employer_record_keeps_its_count_across_the_merge_migration() {
+    use reqwest::Method;
+    use sea_orm::{ConnectionTrait as _, Statement};
+    let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
+    let (_, first) = submitted(&app, "13300133200").await;
+    let db = app.db().await;
+    let address = Some("云南省昆明市西山区某某路 1 号".to_string());
+    assert_eq!(
+        employer_row(&db).await,
+        ("昆明测试科技有限公司".into(), address.clone(), None)
+    );
+    let staff = approve(&app, first).await;
+    let path = "/api/v1/staff/employers/91440300708461136T/employee-count";
+    let body = Some(json!({ "employee_count": 150 }));
+    let (status, _) = call(&app, Method::PUT, path, &staff, body).await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        employer_row(&db).await,
+        ("昆明测试科技有限公司".into(), address.clone(), Some(150))
+    );
+
+    // Down: the count is back in the old `employers` table, and `units` holds only employers
+    // with certificates (none yet).
+    mcert_server::store::migrate_down(&db, 1).await.unwrap();
+    let backend = db.get_database_backend();
+    let old = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT employee_count, employee_count_source FROM employers",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.try_get::<i32>("", "employee_count").unwrap(), 150);
+    assert_eq!(
+        old.try_get::<String>("", "employee_count_source").unwrap(),
+        "staff"
+    );
+    let units = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM units",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(units.try_get::<i64>("", "n").unwrap(), 0);
+
+    // Up again: one record, named as the application names it, with its count.
+    mcert_server::store::migrate_up(&db).await.unwrap();
+    assert_eq!(
+        employer_row(&db).await,
+        ("昆明测试科技有限公司".into(), None, Some(150))
+    );
+    // More than 100 employees: the next two are free.
+    for phone in ["13300133201", "13300133202"] {
+        let (token, id) = submitted(&app, phone).await;
+        assert_eq!(billing_of(&app, &token, id).await, (false, None));
+    }
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::{
     applicants::{latest_code, sms_texts},
-    applications::{approve, submitted},
+    applications::{approve, billing_of, submitted},
     helpers::{TestApp, openssl, s, spawn_app_with},
     people::{ZHANG_ID, bind, mp_session, verify},
     phone::{TestPhone, b64, entropy, unb64},
@@ -717,4 +717,36 @@ async fn staff_push_a_refused_certificate_event_again() {
             (phone.serial.clone(), "activated".to_string())
         ]
     );
+}
+
+/// The free quota counts the certificates an employer holds, not its applications: while its
+/// free certificate is in force another application is billable; once that certificate is
+/// revoked (seed 000 §五(一): the agent changed, revoke and apply anew) the next application is
+/// free again, and it takes the free place while it is on its way.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_free_certificate_gives_its_free_place_back() {
+    let app = spawn_app_with(|s| {
+        s.agreement_countdown_secs = 1;
+        s.sync_interval_secs = 3600;
+        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
+    })
+    .await;
+    let (_, holder) = downloaded(&app, "13900139050", "openid-quota", "123456").await;
+    let (token, second) = submitted(&app, "13900139051").await;
+    assert_eq!(billing_of(&app, &token, second).await, (true, Some(160)));
+
+    let serial = CertificateSerial::parse(&holder.serial).unwrap();
+    app.state
+        .authority
+        .revoke(
+            &serial,
+            mcert_server::ca::RevocationReason::AffiliationChanged,
+            &Actor::Staff("reviewer1".into()),
+        )
+        .await
+        .unwrap();
+    let (token, third) = submitted(&app, "13900139052").await;
+    assert_eq!(billing_of(&app, &token, third).await, (false, None));
+    let (token, fourth) = submitted(&app, "13900139053").await;
+    assert_eq!(billing_of(&app, &token, fourth).await, (true, Some(160)));
 }

@@ -9,7 +9,7 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub serial: String,
-    pub unit_id: i64,
+    pub employer_id: i64,
     pub holder_name: String,
     pub holder_id_number: String,
     pub holder_phone: String,
@@ -24,8 +24,8 @@ pub struct Model {
     pub not_after: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub activated_at: Option<DateTimeUtc>,
-    #[sea_orm(belongs_to, from = "unit_id", to = "id")]
-    pub unit: HasOne<super::unit::Entity>,
+    #[sea_orm(belongs_to, from = "employer_id", to = "id")]
+    pub employer: HasOne<super::employer::Entity>,
     #[sea_orm(has_one)]
     pub revocation: HasOne<super::revocation::Entity>,
 }

@@ -17,6 +17,5 @@ pub mod portal;
 pub mod revocation;
 pub mod staff;
 pub mod sync_outbox;
-pub mod unit;
 pub mod upload;
 pub mod wx_user;
