@@ -30,6 +30,7 @@ mod m20261121_000024_create_portals;
 mod m20261204_000025_drop_staff_lock_columns;
 mod m20261207_000026_add_notice_delivery_columns;
 mod m20261207_000027_merge_employers;
+mod m20261207_000028_create_grant_sets;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000025_drop_staff_lock_columns::Migration),
             Box::new(m20261207_000026_add_notice_delivery_columns::Migration),
             Box::new(m20261207_000027_merge_employers::Migration),
+            Box::new(m20261207_000028_create_grant_sets::Migration),
         ]
     }
 }

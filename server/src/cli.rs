@@ -12,7 +12,7 @@ use crate::{
     ca::{CertStore, HolderDraft, RevocationReason, UnitDraft},
     configuration::Settings,
     domain::CertificateSerial,
-    portals::{ClientKind, PortalDraft, Portals},
+    portals::{BusinessItem, ClientKind, PortalDraft, Portals, items::catalogue_from_specs},
     startup,
 };
 
@@ -43,8 +43,31 @@ pub enum Command {
     Admin {
         /// The operation.
         #[command(subcommand)]
-        action: AdminAction,
+        action: Box<AdminAction>,
     },
+}
+
+/// A portal's business-item catalogue on the command line.
+#[derive(Debug, clap::Args)]
+pub struct CatalogueArgs {
+    /// A business item of its catalogue, `CODE=名称` (repeatable): what a sub-certificate can
+    /// be granted (事项授权).
+    #[arg(long = "item")]
+    items: Vec<String>,
+    /// The group of an item, `CODE=分组` (repeatable).
+    #[arg(long = "item-group")]
+    item_groups: Vec<String>,
+    /// An item granted to every sub-certificate of a media type and not removable,
+    /// `CODE=physical` or `CODE=mobile` (repeatable; seed 000: 失业保险默认实体CA已授权).
+    #[arg(long = "locked-item")]
+    locked_items: Vec<String>,
+}
+
+impl CatalogueArgs {
+    fn catalogue(&self) -> anyhow::Result<Vec<BusinessItem>> {
+        catalogue_from_specs(&self.items, &self.item_groups, &self.locked_items)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
 }
 
 /// Migration actions.
@@ -167,9 +190,22 @@ pub enum AdminAction {
         /// A scope it may ask for (`openid`, `profile`, `employer`; repeatable; default all).
         #[arg(long = "scope")]
         scopes: Vec<String>,
-        /// A business item code of its catalogue (repeatable; for grants to sub-certificates).
-        #[arg(long = "item")]
-        items: Vec<String>,
+        /// Its business-item catalogue.
+        #[command(flatten)]
+        catalogue: CatalogueArgs,
+        /// Who is acting, for the audit log.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Replace the business-item catalogue of a registered portal (audited with the catalogue
+    /// before and after).
+    SetPortalItems {
+        /// The portal's client id.
+        #[arg(long = "client-id")]
+        client_id: String,
+        /// Its business-item catalogue.
+        #[command(flatten)]
+        catalogue: CatalogueArgs,
         /// Who is acting, for the audit log.
         #[arg(long, default_value = "cli")]
         actor: String,
@@ -195,7 +231,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 .context("server stopped with an error")
         }
         Command::Migrate { action } => migrate(action, &settings).await,
-        Command::Admin { action } => admin(action, &settings).await,
+        Command::Admin { action } => admin(*action, &settings).await,
     }
 }
 
@@ -337,9 +373,10 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
             post_logout_redirect_uris,
             public,
             scopes,
-            items,
+            catalogue,
             actor,
         } => {
+            let items = catalogue.catalogue()?;
             let draft = PortalDraft {
                 name,
                 kind: if public {
@@ -371,6 +408,24 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
             if let Some(secret) = &registered.secret {
                 println!("client_secret={secret}");
             }
+        }
+        AdminAction::SetPortalItems {
+            client_id,
+            catalogue,
+            actor,
+        } => {
+            let items = catalogue.catalogue()?;
+            let core = open_core(settings).await?;
+            let portal = Portals::new(core.store.clone())
+                .set_items(&client_id, items, &Actor::Operator(actor))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "portal {} ({}) has {} items",
+                portal.name,
+                portal.client_id,
+                portal.items.len()
+            );
         }
         AdminAction::AuditVerify => {
             let core = open_core(settings).await?;

@@ -16,6 +16,7 @@ use crate::{
     downloads::DownloadError,
     enrol::{EnrolError, TicketError},
     failure::{Code, Describe, Description, ErrorKind, code},
+    grants::GrantError,
     kv::KvError,
     login::LoginError,
     otp::OtpError,
@@ -94,6 +95,9 @@ pub enum AppError {
     /// From finishing a co-signature.
     #[error(transparent)]
     Signing(#[from] SigningError),
+    /// From item grants.
+    #[error(transparent)]
+    Grant(#[from] GrantError),
     /// From the development clock.
     #[error(transparent)]
     DevClock(#[from] DevClockError),
@@ -250,7 +254,7 @@ impl Describe for RequestError {
             ),
             Self::ScopeNotAllowed { .. } => Description::new(
                 code::LOGIN_SCOPE_INVALID,
-                "scope 必须包含 openid，且只能是登记时允许的范围（openid、profile、employer）",
+                "scope 必须包含 openid，且只能是登记时允许的范围（openid、profile、employer、grants）",
             ),
         }
     }
@@ -276,6 +280,7 @@ impl Describe for AppError {
             AppError::Download(e) => e.describe(),
             AppError::Login(e) => e.describe(),
             AppError::Signing(e) => e.describe(),
+            AppError::Grant(e) => e.describe(),
             AppError::DevClock(e) => e.describe(),
             AppError::Request(e) => e.describe(),
             AppError::Conflict { code, message } => {

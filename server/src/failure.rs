@@ -404,6 +404,30 @@ pub mod code {
         /// No application has named the employer yet.
         EMPLOYER_UNKNOWN = "employer_unknown", NotFound;
 
+        // Item grants.
+        /// A portal's access token is unknown, expired or logged out.
+        ACCESS_TOKEN_INVALID = "access_token_invalid", Unauthenticated;
+        /// The access token was not issued with the `grants` scope.
+        GRANT_SCOPE_MISSING = "grant_scope_missing", Forbidden;
+        /// Only an employer's primary certificate in force grants items.
+        GRANT_NOT_PRIMARY = "grant_not_primary", Forbidden;
+        /// The grantee is not a certificate of this employer.
+        GRANT_GRANTEE_UNKNOWN = "grant_grantee_unknown", NotFound;
+        /// The grantee is the primary certificate.
+        GRANT_GRANTEE_PRIMARY = "grant_grantee_primary", BadInput;
+        /// The grantee is revoked, expired or not downloaded.
+        GRANT_GRANTEE_NOT_IN_FORCE = "grant_grantee_not_in_force", Conflict;
+        /// An item that is not in the portal's catalogue.
+        GRANT_ITEM_UNKNOWN = "grant_item_unknown", BadInput;
+        /// An item twice in one grant set.
+        GRANT_ITEM_TWICE = "grant_item_twice", BadInput;
+        /// A locked default left out of a grant set.
+        GRANT_ITEM_LOCKED = "grant_item_locked", BadInput;
+        /// A grant window that is empty or over.
+        GRANT_WINDOW_INVALID = "grant_window_invalid", BadInput;
+        /// The grant set changed since it was shown.
+        GRANT_STALE = "grant_stale", Conflict;
+
         // The employment platform.
         /// No sync is blocked on several accounts.
         MERGE_NOT_NEEDED = "merge_not_needed", Conflict;

@@ -20,6 +20,7 @@ pub mod enrol;
 pub mod error;
 pub mod failure;
 pub mod geo;
+pub mod grants;
 pub mod http;
 pub mod kv;
 pub mod login;

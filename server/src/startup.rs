@@ -18,6 +18,7 @@ use crate::{
     downloads::Downloads,
     enrol::Enrolment,
     error::{AppError, RequestError},
+    grants::Grants,
     http::{self, AppState},
     kv,
     login::{Logins, oidc::Oidc},
@@ -187,6 +188,16 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
                     "/mp/certificates/{serial}/unlock",
                     web::post().to(http::mp::unlock),
                 )
+                // The grant API: portals acting for a primary certificate's holder.
+                .route(
+                    "/grants/sub-certificates",
+                    web::get().to(http::grants::sub_certificates),
+                )
+                .route(
+                    "/grants/sub-certificates/{serial}",
+                    web::put().to(http::grants::save),
+                )
+                .route("/grants/items", web::get().to(http::grants::items))
                 // Split-key enrolment and co-signing (the phone).
                 .route("/enrolments", web::post().to(http::keys::enrol))
                 .route(
@@ -601,6 +612,11 @@ impl Application {
             clock.clone(),
         ));
         let portals = Arc::new(Portals::new(core.store.clone()));
+        let grants = Arc::new(Grants::new(
+            core.store.clone(),
+            (*portals).clone(),
+            clock.clone(),
+        ));
         let logins = Arc::new(
             Logins::new(
                 kv.clone(),
@@ -608,6 +624,7 @@ impl Application {
                 cosigner.clone(),
                 core.authority.clone(),
                 core.store.clone(),
+                grants.clone(),
                 &public_base,
                 settings.login,
                 clock.clone(),
@@ -671,6 +688,7 @@ impl Application {
             notices: notices.clone(),
             people,
             portals,
+            grants,
             logins,
             oidc,
             demo,

@@ -182,3 +182,102 @@ async fn staff_issue_revoke_and_audit_from_the_command_line() {
     assert!(!wrong_key.status.success());
     assert!(String::from_utf8_lossy(&wrong_key.stderr).contains("master key does not open"));
 }
+
+/// A portal's business-item catalogue from the command line: registered with the portal (items,
+/// groups, a locked default for physical certificates), replaced later (audited), and refused
+/// with the reason when an item is malformed or a group names no item.
+#[test]
+fn a_portal_catalogue_is_registered_and_replaced_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let added = mcert(
+        path,
+        &[
+            "admin",
+            "add-portal",
+            "--name",
+            "就业彩云南",
+            "--origin",
+            "https://portal.example.cn",
+            "--redirect-uri",
+            "https://portal.example.cn/cb",
+            "--item",
+            "unit_info=单位基础信息维护",
+            "--item",
+            "unemployment_insurance=失业保险",
+            "--item-group",
+            "unit_info=单位服务",
+            "--locked-item",
+            "unemployment_insurance=physical",
+        ],
+    );
+    assert!(added.status.success(), "{added:?}");
+    let stdout = String::from_utf8(added.stdout).unwrap();
+    let client_id = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("client_id="))
+        .unwrap()
+        .to_string();
+
+    let replaced = mcert(
+        path,
+        &[
+            "admin",
+            "set-portal-items",
+            "--client-id",
+            &client_id,
+            "--item",
+            "unemployment_insurance=失业保险",
+            "--item",
+            "training=技能培训和创业培训服务",
+            "--locked-item",
+            "unemployment_insurance=physical",
+        ],
+    );
+    assert!(replaced.status.success(), "{replaced:?}");
+    assert!(
+        String::from_utf8(replaced.stdout)
+            .unwrap()
+            .contains("has 2 items")
+    );
+
+    for (args, expected) in [
+        (vec!["--item", "training"], "CODE=名称"),
+        (
+            vec!["--item", "a=甲", "--item-group", "b=组"],
+            "not an --item",
+        ),
+        (
+            vec!["--item", "a=甲", "--locked-item", "a=usb"],
+            "physical or mobile",
+        ),
+    ] {
+        let mut command = vec!["admin", "set-portal-items", "--client-id", &client_id];
+        command.extend(args);
+        let refused = mcert(path, &command);
+        assert!(!refused.status.success());
+        let stderr = String::from_utf8(refused.stderr).unwrap();
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+    let unknown = mcert(
+        path,
+        &[
+            "admin",
+            "set-portal-items",
+            "--client-id",
+            "p_none",
+            "--item",
+            "a=甲",
+        ],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8(unknown.stderr)
+            .unwrap()
+            .contains("p_none")
+    );
+
+    // Registration and replacement are in the audit log, whose chain holds.
+    let verified = mcert(path, &["admin", "audit-verify"]);
+    assert!(verified.status.success(), "{verified:?}");
+}

@@ -18,6 +18,9 @@ pub enum Actor {
     Person(i64),
     /// The phone holding the certificate, acting with its PIN (`phone`).
     Phone,
+    /// A certificate's holder acting through a portal they logged in to with it
+    /// (`certificate:SERIAL`).
+    Certificate(String),
     /// The server on its own (`system`).
     System,
     /// An operator at the command line, as named by `--actor` (default `cli`).
@@ -33,6 +36,7 @@ impl std::fmt::Display for Actor {
             Self::WeChatUser(id) => write!(f, "wx:{id}"),
             Self::Person(id) => write!(f, "person:{id}"),
             Self::Phone => f.write_str("phone"),
+            Self::Certificate(serial) => write!(f, "certificate:{serial}"),
             Self::System => f.write_str("system"),
             Self::Operator(name) => f.write_str(name),
             Self::Development(name) => f.write_str(name),

@@ -27,6 +27,21 @@ impl MediaType {
             Self::Physical => "physical",
         }
     }
+
+    /// Parses the stored form.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Mobile, Self::Physical]
+            .into_iter()
+            .find(|media| media.as_str() == value)
+    }
+
+    /// The seed's wording (介质类型 in seed 000's 权限授权 table).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Mobile => "手机CA",
+            Self::Physical => "实体CA",
+        }
+    }
 }
 
 /// Primary certificate of an employer, or a sub-certificate.
@@ -226,6 +241,8 @@ pub struct CertificateRecord {
     pub unit_name: String,
     /// Holder name.
     pub holder_name: String,
+    /// The holder's resident ID number.
+    pub holder_id_number: String,
     /// The holder's phone (11 digits): where notices about the certificate go.
     pub holder_phone: String,
     /// Carrier.

@@ -24,7 +24,7 @@ use super::{
 use crate::audit::Actor;
 use crate::{
     login::oidc::{Claims, with_query},
-    portals::{ClientKind, PortalDraft, Portals},
+    portals::{BusinessItem, ClientKind, PortalDraft, Portals},
     tokens,
 };
 
@@ -84,7 +84,7 @@ impl DemoPortal {
                             redirect_uris: vec![format!("{}/demo/callback", self.base)],
                             post_logout_redirect_uris: vec![format!("{}/demo", self.base)],
                             scopes: vec![],
-                            items: vec![],
+                            items: demo_items(),
                         },
                         &Actor::Development("dev-demo"),
                     )
@@ -174,7 +174,8 @@ pub async fn home(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
         "<h1 id=\"employer\">{employer}</h1><p>已通过手机CA证书登录。</p><dl>\
          <dt>统一社会信用代码</dt><dd id=\"uscc\">{uscc}</dd>\
          <dt>经办人</dt><dd id=\"holder\">{holder}</dd>\
-         <dt>证书</dt><dd id=\"certificate\">{serial}（{role}）</dd></dl>\
+         <dt>证书</dt><dd id=\"certificate\">{serial}（{role}）</dd>\
+         <dt>可办理事项</dt><dd id=\"items\">{items}</dd></dl>\
          <p><a class=\"button\" href=\"/demo/logout\">退出登录</a></p>\
          <p class=\"note\">sub = {sub}</p>",
         employer = field(&claims.employer_name),
@@ -187,7 +188,28 @@ pub async fn home(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
             _ => "—",
         },
         sub = escape(&claims.sub),
+        items = item_names(claims.items.as_deref().unwrap_or_default()),
     ))
+}
+
+/// The names of the demo portal's items with these codes, as the portal shows what the login
+/// may do; a sub-certificate without grants is told where grants come from.
+fn item_names(codes: &[String]) -> String {
+    if codes.is_empty() {
+        return "无（子证书须由主证书持有人进行事项授权）".to_string();
+    }
+    let catalogue = demo_items();
+    let names: Vec<String> = codes
+        .iter()
+        .map(|code| {
+            let name = catalogue
+                .iter()
+                .find(|item| &item.code == code)
+                .map_or(code.as_str(), |item| item.name.as_str());
+            escape(name)
+        })
+        .collect();
+    names.join("、")
 }
 
 /// Starts a login: `state`, `nonce` and a PKCE verifier, then off to mcert's authorize.
@@ -417,4 +439,55 @@ pub async fn logout(state: web::Data<AppState>, request: HttpRequest) -> HttpRes
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
+}
+
+/// The demo portal's business items: those of seed 000's screenshots (单位服务) and those seed
+/// 003 lists (公共就业服务), 失业保险 granted to every physical sub-certificate and not
+/// removable, as seed 000's grant dialog says.
+fn demo_items() -> Vec<BusinessItem> {
+    const UNIT: &str = "单位服务";
+    const SERVICES: &str = "公共就业服务";
+    [
+        ("unit_info", "单位基础信息维护", UNIT),
+        ("unit_bank_account", "单位银行账号信息维护", UNIT),
+        ("employment_registration", "单位人员就业登记", UNIT),
+        ("unemployment_registration", "单位人员失业登记", UNIT),
+        ("registration_query", "单位人员就失业登记查询", UNIT),
+        ("registration_print", "单位就失业登记审批后打印", UNIT),
+        ("document_seal", "单位文件资料授权签章", UNIT),
+        (
+            "graduate_social_insurance_subsidy",
+            "小微企业招用高校毕业生社保补贴",
+            UNIT,
+        ),
+        ("employment_unemployment", "就业失业登记", SERVICES),
+        ("unemployment_insurance", "失业保险", SERVICES),
+        ("startup_guarantee_loan", "小微企业创业担保贷款", SERVICES),
+        ("training", "技能培训和创业培训服务", SERVICES),
+        (
+            "investment_employment_subsidy",
+            "招商引资和非国有企业吸纳就业补贴",
+            SERVICES,
+        ),
+        ("public_welfare_post_subsidy", "公益性岗位补贴", SERVICES),
+        (
+            "graduate_hiring_subsidy",
+            "小微企业吸纳高校毕业生补贴",
+            SERVICES,
+        ),
+        (
+            "hard_to_employ_subsidy",
+            "企业吸纳就业困难人员补贴",
+            SERVICES,
+        ),
+        ("public_recruitment", "公共招聘服务", SERVICES),
+    ]
+    .into_iter()
+    .map(|(code, name, group)| BusinessItem {
+        code: code.into(),
+        name: name.into(),
+        group: Some(group.into()),
+        locked_for: (code == "unemployment_insurance").then_some(crate::ca::MediaType::Physical),
+    })
+    .collect()
 }

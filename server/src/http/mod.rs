@@ -4,6 +4,7 @@ pub mod applications;
 pub mod demo;
 pub mod dev;
 pub mod forwarded;
+pub mod grants;
 pub mod health;
 pub mod keys;
 pub mod login;
@@ -145,6 +146,8 @@ pub struct AppState {
     pub downloads: Arc<Downloads>,
     /// Registered portals (OIDC clients).
     pub portals: Arc<Portals>,
+    /// Item grants: what each certificate may do at each portal.
+    pub grants: Arc<crate::grants::Grants>,
     /// QR login sessions.
     pub logins: Arc<Logins>,
     /// The OpenID Connect provider.

@@ -83,6 +83,9 @@ use utoipa::OpenApi;
         super::mp::certificates,
         super::mp::set_default,
         super::mp::unlock,
+        super::grants::sub_certificates,
+        super::grants::items,
+        super::grants::save,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         super::dev::clock,
@@ -98,6 +101,7 @@ use utoipa::OpenApi;
          (name = "applicants", description = "Slider check and SMS codes for phone sign-in"),
          (name = "mini-program", description = "WeChat sign-in, real-name verification and phone binding (seed 000 §四(一))"),
          (name = "login", description = "QR scan-to-login: the hosted page, the phone's scan and confirmation, the embedded API (docs/qr-login.md)"),
+         (name = "grants", description = "Item grants (事项授权) for portals, with a primary certificate's access token and the grants scope (seed 000 §四(三))"),
          (name = "development", description = "Only served when MCERT_DEV_MODE is on"))
 )]
 pub struct ApiDoc;
@@ -116,6 +120,7 @@ impl utoipa::Modify for DeviceTokenScheme {
             "applicant_session",
             "staff_session",
             "mp_session",
+            "access_token",
         ] {
             components.add_security_scheme(
                 name,

@@ -12,6 +12,7 @@ use crate::{
     applicants::{ApplicantError, ApplicantRecord},
     cosign::CosignError,
     error::AppError,
+    login::oidc::BearerLogin,
     people::{PeopleError, WxUserRecord},
     portals::Portal,
     staff::{Reviewer, StaffError},
@@ -175,6 +176,42 @@ impl FromRequest for PortalClient {
                 .map_err(crate::login::LoginError::from)?
                 .ok_or_else(unauthorised)?;
             Ok(Self(portal))
+        })
+    }
+}
+
+/// A portal acting for the holder who logged in to it: the portal's OAuth access token (bearer),
+/// with the login it stands for.
+#[derive(Debug)]
+pub struct PortalLogin(BearerLogin);
+
+impl std::ops::Deref for PortalLogin {
+    type Target = BearerLogin;
+    fn deref(&self) -> &BearerLogin {
+        &self.0
+    }
+}
+
+impl FromRequest for PortalLogin {
+    type Error = AppError;
+    type Future = Extracted<Self>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (state, token) = state_and_bearer(request);
+        Box::pin(async move {
+            let invalid = || AppError::Unauthorized {
+                code: crate::failure::code::ACCESS_TOKEN_INVALID,
+                message: "访问令牌无效、已过期或已退出登录：请重新扫码登录门户后再试",
+            };
+            let state = state.ok_or_else(missing_state)?;
+            let token = token.ok_or_else(invalid)?;
+            match state.oidc.bearer(&token).await {
+                Ok(login) => Ok(Self(login)),
+                Err(error) if error.error == "server_error" => Err(AppError::Internal {
+                    detail: "the access token could not be looked up",
+                }),
+                Err(_) => Err(invalid()),
+            }
         })
     }
 }

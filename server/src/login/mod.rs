@@ -28,6 +28,7 @@ use crate::{
     cosign::{CompletedSignature, CosignError, Cosigner, OpenedSession, Purpose},
     domain::CertificateSerial,
     geo::RegionDb,
+    grants::Grants,
     kv::{Kv, KvError, Subscription},
     people::{People, PeopleError, PersonRecord, WxUserRecord},
     portals::Portal,
@@ -122,8 +123,12 @@ pub struct LoginIdentity {
     pub employer_name: String,
     /// The holder's name.
     pub holder_name: String,
-    /// Granted item codes (sub-certificates; none yet).
+    /// The business items the certificate may do at this portal (every one for a primary;
+    /// a sub-certificate's granted ones and the locked defaults of its media type).
     pub items: Vec<String>,
+    /// The version of those items (`primary`, or the grant set's `v{n}`).
+    #[serde(default)]
+    pub grant_id: String,
     /// When the signature was verified.
     pub auth_time: DateTime<Utc>,
 }
@@ -350,6 +355,7 @@ pub struct Logins {
     cosigner: Arc<Cosigner>,
     authority: Arc<Authority>,
     audit: Arc<dyn CertStore>,
+    grants: Arc<Grants>,
     regions: Option<Arc<RegionDb>>,
     public_base: String,
     limits: LoginLimits,
@@ -387,6 +393,7 @@ impl Logins {
         cosigner: Arc<Cosigner>,
         authority: Arc<Authority>,
         audit: Arc<dyn CertStore>,
+        grants: Arc<Grants>,
         public_base: &str,
         limits: LoginLimits,
         clock: Arc<dyn Clock>,
@@ -397,6 +404,7 @@ impl Logins {
             cosigner,
             authority,
             audit,
+            grants,
             regions: None,
             public_base: public_base.trim_end_matches('/').to_string(),
             limits,
@@ -718,6 +726,10 @@ impl Logins {
         {
             return Err(CosignError::KeyLocked.into());
         }
+        let allowed = self
+            .grants
+            .allowed_at(&certificate, &session.client_id)
+            .await?;
         let identity = LoginIdentity {
             sub: self
                 .authority
@@ -727,7 +739,8 @@ impl Logins {
             uscc: certificate.uscc.clone(),
             employer_name: certificate.unit_name.clone(),
             holder_name: certificate.holder_name.clone(),
-            items: Vec::new(),
+            items: allowed.items,
+            grant_id: allowed.grant_id,
             auth_time: self.clock.now(),
         };
         let cosign_id = completed.session_id;

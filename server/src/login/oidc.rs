@@ -211,9 +211,24 @@ pub struct Claims {
     /// `employer`: `primary` or `sub`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub certificate_role: Option<String>,
-    /// `employer`: granted item codes.
+    /// `employer`: the business item codes the certificate may do at this portal.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub items: Option<Vec<String>>,
+    /// `employer`: the version of `items` (`primary`, or the grant set's `v{n}`): a portal
+    /// that keeps a login's items can tell a changed grant.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub grant_id: Option<String>,
+}
+
+/// The login behind a portal's access token.
+#[derive(Debug, Clone)]
+pub struct BearerLogin {
+    /// The portal the token was issued to.
+    pub client_id: String,
+    /// The scopes granted.
+    pub scopes: Vec<String>,
+    /// Who logged in, with which certificate.
+    pub identity: LoginIdentity,
 }
 
 /// What an authorization code or access token stands for: a confirmed login, authorized for
@@ -333,7 +348,7 @@ impl Oidc {
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": crate::portals::KNOWN_SCOPES,
             "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "acr",
-                "name", "employer_name", "uscc", "certificate_serial", "certificate_role", "items"],
+                "name", "employer_name", "uscc", "certificate_serial", "certificate_role", "items", "grant_id"],
             "acr_values_supported": [ACR],
         })
     }
@@ -650,6 +665,7 @@ impl Oidc {
             certificate_serial: employer.then(|| identity.serial.clone()),
             certificate_role: employer.then(|| identity.role.clone()),
             items: employer.then(|| identity.items.clone()),
+            grant_id: employer.then(|| identity.grant_id.clone()),
         }
     }
 
@@ -663,8 +679,9 @@ impl Oidc {
         self.sign(&self.claims(authorized))
     }
 
-    /// Userinfo for a live access token.
-    pub async fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
+    /// The login a live access token stands for; `invalid_token` for an unknown or expired
+    /// token, or one whose session was logged out.
+    async fn authorized(&self, access_token: &str) -> Result<AuthorizedLogin, OAuthError> {
         let invalid = || OAuthError::new("invalid_token", "access token is invalid or expired");
         let bytes = self
             .kv
@@ -676,6 +693,23 @@ impl Oidc {
         if self.kv.get(&logout_key(&authorized.sid)).await?.is_some() {
             return Err(invalid());
         }
+        Ok(authorized)
+    }
+
+    /// Who a live access token is: the portal it was issued to, the scopes granted, and the
+    /// login (for the portal APIs that act for the holder, such as the grant API).
+    pub async fn bearer(&self, access_token: &str) -> Result<BearerLogin, OAuthError> {
+        let authorized = self.authorized(access_token).await?;
+        Ok(BearerLogin {
+            client_id: authorized.client_id,
+            scopes: authorized.scopes,
+            identity: authorized.identity,
+        })
+    }
+
+    /// Userinfo for a live access token.
+    pub async fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
+        let authorized = self.authorized(access_token).await?;
         let claims = self.claims(&authorized);
         let mut value = serde_json::to_value(&claims).map_err(OAuthError::server)?;
         if let Some(object) = value.as_object_mut() {

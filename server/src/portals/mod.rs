@@ -3,11 +3,15 @@
 //! display name (shown on the phone), the origins its pages live on, its redirect URIs, the
 //! scopes it may ask for and, for a confidential portal, a secret stored as its SM3 digest.
 
+pub mod items;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq as _;
 use url::Url;
+
+pub use items::BusinessItem;
 
 use crate::{
     audit::{Actor, AuditDraft},
@@ -16,8 +20,9 @@ use crate::{
 };
 
 /// The scopes mcert knows: `openid` (required), `profile` (the holder's name), `employer` (the
-/// employer, the certificate and its role, the granted items).
-pub const KNOWN_SCOPES: [&str; 3] = ["openid", "profile", "employer"];
+/// employer, the certificate and its role, the granted items), `grants` (with a primary
+/// certificate's login, manage the employer's sub-certificates' items through the grant API).
+pub const KNOWN_SCOPES: [&str; 4] = ["openid", "profile", "employer", "grants"];
 
 /// Whether the portal can keep a secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +71,9 @@ pub struct Portal {
     pub post_logout_redirect_uris: Vec<String>,
     /// Scopes it may ask for.
     pub scopes: Vec<String>,
-    /// Its business items (the catalogue that grants to sub-certificates will draw on).
-    pub items: Vec<String>,
+    /// Its business items: every one is the primary's, a sub-certificate's only when granted
+    /// (or a locked default of its media type).
+    pub items: Vec<BusinessItem>,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
 }
@@ -130,7 +136,7 @@ pub struct PortalDraft {
     /// Scopes; empty means all of [`KNOWN_SCOPES`].
     pub scopes: Vec<String>,
     /// Business items.
-    pub items: Vec<String>,
+    pub items: Vec<BusinessItem>,
 }
 
 /// A portal as it is stored (`PortalStore::insert_portal`).
@@ -172,6 +178,13 @@ pub trait PortalStore: Send + Sync + std::fmt::Debug {
         portal: NewPortal,
         audit: AuditDraft,
     ) -> Result<Portal, StorageError>;
+    /// Replaces the item catalogue of `client_id`, audited; `None` if there is no such portal.
+    async fn replace_items(
+        &self,
+        client_id: &str,
+        items: &[BusinessItem],
+        audit: AuditDraft,
+    ) -> Result<Option<Portal>, StorageError>;
 }
 
 /// Why a portal was refused.
@@ -185,6 +198,12 @@ pub enum PortalError {
         field: &'static str,
         /// Why.
         detail: String,
+    },
+    /// No portal has this client id.
+    #[error("unknown portal {client_id}")]
+    Unknown {
+        /// The client id given.
+        client_id: String,
     },
     /// Storage failed.
     #[error(transparent)]
@@ -286,7 +305,7 @@ impl PortalDraft {
             redirect_uris,
             post_logout_redirect_uris,
             scopes,
-            items: self.items,
+            items: items::validated_catalogue(self.items)?,
         })
     }
 }
@@ -367,6 +386,31 @@ impl Portals {
             self.store.insert_portal(portal, audit).await?
         };
         Ok(Registered { portal, secret })
+    }
+
+    /// Replaces the business-item catalogue of portal `client_id` (audited `portal.items`, with
+    /// the catalogue before and after).
+    pub async fn set_items(
+        &self,
+        client_id: &str,
+        items: Vec<BusinessItem>,
+        actor: &Actor,
+    ) -> Result<Portal, PortalError> {
+        let items = items::validated_catalogue(items)?;
+        let unknown = || PortalError::Unknown {
+            client_id: client_id.to_string(),
+        };
+        let before = self.store.portal(client_id).await?.ok_or_else(unknown)?;
+        let audit = AuditDraft {
+            actor: actor.clone(),
+            action: "portal.items",
+            subject: client_id.to_string(),
+            detail: serde_json::json!({ "before": before.items, "after": items }),
+        };
+        self.store
+            .replace_items(client_id, &items, audit)
+            .await?
+            .ok_or_else(unknown)
     }
 
     /// A portal by client id.

@@ -52,12 +52,10 @@ pub(super) async fn record_of(
         uscc: employer.uscc,
         unit_name: employer.name,
         holder_name: row.holder_name,
+        holder_id_number: row.holder_id_number,
         holder_phone: row.holder_phone,
-        media: match row.media_type.as_str() {
-            "mobile" => MediaType::Mobile,
-            "physical" => MediaType::Physical,
-            other => return Err(corrupt("certificates", format!("media type {other}"))),
-        },
+        media: MediaType::parse(&row.media_type)
+            .ok_or_else(|| corrupt("certificates", format!("media type {}", row.media_type)))?,
         role: match row.role.as_str() {
             "primary" => Role::Primary,
             "sub" => Role::Sub,

@@ -5,6 +5,7 @@ mod application_store;
 mod cert_store;
 mod employer_store;
 pub mod entities;
+mod grant_store;
 mod key_store;
 mod notice_store;
 mod outbox_store;

@@ -1,6 +1,8 @@
 //! `PortalStore` on sea-orm.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
+};
 
 use super::{
     SeaStore,
@@ -10,7 +12,7 @@ use super::{
 use crate::{
     audit::AuditDraft,
     failure::StorageError,
-    portals::{ClientKind, NewPortal, Portal, PortalStore},
+    portals::{BusinessItem, ClientKind, NewPortal, Portal, PortalStore, items},
 };
 
 fn strings(value: serde_json::Value, column: &'static str) -> Result<Vec<String>, StorageError> {
@@ -31,7 +33,7 @@ fn record(row: portal::Model) -> Result<Portal, StorageError> {
             "post_logout_redirect_uris",
         )?,
         scopes: strings(row.scopes, "scopes")?,
-        items: strings(row.items, "items")?,
+        items: items::from_stored(row.items).map_err(|_| corrupt("portals", "items"))?,
         created_at: row.created_at,
     })
 }
@@ -98,5 +100,32 @@ impl PortalStore for SeaStore {
         append_in(&txn, &audit, self.now()).await?;
         commit(txn).await?;
         record(row)
+    }
+
+    async fn replace_items(
+        &self,
+        client_id: &str,
+        items: &[BusinessItem],
+        audit: AuditDraft,
+    ) -> Result<Option<Portal>, StorageError> {
+        let txn = self.db().begin().await.map_err(unavailable)?;
+        let changed = portal::Entity::update_many()
+            .col_expr(portal::Column::Items, Expr::value(serde_json::json!(items)))
+            .filter(portal::COLUMN.client_id.eq(client_id))
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        if changed.rows_affected != 1 {
+            return Ok(None);
+        }
+        append_in(&txn, &audit, self.now()).await?;
+        let row = portal::Entity::find()
+            .filter(portal::COLUMN.client_id.eq(client_id))
+            .one(&txn)
+            .await
+            .map_err(unavailable)?
+            .ok_or(StorageError::Conflict { what: "portal" })?;
+        commit(txn).await?;
+        record(row).map(Some)
     }
 }

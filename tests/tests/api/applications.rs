@@ -1109,9 +1109,10 @@ async fn approved_applications_reach_the_platform_and_a_merge_unblocks_them() {
     assert_eq!(merged.subject, "91440300708461136T");
 }
 
-/// A new reviewer account, signed in: its bearer token.
+/// The reviewer account (added the first time), signed in: its bearer token.
 pub async fn staff_session(app: &TestApp) -> String {
-    app.state
+    let added = app
+        .state
         .staff
         .add_account(
             "reviewer1",
@@ -1119,8 +1120,14 @@ pub async fn staff_session(app: &TestApp) -> String {
             "review2026now",
             &Actor::Operator("test".into()),
         )
-        .await
-        .unwrap();
+        .await;
+    assert!(
+        matches!(
+            added,
+            Ok(_) | Err(mcert_server::staff::StaffError::UsernameTaken)
+        ),
+        "{added:?}"
+    );
     let signed = app
         .post_json(
             "/api/v1/staff/session",
@@ -1175,9 +1182,15 @@ async fn one_employer_record_keeps_its_count_across_the_merge_migration() {
         ("昆明测试科技有限公司".into(), address.clone(), Some(150))
     );
 
-    // Down: the count is back in the old `employers` table, and `units` holds only employers
+    // Down to before the merge: the count is back in the old `employers` table, and `units` holds only employers
     // with certificates (none yet).
-    mcert_server::store::migrate_down(&db, 1).await.unwrap();
+    let migrations = mcert_server::store::migration_status(&db).await.unwrap();
+    let merge = migrations
+        .iter()
+        .position(|(name, _)| name == "m20261207_000027_merge_employers")
+        .unwrap();
+    let steps = u32::try_from(migrations.len() - merge).unwrap();
+    mcert_server::store::migrate_down(&db, steps).await.unwrap();
     let backend = db.get_database_backend();
     let old = db
         .query_one_raw(Statement::from_string(

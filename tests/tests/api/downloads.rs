@@ -136,18 +136,37 @@ pub async fn downloaded(
     let face = format!("dev-pass:张三:{ZHANG_ID}:{openid}");
     let verified = verify(app, &token, "张三", ZHANG_ID, &face).await;
     assert_eq!(verified.status, 200, "{:?}", verified.body);
-    let bound = bind(app, &token, phone).await;
+    let phone = download_for(app, &token, id, phone, pin, None).await;
+    (token, phone)
+}
+
+/// The signed-in, verified agent `token` binds `phone` (the agent phone of approved, synced
+/// application `id`) and downloads the application's certificate under `pin`; `again` is the
+/// agent's WeChat `openid` when they hold a certificate of the employer already, which makes a
+/// download need the real-name steps again.
+pub async fn download_for(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    phone: &str,
+    pin: &str,
+    again: Option<&str>,
+) -> TestPhone {
+    let bound = bind(app, token, phone).await;
     assert_eq!(bound.status, 200, "{:?}", bound.body);
-    let (share, started) = start(app, &token, id, pin).await;
+    let proof = match again {
+        Some(openid) => Some(reverification(app, token, openid, phone).await),
+        None => None,
+    };
+    let (share, started) = start_with(app, token, id, pin, proof).await;
     assert_eq!(started.status, 201, "{:?}", started.body);
     let done = finish(app, &share, &started.body, pin).await.unwrap();
-    let phone = TestPhone {
+    TestPhone {
         share,
         serial: started.body["serial"].as_str().unwrap().to_string(),
         public_key: unb64(&started.body["public_key"]),
         device_token: done["device_token"].as_str().unwrap().to_string(),
-    };
-    (token, phone)
+    }
 }
 
 async fn role_of(app: &TestApp, serial: &str) -> Role {

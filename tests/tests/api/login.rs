@@ -91,13 +91,18 @@ pub async fn authorize(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Respon
 
 /// Starts a hosted login for `client` with this PKCE challenge.
 pub async fn hosted(app: &TestApp, client: &str, challenge: &str) -> Hosted {
+    hosted_with(app, client, challenge, "openid profile employer").await
+}
+
+/// [`hosted`] asking for `scope`.
+pub async fn hosted_with(app: &TestApp, client: &str, challenge: &str, scope: &str) -> Hosted {
     let response = authorize(
         app,
         &[
             ("response_type", "code"),
             ("client_id", client),
             ("redirect_uri", REDIRECT),
-            ("scope", "openid profile employer"),
+            ("scope", scope),
             ("state", "st-1"),
             ("nonce", "n-1"),
             ("code_challenge", challenge),
@@ -261,7 +266,27 @@ async fn code_for(
     token: &str,
     phone: &TestPhone,
 ) -> String {
-    let page = hosted(app, client, challenge).await;
+    code_with(
+        app,
+        client,
+        challenge,
+        "openid profile employer",
+        token,
+        phone,
+    )
+    .await
+}
+
+/// [`code_for`] asking for `scope`.
+async fn code_with(
+    app: &TestApp,
+    client: &str,
+    challenge: &str,
+    scope: &str,
+    token: &str,
+    phone: &TestPhone,
+) -> String {
+    let page = hosted_with(app, client, challenge, scope).await;
     assert_eq!(scan(app, token, &qr(app, &page.id)).await.status, 200);
     confirm(app, token, &page.id, phone, PIN).await.unwrap();
     let back = page_get(
@@ -272,6 +297,54 @@ async fn code_for(
     .await;
     assert_eq!(back.status(), 303);
     query_param(&location(&back), "code").unwrap()
+}
+
+/// A hosted login asking for `scope` at portal `client` (confidential, `secret`) with `phone`'s
+/// certificate: the verified ID token's claims and the access token.
+pub async fn logged_in(
+    app: &TestApp,
+    (client, secret): (&str, &str),
+    scope: &str,
+    token: &str,
+    phone: &TestPhone,
+) -> (mcert_server::login::oidc::Claims, String) {
+    let (verifier, challenge) = pkce();
+    let code = code_with(app, client, &challenge, scope, token, phone).await;
+    let tokens = exchange(app, client, Some(secret), &code, &verifier).await;
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+    let claims = app
+        .state
+        .oidc
+        .verify_id_token(
+            tokens.body["id_token"].as_str().unwrap(),
+            Some(client),
+            false,
+        )
+        .unwrap();
+    (
+        claims,
+        tokens.body["access_token"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The claims of the ID token a hosted login at portal `client` (confidential, `secret`) with
+/// `phone`'s certificate ends in.
+pub async fn login_claims(
+    app: &TestApp,
+    client: &str,
+    secret: &str,
+    token: &str,
+    phone: &TestPhone,
+) -> mcert_server::login::oidc::Claims {
+    logged_in(
+        app,
+        (client, secret),
+        "openid profile employer",
+        token,
+        phone,
+    )
+    .await
+    .0
 }
 
 /// A browser at `authorize_url` while the phone scans and confirms: where it is sent back to.
@@ -1128,6 +1201,11 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
         .unwrap();
     assert!(home.contains("昆明测试科技有限公司"), "{home}");
     assert!(home.contains(&phone.serial));
+    // A primary may do every item of the demo portal's catalogue.
+    assert!(
+        home.contains("单位基础信息维护、单位银行账号信息维护") && home.contains("公共招聘服务"),
+        "{home}"
+    );
     // A replayed callback does not sign anyone in, even with the cookie of the login.
     let replay = browser()
         .get(&callback)

@@ -1,0 +1,273 @@
+//! Item grants (事项授权, seed 000 §四(三)) end to end: an employer's primary certificate may do
+//! every business item of a portal, a new sub-certificate nothing but the locked defaults of its
+//! media type, and what the primary holder grants is what the sub-certificate's ID token carries.
+
+use mcert_server::{
+    audit::Actor,
+    ca::MediaType,
+    domain::CertificateSerial,
+    grants::{GrantChange, ItemGrant},
+    portals::{BusinessItem, ClientKind, PortalDraft},
+};
+
+use crate::{
+    applications::{approve, submitted},
+    downloads::{download_for, downloaded},
+    helpers::TestApp,
+    login::{PIN, REDIRECT, app, logged_in, login_claims},
+    phone::{Answer, TestPhone},
+};
+
+/// A confidential portal with three items, 失业保险 locked for physical certificates:
+/// (client id, secret).
+async fn portal_with_items(app: &TestApp) -> (String, String) {
+    let item = |code: &str, name: &str, locked_for| BusinessItem {
+        code: code.into(),
+        name: name.into(),
+        group: Some("单位服务".into()),
+        locked_for,
+    };
+    let registered = app
+        .state
+        .portals
+        .register(
+            PortalDraft {
+                name: "就业彩云南".into(),
+                kind: ClientKind::Confidential,
+                origins: vec!["https://portal.example.cn".into()],
+                redirect_uris: vec![REDIRECT.into()],
+                post_logout_redirect_uris: vec![],
+                scopes: vec![],
+                items: vec![
+                    item("unit_info", "单位基础信息维护", None),
+                    item(
+                        "unemployment_insurance",
+                        "失业保险",
+                        Some(MediaType::Physical),
+                    ),
+                    item("training", "技能培训和创业培训服务", None),
+                ],
+            },
+            &Actor::Operator("test".into()),
+        )
+        .await
+        .unwrap();
+    (registered.portal.client_id, registered.secret.unwrap())
+}
+
+async fn record(app: &TestApp, phone: &TestPhone) -> mcert_server::ca::CertificateRecord {
+    app.state
+        .authority
+        .certificate(&CertificateSerial::parse(&phone.serial).unwrap())
+        .await
+        .unwrap()
+}
+
+/// The agent 张三 downloads the employer's first certificate (the primary) on the first phone,
+/// then, with the real-name steps again, a second application's certificate (a sub-certificate)
+/// on the second: (mini-program session, primary, sub).
+async fn primary_and_sub(app: &TestApp, phones: [&str; 2]) -> (String, TestPhone, TestPhone) {
+    let openid = format!("openid-{}", phones[0]);
+    let (token, primary) = downloaded(app, phones[0], &openid, PIN).await;
+    let (_, second) = submitted(app, phones[1]).await;
+    approve(app, second).await;
+    app.state.sync.run_once().await.unwrap();
+    let sub = download_for(app, &token, second, phones[1], PIN, Some(&openid)).await;
+    (token, primary, sub)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_primary_has_every_item_and_a_sub_only_what_its_primary_grants() {
+    let app = app().await;
+    let (client, secret) = portal_with_items(&app).await;
+    let (token, primary, sub) = primary_and_sub(&app, ["13900139060", "13900139061"]).await;
+    assert_eq!(record(&app, &sub).await.role.as_str(), "sub");
+
+    let claims = login_claims(&app, &client, &secret, &token, &primary).await;
+    assert_eq!(
+        claims.items.unwrap(),
+        ["unit_info", "unemployment_insurance", "training"]
+    );
+    assert_eq!(claims.grant_id.as_deref(), Some("primary"));
+    let claims = login_claims(&app, &client, &secret, &token, &sub).await;
+    assert_eq!(claims.certificate_role.as_deref(), Some("sub"));
+    assert!(claims.items.unwrap().is_empty(), "a new sub may do nothing");
+    assert_eq!(claims.grant_id.as_deref(), Some("v0"));
+
+    // The primary grants two items; the sub's next login carries exactly those.
+    let portal = app.state.portals.get(&client).await.unwrap().unwrap();
+    let grant = |code: &str| ItemGrant {
+        code: code.into(),
+        starts_at: None,
+        ends_at: None,
+    };
+    let allowed = app
+        .state
+        .grants
+        .set(
+            &record(&app, &primary).await,
+            &record(&app, &sub).await,
+            &portal,
+            GrantChange {
+                grant_id: "v0".into(),
+                items: vec![grant("training"), grant("unit_info")],
+            },
+            &Actor::Phone,
+        )
+        .await
+        .unwrap();
+    assert_eq!(allowed.items, ["unit_info", "training"]);
+    let claims = login_claims(&app, &client, &secret, &token, &sub).await;
+    assert_eq!(claims.items.unwrap(), ["unit_info", "training"]);
+    assert_eq!(claims.grant_id.as_deref(), Some("v1"));
+
+    // The change is audited with grantor, grantee, before and after.
+    use sea_orm::{ConnectionTrait as _, Statement};
+    let db = app.db().await;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT subject, detail FROM audit_log WHERE action = 'grant.set'",
+        ))
+        .await
+        .unwrap()
+        .expect("the grant is audited");
+    assert_eq!(row.try_get::<String>("", "subject").unwrap(), sub.serial);
+    let detail: serde_json::Value =
+        serde_json::from_str(&row.try_get::<String>("", "detail").unwrap()).unwrap();
+    assert_eq!(detail["grantor"], primary.serial.as_str());
+    assert_eq!(detail["before"], serde_json::json!([]));
+    assert_eq!(detail["after"][1]["code"], "training");
+}
+
+/// A call to the grant API with a portal's access token.
+async fn grant_api(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    access_token: &str,
+    body: Option<serde_json::Value>,
+) -> Answer {
+    let mut request = app
+        .client
+        .request(method, format!("{}/api/v1/grants{path}", app.address))
+        .bearer_auth(access_token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    Answer::of(request.send().await.unwrap()).await
+}
+
+/// The grant API as a portal with its own 权限授权 page uses it: the primary's token lists the
+/// sub-certificates as seed 000's table shows them and the catalogue with a name search, saves
+/// a set whole, and is told when its screen is stale or an item is unknown; a sub-certificate's
+/// token, or a token without the `grants` scope, is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_portal_manages_grants_with_the_primary_s_token() {
+    use reqwest::Method;
+    let app = app().await;
+    let (client, secret) = portal_with_items(&app).await;
+    let portal = (client.as_str(), secret.as_str());
+    let (token, primary, sub) = primary_and_sub(&app, ["13900139070", "13900139071"]).await;
+    let scope = "openid employer grants";
+    let (_, access) = logged_in(&app, portal, scope, &token, &primary).await;
+
+    let listed = grant_api(&app, Method::GET, "/sub-certificates", &access, None).await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    let rows = listed.body.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "the primary is not its own sub: {rows:?}");
+    assert_eq!(rows[0]["index"], 1);
+    assert_eq!(rows[0]["serial"], sub.serial.as_str());
+    assert_eq!(rows[0]["media_type_zh"], "手机CA");
+    assert_eq!(rows[0]["certificate_type_zh"], "手机证书");
+    assert_eq!(rows[0]["holder_id_masked"], "1101*****002X");
+    assert_eq!(rows[0]["items"], serde_json::json!([]));
+    assert_eq!(rows[0]["grant_id"], "v0");
+
+    let found = grant_api(&app, Method::GET, "/items?q=失业", &access, None).await;
+    assert_eq!(found.status, 200, "{:?}", found.body);
+    assert_eq!(found.body.as_array().unwrap().len(), 1);
+    assert_eq!(found.body[0]["code"], "unemployment_insurance");
+    assert_eq!(found.body[0]["locked_for"], "physical");
+    assert_eq!(
+        found.body[0]["locked_note"],
+        "失业保险默认实体CA已授权并且不能修改"
+    );
+
+    let path = format!("/sub-certificates/{}", sub.serial);
+    let save = |grant_id: &str, codes: &[&str]| {
+        let items: Vec<_> = codes
+            .iter()
+            .map(|c| serde_json::json!({ "code": c }))
+            .collect();
+        serde_json::json!({ "grant_id": grant_id, "items": items })
+    };
+    let unknown = grant_api(
+        &app,
+        Method::PUT,
+        &path,
+        &access,
+        Some(save("v0", &["nope"])),
+    )
+    .await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (400, "grant_item_unknown")
+    );
+    let saved = grant_api(
+        &app,
+        Method::PUT,
+        &path,
+        &access,
+        Some(save("v0", &["unit_info", "training"])),
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{:?}", saved.body);
+    assert_eq!(
+        saved.body["items"],
+        serde_json::json!(["unit_info", "training"])
+    );
+    assert_eq!(saved.body["grant_id"], "v1");
+    // A second page still showing v0 cannot overwrite the save; nothing changes.
+    let stale = grant_api(&app, Method::PUT, &path, &access, Some(save("v0", &[]))).await;
+    assert_eq!((stale.status, stale.code()), (409, "grant_stale"));
+    let claims = login_claims(&app, &client, &secret, &token, &sub).await;
+    assert_eq!(claims.items.unwrap(), ["unit_info", "training"]);
+
+    // Withdrawing an item: the sub's next login no longer has it.
+    let withdrawn = grant_api(
+        &app,
+        Method::PUT,
+        &path,
+        &access,
+        Some(save("v1", &["training"])),
+    )
+    .await;
+    assert_eq!(withdrawn.status, 200, "{:?}", withdrawn.body);
+    let claims = login_claims(&app, &client, &secret, &token, &sub).await;
+    assert_eq!(claims.items.unwrap(), ["training"]);
+    assert_eq!(claims.grant_id.as_deref(), Some("v2"));
+
+    // A sub-certificate's token sees no grant function (子证书看不到这个功能).
+    let (_, sub_access) = logged_in(&app, portal, scope, &token, &sub).await;
+    let refused = grant_api(&app, Method::GET, "/sub-certificates", &sub_access, None).await;
+    assert_eq!((refused.status, refused.code()), (403, "grant_not_primary"));
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("子证书看不到这个功能")
+    );
+    // Nor does a token without the grants scope, or no token at all.
+    let (_, plain) = logged_in(&app, portal, "openid employer", &token, &primary).await;
+    let refused = grant_api(&app, Method::GET, "/sub-certificates", &plain, None).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "grant_scope_missing")
+    );
+    let refused = grant_api(&app, Method::GET, "/sub-certificates", "forged", None).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (401, "access_token_invalid")
+    );
+}
