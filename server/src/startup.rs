@@ -57,6 +57,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         )
         .route("/oauth2/authorize", web::get().to(http::oauth::authorize))
         .route("/oauth2/token", web::post().to(http::oauth::token))
+        .route(
+            "/oauth2/introspect",
+            web::post().to(http::oauth::introspect),
+        )
         .service(
             web::resource("/oauth2/userinfo")
                 .route(web::get().to(http::oauth::userinfo))
@@ -636,6 +640,7 @@ impl Application {
                 kv.clone(),
                 portals.clone(),
                 logins.clone(),
+                grants.clone(),
                 &public_base,
                 core.authority.token_keys(),
                 clock.clone(),

@@ -108,6 +108,17 @@ pub fn allowed(
     }
 }
 
+/// A certificate as it stands now, with what it may do at one portal.
+#[derive(Debug, Clone)]
+pub struct CertificateNow {
+    /// The certificate.
+    pub certificate: CertificateRecord,
+    /// Where it stands.
+    pub standing: Standing,
+    /// What it may do there.
+    pub allowed: Allowed,
+}
+
 /// A sub-certificate as the primary holder's 权限授权 table shows it (seed 000 §四(三)).
 #[derive(Debug, Clone)]
 pub struct SubCertificate {
@@ -342,6 +353,25 @@ impl Grants {
             self.store.grant_set(certificate.id, portal.id).await?
         };
         Ok(allowed(certificate, portal, &set, self.clock.now()))
+    }
+
+    /// Where certificate `serial` stands now and what it may do at `portal`; `None` if mcert
+    /// has no such certificate.
+    pub async fn now_at(
+        &self,
+        serial: &CertificateSerial,
+        portal: &Portal,
+    ) -> Result<Option<CertificateNow>, StorageError> {
+        let Some(certificate) = self.store.certificate(serial).await? else {
+            return Ok(None);
+        };
+        let standing = Standing::of(&certificate, self.clock.now());
+        let allowed = self.allowed(&certificate, portal).await?;
+        Ok(Some(CertificateNow {
+            certificate,
+            standing,
+            allowed,
+        }))
     }
 
     /// The certificate `serial` if it is its employer's primary in force: who may grant.

@@ -15,6 +15,7 @@ use crate::{
     ca::Jwks,
     login::Requester,
     login::oidc::{AuthorizeError, AuthorizeRequest, OAuthError, TokenRequest, TokenResponse},
+    portals::Portal,
 };
 
 /// The public keys that sign ID tokens (ES256).
@@ -122,10 +123,29 @@ fn form_fields(body: &[u8]) -> Result<TokenRequest, OAuthError> {
             "code_verifier" => request.code_verifier = value,
             "client_id" => request.client_id = value,
             "client_secret" => request.client_secret = value,
+            "token" => request.token = value,
+            "token_type_hint" => request.token_type_hint = value,
             _ => {}
         }
     }
     Ok(request)
+}
+
+/// A form body and the portal that sent it, authenticated by its client credentials (HTTP Basic
+/// or in the form); the OAuth error answer otherwise.
+async fn authenticated(
+    state: &AppState,
+    request: &HttpRequest,
+    body: &[u8],
+) -> Result<(TokenRequest, Portal), HttpResponse> {
+    let form = form_fields(body).map_err(|error| oauth_error(StatusCode::BAD_REQUEST, &error))?;
+    match state.oidc.client(basic_credentials(request), &form).await {
+        Ok(client) => Ok((form, client)),
+        Err(error) if error.error == "invalid_client" => {
+            Err(oauth_error(StatusCode::UNAUTHORIZED, &error))
+        }
+        Err(error) => Err(oauth_error(StatusCode::BAD_REQUEST, &error)),
+    }
 }
 
 /// The token endpoint (authorization-code grant; `client_secret_basic`, `client_secret_post`,
@@ -138,22 +158,46 @@ pub async fn token(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let form = match form_fields(&body) {
-        Ok(form) => form,
-        Err(error) => return oauth_error(StatusCode::BAD_REQUEST, &error),
-    };
-    let client = match state.oidc.client(basic_credentials(&request), &form).await {
-        Ok(client) => client,
-        Err(error) if error.error == "invalid_client" => {
-            return oauth_error(StatusCode::UNAUTHORIZED, &error);
-        }
-        Err(error) => return oauth_error(StatusCode::BAD_REQUEST, &error),
+    let (form, client) = match authenticated(&state, &request, &body).await {
+        Ok(authenticated) => authenticated,
+        Err(refusal) => return refusal,
     };
     match state.oidc.token(&client, &form).await {
         Ok(answer) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"))
             .json(answer),
+        Err(error) if error.error == "server_error" => {
+            oauth_error(StatusCode::SERVICE_UNAVAILABLE, &error)
+        }
+        Err(error) => oauth_error(StatusCode::BAD_REQUEST, &error),
+    }
+}
+
+/// Token introspection (RFC 7662) for a confidential portal's backend (`client_secret_basic` or
+/// `client_secret_post`): `{active, scope, client_id, sub, sid, certificate_serial,
+/// certificate_role, certificate_status, items, grant_id}` for one of its live access tokens
+/// whose certificate is in force now, `{"active": false}` for anything else. `items` are those
+/// the certificate may do at this moment.
+#[utoipa::path(post, path = "/oauth2/introspect", tag = "oauth2",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, content_type = "application/json"), (status = 400), (status = 401)))]
+pub async fn introspect(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (form, client) = match authenticated(&state, &request, &body).await {
+        Ok(authenticated) => authenticated,
+        Err(refusal) => return refusal,
+    };
+    match state.oidc.introspect(&client, &form).await {
+        Ok(answer) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(answer),
+        Err(error) if error.error == "invalid_client" => {
+            oauth_error(StatusCode::UNAUTHORIZED, &error)
+        }
         Err(error) if error.error == "server_error" => {
             oauth_error(StatusCode::SERVICE_UNAVAILABLE, &error)
         }

@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         super::oauth::discovery,
         super::oauth::authorize,
         super::oauth::token,
+        super::oauth::introspect,
         super::oauth::userinfo,
         super::oauth::logout,
         super::login::login_page,

@@ -16,6 +16,8 @@ use super::{Authorization, Created, LoginError, LoginIdentity, LoginSession, Log
 use crate::clock::Clock;
 use crate::{
     ca::{CaError, TokenKeys},
+    domain::CertificateSerial,
+    grants::Grants,
     kv::{Kv, KvError},
     portals::{ClientKind, Portal, Portals},
     tokens,
@@ -155,6 +157,10 @@ pub struct TokenRequest {
     pub client_id: Option<String>,
     /// `client_secret_post`.
     pub client_secret: Option<String>,
+    /// Introspection (RFC 7662): the token asked about.
+    pub token: Option<String>,
+    /// Introspection: what kind of token it is (only access tokens are issued).
+    pub token_type_hint: Option<String>,
 }
 
 /// What the token endpoint answers.
@@ -269,6 +275,7 @@ pub struct Oidc {
     kv: Arc<dyn Kv>,
     portals: Arc<Portals>,
     logins: Arc<Logins>,
+    grants: Arc<Grants>,
     issuer: String,
     kid: String,
     encoding: EncodingKey,
@@ -292,6 +299,7 @@ impl Oidc {
         kv: Arc<dyn Kv>,
         portals: Arc<Portals>,
         logins: Arc<Logins>,
+        grants: Arc<Grants>,
         issuer: &str,
         keys: &TokenKeys,
         clock: Arc<dyn Clock>,
@@ -316,6 +324,7 @@ impl Oidc {
             kv,
             portals,
             logins,
+            grants,
             issuer: issuer.trim_end_matches('/').to_string(),
             kid: keys.current_kid().to_string(),
             encoding,
@@ -337,6 +346,8 @@ impl Oidc {
             "authorization_endpoint": format!("{base}/oauth2/authorize"),
             "token_endpoint": format!("{base}/oauth2/token"),
             "userinfo_endpoint": format!("{base}/oauth2/userinfo"),
+            "introspection_endpoint": format!("{base}/oauth2/introspect"),
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "jwks_uri": format!("{base}/oauth2/jwks"),
             "end_session_endpoint": format!("{base}/oauth2/logout"),
             "response_types_supported": ["code"],
@@ -705,6 +716,64 @@ impl Oidc {
             scopes: authorized.scopes,
             identity: authorized.identity,
         })
+    }
+
+    /// Token introspection (RFC 7662) for a confidential portal: whether one of its own access
+    /// tokens is live and its certificate in force now, with the items the certificate may do
+    /// now (a withdrawn item or a revoked certificate shows at once, not at token expiry).
+    /// Anything else — unknown, expired, logged out, another portal's, a certificate out of
+    /// force — is `{"active": false}`.
+    pub async fn introspect(
+        &self,
+        client: &Portal,
+        request: &TokenRequest,
+    ) -> Result<serde_json::Value, OAuthError> {
+        if client.kind != ClientKind::Confidential {
+            return Err(OAuthError::new(
+                "invalid_client",
+                "introspection is for confidential clients",
+            ));
+        }
+        let token = request
+            .token
+            .as_deref()
+            .ok_or_else(|| OAuthError::new("invalid_request", "token is required"))?;
+        let inactive = serde_json::json!({ "active": false });
+        let authorized = match self.authorized(token).await {
+            Ok(authorized) if authorized.client_id == client.client_id => authorized,
+            Ok(_) => return Ok(inactive),
+            Err(error) if error.error == "invalid_token" => return Ok(inactive),
+            Err(error) => return Err(error),
+        };
+        let Ok(serial) = CertificateSerial::parse(&authorized.identity.serial) else {
+            return Ok(inactive);
+        };
+        let Some(now) = self
+            .grants
+            .now_at(&serial, client)
+            .await
+            .map_err(OAuthError::server)?
+        else {
+            return Ok(inactive);
+        };
+        if !now.standing.in_force() {
+            return Ok(inactive);
+        }
+        Ok(serde_json::json!({
+            "active": true,
+            "client_id": authorized.client_id,
+            "scope": authorized.scopes.join(" "),
+            "token_type": "Bearer",
+            "sub": authorized.identity.sub,
+            "sid": authorized.sid,
+            "iss": self.issuer,
+            "uscc": authorized.identity.uscc,
+            "certificate_serial": authorized.identity.serial,
+            "certificate_role": now.certificate.role.as_str(),
+            "certificate_status": now.standing.as_str(),
+            "items": now.allowed.items,
+            "grant_id": now.allowed.grant_id,
+        }))
     }
 
     /// Userinfo for a live access token.

@@ -214,12 +214,36 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
         (unknown.status, unknown.code()),
         (400, "grant_item_unknown")
     );
+    // Two pages save at once from the same screen: one wins whole, the other is told.
+    let (first, second) = tokio::join!(
+        grant_api(
+            &app,
+            Method::PUT,
+            &path,
+            &access,
+            Some(save("v0", &["unit_info"]))
+        ),
+        grant_api(
+            &app,
+            Method::PUT,
+            &path,
+            &access,
+            Some(save("v0", &["training"]))
+        ),
+    );
+    let mut statuses = [first.status, second.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{:?} {:?}", first.body, second.body);
+    let winner = if first.status == 200 { first } else { second };
+    assert_eq!(winner.body["grant_id"], "v1");
+    let listed = grant_api(&app, Method::GET, "/sub-certificates", &access, None).await;
+    assert_eq!(listed.body[0]["items"], winner.body["items"]);
     let saved = grant_api(
         &app,
         Method::PUT,
         &path,
         &access,
-        Some(save("v0", &["unit_info", "training"])),
+        Some(save("v1", &["unit_info", "training"])),
     )
     .await;
     assert_eq!(saved.status, 200, "{:?}", saved.body);
@@ -227,26 +251,44 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
         saved.body["items"],
         serde_json::json!(["unit_info", "training"])
     );
-    assert_eq!(saved.body["grant_id"], "v1");
-    // A second page still showing v0 cannot overwrite the save; nothing changes.
-    let stale = grant_api(&app, Method::PUT, &path, &access, Some(save("v0", &[]))).await;
+    assert_eq!(saved.body["grant_id"], "v2");
+    // A page still showing v1 cannot overwrite the save; nothing changes.
+    let stale = grant_api(&app, Method::PUT, &path, &access, Some(save("v1", &[]))).await;
     assert_eq!((stale.status, stale.code()), (409, "grant_stale"));
-    let claims = login_claims(&app, &client, &secret, &token, &sub).await;
+    let (claims, sub_session) = logged_in(&app, portal, "openid employer", &token, &sub).await;
     assert_eq!(claims.items.unwrap(), ["unit_info", "training"]);
+    let seen = introspect(&app, portal, &sub_session).await;
+    assert_eq!(seen["active"], true, "{seen}");
+    assert_eq!(seen["items"], serde_json::json!(["unit_info", "training"]));
 
-    // Withdrawing an item: the sub's next login no longer has it.
+    // Withdrawing an item: introspection of the sub's live session shows it gone at once, and
+    // the sub's next login no longer has it.
     let withdrawn = grant_api(
         &app,
         Method::PUT,
         &path,
         &access,
-        Some(save("v1", &["training"])),
+        Some(save("v2", &["training"])),
     )
     .await;
     assert_eq!(withdrawn.status, 200, "{:?}", withdrawn.body);
+    let seen = introspect(&app, portal, &sub_session).await;
+    assert_eq!(seen["items"], serde_json::json!(["training"]), "{seen}");
+    assert_eq!(seen["grant_id"], "v3");
+    assert_eq!(seen["certificate_role"], "sub");
+    assert_eq!(seen["certificate_status"], "active");
+    assert_eq!(seen["certificate_serial"], sub.serial.as_str());
     let claims = login_claims(&app, &client, &secret, &token, &sub).await;
     assert_eq!(claims.items.unwrap(), ["training"]);
-    assert_eq!(claims.grant_id.as_deref(), Some("v2"));
+    assert_eq!(claims.grant_id.as_deref(), Some("v3"));
+    // Another portal learns nothing of this portal's tokens.
+    let (other, other_secret) = portal_with_items(&app).await;
+    let elsewhere = introspect(&app, (&other, &other_secret), &sub_session).await;
+    assert_eq!(elsewhere, serde_json::json!({ "active": false }));
+    assert_eq!(
+        introspect(&app, portal, "no-such-token").await,
+        serde_json::json!({ "active": false })
+    );
 
     // A sub-certificate's token sees no grant function (子证书看不到这个功能).
     let (_, sub_access) = logged_in(&app, portal, scope, &token, &sub).await;
@@ -270,4 +312,46 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
         (refused.status, refused.code()),
         (401, "access_token_invalid")
     );
+
+    // A revoked sub-certificate's session is inactive at once.
+    app.state
+        .authority
+        .revoke(
+            &CertificateSerial::parse(&sub.serial).unwrap(),
+            mcert_server::ca::RevocationReason::AffiliationChanged,
+            &Actor::Staff("reviewer1".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        introspect(&app, portal, &sub_session).await,
+        serde_json::json!({ "active": false })
+    );
+    // Introspection needs the portal's credentials.
+    let anonymous = app
+        .client
+        .post(format!("{}/oauth2/introspect", app.address))
+        .form(&[("token", sub_session.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+/// RFC 7662 introspection of `token` by the confidential portal `(client, secret)`.
+async fn introspect(
+    app: &TestApp,
+    (client, secret): (&str, &str),
+    token: &str,
+) -> serde_json::Value {
+    let response = app
+        .client
+        .post(format!("{}/oauth2/introspect", app.address))
+        .basic_auth(client, Some(secret))
+        .form(&[("token", token), ("token_type_hint", "access_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
 }
