@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::audit::Actor;
+use crate::certificates::Primaries;
 use crate::failure::{Describe, Description};
 use crate::{
     audit,
@@ -148,6 +149,19 @@ pub enum AdminAction {
         /// RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded,
         /// cessationOfOperation, privilegeWithdrawn.
         #[arg(long, default_value = "unspecified")]
+        reason: String,
+        /// Who is acting, for the audit log.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Make an active sub-certificate its employer's primary (主证书) once the old primary is
+    /// revoked or expired; audited with the reason.
+    SetPrimary {
+        /// Serial number, hex.
+        #[arg(long)]
+        serial: String,
+        /// Why (recorded in the audit log; up to 200 characters).
+        #[arg(long)]
         reason: String,
         /// Who is acting, for the audit log.
         #[arg(long, default_value = "cli")]
@@ -331,6 +345,22 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 revocation.serial,
                 revocation.reason.as_str(),
                 revocation.revoked_at.to_rfc3339()
+            );
+        }
+        AdminAction::SetPrimary {
+            serial,
+            reason,
+            actor,
+        } => {
+            let serial = CertificateSerial::parse(&serial).map_err(sentence)?;
+            let core = open_core(settings).await?;
+            let primary = Primaries::new(core.store.clone(), Arc::new(crate::clock::SystemClock))
+                .appoint(&serial, &reason, &Actor::Operator(actor))
+                .await
+                .map_err(sentence)?;
+            println!(
+                "{} is now the primary certificate of {} ({})",
+                primary.serial, primary.unit_name, primary.uscc
             );
         }
         AdminAction::AddStaff {

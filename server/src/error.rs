@@ -10,6 +10,7 @@ use crate::{
     applications::ApplicationError,
     ca::CaError,
     captcha::CaptchaError,
+    certificates::AppointError,
     clock::DevClockError,
     cosign::CosignError,
     domain::DomainError,
@@ -98,6 +99,9 @@ pub enum AppError {
     /// From item grants.
     #[error(transparent)]
     Grant(#[from] GrantError),
+    /// From choosing a new primary.
+    #[error(transparent)]
+    Appoint(#[from] AppointError),
     /// From the development clock.
     #[error(transparent)]
     DevClock(#[from] DevClockError),
@@ -281,6 +285,7 @@ impl Describe for AppError {
             AppError::Login(e) => e.describe(),
             AppError::Signing(e) => e.describe(),
             AppError::Grant(e) => e.describe(),
+            AppError::Appoint(e) => e.describe(),
             AppError::DevClock(e) => e.describe(),
             AppError::Request(e) => e.describe(),
             AppError::Conflict { code, message } => {

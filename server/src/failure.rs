@@ -404,6 +404,16 @@ pub mod code {
         /// No application has named the employer yet.
         EMPLOYER_UNKNOWN = "employer_unknown", NotFound;
 
+        // A new primary.
+        /// The employer's primary is still in force.
+        PRIMARY_IN_FORCE = "primary_in_force", Conflict;
+        /// The certificate is the primary already.
+        PRIMARY_ALREADY = "primary_already", Conflict;
+        /// The chosen certificate is not active.
+        PRIMARY_CANDIDATE_NOT_IN_FORCE = "primary_candidate_not_in_force", Conflict;
+        /// No reason given for a new primary.
+        PRIMARY_REASON_MISSING = "primary_reason_missing", BadInput;
+
         // Item grants.
         /// A portal's access token is unknown, expired or logged out.
         ACCESS_TOKEN_INVALID = "access_token_invalid", Unauthenticated;

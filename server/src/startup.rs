@@ -170,6 +170,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
                     "/staff/certificates/{serial}/unlock",
                     web::post().to(http::staff::unlock_certificate),
                 )
+                .route(
+                    "/staff/certificates/{serial}/primary",
+                    web::post().to(http::staff::set_primary),
+                )
                 // The mini-program: account, real name, phones, downloads, certificates.
                 .route("/mp/session", web::post().to(http::mp::sign_in))
                 .route("/mp/session", web::delete().to(http::mp::sign_out))
@@ -694,6 +698,10 @@ impl Application {
             people,
             portals,
             grants,
+            primaries: Arc::new(crate::certificates::Primaries::new(
+                core.store.clone(),
+                clock.clone(),
+            )),
             logins,
             oidc,
             demo,

@@ -44,10 +44,8 @@ fn issue_args(uscc: &str) -> Vec<&str> {
     ]
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn staff_issue_revoke_and_audit_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path();
+/// A USB key's SM2 key and CSR (`token.key`, `token.csr`) in `path`.
+fn usb_key_csr(path: &std::path::Path) {
     openssl(
         path,
         &[
@@ -76,6 +74,35 @@ async fn staff_issue_revoke_and_audit_from_the_command_line() {
             "token.csr",
         ],
     );
+}
+
+/// The serial (hex) of the certificate PEM `mcert-server` printed.
+fn serial_of(path: &std::path::Path, issued: &Output) -> String {
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    std::fs::write(path.join("issued.pem"), &issued.stdout).unwrap();
+    String::from_utf8(
+        Command::new("openssl")
+            .args(["x509", "-in", "issued.pem", "-noout", "-serial"])
+            .current_dir(path)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .trim_start_matches("serial=")
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_issue_revoke_and_audit_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    usb_key_csr(path);
 
     // Bad input: non-zero exit, a Chinese sentence with the stable code, nothing created.
     let bad = mcert(path, &issue_args("91440300708461136X"));
@@ -91,26 +118,10 @@ async fn staff_issue_revoke_and_audit_from_the_command_line() {
     );
 
     let issued = mcert(path, &issue_args("91440300708461136T"));
-    assert!(
-        issued.status.success(),
-        "{}",
-        String::from_utf8_lossy(&issued.stderr)
-    );
+    let serial = serial_of(path, &issued);
     let pem = String::from_utf8(issued.stdout).unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
     std::fs::write(path.join("holder.pem"), &pem).unwrap();
-    let serial = String::from_utf8(
-        Command::new("openssl")
-            .args(["x509", "-in", "holder.pem", "-noout", "-serial"])
-            .current_dir(path)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .trim_start_matches("serial=")
-    .to_string();
 
     let unknown = mcert(path, &["admin", "revoke", "--serial", "0102030405060708AA"]);
     assert!(!unknown.status.success());
@@ -280,4 +291,39 @@ fn a_portal_catalogue_is_registered_and_replaced_from_the_command_line() {
     // Registration and replacement are in the audit log, whose chain holds.
     let verified = mcert(path, &["admin", "audit-verify"]);
     assert!(verified.status.success(), "{verified:?}");
+}
+
+/// A new primary from the command line: refused while the employer's primary is in force, done
+/// with a reason once it is revoked.
+#[test]
+fn staff_choose_a_new_primary_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    usb_key_csr(path);
+    let primary = serial_of(path, &mcert(path, &issue_args("91440300708461136T")));
+    let sub = serial_of(path, &mcert(path, &issue_args("91440300708461136T")));
+    let set_primary = |reason: &str| {
+        mcert(
+            path,
+            &["admin", "set-primary", "--serial", &sub, "--reason", reason],
+        )
+    };
+    let refused = set_primary("原主证书持有人离职");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("primary_in_force"));
+    let revoked = mcert(
+        path,
+        &[
+            "admin",
+            "revoke",
+            "--serial",
+            &primary,
+            "--reason",
+            "affiliationChanged",
+        ],
+    );
+    assert!(revoked.status.success(), "{revoked:?}");
+    let appointed = set_primary("原主证书持有人离职");
+    assert!(appointed.status.success(), "{appointed:?}");
+    assert!(String::from_utf8_lossy(&appointed.stdout).contains("is now the primary certificate"));
 }

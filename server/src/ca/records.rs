@@ -385,6 +385,19 @@ pub trait CertStore: Send + Sync + std::fmt::Debug {
         &self,
         serial: &CertificateSerial,
     ) -> Result<Option<CertificateRecord>, StorageError>;
+    /// Every certificate of the employer `uscc`, oldest first.
+    async fn employer_certificates(
+        &self,
+        uscc: &str,
+    ) -> Result<Vec<CertificateRecord>, StorageError>;
+    /// Makes the active sub-certificate `candidate` its employer's primary with its audit entry,
+    /// under the employer's lock; false if it is no longer an active sub-certificate or another
+    /// primary of the employer is pending or active by then.
+    async fn appoint_primary(
+        &self,
+        candidate: &CertificateRecord,
+        audit: AuditDraft,
+    ) -> Result<bool, StorageError>;
     /// Revokes an active certificate, with its audit entry and the holder's notice, in one
     /// transaction; a certificate downloaded for an application also queues its `revoked`
     /// event for the employment platform in that transaction.

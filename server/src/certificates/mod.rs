@@ -7,6 +7,8 @@
 //! - [`role_of_new`]: whether a new certificate is its employer's primary (主证书) or a sub
 //!   (子证书).
 //! - [`superseded_by_download`]: which certificates a download on a new phone replaces.
+//! - [`Primaries`]: staff choosing a new primary once the old one is revoked (no sub-certificate
+//!   is promoted by itself).
 //! - [`CertificateEvent`]: what the employment platform hears of a certificate's life.
 //!
 //! The stores persist what these rules decide: activation, supersession and revocation are
@@ -15,11 +17,13 @@
 //! (`store::txn::lock_employer`). Revocation by the holder, renewal and information changes
 //! belong here too.
 
+mod primary;
 mod role;
 mod standing;
 
 use serde::{Deserialize, Serialize};
 
+pub use primary::{AppointError, Primaries, check_appointment};
 pub use role::{EmployerHoldings, role_of_new};
 pub use standing::{Standing, superseded_by_download};
 

@@ -72,6 +72,7 @@ use utoipa::OpenApi;
         super::staff::merge,
         super::staff::unbind_phone,
         super::staff::unlock_certificate,
+        super::staff::set_primary,
         super::mp::sign_in,
         super::mp::sign_out,
         super::mp::me,

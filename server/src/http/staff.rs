@@ -570,3 +570,33 @@ pub async fn unlock_certificate(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Why staff choose a new primary.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffPrimaryRequest {
+    /// Why this certificate becomes the primary (recorded in the audit log; up to 200
+    /// characters).
+    pub reason: String,
+}
+
+/// Makes an active sub-certificate its employer's primary (主证书) once the old primary is
+/// revoked or expired (no sub-certificate is promoted by itself); audited as
+/// `certificate.primary` with the reason.
+#[utoipa::path(post, path = "/api/v1/staff/certificates/{serial}/primary", tag = "staff",
+    params(("serial" = String, Path)), request_body = StaffPrimaryRequest, security(("staff_session" = [])),
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn set_primary(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<StaffPrimaryRequest>,
+    reviewer: StaffSession,
+) -> Result<HttpResponse, AppError> {
+    let serial = crate::domain::CertificateSerial::parse(&path.into_inner())?;
+    state
+        .primaries
+        .appoint(&serial, &body.reason, &reviewer.actor())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

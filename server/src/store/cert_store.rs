@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::{
     SeaStore,
-    employer_store::{employer_for_certificate_in, employer_of},
+    employer_store::{employer_for_certificate_in, employer_in, employer_of},
     entities::{audit_entry, authority_key, certificate, crl, revocation},
     outbox_store::{insert_notice_in, queue_certificate_event_in},
     txn::{append_in, commit, corrupt, lock_employer, retrying, unavailable},
@@ -373,6 +373,83 @@ impl CertStore for SeaStore {
             Some(row) => Ok(Some(record_of(&self.db, row).await?)),
             None => Ok(None),
         }
+    }
+
+    async fn employer_certificates(
+        &self,
+        uscc: &str,
+    ) -> Result<Vec<CertificateRecord>, StorageError> {
+        let Some(employer) = employer_in(&self.db, uscc).await? else {
+            return Ok(Vec::new());
+        };
+        let rows = certificate::Entity::find()
+            .filter(certificate::COLUMN.employer_id.eq(employer.id))
+            .order_by_asc(certificate::COLUMN.id)
+            .all(&self.db)
+            .await
+            .map_err(unavailable)?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in rows {
+            records.push(record_of(&self.db, row).await?);
+        }
+        Ok(records)
+    }
+
+    async fn appoint_primary(
+        &self,
+        candidate: &CertificateRecord,
+        audit: AuditDraft,
+    ) -> Result<bool, StorageError> {
+        let audit = &audit;
+        retrying(|| async move {
+            let txn = self.db.begin().await.map_err(unavailable)?;
+            lock_employer(&txn, &candidate.uscc).await?;
+            let row = certificate::Entity::find_by_id(candidate.id)
+                .one(&txn)
+                .await
+                .map_err(unavailable)?
+                .ok_or(StorageError::Conflict {
+                    what: "certificate",
+                })?;
+            let other_primary = certificate::Entity::find()
+                .filter(certificate::COLUMN.employer_id.eq(row.employer_id))
+                .filter(certificate::COLUMN.id.ne(row.id))
+                .filter(certificate::COLUMN.role.eq(Role::Primary.as_str()))
+                .filter(certificate::COLUMN.status.is_in([
+                    CertificateStatus::Pending.as_str(),
+                    CertificateStatus::Active.as_str(),
+                ]))
+                .all(&txn)
+                .await
+                .map_err(unavailable)?
+                .into_iter()
+                .any(|primary| primary.not_after > self.now());
+            if other_primary {
+                return Ok(false);
+            }
+            let changed = certificate::Entity::update_many()
+                .col_expr(
+                    certificate::Column::Role,
+                    Expr::value(Role::Primary.as_str()),
+                )
+                .filter(certificate::COLUMN.id.eq(row.id))
+                .filter(certificate::COLUMN.role.eq(Role::Sub.as_str()))
+                .filter(
+                    certificate::COLUMN
+                        .status
+                        .eq(CertificateStatus::Active.as_str()),
+                )
+                .exec(&txn)
+                .await
+                .map_err(unavailable)?;
+            if changed.rows_affected != 1 {
+                return Ok(false);
+            }
+            append_in(&txn, audit, self.now()).await?;
+            commit(txn).await?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn revoke(&self, revocation: RevocationDraft) -> Result<RevocationRecord, CaError> {

@@ -3,15 +3,13 @@
 
 use sea_orm::{
     ActiveValue::Set,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, QueryFilter, TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 
 use super::{
     SeaStore,
-    cert_store::record_of,
-    employer_store::employer_in,
-    entities::{certificate, grant_set},
+    entities::grant_set,
     txn::{append_in, commit, corrupt, unavailable},
 };
 use crate::{
@@ -44,20 +42,7 @@ impl GrantStore for SeaStore {
         &self,
         uscc: &str,
     ) -> Result<Vec<CertificateRecord>, StorageError> {
-        let Some(employer) = employer_in(self.db(), uscc).await? else {
-            return Ok(Vec::new());
-        };
-        let rows = certificate::Entity::find()
-            .filter(certificate::COLUMN.employer_id.eq(employer.id))
-            .order_by_asc(certificate::COLUMN.id)
-            .all(self.db())
-            .await
-            .map_err(unavailable)?;
-        let mut records = Vec::with_capacity(rows.len());
-        for row in rows {
-            records.push(record_of(self.db(), row).await?);
-        }
-        Ok(records)
+        CertStore::employer_certificates(self, uscc).await
     }
 
     async fn grant_set(

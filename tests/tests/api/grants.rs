@@ -355,3 +355,66 @@ async fn introspect(
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
+
+/// When the primary is revoked no sub-certificate is promoted by itself: staff choose the new
+/// primary, with a reason, and only once the old one is out of force.
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_choose_a_new_primary_after_the_old_one_is_revoked() {
+    let app = app().await;
+    let (client, secret) = portal_with_items(&app).await;
+    let (token, primary, sub) = primary_and_sub(&app, ["13900139080", "13900139081"]).await;
+    let staff = crate::applications::staff_session(&app).await;
+    let appoint = |reason: &str| {
+        let app = &app;
+        let staff = staff.clone();
+        let path = format!("/api/v1/staff/certificates/{}/primary", sub.serial);
+        let body = serde_json::json!({ "reason": reason });
+        async move { app.post_json(&path, &body, Some(&staff)).await }
+    };
+    let refused = appoint("原主证书持有人离职").await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (409, "primary_in_force"),
+        "{:?}",
+        refused.body
+    );
+
+    app.state
+        .authority
+        .revoke(
+            &CertificateSerial::parse(&primary.serial).unwrap(),
+            mcert_server::ca::RevocationReason::AffiliationChanged,
+            &Actor::Staff("reviewer1".into()),
+        )
+        .await
+        .unwrap();
+    // Revoked: the sub is still a sub with nothing granted.
+    let claims = login_claims(&app, &client, &secret, &token, &sub).await;
+    assert_eq!(claims.certificate_role.as_deref(), Some("sub"));
+    assert!(claims.items.unwrap().is_empty());
+
+    let refused = appoint("  ").await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (400, "primary_reason_missing")
+    );
+    let appointed = appoint("原主证书持有人离职，单位书面申请由该证书作为主证书").await;
+    assert_eq!(appointed.status, 204, "{:?}", appointed.body);
+    let claims = login_claims(&app, &client, &secret, &token, &sub).await;
+    assert_eq!(claims.certificate_role.as_deref(), Some("primary"));
+    assert_eq!(
+        claims.items.unwrap(),
+        ["unit_info", "unemployment_insurance", "training"]
+    );
+    let again = appoint("重复").await;
+    assert_eq!((again.status, again.code()), (409, "primary_already"));
+
+    let entries = app.state.store.audit_entries(0, 500).await.unwrap();
+    let entry = entries
+        .iter()
+        .find(|e| e.action == "certificate.primary")
+        .unwrap();
+    assert_eq!(entry.actor, "staff:reviewer1");
+    assert_eq!(entry.subject, sub.serial);
+    assert!(entry.detail.to_string().contains("原主证书持有人离职"));
+}
