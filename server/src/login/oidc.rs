@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::{
     ca::{CaError, TokenKeys},
     domain::CertificateSerial,
-    grants::Grants,
+    grants::{CertificateNow, Grants},
     kv::{Kv, KvError},
     portals::{ClientKind, Portal, Portals},
     tokens,
@@ -745,20 +745,9 @@ impl Oidc {
             Err(error) if error.error == "invalid_token" => return Ok(inactive),
             Err(error) => return Err(error),
         };
-        let Ok(serial) = CertificateSerial::parse(&authorized.identity.serial) else {
+        let Some(now) = self.in_force(&authorized, client).await? else {
             return Ok(inactive);
         };
-        let Some(now) = self
-            .grants
-            .now_at(&serial, client)
-            .await
-            .map_err(OAuthError::server)?
-        else {
-            return Ok(inactive);
-        };
-        if !now.standing.in_force() {
-            return Ok(inactive);
-        }
         Ok(serde_json::json!({
             "active": true,
             "client_id": authorized.client_id,
@@ -776,9 +765,46 @@ impl Oidc {
         }))
     }
 
-    /// Userinfo for a live access token.
+    /// The certificate of a login as it stands now at `portal`, if it is still in force.
+    async fn in_force(
+        &self,
+        authorized: &AuthorizedLogin,
+        portal: &Portal,
+    ) -> Result<Option<CertificateNow>, OAuthError> {
+        let Ok(serial) = CertificateSerial::parse(&authorized.identity.serial) else {
+            return Ok(None);
+        };
+        let now = self
+            .grants
+            .now_at(&serial, portal)
+            .await
+            .map_err(OAuthError::server)?;
+        Ok(now.filter(|now| now.standing.in_force()))
+    }
+
+    /// Userinfo for a live access token whose certificate is still in force, with the role and
+    /// the items the certificate has now (a withdrawn item is gone at once).
     pub async fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
-        let authorized = self.authorized(access_token).await?;
+        let mut authorized = self.authorized(access_token).await?;
+        let portal = self
+            .portals
+            .get(&authorized.client_id)
+            .await
+            .map_err(OAuthError::server)?;
+        let now = match portal {
+            Some(portal) => self.in_force(&authorized, &portal).await?,
+            None => None,
+        };
+        let Some(now) = now else {
+            return Err(OAuthError::new(
+                "invalid_token",
+                "the certificate of this login is no longer in force",
+            ));
+        };
+        let identity = &mut authorized.identity;
+        identity.role = now.certificate.role.as_str().to_string();
+        identity.items = now.allowed.items;
+        identity.grant_id = now.allowed.grant_id;
         let claims = self.claims(&authorized);
         let mut value = serde_json::to_value(&claims).map_err(OAuthError::server)?;
         if let Some(object) = value.as_object_mut() {

@@ -278,6 +278,9 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
     assert_eq!(seen["certificate_role"], "sub");
     assert_eq!(seen["certificate_status"], "active");
     assert_eq!(seen["certificate_serial"], sub.serial.as_str());
+    let info = userinfo(&app, &sub_session).await;
+    assert_eq!(info.status, 200, "{:?}", info.body);
+    assert_eq!(info.body["items"], serde_json::json!(["training"]));
     let claims = login_claims(&app, &client, &secret, &token, &sub).await;
     assert_eq!(claims.items.unwrap(), ["training"]);
     assert_eq!(claims.grant_id.as_deref(), Some("v3"));
@@ -327,6 +330,7 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
         introspect(&app, portal, &sub_session).await,
         serde_json::json!({ "active": false })
     );
+    assert_eq!(userinfo(&app, &sub_session).await.status, 401);
     // Introspection needs the portal's credentials.
     let anonymous = app
         .client
@@ -417,4 +421,16 @@ async fn staff_choose_a_new_primary_after_the_old_one_is_revoked() {
     assert_eq!(entry.actor, "staff:reviewer1");
     assert_eq!(entry.subject, sub.serial);
     assert!(entry.detail.to_string().contains("原主证书持有人离职"));
+}
+
+/// Userinfo for a portal's access token.
+async fn userinfo(app: &TestApp, token: &str) -> Answer {
+    let response = app
+        .client
+        .get(format!("{}/oauth2/userinfo", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    Answer::of(response).await
 }
