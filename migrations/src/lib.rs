@@ -31,6 +31,7 @@ mod m20261204_000025_drop_staff_lock_columns;
 mod m20261207_000026_add_notice_delivery_columns;
 mod m20261207_000027_merge_employers;
 mod m20261207_000028_create_grant_sets;
+mod m20261207_000029_add_backchannel_logout;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000026_add_notice_delivery_columns::Migration),
             Box::new(m20261207_000027_merge_employers::Migration),
             Box::new(m20261207_000028_create_grant_sets::Migration),
+            Box::new(m20261207_000029_add_backchannel_logout::Migration),
         ]
     }
 }

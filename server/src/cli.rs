@@ -207,6 +207,9 @@ pub enum AdminAction {
         /// Its business-item catalogue.
         #[command(flatten)]
         catalogue: CatalogueArgs,
+        /// Where it takes OpenID Connect Back-Channel Logout tokens (https; http on loopback).
+        #[arg(long = "backchannel-logout-uri")]
+        backchannel_logout_uri: Option<String>,
         /// Who is acting, for the audit log.
         #[arg(long, default_value = "cli")]
         actor: String,
@@ -404,6 +407,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
             public,
             scopes,
             catalogue,
+            backchannel_logout_uri,
             actor,
         } => {
             let items = catalogue.catalogue()?;
@@ -419,6 +423,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 post_logout_redirect_uris,
                 scopes,
                 items,
+                backchannel_logout_uri,
             }
             .validated()
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -21,7 +21,7 @@ use crate::{
     grants::Grants,
     http::{self, AppState},
     kv,
-    login::{Logins, oidc::Oidc},
+    login::{Logins, backchannel::BackChannel, oidc::Oidc},
     notify::Notifier,
     otp::OtpService,
     people::{People, PeopleProviders},
@@ -645,11 +645,16 @@ impl Application {
                 portals.clone(),
                 logins.clone(),
                 grants.clone(),
+                core.store.clone(),
                 &public_base,
                 core.authority.token_keys(),
                 clock.clone(),
             )
             .context("cannot load the ID token key")?,
+        );
+        let backchannel = Arc::new(
+            BackChannel::new(core.store.clone(), oidc.clone(), clock.clone())
+                .context("cannot build the back-channel logout client")?,
         );
         if settings.demo {
             let id = crate::demo::seed(
@@ -704,6 +709,7 @@ impl Application {
             )),
             logins,
             oidc,
+            backchannel: backchannel.clone(),
             demo,
             dev_sms,
             trusted_proxies: Arc::new(trusted_proxies),
@@ -721,6 +727,7 @@ impl Application {
         let outbox_period = Duration::from_secs(u64::from(settings.sync_interval_secs.max(1)));
         sync.spawn(outbox_period);
         notices.spawn(outbox_period);
+        backchannel.spawn(outbox_period);
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()

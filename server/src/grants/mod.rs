@@ -186,7 +186,12 @@ pub trait GrantStore: Send + Sync + std::fmt::Debug {
         uscc: &str,
     ) -> Result<Vec<CertificateRecord>, StorageError>;
     /// Replaces the grant set if its version is still `expected` (one conditional write, with
-    /// `audit` in the same transaction); `None` if another save came first.
+    /// `audit` in the same transaction; with `end_sessions`, the certificate's sessions at the
+    /// portal end in it too); `None` if another save came first.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one conditional write and what goes in its transaction"
+    )]
     async fn replace_grant_set(
         &self,
         certificate_id: i64,
@@ -194,6 +199,7 @@ pub trait GrantStore: Send + Sync + std::fmt::Debug {
         expected: i64,
         items: &[ItemGrant],
         granted_by: &str,
+        end_sessions: bool,
         audit: AuditDraft,
     ) -> Result<Option<GrantSet>, StorageError>;
 }
@@ -464,6 +470,19 @@ impl Grants {
                 current: before.grant_id(),
             });
         }
+        // An item withdrawn ends the grantee's sessions at this portal at once (DESIGN.md §9).
+        let had = allowed(grantee, portal, &before, now).items;
+        let keeps = allowed(
+            grantee,
+            portal,
+            &GrantSet {
+                items: items.clone(),
+                ..GrantSet::default()
+            },
+            now,
+        )
+        .items;
+        let withdrawn = had.iter().any(|code| !keeps.contains(code));
         let audit = AuditDraft {
             actor: actor.clone(),
             action: "grant.set",
@@ -484,6 +503,7 @@ impl Grants {
                 before.version,
                 &items,
                 grantor.serial.as_ref(),
+                withdrawn,
                 audit,
             )
             .await?
@@ -618,6 +638,7 @@ mod tests {
                 ),
                 item("training", "技能培训和创业培训服务", None),
             ],
+            backchannel_logout_uri: None,
             created_at: start(),
         }
     }
@@ -777,6 +798,7 @@ mod tests {
             expected: i64,
             items: &[ItemGrant],
             granted_by: &str,
+            _end_sessions: bool,
             _audit: AuditDraft,
         ) -> Result<Option<GrantSet>, StorageError> {
             let mut sets = self.0.lock().unwrap();

@@ -85,6 +85,7 @@ impl DemoPortal {
                             post_logout_redirect_uris: vec![format!("{}/demo", self.base)],
                             scopes: vec![],
                             items: demo_items(),
+                            backchannel_logout_uri: None,
                         },
                         &Actor::Development("dev-demo"),
                     )

@@ -217,6 +217,8 @@ pub async fn save(
         .grants
         .set_for(&grantor, &grantee, &portal, change, &actor)
         .await?;
+    // A withdrawn item ended the grantee's sessions here: tell the portal now.
+    state.backchannel.flush().await;
     Ok(HttpResponse::Ok().json(AllowedBody {
         serial: grantee.to_string(),
         items,

@@ -840,10 +840,14 @@ pub async fn session_result(
     let id = path.into_inner();
     own_session(&state, &portal, &id).await?;
     let session = state.logins.consume(&id).await?;
-    let (id_token, claims) = state.oidc.embedded_result(&session).map_err(|error| {
-        tracing::error!(error = %error, "ID token not issued");
-        LoginError::Corrupt
-    })?;
+    let (id_token, claims) = state
+        .oidc
+        .embedded_result(&session)
+        .await
+        .map_err(|error| {
+            tracing::error!(error = %error, "ID token not issued");
+            LoginError::Corrupt
+        })?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(SessionResultBody { id_token, claims }))

@@ -154,6 +154,8 @@ pub struct AppState {
     pub logins: Arc<Logins>,
     /// The OpenID Connect provider.
     pub oidc: Arc<Oidc>,
+    /// Back-channel logout tokens for portals whose sessions ended.
+    pub backchannel: Arc<crate::login::backchannel::BackChannel>,
     /// The demo portal (development mode only).
     pub demo: Option<Arc<demo::DemoPortal>>,
     /// The development SMS outbox (development mode without a real provider only).

@@ -7,6 +7,7 @@
 //! transition is published on the session's channel, which the page's event stream and the
 //! portal's long poll listen on.
 
+pub mod backchannel;
 pub mod initiator;
 pub mod oidc;
 pub mod qr;

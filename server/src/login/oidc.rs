@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use url::Url;
 
-use super::{Authorization, Created, LoginError, LoginIdentity, LoginSession, Logins, Requester};
+use super::{
+    Authorization, Created, LoginError, LoginIdentity, LoginSession, Logins, Requester,
+    backchannel::SessionStore,
+};
 use crate::clock::Clock;
 use crate::{
     ca::{CaError, TokenKeys},
@@ -276,6 +279,7 @@ pub struct Oidc {
     portals: Arc<Portals>,
     logins: Arc<Logins>,
     grants: Arc<Grants>,
+    sessions: Arc<dyn SessionStore>,
     issuer: String,
     kid: String,
     encoding: EncodingKey,
@@ -295,11 +299,16 @@ impl std::fmt::Debug for Oidc {
 impl Oidc {
     /// The provider at `issuer` (the public base URL), signing with the current token key;
     /// tokens are dated and checked by `clock`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the services and stores a login's tokens touch, each once"
+    )]
     pub fn new(
         kv: Arc<dyn Kv>,
         portals: Arc<Portals>,
         logins: Arc<Logins>,
         grants: Arc<Grants>,
+        sessions: Arc<dyn SessionStore>,
         issuer: &str,
         keys: &TokenKeys,
         clock: Arc<dyn Clock>,
@@ -325,6 +334,7 @@ impl Oidc {
             portals,
             logins,
             grants,
+            sessions,
             issuer: issuer.trim_end_matches('/').to_string(),
             kid: keys.current_kid().to_string(),
             encoding,
@@ -350,6 +360,8 @@ impl Oidc {
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "jwks_uri": format!("{base}/oauth2/jwks"),
             "end_session_endpoint": format!("{base}/oauth2/logout"),
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code"],
@@ -626,6 +638,7 @@ impl Oidc {
         self.kv
             .put_if_absent(&access_key(&access_token), &bytes, ACCESS_TOKEN_TTL)
             .await?;
+        self.record_session(&authorized).await?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
@@ -635,8 +648,52 @@ impl Oidc {
         })
     }
 
+    /// Remembers the portal session a login's tokens open, so that a revocation or a withdrawn
+    /// item can end it.
+    async fn record_session(&self, authorized: &AuthorizedLogin) -> Result<(), OAuthError> {
+        self.sessions
+            .record_session(
+                &authorized.sid,
+                &authorized.identity.serial,
+                &authorized.client_id,
+                &authorized.identity.sub,
+                self.clock.now(),
+            )
+            .await
+            .map_err(OAuthError::server)
+    }
+
+    /// A Back-Channel Logout token (OpenID Connect Back-Channel Logout 1.0 §2.4) for portal
+    /// `client_id`'s session `sid` of subject `sub`: ES256 with the ID-token key, `typ`
+    /// `logout+jwt`, the logout event, a fresh `jti`, two minutes to live, never a `nonce`.
+    pub fn logout_token(
+        &self,
+        client_id: &str,
+        sid: &str,
+        sub: &str,
+    ) -> Result<String, OAuthError> {
+        let now = self.clock.now().timestamp();
+        let claims = serde_json::json!({
+            "iss": self.issuer,
+            "aud": client_id,
+            "iat": now,
+            "exp": now + 120,
+            "jti": tokens::random_token(16),
+            "sub": sub,
+            "sid": sid,
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+        });
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("logout+jwt".into());
+        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(OAuthError::server)
+    }
+
     /// The result of an embedded session, collected by its portal: the ID token and its claims.
-    pub fn embedded_result(&self, session: &LoginSession) -> Result<(String, Claims), OAuthError> {
+    pub async fn embedded_result(
+        &self,
+        session: &LoginSession,
+    ) -> Result<(String, Claims), OAuthError> {
         let identity = session
             .identity
             .clone()
@@ -651,7 +708,9 @@ impl Oidc {
             identity,
         };
         let claims = self.claims(&authorized);
-        Ok((self.sign(&claims)?, claims))
+        let token = self.sign(&claims)?;
+        self.record_session(&authorized).await?;
+        Ok((token, claims))
     }
 
     fn claims(&self, authorized: &AuthorizedLogin) -> Claims {
@@ -701,7 +760,13 @@ impl Oidc {
             .ok_or_else(invalid)?;
         let authorized: AuthorizedLogin =
             serde_json::from_slice(&bytes).map_err(OAuthError::server)?;
-        if self.kv.get(&logout_key(&authorized.sid)).await?.is_some() {
+        if self.kv.get(&logout_key(&authorized.sid)).await?.is_some()
+            || self
+                .sessions
+                .session_ended(&authorized.sid)
+                .await
+                .map_err(OAuthError::server)?
+        {
             return Err(invalid());
         }
         Ok(authorized)

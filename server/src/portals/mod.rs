@@ -74,6 +74,8 @@ pub struct Portal {
     /// Its business items: every one is the primary's, a sub-certificate's only when granted
     /// (or a locked default of its media type).
     pub items: Vec<BusinessItem>,
+    /// Where it takes OpenID Connect Back-Channel Logout tokens, if it does.
+    pub backchannel_logout_uri: Option<String>,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
 }
@@ -137,6 +139,8 @@ pub struct PortalDraft {
     pub scopes: Vec<String>,
     /// Business items.
     pub items: Vec<BusinessItem>,
+    /// Its back-channel logout endpoint (https; http only on loopback).
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// A portal as it is stored (`PortalStore::insert_portal`).
@@ -306,6 +310,11 @@ impl PortalDraft {
             post_logout_redirect_uris,
             scopes,
             items: items::validated_catalogue(self.items)?,
+            backchannel_logout_uri: self
+                .backchannel_logout_uri
+                .as_deref()
+                .map(|uri| redirect_uri("backchannel_logout_uri", uri))
+                .transpose()?,
         })
     }
 }
@@ -453,6 +462,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             scopes: vec![],
             items: vec![],
+            backchannel_logout_uri: None,
         }
     }
 
@@ -520,6 +530,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             scopes: vec![],
             items: vec![],
+            backchannel_logout_uri: None,
             created_at: DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
         };
         assert!(portal.secret_matches("s3cret"));

@@ -12,6 +12,7 @@ use super::{
     employer_store::{employer_for_certificate_in, employer_in, employer_of},
     entities::{audit_entry, authority_key, certificate, crl, revocation},
     outbox_store::{insert_notice_in, queue_certificate_event_in},
+    session_store::end_sessions_in,
     txn::{append_in, commit, corrupt, lock_employer, retrying, unavailable},
 };
 use crate::failure::StorageError;
@@ -217,6 +218,7 @@ pub(super) async fn revoke_in(
     .await
     .map_err(unavailable)?;
     queue_certificate_event_in(txn, row, CertificateEvent::Revoked, draft.revoked_at).await?;
+    end_sessions_in(txn, row.id, None, draft.revoked_at).await?;
     if let Some(notice) = &draft.notice {
         insert_notice_in(txn, notice, draft.revoked_at).await?;
     }

@@ -10,6 +10,7 @@ use sea_orm::{
 use super::{
     SeaStore,
     entities::grant_set,
+    session_store::end_sessions_in,
     txn::{append_in, commit, corrupt, unavailable},
 };
 use crate::{
@@ -64,6 +65,7 @@ impl GrantStore for SeaStore {
         expected: i64,
         items: &[ItemGrant],
         granted_by: &str,
+        end_sessions: bool,
         audit: AuditDraft,
     ) -> Result<Option<GrantSet>, StorageError> {
         let now = self.now();
@@ -106,6 +108,9 @@ impl GrantStore for SeaStore {
         };
         if written != 1 {
             return Ok(None);
+        }
+        if end_sessions {
+            end_sessions_in(&txn, certificate_id, Some(portal_id), now).await?;
         }
         append_in(&txn, &audit, now).await?;
         let row = grant_set::Entity::find_by_id((certificate_id, portal_id))

@@ -34,6 +34,7 @@ fn record(row: portal::Model) -> Result<Portal, StorageError> {
         )?,
         scopes: strings(row.scopes, "scopes")?,
         items: items::from_stored(row.items).map_err(|_| corrupt("portals", "items"))?,
+        backchannel_logout_uri: row.backchannel_logout_uri,
         created_at: row.created_at,
     })
 }
@@ -50,6 +51,7 @@ fn active(portal: NewPortal) -> portal::ActiveModel {
         post_logout_redirect_uris: Set(serde_json::json!(draft.post_logout_redirect_uris)),
         scopes: Set(serde_json::json!(draft.scopes)),
         items: Set(serde_json::json!(draft.items)),
+        backchannel_logout_uri: Set(draft.backchannel_logout_uri),
         ..Default::default()
     }
 }

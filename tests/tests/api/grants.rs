@@ -9,18 +9,35 @@ use mcert_server::{
     grants::{GrantChange, ItemGrant},
     portals::{BusinessItem, ClientKind, PortalDraft},
 };
+use mcert_testkit::FakeHttp;
 
 use crate::{
     applications::{approve, submitted},
     downloads::{download_for, downloaded},
-    helpers::TestApp,
-    login::{PIN, REDIRECT, app, logged_in, login_claims},
+    helpers::{TestApp, spawn_app_with},
+    login::{PIN, REDIRECT, logged_in, login_claims},
     phone::{Answer, TestPhone},
 };
+
+/// The server for these tests: short countdowns, and no periodic outbox rounds racing the
+/// rounds the tests run themselves.
+async fn app_without_workers() -> TestApp {
+    spawn_app_with(|s| {
+        s.agreement_countdown_secs = 1;
+        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
+        s.sync_interval_secs = 3600;
+    })
+    .await
+}
 
 /// A confidential portal with three items, 失业保险 locked for physical certificates:
 /// (client id, secret).
 async fn portal_with_items(app: &TestApp) -> (String, String) {
+    portal_registered(app, None).await
+}
+
+/// [`portal_with_items`] with a back-channel logout endpoint.
+async fn portal_registered(app: &TestApp, backchannel: Option<String>) -> (String, String) {
     let item = |code: &str, name: &str, locked_for| BusinessItem {
         code: code.into(),
         name: name.into(),
@@ -47,6 +64,7 @@ async fn portal_with_items(app: &TestApp) -> (String, String) {
                     ),
                     item("training", "技能培训和创业培训服务", None),
                 ],
+                backchannel_logout_uri: backchannel,
             },
             &Actor::Operator("test".into()),
         )
@@ -78,7 +96,7 @@ async fn primary_and_sub(app: &TestApp, phones: [&str; 2]) -> (String, TestPhone
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_primary_has_every_item_and_a_sub_only_what_its_primary_grants() {
-    let app = app().await;
+    let app = app_without_workers().await;
     let (client, secret) = portal_with_items(&app).await;
     let (token, primary, sub) = primary_and_sub(&app, ["13900139060", "13900139061"]).await;
     assert_eq!(record(&app, &sub).await.role.as_str(), "sub");
@@ -165,8 +183,13 @@ async fn grant_api(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_portal_manages_grants_with_the_primary_s_token() {
     use reqwest::Method;
-    let app = app().await;
-    let (client, secret) = portal_with_items(&app).await;
+    let app = app_without_workers().await;
+    let backchannel = FakeHttp::start(mcert_testkit::Answer::json(200, "")).await;
+    let (client, secret) = portal_registered(
+        &app,
+        Some(format!("{}/backchannel", backchannel.base_url())),
+    )
+    .await;
     let portal = (client.as_str(), secret.as_str());
     let (token, primary, sub) = primary_and_sub(&app, ["13900139070", "13900139071"]).await;
     let scope = "openid employer grants";
@@ -238,6 +261,14 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
     assert_eq!(winner.body["grant_id"], "v1");
     let listed = grant_api(&app, Method::GET, "/sub-certificates", &access, None).await;
     assert_eq!(listed.body[0]["items"], winner.body["items"]);
+
+    // The sub logs in with the winner's item; adding the other shows at once in introspection
+    // of that session, which goes on.
+    let (claims, sub_session) = logged_in(&app, portal, "openid employer", &token, &sub).await;
+    assert_eq!(
+        serde_json::json!(claims.items.unwrap()),
+        winner.body["items"]
+    );
     let saved = grant_api(
         &app,
         Method::PUT,
@@ -252,17 +283,26 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
         serde_json::json!(["unit_info", "training"])
     );
     assert_eq!(saved.body["grant_id"], "v2");
-    // A page still showing v1 cannot overwrite the save; nothing changes.
-    let stale = grant_api(&app, Method::PUT, &path, &access, Some(save("v1", &[]))).await;
-    assert_eq!((stale.status, stale.code()), (409, "grant_stale"));
-    let (claims, sub_session) = logged_in(&app, portal, "openid employer", &token, &sub).await;
-    assert_eq!(claims.items.unwrap(), ["unit_info", "training"]);
     let seen = introspect(&app, portal, &sub_session).await;
     assert_eq!(seen["active"], true, "{seen}");
     assert_eq!(seen["items"], serde_json::json!(["unit_info", "training"]));
+    assert_eq!(seen["grant_id"], "v2");
+    assert_eq!(seen["certificate_role"], "sub");
+    assert_eq!(seen["certificate_status"], "active");
+    assert_eq!(seen["certificate_serial"], sub.serial.as_str());
+    let info = userinfo(&app, &sub_session).await;
+    assert_eq!(info.status, 200, "{:?}", info.body);
+    assert_eq!(
+        info.body["items"],
+        serde_json::json!(["unit_info", "training"])
+    );
+    assert!(backchannel.received().is_empty(), "nothing was withdrawn");
+    // A page still showing v1 cannot overwrite the save; nothing changes.
+    let stale = grant_api(&app, Method::PUT, &path, &access, Some(save("v1", &[]))).await;
+    assert_eq!((stale.status, stale.code()), (409, "grant_stale"));
 
-    // Withdrawing an item: introspection of the sub's live session shows it gone at once, and
-    // the sub's next login no longer has it.
+    // Withdrawing an item ends the sub's session here at once: its tokens stop, and the
+    // portal's back-channel endpoint receives a logout token for that session.
     let withdrawn = grant_api(
         &app,
         Method::PUT,
@@ -272,18 +312,23 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
     )
     .await;
     assert_eq!(withdrawn.status, 200, "{:?}", withdrawn.body);
-    let seen = introspect(&app, portal, &sub_session).await;
-    assert_eq!(seen["items"], serde_json::json!(["training"]), "{seen}");
-    assert_eq!(seen["grant_id"], "v3");
-    assert_eq!(seen["certificate_role"], "sub");
-    assert_eq!(seen["certificate_status"], "active");
-    assert_eq!(seen["certificate_serial"], sub.serial.as_str());
-    let info = userinfo(&app, &sub_session).await;
-    assert_eq!(info.status, 200, "{:?}", info.body);
-    assert_eq!(info.body["items"], serde_json::json!(["training"]));
-    let claims = login_claims(&app, &client, &secret, &token, &sub).await;
+    assert_eq!(
+        introspect(&app, portal, &sub_session).await,
+        serde_json::json!({ "active": false })
+    );
+    assert_eq!(userinfo(&app, &sub_session).await.status, 401);
+    let logouts = backchannel.received();
+    assert_eq!(logouts.len(), 1, "{logouts:?}");
+    let logout = verified_logout_token(&app, &client, &logouts[0].form()["logout_token"]).await;
+    assert_eq!(logout["sid"], claims.sid.as_str());
+    assert_eq!(logout["sub"], claims.sub.as_str());
+    // The primary's own session goes on.
+    assert_eq!(introspect(&app, portal, &access).await["active"], true);
+    // The sub's next login has what is left.
+    let (claims, sub_session) = logged_in(&app, portal, "openid employer", &token, &sub).await;
     assert_eq!(claims.items.unwrap(), ["training"]);
     assert_eq!(claims.grant_id.as_deref(), Some("v3"));
+    let logout_sub = claims.sub;
     // Another portal learns nothing of this portal's tokens.
     let (other, other_secret) = portal_with_items(&app).await;
     let elsewhere = introspect(&app, (&other, &other_secret), &sub_session).await;
@@ -316,7 +361,8 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
         (401, "access_token_invalid")
     );
 
-    // A revoked sub-certificate's session is inactive at once.
+    // A revoked sub-certificate's sessions end at once, and the portal hears of each.
+    let before = backchannel.received().len();
     app.state
         .authority
         .revoke(
@@ -331,6 +377,13 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
         serde_json::json!({ "active": false })
     );
     assert_eq!(userinfo(&app, &sub_session).await.status, 401);
+    app.state.backchannel.run_once().await.unwrap();
+    let logouts = backchannel.received();
+    assert!(logouts.len() >= before + 2, "{logouts:?}");
+    for logout in &logouts[before..] {
+        let claims = verified_logout_token(&app, &client, &logout.form()["logout_token"]).await;
+        assert_eq!(claims["sub"], logout_sub.as_str());
+    }
     // Introspection needs the portal's credentials.
     let anonymous = app
         .client
@@ -364,7 +417,7 @@ async fn introspect(
 /// primary, with a reason, and only once the old one is out of force.
 #[tokio::test(flavor = "multi_thread")]
 async fn staff_choose_a_new_primary_after_the_old_one_is_revoked() {
-    let app = app().await;
+    let app = app_without_workers().await;
     let (client, secret) = portal_with_items(&app).await;
     let (token, primary, sub) = primary_and_sub(&app, ["13900139080", "13900139081"]).await;
     let staff = crate::applications::staff_session(&app).await;
@@ -433,4 +486,93 @@ async fn userinfo(app: &TestApp, token: &str) -> Answer {
         .await
         .unwrap();
     Answer::of(response).await
+}
+
+/// A logout token as a portal checks it (OpenID Connect Back-Channel Logout 1.0 §2.6): ES256
+/// under a key of the JWKS, `typ` `logout+jwt`, this issuer, this portal as audience, the logout
+/// event, a `jti`, no `nonce`; its claims.
+async fn verified_logout_token(app: &TestApp, client: &str, token: &str) -> serde_json::Value {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+    let header = decode_header(token).unwrap();
+    assert_eq!(header.alg, Algorithm::ES256);
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    let jwks: serde_json::Value = app.get("/oauth2/jwks").await.json().await.unwrap();
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|key| key["kid"].as_str() == header.kid.as_deref())
+        .expect("signed with a published key");
+    let key =
+        DecodingKey::from_ec_components(key["x"].as_str().unwrap(), key["y"].as_str().unwrap())
+            .unwrap();
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[client]);
+    validation.set_issuer(&[app.address.as_str()]);
+    // The server's clock, not the system's, dated the token.
+    validation.validate_exp = false;
+    let claims = decode::<serde_json::Value>(token, &key, &validation)
+        .unwrap()
+        .claims;
+    assert!(
+        claims["events"]
+            .get("http://schemas.openid.net/event/backchannel-logout")
+            .is_some(),
+        "{claims}"
+    );
+    assert!(claims["jti"].is_string(), "{claims}");
+    assert!(claims.get("nonce").is_none(), "{claims}");
+    let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+    assert!((1..=300).contains(&lifetime), "{claims}");
+    claims
+}
+
+/// A portal whose back-channel endpoint is down at first gets the logout token again after the
+/// outbox's backoff (time moved by the test's clock), and a revoked certificate's tokens stop
+/// at once whether or not the portal has heard yet.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_logout_token_is_retried_until_the_portal_takes_it() {
+    let app = app_without_workers().await;
+    let endpoint = FakeHttp::in_order([
+        mcert_testkit::Answer::json(503, "busy"),
+        mcert_testkit::Answer::json(200, ""),
+    ])
+    .await;
+    let (client, secret) =
+        portal_registered(&app, Some(format!("{}/bc", endpoint.base_url()))).await;
+    let (token, primary) = downloaded(&app, "13900139090", "openid-bc", PIN).await;
+    let (claims, access) = logged_in(
+        &app,
+        (&client, &secret),
+        "openid employer",
+        &token,
+        &primary,
+    )
+    .await;
+    app.state
+        .authority
+        .revoke(
+            &CertificateSerial::parse(&primary.serial).unwrap(),
+            mcert_server::ca::RevocationReason::KeyCompromise,
+            &Actor::Staff("reviewer1".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        introspect(&app, (&client, &secret), &access).await,
+        serde_json::json!({ "active": false })
+    );
+    assert_eq!(app.state.backchannel.run_once().await.unwrap(), 1);
+    assert_eq!(endpoint.received().len(), 1);
+    // Not due again before the backoff.
+    assert_eq!(app.state.backchannel.run_once().await.unwrap(), 0);
+    app.advance(std::time::Duration::from_secs(61)).await;
+    assert_eq!(app.state.backchannel.run_once().await.unwrap(), 1);
+    let received = endpoint.received();
+    assert_eq!(received.len(), 2);
+    let logout = verified_logout_token(&app, &client, &received[1].form()["logout_token"]).await;
+    assert_eq!(logout["sid"], claims.sid.as_str());
+    // Delivered: nothing more to send.
+    app.advance(std::time::Duration::from_secs(3600)).await;
+    assert_eq!(app.state.backchannel.run_once().await.unwrap(), 0);
 }

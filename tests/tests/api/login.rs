@@ -56,6 +56,7 @@ pub async fn portal(app: &TestApp, kind: ClientKind) -> (String, Option<String>)
                 post_logout_redirect_uris: vec!["https://portal.example.cn/".into()],
                 scopes: vec![],
                 items: vec![],
+                backchannel_logout_uri: None,
             },
             &Actor::Operator("test".into()),
         )

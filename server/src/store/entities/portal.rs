@@ -17,6 +17,7 @@ pub struct Model {
     pub post_logout_redirect_uris: Json,
     pub scopes: Json,
     pub items: Json,
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
