@@ -271,7 +271,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .route("/demo", web::get().to(http::demo::home))
         .route("/demo/login", web::get().to(http::demo::login))
         .route("/demo/callback", web::get().to(http::demo::callback))
-        .route("/demo/logout", web::get().to(http::demo::logout));
+        .route("/demo/logout", web::get().to(http::demo::logout))
+        .route(
+            "/demo/backchannel-logout",
+            web::post().to(http::demo::backchannel_logout),
+        );
     }
 }
 

@@ -85,7 +85,10 @@ impl DemoPortal {
                             post_logout_redirect_uris: vec![format!("{}/demo", self.base)],
                             scopes: vec![],
                             items: demo_items(),
-                            backchannel_logout_uri: None,
+                            backchannel_logout_uri: Some(format!(
+                                "{}/demo/backchannel-logout",
+                                self.base
+                            )),
                         },
                         &Actor::Development("dev-demo"),
                     )
@@ -130,7 +133,66 @@ async fn signed_in(state: &AppState, request: &HttpRequest, end: bool) -> Option
     } else {
         state.kv.get(&key).await
     };
-    serde_json::from_slice(&stored.ok()??).ok()
+    let signed: Signed = serde_json::from_slice(&stored.ok()??).ok()?;
+    // mcert ended the session over the back channel (a revocation, a withdrawn item).
+    if !end
+        && state
+            .kv
+            .get(&ended_key(&signed.claims.sid))
+            .await
+            .ok()?
+            .is_some()
+    {
+        return None;
+    }
+    Some(signed)
+}
+
+fn ended_key(sid: &str) -> String {
+    format!("demo-ended:{}", tokens::digest(sid))
+}
+
+/// The demo portal's back-channel logout endpoint: a logout token from mcert (checked as a
+/// relying party must) ends the demo's session of that login at once; 400 for anything else.
+pub async fn backchannel_logout(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let token = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "logout_token")
+        .map(|(_, value)| value.into_owned());
+    let sid = token
+        .as_deref()
+        .ok_or_else(|| "logout_token missing".to_string())
+        .and_then(|token| {
+            state
+                .oidc
+                .verify_logout_token(token, CLIENT_ID)
+                .map_err(|error| error.description)
+        });
+    match sid {
+        // A second token for the same session finds it ended already: fine either way.
+        Ok(sid) => match state
+            .kv
+            .put_if_absent(
+                &ended_key(&sid),
+                b"1",
+                std::time::Duration::from_secs(86_400),
+            )
+            .await
+        {
+            Ok(_) => HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish(),
+            Err(error) => {
+                tracing::error!(error = %error, "demo portal could not end a session");
+                HttpResponse::ServiceUnavailable().finish()
+            }
+        },
+        Err(why) => {
+            tracing::warn!(why, "demo portal refused a logout token");
+            HttpResponse::BadRequest()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish()
+        }
+    }
 }
 
 fn demo(state: &AppState) -> Option<&DemoPortal> {

@@ -240,6 +240,9 @@ pub struct BearerLogin {
     pub identity: LoginIdentity,
 }
 
+/// The event a Back-Channel Logout token carries.
+const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
 /// What an authorization code or access token stands for: a confirmed login, authorized for
 /// one client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -681,7 +684,7 @@ impl Oidc {
             "jti": tokens::random_token(16),
             "sub": sub,
             "sid": sid,
-            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+            "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
         });
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
@@ -902,18 +905,7 @@ impl Oidc {
         allow_expired: bool,
     ) -> Result<Claims, OAuthError> {
         let invalid = |why: &str| OAuthError::new("invalid_request", why);
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed ID token"))?;
-        if header.alg != Algorithm::ES256 {
-            return Err(invalid("ID token algorithm is not ES256"));
-        }
-        let kid = header.kid.ok_or_else(|| invalid("ID token has no kid"))?;
-        let key = self
-            .decoding
-            .iter()
-            .find(|(id, _)| *id == kid)
-            .map(|(_, key)| key)
-            .ok_or_else(|| invalid("ID token key is unknown"))?;
+        let (_, key) = self.signed_by_us(token, "ID token")?;
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_issuer(&[self.issuer.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -933,6 +925,68 @@ impl Oidc {
             return Err(invalid("ID token refused: issued in the future"));
         }
         Ok(claims)
+    }
+
+    /// The header of a token this provider signed (ES256 under a key of its JWKS, by `kid`,
+    /// never a key the token names itself) and that key.
+    fn signed_by_us(
+        &self,
+        token: &str,
+        what: &str,
+    ) -> Result<(jsonwebtoken::Header, &DecodingKey), OAuthError> {
+        let invalid = |why: String| OAuthError::new("invalid_request", why);
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| invalid(format!("malformed {what}")))?;
+        if header.alg != Algorithm::ES256 {
+            return Err(invalid(format!("{what} algorithm is not ES256")));
+        }
+        let kid = header
+            .kid
+            .clone()
+            .ok_or_else(|| invalid(format!("{what} has no kid")))?;
+        let key = self
+            .decoding
+            .iter()
+            .find(|(id, _)| *id == kid)
+            .map(|(_, key)| key)
+            .ok_or_else(|| invalid(format!("{what} key is unknown")))?;
+        Ok((header, key))
+    }
+
+    /// Verifies a Back-Channel Logout token for portal `audience` as a relying party must
+    /// (OpenID Connect Back-Channel Logout 1.0 §2.6): `typ` `logout+jwt`, ES256 under our key,
+    /// this issuer and audience, not expired by the provider's clock, the logout event, no
+    /// `nonce`; the session it ends (`sid`).
+    pub fn verify_logout_token(&self, token: &str, audience: &str) -> Result<String, OAuthError> {
+        let invalid = |why: &str| OAuthError::new("invalid_request", why);
+        let (header, key) = self.signed_by_us(token, "logout token")?;
+        if header.typ.as_deref() != Some("logout+jwt") {
+            return Err(invalid("logout token typ is not logout+jwt"));
+        }
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_issuer(&[self.issuer.as_str()]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "iat"]);
+        validation.validate_exp = false;
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| invalid(&format!("logout token refused: {e}")))?;
+        let now = self.clock.now().timestamp();
+        if claims["exp"].as_i64().unwrap_or(0) < now.saturating_sub(LEEWAY_SECS) {
+            return Err(invalid("logout token expired"));
+        }
+        if claims
+            .get("events")
+            .and_then(|events| events.get(BACKCHANNEL_LOGOUT_EVENT))
+            .is_none()
+            || claims.get("nonce").is_some()
+        {
+            return Err(invalid("not a logout token"));
+        }
+        claims["sid"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| invalid("logout token without sid"))
     }
 
     /// RP-initiated logout: the access tokens of the hinted login end; the redirect (registered

@@ -1215,6 +1215,39 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
         .await
         .unwrap();
     assert_eq!(replay.status(), 400);
+    // A forged logout token is refused by the demo's back-channel endpoint; the session stays.
+    let forged = browser()
+        .post(format!("{}/demo/backchannel-logout", app.address))
+        .form(&[("logout_token", "eyJhbGciOiJub25lIn0.e30.")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    let home = page_get(&app, "/demo", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("昆明测试科技有限公司"), "{home}");
+
+    // mcert ends the login's session (the certificate is revoked): the demo portal hears it
+    // over the back channel and shows the login button again.
+    app.state
+        .authority
+        .revoke(
+            &mcert_server::domain::CertificateSerial::parse(&phone.serial).unwrap(),
+            mcert_server::ca::RevocationReason::KeyCompromise,
+            &Actor::Operator("test".into()),
+        )
+        .await
+        .unwrap();
+    app.state.backchannel.run_once().await.unwrap();
+    let home = page_get(&app, "/demo", Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("扫码登录"), "{home}");
 
     let out = page_get(&app, "/demo/logout", Some(&cookie)).await;
     assert_eq!(out.status(), 303);
