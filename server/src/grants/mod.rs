@@ -390,16 +390,14 @@ impl Grants {
             .certificate(serial)
             .await?
             .ok_or(GrantError::NotPrimary)?;
-        if certificate.role != Role::Primary
-            || !Standing::of(&certificate, self.clock.now()).in_force()
-        {
+        if !primary_in_force(&certificate, self.clock.now()) {
             return Err(GrantError::NotPrimary);
         }
         Ok(certificate)
     }
 
-    /// The sub-certificates of `grantor`'s employer that are signed and not revoked, with what
-    /// each may do at `portal`, oldest first.
+    /// The sub-certificates of `grantor`'s employer in force, with what each may do at
+    /// `portal`, oldest first.
     pub async fn sub_certificates(
         &self,
         grantor: &CertificateRecord,
@@ -450,7 +448,7 @@ impl Grants {
         actor: &Actor,
     ) -> Result<Allowed, GrantError> {
         let now = self.clock.now();
-        if grantor.role != Role::Primary || !Standing::of(grantor, now).in_force() {
+        if !primary_in_force(grantor, now) {
             return Err(GrantError::NotPrimary);
         }
         if grantee.uscc != grantor.uscc {
@@ -512,6 +510,11 @@ impl Grants {
             })?;
         Ok(allowed(grantee, portal, &saved, now))
     }
+}
+
+/// Whether `certificate` is its employer's primary and in force at `now`: who may grant.
+fn primary_in_force(certificate: &CertificateRecord, now: DateTime<Utc>) -> bool {
+    certificate.role == Role::Primary && Standing::of(certificate, now).in_force()
 }
 
 /// The items of a change, checked against the portal's catalogue and the grantee's locked

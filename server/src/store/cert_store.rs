@@ -413,6 +413,8 @@ impl CertStore for SeaStore {
                 .ok_or(StorageError::Conflict {
                     what: "certificate",
                 })?;
+            // `check_appointment`'s rule again, under the lock: another primary that is pending
+            // or active and not expired (a concurrent appointment or download) wins.
             let other_primary = certificate::Entity::find()
                 .filter(certificate::COLUMN.employer_id.eq(row.employer_id))
                 .filter(certificate::COLUMN.id.ne(row.id))
