@@ -32,6 +32,7 @@ mod m20261207_000026_add_notice_delivery_columns;
 mod m20261207_000027_merge_employers;
 mod m20261207_000028_create_grant_sets;
 mod m20261207_000029_add_backchannel_logout;
+mod m20261207_000030_add_grant_sweep;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000027_merge_employers::Migration),
             Box::new(m20261207_000028_create_grant_sets::Migration),
             Box::new(m20261207_000029_add_backchannel_logout::Migration),
+            Box::new(m20261207_000030_add_grant_sweep::Migration),
         ]
     }
 }

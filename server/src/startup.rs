@@ -732,6 +732,7 @@ impl Application {
         sync.spawn(outbox_period);
         notices.spawn(outbox_period);
         backchannel.spawn(outbox_period);
+        state.grants.clone().spawn_sweeps(outbox_period);
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()

@@ -165,6 +165,27 @@ pub struct GrantChange {
     pub items: Vec<ItemGrant>,
 }
 
+/// A grant set and since when its windows were last checked.
+#[derive(Debug, Clone)]
+pub struct CheckedSet {
+    /// The sub-certificate.
+    pub certificate_id: i64,
+    /// The portal.
+    pub portal_id: i64,
+    /// Its grants.
+    pub set: GrantSet,
+    /// The last check (or, before the first, the last save).
+    pub since: DateTime<Utc>,
+}
+
+/// Whether a grant of `set` reached the end of its window after `since` and by `now`: such a
+/// grant stopped counting, which ends the sub-certificate's sessions like a withdrawal.
+pub fn window_ended(set: &GrantSet, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    set.items
+        .iter()
+        .any(|grant| grant.ends_at.is_some_and(|end| since < end && end <= now))
+}
+
 /// Storage of grant sets (`store/` implements it).
 #[async_trait::async_trait]
 pub trait GrantStore: Send + Sync + std::fmt::Debug {
@@ -185,6 +206,16 @@ pub trait GrantStore: Send + Sync + std::fmt::Debug {
         &self,
         uscc: &str,
     ) -> Result<Vec<CertificateRecord>, StorageError>;
+    /// Every grant set with an end to one of its windows, and when it was last checked.
+    async fn sets_with_windows(&self) -> Result<Vec<CheckedSet>, StorageError>;
+    /// Ends the sessions of certificate `certificate_id` at portal `portal_id` and records the
+    /// check of its windows at `now`, in one transaction.
+    async fn end_after_window(
+        &self,
+        certificate_id: i64,
+        portal_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
     /// Replaces the grant set if its version is still `expected` (one conditional write, with
     /// `audit` in the same transaction; with `end_sessions`, the certificate's sessions at the
     /// portal end in it too); `None` if another save came first.
@@ -359,6 +390,31 @@ impl Grants {
             self.store.grant_set(certificate.id, portal.id).await?
         };
         Ok(allowed(certificate, portal, &set, self.clock.now()))
+    }
+
+    /// Ends the sessions of every sub-certificate one of whose grants reached the end of its
+    /// window since the last sweep (their portals then get logout tokens); how many grant sets
+    /// ended so.
+    pub async fn sweep_ended_windows(&self) -> Result<usize, StorageError> {
+        let now = self.clock.now();
+        let mut ended = 0;
+        for checked in self.store.sets_with_windows().await? {
+            if window_ended(&checked.set, checked.since, now) {
+                self.store
+                    .end_after_window(checked.certificate_id, checked.portal_id, now)
+                    .await?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Runs [`Grants::sweep_ended_windows`] every `period` for the life of the process.
+    pub fn spawn_sweeps(self: Arc<Self>, period: std::time::Duration) {
+        crate::outbox::spawn_rounds("grant-windows", period, move || {
+            let grants = self.clone();
+            async move { grants.sweep_ended_windows().await }
+        });
     }
 
     /// Where certificate `serial` stands now and what it may do at `portal`; `None` if mcert
@@ -712,6 +768,27 @@ mod tests {
     }
 
     #[test]
+    fn a_window_ends_once_between_checks() {
+        let set = GrantSet {
+            items: vec![
+                ItemGrant {
+                    ends_at: Some(start() + TimeDelta::days(30)),
+                    ..grant("training")
+                },
+                grant("unit_info"),
+            ],
+            ..GrantSet::default()
+        };
+        let day = |n| start() + TimeDelta::days(n);
+        assert!(!window_ended(&set, day(0), day(29)));
+        assert!(window_ended(&set, day(29), day(30)));
+        assert!(
+            !window_ended(&set, day(30), day(60)),
+            "ended before the last check"
+        );
+    }
+
+    #[test]
     fn id_numbers_are_masked_as_the_seed_shows_them() {
         assert_eq!(mask_id_number("532701199001013311"), "5327*****3311");
         assert_eq!(mask_id_number("1234"), "****");
@@ -767,6 +844,19 @@ mod tests {
 
     #[async_trait::async_trait]
     impl GrantStore for Memory {
+        async fn sets_with_windows(&self) -> Result<Vec<CheckedSet>, StorageError> {
+            Ok(vec![])
+        }
+
+        async fn end_after_window(
+            &self,
+            _: i64,
+            _: i64,
+            _: DateTime<Utc>,
+        ) -> Result<(), StorageError> {
+            Ok(())
+        }
+
         async fn certificate(
             &self,
             _: &CertificateSerial,

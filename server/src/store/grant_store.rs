@@ -1,6 +1,7 @@
 //! `GrantStore` on sea-orm: a grant set is one row per (certificate, portal), replaced by one
 //! conditional write on its version.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
     EntityTrait, QueryFilter, TransactionTrait,
@@ -18,7 +19,7 @@ use crate::{
     ca::{CertStore, CertificateRecord},
     domain::CertificateSerial,
     failure::StorageError,
-    grants::{GrantSet, GrantStore, ItemGrant},
+    grants::{CheckedSet, GrantSet, GrantStore, ItemGrant},
 };
 
 fn record(row: grant_set::Model) -> Result<GrantSet, StorageError> {
@@ -58,6 +59,46 @@ impl GrantStore for SeaStore {
             .map_or_else(|| Ok(GrantSet::default()), record)
     }
 
+    async fn sets_with_windows(&self) -> Result<Vec<CheckedSet>, StorageError> {
+        let rows = grant_set::Entity::find()
+            .all(self.db())
+            .await
+            .map_err(unavailable)?;
+        let mut sets = Vec::new();
+        for row in rows {
+            let (certificate_id, portal_id) = (row.certificate_id, row.portal_id);
+            let since = row.checked_at.unwrap_or(row.updated_at);
+            let set = record(row)?;
+            if set.items.iter().any(|grant| grant.ends_at.is_some()) {
+                sets.push(CheckedSet {
+                    certificate_id,
+                    portal_id,
+                    set,
+                    since,
+                });
+            }
+        }
+        Ok(sets)
+    }
+
+    async fn end_after_window(
+        &self,
+        certificate_id: i64,
+        portal_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let txn = self.db().begin().await.map_err(unavailable)?;
+        grant_set::Entity::update_many()
+            .col_expr(grant_set::Column::CheckedAt, Expr::value(now))
+            .filter(grant_set::COLUMN.certificate_id.eq(certificate_id))
+            .filter(grant_set::COLUMN.portal_id.eq(portal_id))
+            .exec(&txn)
+            .await
+            .map_err(unavailable)?;
+        end_sessions_in(&txn, certificate_id, Some(portal_id), now).await?;
+        commit(txn).await
+    }
+
     async fn replace_grant_set(
         &self,
         certificate_id: i64,
@@ -80,6 +121,7 @@ impl GrantStore for SeaStore {
                 items: Set(items),
                 granted_by: Set(granted_by.to_string()),
                 updated_at: Set(now),
+                checked_at: Set(None),
             })
             .on_conflict(
                 OnConflict::columns([
@@ -98,6 +140,10 @@ impl GrantStore for SeaStore {
                 .col_expr(grant_set::Column::Items, Expr::value(items))
                 .col_expr(grant_set::Column::GrantedBy, Expr::value(granted_by))
                 .col_expr(grant_set::Column::UpdatedAt, Expr::value(now))
+                .col_expr(
+                    grant_set::Column::CheckedAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
                 .filter(grant_set::COLUMN.certificate_id.eq(certificate_id))
                 .filter(grant_set::COLUMN.portal_id.eq(portal_id))
                 .filter(grant_set::COLUMN.version.eq(expected))

@@ -576,3 +576,55 @@ async fn a_logout_token_is_retried_until_the_portal_takes_it() {
     app.advance(std::time::Duration::from_secs(3600)).await;
     assert_eq!(app.state.backchannel.run_once().await.unwrap(), 0);
 }
+
+/// A grant given for a window stops counting at its end by itself, and that ends the
+/// sub-certificate's sessions at the portal like a withdrawal (the clock moved, not waited for).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_whose_window_ends_ends_the_sub_s_sessions() {
+    let app = app_without_workers().await;
+    let endpoint = FakeHttp::start(mcert_testkit::Answer::json(200, "")).await;
+    let (client, secret) =
+        portal_registered(&app, Some(format!("{}/bc", endpoint.base_url()))).await;
+    let portal = (client.as_str(), secret.as_str());
+    let (token, primary, sub) = primary_and_sub(&app, ["13900139100", "13900139101"]).await;
+    // A short window, so that the session's access token (10 minutes) outlives it.
+    let ends_at = app.state.clock.now() + chrono::TimeDelta::minutes(5);
+    let allowed = app
+        .state
+        .grants
+        .set(
+            &record(&app, &primary).await,
+            &record(&app, &sub).await,
+            &app.state.portals.get(&client).await.unwrap().unwrap(),
+            GrantChange {
+                grant_id: "v0".into(),
+                items: vec![ItemGrant {
+                    code: "training".into(),
+                    starts_at: None,
+                    ends_at: Some(ends_at),
+                }],
+            },
+            &Actor::Phone,
+        )
+        .await
+        .unwrap();
+    assert_eq!(allowed.items, ["training"]);
+    let (claims, session) = logged_in(&app, portal, "openid employer", &token, &sub).await;
+    assert_eq!(claims.items.unwrap(), ["training"]);
+    assert_eq!(app.state.grants.sweep_ended_windows().await.unwrap(), 0);
+
+    app.advance(std::time::Duration::from_secs(31 * 86_400))
+        .await;
+    assert_eq!(app.state.grants.sweep_ended_windows().await.unwrap(), 1);
+    assert_eq!(
+        introspect(&app, portal, &session).await,
+        serde_json::json!({ "active": false })
+    );
+    app.state.backchannel.run_once().await.unwrap();
+    let received = endpoint.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let logout = verified_logout_token(&app, &client, &received[0].form()["logout_token"]).await;
+    assert_eq!(logout["sid"], claims.sid.as_str());
+    // Once: the next sweep finds nothing new.
+    assert_eq!(app.state.grants.sweep_ended_windows().await.unwrap(), 0);
+}

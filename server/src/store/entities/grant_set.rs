@@ -13,6 +13,7 @@ pub struct Model {
     pub items: Json,
     pub granted_by: String,
     pub updated_at: DateTimeUtc,
+    pub checked_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
