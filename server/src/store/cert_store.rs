@@ -13,7 +13,7 @@ use super::{
     entities::{audit_entry, authority_key, certificate, crl, revocation},
     outbox_store::{insert_notice_in, queue_certificate_event_in},
     session_store::end_sessions_in,
-    txn::{append_in, commit, corrupt, lock_employer, retrying, unavailable},
+    txn::{append_in, commit, corrupt, lock_employer, lock_in, retrying, unavailable},
 };
 use crate::failure::StorageError;
 use crate::{
@@ -302,6 +302,8 @@ impl CertStore for SeaStore {
         audit: AuditDraft,
     ) -> Result<(), StorageError> {
         let txn = self.db.begin().await.map_err(unavailable)?;
+        // Instances starting together: the second waits here, then finds the first's keys.
+        lock_in(&txn, "authority_keys").await?;
         let mut purposes: Vec<&str> = keys.iter().map(|key| key.purpose.as_str()).collect();
         purposes.dedup();
         for purpose in purposes {

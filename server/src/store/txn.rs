@@ -61,24 +61,29 @@ pub(super) async fn append_in(
     Ok(entry)
 }
 
-/// Serialises, until `txn` ends, what is decided per employer: a new certificate's role and an
-/// application's billing. PostgreSQL takes a transaction-scoped advisory lock on the USCC, so
-/// simultaneous first certificates or submissions of one employer see each other in turn;
-/// SQLite runs one writer at a time anyway.
-pub(super) async fn lock_employer(
-    txn: &DatabaseTransaction,
-    uscc: &str,
-) -> Result<(), StorageError> {
+/// Serialises, until `txn` ends, the transactions that take the lock `name`: PostgreSQL takes a
+/// transaction-scoped advisory lock on it; SQLite runs one writer at a time anyway.
+pub(super) async fn lock_in(txn: &DatabaseTransaction, name: &str) -> Result<(), StorageError> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_advisory_xact_lock(hashtext($1))",
-            [uscc.into()],
+            [name.into()],
         ))
         .await
         .map_err(unavailable)?;
     }
     Ok(())
+}
+
+/// Serialises, until `txn` ends, what is decided per employer: a new certificate's role, an
+/// application's billing, a new primary. Simultaneous first certificates or submissions of one
+/// employer see each other in turn.
+pub(super) async fn lock_employer(
+    txn: &DatabaseTransaction,
+    uscc: &str,
+) -> Result<(), StorageError> {
+    lock_in(txn, &format!("employer:{uscc}")).await
 }
 
 pub(super) async fn commit(txn: DatabaseTransaction) -> Result<(), StorageError> {
