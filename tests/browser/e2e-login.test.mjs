@@ -155,8 +155,10 @@ function addPortal({ name, confidential }) {
     clientId = parsed.client_id;
     clientSecret = parsed.client_secret ?? undefined;
   } catch {
-    clientId = /client_id\W+([A-Za-z0-9._~-]+)/.exec(output)?.[1];
-    clientSecret = /client_secret\W+([A-Za-z0-9._~+/=-]+)/.exec(output)?.[1];
+    // `client_id=…` / `client_secret: …`: the value is everything after the separator. (A
+    // pattern skipping non-word characters there lost a secret's leading `-`, one start in 64.)
+    clientId = /^client_id\s*[=:]\s*(\S+)$/m.exec(output)?.[1];
+    clientSecret = /^client_secret\s*[=:]\s*(\S+)$/m.exec(output)?.[1];
   }
   assert.ok(clientId, `no client_id in: ${output}`);
   assert.equal(clientSecret !== undefined, confidential, `client_secret only when confidential: ${output}`);
