@@ -265,6 +265,33 @@ pub struct CertificateRecord {
     pub revocation: Option<RevocationRecord>,
 }
 
+#[cfg(test)]
+impl CertificateRecord {
+    /// An active mobile certificate `id` of the test employer, valid from a day before `now`
+    /// for a year: what the rules' unit tests start from.
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn sample(id: i64, role: Role, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            serial: CertificateSerial::parse(&format!("7{id:031X}")).unwrap(),
+            uscc: "91440300708461136T".into(),
+            unit_name: "昆明测试科技有限公司".into(),
+            holder_name: "张三".into(),
+            holder_id_number: "11010519491231002X".into(),
+            holder_phone: "13800138000".into(),
+            media: MediaType::Mobile,
+            role,
+            status: CertificateStatus::Active,
+            not_before: now - chrono::TimeDelta::days(1),
+            not_after: now + chrono::TimeDelta::days(364),
+            public_key: vec![],
+            tbs_der: vec![],
+            der: None,
+            revocation: None,
+        }
+    }
+}
+
 /// A revocation.
 #[derive(Debug, Clone)]
 pub struct RevocationRecord {

@@ -175,7 +175,7 @@ mod tests {
     use chrono::TimeDelta;
 
     use super::*;
-    use crate::ca::{CertificateStatus, MediaType};
+    use crate::ca::CertificateStatus;
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
@@ -185,22 +185,8 @@ mod tests {
 
     fn certificate(id: i64, role: Role, status: CertificateStatus) -> CertificateRecord {
         CertificateRecord {
-            id,
-            serial: CertificateSerial::parse(&format!("7{id:031X}")).unwrap(),
-            uscc: "91440300708461136T".into(),
-            unit_name: "昆明测试科技有限公司".into(),
-            holder_name: "张三".into(),
-            holder_id_number: "11010519491231002X".into(),
-            holder_phone: "13800138000".into(),
-            media: MediaType::Mobile,
-            role,
             status,
-            not_before: now() - TimeDelta::days(1),
-            not_after: now() + TimeDelta::days(364),
-            public_key: vec![],
-            tbs_der: vec![],
-            der: None,
-            revocation: None,
+            ..CertificateRecord::sample(id, role, now())
         }
     }
 

@@ -652,22 +652,8 @@ mod tests {
 
     fn certificate(id: i64, role: Role, media: MediaType) -> CertificateRecord {
         CertificateRecord {
-            id,
-            serial: CertificateSerial::parse(&format!("7{id:031X}")).unwrap(),
-            uscc: "91440300708461136T".into(),
-            unit_name: "昆明测试科技有限公司".into(),
-            holder_name: "张三".into(),
-            holder_id_number: "11010519491231002X".into(),
-            holder_phone: "13800138000".into(),
             media,
-            role,
-            status: CertificateStatus::Active,
-            not_before: start() - TimeDelta::days(1),
-            not_after: start() + TimeDelta::days(364),
-            public_key: vec![],
-            tbs_der: vec![],
-            der: None,
-            revocation: None,
+            ..CertificateRecord::sample(id, role, start())
         }
     }
 

@@ -363,15 +363,11 @@ async fn a_portal_manages_grants_with_the_primary_s_token() {
 
     // A revoked sub-certificate's sessions end at once, and the portal hears of each.
     let before = backchannel.received().len();
-    app.state
-        .authority
-        .revoke(
-            &CertificateSerial::parse(&sub.serial).unwrap(),
-            mcert_server::ca::RevocationReason::AffiliationChanged,
-            &Actor::Staff("reviewer1".into()),
-        )
-        .await
-        .unwrap();
+    app.revoke(
+        &sub.serial,
+        mcert_server::ca::RevocationReason::AffiliationChanged,
+    )
+    .await;
     assert_eq!(
         introspect(&app, portal, &sub_session).await,
         serde_json::json!({ "active": false })
@@ -436,15 +432,11 @@ async fn staff_choose_a_new_primary_after_the_old_one_is_revoked() {
         refused.body
     );
 
-    app.state
-        .authority
-        .revoke(
-            &CertificateSerial::parse(&primary.serial).unwrap(),
-            mcert_server::ca::RevocationReason::AffiliationChanged,
-            &Actor::Staff("reviewer1".into()),
-        )
-        .await
-        .unwrap();
+    app.revoke(
+        &primary.serial,
+        mcert_server::ca::RevocationReason::AffiliationChanged,
+    )
+    .await;
     // Revoked: the sub is still a sub with nothing granted.
     let claims = login_claims(&app, &client, &secret, &token, &sub).await;
     assert_eq!(claims.certificate_role.as_deref(), Some("sub"));
@@ -549,15 +541,11 @@ async fn a_logout_token_is_retried_until_the_portal_takes_it() {
         &primary,
     )
     .await;
-    app.state
-        .authority
-        .revoke(
-            &CertificateSerial::parse(&primary.serial).unwrap(),
-            mcert_server::ca::RevocationReason::KeyCompromise,
-            &Actor::Staff("reviewer1".into()),
-        )
-        .await
-        .unwrap();
+    app.revoke(
+        &primary.serial,
+        mcert_server::ca::RevocationReason::KeyCompromise,
+    )
+    .await;
     assert_eq!(
         introspect(&app, (&client, &secret), &access).await,
         serde_json::json!({ "active": false })

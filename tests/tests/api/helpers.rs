@@ -86,6 +86,19 @@ pub async fn spawn_app_on(
 }
 
 impl TestApp {
+    /// Staff revoke certificate `serial` (hex) for `reason`.
+    pub async fn revoke(&self, serial: &str, reason: mcert_server::ca::RevocationReason) {
+        self.state
+            .authority
+            .revoke(
+                &mcert_server::domain::CertificateSerial::parse(serial).unwrap(),
+                reason,
+                &mcert_server::audit::Actor::Staff("reviewer1".into()),
+            )
+            .await
+            .unwrap();
+    }
+
     /// Moves the server's time forward by `by`, as if that much time had passed: its clock and
     /// the time to live of everything in its kv store (Redis keeps its own time).
     pub async fn advance(&self, by: Duration) {

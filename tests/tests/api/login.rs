@@ -1232,15 +1232,11 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
 
     // mcert ends the login's session (the certificate is revoked): the demo portal hears it
     // over the back channel and shows the login button again.
-    app.state
-        .authority
-        .revoke(
-            &mcert_server::domain::CertificateSerial::parse(&phone.serial).unwrap(),
-            mcert_server::ca::RevocationReason::KeyCompromise,
-            &Actor::Operator("test".into()),
-        )
-        .await
-        .unwrap();
+    app.revoke(
+        &phone.serial,
+        mcert_server::ca::RevocationReason::KeyCompromise,
+    )
+    .await;
     app.state.backchannel.run_once().await.unwrap();
     let home = page_get(&app, "/demo", Some(&cookie))
         .await
