@@ -26,6 +26,7 @@ const KIND_KEY_ENROLMENT: u8 = 1;
 const KIND_LOGIN_CHALLENGE: u8 = 2;
 const KIND_SEAL_REQUEST: u8 = 3;
 const KIND_KEY_CHECK: u8 = 4;
+const KIND_GRANT_CHANGE: u8 = 5;
 
 /// A message an mcert key signs, one variant per kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +40,8 @@ pub enum SignedMessage {
     SealRequest(SealRequest),
     /// Kind 4: a co-signature that only checks the PIN (before a PIN change, or on request).
     KeyCheck(KeyCheck),
+    /// Kind 5: the primary holder's new item set for a sub-certificate at one portal.
+    GrantChange(GrantChange),
 }
 
 /// Kind 1, `key_enrolment`.
@@ -113,6 +116,43 @@ pub struct KeyCheck {
     pub issued_at: i64,
 }
 
+/// Kind 5, `grant_change` (事项授权): the whole item set that replaces the grantee's set at
+/// the portal, signed by the employer's primary certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantChange {
+    /// Serial of the granting (primary) certificate, upper-case hex as the registry writes it.
+    pub serial: String,
+    /// Unified social credit code of the employer.
+    pub uscc: String,
+    /// Name of the employer.
+    pub employer_name: String,
+    /// Serial of the sub-certificate granted to.
+    pub grantee_serial: String,
+    /// The portal's client id.
+    pub client_id: String,
+    /// The portal's display name.
+    pub portal_name: String,
+    /// The `grant_id` of the set this one replaces.
+    pub grant_id: String,
+    /// The new item set, in the portal's catalogue order.
+    pub items: Vec<GrantedItem>,
+    /// Unix seconds.
+    pub issued_at: i64,
+}
+
+/// One item of a [`GrantChange`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantedItem {
+    /// The item's code in the portal's catalogue, 1 to 512 bytes.
+    pub code: String,
+    /// The item's name, as the phone shows it, up to 512 bytes.
+    pub name: String,
+    /// In force from, Unix seconds; at once if absent.
+    pub starts_at: Option<i64>,
+    /// In force until (exclusive), Unix seconds; without end if absent.
+    pub ends_at: Option<i64>,
+}
+
 impl SignedMessage {
     /// The canonical bytes.
     ///
@@ -157,6 +197,21 @@ impl SignedMessage {
                 check_purpose(&m.purpose)?;
                 writer.text(&m.purpose)?;
                 writer.field(&m.nonce);
+                writer.time(m.issued_at);
+            }
+            Self::GrantChange(m) => {
+                for text in [
+                    &m.serial,
+                    &m.uscc,
+                    &m.employer_name,
+                    &m.grantee_serial,
+                    &m.client_id,
+                    &m.portal_name,
+                    &m.grant_id,
+                ] {
+                    writer.text(text)?;
+                }
+                writer.field(&encode_items(&m.items)?);
                 writer.time(m.issued_at);
             }
         }
@@ -223,6 +278,17 @@ impl SignedMessage {
                 nonce: reader.fixed()?,
                 issued_at: reader.time()?,
             }),
+            KIND_GRANT_CHANGE => Self::GrantChange(GrantChange {
+                serial: reader.text()?,
+                uscc: reader.text()?,
+                employer_name: reader.text()?,
+                grantee_serial: reader.text()?,
+                client_id: reader.text()?,
+                portal_name: reader.text()?,
+                grant_id: reader.text()?,
+                items: decode_items(reader.field()?)?,
+                issued_at: reader.time()?,
+            }),
             _ => return Err(invalid("unknown kind")),
         };
         if !reader.rest.is_empty() {
@@ -231,13 +297,15 @@ impl SignedMessage {
         Ok(message)
     }
 
-    /// The kind's name: `key_enrolment`, `login_challenge`, `seal_request` or `key_check`.
+    /// The kind's name: `key_enrolment`, `login_challenge`, `seal_request`, `key_check` or
+    /// `grant_change`.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Self::KeyEnrolment(_) => "key_enrolment",
             Self::LoginChallenge(_) => "login_challenge",
             Self::SealRequest(_) => "seal_request",
             Self::KeyCheck(_) => "key_check",
+            Self::GrantChange(_) => "grant_change",
         }
     }
 
@@ -247,6 +315,7 @@ impl SignedMessage {
             Self::LoginChallenge(_) => KIND_LOGIN_CHALLENGE,
             Self::SealRequest(_) => KIND_SEAL_REQUEST,
             Self::KeyCheck(_) => KIND_KEY_CHECK,
+            Self::GrantChange(_) => KIND_GRANT_CHANGE,
         }
     }
 
@@ -294,6 +363,30 @@ impl SignedMessage {
                 fields.hex("nonce", &m.nonce);
                 fields.number("issued_at", m.issued_at);
             }
+            Self::GrantChange(m) => {
+                fields.string("serial", &m.serial);
+                fields.string("uscc", &m.uscc);
+                fields.string("employer_name", &m.employer_name);
+                fields.string("grantee_serial", &m.grantee_serial);
+                fields.string("client_id", &m.client_id);
+                fields.string("portal_name", &m.portal_name);
+                fields.string("grant_id", &m.grant_id);
+                fields.key("items");
+                fields.out.push('[');
+                for (i, item) in m.items.iter().enumerate() {
+                    if i > 0 {
+                        fields.out.push(',');
+                    }
+                    let mut object = JsonObject::new();
+                    object.string("code", &item.code);
+                    object.string("name", &item.name);
+                    object.optional_number("starts_at", item.starts_at);
+                    object.optional_number("ends_at", item.ends_at);
+                    fields.out.push_str(&object.finish());
+                }
+                fields.out.push(']');
+                fields.number("issued_at", m.issued_at);
+            }
         }
         json.out.push_str(&fields.finish());
         json.finish()
@@ -310,6 +403,56 @@ fn check_purpose(purpose: &str) -> Result<(), SignerError> {
     } else {
         Err(invalid("key_check purpose is not verify_pin or change_pin"))
     }
+}
+
+/// A `grant_change` item list: per item the fields `code` (text, not empty), `name` (text),
+/// `starts_at` and `ends_at` (each a time, or empty for none), framed as message fields with
+/// tags 1 to 4 again for each item; the whole under 64 KiB.
+fn encode_items(items: &[GrantedItem]) -> Result<Vec<u8>, SignerError> {
+    let mut writer = Writer {
+        out: Vec::new(),
+        tag: 0,
+    };
+    for item in items {
+        writer.tag = 0;
+        if item.code.is_empty() {
+            return Err(invalid("item code is empty"));
+        }
+        writer.text(&item.code)?;
+        writer.text(&item.name)?;
+        for time in [item.starts_at, item.ends_at] {
+            match time {
+                Some(time) => writer.time(time),
+                None => writer.field(&[]),
+            }
+        }
+    }
+    if writer.out.len() > usize::from(u16::MAX) {
+        return Err(invalid("item list over 65535 bytes"));
+    }
+    Ok(writer.out)
+}
+
+fn decode_items(bytes: &[u8]) -> Result<Vec<GrantedItem>, SignerError> {
+    let mut reader = Reader {
+        rest: bytes,
+        tag: 0,
+    };
+    let mut items = Vec::new();
+    while !reader.rest.is_empty() {
+        reader.tag = 0;
+        let code = reader.text()?;
+        if code.is_empty() {
+            return Err(invalid("item code is empty"));
+        }
+        items.push(GrantedItem {
+            code,
+            name: reader.text()?,
+            starts_at: reader.optional_time()?,
+            ends_at: reader.optional_time()?,
+        });
+    }
+    Ok(items)
 }
 
 fn check_text(text: &[u8]) -> Result<(), SignerError> {
@@ -429,6 +572,18 @@ impl<'a> Reader<'a> {
     fn time(&mut self) -> Result<i64, SignerError> {
         self.fixed().map(i64::from_be_bytes)
     }
+
+    /// A time, or an empty field for none.
+    fn optional_time(&mut self) -> Result<Option<i64>, SignerError> {
+        let value = self.field()?;
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let bytes = value
+            .try_into()
+            .map_err(|_| invalid("fixed-size field has the wrong length"))?;
+        Ok(Some(i64::from_be_bytes(bytes)))
+    }
 }
 
 /// A JSON object written by hand (this crate has no serde): keys are fixed ASCII names, values
@@ -474,6 +629,16 @@ impl JsonObject {
     fn number(&mut self, name: &str, value: i64) {
         self.key(name);
         self.out.push_str(&value.to_string());
+    }
+
+    fn optional_number(&mut self, name: &str, value: Option<i64>) {
+        match value {
+            Some(value) => self.number(name, value),
+            None => {
+                self.key(name);
+                self.out.push_str("null");
+            }
+        }
     }
 
     fn finish(mut self) -> String {
@@ -565,6 +730,7 @@ mod tests {
                 issued_at: -1,
             }),
             key_check(),
+            SignedMessage::GrantChange(grant_change()),
         ]
     }
 
@@ -601,9 +767,129 @@ mod tests {
                 "key_enrolment",
                 "login_challenge",
                 "seal_request",
-                "key_check"
+                "key_check",
+                "grant_change"
             ]
         );
+    }
+
+    fn grant_change() -> GrantChange {
+        GrantChange {
+            serial: "0A1B".into(),
+            uscc: "91530100MA6K000001".into(),
+            employer_name: "昆明示例科技有限公司".into(),
+            grantee_serial: "0C2D".into(),
+            client_id: "portal".into(),
+            portal_name: "就业彩云南".into(),
+            grant_id: "v3".into(),
+            items: vec![
+                GrantedItem {
+                    code: "unit_info".into(),
+                    name: "单位基础信息维护".into(),
+                    starts_at: None,
+                    ends_at: Some(1_702_592_000),
+                },
+                GrantedItem {
+                    code: "training".into(),
+                    name: String::new(),
+                    starts_at: Some(1_700_000_000),
+                    ends_at: None,
+                },
+            ],
+            issued_at: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn grant_change_item_list_bytes() {
+        let bytes = SignedMessage::GrantChange(grant_change()).encode().unwrap();
+        let mut items = vec![1, 0, 9];
+        items.extend(b"unit_info");
+        items.extend([2, 0, 24]);
+        items.extend("单位基础信息维护".as_bytes());
+        items.extend([3, 0, 0, 4, 0, 8]);
+        items.extend(1_702_592_000i64.to_be_bytes());
+        items.extend([1, 0, 8]);
+        items.extend(b"training");
+        items.extend([2, 0, 0, 3, 0, 8]);
+        items.extend(1_700_000_000i64.to_be_bytes());
+        items.extend([4, 0, 0]);
+        let mut field = vec![8];
+        field.extend(u16::try_from(items.len()).unwrap().to_be_bytes());
+        field.extend(&items);
+        assert!(bytes.windows(field.len()).any(|w| w == field.as_slice()));
+        assert_eq!(
+            SignedMessage::decode(&bytes).unwrap(),
+            SignedMessage::GrantChange(grant_change())
+        );
+        let json = SignedMessage::GrantChange(grant_change()).describe_json();
+        assert!(json.contains(
+            "\"grant_id\":\"v3\",\"items\":[{\"code\":\"unit_info\",\"name\":\"单位基础信息维护\",\
+             \"starts_at\":null,\"ends_at\":1702592000},{\"code\":\"training\",\"name\":\"\",\
+             \"starts_at\":1700000000,\"ends_at\":null}],\"issued_at\":1700000000}}"
+        ));
+    }
+
+    #[test]
+    fn grant_change_item_lists_are_strict() {
+        let with_items = |items: &[u8]| {
+            let mut change = grant_change();
+            change.items.clear();
+            let good = SignedMessage::GrantChange(change).encode().unwrap();
+            // The empty item list is the field before the last (tag 8, length 0).
+            let at = good.len() - 11 - 3;
+            assert_eq!(&good[at..at + 3], &[8, 0, 0]);
+            let mut bytes = good[..at].to_vec();
+            bytes.push(8);
+            bytes.extend(u16::try_from(items.len()).unwrap().to_be_bytes());
+            bytes.extend(items);
+            bytes.extend(&good[at + 3..]);
+            bytes
+        };
+        let item = |code: &[u8], starts: &[u8]| {
+            let mut bytes = vec![1, 0, u8::try_from(code.len()).unwrap()];
+            bytes.extend(code);
+            bytes.extend([2, 0, 0, 3, 0, u8::try_from(starts.len()).unwrap()]);
+            bytes.extend(starts);
+            bytes.extend([4, 0, 0]);
+            bytes
+        };
+        let good = item(b"a", &[]);
+        assert!(SignedMessage::decode(&with_items(&good)).is_ok());
+        assert!(SignedMessage::decode(&with_items(&[good.clone(), good.clone()].concat())).is_ok());
+        assert_eq!(
+            decode_error(&with_items(&item(b"", &[]))),
+            "item code is empty"
+        );
+        assert_eq!(
+            decode_error(&with_items(&item(b"a", &[0; 7]))),
+            "fixed-size field has the wrong length"
+        );
+        assert_eq!(
+            decode_error(&with_items(&item(b"\xff", &[]))),
+            "text is not UTF-8"
+        );
+        assert_eq!(
+            decode_error(&with_items(&good[..good.len() - 3])),
+            "field missing or truncated"
+        );
+        let mut reordered = good.clone();
+        reordered[0] = 2;
+        assert_eq!(
+            decode_error(&with_items(&reordered)),
+            "field missing, repeated or out of order"
+        );
+
+        let mut empty_code = grant_change();
+        empty_code.items[0].code.clear();
+        let mut long_name = grant_change();
+        long_name.items[0].name = "a".repeat(513);
+        for change in [empty_code, long_name] {
+            assert!(matches!(
+                SignedMessage::GrantChange(change).encode(),
+                Err(SignerError::InvalidMessage { .. })
+            ));
+        }
     }
 
     fn decode_error(bytes: &[u8]) -> &'static str {
@@ -818,6 +1104,26 @@ mod tests {
         proptest::collection::vec(any::<u8>(), 1..=64)
     }
 
+    fn grant_item() -> impl Strategy<Value = GrantedItem> {
+        // Up to 60 characters stays within 512 UTF-8 bytes.
+        let short = |min| {
+            proptest::collection::vec(any::<char>(), min..60)
+                .prop_map(|chars| chars.into_iter().collect::<String>())
+        };
+        (
+            short(1),
+            short(0),
+            any::<Option<i64>>(),
+            any::<Option<i64>>(),
+        )
+            .prop_map(|(code, name, starts_at, ends_at)| GrantedItem {
+                code,
+                name,
+                starts_at,
+                ends_at,
+            })
+    }
+
     fn message() -> impl Strategy<Value = SignedMessage> {
         prop_oneof![
             (text(), text(), text(), text(), any::<i64>()).prop_map(
@@ -885,6 +1191,32 @@ mod tests {
                         issued_at,
                     })
                 }),
+            (
+                (text(), text(), text(), text()),
+                (text(), text(), text()),
+                proptest::collection::vec(grant_item(), 0..20),
+                any::<i64>()
+            )
+                .prop_map(
+                    |(
+                        (serial, uscc, employer_name, grantee_serial),
+                        (client_id, portal_name, grant_id),
+                        items,
+                        issued_at,
+                    )| {
+                        SignedMessage::GrantChange(GrantChange {
+                            serial,
+                            uscc,
+                            employer_name,
+                            grantee_serial,
+                            client_id,
+                            portal_name,
+                            grant_id,
+                            items,
+                            issued_at,
+                        })
+                    }
+                ),
         ]
     }
 
