@@ -27,6 +27,13 @@ use crate::{
 
 /// The demo agent's phone (the application's 经办人手机号码).
 pub const AGENT_PHONE: &str = "13800138000";
+/// The demo employer's second agent, 王五, whose certificate (downloaded after 张三's) is a
+/// sub-certificate: the phone of the second application.
+pub const SUB_PHONE: &str = "13800138001";
+/// The second agent.
+pub const SUB_AGENT_NAME: &str = "王五";
+/// The second agent's ID number.
+pub const SUB_AGENT_ID: &str = "532701198001013310";
 /// The demo agent.
 pub const AGENT_NAME: &str = "张三";
 /// The demo agent's ID number.
@@ -47,15 +54,45 @@ fn stand_in_image() -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The demo application's id: made, approved and pushed now, or found from an earlier start.
+/// The demo applications' ids (the first for the primary certificate, the second for a
+/// sub-certificate): made, approved and pushed now, or found from an earlier start.
 pub async fn seed(
     store: Arc<SeaStore>,
     uploads: Arc<Uploads>,
     fonts: Arc<FormFonts>,
     sync: &Syncer,
     clock: Arc<dyn Clock>,
+) -> anyhow::Result<(i64, i64)> {
+    let mut ids = [0; 2];
+    let agents = [
+        (AGENT_PHONE, AGENT_NAME, AGENT_ID),
+        (SUB_PHONE, SUB_AGENT_NAME, SUB_AGENT_ID),
+    ];
+    for (id, agent) in ids.iter_mut().zip(agents) {
+        *id = seed_one(
+            agent,
+            store.clone(),
+            uploads.clone(),
+            fonts.clone(),
+            sync,
+            clock.clone(),
+        )
+        .await?;
+    }
+    Ok((ids[0], ids[1]))
+}
+
+/// The application of the applicant `phone` naming the agent `name` (`id_number`), approved
+/// and pushed.
+async fn seed_one(
+    (phone, name, id_number): (&str, &str, &str),
+    store: Arc<SeaStore>,
+    uploads: Arc<Uploads>,
+    fonts: Arc<FormFonts>,
+    sync: &Syncer,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<i64> {
-    let phone = PhoneNumber::parse(AGENT_PHONE)?;
+    let phone = PhoneNumber::parse(phone)?;
     let (applicant, _) = store.sign_in(&phone, clock.now()).await?;
     let existing = store.applications_of(applicant.id).await?;
     if let Some(approved) = existing
@@ -109,8 +146,8 @@ pub async fn seed(
     let agent = AgentInput {
         id_front_upload_id: front,
         id_back_upload_id: back,
-        name: AGENT_NAME.into(),
-        id_number: AGENT_ID.into(),
+        name: name.into(),
+        id_number: id_number.into(),
         email: "zhangsan@example.com".into(),
     };
     applications.save_agent(&applicant, id, &agent).await?;
@@ -143,8 +180,11 @@ pub async fn seed(
     Ok(id)
 }
 
-/// What the newcomer does next, printed at start.
-pub fn instructions(base: &str, application_id: i64) -> String {
+/// What the newcomer does next, printed at start: `ids` are the applications of the primary
+/// certificate and of the sub-certificate.
+pub fn instructions(base: &str, ids: (i64, i64)) -> String {
+    let (primary, sub) = ids;
+    let portal = crate::http::demo::CLIENT_ID;
     format!(
         "\n\
          mcert demo is running at {base} (development mode: stand-ins for WeChat, face check,\n\
@@ -156,7 +196,7 @@ pub fn instructions(base: &str, application_id: i64) -> String {
          node dist/cli/mcert-phone.js login agent --server {base}\n\
          node dist/cli/mcert-phone.js verify {AGENT_NAME} {AGENT_ID}\n\
          node dist/cli/mcert-phone.js bind {AGENT_PHONE}\n\
-         node dist/cli/mcert-phone.js download {application_id} --pin 112233\n\
+         node dist/cli/mcert-phone.js download {primary} --pin 112233\n\
          \n\
          Then open {base}/demo, click 扫码登录, and scan the QR with the text shown under it\n\
          (二维码内容); the phone shows where the login was started and offers three numbers:\n\
@@ -164,9 +204,32 @@ pub fn instructions(base: &str, application_id: i64) -> String {
          \n\
          node dist/cli/mcert-phone.js scan '<QR text>' --code <number on the page> --pin 112233\n\
          \n\
+         Item grants (事项授权): the employer's first certificate is its primary and may do every\n\
+         business item. A second application names {SUB_AGENT_NAME} ({SUB_AGENT_ID}, phone {SUB_PHONE}):\n\
+         their certificate is a sub-certificate, which may do nothing until the primary grants\n\
+         it items. Be {SUB_AGENT_NAME}'s phone (its own state file, sub-phone.json), then grant on\n\
+         {AGENT_NAME}'s (signed with the primary's PIN):\n\
+         \n\
+         node dist/cli/mcert-phone.js login agent2 --server {base} --state sub-phone.json\n\
+         node dist/cli/mcert-phone.js verify {SUB_AGENT_NAME} {SUB_AGENT_ID} --state sub-phone.json\n\
+         node dist/cli/mcert-phone.js bind {SUB_PHONE} --state sub-phone.json\n\
+         node dist/cli/mcert-phone.js download {sub} --pin 223344 --state sub-phone.json\n\
+         node dist/cli/mcert-phone.js grants list\n\
+         node dist/cli/mcert-phone.js grants set <sub serial> --portal {portal} --item unit_info --pin 112233\n\
+         \n\
+         Sign out at {base}/demo, click 扫码登录 again and log in with the sub-certificate: the\n\
+         page shows 单位基础信息维护, and only that, under 可办理事项.\n\
+         \n\
+         node dist/cli/mcert-phone.js scan '<QR text>' --code <number on the page> --pin 223344 --state sub-phone.json\n\
+         \n\
+         Withdraw the item (no --item): the portal is told at once (back-channel logout), and the\n\
+         page, reloaded, is signed out.\n\
+         \n\
+         node dist/cli/mcert-phone.js grants set <sub serial> --portal {portal} --pin 112233\n\
+         \n\
          Downloading again takes the real-name steps again (a fresh face result and an SMS code,\n\
          one code a minute); a new phone (another state file, `--state`) signs in first with\n\
          `login` and `verify`:\n\
-         node dist/cli/mcert-phone.js download {application_id} --pin 445566 --phone {AGENT_PHONE}\n"
+         node dist/cli/mcert-phone.js download {primary} --pin 445566 --phone {AGENT_PHONE}\n"
     )
 }

@@ -99,6 +99,9 @@ pub enum AppError {
     /// From item grants.
     #[error(transparent)]
     Grant(#[from] GrantError),
+    /// From item grants on the phone.
+    #[error(transparent)]
+    PhoneGrant(#[from] crate::grants::phone::PhoneGrantError),
     /// From choosing a new primary.
     #[error(transparent)]
     Appoint(#[from] AppointError),
@@ -285,6 +288,7 @@ impl Describe for AppError {
             AppError::Login(e) => e.describe(),
             AppError::Signing(e) => e.describe(),
             AppError::Grant(e) => e.describe(),
+            AppError::PhoneGrant(e) => e.describe(),
             AppError::Appoint(e) => e.describe(),
             AppError::DevClock(e) => e.describe(),
             AppError::Request(e) => e.describe(),

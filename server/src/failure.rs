@@ -437,6 +437,10 @@ pub mod code {
         GRANT_WINDOW_INVALID = "grant_window_invalid", BadInput;
         /// The grant set changed since it was shown.
         GRANT_STALE = "grant_stale", Conflict;
+        /// No portal has the client id a grant names.
+        GRANT_PORTAL_UNKNOWN = "grant_portal_unknown", NotFound;
+        /// A signed grant change is not one the server can save for its signer.
+        GRANT_CHANGE_MISMATCH = "grant_change_mismatch", BadInput;
 
         // The employment platform.
         /// No sync is blocked on several accounts.

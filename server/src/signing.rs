@@ -12,6 +12,7 @@ use crate::{
     domain::CertificateSerial,
     enrol::{EnrolError, Enrolment},
     failure::{Describe, Description},
+    grants::phone::{PhoneGrantError, PhoneGrants, SavedGrant},
     login::{LoginError, Logins},
 };
 
@@ -26,6 +27,8 @@ pub struct Finished {
     pub certificate_pem: Option<String>,
     /// A key enrolment's device token (shown once).
     pub device_token: Option<String>,
+    /// A grant change's saved set.
+    pub grant: Option<SavedGrant>,
 }
 
 impl Finished {
@@ -35,6 +38,7 @@ impl Finished {
             serial,
             certificate_pem: None,
             device_token: None,
+            grant: None,
         }
     }
 }
@@ -52,6 +56,9 @@ pub enum SigningError {
     /// Confirming a login.
     #[error(transparent)]
     Login(#[from] LoginError),
+    /// Saving a grant change.
+    #[error(transparent)]
+    Grant(#[from] PhoneGrantError),
 }
 
 impl Describe for SigningError {
@@ -60,6 +67,7 @@ impl Describe for SigningError {
             Self::Cosign(e) => e.describe(),
             Self::Enrol(e) => e.describe(),
             Self::Login(e) => e.describe(),
+            Self::Grant(e) => e.describe(),
         }
     }
 }
@@ -70,15 +78,22 @@ pub struct Signing {
     cosigner: Arc<Cosigner>,
     enrolment: Arc<Enrolment>,
     logins: Arc<Logins>,
+    grants: Arc<PhoneGrants>,
 }
 
 impl Signing {
     /// Over the co-signer and the services that signatures complete.
-    pub fn new(cosigner: Arc<Cosigner>, enrolment: Arc<Enrolment>, logins: Arc<Logins>) -> Self {
+    pub fn new(
+        cosigner: Arc<Cosigner>,
+        enrolment: Arc<Enrolment>,
+        logins: Arc<Logins>,
+        grants: Arc<PhoneGrants>,
+    ) -> Self {
         Self {
             cosigner,
             enrolment,
             logins,
+            grants,
         }
     }
 
@@ -100,6 +115,7 @@ impl Signing {
                     serial: activated.serial,
                     certificate_pem: Some(activated.certificate_pem),
                     device_token: Some(activated.device_token),
+                    grant: None,
                 })
             }
             Purpose::VerifyPin | Purpose::ChangePin => Ok(Finished::of(purpose, signed.serial)),
@@ -107,6 +123,14 @@ impl Signing {
                 let serial = signed.serial.clone();
                 self.logins.complete(signed).await?;
                 Ok(Finished::of(purpose, serial))
+            }
+            Purpose::GrantChange => {
+                let serial = signed.serial.clone();
+                let saved = self.grants.complete(signed).await?;
+                Ok(Finished {
+                    grant: Some(saved),
+                    ..Finished::of(purpose, serial)
+                })
             }
         }
     }

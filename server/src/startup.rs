@@ -18,7 +18,7 @@ use crate::{
     downloads::Downloads,
     enrol::Enrolment,
     error::{AppError, RequestError},
-    grants::Grants,
+    grants::{Grants, phone::PhoneGrants},
     http::{self, AppState},
     kv,
     login::{Logins, backchannel::BackChannel, oidc::Oidc},
@@ -195,6 +195,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
                 .route(
                     "/mp/certificates/{serial}/unlock",
                     web::post().to(http::mp::unlock),
+                )
+                .route(
+                    "/mp/certificates/{serial}/grants",
+                    web::get().to(http::grants::phone_overview),
+                )
+                .route(
+                    "/mp/certificates/{serial}/grants",
+                    web::post().to(http::grants::phone_change),
                 )
                 // The grant API: portals acting for a primary certificate's holder.
                 .route(
@@ -660,18 +668,6 @@ impl Application {
             BackChannel::new(core.store.clone(), oidc.clone(), clock.clone())
                 .context("cannot build the back-channel logout client")?,
         );
-        if settings.demo {
-            let id = crate::demo::seed(
-                core.store.clone(),
-                uploads.clone(),
-                fonts,
-                &sync,
-                clock.clone(),
-            )
-            .await
-            .context("cannot make the demo application")?;
-            println!("{}", crate::demo::instructions(&public_base, id));
-        }
         let demo = if settings.dev_mode {
             let demo = http::demo::DemoPortal::new(portals.clone(), &public_base)
                 .context("cannot build the demo portal's HTTP client")?;
@@ -680,7 +676,36 @@ impl Application {
         } else {
             None
         };
-        let signing = Arc::new(Signing::new(cosigner, enrolment.clone(), logins.clone()));
+        if let (true, Some(portal)) = (settings.demo, &demo) {
+            let ids = crate::demo::seed(
+                core.store.clone(),
+                uploads.clone(),
+                fonts,
+                &sync,
+                clock.clone(),
+            )
+            .await
+            .context("cannot make the demo applications")?;
+            // Registered now, so that the phone's grant screen lists its items at once.
+            portal
+                .register()
+                .await
+                .context("cannot register the demo portal")?;
+            println!("{}", crate::demo::instructions(&public_base, ids));
+        }
+        let phone_grants = Arc::new(PhoneGrants::new(
+            grants.clone(),
+            portals.clone(),
+            people.clone(),
+            cosigner.clone(),
+            clock.clone(),
+        ));
+        let signing = Arc::new(Signing::new(
+            cosigner,
+            enrolment.clone(),
+            logins.clone(),
+            phone_grants.clone(),
+        ));
         let state = AppState {
             authority: core.authority.clone(),
             store: core.store.clone(),
@@ -707,6 +732,7 @@ impl Application {
             people,
             portals,
             grants,
+            phone_grants,
             primaries: Arc::new(crate::certificates::Primaries::new(
                 core.store.clone(),
                 clock.clone(),

@@ -57,6 +57,8 @@ pub enum Purpose {
     ChangePin,
     /// Approval of a scan-to-log-in request (a `login_challenge` message).
     Login,
+    /// The primary holder's new item set for a sub-certificate (a `grant_change` message).
+    GrantChange,
 }
 
 impl Purpose {
@@ -67,6 +69,7 @@ impl Purpose {
             Self::VerifyPin => "verify_pin",
             Self::ChangePin => "change_pin",
             Self::Login => "login",
+            Self::GrantChange => "grant_change",
         }
     }
 }
@@ -583,7 +586,9 @@ fn ensure_usable(
     let standing = Standing::of(certificate, now);
     let usable = match purpose {
         Purpose::KeyEnrolment => standing == Standing::Pending,
-        Purpose::VerifyPin | Purpose::ChangePin | Purpose::Login => standing.in_force(),
+        Purpose::VerifyPin | Purpose::ChangePin | Purpose::Login | Purpose::GrantChange => {
+            standing.in_force()
+        }
     };
     if !usable {
         return Err(CosignError::NotUsable {

@@ -5,6 +5,8 @@
 //! replaced whole by each save and versioned, so that a portal can tell a changed grant
 //! (`grant_id`) and two saves from stale screens cannot both win.
 
+pub mod phone;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -163,6 +165,18 @@ pub struct GrantChange {
     pub grant_id: String,
     /// The new items; the locked defaults of the grantee's media type must be among them.
     pub items: Vec<ItemGrant>,
+    /// The grantor's signature of the change, when it was made on the phone.
+    pub signed: Option<SignedChange>,
+}
+
+/// A `grant_change` message and the grantor certificate's SM2 signature over it, kept in the
+/// audit entry of the change (base64).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignedChange {
+    /// The canonical message (`docs/split-key.md`).
+    pub message: String,
+    /// DER SM2 signature with the default distinguishing ID.
+    pub signature: String,
 }
 
 /// A grant set and since when its windows were last checked.
@@ -485,24 +499,32 @@ impl Grants {
         change: GrantChange,
         actor: &Actor,
     ) -> Result<Allowed, GrantError> {
-        let grantee = self
-            .store
-            .certificate(grantee)
-            .await?
-            .ok_or(GrantError::GranteeUnknown)?;
+        let grantee = self.grantee(grantee).await?;
         self.set(grantor, &grantee, portal, change, actor).await
     }
 
-    /// The primary `grantor` replaces `grantee`'s grant set at `portal` (audited with grantor,
-    /// grantee, the set before and after); what the grantee may do there afterwards.
-    pub async fn set(
+    /// The certificate `serial`, to be granted to.
+    pub async fn grantee(
+        &self,
+        serial: &CertificateSerial,
+    ) -> Result<CertificateRecord, GrantError> {
+        self.store
+            .certificate(serial)
+            .await?
+            .ok_or(GrantError::GranteeUnknown)
+    }
+
+    /// Checks `change` as [`Grants::set`] would save it, without saving: the grantor is the
+    /// primary in force, the grantee a sub-certificate of its employer in force, the items of
+    /// the portal's catalogue with sound windows and the grantee's locked defaults, and
+    /// `grant_id` current. The set as it stands and the new items, in catalogue order.
+    pub async fn check(
         &self,
         grantor: &CertificateRecord,
         grantee: &CertificateRecord,
         portal: &Portal,
-        change: GrantChange,
-        actor: &Actor,
-    ) -> Result<Allowed, GrantError> {
+        change: &GrantChange,
+    ) -> Result<(GrantSet, Vec<ItemGrant>), GrantError> {
         let now = self.clock.now();
         if !primary_in_force(grantor, now) {
             return Err(GrantError::NotPrimary);
@@ -517,13 +539,29 @@ impl Grants {
         if !standing.in_force() {
             return Err(GrantError::GranteeNotInForce { standing });
         }
-        let items = checked_items(grantee, portal, change.items, now)?;
+        let items = checked_items(grantee, portal, change.items.clone(), now)?;
         let before = self.store.grant_set(grantee.id, portal.id).await?;
         if before.grant_id() != change.grant_id {
             return Err(GrantError::Stale {
                 current: before.grant_id(),
             });
         }
+        Ok((before, items))
+    }
+
+    /// The primary `grantor` replaces `grantee`'s grant set at `portal` (audited with grantor,
+    /// grantee, the set before and after, and the grantor's signature of a change made on the
+    /// phone); what the grantee may do there afterwards.
+    pub async fn set(
+        &self,
+        grantor: &CertificateRecord,
+        grantee: &CertificateRecord,
+        portal: &Portal,
+        change: GrantChange,
+        actor: &Actor,
+    ) -> Result<Allowed, GrantError> {
+        let (before, items) = self.check(grantor, grantee, portal, &change).await?;
+        let now = self.clock.now();
         // An item withdrawn ends the grantee's sessions at this portal at once (DESIGN.md §9).
         let had = allowed(grantee, portal, &before, now).items;
         let keeps = allowed(
@@ -547,6 +585,7 @@ impl Grants {
                 "portal": portal.client_id,
                 "before": before.items,
                 "after": items,
+                "signed": change.signed,
             }),
         };
         let saved = self
@@ -917,6 +956,9 @@ mod tests {
         async fn portal(&self, _: &str) -> Result<Option<Portal>, StorageError> {
             Ok(None)
         }
+        async fn portals(&self) -> Result<Vec<Portal>, StorageError> {
+            Ok(Vec::new())
+        }
         async fn update_portal(
             &self,
             _: &str,
@@ -952,6 +994,7 @@ mod tests {
         let change = |grant_id: &str, codes: &[&str]| GrantChange {
             grant_id: grant_id.into(),
             items: codes.iter().map(|code| grant(code)).collect(),
+            signed: None,
         };
         let actor = Actor::Phone;
         let first = grants

@@ -68,10 +68,24 @@ impl DemoPortal {
         })
     }
 
+    /// Registers the portal now if this process has not yet.
+    pub async fn register(&self) -> anyhow::Result<()> {
+        self.registered().await.map(|_| ())
+    }
+
     /// Its client secret, registering the portal first if this process has not yet.
     async fn secret(&self) -> Option<&str> {
-        let registered = self
-            .secret
+        match self.registered().await {
+            Ok(secret) => Some(secret.as_str()),
+            Err(error) => {
+                tracing::error!(error = %error, "demo portal not registered");
+                None
+            }
+        }
+    }
+
+    async fn registered(&self) -> anyhow::Result<&String> {
+        self.secret
             .get_or_try_init(|| async {
                 let registered = self
                     .portals
@@ -97,14 +111,7 @@ impl DemoPortal {
                     .secret
                     .ok_or_else(|| anyhow::anyhow!("the demo portal has no secret"))
             })
-            .await;
-        match registered {
-            Ok(secret) => Some(secret.as_str()),
-            Err(error) => {
-                tracing::error!(error = %error, "demo portal not registered");
-                None
-            }
-        }
+            .await
     }
 }
 

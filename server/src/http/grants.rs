@@ -8,12 +8,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{AppState, principals::PortalLogin};
+use super::{
+    AppState,
+    principals::{MpSession, PortalLogin},
+};
 use crate::{
     ca::CertificateRecord,
     domain::CertificateSerial,
     error::AppError,
-    grants::{Allowed, GrantChange, GrantError, ItemGrant, SubCertificate},
+    grants::{
+        Allowed, GrantChange, GrantError, ItemGrant, SubCertificate,
+        phone::{PortalGrants, SavedGrant},
+    },
     portals::Portal,
 };
 
@@ -137,15 +143,7 @@ pub async fn items(
         .items
         .into_iter()
         .filter(|item| item.name.contains(needle))
-        .map(|item| ItemBody {
-            locked_note: item
-                .locked_for
-                .map(|media| format!("{}默认{}已授权并且不能修改", item.name, media.label_zh())),
-            locked_for: item.locked_for.map(|media| media.as_str().to_string()),
-            code: item.code,
-            name: item.name,
-            group: item.group,
-        })
+        .map(item_body)
         .collect();
     Ok(HttpResponse::Ok().json(body))
 }
@@ -160,6 +158,16 @@ pub struct ItemGrantBody {
     pub starts_at: Option<DateTime<Utc>>,
     /// In force until (exclusive); without end if absent.
     pub ends_at: Option<DateTime<Utc>>,
+}
+
+impl ItemGrantBody {
+    fn grant(self) -> ItemGrant {
+        ItemGrant {
+            code: self.code,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+        }
+    }
 }
 
 /// 保存授权: the sub-certificate's whole item set, replacing the old one.
@@ -202,15 +210,8 @@ pub async fn save(
     let body = body.into_inner();
     let change = GrantChange {
         grant_id: body.grant_id,
-        items: body
-            .items
-            .into_iter()
-            .map(|item| ItemGrant {
-                code: item.code,
-                starts_at: item.starts_at,
-                ends_at: item.ends_at,
-            })
-            .collect(),
+        items: body.items.into_iter().map(ItemGrantBody::grant).collect(),
+        signed: None,
     };
     let actor = crate::audit::Actor::Certificate(grantor.serial.to_string());
     let Allowed { items, grant_id } = state
@@ -224,4 +225,198 @@ pub async fn save(
         items,
         grant_id,
     }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mini-program: the primary holder's grant screen, and changes co-signed on the phone.
+
+/// A portal's catalogue on the phone's grant screen.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalItemsBody {
+    /// The portal's client id.
+    pub client_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its business items, in catalogue order.
+    pub items: Vec<ItemBody>,
+}
+
+/// What a sub-certificate may do at one portal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalGrantBody {
+    /// The portal's client id.
+    pub client_id: String,
+    /// The item codes it may do there now (granted ones in force and locked defaults).
+    pub items: Vec<String>,
+    /// The version of its grant set there, to send back with a change.
+    pub grant_id: String,
+}
+
+/// A sub-certificate on the phone's grant screen.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhoneSubCertificateBody {
+    /// As the 权限授权 table shows it (its `items` and `grant_id` are those of the first
+    /// portal; `grants` has every portal's).
+    #[serde(flatten)]
+    pub certificate: SubCertificateBody,
+    /// What it may do at each portal.
+    pub grants: Vec<PortalGrantBody>,
+}
+
+/// The primary holder's grant screen.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantOverviewBody {
+    /// The primary certificate.
+    pub serial: String,
+    /// The employer's USCC.
+    pub uscc: String,
+    /// The employer's name.
+    pub employer_name: String,
+    /// Every portal with a business-item catalogue.
+    pub portals: Vec<PortalItemsBody>,
+    /// The employer's sub-certificates in force, oldest first.
+    pub sub_certificates: Vec<PhoneSubCertificateBody>,
+}
+
+fn item_body(item: crate::portals::BusinessItem) -> ItemBody {
+    ItemBody {
+        locked_note: item
+            .locked_for
+            .map(|media| format!("{}默认{}已授权并且不能修改", item.name, media.label_zh())),
+        locked_for: item.locked_for.map(|media| media.as_str().to_string()),
+        code: item.code,
+        name: item.name,
+        group: item.group,
+    }
+}
+
+/// The grant screen of the signed-in person's primary certificate: each portal's catalogue and
+/// the employer's sub-certificates with what each may do at each portal.
+#[utoipa::path(get, path = "/api/v1/mp/certificates/{serial}/grants", tag = "grants",
+    params(("serial" = String, Path)), security(("mp_session" = [])),
+    responses((status = 200, body = GrantOverviewBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn phone_overview(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    user: MpSession,
+) -> Result<HttpResponse, AppError> {
+    let overview = state
+        .phone_grants
+        .overview(&user, &path.into_inner())
+        .await?;
+    let mut subs: Vec<PhoneSubCertificateBody> = Vec::new();
+    let mut portals = Vec::new();
+    for PortalGrants {
+        portal,
+        subs: portal_subs,
+    } in overview.portals
+    {
+        for sub in portal_subs {
+            let grant = PortalGrantBody {
+                client_id: portal.client_id.clone(),
+                items: sub.allowed.items.clone(),
+                grant_id: sub.allowed.grant_id.clone(),
+            };
+            let serial = sub.certificate.serial.to_string();
+            match subs.iter_mut().find(|s| s.certificate.serial == serial) {
+                Some(known) => known.grants.push(grant),
+                None => {
+                    let index = subs.len() + 1;
+                    subs.push(PhoneSubCertificateBody {
+                        certificate: SubCertificateBody::of(index, sub),
+                        grants: vec![grant],
+                    });
+                }
+            }
+        }
+        portals.push(PortalItemsBody {
+            client_id: portal.client_id,
+            name: portal.name,
+            items: portal.items.into_iter().map(item_body).collect(),
+        });
+    }
+    let grantor = overview.grantor;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(GrantOverviewBody {
+            serial: grantor.serial.to_string(),
+            uscc: grantor.uscc,
+            employer_name: grantor.unit_name,
+            portals,
+            sub_certificates: subs,
+        }))
+}
+
+/// A grant change made on the phone.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneGrantRequest {
+    /// The sub-certificate's serial.
+    pub grantee: String,
+    /// The portal's client id.
+    pub client_id: String,
+    /// The `grant_id` the screen showed for that sub-certificate and portal.
+    pub grant_id: String,
+    /// Every item it may do there from now on, the locked defaults of its media type included.
+    pub items: Vec<ItemGrantBody>,
+}
+
+/// Checks a grant change as a save would and opens a co-signing session of the primary
+/// certificate over its `grant_change` message; the phone completes it with the co-signing
+/// endpoints (PIN proof, then signature), which saves it.
+#[utoipa::path(post, path = "/api/v1/mp/certificates/{serial}/grants", tag = "grants",
+    params(("serial" = String, Path)), request_body = PhoneGrantRequest,
+    security(("mp_session" = [])),
+    responses((status = 201, body = super::keys::CosignSession),
+        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+        (status = 423, body = crate::error::ErrorBody)))]
+pub async fn phone_change(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<PhoneGrantRequest>,
+    user: MpSession,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let change = GrantChange {
+        grant_id: body.grant_id,
+        items: body.items.into_iter().map(ItemGrantBody::grant).collect(),
+        signed: None,
+    };
+    let opened = state
+        .phone_grants
+        .start(
+            &user,
+            &path.into_inner(),
+            &body.grantee,
+            &body.client_id,
+            change,
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(super::keys::CosignSession::from(opened)))
+}
+
+/// A grant change saved from the phone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedGrantBody {
+    /// The sub-certificate.
+    pub grantee: String,
+    /// The portal's client id.
+    pub client_id: String,
+    /// What it may do there now.
+    pub items: Vec<String>,
+    /// The new version of its grant set.
+    pub grant_id: String,
+}
+
+impl From<SavedGrant> for SavedGrantBody {
+    fn from(saved: SavedGrant) -> Self {
+        Self {
+            grantee: saved.grantee.to_string(),
+            client_id: saved.client_id,
+            items: saved.allowed.items,
+            grant_id: saved.allowed.grant_id,
+        }
+    }
 }

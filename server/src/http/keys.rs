@@ -179,7 +179,7 @@ pub struct SignatureRequest {
 /// What the signature completed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignatureResponse {
-    /// `key_enrolment`, `verify_pin`, `change_pin` or `login`.
+    /// `key_enrolment`, `verify_pin`, `change_pin`, `login` or `grant_change`.
     pub purpose: String,
     /// The certificate.
     pub serial: String,
@@ -189,6 +189,9 @@ pub struct SignatureResponse {
     /// For an enrolment: the phone's device token (shown once).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+    /// For a grant change: what the sub-certificate may do at the portal now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<super::grants::SavedGrantBody>,
 }
 
 /// Verifies the phone's final signature over the session's message and completes its purpose.
@@ -204,11 +207,16 @@ pub async fn signature(
 ) -> Result<HttpResponse, AppError> {
     let signature = decode("signature", &body.signature)?;
     let finished = state.signing.finish(&path.into_inner(), &signature).await?;
+    if finished.grant.is_some() {
+        // A withdrawn item ended the grantee's sessions: tell the portals now.
+        state.backchannel.flush().await;
+    }
     Ok(HttpResponse::Ok().json(SignatureResponse {
         purpose: finished.purpose.as_str().into(),
         serial: finished.serial.to_string(),
         certificate: finished.certificate_pem,
         device_token: finished.device_token,
+        grant: finished.grant.map(Into::into),
     }))
 }
 

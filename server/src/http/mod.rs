@@ -148,6 +148,8 @@ pub struct AppState {
     pub portals: Arc<Portals>,
     /// Item grants: what each certificate may do at each portal.
     pub grants: Arc<crate::grants::Grants>,
+    /// The primary holder's grants on the phone.
+    pub phone_grants: Arc<crate::grants::phone::PhoneGrants>,
     /// Staff choosing a new primary certificate.
     pub primaries: Arc<crate::certificates::Primaries>,
     /// QR login sessions.

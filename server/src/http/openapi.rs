@@ -88,6 +88,8 @@ use utoipa::OpenApi;
         super::grants::sub_certificates,
         super::grants::items,
         super::grants::save,
+        super::grants::phone_overview,
+        super::grants::phone_change,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         super::dev::clock,

@@ -174,6 +174,8 @@ pub trait PortalStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Portal, StorageError>;
     /// A portal by client id.
     async fn portal(&self, client_id: &str) -> Result<Option<Portal>, StorageError>;
+    /// Every portal, in the order they were registered.
+    async fn portals(&self) -> Result<Vec<Portal>, StorageError>;
     /// Replaces the secret digest and redirect URIs of an existing portal (the development
     /// demo portal, re-registered at every start).
     async fn update_portal(
@@ -425,6 +427,11 @@ impl Portals {
     /// A portal by client id.
     pub async fn get(&self, client_id: &str) -> Result<Option<Portal>, StorageError> {
         self.store.portal(client_id).await
+    }
+
+    /// Every portal, in the order they were registered.
+    pub async fn all(&self) -> Result<Vec<Portal>, StorageError> {
+        self.store.portals().await
     }
 
     /// The portal whose credentials these are: a confidential portal needs its secret, a

@@ -1,7 +1,8 @@
 //! `PortalStore` on sea-orm.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    sea_query::Expr,
 };
 
 use super::{
@@ -80,6 +81,17 @@ impl PortalStore for SeaStore {
             .map_err(unavailable)?
             .map(record)
             .transpose()
+    }
+
+    async fn portals(&self) -> Result<Vec<Portal>, StorageError> {
+        portal::Entity::find()
+            .order_by_asc(portal::COLUMN.id)
+            .all(self.db())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(record)
+            .collect()
     }
 
     async fn update_portal(

@@ -129,6 +129,7 @@ async fn a_primary_has_every_item_and_a_sub_only_what_its_primary_grants() {
             GrantChange {
                 grant_id: "v0".into(),
                 items: vec![grant("training"), grant("unit_info")],
+                signed: None,
             },
             &Actor::Phone,
         )
@@ -591,6 +592,7 @@ async fn a_grant_whose_window_ends_ends_the_sub_s_sessions() {
                     starts_at: None,
                     ends_at: Some(ends_at),
                 }],
+                signed: None,
             },
             &Actor::Phone,
         )
@@ -615,4 +617,234 @@ async fn a_grant_whose_window_ends_ends_the_sub_s_sessions() {
     assert_eq!(logout["sid"], claims.sid.as_str());
     // Once: the next sweep finds nothing new.
     assert_eq!(app.state.grants.sweep_ended_windows().await.unwrap(), 0);
+}
+
+/// A physical (USB key) sub-certificate has its media type's locked default from the start:
+/// the grant API's table shows 失业保险 for it, and no save takes it away or puts it in a window.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_physical_sub_shows_unemployment_insurance_and_cannot_lose_it() {
+    use mcert_server::{
+        ca::{HolderDraft, Role, UnitDraft},
+        domain::{PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
+    };
+    use reqwest::Method;
+    let app = app_without_workers().await;
+    let (client, secret) = portal_with_items(&app).await;
+    let portal = (client.as_str(), secret.as_str());
+    let (token, primary) = downloaded(&app, "13900139080", "openid-13900139080", PIN).await;
+    // The employer's USB key, issued from a CSR after the phone's certificate: a sub.
+    let usb = app
+        .state
+        .authority
+        .issue_physical(
+            &app.openssl_csr("usb-key"),
+            UnitDraft {
+                uscc: Uscc::parse("91440300708461136T").unwrap(),
+                name: UnitName::parse("昆明测试科技有限公司").unwrap(),
+            },
+            HolderDraft {
+                name: PersonName::parse("王五").unwrap(),
+                id_number: ResidentId::parse("532701198001013310").unwrap(),
+                phone: PhoneNumber::parse("13900139081").unwrap(),
+            },
+            &Actor::Operator("test".into()),
+        )
+        .await
+        .unwrap()
+        .record;
+    assert_eq!((usb.role, usb.media), (Role::Sub, MediaType::Physical));
+    let serial = usb.serial.to_string();
+
+    let (_, access) = logged_in(&app, portal, "openid employer grants", &token, &primary).await;
+    let listed = grant_api(&app, Method::GET, "/sub-certificates", &access, None).await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    let row = &listed.body[0];
+    assert_eq!(row["serial"], serial.as_str());
+    assert_eq!(row["media_type_zh"], "实体CA");
+    assert_eq!(row["certificate_type_zh"], "实体证书");
+    assert_eq!(row["holder_id_masked"], "5327*****3310");
+    assert_eq!(row["items"], serde_json::json!(["unemployment_insurance"]));
+    assert_eq!(row["grant_id"], "v0");
+
+    let path = format!("/sub-certificates/{serial}");
+    let save = |items: serde_json::Value| serde_json::json!({ "grant_id": "v0", "items": items });
+    for items in [
+        serde_json::json!([]),
+        serde_json::json!([{ "code": "unit_info" }]),
+        serde_json::json!([
+            { "code": "unemployment_insurance", "ends_at": "2099-01-01T00:00:00Z" }
+        ]),
+    ] {
+        let refused = grant_api(&app, Method::PUT, &path, &access, Some(save(items))).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (400, "grant_item_locked"),
+            "{:?}",
+            refused.body
+        );
+        assert_eq!(
+            refused.body["message"],
+            "失业保险默认实体CA已授权并且不能修改"
+        );
+    }
+    let unchanged = grant_api(&app, Method::GET, "/sub-certificates", &access, None).await;
+    assert_eq!(unchanged.body[0]["grant_id"], "v0", "nothing was stored");
+
+    let saved = grant_api(
+        &app,
+        Method::PUT,
+        &path,
+        &access,
+        Some(save(serde_json::json!([
+            { "code": "unit_info" },
+            { "code": "unemployment_insurance" }
+        ]))),
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{:?}", saved.body);
+    assert_eq!(
+        saved.body["items"],
+        serde_json::json!(["unit_info", "unemployment_insurance"])
+    );
+    let portal_record = app.state.portals.get(&client).await.unwrap().unwrap();
+    let now = app
+        .state
+        .grants
+        .now_at(&usb.serial, &portal_record)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.allowed.items, ["unit_info", "unemployment_insurance"]);
+}
+
+/// A grant change made on the phone: the primary's holder co-signs a `grant_change` message
+/// with the PIN; once the signature verifies the set is saved, and its audit entry keeps the
+/// message and signature, which OpenSSL verifies under the primary's certificate. A sub's
+/// holder, a stale screen and an unknown portal are refused before anything is signed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grant_changed_on_the_phone_is_signed_by_the_primary() {
+    use base64::{Engine as _, engine::general_purpose::STANDARD};
+    use mcert_signer::message::SignedMessage;
+    let app = app_without_workers().await;
+    let (client, secret) = portal_with_items(&app).await;
+    let (token, primary, sub) = primary_and_sub(&app, ["13900139090", "13900139091"]).await;
+
+    let overview = app
+        .get_json(
+            &format!("/api/v1/mp/certificates/{}/grants", primary.serial),
+            &token,
+        )
+        .await;
+    assert_eq!(overview.status, 200, "{:?}", overview.body);
+    let portals = overview.body["portals"].as_array().unwrap();
+    let listed = portals
+        .iter()
+        .find(|p| p["client_id"] == client.as_str())
+        .expect("the portal is on the grant screen");
+    assert_eq!(listed["items"][1]["locked_for"], "physical");
+    let row = &overview.body["sub_certificates"][0];
+    assert_eq!(row["serial"], sub.serial.as_str());
+    let grant = row["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["client_id"] == client.as_str())
+        .unwrap();
+    assert_eq!(grant["grant_id"], "v0");
+
+    let change = |grant_id: &str, portal: &str| {
+        serde_json::json!({
+            "grantee": sub.serial,
+            "client_id": portal,
+            "grant_id": grant_id,
+            "items": [{ "code": "training" }, { "code": "unit_info" }],
+        })
+    };
+    let path = format!("/api/v1/mp/certificates/{}/grants", primary.serial);
+    let as_sub = format!("/api/v1/mp/certificates/{}/grants", sub.serial);
+    for (path, body, status, code) in [
+        (&as_sub, change("v0", &client), 403, "grant_not_primary"),
+        (&path, change("v1", &client), 409, "grant_stale"),
+        (&path, change("v0", "p_nope"), 404, "grant_portal_unknown"),
+    ] {
+        let refused = app.post_json(path, &body, Some(&token)).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (status, code),
+            "{:?}",
+            refused.body
+        );
+    }
+
+    let session = app
+        .post_json(&path, &change("v0", &client), Some(&token))
+        .await;
+    assert_eq!(session.status, 201, "{:?}", session.body);
+    let Ok(SignedMessage::GrantChange(message)) =
+        SignedMessage::decode(&crate::phone::unb64(&session.body["message"]))
+    else {
+        panic!("a grant_change message: {:?}", session.body);
+    };
+    assert_eq!(message.serial, primary.serial);
+    assert_eq!(message.grantee_serial, sub.serial);
+    assert_eq!(message.client_id, client);
+    assert_eq!(message.portal_name, "就业彩云南");
+    assert_eq!(message.uscc, "91440300708461136T");
+    let codes: Vec<_> = message.items.iter().map(|i| i.code.as_str()).collect();
+    assert_eq!(codes, ["unit_info", "training"], "catalogue order");
+    assert_eq!(message.items[0].name, "单位基础信息维护");
+
+    let done = app
+        .cosign(&session.body, &primary.public_key, &primary.share, PIN)
+        .await
+        .unwrap();
+    assert_eq!(done["purpose"], "grant_change");
+    assert_eq!(done["grant"]["grantee"], sub.serial.as_str());
+    assert_eq!(
+        done["grant"]["items"],
+        serde_json::json!(["unit_info", "training"])
+    );
+    assert_eq!(done["grant"]["grant_id"], "v1");
+    let claims = login_claims(&app, &client, &secret, &token, &sub).await;
+    assert_eq!(claims.items.unwrap(), ["unit_info", "training"]);
+
+    // The audit entry keeps the primary's signature; OpenSSL verifies it under its certificate.
+    use sea_orm::{ConnectionTrait as _, Statement};
+    let db = app.db().await;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT actor, detail FROM audit_log WHERE action = 'grant.set'",
+        ))
+        .await
+        .unwrap()
+        .expect("the grant is audited");
+    assert_eq!(
+        row.try_get::<String>("", "actor").unwrap(),
+        format!("certificate:{}", primary.serial)
+    );
+    let detail: serde_json::Value =
+        serde_json::from_str(&row.try_get::<String>("", "detail").unwrap()).unwrap();
+    let signed_message = STANDARD
+        .decode(detail["signed"]["message"].as_str().unwrap())
+        .unwrap();
+    let signature = STANDARD
+        .decode(detail["signed"]["signature"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        signed_message,
+        crate::phone::unb64(&session.body["message"])
+    );
+    let certificate = record(&app, &primary).await;
+    let pem = app.path("primary.pem");
+    let der = certificate.der.as_ref().unwrap();
+    let text = {
+        use der::{Decode as _, EncodePem as _};
+        x509_cert::Certificate::from_der(der)
+            .unwrap()
+            .to_pem(der::pem::LineEnding::LF)
+            .unwrap()
+    };
+    std::fs::write(&pem, text).unwrap();
+    crate::helpers::openssl_verify_sm2(&app.path(""), &pem, &signed_message, &signature);
 }
