@@ -186,6 +186,101 @@ export interface ServerCertificate {
   default: boolean;
 }
 
+/** A business item of a portal's catalogue (事项). */
+export interface GrantCatalogueItem {
+  /** The code ID tokens carry. */
+  code: string;
+  /** 事项名称. */
+  name: string;
+  /** 分组. */
+  group: string | null;
+  /** `physical` or `mobile` when every sub-certificate of that media type has it for good. */
+  lockedFor: 'physical' | 'mobile' | null;
+  /** The note to show beside a locked item (失业保险默认实体CA已授权并且不能修改). */
+  lockedNote: string | null;
+}
+
+/** A portal whose items the primary holder grants. */
+export interface GrantPortal {
+  clientId: string;
+  name: string;
+  items: GrantCatalogueItem[];
+}
+
+/** What a sub-certificate may do at one portal. */
+export interface PortalGrant {
+  clientId: string;
+  /** The item codes it may do there now (granted ones in force and locked defaults). */
+  items: string[];
+  /** The version of its grant set there; a change must name it. */
+  grantId: string;
+}
+
+/** A sub-certificate as the 权限授权 table shows it. */
+export interface SubCertificate {
+  /** 序号, from 1. */
+  index: number;
+  serial: string;
+  /** `mobile` or `physical`. */
+  mediaType: string;
+  /** 介质类型: 手机CA or 实体CA. */
+  mediaTypeZh: string;
+  /** 证书类型名称. */
+  certificateTypeZh: string;
+  /** 绑定时间, RFC 3339. */
+  boundAt: string;
+  /** 绑定人身份证号, masked (5327*****3311). */
+  holderIdMasked: string;
+  holderName: string;
+  /** What it may do at each portal. */
+  grants: PortalGrant[];
+}
+
+/** The primary holder's grant screen ({@link McertClient.grants}). */
+export interface GrantOverview {
+  /** The primary certificate. */
+  serial: string;
+  uscc: string;
+  employerName: string;
+  portals: GrantPortal[];
+  subCertificates: SubCertificate[];
+}
+
+/** One item of a grant change: a code, optionally within a window. */
+export interface ItemGrantInput {
+  code: string;
+  /** In force from (at once if absent). */
+  startsAt?: Date;
+  /** In force until, exclusive (without end if absent). */
+  endsAt?: Date;
+}
+
+/** A sub-certificate's whole new item set at one portal ({@link McertClient.changeGrants}). */
+export interface GrantChangeInput {
+  /** The sub-certificate's serial. */
+  grantee: string;
+  /** The portal's client id. */
+  clientId: string;
+  /** The `grantId` the screen showed for that sub-certificate and portal. */
+  grantId: string;
+  /** Every item from now on, the locked defaults of its media type included. */
+  items: (string | ItemGrantInput)[];
+}
+
+/** A grant change co-signed on the phone and saved. */
+export interface GrantSaved {
+  grantee: string;
+  clientId: string;
+  /** What the sub-certificate may do at the portal now. */
+  items: string[];
+  /** The new version of its grant set. */
+  grantId: string;
+  /** The `grant_change` message the primary's key signed. */
+  message: Uint8Array;
+  /** The DER SM2 signature over it, valid under the primary certificate's key. */
+  signature: Uint8Array;
+}
+
 /**
  * The real-name steps again, as unlocking a certificate and downloading one again need them:
  * a fresh face verification and an SMS code to a bound phone.
@@ -392,6 +487,81 @@ function booleanField(body: unknown, name: string): boolean {
   const value = isObject(body) ? body[name] : undefined;
   if (typeof value !== 'boolean') throw invalidResponse(`缺少字段 ${name}`);
   return value;
+}
+
+function stringArray(body: unknown, name: string): string[] {
+  const value = isObject(body) ? body[name] : undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw invalidResponse(`缺少字段 ${name}`);
+  }
+  return value as string[];
+}
+
+function arrayField(body: unknown, name: string): unknown[] {
+  const value = isObject(body) ? body[name] : undefined;
+  if (!Array.isArray(value)) throw invalidResponse(`缺少字段 ${name}`);
+  return value;
+}
+
+function nullableString(body: unknown, name: string): string | null {
+  const value = isObject(body) ? body[name] : undefined;
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'string') throw invalidResponse(`字段 ${name} 不是字符串`);
+  return value;
+}
+
+function grantOverviewOf(body: unknown): GrantOverview {
+  const portalGrant = (grant: unknown): PortalGrant => ({
+    clientId: stringField(grant, 'client_id'),
+    items: stringArray(grant, 'items'),
+    grantId: stringField(grant, 'grant_id'),
+  });
+  return {
+    serial: canonicalSerial(stringField(body, 'serial')),
+    uscc: stringField(body, 'uscc'),
+    employerName: stringField(body, 'employer_name'),
+    portals: arrayField(body, 'portals').map((portal) => ({
+      clientId: stringField(portal, 'client_id'),
+      name: stringField(portal, 'name'),
+      items: arrayField(portal, 'items').map((item) => {
+        const lockedFor = nullableString(item, 'locked_for');
+        if (lockedFor !== null && lockedFor !== 'physical' && lockedFor !== 'mobile') {
+          throw invalidResponse(`未知的介质类型 ${lockedFor}`);
+        }
+        return {
+          code: stringField(item, 'code'),
+          name: stringField(item, 'name'),
+          group: nullableString(item, 'group'),
+          lockedFor,
+          lockedNote: nullableString(item, 'locked_note'),
+        };
+      }),
+    })),
+    subCertificates: arrayField(body, 'sub_certificates').map((sub) => {
+      const index = isObject(sub) ? sub.index : undefined;
+      if (typeof index !== 'number') throw invalidResponse('缺少字段 index');
+      return {
+        index,
+        serial: canonicalSerial(stringField(sub, 'serial')),
+        mediaType: stringField(sub, 'media_type'),
+        mediaTypeZh: stringField(sub, 'media_type_zh'),
+        certificateTypeZh: stringField(sub, 'certificate_type_zh'),
+        boundAt: stringField(sub, 'bound_at'),
+        holderIdMasked: stringField(sub, 'holder_id_masked'),
+        holderName: stringField(sub, 'holder_name'),
+        grants: arrayField(sub, 'grants').map(portalGrant),
+      };
+    }),
+  };
+}
+
+/** Unix seconds of an optional window end, checked to be a date. */
+function windowSeconds(date: Date | undefined, what: string): number | null {
+  if (date === undefined) return null;
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+    throw new McertError(ClientErrorCode.GrantInvalid, `授权${what}不是有效的时间`);
+  }
+  return Math.floor(date.getTime() / 1000);
 }
 
 function personOf(body: unknown): Person {
@@ -1082,6 +1252,86 @@ export class McertClient {
       return entry;
     }
     throw new McertError(ClientErrorCode.LoginNotScanned, '请先扫描网站登录页面上的二维码');
+  }
+
+  /**
+   * The grant screen (事项授权) of the primary certificate `serial` held by the signed-in
+   * person: every portal's catalogue and the employer's sub-certificates with what each may do
+   * at each portal.
+   *
+   * @throws {McertError} `serial_invalid`; {@link McertApiError} `certificate_not_held` (403),
+   *   `grant_not_primary` (403: a sub-certificate cannot grant).
+   */
+  async grants(serial: string): Promise<GrantOverview> {
+    const path = `/api/v1/mp/certificates/${canonicalSerial(serial)}/grants`;
+    return grantOverviewOf(await this.mpCall('GET', path));
+  }
+
+  /**
+   * Replaces a sub-certificate's item set at one portal, co-signed with the primary
+   * certificate `serial` stored on this phone and the PIN: the server checks the change and
+   * opens a co-signing session over a `grant_change` message; before the PIN is used, the
+   * message must name this certificate, the grantee, the portal, the `grantId` and exactly the
+   * items asked for (else `unexpected_message` and nothing is signed). Once the signature
+   * verifies the server saves the set; withdrawn items end the grantee's sessions at once.
+   *
+   * @throws {McertError} `pin_format`, `grant_invalid`, `certificate_not_on_device`,
+   *   `unexpected_message`; {@link McertApiError} `grant_not_primary`, `grant_grantee_unknown`,
+   *   `grant_grantee_primary`, `grant_item_unknown`, `grant_item_twice`, `grant_item_locked`,
+   *   `grant_window_invalid`, `grant_stale` (409: refresh and change again),
+   *   `grant_portal_unknown`, `pin_incorrect` (with `remainingAttempts`), `key_locked`.
+   */
+  async changeGrants(serial: string, change: GrantChangeInput, pin: string): Promise<GrantSaved> {
+    checkPinFormat(pin);
+    if (!isObject(change) || !Array.isArray(change.items)) {
+      throw new McertError(ClientErrorCode.GrantInvalid, '授权内容不完整：须给出子证书、门户和事项');
+    }
+    const items = change.items.map((item) => {
+      const input: ItemGrantInput = typeof item === 'string' ? { code: item } : item;
+      if (!isObject(input) || typeof input.code !== 'string' || input.code === '') {
+        throw new McertError(ClientErrorCode.GrantInvalid, '事项代码不能为空');
+      }
+      return {
+        code: input.code,
+        starts_at: windowSeconds(input.startsAt, '开始时间'),
+        ends_at: windowSeconds(input.endsAt, '结束时间'),
+      };
+    });
+    const grantee = canonicalSerial(change.grantee);
+    const record = await this.record(serial);
+    const session = cosignSession(
+      await this.mpCall('POST', `/api/v1/mp/certificates/${record.serial}/grants`, {
+        grantee,
+        client_id: change.clientId,
+        grant_id: change.grantId,
+        items: items.map((item) => ({
+          code: item.code,
+          starts_at: item.starts_at === null ? null : new Date(item.starts_at * 1000).toISOString(),
+          ends_at: item.ends_at === null ? null : new Date(item.ends_at * 1000).toISOString(),
+        })),
+      }),
+    );
+    const fields = this.expectMessage(session, 'grant_change', record.serial, '应为事项授权');
+    if (!sameSerial(fields.grantee_serial, grantee)) throw unexpectedMessage('子证书不一致');
+    if (fields.client_id !== change.clientId) throw unexpectedMessage('门户不一致');
+    if (fields.grant_id !== change.grantId) throw unexpectedMessage('授权版本不一致');
+    const key = (item: { code: string; starts_at: number | null; ends_at: number | null }) =>
+      `${item.code}\u0000${item.starts_at}\u0000${item.ends_at}`;
+    const asked = items.map(key).sort();
+    const signed = fields.items.map(key).sort();
+    if (asked.length !== signed.length || asked.some((k, i) => k !== signed[i])) {
+      throw unexpectedMessage('授权事项不一致');
+    }
+    const outcome = await this.cosignWith(record, session, pin);
+    const saved = outcome.result.grant;
+    return {
+      grantee: canonicalSerial(stringField(saved, 'grantee')),
+      clientId: stringField(saved, 'client_id'),
+      items: stringArray(saved, 'items'),
+      grantId: stringField(saved, 'grant_id'),
+      message: session.message,
+      signature: outcome.signature,
+    };
   }
 
   /**

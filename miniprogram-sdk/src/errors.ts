@@ -212,6 +212,8 @@ export const ClientErrorCode = {
   LoginNotScanned: 'login_not_scanned',
   /** {@link McertClient.confirmLogin} with a code that is not one of the scan's choices. */
   LoginMatchInvalid: 'login_match_invalid',
+  /** {@link McertClient.changeGrants} with an item without a code or a window that is no date. */
+  GrantInvalid: 'grant_invalid',
 } as const;
 
 /**
@@ -297,6 +299,28 @@ export const ServerErrorCode = {
    * for another session, or altered); not counted as a wrong PIN.
    */
   CosignRoundUndecryptable: 'cosign_round_undecryptable',
+  /** 403: only the employer's primary certificate in force grants items (子证书看不到这个功能). */
+  GrantNotPrimary: 'grant_not_primary',
+  /** 404: the grantee is not a sub-certificate of this employer. */
+  GrantGranteeUnknown: 'grant_grantee_unknown',
+  /** 400: the grantee is the primary certificate, which may do every item. */
+  GrantGranteePrimary: 'grant_grantee_primary',
+  /** 409: the grantee is revoked, expired or not downloaded. */
+  GrantGranteeNotInForce: 'grant_grantee_not_in_force',
+  /** 400: an item that is not in the portal's catalogue. */
+  GrantItemUnknown: 'grant_item_unknown',
+  /** 400: an item twice in one set. */
+  GrantItemTwice: 'grant_item_twice',
+  /** 400: a locked default of the grantee's media type left out (失业保险默认实体CA已授权…). */
+  GrantItemLocked: 'grant_item_locked',
+  /** 400: a grant window that ends before it starts, or has already ended. */
+  GrantWindowInvalid: 'grant_window_invalid',
+  /** 409: the grant set changed since the screen showed it; refresh and change again. */
+  GrantStale: 'grant_stale',
+  /** 404: no portal has this client id. */
+  GrantPortalUnknown: 'grant_portal_unknown',
+  /** 400: the signature was not over a grant change the server can save; start again. */
+  GrantChangeMismatch: 'grant_change_mismatch',
 } as const;
 
 /**

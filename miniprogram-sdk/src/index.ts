@@ -39,6 +39,8 @@ export {
 export type {
   CosignRound,
   GeneratedShare,
+  GrantChangeFields,
+  GrantedItemFields,
   InstantiateResult,
   KeyCheckFields,
   KeyEnrolmentFields,
@@ -70,6 +72,12 @@ export type {
   CosignResult,
   CosignSession,
   Employer,
+  GrantCatalogueItem,
+  GrantChangeInput,
+  GrantOverview,
+  GrantPortal,
+  GrantSaved,
+  ItemGrantInput,
   KeyStatus,
   LoginCertificate,
   LoginInitiator,
@@ -81,9 +89,11 @@ export type {
   Person,
   PhoneBinding,
   PhoneCodeSent,
+  PortalGrant,
   RealNameInput,
   Reverification,
   ServerCertificate,
+  SubCertificate,
   UnlockInput,
 } from './client';
 export {

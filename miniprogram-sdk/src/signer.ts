@@ -115,12 +115,36 @@ export interface KeyCheckFields {
   issued_at: number;
 }
 
+/** One item of a `grant_change` message; times are Unix seconds. */
+export interface GrantedItemFields {
+  code: string;
+  name: string;
+  starts_at: number | null;
+  ends_at: number | null;
+}
+
+/** Fields of a `grant_change` message (事项授权): the grantee's whole new item set at a portal. */
+export interface GrantChangeFields {
+  /** The granting (primary) certificate. */
+  serial: string;
+  uscc: string;
+  employer_name: string;
+  grantee_serial: string;
+  client_id: string;
+  portal_name: string;
+  /** The version of the set it replaces. */
+  grant_id: string;
+  items: GrantedItemFields[];
+  issued_at: number;
+}
+
 /** A canonical signed message as `message_describe` renders it, for display and checks. */
 export type MessageDescription =
   | { version: 2; kind: 'key_enrolment'; fields: KeyEnrolmentFields }
   | { version: 2; kind: 'login_challenge'; fields: LoginChallengeFields }
   | { version: 2; kind: 'seal_request'; fields: SealRequestFields }
-  | { version: 2; kind: 'key_check'; fields: KeyCheckFields };
+  | { version: 2; kind: 'key_check'; fields: KeyCheckFields }
+  | { version: 2; kind: 'grant_change'; fields: GrantChangeFields };
 
 /** The signer operations, synchronous once loaded. Inputs are never modified. */
 export interface Signer {

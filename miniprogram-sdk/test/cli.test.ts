@@ -4,7 +4,6 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,10 +14,9 @@ import {
   approvedApplication,
   resendIntervalPassed,
 } from './helpers/applications';
+import { type Run, runCli } from './helpers/cli';
 import { type RunningServer, createTicket, startServer } from './helpers/server';
-import { PACKAGE_ROOT, WASM_PATH } from './helpers/wasm';
-
-const CLI = resolve(PACKAGE_ROOT, 'dist', 'cli', 'mcert-phone.js');
+import { PACKAGE_ROOT } from './helpers/wasm';
 
 let server: RunningServer;
 let workDir: string;
@@ -39,42 +37,15 @@ after(async () => {
   if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
 });
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /**
- * Runs the command (`cli`, else the built one) with a clean PIN environment; `input` is piped to
- * stdin; a variable set to undefined in `env` is left out.
+ * Runs the command (`cli`, else the built one) in the work directory with a clean PIN
+ * environment; `input` is piped to stdin; a variable set to undefined in `env` is left out.
  */
 function phone(
   args: string[],
   options: { env?: { [name: string]: string | undefined }; input?: string; cli?: string } = {},
 ): Promise<Run> {
-  const env: { [name: string]: string | undefined } = {
-    ...process.env,
-    MCERT_SIGNER_WASM: WASM_PATH,
-  };
-  delete env.MCERT_PIN;
-  delete env.MCERT_NEW_PIN;
-  delete env.MCERT_SERVER;
-  delete env.MCERT_PHONE_STATE;
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
-      cwd: workDir,
-      env: { ...env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+  return runCli(args, { ...options, cwd: workDir });
 }
 
 function ok(run: Run): Run {

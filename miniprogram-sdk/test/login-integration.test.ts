@@ -8,10 +8,9 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import {
@@ -22,6 +21,7 @@ import {
   initiatorText,
 } from '../src/index';
 import { type Application, approvedApplication } from './helpers/applications';
+import { type Run, runCliAs } from './helpers/cli';
 import { apiError, boundAgent, readyEmployer } from './helpers/mp-account';
 import { type TestPhone, lastExchange } from './helpers/phone';
 import {
@@ -34,10 +34,8 @@ import {
 } from './helpers/portal';
 import { type RunningServer, startServer } from './helpers/server';
 import { opensslVerifies, smCryptoVerifies } from './helpers/verify';
-import { PACKAGE_ROOT, WASM_PATH } from './helpers/wasm';
 
 const PIN = '246810';
-const CLI = resolve(PACKAGE_ROOT, 'dist', 'cli', 'mcert-phone.js');
 
 interface Agent {
   application: Application;
@@ -243,39 +241,10 @@ test('a wrong PIN is counted and can be retried within the same login', async ()
   assert.equal((await collect(session.id)).status, 200);
 });
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `mcert-phone` with a state file holding a copy of the test phone's storage. */
+/** `mcert-phone` as the agent's phone. */
 async function mcertPhone(args: string[], env: { [name: string]: string } = {}): Promise<Run> {
   const { phone, openid } = await agent;
-  const state = join(workDir, `phone-${nonce()}.json`);
-  // The phone's storage, and the openid mcert-phone signs in again with (as wx.login would).
-  const snapshot = { ...phone.storage.snapshot(), 'mcert-phone:openid': openid };
-  writeFileSync(state, JSON.stringify(snapshot), { mode: 0o600 });
-  const inherited: { [name: string]: string | undefined } = {
-    ...process.env,
-    MCERT_SIGNER_WASM: WASM_PATH,
-  };
-  delete inherited.MCERT_PIN;
-  delete inherited.MCERT_SERVER;
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(
-      process.execPath,
-      [CLI, ...args, '--state', state, '--server', server.baseUrl],
-      { cwd: workDir, env: { ...inherited, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
-    child.stdin.end('');
-  });
+  return runCliAs(phone, openid, server, workDir, args, env);
 }
 
 test('mcert-phone scan shows the login, declines, or confirms with the PIN', async () => {

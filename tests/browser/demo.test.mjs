@@ -5,7 +5,9 @@
  * run in `miniprogram-sdk/` through a shell (login, verify, bind, download), Chromium opens the
  * printed demo portal and clicks 扫码登录, the QR text is read under 二维码内容 and the number
  * from the page, the printed `scan` line runs with both filled in, and the portal then shows the
- * demo employer.
+ * demo employer. Then the printed grant steps: the sub-certificate of the second application is
+ * downloaded, granted one item with `mcert-phone grants set`, logs in and the portal shows that
+ * item alone; withdrawing it signs the portal out.
  *
  * Needs: the server binary (`MCERT_SERVER_BIN`, else `$CARGO_TARGET_DIR/debug/mcert-server`),
  * cargo (the printed build makes the signer module), and the SDK's test build for its server
@@ -93,12 +95,29 @@ function shell(line, cwd, env) {
   });
 }
 
+/**
+ * Clicks 扫码登录 on the demo portal, reads the QR text under 二维码内容 and the number the
+ * page shows, and fills them into the printed `scan` line.
+ */
+async function fillScan(page, line) {
+  await page.getByRole('link', { name: '扫码登录' }).click();
+  await page.waitForSelector('main[data-state="waiting"]');
+  await page.getByText('二维码内容').click();
+  const qrText = (await page.locator('details', { hasText: '二维码内容' }).locator('code').innerText()).trim();
+  assert.match(qrText, /\/q\/[A-Za-z0-9_-]{22}$/);
+  assert.ok(qrText.startsWith(`${server.baseUrl}/q/`), `a QR of this server: ${qrText}`);
+  const number = /点选数字\s*(\d+)/.exec(await page.locator('#detail').innerText())?.[1];
+  assert.ok(number, 'the page shows the number to choose on the phone');
+  assert.ok(line.includes("'<QR text>'") && line.includes('<number on the page>'), line);
+  return line.replace("'<QR text>'", `'${qrText}'`).replace('<number on the page>', number);
+}
+
 function ok(line, run) {
   assert.equal(run.status, 0, `${line}\nexit ${run.status}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
   return run.stdout;
 }
 
-test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, the employer shown', async () => {
+test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, a grant to the sub-certificate', async () => {
   const steps = await printedSteps();
   assert.equal(new URL(steps.portal).origin, server.baseUrl, 'the steps name the bound address');
 
@@ -140,17 +159,7 @@ test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, the 
   const page = await browser.newPage(VIEWPORTS[1]);
   const problems = await watchProblems(page);
   await page.goto(steps.portal);
-  await page.getByRole('link', { name: '扫码登录' }).click();
-  await page.waitForSelector('main[data-state="waiting"]');
-  await page.getByText('二维码内容').click();
-  const qrText = (await page.locator('details', { hasText: '二维码内容' }).locator('code').innerText()).trim();
-  assert.match(qrText, /\/q\/[A-Za-z0-9_-]{22}$/);
-  assert.ok(qrText.startsWith(`${server.baseUrl}/q/`), `a QR of this server: ${qrText}`);
-  const number = /点选数字\s*(\d+)/.exec(await page.locator('#detail').innerText())?.[1];
-  assert.ok(number, 'the page shows the number to choose on the phone');
-
-  assert.ok(steps.scan.includes("'<QR text>'") && steps.scan.includes('<number on the page>'), steps.scan);
-  const scan = steps.scan.replace("'<QR text>'", `'${qrText}'`).replace('<number on the page>', number);
+  const scan = await fillScan(page, steps.scan);
   assert.match(ok(scan, await shell(scan, SDK, env)), /已确认登录 \/ login confirmed: /);
 
   await page.waitForURL(steps.portal, { timeout: 15_000 });
@@ -158,10 +167,51 @@ test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, the 
   await employer.waitFor();
   assert.equal(await employer.innerText(), DEMO_EMPLOYER);
   assert.equal(await page.locator('#holder').innerText(), '张三');
+  assert.match(await page.locator('#certificate').innerText(), /（主证书）$/);
+
+  // Item grants: the second application's certificate is a sub-certificate; the primary grants
+  // it one item on the phone, the sub logs in with exactly that item, and withdrawing it ends
+  // the portal's session.
+  assert.equal(steps.later.length, 9, steps.later.join('\n'));
+  const [login2, verify2, bind2, download2, list, grant, subScan, withdraw, again] = steps.later;
+  // The second agent's phone keeps its state in the file the lines name, put in workDir here.
+  const subState = (line) => {
+    assert.ok(line.endsWith(' --state sub-phone.json'), line);
+    return line.replace(/ --state sub-phone\.json$/, ` --state ${join(workDir, 'sub-phone.json')}`);
+  };
+  assert.match(ok(login2, await shell(subState(login2), SDK, env)), /已登录 \/ signed in: agent2/);
+  assert.match(ok(verify2, await shell(subState(verify2), SDK, env)), /实名认证通过 \/ verified: 王五/);
+  assert.match(ok(bind2, await shell(subState(bind2), SDK, env)), /手机号已绑定 \/ phone bound: 13800138001/);
+  const subSerial = /certificate enrolled: ([0-9A-F]+)/.exec(
+    ok(download2, await shell(subState(download2), SDK, env)),
+  )?.[1];
+  assert.ok(subSerial, 'the sub-certificate was downloaded');
+  assert.match(ok(list, await shell(list, SDK, env)), new RegExp(`1\\. ${subSerial}  手机CA`));
+  const forSub = (line) => {
+    assert.ok(line.includes('<sub serial>'), line);
+    return line.replaceAll('<sub serial>', subSerial);
+  };
+  assert.match(
+    ok(grant, await shell(forSub(grant), SDK, env)),
+    /已保存授权 \/ grants saved \(v1\): 单位基础信息维护 \(unit_info\)$/m,
+  );
+
+  await page.getByRole('link', { name: '退出登录' }).click();
+  await page.waitForSelector('#login');
+  const subLogin = subState(await fillScan(page, subScan));
+  assert.match(ok(subLogin, await shell(subLogin, SDK, env)), /已确认登录 \/ login confirmed: /);
+  await page.waitForURL(steps.portal, { timeout: 15_000 });
+  await page.locator('#items').waitFor();
+  assert.match(await page.locator('#certificate').innerText(), new RegExp(`${subSerial}（子证书）`));
+  assert.equal(await page.locator('#items').innerText(), '单位基础信息维护');
+
+  assert.match(ok(withdraw, await shell(forSub(withdraw), SDK, env)), /grants saved \(v2\): （无 \/ none）/);
+  await page.reload();
+  await page.waitForSelector('#login');
+  assert.equal(await page.locator('#employer').count(), 0, 'the portal signed the sub out');
   assert.deepEqual(problems, []);
   await page.close();
 
   // Not run: downloading again waits out the SMS minute after `bind`'s code.
-  assert.equal(steps.later.length, 1);
-  assert.match(steps.later[0], /^node dist\/cli\/mcert-phone\.js download \d+ --pin \d{6} --phone 13800138000$/);
+  assert.match(again, /^node dist\/cli\/mcert-phone\.js download \d+ --pin \d{6} --phone 13800138000$/);
 });

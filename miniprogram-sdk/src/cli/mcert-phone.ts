@@ -16,6 +16,8 @@ import { parseArgs } from 'node:util';
 
 import {
   type CertificateInfo,
+  type GrantOverview,
+  type ItemGrantInput,
   type LoginScan,
   type ServerCertificate,
   type KeyValueStorage,
@@ -178,7 +180,7 @@ class Prompter {
   }
 }
 
-type Values = { [name: string]: string | boolean | undefined };
+type Values = { [name: string]: string | boolean | (string | boolean)[] | undefined };
 
 /** What a command gets to work with. */
 interface Context {
@@ -200,6 +202,8 @@ interface Context {
 
 interface OptionSpec {
   type: 'string' | 'boolean';
+  /** A string option that may be given more than once. */
+  multiple?: boolean;
   description: string;
 }
 
@@ -411,6 +415,53 @@ async function loginSerialFrom(
   return chosen.serial;
 }
 
+const PRIMARY_OPTION: OptionSpec = {
+  type: 'string',
+  description:
+    '授权用的主证书（默认：本机上的主证书）/ the primary certificate that grants (default: the primary on this phone)',
+};
+
+/** `--primary`, else the one primary certificate of the person that is on this phone. */
+async function primaryFrom(context: Context, client: McertClient): Promise<string> {
+  const given = stringValue(context.values, 'primary');
+  if (given !== undefined) return given;
+  const onPhone = new Set((await client.certificates()).map((c) => c.serial));
+  const primaries = (await client.serverCertificates()).filter(
+    (c) => c.role === 'primary' && c.status === 'active' && onPhone.has(c.serial),
+  );
+  if (primaries.length === 1) return primaries[0].serial;
+  throw new UsageError(
+    primaries.length === 0
+      ? '本机没有在用的主证书：只有主证书可以进行事项授权 / no primary certificate in force on this phone: only the primary grants items'
+      : '本机有多张主证书，请用 --primary 指定 / several primary certificates: choose one with --primary',
+  );
+}
+
+/** The names of `codes` in the portal's catalogue, `名称 (code)`. */
+function itemNames(overview: GrantOverview, clientId: string, codes: string[]): string {
+  const portal = overview.portals.find((p) => p.clientId === clientId);
+  if (codes.length === 0) return '（无 / none）';
+  return codes
+    .map((code) => {
+      const name = portal?.items.find((item) => item.code === code)?.name;
+      return name === undefined ? code : `${name} (${code})`;
+    })
+    .join('、');
+}
+
+/** `CODE` or `CODE@TIME`: the item until TIME (ISO 8601, e.g. 2027-01-01T00:00:00+08:00). */
+function itemGrantOf(text: string): ItemGrantInput {
+  const at = text.lastIndexOf('@');
+  if (at < 0) return { code: text.trim() };
+  const endsAt = new Date(text.slice(at + 1).trim());
+  if (Number.isNaN(endsAt.getTime())) {
+    throw new UsageError(
+      `“${text}”的截止时间无法识别，请写成 CODE@2027-01-01T00:00:00+08:00 / cannot read the end time of "${text}"`,
+    );
+  }
+  return { code: text.slice(0, at).trim(), endsAt };
+}
+
 /** `dev:<openid>:<nonce>`: each development code signs in once, like a `wx.login` code. */
 function devLoginCode(openid: string): string {
   const nonce = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) =>
@@ -582,6 +633,161 @@ const COMMANDS: Command[] = [
     async run() {
       // Dispatched in main() to verify-pin / change-pin.
       throw new UsageError('pin verify | pin change');
+    },
+  },
+  {
+    name: 'grants list',
+    summary:
+      '事项授权：列出本单位的子证书及各门户已授权事项 / item grants: the sub-certificates and what each may do',
+    usage: 'grants list [--primary S]',
+    options: { primary: PRIMARY_OPTION },
+    async run(context) {
+      const client = await context.client();
+      const overview = await client.grants(await primaryFrom(context, client));
+      if (context.values.json === true) {
+        context.out(JSON.stringify(overview));
+        return;
+      }
+      context.out(`${overview.employerName}（${overview.uscc}）主证书 / primary ${overview.serial}`);
+      if (overview.subCertificates.length === 0) {
+        context.out('本单位还没有子证书 / no sub-certificates yet');
+        return;
+      }
+      for (const sub of overview.subCertificates) {
+        context.out(
+          `${sub.index}. ${sub.serial}  ${sub.mediaTypeZh}  ${sub.certificateTypeZh}  ` +
+            `${sub.holderName} ${sub.holderIdMasked}  绑定时间 / bound ${sub.boundAt}`,
+        );
+        for (const grant of sub.grants) {
+          const portal = overview.portals.find((p) => p.clientId === grant.clientId);
+          context.out(
+            `   ${portal?.name ?? grant.clientId} (${grant.clientId}, ${grant.grantId}): ` +
+              itemNames(overview, grant.clientId, grant.items),
+          );
+        }
+      }
+    },
+  },
+  {
+    name: 'grants show',
+    summary:
+      '事项授权：一张子证书在各门户的事项（含未授权与锁定事项）/ item grants: one sub-certificate, item by item',
+    usage: 'grants show <serial> [--primary S]',
+    arguments: ['serial'],
+    options: { primary: PRIMARY_OPTION },
+    async run(context) {
+      const client = await context.client();
+      const overview = await client.grants(await primaryFrom(context, client));
+      const sub = overview.subCertificates.find(
+        (s) => s.serial === context.args[0].trim().toUpperCase(),
+      );
+      if (sub === undefined) {
+        throw new UsageError(
+          `本单位没有在用的子证书 ${context.args[0]} / no sub-certificate ${context.args[0]} in force`,
+        );
+      }
+      if (context.values.json === true) {
+        context.out(JSON.stringify({ ...sub, portals: overview.portals }));
+        return;
+      }
+      context.out(
+        `子证书 / sub-certificate ${sub.serial}  ${sub.mediaTypeZh}  ${sub.holderName} ${sub.holderIdMasked}`,
+      );
+      for (const grant of sub.grants) {
+        const portal = overview.portals.find((p) => p.clientId === grant.clientId);
+        context.out(`${portal?.name ?? grant.clientId} (${grant.clientId}, ${grant.grantId}):`);
+        for (const item of portal?.items ?? []) {
+          const mark = grant.items.includes(item.code) ? '[x]' : '[ ]';
+          const locked = item.lockedFor === sub.mediaType && item.lockedNote !== null;
+          context.out(
+            `  ${mark} ${item.name} (${item.code})${locked ? `  — ${item.lockedNote}` : ''}`,
+          );
+        }
+      }
+    },
+  },
+  {
+    name: 'grants set',
+    summary:
+      '事项授权：保存一张子证书在某门户的全部事项（主证书签名，输入 PIN）/ item grants: save a sub-certificate\'s whole item set, signed with the primary\'s PIN',
+    usage: 'grants set <serial> [--portal CLIENT_ID] [--item CODE[@END]]... [--primary S] [--pin PIN]',
+    arguments: ['serial'],
+    options: {
+      portal: {
+        type: 'string',
+        description: '门户的 client_id（只有一个门户时可省略）/ the portal (optional with one)',
+      },
+      item: {
+        type: 'string',
+        multiple: true,
+        description:
+          '授权事项代码，可重复；CODE@2027-01-01T00:00:00+08:00 给出截止时间；不给则收回全部（锁定事项除外）/ an item code, repeatable; none withdraws all',
+      },
+      primary: PRIMARY_OPTION,
+      pin: PIN_OPTION,
+    },
+    async run(context) {
+      const client = await context.client();
+      const primary = await primaryFrom(context, client);
+      const overview = await client.grants(primary);
+      const serial = context.args[0].trim().toUpperCase();
+      const sub = overview.subCertificates.find((s) => s.serial === serial);
+      if (sub === undefined) {
+        throw new UsageError(`本单位没有在用的子证书 ${serial} / no sub-certificate ${serial} in force`);
+      }
+      const clientId =
+        stringValue(context.values, 'portal') ??
+        (overview.portals.length === 1 ? overview.portals[0].clientId : undefined);
+      if (clientId === undefined) {
+        throw new UsageError(
+          `请用 --portal 指定门户 / choose the portal with --portal: ${overview.portals.map((p) => p.clientId).join(', ')}`,
+        );
+      }
+      const current = sub.grants.find((g) => g.clientId === clientId);
+      const portal = overview.portals.find((p) => p.clientId === clientId);
+      if (current === undefined || portal === undefined) {
+        throw new UsageError(`没有门户 ${clientId} 的事项列表 / no catalogue of portal ${clientId}`);
+      }
+      const given = context.values.item;
+      const items = (Array.isArray(given) ? given : [])
+        .filter((item): item is string => typeof item === 'string')
+        .map(itemGrantOf);
+      // The locked defaults of the sub's media type stay: the person cannot remove them.
+      for (const item of portal.items) {
+        if (item.lockedFor === sub.mediaType && !items.some((i) => i.code === item.code)) {
+          items.push({ code: item.code });
+          if (context.values.json !== true) context.out(`${item.lockedNote}`);
+        }
+      }
+      if (context.values.json !== true) {
+        context.out(`${overview.employerName} 主证书 / primary ${overview.serial} 授权给 / grants to ${serial}`);
+        context.out(`门户 / portal: ${portal.name} (${clientId})`);
+        context.out(`原事项 / before: ${itemNames(overview, clientId, current.items)}`);
+        context.out(`新事项 / after: ${itemNames(overview, clientId, items.map((i) => i.code))}`);
+      }
+      const pin = await pinFrom(context, 'pin', 'MCERT_PIN', '确认授权，输入主证书 PIN / PIN of the primary: ');
+      const saved = await client.changeGrants(
+        primary,
+        { grantee: serial, clientId, grantId: current.grantId, items },
+        pin,
+      );
+      if (context.values.json === true) {
+        context.out(
+          JSON.stringify({
+            grantee: saved.grantee,
+            clientId: saved.clientId,
+            items: saved.items,
+            grantId: saved.grantId,
+            message: Buffer.from(saved.message).toString('base64'),
+            signature: Buffer.from(saved.signature).toString('base64'),
+          }),
+        );
+        return;
+      }
+      context.out(
+        `已保存授权 / grants saved (${saved.grantId}): ${itemNames(overview, clientId, saved.items)}`,
+      );
+      context.out(`主证书签名 / signed by the primary: ${Buffer.from(saved.signature).toString('base64')}`);
     },
   },
   {
@@ -849,6 +1055,9 @@ function usage(command?: Command): string {
     '扫码登录 / QR login:',
     `  ${PROGRAM} scan https://mcert.example.cn/q/<id> [--code NN --pin PIN | --deny]`,
     '',
+    '事项授权（主证书）/ item grants (the primary):',
+    `  ${PROGRAM} grants list; grants show <serial>; grants set <serial> --portal ID --item CODE …`,
+    '',
     '通用选项 / common options:',
     ...optionLines(GLOBAL_OPTIONS),
     '',
@@ -910,6 +1119,10 @@ export async function main(
     name = `${rest[0]}-pin`;
     rest = rest.slice(1);
   }
+  if (name === 'grants' && ['list', 'show', 'set'].includes(rest[0])) {
+    name = `grants ${rest[0]}`;
+    rest = rest.slice(1);
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     out(usage());
     return name === undefined ? 2 : 0;
@@ -927,7 +1140,10 @@ export async function main(
     const parsed = parseArgs({
       args: rest,
       options: Object.fromEntries(
-        Object.keys(options).map((option) => [option, { type: options[option].type }]),
+        Object.keys(options).map((option) => [
+          option,
+          { type: options[option].type, multiple: options[option].multiple === true },
+        ]),
       ),
       allowPositionals: expected.length > 0,
       strict: true,

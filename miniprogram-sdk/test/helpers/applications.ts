@@ -160,14 +160,21 @@ export function randomPhone(): string {
   return `139${String(randomInt(100_000_000)).padStart(8, '0')}`;
 }
 
-/** A submitted and approved application of a new applicant and a new employer. */
-export async function approvedApplication(server: RunningServer): Promise<Application> {
+/**
+ * A submitted and approved application of a new applicant and agent; of a new employer unless
+ * `employerOf` names an earlier application whose employer it repeats (the employer's second
+ * certificate is a sub-certificate).
+ */
+export async function approvedApplication(
+  server: RunningServer,
+  employerOf?: Application,
+): Promise<Application> {
   const application: Omit<Application, 'id' | 'baseUrl'> = {
     phone: randomPhone(),
-    agentName: '张三',
+    agentName: employerOf === undefined ? '张三' : '王五',
     agentId: randomResidentId(),
-    unitName: `昆明测试科技有限公司${randomInt(100000)}`,
-    uscc: randomUscc(),
+    unitName: employerOf?.unitName ?? `昆明测试科技有限公司${randomInt(100000)}`,
+    uscc: employerOf?.uscc ?? randomUscc(),
   };
   const token = await applicantToken(server, application.phone);
   const licence = await upload(server, token, 'licence');

@@ -35,10 +35,14 @@ function printed(output: string, name: string): string | undefined {
   return match?.[1];
 }
 
-/** A confidential portal registered through the server's CLI, with the given scopes. */
+/**
+ * A confidential portal registered through the server's CLI, with the given scopes and `extra`
+ * arguments of `add-portal` (its item catalogue, say).
+ */
 export function addPortal(
   server: RunningServer,
   scopes: string[] = ['openid', 'profile', 'employer'],
+  extra: string[] = [],
 ): Portal {
   const suffix = randomBytes(3).toString('hex');
   const name = `就业彩云南测试${suffix}`;
@@ -53,6 +57,7 @@ export function addPortal(
     '--redirect-uri',
     `${origin}/oidc/callback`,
     ...scopes.flatMap((scope) => ['--scope', scope]),
+    ...extra,
   ];
   const output = execFileSync(SERVER_BIN, args, {
     env: server.env,

@@ -1259,8 +1259,9 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
     assert!(home.contains("扫码登录"));
 }
 
-/// `mcert-server demo` starts with an approved, synced application for the demo agent, so a
-/// newcomer's phone can download at once.
+/// `mcert-server demo` starts with two approved, synced applications of the demo employer (张三's
+/// for the primary certificate, 王五's for a sub-certificate), so a newcomer's phones can
+/// download at once.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_command_starts_with_an_application_ready_to_download() {
     use mcert_server::demo;
@@ -1282,6 +1283,27 @@ async fn the_demo_command_starts_with_an_application_ready_to_download() {
     assert_eq!(bound.status, 200, "{:?}", bound.body);
     let employers = app.get_json("/api/v1/mp/employers", &token).await;
     assert_eq!(employers.status, 200, "{:?}", employers.body);
+    assert_eq!(employers.body[0]["unit_name"], demo::UNIT_NAME);
+    assert_eq!(employers.body[0]["ready"], true);
+    // The second application, for a sub-certificate, names 王五 as agent, of the same employer.
+    let token = crate::people::mp_session(&app, "openid-second").await;
+    let face = format!(
+        "dev-pass:{}:{}:openid-second",
+        demo::SUB_AGENT_NAME,
+        demo::SUB_AGENT_ID
+    );
+    let verified = crate::people::verify(
+        &app,
+        &token,
+        demo::SUB_AGENT_NAME,
+        demo::SUB_AGENT_ID,
+        &face,
+    )
+    .await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    let bound = crate::people::bind(&app, &token, demo::SUB_PHONE).await;
+    assert_eq!(bound.status, 200, "{:?}", bound.body);
+    let employers = app.get_json("/api/v1/mp/employers", &token).await;
     assert_eq!(employers.body[0]["unit_name"], demo::UNIT_NAME);
     assert_eq!(employers.body[0]["ready"], true);
 }
