@@ -141,13 +141,19 @@ pub enum AdminAction {
         #[command(flatten)]
         holder: HolderArgs,
     },
-    /// Revoke a certificate.
+    /// Revoke a certificate, for a cause (证书废除) or with a bare RFC 5280 reason.
     Revoke {
         /// Serial number, hex.
         #[arg(long)]
         serial: String,
-        /// RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded,
-        /// cessationOfOperation, privilegeWithdrawn.
+        /// The cause: holder_changed (证书使用人变更), phone_changed (证书使用人手机号变更),
+        /// employer_renamed (单位名称变更), no_longer_needed (不再使用), key_compromise
+        /// (手机丢失或密钥泄露); recorded, told to the employment platform, and its RFC 5280
+        /// reason goes in the CRL.
+        #[arg(long, conflicts_with = "reason")]
+        cause: Option<String>,
+        /// RFC 5280 reason without a cause: unspecified, keyCompromise, affiliationChanged,
+        /// superseded, cessationOfOperation, privilegeWithdrawn.
         #[arg(long, default_value = "unspecified")]
         reason: String,
         /// Who is acting, for the audit log.
@@ -332,19 +338,30 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
         }
         AdminAction::Revoke {
             serial,
+            cause,
             reason,
             actor,
         } => {
             let serial = CertificateSerial::parse(&serial).map_err(sentence)?;
+            let cause = cause
+                .as_deref()
+                .map(crate::certificates::Revocations::cause)
+                .transpose()
+                .map_err(sentence)?;
             let reason = RevocationReason::parse(&reason).map_err(sentence)?;
             let core = open_core(settings).await?;
-            let revocation = core
-                .authority
-                .revoke(&serial, reason, &Actor::Operator(actor))
-                .await
-                .map_err(sentence)?;
+            let actor = Actor::Operator(actor);
+            let revocation = match cause {
+                Some(cause) => core.authority.revoke_for(&serial, cause, &actor).await,
+                None => core.authority.revoke(&serial, reason, &actor).await,
+            }
+            .map_err(sentence)?;
+            let cause = revocation
+                .cause
+                .map(|cause| format!(", {}", cause.label_zh()))
+                .unwrap_or_default();
             println!(
-                "revoked {} ({}) at {}",
+                "revoked {} ({}{cause}) at {}",
                 revocation.serial,
                 revocation.reason.as_str(),
                 revocation.revoked_at.to_rfc3339()

@@ -105,6 +105,9 @@ pub enum AppError {
     /// From choosing a new primary.
     #[error(transparent)]
     Appoint(#[from] AppointError),
+    /// From revoking a certificate for a cause.
+    #[error(transparent)]
+    Revoke(#[from] crate::certificates::RevokeError),
     /// From the development clock.
     #[error(transparent)]
     DevClock(#[from] DevClockError),
@@ -290,6 +293,7 @@ impl Describe for AppError {
             AppError::Grant(e) => e.describe(),
             AppError::PhoneGrant(e) => e.describe(),
             AppError::Appoint(e) => e.describe(),
+            AppError::Revoke(e) => e.describe(),
             AppError::DevClock(e) => e.describe(),
             AppError::Request(e) => e.describe(),
             AppError::Conflict { code, message } => {

@@ -261,6 +261,8 @@ pub mod code {
         CERTIFICATE_NOT_FOUND = "certificate_not_found", NotFound;
         /// Revoked already.
         CERTIFICATE_ALREADY_REVOKED = "certificate_already_revoked", Conflict;
+        /// A revocation cause that is not one of those offered.
+        REVOCATION_CAUSE_UNKNOWN = "revocation_cause_unknown", BadInput;
         /// Not activated.
         CERTIFICATE_NOT_ACTIVE = "certificate_not_active", Conflict;
         /// Not a revocation reason.

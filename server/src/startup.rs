@@ -197,6 +197,18 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
                     web::post().to(http::mp::unlock),
                 )
                 .route(
+                    "/applications/{id}/certificates",
+                    web::get().to(http::revocations::application_certificates),
+                )
+                .route(
+                    "/applications/{id}/certificates/{serial}/revocation",
+                    web::post().to(http::revocations::revoke_by_applicant),
+                )
+                .route(
+                    "/staff/certificates/{serial}/revocation",
+                    web::post().to(http::revocations::revoke_by_staff),
+                )
+                .route(
                     "/mp/certificates/{serial}/grants",
                     web::get().to(http::grants::phone_overview),
                 )
@@ -736,6 +748,11 @@ impl Application {
             primaries: Arc::new(crate::certificates::Primaries::new(
                 core.store.clone(),
                 clock.clone(),
+            )),
+            revocations: Arc::new(crate::certificates::Revocations::new(
+                core.authority.clone(),
+                core.store.clone(),
+                core.store.clone(),
             )),
             logins,
             oidc,

@@ -127,6 +127,16 @@ async fn staff_issue_revoke_and_audit_from_the_command_line() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("certificate_not_found"));
 
+    let bad_cause = mcert(
+        path,
+        &["admin", "revoke", "--serial", &serial, "--cause", "bored"],
+    );
+    assert!(!bad_cause.status.success());
+    let stderr = String::from_utf8_lossy(&bad_cause.stderr);
+    assert!(
+        stderr.contains("revocation_cause_unknown") && stderr.contains("不再使用"),
+        "{stderr}"
+    );
     let revoked = mcert(
         path,
         &[
@@ -134,14 +144,19 @@ async fn staff_issue_revoke_and_audit_from_the_command_line() {
             "revoke",
             "--serial",
             &serial,
-            "--reason",
-            "keyCompromise",
+            "--cause",
+            "key_compromise",
         ],
     );
     assert!(
         revoked.status.success(),
         "{}",
         String::from_utf8_lossy(&revoked.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&revoked.stdout).contains("(keyCompromise, 手机丢失或密钥泄露)"),
+        "{}",
+        String::from_utf8_lossy(&revoked.stdout)
     );
 
     // An enrolment ticket for a mobile certificate: bad input refused, good input printed once.

@@ -14,6 +14,9 @@ pub enum Actor {
     Staff(String),
     /// A mini-program user, by id (`wx:ID`).
     WeChatUser(i64),
+    /// An applicant signed in to the application site with the applying phone, by id
+    /// (`applicant:ID`).
+    Applicant(i64),
     /// A verified person (real name checked), by id (`person:ID`).
     Person(i64),
     /// The phone holding the certificate, acting with its PIN (`phone`).
@@ -34,6 +37,7 @@ impl std::fmt::Display for Actor {
         match self {
             Self::Staff(username) => write!(f, "staff:{username}"),
             Self::WeChatUser(id) => write!(f, "wx:{id}"),
+            Self::Applicant(id) => write!(f, "applicant:{id}"),
             Self::Person(id) => write!(f, "person:{id}"),
             Self::Phone => f.write_str("phone"),
             Self::Certificate(serial) => write!(f, "certificate:{serial}"),

@@ -371,6 +371,24 @@ impl Authority {
         Ok(revocation)
     }
 
+    /// [`Authority::revoke`] for a cause a person chose (seed 000 §五(一)): its RFC 5280
+    /// reason goes in the CRL and OCSP, the cause itself beside it, in the audit entry and to
+    /// the employment platform.
+    #[tracing::instrument(skip(self), fields(serial = %serial))]
+    pub async fn revoke_for(
+        &self,
+        serial: &CertificateSerial,
+        cause: RevocationCause,
+        actor: &Actor,
+    ) -> Result<RevocationRecord, CaError> {
+        let mut draft = self.revocation(serial, cause.reason(), actor).await?;
+        draft.cause = Some(cause);
+        draft.audit.detail["cause"] = cause.as_str().into();
+        let revocation = self.store.revoke(draft).await?;
+        self.publish_revocations().await;
+        Ok(revocation)
+    }
+
     /// What revoking `serial` now writes: the revocation with its audit entry and, unless it
     /// is superseded by a download (whose own notice says so), the holder's SMS notice. For a
     /// store transaction that revokes beside other changes; call
@@ -397,6 +415,7 @@ impl Authority {
         Ok(RevocationDraft {
             serial: serial.clone(),
             reason,
+            cause: None,
             revoked_at: self.clock.now(),
             revoked_by: actor.to_string(),
             audit,

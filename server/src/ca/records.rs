@@ -1,6 +1,7 @@
 //! The CA's records and its storage trait. `store/` implements the trait with sea-orm.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::CaError;
 use crate::failure::StorageError;
@@ -164,6 +165,73 @@ impl RevocationReason {
     }
 }
 
+/// Why a certificate is revoked, in the words of seed 000 §五(一) and FAQ (二): the causes an
+/// agent, a holder or staff choose from, each recorded beside its RFC 5280 reason and told to
+/// the employment platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationCause {
+    /// 证书使用人变更 (the agent changed).
+    HolderChanged,
+    /// 证书使用人手机号变更.
+    PhoneChanged,
+    /// 单位名称变更.
+    EmployerRenamed,
+    /// 不再使用.
+    NoLongerNeeded,
+    /// 手机丢失或密钥泄露.
+    KeyCompromise,
+}
+
+impl RevocationCause {
+    /// Every cause, in the order a form lists them.
+    pub const ALL: [Self; 5] = [
+        Self::HolderChanged,
+        Self::PhoneChanged,
+        Self::EmployerRenamed,
+        Self::NoLongerNeeded,
+        Self::KeyCompromise,
+    ];
+
+    /// Stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HolderChanged => "holder_changed",
+            Self::PhoneChanged => "phone_changed",
+            Self::EmployerRenamed => "employer_renamed",
+            Self::NoLongerNeeded => "no_longer_needed",
+            Self::KeyCompromise => "key_compromise",
+        }
+    }
+
+    /// Parses the wire form.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == value)
+    }
+
+    /// The cause as the forms and the SMS name it.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::HolderChanged => "证书使用人变更",
+            Self::PhoneChanged => "证书使用人手机号变更",
+            Self::EmployerRenamed => "单位名称变更",
+            Self::NoLongerNeeded => "不再使用",
+            Self::KeyCompromise => "手机丢失或密钥泄露",
+        }
+    }
+
+    /// The RFC 5280 reason the CRL and OCSP give.
+    pub fn reason(self) -> RevocationReason {
+        match self {
+            Self::HolderChanged | Self::PhoneChanged | Self::EmployerRenamed => {
+                RevocationReason::AffiliationChanged
+            }
+            Self::NoLongerNeeded => RevocationReason::CessationOfOperation,
+            Self::KeyCompromise => RevocationReason::KeyCompromise,
+        }
+    }
+}
+
 /// Employer fields the CA needs.
 #[derive(Debug, Clone)]
 pub struct UnitDraft {
@@ -299,6 +367,8 @@ pub struct RevocationRecord {
     pub serial: CertificateSerial,
     /// Why.
     pub reason: RevocationReason,
+    /// The cause chosen, when a person revoked it (not for a supersession).
+    pub cause: Option<RevocationCause>,
     /// When.
     pub revoked_at: DateTime<Utc>,
 }
@@ -310,6 +380,8 @@ pub struct RevocationDraft {
     pub serial: CertificateSerial,
     /// Why.
     pub reason: RevocationReason,
+    /// The cause chosen, when a person revokes it.
+    pub cause: Option<RevocationCause>,
     /// When.
     pub revoked_at: DateTime<Utc>,
     /// Who, as the audit log names them.
@@ -416,6 +488,11 @@ pub trait CertStore: Send + Sync + std::fmt::Debug {
     async fn employer_certificates(
         &self,
         uscc: &str,
+    ) -> Result<Vec<CertificateRecord>, StorageError>;
+    /// Every certificate downloaded for the application `application_id`, oldest first.
+    async fn application_certificates(
+        &self,
+        application_id: i64,
     ) -> Result<Vec<CertificateRecord>, StorageError>;
     /// Makes the active sub-certificate `candidate` its employer's primary with its audit entry,
     /// under the employer's lock; false if it is no longer an active sub-certificate or another

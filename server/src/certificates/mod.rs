@@ -9,6 +9,7 @@
 //! - [`superseded_by_download`]: which certificates a download on a new phone replaces.
 //! - [`Primaries`]: staff choosing a new primary once the old one is revoked (no sub-certificate
 //!   is promoted by itself).
+//! - [`Revocations`]: 证书废除 by the agent on the application site and by staff, for a cause.
 //! - [`CertificateEvent`]: what the employment platform hears of a certificate's life.
 //!
 //! The stores persist what these rules decide: activation, supersession and revocation are
@@ -18,12 +19,14 @@
 //! belong here too.
 
 mod primary;
+mod revocation;
 mod role;
 mod standing;
 
 use serde::{Deserialize, Serialize};
 
 pub use primary::{AppointError, Primaries, check_appointment};
+pub use revocation::{Revocations, RevokeError};
 pub use role::{EmployerHoldings, role_of_new};
 pub use standing::{Standing, superseded_by_download};
 

@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod otp;
 pub mod pki;
 pub mod principals;
+pub mod revocations;
 pub mod staff;
 pub mod uploads;
 
@@ -152,6 +153,8 @@ pub struct AppState {
     pub phone_grants: Arc<crate::grants::phone::PhoneGrants>,
     /// Staff choosing a new primary certificate.
     pub primaries: Arc<crate::certificates::Primaries>,
+    /// 证书废除 by the agent and by staff.
+    pub revocations: Arc<crate::certificates::Revocations>,
     /// QR login sessions.
     pub logins: Arc<Logins>,
     /// The OpenID Connect provider.

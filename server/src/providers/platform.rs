@@ -50,12 +50,28 @@ pub struct CertificateSync {
     pub role: String,
     /// What happened.
     pub event: CertificateEvent,
+    /// Why, for a revocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<RevocationReport>,
     /// Valid from.
     pub not_before: DateTime<Utc>,
     /// Valid until.
     pub not_after: DateTime<Utc>,
     /// When it happened.
     pub at: DateTime<Utc>,
+}
+
+/// Why a certificate was revoked, as the platform hears it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationReport {
+    /// The RFC 5280 reason (`affiliationChanged`, `keyCompromise`, `superseded`, …).
+    pub reason: String,
+    /// The cause a person chose (`phone_changed`, …); none for a supersession.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// The cause in Chinese (证书使用人手机号变更, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause_zh: Option<String>,
 }
 
 /// A certificate event for tests: application 7's primary certificate `5f3a`, activated.
@@ -71,6 +87,7 @@ pub(crate) fn activation_for_tests() -> CertificateSync {
         holder_phone: "13800138000".into(),
         role: "primary".into(),
         event: CertificateEvent::Activated,
+        revocation: None,
         not_before: at,
         not_after: at + chrono::TimeDelta::days(365),
         at,

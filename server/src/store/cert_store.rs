@@ -3,14 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
 };
 
 use super::{
     SeaStore,
     employer_store::{employer_for_certificate_in, employer_in, employer_of},
-    entities::{audit_entry, authority_key, certificate, crl, revocation},
+    entities::{audit_entry, authority_key, certificate, crl, enrolment_ticket, revocation},
     outbox_store::{insert_notice_in, queue_certificate_event_in},
     session_store::end_sessions_in,
     txn::{append_in, commit, corrupt, lock_employer, lock_in, retrying, unavailable},
@@ -20,12 +20,42 @@ use crate::{
     audit::{AuditDraft, AuditEntry},
     ca::{
         AuthorityKeyRecord, CaError, CertStore, CertificateRecord, CertificateStatus, CrlRecord,
-        KeyPurpose, MediaType, PendingCertificate, RevocationDraft, RevocationReason,
-        RevocationRecord, Role,
+        KeyPurpose, MediaType, PendingCertificate, RevocationCause, RevocationDraft,
+        RevocationReason, RevocationRecord, Role,
     },
     certificates::{CertificateEvent, EmployerHoldings, role_of_new},
     domain::CertificateSerial,
 };
+
+fn revocation_record(
+    serial: CertificateSerial,
+    row: revocation::Model,
+) -> Result<RevocationRecord, StorageError> {
+    let cause = match row.cause.as_deref() {
+        None => None,
+        Some(cause) => {
+            Some(RevocationCause::parse(cause).ok_or_else(|| corrupt("revocations", "cause"))?)
+        }
+    };
+    Ok(RevocationRecord {
+        serial,
+        reason: RevocationReason::parse(&row.reason)
+            .map_err(|e| corrupt("revocations", e.to_string()))?,
+        cause,
+        revoked_at: row.revoked_at,
+    })
+}
+
+async fn records_of(
+    db: &impl ConnectionTrait,
+    rows: Vec<certificate::Model>,
+) -> Result<Vec<CertificateRecord>, StorageError> {
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        records.push(record_of(db, row).await?);
+    }
+    Ok(records)
+}
 
 pub(super) async fn record_of(
     db: &impl ConnectionTrait,
@@ -39,12 +69,7 @@ pub(super) async fn record_of(
     let serial = CertificateSerial::parse(&row.serial)
         .map_err(|e| corrupt("certificates", e.to_string()))?;
     let revocation = match revocation {
-        Some(r) => Some(RevocationRecord {
-            serial: serial.clone(),
-            reason: RevocationReason::parse(&r.reason)
-                .map_err(|e| corrupt("revocations", e.to_string()))?,
-            revoked_at: r.revoked_at,
-        }),
+        Some(r) => Some(revocation_record(serial.clone(), r)?),
         None => None,
     };
     Ok(CertificateRecord {
@@ -211,13 +236,21 @@ pub(super) async fn revoke_in(
         certificate_id: Set(row.id),
         serial: Set(draft.serial.to_string()),
         reason: Set(draft.reason.as_str().to_string()),
+        cause: Set(draft.cause.map(|cause| cause.as_str().to_string())),
         revoked_at: Set(draft.revoked_at),
         revoked_by: Set(draft.revoked_by.clone()),
     }
     .insert(txn)
     .await
     .map_err(unavailable)?;
-    queue_certificate_event_in(txn, row, CertificateEvent::Revoked, draft.revoked_at).await?;
+    queue_certificate_event_in(
+        txn,
+        row,
+        CertificateEvent::Revoked,
+        Some((draft.reason, draft.cause)),
+        draft.revoked_at,
+    )
+    .await?;
     end_sessions_in(txn, row.id, None, draft.revoked_at).await?;
     if let Some(notice) = &draft.notice {
         insert_notice_in(txn, notice, draft.revoked_at).await?;
@@ -226,6 +259,7 @@ pub(super) async fn revoke_in(
     Ok(RevocationRecord {
         serial: draft.serial.clone(),
         reason: draft.reason,
+        cause: draft.cause,
         revoked_at: draft.revoked_at,
     })
 }
@@ -392,11 +426,28 @@ impl CertStore for SeaStore {
             .all(&self.db)
             .await
             .map_err(unavailable)?;
-        let mut records = Vec::with_capacity(rows.len());
-        for row in rows {
-            records.push(record_of(&self.db, row).await?);
-        }
-        Ok(records)
+        records_of(&self.db, rows).await
+    }
+
+    async fn application_certificates(
+        &self,
+        application_id: i64,
+    ) -> Result<Vec<CertificateRecord>, StorageError> {
+        let ids: Vec<i64> = enrolment_ticket::Entity::find()
+            .filter(enrolment_ticket::COLUMN.application_id.eq(application_id))
+            .all(&self.db)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .filter_map(|ticket| ticket.certificate_id)
+            .collect();
+        let rows = certificate::Entity::find()
+            .filter(certificate::Column::Id.is_in(ids))
+            .order_by_asc(certificate::COLUMN.id)
+            .all(&self.db)
+            .await
+            .map_err(unavailable)?;
+        records_of(&self.db, rows).await
     }
 
     async fn appoint_primary(
@@ -470,13 +521,9 @@ impl CertStore for SeaStore {
             .map_err(unavailable)?;
         rows.into_iter()
             .map(|r| {
-                Ok(RevocationRecord {
-                    serial: CertificateSerial::parse(&r.serial)
-                        .map_err(|e| corrupt("revocations", e.to_string()))?,
-                    reason: RevocationReason::parse(&r.reason)
-                        .map_err(|e| corrupt("revocations", e.to_string()))?,
-                    revoked_at: r.revoked_at,
-                })
+                let serial = CertificateSerial::parse(&r.serial)
+                    .map_err(|e| corrupt("revocations", e.to_string()))?;
+                revocation_record(serial, r)
             })
             .collect()
     }

@@ -177,7 +177,7 @@ impl SeaStore {
         if completed.rows_affected != 1 {
             return Err(EnrolError::Superseded);
         }
-        queue_certificate_event_in(&txn, &row, CertificateEvent::Activated, now).await?;
+        queue_certificate_event_in(&txn, &row, CertificateEvent::Activated, None, now).await?;
         if let Some(notice) = notice {
             insert_notice_in(&txn, notice, self.now()).await?;
         }

@@ -18,11 +18,12 @@ use super::{
     txn::{corrupt, unavailable},
 };
 use crate::{
+    ca::{RevocationCause, RevocationReason},
     certificates::CertificateEvent,
     failure::StorageError,
     notify::{NoticeDraft, NoticeStatus},
     outbox::{Delivery, DeliveryStatus},
-    providers::platform::{CertificateSync, EmployerSync},
+    providers::platform::{CertificateSync, EmployerSync, RevocationReport},
     sync::SyncStatus,
 };
 
@@ -137,10 +138,13 @@ pub(super) async fn queue_employer_sync_in(
 /// Queues `event` of the certificate `row` for the employment platform inside `txn`, the
 /// transaction that activates or revokes it, when it was downloaded for an application;
 /// certificates enrolled otherwise (admin tickets, physical media) are not the platform's.
+/// Queues `event` of the certificate `row` for the employment platform (a revocation with its
+/// reason and the cause chosen).
 pub(super) async fn queue_certificate_event_in(
     txn: &DatabaseTransaction,
     row: &certificate::Model,
     event: CertificateEvent,
+    revocation: Option<(RevocationReason, Option<RevocationCause>)>,
     at: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     let Some(application_id) = enrolment_ticket::Entity::find()
@@ -162,6 +166,11 @@ pub(super) async fn queue_certificate_event_in(
         holder_phone: row.holder_phone.clone(),
         role: row.role.clone(),
         event,
+        revocation: revocation.map(|(reason, cause)| RevocationReport {
+            reason: reason.as_str().to_string(),
+            cause: cause.map(|cause| cause.as_str().to_string()),
+            cause_zh: cause.map(|cause| cause.label_zh().to_string()),
+        }),
         not_before: row.not_before,
         not_after: row.not_after,
         at,

@@ -96,7 +96,7 @@ async fn status_of(app: &TestApp, serial: &str) -> CertificateStatus {
 }
 
 /// What OpenSSL's OCSP client says of a certificate (PEM): `good` or `revoked`.
-async fn ocsp(app: &TestApp, name: &str, pem: &str) -> String {
+pub async fn ocsp(app: &TestApp, name: &str, pem: &str) -> String {
     let (issuing, _) = app.write_chain().await;
     let cert = app.path(name);
     std::fs::write(&cert, pem).unwrap();
@@ -129,15 +129,64 @@ pub async fn downloaded(
     openid: &str,
     pin: &str,
 ) -> (String, TestPhone) {
-    let (_, id) = submitted(app, phone).await;
-    approve(app, id).await;
+    let download = downloaded_application(app, phone, openid, pin).await;
+    (download.mp_token, download.phone)
+}
+
+/// What [`downloaded`] leaves behind.
+pub struct Downloaded {
+    /// The applicant's session on the application site (signed in with `phone`).
+    pub applicant_token: String,
+    /// The application.
+    pub application_id: i64,
+    /// The agent's mini-program session.
+    pub mp_token: String,
+    /// The phone with the certificate.
+    pub phone: TestPhone,
+}
+
+/// [`downloaded`], with the applicant's session and the application too.
+pub async fn downloaded_application(
+    app: &TestApp,
+    phone: &str,
+    openid: &str,
+    pin: &str,
+) -> Downloaded {
+    let (applicant_token, application_id) = submitted(app, phone).await;
+    approve(app, application_id).await;
     app.state.sync.run_once().await.unwrap();
-    let token = mp_session(app, openid).await;
+    let mp_token = mp_session(app, openid).await;
     let face = format!("dev-pass:张三:{ZHANG_ID}:{openid}");
-    let verified = verify(app, &token, "张三", ZHANG_ID, &face).await;
+    let verified = verify(app, &mp_token, "张三", ZHANG_ID, &face).await;
     assert_eq!(verified.status, 200, "{:?}", verified.body);
-    let phone = download_for(app, &token, id, phone, pin, None).await;
-    (token, phone)
+    let phone = download_for(app, &mp_token, application_id, phone, pin, None).await;
+    Downloaded {
+        applicant_token,
+        application_id,
+        mp_token,
+        phone,
+    }
+}
+
+/// A server pushing to a fake employment platform that accepts everything, with short
+/// countdowns and no periodic outbox rounds (tests run them).
+pub async fn app_with_platform() -> (TestApp, FakeHttp) {
+    let platform = FakeHttp::start(mcert_testkit::Answer::json(
+        200,
+        r#"{"status":"ok","reference":"JY-7"}"#,
+    ))
+    .await;
+    let app = spawn_app_with(|s| {
+        s.agreement_countdown_secs = 1;
+        s.sync_interval_secs = 3600;
+        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
+        s.platform = Some(mcert_server::providers::platform::PlatformConfig {
+            base_url: platform.base_url().to_owned(),
+            api_key: "key-1".into(),
+        });
+    })
+    .await;
+    (app, platform)
 }
 
 /// The signed-in, verified agent `token` binds `phone` (the agent phone of approved, synced
@@ -175,7 +224,7 @@ async fn role_of(app: &TestApp, serial: &str) -> Role {
 }
 
 /// The certificate events the platform received, in order: (serial, event).
-fn certificate_events(platform: &FakeHttp) -> Vec<(String, String)> {
+pub fn certificate_events(platform: &FakeHttp) -> Vec<(String, String)> {
     platform
         .received()
         .into_iter()
@@ -215,21 +264,7 @@ async fn staff_certificate_syncs(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_approved_agent_downloads_and_a_new_phone_replaces_the_old_one() {
-    let platform = FakeHttp::start(mcert_testkit::Answer::json(
-        200,
-        r#"{"status":"ok","reference":"JY-7"}"#,
-    ))
-    .await;
-    let app = spawn_app_with(|s| {
-        s.agreement_countdown_secs = 1;
-        s.sync_interval_secs = 3600;
-        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
-        s.platform = Some(mcert_server::providers::platform::PlatformConfig {
-            base_url: platform.base_url().to_owned(),
-            api_key: "key-1".into(),
-        });
-    })
-    .await;
+    let (app, platform) = app_with_platform().await;
     let phone = "13900139000";
     let (applicant, id) = submitted(&app, phone).await;
     let staff = approve(&app, id).await;

@@ -835,16 +835,7 @@ async fn a_grant_changed_on_the_phone_is_signed_by_the_primary() {
         signed_message,
         crate::phone::unb64(&session.body["message"])
     );
-    let certificate = record(&app, &primary).await;
     let pem = app.path("primary.pem");
-    let der = certificate.der.as_ref().unwrap();
-    let text = {
-        use der::{Decode as _, EncodePem as _};
-        x509_cert::Certificate::from_der(der)
-            .unwrap()
-            .to_pem(der::pem::LineEnding::LF)
-            .unwrap()
-    };
-    std::fs::write(&pem, text).unwrap();
+    std::fs::write(&pem, app.certificate_pem(&primary.serial).await).unwrap();
     crate::helpers::openssl_verify_sm2(&app.path(""), &pem, &signed_message, &signature);
 }

@@ -99,6 +99,21 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Certificate `serial` (hex) as PEM, as the registry holds it.
+    pub async fn certificate_pem(&self, serial: &str) -> String {
+        use der::{Decode as _, EncodePem as _};
+        let record = self
+            .state
+            .authority
+            .certificate(&mcert_server::domain::CertificateSerial::parse(serial).unwrap())
+            .await
+            .unwrap();
+        x509_cert::Certificate::from_der(record.der.as_ref().expect("an issued certificate"))
+            .unwrap()
+            .to_pem(der::pem::LineEnding::LF)
+            .unwrap()
+    }
+
     /// Moves the server's time forward by `by`, as if that much time had passed: its clock and
     /// the time to live of everything in its kv store (Redis keeps its own time).
     pub async fn advance(&self, by: Duration) {

@@ -15,4 +15,5 @@ mod people;
 mod phone;
 mod pki;
 mod requests;
+mod revocation;
 mod staff;

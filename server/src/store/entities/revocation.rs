@@ -10,6 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub serial: String,
     pub reason: String,
+    pub cause: Option<String>,
     pub revoked_at: DateTimeUtc,
     pub revoked_by: String,
     #[sea_orm(belongs_to, from = "certificate_id", to = "id")]
