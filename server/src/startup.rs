@@ -749,6 +749,10 @@ impl Application {
                 core.store.clone(),
                 clock.clone(),
             )),
+            reminders: Arc::new(crate::certificates::expiry::Reminders::new(
+                core.store.clone(),
+                clock.clone(),
+            )),
             revocations: Arc::new(crate::certificates::Revocations::new(
                 core.authority.clone(),
                 core.store.clone(),
@@ -776,6 +780,7 @@ impl Application {
         notices.spawn(outbox_period);
         backchannel.spawn(outbox_period);
         state.grants.clone().spawn_sweeps(outbox_period);
+        state.reminders.clone().spawn(outbox_period);
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()

@@ -10,6 +10,7 @@
 //! - [`Primaries`]: staff choosing a new primary once the old one is revoked (no sub-certificate
 //!   is promoted by itself).
 //! - [`Revocations`]: 证书废除 by the agent on the application site and by staff, for a cause.
+//! - [`expiry`]: which expiry reminders are due (30 and 7 days before), and their sweep.
 //! - [`CertificateEvent`]: what the employment platform hears of a certificate's life.
 //!
 //! The stores persist what these rules decide: activation, supersession and revocation are
@@ -18,6 +19,7 @@
 //! (`store::txn::lock_employer`). Revocation by the holder, renewal and information changes
 //! belong here too.
 
+pub mod expiry;
 mod primary;
 mod revocation;
 mod role;

@@ -155,6 +155,8 @@ pub struct AppState {
     pub primaries: Arc<crate::certificates::Primaries>,
     /// 证书废除 by the agent and by staff.
     pub revocations: Arc<crate::certificates::Revocations>,
+    /// Expiry reminders (30 and 7 days before).
+    pub reminders: Arc<crate::certificates::expiry::Reminders>,
     /// QR login sessions.
     pub logins: Arc<Logins>,
     /// The OpenID Connect provider.

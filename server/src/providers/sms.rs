@@ -69,6 +69,15 @@ pub enum SmsNotice {
         /// What happened.
         change: CertificateChange,
     },
+    /// The certificate expires soon (30 and 7 days before): renew it in time (年审延期).
+    CertificateExpiring {
+        /// The employer of the certificate.
+        unit_name: String,
+        /// The day it expires, as the holder reads it (2027年12月7日).
+        expires_on: String,
+        /// Whole days left.
+        days_left: i64,
+    },
 }
 
 /// What a [`SmsNotice::CertificateChanged`] tells.
@@ -103,6 +112,7 @@ impl SmsNotice {
             Self::ApplicationRejected { .. } => "application_rejected",
             Self::MergeRequired { .. } => "merge_required",
             Self::CertificateChanged { .. } => "certificate_changed",
+            Self::CertificateExpiring { .. } => "certificate_expiring",
         }
     }
 
@@ -137,12 +147,21 @@ impl SmsNotice {
                 "{SIGNATURE}{unit_name}的手机数字证书{}。如非本人操作，请立即致电{HOTLINE}。",
                 change.text_zh()
             ),
+            Self::CertificateExpiring {
+                unit_name,
+                expires_on,
+                days_left,
+            } => format!(
+                "{SIGNATURE}{unit_name}的手机数字证书将于{expires_on}到期（剩余{days_left}天）。\
+                 如需继续使用，请在到期前登录申请网页办理年审延期，{HOTLINE}。"
+            ),
         }
     }
 
     /// The variables of the provider template for this notice: `{"code"}` for a one-time code,
     /// `{"unit", "agent", "items"}` for an approval, `{"unit", "reason"}` for a rejection,
-    /// `{"unit"}` for a merge request, `{"unit", "event"}` for a change to a certificate.
+    /// `{"unit"}` for a merge request, `{"unit", "event"}` for a change to a certificate,
+    /// `{"unit", "date", "days"}` for an expiry reminder.
     pub fn template_params(&self) -> serde_json::Value {
         match self {
             Self::Otp { code } => serde_json::json!({ "code": code }),
@@ -162,6 +181,15 @@ impl SmsNotice {
             Self::CertificateChanged { unit_name, change } => {
                 serde_json::json!({ "unit": unit_name, "event": change.text_zh() })
             }
+            Self::CertificateExpiring {
+                unit_name,
+                expires_on,
+                days_left,
+            } => serde_json::json!({
+                "unit": unit_name,
+                "date": expires_on,
+                "days": days_left.to_string(),
+            }),
         }
     }
 }
@@ -207,6 +235,16 @@ impl fmt::Debug for SmsNotice {
                 .debug_struct("CertificateChanged")
                 .field("unit_name", unit_name)
                 .field("change", change)
+                .finish(),
+            Self::CertificateExpiring {
+                unit_name,
+                expires_on,
+                days_left,
+            } => f
+                .debug_struct("CertificateExpiring")
+                .field("unit_name", unit_name)
+                .field("expires_on", expires_on)
+                .field("days_left", days_left)
                 .finish(),
             Self::ApplicationRejected { unit_name, reason } => f
                 .debug_struct("ApplicationRejected")
@@ -450,6 +488,11 @@ mod tests {
             SmsNotice::CertificateChanged {
                 unit_name: "甲".into(),
                 change: CertificateChange::DownloadedAgain,
+            },
+            SmsNotice::CertificateExpiring {
+                unit_name: "甲".into(),
+                expires_on: "2027年12月7日".into(),
+                days_left: 30,
             },
         ];
         for notice in notices {

@@ -11,6 +11,7 @@ mod notice_store;
 mod outbox_store;
 mod people_store;
 mod portal_store;
+mod reminder_store;
 mod session_store;
 mod staff_store;
 mod sync_store;

@@ -4,6 +4,7 @@ mod applicants;
 mod applications;
 mod clock;
 mod downloads;
+mod expiry;
 mod grants;
 mod helpers;
 mod initiator;

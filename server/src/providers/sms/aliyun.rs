@@ -41,6 +41,7 @@ const ACCEPTED: &str = "OK";
 /// - `rejected_template` (通知): `${unit}的数字证书申请审核驳回，驳回原因：${reason}。请登录后根据驳回原因修改资料，重新提交审核。`
 /// - `merge_template` (通知): `${unit}在就业系统中存在多个单位账号，需要进行单位信息合并。请联系云南CA公司申请将多个账号合并为一个，合并后即可继续办理手机CA证书，云南CA服务热线4006007210。`
 /// - `certificate_template` (通知): `${unit}的手机数字证书${event}。如非本人操作，请立即致电云南CA服务热线4006007210。`
+/// - `expiry_template` (通知): `${unit}的手机数字证书将于${date}到期（剩余${days}天）。如需继续使用，请在到期前登录申请网页办理年审延期，云南CA服务热线4006007210。`
 ///
 /// Alibaba limits the length of a variable's value; a reason longer than the template allows
 /// is refused (`isv.PARAM_LENGTH_LIMIT`), so reviewers keep reasons short.
@@ -62,6 +63,8 @@ pub struct AliyunSmsConfig {
     pub merge_template: String,
     /// Template code for "your certificate was downloaded again / revoked / unlocked".
     pub certificate_template: String,
+    /// Template code for "your certificate expires on …".
+    pub expiry_template: String,
     /// Endpoint to call instead of `https://dysmsapi.aliyuncs.com/` (tests, proxies).
     #[serde(default)]
     pub base_url: Option<String>,
@@ -78,6 +81,7 @@ impl fmt::Debug for AliyunSmsConfig {
             .field("rejected_template", &self.rejected_template)
             .field("merge_template", &self.merge_template)
             .field("certificate_template", &self.certificate_template)
+            .field("expiry_template", &self.expiry_template)
             .field("base_url", &self.base_url)
             .finish()
     }
@@ -96,6 +100,7 @@ pub struct AliyunSms {
     rejected_template: String,
     merge_template: String,
     certificate_template: String,
+    expiry_template: String,
 }
 
 impl AliyunSms {
@@ -129,6 +134,7 @@ impl AliyunSms {
             ("rejected_template", config.rejected_template.as_str()),
             ("merge_template", config.merge_template.as_str()),
             ("certificate_template", config.certificate_template.as_str()),
+            ("expiry_template", config.expiry_template.as_str()),
         ];
         if let Some((name, _)) = required.iter().find(|(_, value)| value.trim().is_empty()) {
             return Err(SmsError::Config {
@@ -162,6 +168,7 @@ impl AliyunSms {
             rejected_template: config.rejected_template,
             merge_template: config.merge_template,
             certificate_template: config.certificate_template,
+            expiry_template: config.expiry_template,
         })
     }
 
@@ -172,6 +179,7 @@ impl AliyunSms {
             SmsNotice::ApplicationRejected { .. } => &self.rejected_template,
             SmsNotice::MergeRequired { .. } => &self.merge_template,
             SmsNotice::CertificateChanged { .. } => &self.certificate_template,
+            SmsNotice::CertificateExpiring { .. } => &self.expiry_template,
         }
     }
 
@@ -229,6 +237,7 @@ impl fmt::Debug for AliyunSms {
             .field("rejected_template", &self.rejected_template)
             .field("merge_template", &self.merge_template)
             .field("certificate_template", &self.certificate_template)
+            .field("expiry_template", &self.expiry_template)
             .finish_non_exhaustive()
     }
 }
@@ -381,6 +390,7 @@ mod tests {
             rejected_template: "SMS_100003".into(),
             merge_template: "SMS_100004".into(),
             certificate_template: "SMS_100005".into(),
+            expiry_template: "SMS_100006".into(),
             base_url,
         }
     }
@@ -421,6 +431,7 @@ mod tests {
             "rejected_template": "SMS_3",
             "merge_template": "SMS_4",
             "certificate_template": "SMS_5",
+            "expiry_template": "SMS_6",
         }))
         .unwrap();
         assert!(config.base_url.is_none());

@@ -10,6 +10,7 @@ pub mod certificate_sync;
 pub mod crl;
 pub mod employer;
 pub mod enrolment_ticket;
+pub mod expiry_reminder;
 pub mod grant_set;
 pub mod key_share;
 pub mod notice;
