@@ -186,6 +186,27 @@ export interface ServerCertificate {
   default: boolean;
 }
 
+/** One entry of a certificate's signature log ({@link McertClient.signatureHistory}). */
+export interface SignatureRecord {
+  /** Place in the server's hash-chained log. */
+  seq: number;
+  /** When, RFC 3339. */
+  at: string;
+  serial: string;
+  /** `signed`, or `pin_failed` for a wrong PIN the server refused. */
+  outcome: 'signed' | 'pin_failed';
+  /** `key_enrolment`, `verify_pin`, `change_pin`, `login`, `grant_change`, … */
+  purpose: string | null;
+  /** SM3 of the signed message, hex. */
+  messageSm3: string | null;
+  /** For a login: the login session. */
+  loginSession: string | null;
+  /** For a login or a grant change: the portal's client id. */
+  portal: string | null;
+  /** For a grant change: the sub-certificate granted to. */
+  grantee: string | null;
+}
+
 /** A business item of a portal's catalogue (事项). */
 export interface GrantCatalogueItem {
   /** The code ID tokens carry. */
@@ -1252,6 +1273,40 @@ export class McertClient {
       return entry;
     }
     throw new McertError(ClientErrorCode.LoginNotScanned, '请先扫描网站登录页面上的二维码');
+  }
+
+  /**
+   * What the signed-in person's certificate `serial` signed, and the wrong PINs the server
+   * refused, newest first (at most 200): the server takes part in every signature, so it can
+   * say what the key ever signed.
+   *
+   * @throws {McertError} `serial_invalid`; {@link McertApiError} `certificate_not_held` (403).
+   */
+  async signatureHistory(serial: string): Promise<SignatureRecord[]> {
+    const body = await this.mpCall(
+      'GET',
+      `/api/v1/mp/certificates/${canonicalSerial(serial)}/signatures`,
+    );
+    if (!Array.isArray(body)) throw invalidResponse('签名记录不是数组');
+    return body.map((entry: unknown) => {
+      const outcome = stringField(entry, 'outcome');
+      if (outcome !== 'signed' && outcome !== 'pin_failed') {
+        throw invalidResponse(`未知的签名结果 ${outcome}`);
+      }
+      const seq = isObject(entry) ? entry.seq : undefined;
+      if (typeof seq !== 'number') throw invalidResponse('缺少字段 seq');
+      return {
+        seq,
+        at: stringField(entry, 'at'),
+        serial: canonicalSerial(stringField(entry, 'serial')),
+        outcome,
+        purpose: nullableString(entry, 'purpose'),
+        messageSm3: nullableString(entry, 'message_sm3'),
+        loginSession: nullableString(entry, 'login_session'),
+        portal: nullableString(entry, 'portal'),
+        grantee: nullableString(entry, 'grantee'),
+      };
+    });
   }
 
   /**

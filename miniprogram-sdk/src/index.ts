@@ -93,6 +93,7 @@ export type {
   RealNameInput,
   Reverification,
   ServerCertificate,
+  SignatureRecord,
   SubCertificate,
   UnlockInput,
 } from './client';

@@ -275,3 +275,22 @@ test('mcert-phone grants list, show and set: the sub gets what was set, withdraw
   assert.match(refused.stderr, /grant_not_primary/);
   assert.match(refused.stderr, /子证书看不到这个功能/);
 });
+
+test('the signature log: the primary key signed its download, logins and grants; a wrong PIN shows', async () => {
+  const { phone, primary } = await holder;
+  const history = await phone.client.signatureHistory(primary.serial);
+  const seen = history.map((entry) => `${entry.outcome}:${entry.purpose}`);
+  assert.equal(seen.at(-1), 'signed:key_enrolment', 'the download came first');
+  for (const expected of ['signed:login', 'signed:grant_change', 'pin_failed:grant_change']) {
+    assert.ok(seen.includes(expected), `${expected} in ${seen.join(', ')}`);
+  }
+  const grant = history.find((entry) => entry.purpose === 'grant_change' && entry.outcome === 'signed');
+  assert.equal(grant?.portal, portal.clientId);
+  assert.match(grant?.messageSm3 ?? '', /^[0-9a-f]{64}$/);
+
+  const run = await mcertPhone(['history', '--serial', primary.serial]);
+  assert.equal(run.status, 0, run.stderr);
+  for (const shown of ['已签名 / signed  下载证书', '已签名 / signed  扫码登录', '已签名 / signed  事项授权', 'PIN 错误 / wrong PIN  事项授权']) {
+    assert.ok(run.stdout.includes(shown), `shows ${shown}:\n${run.stdout}`);
+  }
+});

@@ -105,6 +105,9 @@ pub enum AppError {
     /// From choosing a new primary.
     #[error(transparent)]
     Appoint(#[from] AppointError),
+    /// From reading the signature log.
+    #[error(transparent)]
+    SignatureLog(#[from] crate::cosign::log::LogError),
     /// From revoking a certificate for a cause.
     #[error(transparent)]
     Revoke(#[from] crate::certificates::RevokeError),
@@ -294,6 +297,7 @@ impl Describe for AppError {
             AppError::PhoneGrant(e) => e.describe(),
             AppError::Appoint(e) => e.describe(),
             AppError::Revoke(e) => e.describe(),
+            AppError::SignatureLog(e) => e.describe(),
             AppError::DevClock(e) => e.describe(),
             AppError::Request(e) => e.describe(),
             AppError::Conflict { code, message } => {

@@ -209,6 +209,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
                     web::post().to(http::revocations::revoke_by_staff),
                 )
                 .route(
+                    "/staff/signatures",
+                    web::get().to(http::signatures::staff_search),
+                )
+                .route(
+                    "/mp/certificates/{serial}/signatures",
+                    web::get().to(http::signatures::holder_history),
+                )
+                .route(
                     "/mp/certificates/{serial}/grants",
                     web::get().to(http::grants::phone_overview),
                 )
@@ -718,6 +726,10 @@ impl Application {
             logins.clone(),
             phone_grants.clone(),
         ));
+        let signature_log = Arc::new(crate::cosign::log::SignatureLog::new(
+            core.store.clone(),
+            people.clone(),
+        ));
         let state = AppState {
             authority: core.authority.clone(),
             store: core.store.clone(),
@@ -749,6 +761,7 @@ impl Application {
                 core.store.clone(),
                 clock.clone(),
             )),
+            signature_log,
             reminders: Arc::new(crate::certificates::expiry::Reminders::new(
                 core.store.clone(),
                 clock.clone(),

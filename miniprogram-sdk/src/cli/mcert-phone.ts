@@ -415,6 +415,15 @@ async function loginSerialFrom(
   return chosen.serial;
 }
 
+/** What a co-signature was for, as the holder reads it. */
+const PURPOSE_LABELS: { [purpose: string]: string } = {
+  key_enrolment: '下载证书 / key enrolment',
+  verify_pin: '校验 PIN / PIN check',
+  change_pin: '修改 PIN / PIN change',
+  login: '扫码登录 / login',
+  grant_change: '事项授权 / item grant',
+};
+
 const PRIMARY_OPTION: OptionSpec = {
   type: 'string',
   description:
@@ -633,6 +642,36 @@ const COMMANDS: Command[] = [
     async run() {
       // Dispatched in main() to verify-pin / change-pin.
       throw new UsageError('pin verify | pin change');
+    },
+  },
+  {
+    name: 'history',
+    summary:
+      '签名记录：本证书签过什么、何时输错 PIN / signature log: what the key signed, and wrong PINs',
+    usage: 'history [--serial S]',
+    options: { serial: SERIAL_OPTION },
+    async run(context) {
+      const client = await context.client();
+      const serial = await serialFrom(context, client);
+      const history = await client.signatureHistory(serial);
+      if (context.values.json === true) {
+        context.out(JSON.stringify(history));
+        return;
+      }
+      context.out(`证书 / certificate ${serial} 的签名记录 / signature log (新的在前 / newest first):`);
+      if (history.length === 0) context.out('（无 / none）');
+      for (const entry of history) {
+        const what = PURPOSE_LABELS[entry.purpose ?? ''] ?? entry.purpose ?? '';
+        const outcome = entry.outcome === 'signed' ? '已签名 / signed' : 'PIN 错误 / wrong PIN';
+        const about = [
+          entry.portal === null ? null : `门户 / portal ${entry.portal}`,
+          entry.grantee === null ? null : `子证书 / sub ${entry.grantee}`,
+          entry.loginSession === null ? null : `登录 / login ${entry.loginSession}`,
+        ].filter((part) => part !== null);
+        context.out(
+          `${entry.at}  ${outcome}  ${what}${about.length > 0 ? `  ${about.join('  ')}` : ''}`,
+        );
+      }
     },
   },
   {

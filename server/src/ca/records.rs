@@ -514,6 +514,17 @@ pub trait CertStore: Send + Sync + std::fmt::Debug {
     async fn insert_crl(&self, crl: CrlRecord) -> Result<(), StorageError>;
     /// Appends an audit entry on its own.
     async fn append_audit(&self, audit: AuditDraft) -> Result<AuditEntry, StorageError>;
+    /// The signature log: the audit entries of `actions` about the certificates `serials`
+    /// (every certificate if `None`), from `since` until before `until`, newest first, at most
+    /// `limit`.
+    async fn audit_entries_about(
+        &self,
+        actions: &[&str],
+        serials: Option<&[String]>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        limit: u64,
+    ) -> Result<Vec<AuditEntry>, StorageError>;
     /// Audit entries from `after_seq` (exclusive), at most `limit`, in order.
     async fn audit_entries(
         &self,

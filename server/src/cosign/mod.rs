@@ -6,6 +6,7 @@
 //! for one PIN proof (a wrong PIN may try again within the session, counted in the database),
 //! then one signature is accepted. Six consecutive wrong PIN proofs lock the key.
 
+pub mod log;
 mod records;
 
 use std::{sync::Arc, time::Duration};
@@ -44,6 +45,41 @@ pub const SESSION_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// Bytes of server entropy handed to the signer crate per operation.
 const ENTROPY_LEN: usize = 64;
+
+/// The signature log's action for a completed co-signature (DESIGN.md §5: the server takes
+/// part in every signature, so it can say what each key signed).
+pub const SIGNATURE_MADE: &str = "signature.made";
+/// The signature log's action for a wrong PIN proof.
+pub const SIGNATURE_PIN_FAILED: &str = "signature.pin_failed";
+
+/// What the signature log records of a co-signature: its purpose, the co-signing session, the
+/// SM3 of the message and what the message belongs to (the login session and portal, the
+/// grant's portal and grantee, the seal request, the PIN check's purpose).
+fn signature_detail(session_id: &str, purpose: Purpose, message: &[u8]) -> serde_json::Value {
+    use mcert_signer::message::SignedMessage;
+    let mut detail = serde_json::json!({
+        "purpose": purpose.as_str(),
+        "cosign_session": session_id,
+        "message_sm3": hex::encode(mcert_signer::sm3_digest(message)),
+    });
+    match SignedMessage::decode(message) {
+        Ok(SignedMessage::LoginChallenge(m)) => {
+            detail["login_session"] = String::from_utf8_lossy(&m.session_id).into();
+            detail["portal"] = m.client_id.into();
+        }
+        Ok(SignedMessage::GrantChange(m)) => {
+            detail["portal"] = m.client_id.into();
+            detail["grantee"] = m.grantee_serial.into();
+            detail["grant_id"] = m.grant_id.into();
+        }
+        Ok(SignedMessage::SealRequest(m)) => {
+            detail["seal_request"] = hex::encode(m.request_id).into();
+            detail["document"] = m.document_name.into();
+        }
+        _ => {}
+    }
+    detail
+}
 
 /// What a session's message is for; decides what happens once it is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -425,6 +461,12 @@ impl Cosigner {
                 }
             }
             Err(SignerError::ProofRejected) => {
+                let failure_audit = AuditDraft {
+                    actor: Actor::Phone,
+                    action: SIGNATURE_PIN_FAILED,
+                    subject: serial.to_string(),
+                    detail: signature_detail(id, stored.purpose, message),
+                };
                 let lock_audit = AuditDraft {
                     actor: Actor::System,
                     action: "key.lock",
@@ -438,7 +480,7 @@ impl Cosigner {
                 return Err(
                     match self
                         .store
-                        .record_pin_failure(&serial, MAX_PIN_FAILURES, lock_audit)
+                        .record_pin_failure(&serial, MAX_PIN_FAILURES, failure_audit, lock_audit)
                         .await?
                     {
                         PinFailure::Remaining(remaining) => CosignError::PinIncorrect { remaining },
@@ -497,6 +539,15 @@ impl Cosigner {
         let public_key = public_key_of(&share.certificate.public_key)?;
         mcert_signer::verify(&public_key, &message, signature)
             .map_err(|_| CosignError::SignatureInvalid)?;
+        // The key has signed, whatever becomes of the purpose: the log says so from now.
+        self.store
+            .log_signature(AuditDraft {
+                actor: Actor::Phone,
+                action: SIGNATURE_MADE,
+                subject: serial.to_string(),
+                detail: signature_detail(id, stored.purpose, &message),
+            })
+            .await?;
         Ok(CompletedSignature {
             session_id: id.to_string(),
             serial,

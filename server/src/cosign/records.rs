@@ -68,14 +68,18 @@ pub trait KeyShareStore: Send + Sync + std::fmt::Debug {
         &self,
         serial: &CertificateSerial,
     ) -> Result<Option<KeyShareRecord>, StorageError>;
-    /// Counts one wrong PIN unless the key is locked; the `limit`-th locks it and appends
-    /// `lock_audit` in the same transaction.
+    /// Counts one wrong PIN unless the key is locked, appending `failure_audit` (the signature
+    /// log's entry) in the same transaction; the `limit`-th locks it and appends `lock_audit`
+    /// too.
     async fn record_pin_failure(
         &self,
         serial: &CertificateSerial,
         limit: u32,
+        failure_audit: AuditDraft,
         lock_audit: AuditDraft,
     ) -> Result<PinFailure, StorageError>;
+    /// Appends a completed signature to the signature log (the audit chain).
+    async fn log_signature(&self, entry: AuditDraft) -> Result<(), StorageError>;
     /// Resets the counter after a right PIN; false if the key is locked (nothing changes).
     async fn record_pin_success(&self, serial: &CertificateSerial) -> Result<bool, StorageError>;
     /// Unlocks a locked key (the holder re-verified), resetting the counter, with `audit` in

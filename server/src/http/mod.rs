@@ -15,6 +15,7 @@ pub mod otp;
 pub mod pki;
 pub mod principals;
 pub mod revocations;
+pub mod signatures;
 pub mod staff;
 pub mod uploads;
 
@@ -155,6 +156,8 @@ pub struct AppState {
     pub primaries: Arc<crate::certificates::Primaries>,
     /// 证书废除 by the agent and by staff.
     pub revocations: Arc<crate::certificates::Revocations>,
+    /// The signature log: what each mobile key signed.
+    pub signature_log: Arc<crate::cosign::log::SignatureLog>,
     /// Expiry reminders (30 and 7 days before).
     pub reminders: Arc<crate::certificates::expiry::Reminders>,
     /// QR login sessions.

@@ -93,6 +93,8 @@ use utoipa::OpenApi;
         super::revocations::application_certificates,
         super::revocations::revoke_by_applicant,
         super::revocations::revoke_by_staff,
+        super::signatures::holder_history,
+        super::signatures::staff_search,
         super::dev::enrolment_ticket,
         super::dev::sms_outbox,
         super::dev::clock,

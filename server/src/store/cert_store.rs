@@ -46,6 +46,19 @@ fn revocation_record(
     })
 }
 
+fn audit_entry_of(row: audit_entry::Model) -> AuditEntry {
+    AuditEntry {
+        seq: row.seq,
+        occurred_at: row.occurred_at,
+        actor: row.actor,
+        action: row.action,
+        subject: row.subject,
+        detail: row.detail,
+        prev_hash: row.prev_hash,
+        hash: row.hash,
+    }
+}
+
 async fn records_of(
     db: &impl ConnectionTrait,
     rows: Vec<certificate::Model>,
@@ -577,19 +590,35 @@ impl CertStore for SeaStore {
             .all(&self.db)
             .await
             .map_err(unavailable)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| AuditEntry {
-                seq: r.seq,
-                occurred_at: r.occurred_at,
-                actor: r.actor,
-                action: r.action,
-                subject: r.subject,
-                detail: r.detail,
-                prev_hash: r.prev_hash,
-                hash: r.hash,
-            })
-            .collect())
+        Ok(rows.into_iter().map(audit_entry_of).collect())
+    }
+
+    async fn audit_entries_about(
+        &self,
+        actions: &[&str],
+        serials: Option<&[String]>,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+        limit: u64,
+    ) -> Result<Vec<AuditEntry>, StorageError> {
+        let mut query = audit_entry::Entity::find()
+            .filter(audit_entry::Column::Action.is_in(actions.iter().copied()));
+        if let Some(serials) = serials {
+            query = query.filter(audit_entry::Column::Subject.is_in(serials.iter().cloned()));
+        }
+        if let Some(since) = since {
+            query = query.filter(audit_entry::COLUMN.occurred_at.gte(since));
+        }
+        if let Some(until) = until {
+            query = query.filter(audit_entry::COLUMN.occurred_at.lt(until));
+        }
+        let rows = query
+            .order_by_desc(audit_entry::COLUMN.seq)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(unavailable)?;
+        Ok(rows.into_iter().map(audit_entry_of).collect())
     }
 
     async fn ping(&self) -> Result<(), StorageError> {

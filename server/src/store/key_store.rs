@@ -207,6 +207,7 @@ impl SeaStore {
         &self,
         certificate_id: i64,
         limit: u32,
+        failure_audit: &AuditDraft,
         lock_audit: &AuditDraft,
     ) -> Result<PinFailure, StorageError> {
         let limit = i32::try_from(limit).unwrap_or(i32::MAX);
@@ -237,6 +238,7 @@ impl SeaStore {
             .await
             .map_err(unavailable)?
             .ok_or_else(|| corrupt("key_shares", "row vanished"))?;
+        append_in(&txn, failure_audit, now).await?;
         if failures < limit {
             commit(txn).await?;
             return Ok(PinFailure::Remaining(
@@ -309,12 +311,19 @@ impl KeyShareStore for SeaStore {
         &self,
         serial: &CertificateSerial,
         limit: u32,
+        failure_audit: AuditDraft,
         lock_audit: AuditDraft,
     ) -> Result<PinFailure, StorageError> {
         let row = certificate_row(self.db(), serial)
             .await?
             .ok_or_else(|| corrupt("key_shares", format!("no certificate {serial}")))?;
-        retrying(|| self.record_pin_failure_once(row.id, limit, &lock_audit)).await
+        retrying(|| self.record_pin_failure_once(row.id, limit, &failure_audit, &lock_audit)).await
+    }
+
+    async fn log_signature(&self, entry: AuditDraft) -> Result<(), StorageError> {
+        let txn = self.db().begin().await.map_err(unavailable)?;
+        append_in(&txn, &entry, self.now()).await?;
+        commit(txn).await
     }
 
     async fn unlock(

@@ -17,4 +17,5 @@ mod phone;
 mod pki;
 mod requests;
 mod revocation;
+mod signatures;
 mod staff;
