@@ -186,6 +186,28 @@ export interface ServerCertificate {
   default: boolean;
 }
 
+/** Why a certificate is revoked (seed 000 §五(一)). */
+export type RevocationCause =
+  | 'holder_changed'
+  | 'phone_changed'
+  | 'employer_renamed'
+  | 'no_longer_needed'
+  | 'key_compromise';
+
+/** A revocation done ({@link McertClient.revokeCertificate}). */
+export interface Revocation {
+  serial: string;
+  /** The RFC 5280 reason in the CRL and OCSP. */
+  reason: string;
+  cause: RevocationCause;
+  /** The cause in Chinese. */
+  causeZh: string;
+  /** RFC 3339. */
+  revokedAt: string;
+  /** The holder's signature of the `revocation_request`. */
+  signature: Uint8Array;
+}
+
 /** One entry of a certificate's signature log ({@link McertClient.signatureHistory}). */
 export interface SignatureRecord {
   /** Place in the server's hash-chained log. */
@@ -1273,6 +1295,38 @@ export class McertClient {
       return entry;
     }
     throw new McertError(ClientErrorCode.LoginNotScanned, '请先扫描网站登录页面上的二维码');
+  }
+
+  /**
+   * 证书废除: revokes the signed-in person's certificate `serial` (its key share on this
+   * phone) for `cause`, signed with the PIN: the server opens a co-signing session over a
+   * `revocation_request`, which must name this certificate and this cause before the PIN is
+   * used (else `unexpected_message`). Effective at once: the certificate logs in and signs
+   * nothing more, its portal sessions end, and the agent can apply anew.
+   *
+   * @throws {McertError} `pin_format`, `certificate_not_on_device`, `unexpected_message`;
+   *   {@link McertApiError} `revocation_cause_unknown` (400), `certificate_not_held` (403),
+   *   `certificate_already_revoked` (409), `pin_incorrect` (with `remainingAttempts`),
+   *   `key_locked` (423).
+   */
+  async revokeCertificate(serial: string, cause: RevocationCause, pin: string): Promise<Revocation> {
+    checkPinFormat(pin);
+    const record = await this.record(serial);
+    const session = cosignSession(
+      await this.mpCall('POST', `/api/v1/mp/certificates/${record.serial}/revocation`, { cause }),
+    );
+    const fields = this.expectMessage(session, 'revocation_request', record.serial, '应为证书废除');
+    if (fields.cause !== cause) throw unexpectedMessage('废除原因不一致');
+    const outcome = await this.cosignWith(record, session, pin);
+    const revocation = outcome.result.revocation;
+    return {
+      serial: canonicalSerial(stringField(revocation, 'serial')),
+      reason: stringField(revocation, 'reason'),
+      cause: stringField(revocation, 'cause') as RevocationCause,
+      causeZh: stringField(revocation, 'cause_zh'),
+      revokedAt: stringField(revocation, 'revoked_at'),
+      signature: outcome.signature,
+    };
   }
 
   /**

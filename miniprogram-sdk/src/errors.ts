@@ -321,6 +321,10 @@ export const ServerErrorCode = {
   GrantPortalUnknown: 'grant_portal_unknown',
   /** 400: the signature was not over a grant change the server can save; start again. */
   GrantChangeMismatch: 'grant_change_mismatch',
+  /** 400: a revocation cause that is not one of those offered. */
+  RevocationCauseUnknown: 'revocation_cause_unknown',
+  /** 409: the certificate was revoked already. */
+  CertificateAlreadyRevoked: 'certificate_already_revoked',
 } as const;
 
 /**

@@ -138,13 +138,23 @@ export interface GrantChangeFields {
   issued_at: number;
 }
 
+/** Fields of a `revocation_request` message (证书废除 by the holder). */
+export interface RevocationRequestFields {
+  serial: string;
+  uscc: string;
+  unit_name: string;
+  cause: string;
+  issued_at: number;
+}
+
 /** A canonical signed message as `message_describe` renders it, for display and checks. */
 export type MessageDescription =
   | { version: 2; kind: 'key_enrolment'; fields: KeyEnrolmentFields }
   | { version: 2; kind: 'login_challenge'; fields: LoginChallengeFields }
   | { version: 2; kind: 'seal_request'; fields: SealRequestFields }
   | { version: 2; kind: 'key_check'; fields: KeyCheckFields }
-  | { version: 2; kind: 'grant_change'; fields: GrantChangeFields };
+  | { version: 2; kind: 'grant_change'; fields: GrantChangeFields }
+  | { version: 2; kind: 'revocation_request'; fields: RevocationRequestFields };
 
 /** The signer operations, synchronous once loaded. Inputs are never modified. */
 export interface Signer {

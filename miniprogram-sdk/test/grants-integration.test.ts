@@ -294,3 +294,24 @@ test('the signature log: the primary key signed its download, logins and grants;
     assert.ok(run.stdout.includes(shown), `shows ${shown}:\n${run.stdout}`);
   }
 });
+
+test('the holder revokes in the mini-program: mcert-phone revoke; the sub logs in and is granted no more', async () => {
+  const { phone, primary, subPhone, sub } = await holder;
+  const bad = await mcertPhone(['revoke', '--cause', 'bored', '--pin', SUB_PIN], 'sub');
+  assert.equal(bad.status, 1, bad.stdout);
+  assert.match(bad.stderr, /revocation_cause_unknown/);
+  const run = await mcertPhone(['revoke', '--cause', 'no_longer_needed', '--pin', SUB_PIN], 'sub');
+  assert.equal(run.status, 0, `stdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  assert.ok(
+    run.stdout.includes(`证书已废除 / certificate revoked: ${sub.serial}（不再使用, cessationOfOperation）`),
+    run.stdout,
+  );
+  await assert.rejects(loginClaims('sub'), apiError('no_certificate', 404));
+  assert.deepEqual((await phone.client.grants(primary.serial)).subCertificates, []);
+  await assert.rejects(
+    subPhone.client.revokeCertificate(sub.serial, 'no_longer_needed', SUB_PIN),
+    apiError('certificate_already_revoked', 409),
+  );
+  const history = await subPhone.client.signatureHistory(sub.serial);
+  assert.equal(`${history[0].outcome}:${history[0].purpose}`, 'signed:revocation_request');
+});

@@ -263,6 +263,8 @@ pub mod code {
         CERTIFICATE_ALREADY_REVOKED = "certificate_already_revoked", Conflict;
         /// A revocation cause that is not one of those offered.
         REVOCATION_CAUSE_UNKNOWN = "revocation_cause_unknown", BadInput;
+        /// A signature over something else than the revocation request the server opened.
+        REVOCATION_REQUEST_MISMATCH = "revocation_request_mismatch", BadInput;
         /// Not activated.
         CERTIFICATE_NOT_ACTIVE = "certificate_not_active", Conflict;
         /// Not a revocation reason.

@@ -8,6 +8,8 @@
 use std::sync::Arc;
 
 use crate::{
+    ca::RevocationRecord,
+    certificates::{Revocations, RevokeError},
     cosign::{CosignError, Cosigner, Purpose},
     domain::CertificateSerial,
     enrol::{EnrolError, Enrolment},
@@ -29,6 +31,8 @@ pub struct Finished {
     pub device_token: Option<String>,
     /// A grant change's saved set.
     pub grant: Option<SavedGrant>,
+    /// A revocation request's revocation.
+    pub revocation: Option<RevocationRecord>,
 }
 
 impl Finished {
@@ -39,6 +43,7 @@ impl Finished {
             certificate_pem: None,
             device_token: None,
             grant: None,
+            revocation: None,
         }
     }
 }
@@ -59,6 +64,9 @@ pub enum SigningError {
     /// Saving a grant change.
     #[error(transparent)]
     Grant(#[from] PhoneGrantError),
+    /// Revoking at the holder's request.
+    #[error(transparent)]
+    Revoke(#[from] RevokeError),
 }
 
 impl Describe for SigningError {
@@ -68,6 +76,7 @@ impl Describe for SigningError {
             Self::Enrol(e) => e.describe(),
             Self::Login(e) => e.describe(),
             Self::Grant(e) => e.describe(),
+            Self::Revoke(e) => e.describe(),
         }
     }
 }
@@ -79,6 +88,7 @@ pub struct Signing {
     enrolment: Arc<Enrolment>,
     logins: Arc<Logins>,
     grants: Arc<PhoneGrants>,
+    revocations: Arc<Revocations>,
 }
 
 impl Signing {
@@ -88,12 +98,14 @@ impl Signing {
         enrolment: Arc<Enrolment>,
         logins: Arc<Logins>,
         grants: Arc<PhoneGrants>,
+        revocations: Arc<Revocations>,
     ) -> Self {
         Self {
             cosigner,
             enrolment,
             logins,
             grants,
+            revocations,
         }
     }
 
@@ -116,6 +128,7 @@ impl Signing {
                     certificate_pem: Some(activated.certificate_pem),
                     device_token: Some(activated.device_token),
                     grant: None,
+                    revocation: None,
                 })
             }
             Purpose::VerifyPin | Purpose::ChangePin => Ok(Finished::of(purpose, signed.serial)),
@@ -129,6 +142,14 @@ impl Signing {
                 let saved = self.grants.complete(signed).await?;
                 Ok(Finished {
                     grant: Some(saved),
+                    ..Finished::of(purpose, serial)
+                })
+            }
+            Purpose::Revocation => {
+                let serial = signed.serial.clone();
+                let revocation = self.revocations.complete(signed).await?;
+                Ok(Finished {
+                    revocation: Some(revocation),
                     ..Finished::of(purpose, serial)
                 })
             }

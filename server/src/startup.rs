@@ -213,6 +213,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
                     web::get().to(http::signatures::staff_search),
                 )
                 .route(
+                    "/mp/certificates/{serial}/revocation",
+                    web::post().to(http::revocations::revoke_by_holder),
+                )
+                .route(
                     "/mp/certificates/{serial}/signatures",
                     web::get().to(http::signatures::holder_history),
                 )
@@ -720,11 +724,22 @@ impl Application {
             cosigner.clone(),
             clock.clone(),
         ));
+        let revocations = Arc::new(crate::certificates::Revocations::new(
+            core.authority.clone(),
+            crate::certificates::RevocationParts {
+                certificates: core.store.clone(),
+                applications: core.store.clone(),
+                people: people.clone(),
+                cosigner: cosigner.clone(),
+                clock: clock.clone(),
+            },
+        ));
         let signing = Arc::new(Signing::new(
             cosigner,
             enrolment.clone(),
             logins.clone(),
             phone_grants.clone(),
+            revocations.clone(),
         ));
         let signature_log = Arc::new(crate::cosign::log::SignatureLog::new(
             core.store.clone(),
@@ -766,11 +781,7 @@ impl Application {
                 core.store.clone(),
                 clock.clone(),
             )),
-            revocations: Arc::new(crate::certificates::Revocations::new(
-                core.authority.clone(),
-                core.store.clone(),
-                core.store.clone(),
-            )),
+            revocations: revocations.clone(),
             logins,
             oidc,
             backchannel: backchannel.clone(),

@@ -27,6 +27,7 @@ const KIND_LOGIN_CHALLENGE: u8 = 2;
 const KIND_SEAL_REQUEST: u8 = 3;
 const KIND_KEY_CHECK: u8 = 4;
 const KIND_GRANT_CHANGE: u8 = 5;
+const KIND_REVOCATION_REQUEST: u8 = 6;
 
 /// A message an mcert key signs, one variant per kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub enum SignedMessage {
     KeyCheck(KeyCheck),
     /// Kind 5: the primary holder's new item set for a sub-certificate at one portal.
     GrantChange(GrantChange),
+    /// Kind 6: the holder's request to revoke their certificate (证书废除).
+    RevocationRequest(RevocationRequest),
 }
 
 /// Kind 1, `key_enrolment`.
@@ -140,6 +143,21 @@ pub struct GrantChange {
     pub issued_at: i64,
 }
 
+/// Kind 6, `revocation_request`: the holder revokes the certificate that signs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationRequest {
+    /// Serial of the certificate revoked, upper-case hex as the registry writes it.
+    pub serial: String,
+    /// Unified social credit code of the employer.
+    pub uscc: String,
+    /// Name of the employer.
+    pub unit_name: String,
+    /// The cause (`phone_changed`, `key_compromise`, …), as the server names it.
+    pub cause: String,
+    /// Unix seconds.
+    pub issued_at: i64,
+}
+
 /// One item of a [`GrantChange`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GrantedItem {
@@ -212,6 +230,12 @@ impl SignedMessage {
                     writer.text(text)?;
                 }
                 writer.field(&encode_items(&m.items)?);
+                writer.time(m.issued_at);
+            }
+            Self::RevocationRequest(m) => {
+                for text in [&m.serial, &m.uscc, &m.unit_name, &m.cause] {
+                    writer.text(text)?;
+                }
                 writer.time(m.issued_at);
             }
         }
@@ -289,6 +313,13 @@ impl SignedMessage {
                 items: decode_items(reader.field()?)?,
                 issued_at: reader.time()?,
             }),
+            KIND_REVOCATION_REQUEST => Self::RevocationRequest(RevocationRequest {
+                serial: reader.text()?,
+                uscc: reader.text()?,
+                unit_name: reader.text()?,
+                cause: reader.text()?,
+                issued_at: reader.time()?,
+            }),
             _ => return Err(invalid("unknown kind")),
         };
         if !reader.rest.is_empty() {
@@ -297,8 +328,8 @@ impl SignedMessage {
         Ok(message)
     }
 
-    /// The kind's name: `key_enrolment`, `login_challenge`, `seal_request`, `key_check` or
-    /// `grant_change`.
+    /// The kind's name: `key_enrolment`, `login_challenge`, `seal_request`, `key_check`,
+    /// `grant_change` or `revocation_request`.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Self::KeyEnrolment(_) => "key_enrolment",
@@ -306,6 +337,7 @@ impl SignedMessage {
             Self::SealRequest(_) => "seal_request",
             Self::KeyCheck(_) => "key_check",
             Self::GrantChange(_) => "grant_change",
+            Self::RevocationRequest(_) => "revocation_request",
         }
     }
 
@@ -316,6 +348,7 @@ impl SignedMessage {
             Self::SealRequest(_) => KIND_SEAL_REQUEST,
             Self::KeyCheck(_) => KIND_KEY_CHECK,
             Self::GrantChange(_) => KIND_GRANT_CHANGE,
+            Self::RevocationRequest(_) => KIND_REVOCATION_REQUEST,
         }
     }
 
@@ -385,6 +418,13 @@ impl SignedMessage {
                     fields.out.push_str(&object.finish());
                 }
                 fields.out.push(']');
+                fields.number("issued_at", m.issued_at);
+            }
+            Self::RevocationRequest(m) => {
+                fields.string("serial", &m.serial);
+                fields.string("uscc", &m.uscc);
+                fields.string("unit_name", &m.unit_name);
+                fields.string("cause", &m.cause);
                 fields.number("issued_at", m.issued_at);
             }
         }
@@ -731,6 +771,13 @@ mod tests {
             }),
             key_check(),
             SignedMessage::GrantChange(grant_change()),
+            SignedMessage::RevocationRequest(RevocationRequest {
+                serial: "0A1B".into(),
+                uscc: "91530100MA6K000001".into(),
+                unit_name: "昆明示例科技有限公司".into(),
+                cause: "phone_changed".into(),
+                issued_at: 1_700_000_000,
+            }),
         ]
     }
 
@@ -768,7 +815,8 @@ mod tests {
                 "login_challenge",
                 "seal_request",
                 "key_check",
-                "grant_change"
+                "grant_change",
+                "revocation_request"
             ]
         );
     }
@@ -1217,6 +1265,17 @@ mod tests {
                         })
                     }
                 ),
+            (text(), text(), text(), text(), any::<i64>()).prop_map(
+                |(serial, uscc, unit_name, cause, issued_at)| {
+                    SignedMessage::RevocationRequest(RevocationRequest {
+                        serial,
+                        uscc,
+                        unit_name,
+                        cause,
+                        issued_at,
+                    })
+                }
+            ),
         ]
     }
 

@@ -19,6 +19,7 @@ import {
   type GrantOverview,
   type ItemGrantInput,
   type LoginScan,
+  type RevocationCause,
   type ServerCertificate,
   type KeyValueStorage,
   McertApiError,
@@ -642,6 +643,36 @@ const COMMANDS: Command[] = [
     async run() {
       // Dispatched in main() to verify-pin / change-pin.
       throw new UsageError('pin verify | pin change');
+    },
+  },
+  {
+    name: 'revoke',
+    summary: '证书废除（输入 PIN）/ revoke a certificate, signed with its PIN',
+    usage: 'revoke --cause CAUSE [--serial S] [--pin PIN]',
+    options: {
+      cause: {
+        type: 'string',
+        description:
+          '原因 / cause: holder_changed（证书使用人变更）, phone_changed（手机号变更）, employer_renamed（单位名称变更）, no_longer_needed（不再使用）, key_compromise（手机丢失或密钥泄露）',
+      },
+      serial: SERIAL_OPTION,
+      pin: PIN_OPTION,
+    },
+    async run(context) {
+      const cause = stringValue(context.values, 'cause');
+      if (cause === undefined) throw new UsageError('缺少 --cause / --cause is required');
+      const client = await context.client();
+      const serial = await serialFrom(context, client);
+      const pin = await pinFrom(context, 'pin', 'MCERT_PIN', '确认废除，输入 PIN / PIN to revoke: ');
+      const revocation = await client.revokeCertificate(serial, cause as RevocationCause, pin);
+      if (context.values.json === true) {
+        context.out(JSON.stringify({ ...revocation, signature: Buffer.from(revocation.signature).toString('base64') }));
+        return;
+      }
+      context.out(
+        `证书已废除 / certificate revoked: ${revocation.serial}（${revocation.causeZh}, ${revocation.reason}）`,
+      );
+      context.out('如需继续使用，请重新申请、下载证书 / apply anew to go on');
     },
   },
   {

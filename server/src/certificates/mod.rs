@@ -28,7 +28,7 @@ mod standing;
 use serde::{Deserialize, Serialize};
 
 pub use primary::{AppointError, Primaries, check_appointment};
-pub use revocation::{Revocations, RevokeError};
+pub use revocation::{RevocationParts, Revocations, RevokeError};
 pub use role::{EmployerHoldings, role_of_new};
 pub use standing::{Standing, superseded_by_download};
 

@@ -95,6 +95,8 @@ pub enum Purpose {
     Login,
     /// The primary holder's new item set for a sub-certificate (a `grant_change` message).
     GrantChange,
+    /// The holder revokes the certificate (a `revocation_request` message).
+    Revocation,
 }
 
 impl Purpose {
@@ -106,6 +108,7 @@ impl Purpose {
             Self::ChangePin => "change_pin",
             Self::Login => "login",
             Self::GrantChange => "grant_change",
+            Self::Revocation => "revocation_request",
         }
     }
 }
@@ -637,9 +640,11 @@ fn ensure_usable(
     let standing = Standing::of(certificate, now);
     let usable = match purpose {
         Purpose::KeyEnrolment => standing == Standing::Pending,
-        Purpose::VerifyPin | Purpose::ChangePin | Purpose::Login | Purpose::GrantChange => {
-            standing.in_force()
-        }
+        Purpose::VerifyPin
+        | Purpose::ChangePin
+        | Purpose::Login
+        | Purpose::GrantChange
+        | Purpose::Revocation => standing.in_force(),
     };
     if !usable {
         return Err(CosignError::NotUsable {

@@ -179,7 +179,8 @@ pub struct SignatureRequest {
 /// What the signature completed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignatureResponse {
-    /// `key_enrolment`, `verify_pin`, `change_pin`, `login` or `grant_change`.
+    /// `key_enrolment`, `verify_pin`, `change_pin`, `login`, `grant_change` or
+    /// `revocation_request`.
     pub purpose: String,
     /// The certificate.
     pub serial: String,
@@ -192,6 +193,9 @@ pub struct SignatureResponse {
     /// For a grant change: what the sub-certificate may do at the portal now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant: Option<super::grants::SavedGrantBody>,
+    /// For a revocation request: the revocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<super::revocations::RevocationBody>,
 }
 
 /// Verifies the phone's final signature over the session's message and completes its purpose.
@@ -207,8 +211,8 @@ pub async fn signature(
 ) -> Result<HttpResponse, AppError> {
     let signature = decode("signature", &body.signature)?;
     let finished = state.signing.finish(&path.into_inner(), &signature).await?;
-    if finished.grant.is_some() {
-        // A withdrawn item ended the grantee's sessions: tell the portals now.
+    if finished.grant.is_some() || finished.revocation.is_some() {
+        // A withdrawn item or a revocation ended sessions: tell the portals now.
         state.backchannel.flush().await;
     }
     Ok(HttpResponse::Ok().json(SignatureResponse {
@@ -217,6 +221,7 @@ pub async fn signature(
         certificate: finished.certificate_pem,
         device_token: finished.device_token,
         grant: finished.grant.map(Into::into),
+        revocation: finished.revocation.map(Into::into),
     }))
 }
 

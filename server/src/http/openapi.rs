@@ -93,6 +93,7 @@ use utoipa::OpenApi;
         super::revocations::application_certificates,
         super::revocations::revoke_by_applicant,
         super::revocations::revoke_by_staff,
+        super::revocations::revoke_by_holder,
         super::signatures::holder_history,
         super::signatures::staff_search,
         super::dev::enrolment_ticket,

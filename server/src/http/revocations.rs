@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{
     AppState,
-    principals::{ApplicantSession, StaffSession},
+    principals::{ApplicantSession, MpSession, StaffSession},
 };
 use crate::{
     ca::{CertificateRecord, RevocationRecord},
@@ -147,6 +147,29 @@ pub async fn revoke_by_applicant(
         .by_applicant(&applicant, id, &serial, cause)
         .await?;
     Ok(revoked(&state, revocation).await)
+}
+
+/// 证书废除 by the holder in the mini-program: opens a co-signing session over the canonical
+/// `revocation_request` of their certificate; the PIN (the co-signing endpoints) completes it,
+/// and the signature's answer carries the revocation.
+#[utoipa::path(post, path = "/api/v1/mp/certificates/{serial}/revocation", tag = "keys",
+    params(("serial" = String, Path)), request_body = RevocationRequest,
+    security(("mp_session" = [])),
+    responses((status = 201, body = super::keys::CosignSession),
+        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 423, body = crate::error::ErrorBody)))]
+pub async fn revoke_by_holder(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<RevocationRequest>,
+    user: MpSession,
+) -> Result<HttpResponse, AppError> {
+    let cause = Revocations::cause(&body.cause)?;
+    let opened = state
+        .revocations
+        .start_by_holder(&user, &path.into_inner(), cause)
+        .await?;
+    Ok(HttpResponse::Created().json(super::keys::CosignSession::from(opened)))
 }
 
 /// Staff revoke a certificate for a cause (audited as the staff member).

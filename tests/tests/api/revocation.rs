@@ -191,3 +191,96 @@ async fn staff_revoke_with_a_cause_and_are_audited() {
     assert_eq!(detail["cause"], "key_compromise");
     assert_eq!(detail["reason"], "keyCompromise");
 }
+
+/// 证书废除 in the mini-program: the holder co-signs a `revocation_request` with the PIN; a wrong
+/// PIN changes nothing, the right one revokes at once for the cause the message names.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_holder_revokes_in_the_mini_program_with_the_pin() {
+    use mcert_signer::message::SignedMessage;
+    let (app, platform) = app_with_platform().await;
+    let Downloaded {
+        mp_token, phone, ..
+    } = downloaded_application(&app, "13900139104", "openid-13900139104", PIN).await;
+    let path = format!("/api/v1/mp/certificates/{}/revocation", phone.serial);
+    let unknown = app
+        .post_json(&path, &json!({ "cause": "bored" }), Some(&mp_token))
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (400, "revocation_cause_unknown")
+    );
+    let session = app
+        .post_json(
+            &path,
+            &json!({ "cause": "key_compromise" }),
+            Some(&mp_token),
+        )
+        .await;
+    assert_eq!(session.status, 201, "{:?}", session.body);
+    let Ok(SignedMessage::RevocationRequest(request)) =
+        SignedMessage::decode(&crate::phone::unb64(&session.body["message"]))
+    else {
+        panic!("a revocation_request: {:?}", session.body);
+    };
+    assert_eq!(request.serial, phone.serial);
+    assert_eq!(request.cause, "key_compromise");
+    assert_eq!(request.unit_name, "昆明测试科技有限公司");
+
+    let pem = app.certificate_pem(&phone.serial).await;
+    let wrong = app
+        .cosign(&session.body, &phone.public_key, &phone.share, "000000")
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), "pin_incorrect");
+    assert_eq!(ocsp(&app, "wrong-pin.pem", &pem).await, "good");
+    let done = app
+        .cosign(&session.body, &phone.public_key, &phone.share, PIN)
+        .await
+        .unwrap();
+    assert_eq!(done["purpose"], "revocation_request");
+    assert_eq!(done["revocation"]["reason"], "keyCompromise");
+    assert_eq!(done["revocation"]["cause"], "key_compromise");
+    assert_eq!(ocsp(&app, "holder.pem", &pem).await, "revoked");
+    let again = app
+        .post_json(
+            &path,
+            &json!({ "cause": "key_compromise" }),
+            Some(&mp_token),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.code()),
+        (409, "certificate_already_revoked")
+    );
+    app.state.sync.run_once().await.unwrap();
+    let pushed = platform
+        .received()
+        .into_iter()
+        .rev()
+        .find(|request| request.target == "/api/ca/certificates")
+        .unwrap()
+        .json();
+    assert_eq!(pushed["event"], "revoked");
+    assert_eq!(pushed["revocation"]["cause"], "key_compromise");
+    // The signature log has the request beside the wrong PIN.
+    let history = app
+        .get_json(
+            &format!("/api/v1/mp/certificates/{}/signatures", phone.serial),
+            &mp_token,
+        )
+        .await;
+    let outcomes: Vec<_> = history.body.as_array().unwrap()[..2]
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["outcome"].as_str().unwrap(),
+                e["purpose"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["signed:revocation_request", "pin_failed:revocation_request"]
+    );
+}
