@@ -11,6 +11,21 @@ use crate::{
     login::PIN,
 };
 
+/// Pushes what is due to the platform; the last certificate event it received.
+async fn last_certificate_push(
+    app: &crate::helpers::TestApp,
+    platform: &mcert_testkit::FakeHttp,
+) -> serde_json::Value {
+    app.state.sync.run_once().await.unwrap();
+    platform
+        .received()
+        .into_iter()
+        .rev()
+        .find(|request| request.target == "/api/ca/certificates")
+        .unwrap()
+        .json()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_agent_revokes_a_certificate_of_their_application_for_a_cause() {
     let (app, platform) = app_with_platform().await;
@@ -128,19 +143,12 @@ async fn the_agent_revokes_a_certificate_of_their_application_for_a_cause() {
         .collect();
     assert!(ids.contains(&id) && ids.len() == 2, "{ids:?}");
 
-    app.state.sync.run_once().await.unwrap();
+    let pushed = last_certificate_push(&app, &platform).await;
     let events = certificate_events(&platform);
     assert_eq!(
         events.last().unwrap(),
         &(held.serial.clone(), "revoked".into())
     );
-    let pushed = platform
-        .received()
-        .into_iter()
-        .rev()
-        .find(|request| request.target == "/api/ca/certificates")
-        .unwrap()
-        .json();
     assert_eq!(
         pushed["revocation"],
         json!({
@@ -252,14 +260,7 @@ async fn the_holder_revokes_in_the_mini_program_with_the_pin() {
         (again.status, again.code()),
         (409, "certificate_already_revoked")
     );
-    app.state.sync.run_once().await.unwrap();
-    let pushed = platform
-        .received()
-        .into_iter()
-        .rev()
-        .find(|request| request.target == "/api/ca/certificates")
-        .unwrap()
-        .json();
+    let pushed = last_certificate_push(&app, &platform).await;
     assert_eq!(pushed["event"], "revoked");
     assert_eq!(pushed["revocation"]["cause"], "key_compromise");
     // The signature log has the request beside the wrong PIN.
