@@ -227,6 +227,13 @@ pub fn instructions(base: &str, ids: (i64, i64)) -> String {
          \n\
          node dist/cli/mcert-phone.js grants set <sub serial> --portal {portal} --pin 112233\n\
          \n\
+         What the primary's key signed (the download, logins, grants) and any wrong PIN is in its\n\
+         signature log; and {SUB_AGENT_NAME} revokes the sub-certificate with the PIN (证书废除),\n\
+         after which it logs in and signs nothing more:\n\
+         \n\
+         node dist/cli/mcert-phone.js history\n\
+         node dist/cli/mcert-phone.js revoke --cause no_longer_needed --pin 223344 --state sub-phone.json\n\
+         \n\
          Downloading again takes the real-name steps again (a fresh face result and an SMS code,\n\
          one code a minute); a new phone (another state file, `--state`) signs in first with\n\
          `login` and `verify`:\n\

@@ -7,7 +7,8 @@
  * from the page, the printed `scan` line runs with both filled in, and the portal then shows the
  * demo employer. Then the printed grant steps: the sub-certificate of the second application is
  * downloaded, granted one item with `mcert-phone grants set`, logs in and the portal shows that
- * item alone; withdrawing it signs the portal out.
+ * item alone; withdrawing it signs the portal out. Last, the primary's signature log
+ * (`history`) and the sub's revocation with its PIN (`revoke`).
  *
  * Needs: the server binary (`MCERT_SERVER_BIN`, else `$CARGO_TARGET_DIR/debug/mcert-server`),
  * cargo (the printed build makes the signer module), and the SDK's test build for its server
@@ -172,8 +173,9 @@ test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, a gr
   // Item grants: the second application's certificate is a sub-certificate; the primary grants
   // it one item on the phone, the sub logs in with exactly that item, and withdrawing it ends
   // the portal's session.
-  assert.equal(steps.later.length, 9, steps.later.join('\n'));
-  const [login2, verify2, bind2, download2, list, grant, subScan, withdraw, again] = steps.later;
+  assert.equal(steps.later.length, 11, steps.later.join('\n'));
+  const [login2, verify2, bind2, download2, list, grant, subScan, withdraw, history, revoke, again] =
+    steps.later;
   // The second agent's phone keeps its state in the file the lines name, put in workDir here.
   const subState = (line) => {
     assert.ok(line.endsWith(' --state sub-phone.json'), line);
@@ -211,6 +213,16 @@ test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, a gr
   assert.equal(await page.locator('#employer').count(), 0, 'the portal signed the sub out');
   assert.deepEqual(problems, []);
   await page.close();
+
+  // The signature log of the primary, and 证书废除 of the sub with its PIN.
+  const logged = ok(history, await shell(history, SDK, env));
+  for (const shown of ['下载证书', '扫码登录', '事项授权']) {
+    assert.ok(logged.includes(`已签名 / signed  ${shown}`), `history shows ${shown}:\n${logged}`);
+  }
+  assert.match(
+    ok(revoke, await shell(subState(revoke), SDK, env)),
+    new RegExp(`证书已废除 / certificate revoked: ${subSerial}（不再使用, cessationOfOperation）`),
+  );
 
   // Not run: downloading again waits out the SMS minute after `bind`'s code.
   assert.match(again, /^node dist\/cli\/mcert-phone\.js download \d+ --pin \d{6} --phone 13800138000$/);
