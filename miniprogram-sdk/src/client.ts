@@ -255,6 +255,8 @@ export interface PortalGrant {
   clientId: string;
   /** The item codes it may do there now (granted ones in force and locked defaults). */
   items: string[];
+  /** The grants as saved, with their windows (RFC 3339, null for none). */
+  grants: { code: string; startsAt: string | null; endsAt: string | null }[];
   /** The version of its grant set there; a change must name it. */
   grantId: string;
 }
@@ -557,6 +559,11 @@ function grantOverviewOf(body: unknown): GrantOverview {
   const portalGrant = (grant: unknown): PortalGrant => ({
     clientId: stringField(grant, 'client_id'),
     items: stringArray(grant, 'items'),
+    grants: arrayField(grant, 'grants').map((saved) => ({
+      code: stringField(saved, 'code'),
+      startsAt: nullableString(saved, 'starts_at'),
+      endsAt: nullableString(saved, 'ends_at'),
+    })),
     grantId: stringField(grant, 'grant_id'),
   });
   return {

@@ -134,7 +134,7 @@ test('the primary grants a sub items on the phone, signed with its key, and the 
   assert.equal(listed.mediaTypeZh, '手机CA');
   assert.match(listed.holderIdMasked, /^\d{4}\*{5}[0-9X]{4}$/);
   const before = listed.grants.find((g) => g.clientId === portal.clientId);
-  assert.deepEqual(before, { clientId: portal.clientId, items: [], grantId: 'v0' });
+  assert.deepEqual(before, { clientId: portal.clientId, items: [], grants: [], grantId: 'v0' });
 
   const saved = await phone.client.changeGrants(
     primary.serial,
@@ -245,7 +245,7 @@ test('mcert-phone grants list, show and set: the sub gets what was set, withdraw
     '--portal',
     portal.clientId,
     '--item',
-    'training',
+    'training@2099-01-01T00:00:00+08:00',
     '--item',
     'unit_info',
     '--pin',
@@ -260,7 +260,10 @@ test('mcert-phone grants list, show and set: the sub gets what was set, withdraw
   assert.equal(shown.status, 0, shown.stderr);
   assert.ok(shown.stdout.includes('[x] 单位基础信息维护 (unit_info)'), shown.stdout);
   assert.ok(shown.stdout.includes('[ ] 失业保险 (unemployment_insurance)'), shown.stdout);
-  assert.ok(shown.stdout.includes('[x] 技能培训和创业培训服务 (training)'), shown.stdout);
+  assert.ok(
+    shown.stdout.includes('[x] 技能培训和创业培训服务 (training)  至 / until 2098-12-31T16:00:00Z'),
+    shown.stdout,
+  );
   assert.deepEqual((await loginClaims('sub')).items, ['unit_info', 'training']);
 
   // No --item withdraws everything (a mobile sub has no locked default here).

@@ -769,8 +769,15 @@ const COMMANDS: Command[] = [
         for (const item of portal?.items ?? []) {
           const mark = grant.items.includes(item.code) ? '[x]' : '[ ]';
           const locked = item.lockedFor === sub.mediaType && item.lockedNote !== null;
+          const saved = grant.grants.find((g) => g.code === item.code);
+          const window = [
+            saved?.startsAt == null ? null : `自 / from ${saved.startsAt}`,
+            saved?.endsAt == null ? null : `至 / until ${saved.endsAt}`,
+          ].filter((part) => part !== null);
           context.out(
-            `  ${mark} ${item.name} (${item.code})${locked ? `  — ${item.lockedNote}` : ''}`,
+            `  ${mark} ${item.name} (${item.code})` +
+              `${window.length > 0 ? `  ${window.join(' ')}` : ''}` +
+              `${locked ? `  — ${item.lockedNote}` : ''}`,
           );
         }
       }

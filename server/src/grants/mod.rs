@@ -130,6 +130,8 @@ pub struct SubCertificate {
     pub standing: Standing,
     /// What it may do at the portal asking.
     pub allowed: Allowed,
+    /// Its grants there as saved, with their windows.
+    pub grants: Vec<ItemGrant>,
 }
 
 impl SubCertificate {
@@ -480,11 +482,13 @@ impl Grants {
             if certificate.role != Role::Sub || !standing.in_force() {
                 continue;
             }
-            let allowed = self.allowed(&certificate, portal).await?;
+            let set = self.store.grant_set(certificate.id, portal.id).await?;
+            let allowed = allowed(&certificate, portal, &set, now);
             subs.push(SubCertificate {
                 certificate,
                 standing,
                 allowed,
+                grants: set.items,
             });
         }
         Ok(subs)

@@ -241,6 +241,17 @@ pub struct PortalItemsBody {
     pub items: Vec<ItemBody>,
 }
 
+/// A saved grant and its window.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantWindowBody {
+    /// The item's code.
+    pub code: String,
+    /// In force from.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// In force until (exclusive).
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
 /// What a sub-certificate may do at one portal.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PortalGrantBody {
@@ -248,6 +259,9 @@ pub struct PortalGrantBody {
     pub client_id: String,
     /// The item codes it may do there now (granted ones in force and locked defaults).
     pub items: Vec<String>,
+    /// The grants as saved, with their windows (one not yet or no longer in force is here but
+    /// not in `items`).
+    pub grants: Vec<GrantWindowBody>,
     /// The version of its grant set there, to send back with a change.
     pub grant_id: String,
 }
@@ -316,6 +330,15 @@ pub async fn phone_overview(
             let grant = PortalGrantBody {
                 client_id: portal.client_id.clone(),
                 items: sub.allowed.items.clone(),
+                grants: sub
+                    .grants
+                    .iter()
+                    .map(|grant| GrantWindowBody {
+                        code: grant.code.clone(),
+                        starts_at: grant.starts_at,
+                        ends_at: grant.ends_at,
+                    })
+                    .collect(),
                 grant_id: sub.allowed.grant_id.clone(),
             };
             let serial = sub.certificate.serial.to_string();
