@@ -192,12 +192,13 @@ impl Revocations {
         serial: &str,
         cause: RevocationCause,
     ) -> Result<OpenedSession, RevokeError> {
-        let serial = CertificateSerial::parse(serial.trim()).map_err(|_| RevokeError::NotHeld)?;
-        let (held, _) = self.parts.people.certificates(user).await?;
-        let certificate = held
-            .into_iter()
-            .find(|certificate| certificate.serial == serial)
+        let certificate = self
+            .parts
+            .people
+            .held(user, serial)
+            .await?
             .ok_or(RevokeError::NotHeld)?;
+        let serial = certificate.serial.clone();
         let now = self.parts.clock.now();
         if let Some(revocation) = &certificate.revocation {
             return Err(CaError::AlreadyRevoked {

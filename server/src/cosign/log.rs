@@ -109,12 +109,12 @@ impl SignatureLog {
         user: &WxUserRecord,
         serial: &str,
     ) -> Result<Vec<SignatureEntry>, LogError> {
-        let serial = CertificateSerial::parse(serial.trim()).map_err(|_| LogError::NotHeld)?;
-        let (held, _) = self.people.certificates(user).await?;
-        if !held.iter().any(|certificate| certificate.serial == serial) {
-            return Err(LogError::NotHeld);
-        }
-        self.entries(Some(vec![serial.to_string()]), None, None)
+        let held = self
+            .people
+            .held(user, serial)
+            .await?
+            .ok_or(LogError::NotHeld)?;
+        self.entries(Some(vec![held.serial.to_string()]), None, None)
             .await
     }
 

@@ -141,13 +141,12 @@ impl PhoneGrants {
         user: &WxUserRecord,
         serial: &str,
     ) -> Result<CertificateRecord, PhoneGrantError> {
-        let serial =
-            CertificateSerial::parse(serial.trim()).map_err(|_| PhoneGrantError::NotHeld)?;
-        let (held, _) = self.people.certificates(user).await?;
-        if !held.iter().any(|c| c.serial == serial) {
-            return Err(PhoneGrantError::NotHeld);
-        }
-        Ok(self.grants.grantor(&serial).await?)
+        let held = self
+            .people
+            .held(user, serial)
+            .await?
+            .ok_or(PhoneGrantError::NotHeld)?;
+        Ok(self.grants.grantor(&held.serial).await?)
     }
 
     async fn portal(&self, client_id: &str) -> Result<Portal, PhoneGrantError> {

@@ -345,6 +345,22 @@ impl People {
         self.certificates_of(&person).await
     }
 
+    /// The signed-in person's certificate `serial` (hex, as typed), if they downloaded it
+    /// (whatever its state now).
+    pub async fn held(
+        &self,
+        user: &WxUserRecord,
+        serial: &str,
+    ) -> Result<Option<CertificateRecord>, PeopleError> {
+        let Ok(serial) = crate::domain::CertificateSerial::parse(serial.trim()) else {
+            return Ok(None);
+        };
+        let (held, _) = self.certificates(user).await?;
+        Ok(held
+            .into_iter()
+            .find(|certificate| certificate.serial == serial))
+    }
+
     /// The certificates `person` downloaded, and which one is their default.
     pub async fn certificates_of(
         &self,
