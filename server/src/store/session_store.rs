@@ -2,6 +2,8 @@
 //! transaction of a revocation or a grant change ([`end_sessions_in`]), and the outbox of
 //! back-channel logout tokens on the delivery columns every outbox shares.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait as _, ActiveValue::Set, ColumnTrait as _, ConnectionTrait,
@@ -35,24 +37,34 @@ pub(super) async fn end_sessions_in(
     if let Some(portal_id) = portal_id {
         open = open.filter(portal_session::COLUMN.portal_id.eq(portal_id));
     }
-    for session in open.all(txn).await.map_err(unavailable)? {
-        portal_session::Entity::update_many()
-            .col_expr(portal_session::Column::EndedAt, Expr::value(now))
-            .filter(portal_session::COLUMN.sid.eq(session.sid.as_str()))
-            .exec(txn)
-            .await
-            .map_err(unavailable)?;
-        let uri = portal::Entity::find_by_id(session.portal_id)
-            .one(txn)
-            .await
-            .map_err(unavailable)?
-            .and_then(|portal| portal.backchannel_logout_uri);
-        let Some(uri) = uri else { continue };
+    let sessions = open.all(txn).await.map_err(unavailable)?;
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    portal_session::Entity::update_many()
+        .col_expr(portal_session::Column::EndedAt, Expr::value(now))
+        .filter(portal_session::Column::Sid.is_in(sessions.iter().map(|s| s.sid.clone())))
+        .exec(txn)
+        .await
+        .map_err(unavailable)?;
+    // The back-channel endpoints of the portals concerned, read once.
+    let uris: HashMap<i64, String> = portal::Entity::find()
+        .filter(portal::Column::Id.is_in(sessions.iter().map(|s| s.portal_id)))
+        .all(txn)
+        .await
+        .map_err(unavailable)?
+        .into_iter()
+        .filter_map(|portal| Some((portal.id, portal.backchannel_logout_uri?)))
+        .collect();
+    for session in sessions {
+        let Some(uri) = uris.get(&session.portal_id) else {
+            continue;
+        };
         backchannel_logout::ActiveModel {
             portal_id: Set(session.portal_id),
             sid: Set(session.sid),
             sub: Set(session.sub),
-            uri: Set(uri),
+            uri: Set(uri.clone()),
             status: Set(LogoutStatus::Pending.as_str().to_string()),
             attempts: Set(0),
             next_attempt_at: Set(now),
