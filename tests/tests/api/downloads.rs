@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::{
     applicants::{latest_code, sms_texts},
     applications::{approve, billing_of, submitted},
-    helpers::{TestApp, openssl, s, spawn_app_with},
+    helpers::{TestApp, app_without_workers, openssl, s},
     people::{ZHANG_ID, bind, mp_session, verify},
     phone::{TestPhone, b64, entropy, unb64},
 };
@@ -176,16 +176,7 @@ pub async fn app_with_platform() -> (TestApp, FakeHttp) {
         r#"{"status":"ok","reference":"JY-7"}"#,
     ))
     .await;
-    let app = spawn_app_with(|s| {
-        s.agreement_countdown_secs = 1;
-        s.sync_interval_secs = 3600;
-        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
-        s.platform = Some(mcert_server::providers::platform::PlatformConfig {
-            base_url: platform.base_url().to_owned(),
-            api_key: "key-1".into(),
-        });
-    })
-    .await;
+    let app = app_without_workers(Some(&platform)).await;
     (app, platform)
 }
 
@@ -592,12 +583,7 @@ async fn notices_to(app: &TestApp, phone: &str) -> Vec<String> {
 /// unlock.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stolen_session_cannot_download_again_and_the_holder_hears_of_every_change() {
-    let app = spawn_app_with(|s| {
-        s.agreement_countdown_secs = 1;
-        s.sync_interval_secs = 3600;
-        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
-    })
-    .await;
+    let app = app_without_workers(None).await;
     let phone = "13900139040";
     let (token, holder) = downloaded(&app, phone, "openid-victim", "123456").await;
     let id = app
@@ -723,16 +709,7 @@ async fn staff_push_a_refused_certificate_event_again() {
         mcert_testkit::Answer::json(422, r#"{"status":"error","message":"unknown employer"}"#);
     // The application's push, the refused activation, then the activation again.
     let platform = FakeHttp::in_order([ok.clone(), refused, ok]).await;
-    let app = spawn_app_with(|s| {
-        s.agreement_countdown_secs = 1;
-        s.sync_interval_secs = 3600;
-        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
-        s.platform = Some(mcert_server::providers::platform::PlatformConfig {
-            base_url: platform.base_url().to_owned(),
-            api_key: "key-1".into(),
-        });
-    })
-    .await;
+    let app = app_without_workers(Some(&platform)).await;
     let (_, phone) = downloaded(&app, "13900139030", "openid-repush", "123456").await;
     assert_eq!(app.state.sync.run_once().await.unwrap(), 1);
     let staff = app
@@ -779,12 +756,7 @@ async fn staff_push_a_refused_certificate_event_again() {
 /// free again, and it takes the free place while it is on its way.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revoked_free_certificate_gives_its_free_place_back() {
-    let app = spawn_app_with(|s| {
-        s.agreement_countdown_secs = 1;
-        s.sync_interval_secs = 3600;
-        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
-    })
-    .await;
+    let app = app_without_workers(None).await;
     let (_, holder) = downloaded(&app, "13900139050", "openid-quota", "123456").await;
     let (token, second) = submitted(&app, "13900139051").await;
     assert_eq!(billing_of(&app, &token, second).await, (true, Some(160)));

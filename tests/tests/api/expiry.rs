@@ -9,7 +9,7 @@ use mcert_server::{certificates::expiry::date_zh, domain::CertificateSerial};
 use crate::{
     applicants::sms_texts,
     downloads::downloaded,
-    helpers::{TestApp, spawn_app_with},
+    helpers::{TestApp, app_without_workers},
     login::PIN,
 };
 
@@ -29,12 +29,7 @@ async fn reminders(app: &TestApp, phone: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_holder_is_reminded_30_and_7_days_before_expiry_once_each() {
-    let app = spawn_app_with(|s| {
-        s.agreement_countdown_secs = 1;
-        s.sync_interval_secs = 3600;
-        s.otp_limits.resend_interval = Duration::from_millis(1);
-    })
-    .await;
+    let app = app_without_workers(None).await;
     let phone = "13900139110";
     let (_, held) = downloaded(&app, phone, "openid-13900139110", PIN).await;
     let serial = CertificateSerial::parse(&held.serial).unwrap();

@@ -14,21 +14,10 @@ use mcert_testkit::FakeHttp;
 use crate::{
     applications::{approve, submitted},
     downloads::{download_for, downloaded},
-    helpers::{TestApp, spawn_app_with},
+    helpers::{TestApp, app_without_workers},
     login::{PIN, REDIRECT, logged_in, login_claims},
     phone::{Answer, TestPhone},
 };
-
-/// The server for these tests: short countdowns, and no periodic outbox rounds racing the
-/// rounds the tests run themselves.
-async fn app_without_workers() -> TestApp {
-    spawn_app_with(|s| {
-        s.agreement_countdown_secs = 1;
-        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
-        s.sync_interval_secs = 3600;
-    })
-    .await
-}
 
 /// A confidential portal with three items, 失业保险 locked for physical certificates:
 /// (client id, secret).
@@ -96,7 +85,7 @@ async fn primary_and_sub(app: &TestApp, phones: [&str; 2]) -> (String, TestPhone
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_primary_has_every_item_and_a_sub_only_what_its_primary_grants() {
-    let app = app_without_workers().await;
+    let app = app_without_workers(None).await;
     let (client, secret) = portal_with_items(&app).await;
     let (token, primary, sub) = primary_and_sub(&app, ["13900139060", "13900139061"]).await;
     assert_eq!(record(&app, &sub).await.role.as_str(), "sub");
@@ -141,19 +130,8 @@ async fn a_primary_has_every_item_and_a_sub_only_what_its_primary_grants() {
     assert_eq!(claims.grant_id.as_deref(), Some("v1"));
 
     // The change is audited with grantor, grantee, before and after.
-    use sea_orm::{ConnectionTrait as _, Statement};
-    let db = app.db().await;
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT subject, detail FROM audit_log WHERE action = 'grant.set'",
-        ))
-        .await
-        .unwrap()
-        .expect("the grant is audited");
-    assert_eq!(row.try_get::<String>("", "subject").unwrap(), sub.serial);
-    let detail: serde_json::Value =
-        serde_json::from_str(&row.try_get::<String>("", "detail").unwrap()).unwrap();
+    let (entry, detail) = app.audited("grant.set").await;
+    assert_eq!(entry.subject, sub.serial);
     assert_eq!(detail["grantor"], primary.serial.as_str());
     assert_eq!(detail["before"], serde_json::json!([]));
     assert_eq!(detail["after"][1]["code"], "training");
@@ -184,7 +162,7 @@ async fn grant_api(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_portal_manages_grants_with_the_primary_s_token() {
     use reqwest::Method;
-    let app = app_without_workers().await;
+    let app = app_without_workers(None).await;
     let backchannel = FakeHttp::start(mcert_testkit::Answer::json(200, "")).await;
     let (client, secret) = portal_registered(
         &app,
@@ -414,7 +392,7 @@ async fn introspect(
 /// primary, with a reason, and only once the old one is out of force.
 #[tokio::test(flavor = "multi_thread")]
 async fn staff_choose_a_new_primary_after_the_old_one_is_revoked() {
-    let app = app_without_workers().await;
+    let app = app_without_workers(None).await;
     let (client, secret) = portal_with_items(&app).await;
     let (token, primary, sub) = primary_and_sub(&app, ["13900139080", "13900139081"]).await;
     let staff = crate::applications::staff_session(&app).await;
@@ -525,7 +503,7 @@ async fn verified_logout_token(app: &TestApp, client: &str, token: &str) -> serd
 /// at once whether or not the portal has heard yet.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_logout_token_is_retried_until_the_portal_takes_it() {
-    let app = app_without_workers().await;
+    let app = app_without_workers(None).await;
     let endpoint = FakeHttp::in_order([
         mcert_testkit::Answer::json(503, "busy"),
         mcert_testkit::Answer::json(200, ""),
@@ -570,7 +548,7 @@ async fn a_logout_token_is_retried_until_the_portal_takes_it() {
 /// sub-certificate's sessions at the portal like a withdrawal (the clock moved, not waited for).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_grant_whose_window_ends_ends_the_sub_s_sessions() {
-    let app = app_without_workers().await;
+    let app = app_without_workers(None).await;
     let endpoint = FakeHttp::start(mcert_testkit::Answer::json(200, "")).await;
     let (client, secret) =
         portal_registered(&app, Some(format!("{}/bc", endpoint.base_url()))).await;
@@ -628,7 +606,7 @@ async fn a_physical_sub_shows_unemployment_insurance_and_cannot_lose_it() {
         domain::{PersonName, PhoneNumber, ResidentId, UnitName, Uscc},
     };
     use reqwest::Method;
-    let app = app_without_workers().await;
+    let app = app_without_workers(None).await;
     let (client, secret) = portal_with_items(&app).await;
     let portal = (client.as_str(), secret.as_str());
     let (token, primary) = downloaded(&app, "13900139080", "openid-13900139080", PIN).await;
@@ -725,7 +703,7 @@ async fn a_physical_sub_shows_unemployment_insurance_and_cannot_lose_it() {
 async fn a_grant_changed_on_the_phone_is_signed_by_the_primary() {
     use base64::{Engine as _, engine::general_purpose::STANDARD};
     use mcert_signer::message::SignedMessage;
-    let app = app_without_workers().await;
+    let app = app_without_workers(None).await;
     let (client, secret) = portal_with_items(&app).await;
     let (token, primary, sub) = primary_and_sub(&app, ["13900139090", "13900139091"]).await;
 
@@ -809,22 +787,8 @@ async fn a_grant_changed_on_the_phone_is_signed_by_the_primary() {
     assert_eq!(claims.items.unwrap(), ["unit_info", "training"]);
 
     // The audit entry keeps the primary's signature; OpenSSL verifies it under its certificate.
-    use sea_orm::{ConnectionTrait as _, Statement};
-    let db = app.db().await;
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT actor, detail FROM audit_log WHERE action = 'grant.set'",
-        ))
-        .await
-        .unwrap()
-        .expect("the grant is audited");
-    assert_eq!(
-        row.try_get::<String>("", "actor").unwrap(),
-        format!("certificate:{}", primary.serial)
-    );
-    let detail: serde_json::Value =
-        serde_json::from_str(&row.try_get::<String>("", "detail").unwrap()).unwrap();
+    let (entry, detail) = app.audited("grant.set").await;
+    assert_eq!(entry.actor, format!("certificate:{}", primary.serial));
     let signed_message = STANDARD
         .decode(detail["signed"]["message"].as_str().unwrap())
         .unwrap();

@@ -44,6 +44,23 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// The server with settings adjusted by `configure` (after the test defaults).
+/// A server for tests that run the outbox rounds themselves: short countdowns, no periodic
+/// rounds, and pushes to `platform` (a fake employment platform) when one is given.
+pub async fn app_without_workers(platform: Option<&mcert_testkit::FakeHttp>) -> TestApp {
+    spawn_app_with(|s| {
+        s.agreement_countdown_secs = 1;
+        s.sync_interval_secs = 3600;
+        s.otp_limits.resend_interval = Duration::from_millis(1);
+        s.platform = platform.map(
+            |platform| mcert_server::providers::platform::PlatformConfig {
+                base_url: platform.base_url().to_owned(),
+                api_key: "key-1".into(),
+            },
+        );
+    })
+    .await
+}
+
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_on(Arc::new(AdjustableClock::new()), configure).await
 }
@@ -97,6 +114,24 @@ impl TestApp {
             )
             .await
             .unwrap();
+    }
+
+    /// The first audit entry of `action`, and its detail as JSON.
+    pub async fn audited(
+        &self,
+        action: &str,
+    ) -> (mcert_server::audit::AuditEntry, serde_json::Value) {
+        let entry = self
+            .state
+            .store
+            .audit_entries(0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|entry| entry.action == action)
+            .unwrap_or_else(|| panic!("no {action} in the audit log"));
+        let detail = serde_json::from_str(&entry.detail).unwrap();
+        (entry, detail)
     }
 
     /// Certificate `serial` (hex) as PEM, as the registry holds it.

@@ -127,6 +127,15 @@ pub async fn hosted_with(app: &TestApp, client: &str, challenge: &str, scope: &s
     Hosted { id, cookie }
 }
 
+/// The demo portal's home page as the browser with `cookie` sees it.
+async fn demo_home(app: &TestApp, cookie: &str) -> String {
+    page_get(app, "/demo", Some(cookie))
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
 pub async fn page_get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
     let mut request = browser().get(format!("{}{path}", app.address));
     if let Some(cookie) = cookie {
@@ -1195,11 +1204,7 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
         .find(|c| c.starts_with("demo_portal_session="))
         .unwrap();
     let cookie = cookie.split(';').next().unwrap().to_string();
-    let home = page_get(&app, "/demo", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let home = demo_home(&app, &cookie).await;
     assert!(home.contains("昆明测试科技有限公司"), "{home}");
     assert!(home.contains(&phone.serial));
     // A primary may do every item of the demo portal's catalogue.
@@ -1223,11 +1228,7 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 400);
-    let home = page_get(&app, "/demo", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let home = demo_home(&app, &cookie).await;
     assert!(home.contains("昆明测试科技有限公司"), "{home}");
 
     // mcert ends the login's session (the certificate is revoked): the demo portal hears it
@@ -1238,11 +1239,7 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
     )
     .await;
     app.state.backchannel.run_once().await.unwrap();
-    let home = page_get(&app, "/demo", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let home = demo_home(&app, &cookie).await;
     assert!(home.contains("扫码登录"), "{home}");
 
     let out = page_get(&app, "/demo/logout", Some(&cookie)).await;
@@ -1251,11 +1248,7 @@ async fn the_demo_portal_shows_the_employer_after_a_qr_login() {
     assert!(to.contains("/oauth2/logout?id_token_hint="), "{to}");
     let back = browser().get(&to).send().await.unwrap();
     assert_eq!(location(&back), format!("{}/demo", app.address));
-    let home = page_get(&app, "/demo", Some(&cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let home = demo_home(&app, &cookie).await;
     assert!(home.contains("扫码登录"));
 }
 

@@ -179,23 +179,8 @@ async fn staff_revoke_with_a_cause_and_are_audited() {
     let pem = app.certificate_pem(&held.serial).await;
     assert_eq!(ocsp(&app, "staff.pem", &pem).await, "revoked");
 
-    use sea_orm::{ConnectionTrait as _, Statement};
-    let db = app.db().await;
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT actor, detail FROM audit_log WHERE action = 'certificate.revoke'",
-        ))
-        .await
-        .unwrap()
-        .expect("the revocation is audited");
-    assert!(
-        row.try_get::<String>("", "actor")
-            .unwrap()
-            .starts_with("staff:")
-    );
-    let detail: serde_json::Value =
-        serde_json::from_str(&row.try_get::<String>("", "detail").unwrap()).unwrap();
+    let (entry, detail) = app.audited("certificate.revoke").await;
+    assert!(entry.actor.starts_with("staff:"), "{}", entry.actor);
     assert_eq!(detail["cause"], "key_compromise");
     assert_eq!(detail["reason"], "keyCompromise");
 }

@@ -6,22 +6,13 @@ use mcert_server::portals::ClientKind;
 
 use crate::{
     downloads::downloaded,
-    helpers::{TestApp, spawn_app_with},
+    helpers::app_without_workers,
     login::{PIN, logged_in, portal},
 };
 
-async fn app() -> TestApp {
-    spawn_app_with(|s| {
-        s.agreement_countdown_secs = 1;
-        s.sync_interval_secs = 3600;
-        s.otp_limits.resend_interval = std::time::Duration::from_millis(1);
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_signature_and_wrong_pin_is_logged_with_its_session() {
-    let app = app().await;
+    let app = app_without_workers(None).await;
     let (client, secret) = portal(&app, ClientKind::Confidential).await;
     let secret = secret.unwrap();
     let (token, held) = downloaded(&app, "13900139120", "openid-13900139120", PIN).await;
