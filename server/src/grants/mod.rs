@@ -475,23 +475,46 @@ impl Grants {
         grantor: &CertificateRecord,
         portal: &Portal,
     ) -> Result<Vec<SubCertificate>, GrantError> {
+        let mut at = self
+            .sub_certificates_at(grantor, std::slice::from_ref(portal))
+            .await?;
+        Ok(at.pop().unwrap_or_default())
+    }
+
+    /// [`Grants::sub_certificates`] at each of `portals`, in their order, reading the
+    /// employer's certificates once.
+    pub async fn sub_certificates_at(
+        &self,
+        grantor: &CertificateRecord,
+        portals: &[Portal],
+    ) -> Result<Vec<Vec<SubCertificate>>, GrantError> {
         let now = self.clock.now();
-        let mut subs = Vec::new();
-        for certificate in self.store.employer_certificates(&grantor.uscc).await? {
-            let standing = Standing::of(&certificate, now);
-            if certificate.role != Role::Sub || !standing.in_force() {
-                continue;
+        let in_force: Vec<(CertificateRecord, Standing)> = self
+            .store
+            .employer_certificates(&grantor.uscc)
+            .await?
+            .into_iter()
+            .map(|certificate| {
+                let standing = Standing::of(&certificate, now);
+                (certificate, standing)
+            })
+            .filter(|(certificate, standing)| certificate.role == Role::Sub && standing.in_force())
+            .collect();
+        let mut per_portal = Vec::with_capacity(portals.len());
+        for portal in portals {
+            let mut subs = Vec::with_capacity(in_force.len());
+            for (certificate, standing) in &in_force {
+                let set = self.store.grant_set(certificate.id, portal.id).await?;
+                subs.push(SubCertificate {
+                    allowed: allowed(certificate, portal, &set, now),
+                    certificate: certificate.clone(),
+                    standing: *standing,
+                    grants: set.items,
+                });
             }
-            let set = self.store.grant_set(certificate.id, portal.id).await?;
-            let allowed = allowed(&certificate, portal, &set, now);
-            subs.push(SubCertificate {
-                certificate,
-                standing,
-                allowed,
-                grants: set.items,
-            });
+            per_portal.push(subs);
         }
-        Ok(subs)
+        Ok(per_portal)
     }
 
     /// [`Grants::set`] for the grantee `serial` of `grantor`'s employer.

@@ -166,14 +166,22 @@ impl PhoneGrants {
         serial: &str,
     ) -> Result<GrantOverview, PhoneGrantError> {
         let grantor = self.held_primary(user, serial).await?;
-        let mut portals = Vec::new();
-        for portal in self.portals.all().await? {
-            if portal.items.is_empty() {
-                continue;
-            }
-            let subs = self.grants.sub_certificates(&grantor, &portal).await?;
-            portals.push(PortalGrants { portal, subs });
-        }
+        let with_items: Vec<Portal> = self
+            .portals
+            .all()
+            .await?
+            .into_iter()
+            .filter(|portal| !portal.items.is_empty())
+            .collect();
+        let subs = self
+            .grants
+            .sub_certificates_at(&grantor, &with_items)
+            .await?;
+        let portals = with_items
+            .into_iter()
+            .zip(subs)
+            .map(|(portal, subs)| PortalGrants { portal, subs })
+            .collect();
         Ok(GrantOverview { grantor, portals })
     }
 
