@@ -28,6 +28,7 @@ const KIND_SEAL_REQUEST: u8 = 3;
 const KIND_KEY_CHECK: u8 = 4;
 const KIND_GRANT_CHANGE: u8 = 5;
 const KIND_REVOCATION_REQUEST: u8 = 6;
+const KIND_RENEWAL_REQUEST: u8 = 7;
 
 /// A message an mcert key signs, one variant per kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +46,8 @@ pub enum SignedMessage {
     GrantChange(GrantChange),
     /// Kind 6: the holder's request to revoke their certificate (证书废除).
     RevocationRequest(RevocationRequest),
+    /// Kind 7: the holder's request to renew their certificate for another year (年审延期).
+    RenewalRequest(RenewalRequest),
 }
 
 /// Kind 1, `key_enrolment`.
@@ -158,6 +161,26 @@ pub struct RevocationRequest {
     pub issued_at: i64,
 }
 
+/// Kind 7, `renewal_request`: the holder asks for the certificate that signs it to be followed
+/// by a new certificate of the same key, valid until `not_after`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenewalRequest {
+    /// Serial of the certificate renewed (the signer), upper-case hex as the registry writes it.
+    pub serial: String,
+    /// Serial of the certificate that follows it.
+    pub new_serial: String,
+    /// Unified social credit code of the employer.
+    pub uscc: String,
+    /// Name of the employer.
+    pub unit_name: String,
+    /// Name of the person holding the key.
+    pub holder_name: String,
+    /// The new certificate's end of validity, Unix seconds.
+    pub not_after: i64,
+    /// Unix seconds.
+    pub issued_at: i64,
+}
+
 /// One item of a [`GrantChange`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GrantedItem {
@@ -236,6 +259,19 @@ impl SignedMessage {
                 for text in [&m.serial, &m.uscc, &m.unit_name, &m.cause] {
                     writer.text(text)?;
                 }
+                writer.time(m.issued_at);
+            }
+            Self::RenewalRequest(m) => {
+                for text in [
+                    &m.serial,
+                    &m.new_serial,
+                    &m.uscc,
+                    &m.unit_name,
+                    &m.holder_name,
+                ] {
+                    writer.text(text)?;
+                }
+                writer.time(m.not_after);
                 writer.time(m.issued_at);
             }
         }
@@ -320,6 +356,15 @@ impl SignedMessage {
                 cause: reader.text()?,
                 issued_at: reader.time()?,
             }),
+            KIND_RENEWAL_REQUEST => Self::RenewalRequest(RenewalRequest {
+                serial: reader.text()?,
+                new_serial: reader.text()?,
+                uscc: reader.text()?,
+                unit_name: reader.text()?,
+                holder_name: reader.text()?,
+                not_after: reader.time()?,
+                issued_at: reader.time()?,
+            }),
             _ => return Err(invalid("unknown kind")),
         };
         if !reader.rest.is_empty() {
@@ -329,7 +374,7 @@ impl SignedMessage {
     }
 
     /// The kind's name: `key_enrolment`, `login_challenge`, `seal_request`, `key_check`,
-    /// `grant_change` or `revocation_request`.
+    /// `grant_change`, `revocation_request` or `renewal_request`.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Self::KeyEnrolment(_) => "key_enrolment",
@@ -338,6 +383,7 @@ impl SignedMessage {
             Self::KeyCheck(_) => "key_check",
             Self::GrantChange(_) => "grant_change",
             Self::RevocationRequest(_) => "revocation_request",
+            Self::RenewalRequest(_) => "renewal_request",
         }
     }
 
@@ -349,6 +395,7 @@ impl SignedMessage {
             Self::KeyCheck(_) => KIND_KEY_CHECK,
             Self::GrantChange(_) => KIND_GRANT_CHANGE,
             Self::RevocationRequest(_) => KIND_REVOCATION_REQUEST,
+            Self::RenewalRequest(_) => KIND_RENEWAL_REQUEST,
         }
     }
 
@@ -425,6 +472,15 @@ impl SignedMessage {
                 fields.string("uscc", &m.uscc);
                 fields.string("unit_name", &m.unit_name);
                 fields.string("cause", &m.cause);
+                fields.number("issued_at", m.issued_at);
+            }
+            Self::RenewalRequest(m) => {
+                fields.string("serial", &m.serial);
+                fields.string("new_serial", &m.new_serial);
+                fields.string("uscc", &m.uscc);
+                fields.string("unit_name", &m.unit_name);
+                fields.string("holder_name", &m.holder_name);
+                fields.number("not_after", m.not_after);
                 fields.number("issued_at", m.issued_at);
             }
         }
@@ -778,7 +834,43 @@ mod tests {
                 cause: "phone_changed".into(),
                 issued_at: 1_700_000_000,
             }),
+            renewal_request(),
         ]
+    }
+
+    fn renewal_request() -> SignedMessage {
+        SignedMessage::RenewalRequest(RenewalRequest {
+            serial: "0A1B".into(),
+            new_serial: "0C2D".into(),
+            uscc: "91530100MA6K000001".into(),
+            unit_name: "昆明示例科技有限公司".into(),
+            holder_name: "张三".into(),
+            not_after: 1_731_536_000,
+            issued_at: 1_700_000_000,
+        })
+    }
+
+    #[test]
+    fn renewal_request_known_bytes() {
+        let mut expected = b"MCERT-SIGN".to_vec();
+        expected.extend([2, 7]);
+        for (tag, text) in [
+            (1, "0A1B"),
+            (2, "0C2D"),
+            (3, "91530100MA6K000001"),
+            (4, "昆明示例科技有限公司"),
+            (5, "张三"),
+        ] {
+            expected.push(tag);
+            expected.extend(u16::try_from(text.len()).unwrap().to_be_bytes());
+            expected.extend(text.as_bytes());
+        }
+        expected.extend([6, 0, 8]);
+        expected.extend(1_731_536_000i64.to_be_bytes());
+        expected.extend([7, 0, 8]);
+        expected.extend(1_700_000_000i64.to_be_bytes());
+        assert_eq!(renewal_request().encode().unwrap(), expected);
+        assert_eq!(SignedMessage::decode(&expected).unwrap(), renewal_request());
     }
 
     #[test]
@@ -816,7 +908,8 @@ mod tests {
                 "seal_request",
                 "key_check",
                 "grant_change",
-                "revocation_request"
+                "revocation_request",
+                "renewal_request"
             ]
         );
     }
@@ -1276,6 +1369,24 @@ mod tests {
                     })
                 }
             ),
+            (
+                (text(), text(), text(), text(), text()),
+                any::<i64>(),
+                any::<i64>()
+            )
+                .prop_map(
+                    |((serial, new_serial, uscc, unit_name, holder_name), not_after, issued_at)| {
+                        SignedMessage::RenewalRequest(RenewalRequest {
+                            serial,
+                            new_serial,
+                            uscc,
+                            unit_name,
+                            holder_name,
+                            not_after,
+                            issued_at,
+                        })
+                    }
+                ),
         ]
     }
 
