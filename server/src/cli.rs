@@ -160,6 +160,21 @@ pub enum AdminAction {
         #[arg(long, default_value = "cli")]
         actor: String,
     },
+    /// Renew a USB-key certificate (年审延期) from the token's new PKCS#10 request, from 30 days
+    /// before it expires: the new certificate (same employer and holder, valid until a year
+    /// after the old one ends) is active at once and the old one superseded; prints the PEM.
+    /// Mobile certificates are renewed by their holder in the mini-program.
+    Renew {
+        /// The certificate renewed, serial number in hex.
+        #[arg(long)]
+        serial: String,
+        /// The token's new CSR file (DER or PEM).
+        #[arg(long)]
+        csr: PathBuf,
+        /// Who is acting, for the audit log.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
     /// Make an active sub-certificate its employer's primary (主证书) once the old primary is
     /// revoked or expired; audited with the reason.
     SetPrimary {
@@ -248,6 +263,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let mut settings = settings;
             settings.dev_mode = true;
             settings.demo = true;
+            // The demo renews its certificate with the clock moved to the month before expiry.
+            settings.dev_clock = true;
             let app = startup::Application::build(settings).await?;
             app.run_until_stopped()
                 .await
@@ -366,6 +383,35 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 revocation.reason.as_str(),
                 revocation.revoked_at.to_rfc3339()
             );
+        }
+        AdminAction::Renew { serial, csr, actor } => {
+            let serial = CertificateSerial::parse(&serial).map_err(sentence)?;
+            let csr = std::fs::read(&csr)
+                .with_context(|| format!("cannot read CSR file {}", csr.display()))?;
+            crate::ca::verify_csr(&csr).map_err(sentence)?;
+            let core = open_core(settings).await?;
+            let renewed = crate::certificates::renewal::renew_physical(
+                &core.authority,
+                core.store.as_ref(),
+                core.store.as_ref(),
+                (&serial, &csr),
+                &Actor::Operator(actor),
+                core.clock.now(),
+            )
+            .await
+            .map_err(sentence)?;
+            let renewal = &renewed.renewal;
+            let fee = renewal
+                .fee_yuan
+                .map_or_else(|| "free".to_string(), |yuan| format!("{yuan} yuan due"));
+            eprintln!(
+                "renewed {} as {} until {} ({fee}); {} is superseded",
+                renewal.previous_serial,
+                renewal.serial,
+                renewal.not_after.to_rfc3339(),
+                renewal.previous_serial
+            );
+            print!("{}", renewed.certificate_pem);
         }
         AdminAction::SetPrimary {
             serial,

@@ -227,12 +227,23 @@ pub fn instructions(base: &str, ids: (i64, i64)) -> String {
          \n\
          node dist/cli/mcert-phone.js grants set <sub serial> --portal {portal} --pin 112233\n\
          \n\
-         What the primary's key signed (the download, logins, grants) and any wrong PIN is in its\n\
-         signature log; and {SUB_AGENT_NAME} revokes the sub-certificate with the PIN (证书废除),\n\
-         after which it logs in and signs nothing more:\n\
+         {SUB_AGENT_NAME} revokes the sub-certificate with the PIN (证书废除): OCSP says revoked at\n\
+         once, and it logs in and signs nothing more.\n\
          \n\
-         node dist/cli/mcert-phone.js history\n\
          node dist/cli/mcert-phone.js revoke --cause no_longer_needed --pin 223344 --state sub-phone.json\n\
+         node dist/cli/mcert-phone.js certificate --state sub-phone.json > sub.pem\n\
+         curl -s {base}/pki/ca.pem > ca-chain.pem\n\
+         openssl ocsp -issuer ca-chain.pem -cert sub.pem -url {base}/pki/ocsp -noverify\n\
+         \n\
+         Renewal (年审延期) opens 30 days before expiry. Move the demo server's clock 345 days on\n\
+         (development mode only), then renew the primary with its PIN: the same key under a new\n\
+         serial, valid a year longer; the old certificate is superseded at that moment. What the\n\
+         key signed (the download, logins, grants, the renewal) and any wrong PIN is in its\n\
+         signature log.\n\
+         \n\
+         curl -s -X POST {base}/dev/clock -H 'content-type: application/json' -d '{{\"advance_secs\": 29808000}}'\n\
+         node dist/cli/mcert-phone.js renew --pin 112233\n\
+         node dist/cli/mcert-phone.js history\n\
          \n\
          Downloading again takes the real-name steps again (a fresh face result and an SMS code,\n\
          one code a minute); a new phone (another state file, `--state`) signs in first with\n\

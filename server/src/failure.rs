@@ -267,6 +267,20 @@ pub mod code {
         REVOCATION_REQUEST_MISMATCH = "revocation_request_mismatch", BadInput;
         /// Not activated.
         CERTIFICATE_NOT_ACTIVE = "certificate_not_active", Conflict;
+        /// A renewal asked for before its window (30 days before expiry) opens.
+        RENEWAL_TOO_EARLY = "renewal_too_early", Conflict;
+        /// A renewal of a certificate that is revoked, expired or not yet in force.
+        RENEWAL_NOT_IN_FORCE = "renewal_not_in_force", Conflict;
+        /// The employer's or holder's details changed since issuance: revoke and apply anew.
+        RENEWAL_DETAILS_CHANGED = "renewal_details_changed", Conflict;
+        /// A signature over something else than the renewal request the server opened.
+        RENEWAL_REQUEST_MISMATCH = "renewal_request_mismatch", BadInput;
+        /// A certificate renewed the other way (mobile in the mini-program, USB key by staff).
+        RENEWAL_WRONG_MEDIA = "renewal_wrong_media", Conflict;
+        /// No renewal with this id.
+        RENEWAL_NOT_FOUND = "renewal_not_found", NotFound;
+        /// A renewal that owes nothing, or was recorded paid already.
+        RENEWAL_NOTHING_DUE = "renewal_nothing_due", Conflict;
         /// Not a revocation reason.
         REVOCATION_REASON_UNKNOWN = "revocation_reason_unknown", BadInput;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::{
     ca::RevocationRecord,
-    certificates::{Revocations, RevokeError},
+    certificates::{RenewError, RenewalRecord, Renewals, Revocations, RevokeError},
     cosign::{CosignError, Cosigner, Purpose},
     domain::CertificateSerial,
     enrol::{EnrolError, Enrolment},
@@ -33,6 +33,9 @@ pub struct Finished {
     pub grant: Option<SavedGrant>,
     /// A revocation request's revocation.
     pub revocation: Option<RevocationRecord>,
+    /// A renewal request's renewal (the new certificate is `serial`, its PEM
+    /// `certificate_pem`).
+    pub renewal: Option<RenewalRecord>,
 }
 
 impl Finished {
@@ -44,6 +47,7 @@ impl Finished {
             device_token: None,
             grant: None,
             revocation: None,
+            renewal: None,
         }
     }
 }
@@ -67,6 +71,9 @@ pub enum SigningError {
     /// Revoking at the holder's request.
     #[error(transparent)]
     Revoke(#[from] RevokeError),
+    /// Renewing at the holder's request.
+    #[error(transparent)]
+    Renew(#[from] RenewError),
 }
 
 impl Describe for SigningError {
@@ -77,6 +84,7 @@ impl Describe for SigningError {
             Self::Login(e) => e.describe(),
             Self::Grant(e) => e.describe(),
             Self::Revoke(e) => e.describe(),
+            Self::Renew(e) => e.describe(),
         }
     }
 }
@@ -89,6 +97,7 @@ pub struct Signing {
     logins: Arc<Logins>,
     grants: Arc<PhoneGrants>,
     revocations: Arc<Revocations>,
+    renewals: Arc<Renewals>,
 }
 
 impl Signing {
@@ -99,6 +108,7 @@ impl Signing {
         logins: Arc<Logins>,
         grants: Arc<PhoneGrants>,
         revocations: Arc<Revocations>,
+        renewals: Arc<Renewals>,
     ) -> Self {
         Self {
             cosigner,
@@ -106,6 +116,7 @@ impl Signing {
             logins,
             grants,
             revocations,
+            renewals,
         }
     }
 
@@ -129,6 +140,7 @@ impl Signing {
                     device_token: Some(activated.device_token),
                     grant: None,
                     revocation: None,
+                    renewal: None,
                 })
             }
             Purpose::VerifyPin | Purpose::ChangePin => Ok(Finished::of(purpose, signed.serial)),
@@ -151,6 +163,14 @@ impl Signing {
                 Ok(Finished {
                     revocation: Some(revocation),
                     ..Finished::of(purpose, serial)
+                })
+            }
+            Purpose::Renewal => {
+                let renewed = self.renewals.complete(signed).await?;
+                Ok(Finished {
+                    certificate_pem: Some(renewed.certificate_pem),
+                    renewal: Some(renewed.renewal.clone()),
+                    ..Finished::of(purpose, renewed.renewal.serial)
                 })
             }
         }

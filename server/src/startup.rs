@@ -213,6 +213,18 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
                     web::get().to(http::signatures::staff_search),
                 )
                 .route(
+                    "/mp/certificates/{serial}/renewal",
+                    web::post().to(http::renewals::renew_by_holder),
+                )
+                .route(
+                    "/staff/renewals",
+                    web::get().to(http::renewals::staff_renewals),
+                )
+                .route(
+                    "/staff/renewals/{id}/payment",
+                    web::post().to(http::renewals::mark_paid),
+                )
+                .route(
                     "/mp/certificates/{serial}/revocation",
                     web::post().to(http::revocations::revoke_by_holder),
                 )
@@ -734,12 +746,23 @@ impl Application {
                 clock: clock.clone(),
             },
         ));
+        let renewals = Arc::new(crate::certificates::Renewals::new(
+            core.authority.clone(),
+            crate::certificates::RenewalParts {
+                store: core.store.clone(),
+                applications: core.store.clone(),
+                people: people.clone(),
+                enrolment: enrolment.clone(),
+                clock: clock.clone(),
+            },
+        ));
         let signing = Arc::new(Signing::new(
             cosigner,
             enrolment.clone(),
             logins.clone(),
             phone_grants.clone(),
             revocations.clone(),
+            renewals.clone(),
         ));
         let signature_log = Arc::new(crate::cosign::log::SignatureLog::new(
             core.store.clone(),
@@ -782,6 +805,7 @@ impl Application {
                 clock.clone(),
             )),
             revocations: revocations.clone(),
+            renewals,
             logins,
             oidc,
             backchannel: backchannel.clone(),

@@ -134,17 +134,23 @@ pub struct TbsRequest<'a> {
     pub issuer: &'a Issuer,
     /// Start of validity (issuance time).
     pub not_before: SystemTime,
+    /// End of validity, when not the profile's span from `not_before` (a renewal runs until a
+    /// year after the certificate it follows).
+    pub until: Option<SystemTime>,
     /// Revocation pointers, for profiles that carry them.
     pub urls: Option<&'a RevocationUrls>,
 }
 
-/// Builds the to-be-signed certificate. Validity runs from `not_before` for the profile's span.
+/// Builds the to-be-signed certificate. Validity runs from `not_before` for the profile's span,
+/// or `until`.
 pub fn build_tbs(
     request: TbsRequest<'_>,
     signer: &dyn CaSigner,
 ) -> Result<TbsCertificate, CaError> {
     let profile = request.profile;
-    let not_after = request.not_before + profile.validity;
+    let not_after = request
+        .until
+        .unwrap_or(request.not_before + profile.validity);
     let mut extensions = Vec::new();
     match profile.usage {
         Usage::CertificateAuthority { path_len } => {

@@ -301,6 +301,49 @@ impl Authority {
         holder: HolderDraft,
         serial: CertificateSerial,
     ) -> Result<PendingCertificate, CaError> {
+        self.pending(profile, media, public_key, (unit, holder), serial, None)
+    }
+
+    /// The to-be-signed bytes of the certificate that renews `previous` (年审延期): its employer
+    /// and holder, `public_key` (the same key for a mobile certificate, the new token's for a USB
+    /// key), valid from now until `not_after`, under the new `serial`. Nothing is stored or
+    /// signed.
+    pub fn prepare_renewal(
+        &self,
+        previous: &CertificateRecord,
+        public_key: spki::SubjectPublicKeyInfoOwned,
+        serial: CertificateSerial,
+        not_after: DateTime<Utc>,
+    ) -> Result<PendingCertificate, CaError> {
+        let unit = UnitDraft::parse(&previous.uscc, &previous.unit_name)?;
+        let holder = HolderDraft::parse(
+            &previous.holder_name,
+            &previous.holder_id_number,
+            &previous.holder_phone,
+        )?;
+        let profile = match previous.media {
+            MediaType::Mobile => &profile::MOBILE_HOLDER,
+            MediaType::Physical => &profile::PHYSICAL_HOLDER,
+        };
+        self.pending(
+            profile,
+            previous.media,
+            public_key,
+            (unit, holder),
+            serial,
+            Some(not_after),
+        )
+    }
+
+    fn pending(
+        &self,
+        profile: &profile::Profile,
+        media: MediaType,
+        public_key: spki::SubjectPublicKeyInfoOwned,
+        (unit, holder): (UnitDraft, HolderDraft),
+        serial: CertificateSerial,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<PendingCertificate, CaError> {
         let subject = Subject::Holder {
             unit_name: unit.name.as_str(),
             uscc: unit.uscc.as_str(),
@@ -308,6 +351,13 @@ impl Authority {
         }
         .to_name()?;
         let now = self.clock.now();
+        let not_after = match until {
+            Some(until) => until,
+            None => {
+                now + TimeDelta::from_std(profile.validity)
+                    .map_err(|_| CaError::Crypto { detail: "validity" })?
+            }
+        };
         let tbs = builder::build_tbs(
             builder::TbsRequest {
                 profile,
@@ -316,13 +366,11 @@ impl Authority {
                 public_key: public_key.clone(),
                 issuer: &self.issuer,
                 not_before: now.into(),
+                until: until.map(Into::into),
                 urls: Some(&self.urls),
             },
             self.issuing_signer.as_ref(),
         )?;
-        let not_after = now
-            + TimeDelta::from_std(profile.validity)
-                .map_err(|_| CaError::Crypto { detail: "validity" })?;
         Ok(PendingCertificate {
             serial,
             unit,
@@ -728,6 +776,7 @@ fn self_or_signed(
             public_key,
             issuer,
             not_before: now.into(),
+            until: None,
             urls: None,
         },
         signer,

@@ -11,16 +11,19 @@
 //!   is promoted by itself).
 //! - [`Revocations`]: 证书废除 by the agent on the application site and by staff, for a cause.
 //! - [`expiry`]: which expiry reminders are due (30 and 7 days before), and their sweep.
+//! - [`Renewals`]: 年审延期, from 30 days before expiry while the particulars are unchanged:
+//!   the same split key under a new certificate for a mobile one (co-signed by the holder), a
+//!   new CSR for a USB key (staff), and the fee a billable certificate's renewal is due.
 //! - [`CertificateEvent`]: what the employment platform hears of a certificate's life.
 //!
 //! The stores persist what these rules decide: activation, supersession and revocation are
 //! written by the store in one transaction each (`store/cert_store.rs`, `store/key_store.rs`),
 //! and the per-employer serialisation under which a role is chosen is one helper
-//! (`store::txn::lock_employer`). Revocation by the holder, renewal and information changes
-//! belong here too.
+//! (`store::txn::lock_employer`).
 
 pub mod expiry;
 mod primary;
+pub mod renewal;
 mod revocation;
 mod role;
 mod standing;
@@ -28,6 +31,10 @@ mod standing;
 use serde::{Deserialize, Serialize};
 
 pub use primary::{AppointError, Primaries, check_appointment};
+pub use renewal::{
+    RenewError, RenewalDraft, RenewalParts, RenewalRecord, RenewalStore, Renewals, Renewed,
+    StartedRenewal,
+};
 pub use revocation::{RevocationParts, Revocations, RevokeError};
 pub use role::{EmployerHoldings, role_of_new};
 pub use standing::{Standing, superseded_by_download};

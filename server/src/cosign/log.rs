@@ -103,19 +103,25 @@ impl SignatureLog {
         Self { store, people }
     }
 
-    /// What the signed-in person's certificate `serial` signed, newest first.
+    /// What the signed-in person's certificate `serial` signed, newest first: what its key
+    /// signed, under this certificate and under those it renewed (年审延期 keeps the key).
     pub async fn of_holder(
         &self,
         user: &WxUserRecord,
         serial: &str,
     ) -> Result<Vec<SignatureEntry>, LogError> {
-        let held = self
-            .people
-            .held(user, serial)
-            .await?
+        let serial = CertificateSerial::parse(serial.trim()).map_err(|_| LogError::NotHeld)?;
+        let (all, _) = self.people.certificates(user).await?;
+        let held = all
+            .iter()
+            .find(|certificate| certificate.serial == serial)
             .ok_or(LogError::NotHeld)?;
-        self.entries(Some(vec![held.serial.to_string()]), None, None)
-            .await
+        let same_key = all
+            .iter()
+            .filter(|certificate| certificate.public_key == held.public_key)
+            .map(|certificate| certificate.serial.to_string())
+            .collect();
+        self.entries(Some(same_key), None, None).await
     }
 
     /// Staff search, newest first; an employer without certificates has an empty log.

@@ -72,6 +72,9 @@ fn signature_detail(session_id: &str, purpose: Purpose, message: &[u8]) -> serde
             detail["grantee"] = m.grantee_serial.into();
             detail["grant_id"] = m.grant_id.into();
         }
+        Ok(SignedMessage::RenewalRequest(m)) => {
+            detail["new_serial"] = m.new_serial.into();
+        }
         Ok(SignedMessage::SealRequest(m)) => {
             detail["seal_request"] = hex::encode(m.request_id).into();
             detail["document"] = m.document_name.into();
@@ -97,6 +100,8 @@ pub enum Purpose {
     GrantChange,
     /// The holder revokes the certificate (a `revocation_request` message).
     Revocation,
+    /// The holder renews the certificate for another year (a `renewal_request` message).
+    Renewal,
 }
 
 impl Purpose {
@@ -109,6 +114,7 @@ impl Purpose {
             Self::Login => "login",
             Self::GrantChange => "grant_change",
             Self::Revocation => "revocation_request",
+            Self::Renewal => "renewal_request",
         }
     }
 }
@@ -335,6 +341,31 @@ impl Cosigner {
                     .encrypt(&share_label(serial), d2.to_bytes().as_ref())?,
             },
             public_key,
+        })
+    }
+
+    /// The server's half of `from`'s key sealed again under `to`, a new certificate of the same
+    /// key (a renewal): the shares are bound to their certificate, so they are opened and
+    /// sealed anew rather than copied.
+    pub async fn reseal_share(
+        &self,
+        from: &CertificateSerial,
+        to: &CertificateSerial,
+    ) -> Result<NewKeyShare, CosignError> {
+        let share = self
+            .store
+            .key_share(from)
+            .await?
+            .ok_or(CosignError::SessionNotFound)?;
+        let p1 = self
+            .key_wrap
+            .decrypt(&phone_share_label(from), &share.sealed_phone_share)?;
+        let d2 = self
+            .key_wrap
+            .decrypt(&share_label(from), &share.sealed_server_share)?;
+        Ok(NewKeyShare {
+            sealed_phone_share: self.key_wrap.encrypt(&phone_share_label(to), &p1)?,
+            sealed_server_share: self.key_wrap.encrypt(&share_label(to), &d2)?,
         })
     }
 
@@ -644,7 +675,8 @@ fn ensure_usable(
         | Purpose::ChangePin
         | Purpose::Login
         | Purpose::GrantChange
-        | Purpose::Revocation => standing.in_force(),
+        | Purpose::Revocation
+        | Purpose::Renewal => standing.in_force(),
     };
     if !usable {
         return Err(CosignError::NotUsable {

@@ -16,12 +16,12 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use mcert_signer::{
     SignerError,
-    message::{KeyCheck, KeyEnrolment, SignedMessage},
+    message::{KeyCheck, KeyEnrolment, RenewalRequest, SignedMessage},
     parse_public_key,
 };
 use rand::RngCore as _;
 
-pub use records::{DownloadLink, EnrolStore, NewTicket, TicketStatus};
+pub use records::{Completion, DownloadLink, EnrolStore, NewTicket, TicketStatus};
 pub use ticket::{Ticket, TicketError};
 
 use crate::clock::Clock;
@@ -33,7 +33,7 @@ use crate::{
         Authority, CaError, HolderDraft, MediaType, RevocationReason, UnitDraft, issue_audit,
         profile, public_key_info,
     },
-    certificates,
+    certificates::{self, RenewalDraft, RenewalRecord},
     cosign::{CompletedSignature, CosignError, Cosigner, KeyStatus, OpenedSession, Purpose},
     domain::CertificateSerial,
     notify::NoticeDraft,
@@ -168,8 +168,20 @@ impl Enrolment {
         link: DownloadLink,
         p1: &[u8],
     ) -> Result<StartedEnrolment, EnrolError> {
-        let ticket_hash = self
-            .store
+        let ticket_hash = self.download_ticket(unit, holder, link).await?;
+        self.start_with(&ticket_hash, p1, &Actor::Person(link.person_id))
+            .await
+    }
+
+    /// The application's open download ticket (stored now if it has none): downloads and
+    /// renewals of one application share it, so a later start abandons an earlier one.
+    async fn download_ticket(
+        &self,
+        unit: UnitDraft,
+        holder: HolderDraft,
+        link: DownloadLink,
+    ) -> Result<String, EnrolError> {
+        self.store
             .download_ticket(NewTicket {
                 ticket_hash: String::new(),
                 unit,
@@ -178,8 +190,6 @@ impl Enrolment {
                 expires_at: self.clock.now() + DOWNLOAD_TICKET_TTL,
                 download: Some(link),
             })
-            .await?;
-        self.start_with(&ticket_hash, p1, &Actor::Person(link.person_id))
             .await
     }
 
@@ -274,11 +284,14 @@ impl Enrolment {
         self.store
             .complete_enrolment(
                 &completed.serial,
-                der.clone(),
-                tokens::digest(&device_token),
-                supersedes,
-                audit,
-                notice,
+                Completion {
+                    der: der.clone(),
+                    device_token_hash: tokens::digest(&device_token),
+                    supersedes,
+                    audit,
+                    notice,
+                    renewal: None,
+                },
             )
             .await?;
         if !superseded.is_empty() {
@@ -290,6 +303,136 @@ impl Enrolment {
             certificate_pem,
             device_token,
         })
+    }
+
+    /// Starts renewing the mobile certificate `previous` (年审延期) for the holder of the
+    /// download `link`: records the certificate that follows it (the same key, its server share
+    /// sealed again under the new serial, valid until `not_after`) and its key share in the
+    /// persist-before-sign transaction of every enrolment, then opens the co-signing session in
+    /// which `previous` signs the `renewal_request`. The new certificate, pending, and the
+    /// session.
+    #[tracing::instrument(skip_all, fields(previous = %previous.serial))]
+    pub async fn start_renewal(
+        &self,
+        previous: &crate::ca::CertificateRecord,
+        link: DownloadLink,
+        not_after: DateTime<Utc>,
+    ) -> Result<(crate::ca::CertificateRecord, OpenedSession), EnrolError> {
+        let unit = UnitDraft::parse(&previous.uscc, &previous.unit_name).map_err(CaError::from)?;
+        let holder = HolderDraft::parse(
+            &previous.holder_name,
+            &previous.holder_id_number,
+            &previous.holder_phone,
+        )
+        .map_err(CaError::from)?;
+        let ticket_hash = self.download_ticket(unit, holder, link).await?;
+        let serial = CertificateSerial::random(&mut rand::rngs::OsRng);
+        let share = self
+            .cosigner
+            .reseal_share(&previous.serial, &serial)
+            .await?;
+        let public_key =
+            <spki::SubjectPublicKeyInfoOwned as der::Decode>::from_der(&previous.public_key)
+                .map_err(|_| CosignError::Corrupt {
+                    what: "certificate public key",
+                })?;
+        let pending =
+            self.authority
+                .prepare_renewal(previous, public_key, serial.clone(), not_after)?;
+        let mut audit = issue_audit(
+            &profile::MOBILE_HOLDER,
+            &pending,
+            &Actor::Person(link.person_id),
+        );
+        audit.detail["renews"] = previous.serial.as_str().into();
+        let record = self
+            .store
+            .start_enrolment(&ticket_hash, pending, share, audit)
+            .await?;
+        let message = SignedMessage::RenewalRequest(RenewalRequest {
+            serial: previous.serial.to_string(),
+            new_serial: serial.to_string(),
+            uscc: record.uscc.clone(),
+            unit_name: record.unit_name.clone(),
+            holder_name: record.holder_name.clone(),
+            not_after: record.not_after.timestamp(),
+            issued_at: self.clock.now().timestamp(),
+        })
+        .encode()
+        .map_err(|source| CosignError::Malformed {
+            what: "renewal request",
+            source,
+        })?;
+        let session = self
+            .cosigner
+            .open(&previous.serial, Purpose::Renewal, message)
+            .await?;
+        Ok((record, session))
+    }
+
+    /// Completes a renewal whose `renewal_request` the old certificate signed: signs and
+    /// activates `next`, which keeps the phone's device token, and writes `renewal` (the old
+    /// certificate superseded) in the same transaction. The renewal's record and the new
+    /// certificate's PEM.
+    pub async fn activate_renewal(
+        &self,
+        next: &crate::ca::CertificateRecord,
+        renewal: RenewalDraft,
+    ) -> Result<(RenewalRecord, String), EnrolError> {
+        let previous = self
+            .cosigner
+            .key_share(&renewal.previous.serial)
+            .await?
+            .ok_or(EnrolError::Superseded)?;
+        let device_token_hash = previous
+            .device_token_hash
+            .ok_or(CosignError::DeviceTokenInvalid)?;
+        let der = self.authority.sign_tbs(&next.tbs_der)?;
+        let audit = AuditDraft {
+            actor: Actor::Phone,
+            action: "certificate.activate",
+            subject: next.serial.to_string(),
+            detail: serde_json::json!({
+                "media": MediaType::Mobile.as_str(),
+                "proof": "co-signed renewal request",
+            }),
+        };
+        // Downloads on other phones are superseded as by any download; the renewed certificate
+        // itself by the renewal.
+        let others = self.store.other_downloads(&next.serial).await?;
+        let mut supersedes = Vec::new();
+        for old in certificates::superseded_by_download(&others, self.clock.now()) {
+            if old != renewal.previous.serial {
+                supersedes.push(
+                    self.authority
+                        .revocation(&old, RevocationReason::Superseded, &Actor::Phone)
+                        .await?,
+                );
+            }
+        }
+        let notice = NoticeDraft::certificate_changed(next, CertificateChange::Renewed);
+        let record = self
+            .store
+            .complete_enrolment(
+                &next.serial,
+                Completion {
+                    der: der.clone(),
+                    device_token_hash,
+                    supersedes,
+                    audit,
+                    notice,
+                    renewal: Some(renewal),
+                },
+            )
+            .await?
+            .ok_or(EnrolError::Superseded)?;
+        self.authority.publish_revocations().await;
+        let certificate_pem = crate::ca::IssuedCertificate {
+            record: next.clone(),
+            der,
+        }
+        .pem()?;
+        Ok((record, certificate_pem))
     }
 
     /// Opens a PIN-check session for the phone holding `device_token`.

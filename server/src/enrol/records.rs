@@ -6,6 +6,7 @@ use super::EnrolError;
 use crate::{
     audit::AuditDraft,
     ca::{CertificateRecord, HolderDraft, PendingCertificate, RevocationDraft, UnitDraft},
+    certificates::{RenewalDraft, RenewalRecord},
     cosign::NewKeyShare,
     domain::CertificateSerial,
     notify::NoticeDraft,
@@ -87,18 +88,34 @@ pub trait EnrolStore: Send + Sync + std::fmt::Debug {
         &self,
         serial: &CertificateSerial,
     ) -> Result<Vec<CertificateRecord>, EnrolError>;
-    /// Activates the pending certificate with its signed bytes, stores the device token hash,
-    /// completes the ticket, revokes the certificates it `supersedes`, appends the audit entry
-    /// and queues the holder's `notice`, and for a download queues the `activated` event for the
-    /// employment platform, all in one transaction. `Superseded` if the certificate is no longer
-    /// pending (a newer attempt abandoned it).
+    /// Activates the pending certificate `serial` with `completion`'s signed bytes, stores the
+    /// device token hash, completes the ticket, revokes the certificates it supersedes (a
+    /// renewal's previous certificate first, then the application's other downloads), appends
+    /// the audit entry and queues the holder's notice, and for a download queues the
+    /// `activated` event for the employment platform, all in one transaction. `Superseded` if
+    /// the certificate is no longer pending (a newer attempt abandoned it). The renewal's record
+    /// if it is one.
     async fn complete_enrolment(
         &self,
         serial: &CertificateSerial,
-        der: Vec<u8>,
-        device_token_hash: String,
-        supersedes: Vec<RevocationDraft>,
-        audit: AuditDraft,
-        notice: Option<NoticeDraft>,
-    ) -> Result<(), EnrolError>;
+        completion: Completion,
+    ) -> Result<Option<RenewalRecord>, EnrolError>;
+}
+
+/// What activating an enrolled certificate writes (see [`EnrolStore::complete_enrolment`]).
+#[derive(Debug, Clone)]
+pub struct Completion {
+    /// The signed certificate.
+    pub der: Vec<u8>,
+    /// SM3 (hex) of the phone's device token: a new one for a download, the old
+    /// certificate's for a renewal (the phone keeps its token).
+    pub device_token_hash: String,
+    /// The application's downloads on other phones that it replaces.
+    pub supersedes: Vec<RevocationDraft>,
+    /// `certificate.activate`.
+    pub audit: AuditDraft,
+    /// The holder's SMS.
+    pub notice: Option<NoticeDraft>,
+    /// A renewal's supersession, row and audit entry.
+    pub renewal: Option<RenewalDraft>,
 }

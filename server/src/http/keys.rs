@@ -179,12 +179,12 @@ pub struct SignatureRequest {
 /// What the signature completed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignatureResponse {
-    /// `key_enrolment`, `verify_pin`, `change_pin`, `login`, `grant_change` or
-    /// `revocation_request`.
+    /// `key_enrolment`, `verify_pin`, `change_pin`, `login`, `grant_change`,
+    /// `revocation_request` or `renewal_request`.
     pub purpose: String,
-    /// The certificate.
+    /// The certificate (for a renewal: the new one, which the phone keeps from now on).
     pub serial: String,
-    /// For an enrolment: the signed certificate, PEM.
+    /// For an enrolment or a renewal: the signed certificate, PEM.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
     /// For an enrolment: the phone's device token (shown once).
@@ -196,6 +196,9 @@ pub struct SignatureResponse {
     /// For a revocation request: the revocation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation: Option<super::revocations::RevocationBody>,
+    /// For a renewal request: the renewal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewal: Option<super::renewals::RenewalBody>,
 }
 
 /// Verifies the phone's final signature over the session's message and completes its purpose.
@@ -211,8 +214,8 @@ pub async fn signature(
 ) -> Result<HttpResponse, AppError> {
     let signature = decode("signature", &body.signature)?;
     let finished = state.signing.finish(&path.into_inner(), &signature).await?;
-    if finished.grant.is_some() || finished.revocation.is_some() {
-        // A withdrawn item or a revocation ended sessions: tell the portals now.
+    if finished.grant.is_some() || finished.revocation.is_some() || finished.renewal.is_some() {
+        // A withdrawn item, a revocation or a supersession ended sessions: tell the portals now.
         state.backchannel.flush().await;
     }
     Ok(HttpResponse::Ok().json(SignatureResponse {
@@ -222,6 +225,7 @@ pub async fn signature(
         device_token: finished.device_token,
         grant: finished.grant.map(Into::into),
         revocation: finished.revocation.map(Into::into),
+        renewal: finished.renewal.map(Into::into),
     }))
 }
 

@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod otp;
 pub mod pki;
 pub mod principals;
+pub mod renewals;
 pub mod revocations;
 pub mod signatures;
 pub mod staff;
@@ -156,6 +157,8 @@ pub struct AppState {
     pub primaries: Arc<crate::certificates::Primaries>,
     /// 证书废除 by the agent and by staff.
     pub revocations: Arc<crate::certificates::Revocations>,
+    /// 年审延期 by the holder and staff, and renewal fees.
+    pub renewals: Arc<crate::certificates::Renewals>,
     /// The signature log: what each mobile key signed.
     pub signature_log: Arc<crate::cosign::log::SignatureLog>,
     /// Expiry reminders (30 and 7 days before).

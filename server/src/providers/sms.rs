@@ -90,6 +90,8 @@ pub enum CertificateChange {
     Revoked,
     /// The PIN lock was lifted.
     Unlocked,
+    /// Renewed (年审延期): the certificate that follows it is in use.
+    Renewed,
 }
 
 impl CertificateChange {
@@ -99,6 +101,7 @@ impl CertificateChange {
             Self::DownloadedAgain => "已在一台新设备上重新下载，原设备上的证书已废除",
             Self::Revoked => "已废除，不能再用于登录和盖章",
             Self::Unlocked => "的 PIN 码锁定已解除",
+            Self::Renewed => "已完成年审延期，有效期延长一年，请继续在本机使用",
         }
     }
 }

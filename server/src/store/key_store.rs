@@ -15,6 +15,7 @@ use super::{
     cert_store::{activate_in, insert_pending_in, record_of, revoke_in},
     entities::{certificate, enrolment_ticket, key_share},
     outbox_store::{insert_notice_in, queue_certificate_event_in},
+    renewal_store::renew_in,
     txn::{Conflicted, append_in, commit, corrupt, retrying, unavailable},
 };
 use crate::failure::StorageError;
@@ -24,10 +25,10 @@ use crate::{
         CaError, CertificateRecord, CertificateStatus, HolderDraft, PendingCertificate,
         RevocationDraft, Role, UnitDraft,
     },
-    certificates::CertificateEvent,
+    certificates::{CertificateEvent, RenewalRecord},
     cosign::{KeyShareRecord, KeyShareStore, NewKeyShare, PinFailure},
     domain::CertificateSerial,
-    enrol::{EnrolError, EnrolStore, NewTicket, TicketStatus},
+    enrol::{Completion, EnrolError, EnrolStore, NewTicket, TicketStatus},
     notify::NoticeDraft,
 };
 
@@ -135,12 +136,16 @@ impl SeaStore {
     async fn complete_enrolment_once(
         &self,
         serial: &CertificateSerial,
-        der: &[u8],
-        device_token_hash: &str,
-        supersedes: &[RevocationDraft],
-        audit: &AuditDraft,
-        notice: Option<&NoticeDraft>,
-    ) -> Result<(), EnrolError> {
+        completion: &Completion,
+    ) -> Result<Option<RenewalRecord>, EnrolError> {
+        let Completion {
+            der,
+            device_token_hash,
+            supersedes,
+            audit,
+            notice,
+            renewal,
+        } = completion;
         let txn = self.db().begin().await.map_err(unavailable)?;
         let row = certificate_row(&txn, serial)
             .await?
@@ -182,6 +187,10 @@ impl SeaStore {
             insert_notice_in(&txn, notice, self.now()).await?;
         }
         append_in(&txn, audit, now).await?;
+        let renewed = match renewal {
+            Some(renewal) => Some(renew_in(&txn, &row, renewal, now).await?),
+            None => None,
+        };
         // The new phone's certificate first, then the ones it supersedes, revoked at the moment
         // it activates (no gap, no overlap): the employment platform and the audit log show
         // them in that order.
@@ -200,7 +209,7 @@ impl SeaStore {
             }
         }
         commit(txn).await?;
-        Ok(())
+        Ok(renewed)
     }
 
     async fn record_pin_failure_once(
@@ -557,22 +566,8 @@ impl EnrolStore for SeaStore {
     async fn complete_enrolment(
         &self,
         serial: &CertificateSerial,
-        der: Vec<u8>,
-        device_token_hash: String,
-        supersedes: Vec<RevocationDraft>,
-        audit: AuditDraft,
-        notice: Option<NoticeDraft>,
-    ) -> Result<(), EnrolError> {
-        retrying(|| {
-            self.complete_enrolment_once(
-                serial,
-                &der,
-                &device_token_hash,
-                &supersedes,
-                &audit,
-                notice.as_ref(),
-            )
-        })
-        .await
+        completion: Completion,
+    ) -> Result<Option<RenewalRecord>, EnrolError> {
+        retrying(|| self.complete_enrolment_once(serial, &completion)).await
     }
 }

@@ -12,6 +12,7 @@ mod outbox_store;
 mod people_store;
 mod portal_store;
 mod reminder_store;
+mod renewal_store;
 mod session_store;
 mod staff_store;
 mod sync_store;

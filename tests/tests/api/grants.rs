@@ -21,7 +21,7 @@ use crate::{
 
 /// A confidential portal with three items, 失业保险 locked for physical certificates:
 /// (client id, secret).
-async fn portal_with_items(app: &TestApp) -> (String, String) {
+pub async fn portal_with_items(app: &TestApp) -> (String, String) {
     portal_registered(app, None).await
 }
 
@@ -62,7 +62,7 @@ async fn portal_registered(app: &TestApp, backchannel: Option<String>) -> (Strin
     (registered.portal.client_id, registered.secret.unwrap())
 }
 
-async fn record(app: &TestApp, phone: &TestPhone) -> mcert_server::ca::CertificateRecord {
+pub async fn record(app: &TestApp, phone: &TestPhone) -> mcert_server::ca::CertificateRecord {
     app.state
         .authority
         .certificate(&CertificateSerial::parse(&phone.serial).unwrap())
@@ -73,7 +73,7 @@ async fn record(app: &TestApp, phone: &TestPhone) -> mcert_server::ca::Certifica
 /// The agent 张三 downloads the employer's first certificate (the primary) on the first phone,
 /// then, with the real-name steps again, a second application's certificate (a sub-certificate)
 /// on the second: (mini-program session, primary, sub).
-async fn primary_and_sub(app: &TestApp, phones: [&str; 2]) -> (String, TestPhone, TestPhone) {
+pub async fn primary_and_sub(app: &TestApp, phones: [&str; 2]) -> (String, TestPhone, TestPhone) {
     let openid = format!("openid-{}", phones[0]);
     let (token, primary) = downloaded(app, phones[0], &openid, PIN).await;
     let (_, second) = submitted(app, phones[1]).await;

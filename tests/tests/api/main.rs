@@ -15,6 +15,7 @@ mod operations;
 mod people;
 mod phone;
 mod pki;
+mod renewal;
 mod requests;
 mod revocation;
 mod signatures;

@@ -18,6 +18,7 @@ pub mod person;
 pub mod phone_binding;
 pub mod portal;
 pub mod portal_session;
+pub mod renewal;
 pub mod revocation;
 pub mod staff;
 pub mod sync_outbox;
