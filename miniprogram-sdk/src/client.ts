@@ -208,6 +208,21 @@ export interface Revocation {
   signature: Uint8Array;
 }
 
+/** A renewal done ({@link McertClient.renewCertificate}). */
+export interface Renewal {
+  /** The new certificate, which this phone keeps from now on (same key). */
+  serial: string;
+  /** The certificate it follows, revoked as superseded and removed from this phone. */
+  previousSerial: string;
+  /** The new certificate's end of validity, RFC 3339. */
+  notAfter: string;
+  /** The fee the renewal is due in yuan, or null when the certificate renews free. */
+  feeYuan: number | null;
+  certificatePem: string;
+  /** The holder's signature of the `renewal_request`. */
+  signature: Uint8Array;
+}
+
 /** One entry of a certificate's signature log ({@link McertClient.signatureHistory}). */
 export interface SignatureRecord {
   /** Place in the server's hash-chained log. */
@@ -1337,6 +1352,47 @@ export class McertClient {
   }
 
   /**
+   * 年审延期: renews the signed-in person's certificate `serial` for another year, signed with
+   * the PIN, from 30 days before it expires. The server opens a co-signing session over a
+   * `renewal_request`, which must name this certificate before the PIN is used (else
+   * `unexpected_message`); the signature activates the new certificate (same key, new serial,
+   * valid until a year after the old one ends), which replaces the old one on this phone.
+   *
+   * @throws {McertError} `pin_format`, `certificate_not_on_device`, `unexpected_message`;
+   *   {@link McertApiError} `renewal_too_early`, `renewal_details_changed`,
+   *   `renewal_not_in_force` (409), `certificate_not_held` (403), `pin_incorrect` (with
+   *   `remainingAttempts`), `key_locked` (423).
+   */
+  async renewCertificate(serial: string, pin: string): Promise<Renewal> {
+    checkPinFormat(pin);
+    const record = await this.record(serial);
+    const body = await this.mpCall('POST', `/api/v1/mp/certificates/${record.serial}/renewal`);
+    const session = cosignSession(body);
+    const fields = this.expectMessage(session, 'renewal_request', record.serial, '应为年审延期');
+    const newSerial = canonicalSerial(stringField(body, 'new_serial'));
+    if (!sameSerial(fields.new_serial, newSerial)) throw unexpectedMessage('新证书序列号不一致');
+    const outcome = await this.cosignWith(record, session, pin);
+    const result = outcome.result;
+    if (!sameSerial(result.serial, newSerial)) throw invalidResponse('续期后的证书序列号不一致');
+    const certificatePem = stringField(result, 'certificate');
+    const der = pemBody(certificatePem);
+    if (der === null || !containsBytes(der, base64Decode(record.publicKey))) {
+      throw invalidResponse('证书不含本机密钥对应的公钥');
+    }
+    const renewal = isObject(result.renewal) ? result.renewal : undefined;
+    const fee = renewal?.fee_yuan;
+    await this.replace(record.serial, { ...record, serial: newSerial, certificatePem });
+    return {
+      serial: newSerial,
+      previousSerial: record.serial,
+      notAfter: stringField(renewal, 'not_after'),
+      feeYuan: typeof fee === 'number' ? fee : null,
+      certificatePem,
+      signature: outcome.signature,
+    };
+  }
+
+  /**
    * What the signed-in person's certificate `serial` signed, and the wrong PINs the server
    * refused, newest first (at most 200): the server takes part in every signature, so it can
    * say what the key ever signed.
@@ -1829,6 +1885,22 @@ export class McertClient {
       ClientErrorCode.StorageCorrupted,
       '本机保存的证书列表已损坏，请重新下载证书',
     );
+  }
+
+  /**
+   * Writes `next` (a renewal of `previous`: the same key under a new certificate) and then
+   * removes `previous`, so that an interruption leaves the key stored under one or both
+   * serials, never under none.
+   */
+  private async replace(previous: string, next: StoredCertificate): Promise<void> {
+    await this.save(next);
+    const update = this.indexUpdate.then(async () => {
+      const serials = (await this.serials()).filter((serial) => serial !== previous);
+      await this.storage.set(this.indexKey(), JSON.stringify(serials));
+    });
+    this.indexUpdate = update.catch(() => undefined);
+    await update;
+    await this.storage.remove(this.recordKey(previous));
   }
 
   /** Writes the record (exactly its five fields), then adds its serial to the index. */

@@ -92,6 +92,7 @@ export type {
   PhoneCodeSent,
   PortalGrant,
   RealNameInput,
+  Renewal,
   Reverification,
   Revocation,
   RevocationCause,

@@ -147,6 +147,17 @@ export interface RevocationRequestFields {
   issued_at: number;
 }
 
+/** Fields of a `renewal_request` message (年审延期 by the holder). */
+export interface RenewalRequestFields {
+  serial: string;
+  new_serial: string;
+  uscc: string;
+  unit_name: string;
+  holder_name: string;
+  not_after: number;
+  issued_at: number;
+}
+
 /** A canonical signed message as `message_describe` renders it, for display and checks. */
 export type MessageDescription =
   | { version: 2; kind: 'key_enrolment'; fields: KeyEnrolmentFields }
@@ -154,7 +165,8 @@ export type MessageDescription =
   | { version: 2; kind: 'seal_request'; fields: SealRequestFields }
   | { version: 2; kind: 'key_check'; fields: KeyCheckFields }
   | { version: 2; kind: 'grant_change'; fields: GrantChangeFields }
-  | { version: 2; kind: 'revocation_request'; fields: RevocationRequestFields };
+  | { version: 2; kind: 'revocation_request'; fields: RevocationRequestFields }
+  | { version: 2; kind: 'renewal_request'; fields: RenewalRequestFields };
 
 /** The signer operations, synchronous once loaded. Inputs are never modified. */
 export interface Signer {

@@ -8,6 +8,7 @@
  */
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ import {
   portalCall,
   verifiedIdToken,
 } from './helpers/portal';
-import { type RunningServer, startServer } from './helpers/server';
+import { type RunningServer, advanceClock, startServer } from './helpers/server';
 import { opensslVerifies, smCryptoVerifies } from './helpers/verify';
 
 const PIN = '135790';
@@ -318,3 +319,31 @@ test('the holder revokes in the mini-program: mcert-phone revoke; the sub logs i
   const history = await subPhone.client.signatureHistory(sub.serial);
   assert.equal(`${history[0].outcome}:${history[0].purpose}`, 'signed:revocation_request');
 });
+
+test('the primary holder renews in the month before expiry: mcert-phone renew, the same key under a new serial', async () => {
+  const { phone, primary, openid: holderOpenid } = await holder;
+  await assert.rejects(phone.client.renewCertificate(primary.serial, PIN), apiError('renewal_too_early', 409));
+
+  // The last test of the file: the server's clock moves to 20 days before expiry.
+  await advanceClock(server.baseUrl, 345 * 86_400);
+  const run = await mcertPhone(['renew', '--serial', primary.serial, '--pin', PIN, '--json']);
+  assert.equal(run.status, 0, `stdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  const renewal = JSON.parse(run.stdout);
+  assert.equal(renewal.previousSerial, primary.serial);
+  assert.notEqual(renewal.serial, primary.serial);
+  assert.equal(renewal.feeYuan, null, 'the first certificate renews free');
+  assert.ok(new Date(renewal.notAfter).getTime() > Date.now() + 365 * 86_400_000, renewal.notAfter);
+  assert.equal(publicKeyOf(renewal.certificatePem), publicKeyOf(primary.certificatePem), 'the same key');
+
+  // The old certificate signs nothing more; the key's history shows the renewal. (The phone's
+  // session ended with the clock: it signs in again, as the mini-program does.)
+  await phone.client.login(`dev:${holderOpenid}:renewed`);
+  await assert.rejects(phone.client.renewCertificate(primary.serial, PIN), apiError('renewal_not_in_force', 409));
+  const history = await phone.client.signatureHistory(primary.serial);
+  assert.equal(`${history[0].outcome}:${history[0].purpose}`, 'signed:renewal_request');
+});
+
+/** The certificate's public key as OpenSSL prints it. */
+function publicKeyOf(certificatePem: string): string {
+  return execFileSync('openssl', ['x509', '-pubkey', '-noout'], { input: certificatePem }).toString();
+}

@@ -7,8 +7,10 @@
  * from the page, the printed `scan` line runs with both filled in, and the portal then shows the
  * demo employer. Then the printed grant steps: the sub-certificate of the second application is
  * downloaded, granted one item with `mcert-phone grants set`, logs in and the portal shows that
- * item alone; withdrawing it signs the portal out. Last, the primary's signature log
- * (`history`) and the sub's revocation with its PIN (`revoke`).
+ * item alone; withdrawing it signs the portal out. Then the sub's revocation with its PIN
+ * (`revoke`), checked with the printed `openssl ocsp` line; last, the printed `curl` moves the
+ * demo's clock to the month before expiry, the primary is renewed (`renew`) and its signature
+ * log (`history`) shows the download, the logins, the grants and the renewal.
  *
  * Needs: the server binary (`MCERT_SERVER_BIN`, else `$CARGO_TARGET_DIR/debug/mcert-server`),
  * cargo (the printed build makes the signer module), and the SDK's test build for its server
@@ -80,6 +82,7 @@ async function printedSteps() {
     portal,
     scan: phone[scanAt],
     later: phone.slice(scanAt + 1),
+    tools: lines.filter((line) => line.startsWith('curl ') || line.startsWith('openssl ')),
   };
 }
 
@@ -173,9 +176,11 @@ test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, a gr
   // Item grants: the second application's certificate is a sub-certificate; the primary grants
   // it one item on the phone, the sub logs in with exactly that item, and withdrawing it ends
   // the portal's session.
-  assert.equal(steps.later.length, 11, steps.later.join('\n'));
-  const [login2, verify2, bind2, download2, list, grant, subScan, withdraw, history, revoke, again] =
+  assert.equal(steps.later.length, 13, steps.later.join('\n'));
+  const [login2, verify2, bind2, download2, list, grant, subScan, withdraw, revoke, exportSub, renew, history, again] =
     steps.later;
+  assert.equal(steps.tools.length, 3, steps.tools.join('\n'));
+  const [fetchChain, ocsp, moveClock] = steps.tools;
   // The second agent's phone keeps its state in the file the lines name, put in workDir here.
   const subState = (line) => {
     assert.ok(line.endsWith(' --state sub-phone.json'), line);
@@ -214,15 +219,27 @@ test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, a gr
   assert.deepEqual(problems, []);
   await page.close();
 
-  // The signature log of the primary, and 证书废除 of the sub with its PIN.
-  const logged = ok(history, await shell(history, SDK, env));
-  for (const shown of ['下载证书', '扫码登录', '事项授权']) {
-    assert.ok(logged.includes(`已签名 / signed  ${shown}`), `history shows ${shown}:\n${logged}`);
-  }
+  // 证书废除 of the sub with its PIN; OCSP says revoked at once.
   assert.match(
     ok(revoke, await shell(subState(revoke), SDK, env)),
     new RegExp(`证书已废除 / certificate revoked: ${subSerial}（不再使用, cessationOfOperation）`),
   );
+  assert.ok(exportSub.endsWith(' > sub.pem'), exportSub);
+  const exported = subState(exportSub.replace(/ > sub\.pem$/, '')) + ` > ${join(workDir, 'sub.pem')}`;
+  ok(exported, await shell(exported, SDK, env));
+  ok(fetchChain, await shell(fetchChain, workDir, env));
+  assert.match(ok(ocsp, await shell(ocsp, workDir, env)), /sub\.pem: revoked/);
+
+  // 年审延期 with the clock moved to the month before expiry; the key's signature log.
+  assert.match(ok(moveClock, await shell(moveClock, workDir, env)), /"offset_secs":29808000/);
+  assert.match(
+    ok(renew, await shell(renew, SDK, env)),
+    /证书已年审延期 \/ certificate renewed: [0-9A-F]+\n {2}有效期至 \/ valid until: /,
+  );
+  const logged = ok(history, await shell(history, SDK, env));
+  for (const shown of ['下载证书', '扫码登录', '事项授权', '年审延期']) {
+    assert.ok(logged.includes(`已签名 / signed  ${shown}`), `history shows ${shown}:\n${logged}`);
+  }
 
   // Not run: downloading again waits out the SMS minute after `bind`'s code.
   assert.match(again, /^node dist\/cli\/mcert-phone\.js download \d+ --pin \d{6} --phone 13800138000$/);

@@ -423,6 +423,8 @@ const PURPOSE_LABELS: { [purpose: string]: string } = {
   change_pin: '修改 PIN / PIN change',
   login: '扫码登录 / login',
   grant_change: '事项授权 / item grant',
+  revocation_request: '证书废除 / revocation',
+  renewal_request: '年审延期 / renewal',
 };
 
 const PRIMARY_OPTION: OptionSpec = {
@@ -577,6 +579,21 @@ const COMMANDS: Command[] = [
     },
   },
   {
+    name: 'certificate',
+    summary: '输出本机证书（PEM），如供 openssl 查验 / print a certificate on this phone as PEM, e.g. for openssl',
+    usage: 'certificate [--serial S]',
+    options: { serial: SERIAL_OPTION },
+    async run(context) {
+      const client = await context.client({ local: true });
+      const serial = await serialFrom(context, client);
+      const stored = (await client.certificates()).find((c) => c.serial === serial);
+      if (stored === undefined) {
+        throw new UsageError(`本机没有证书 ${serial} / no certificate ${serial} on this phone`);
+      }
+      context.out(stored.certificatePem.trimEnd());
+    },
+  },
+  {
     name: 'status',
     summary: '查询密钥状态与剩余 PIN 次数 / key status and PIN attempts left',
     usage: 'status [--serial S]',
@@ -673,6 +690,30 @@ const COMMANDS: Command[] = [
         `证书已废除 / certificate revoked: ${revocation.serial}（${revocation.causeZh}, ${revocation.reason}）`,
       );
       context.out('如需继续使用，请重新申请、下载证书 / apply anew to go on');
+    },
+  },
+  {
+    name: 'renew',
+    summary: '年审延期（到期前 30 天起，输入 PIN）/ renew a certificate for a year, signed with its PIN',
+    usage: 'renew [--serial S] [--pin PIN]',
+    options: { serial: SERIAL_OPTION, pin: PIN_OPTION },
+    async run(context) {
+      const client = await context.client();
+      const serial = await serialFrom(context, client);
+      const pin = await pinFrom(context, 'pin', 'MCERT_PIN', '确认年审延期，输入 PIN / PIN to renew: ');
+      const renewal = await client.renewCertificate(serial, pin);
+      if (context.values.json === true) {
+        context.out(JSON.stringify({ ...renewal, signature: Buffer.from(renewal.signature).toString('base64') }));
+        return;
+      }
+      context.out(`证书已年审延期 / certificate renewed: ${renewal.serial}`);
+      context.out(`  有效期至 / valid until: ${renewal.notAfter}`);
+      context.out(`  原证书 / previous: ${renewal.previousSerial}（已被新证书取代 / superseded）`);
+      context.out(
+        renewal.feeYuan === null
+          ? '  费用 / fee: 免费 / free'
+          : `  费用 / fee: ${renewal.feeYuan} 元，请按通知缴纳 / ${renewal.feeYuan} yuan due`,
+      );
     },
   },
   {
