@@ -167,6 +167,31 @@ pub enum Outcome {
     Reject(String),
 }
 
+/// What the employment platform is sent for an approved application with these steps: the
+/// details as approved (`revision` 0), or as an approved information change left them (the
+/// number of changes approved so far).
+fn employer_sync(
+    application_id: i64,
+    enterprise: &EnterpriseInfo,
+    agent: &AgentInfo,
+    ca: &CaInfo,
+    revision: u32,
+) -> EmployerSync {
+    EmployerSync {
+        application_id,
+        uscc: enterprise.uscc.clone(),
+        unit_name: enterprise.name.clone(),
+        region_code: enterprise.region_code.clone(),
+        address: Some(enterprise.address.clone()),
+        legal_representative_name: Some(enterprise.legal_representative_name.clone()),
+        legal_representative_id: Some(enterprise.legal_representative_id.clone()),
+        agent_name: agent.name.clone(),
+        agent_phone: agent.phone.clone(),
+        seal_wanted: ca.seal_wanted,
+        revision,
+    }
+}
+
 /// Review-queue filters (all optional) and the page.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
@@ -430,15 +455,7 @@ impl Applications {
         let unit_name = enterprise.name.clone();
         let (sync, notice) = match &outcome {
             Outcome::Approve => (
-                Some(EmployerSync {
-                    application_id: application.id,
-                    uscc: enterprise.uscc.clone(),
-                    unit_name: unit_name.clone(),
-                    region_code: enterprise.region_code.clone(),
-                    agent_name: agent.name.clone(),
-                    agent_phone: agent.phone.clone(),
-                    seal_wanted: ca.seal_wanted,
-                }),
+                Some(employer_sync(application.id, enterprise, agent, ca, 0)),
                 SmsNotice::ApplicationApproved {
                     unit_name,
                     agent_name: agent.name.clone(),
