@@ -35,6 +35,7 @@ mod m20261207_000029_add_backchannel_logout;
 mod m20261207_000030_add_grant_sweep;
 mod m20261207_000031_add_revocation_cause;
 mod m20261207_000032_create_expiry_reminders;
+mod m20261207_000034_create_information_changes;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -76,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000030_add_grant_sweep::Migration),
             Box::new(m20261207_000031_add_revocation_cause::Migration),
             Box::new(m20261207_000032_create_expiry_reminders::Migration),
+            Box::new(m20261207_000034_create_information_changes::Migration),
         ]
     }
 }

@@ -1,9 +1,12 @@
 //! The application wizard (seed 000 §三(二), DESIGN.md §4): the agreement accepted after a
 //! server-enforced reading countdown, then enterprise info, agent info and CA info saved as
 //! drafts step by step, then submission for review. A rejected application is edited and
-//! resubmitted; a submitted or approved one cannot be edited.
+//! resubmitted; a submitted or approved one cannot be edited. An approved application's
+//! employer address and legal representative change through a reviewed information change
+//! ([`changes`]).
 
 pub mod agreement;
+pub mod changes;
 pub mod form_fonts;
 pub mod form_pdf;
 mod steps;
@@ -165,6 +168,23 @@ pub enum Outcome {
     Approve,
     /// 审核驳回, with the reason the applicant sees.
     Reject(String),
+}
+
+impl Outcome {
+    /// The outcome with a rejection's reason trimmed; a rejection needs a reason the applicant
+    /// can act on, of at most 200 characters ([`ApplicationError::ReasonMissing`]).
+    pub fn checked(self) -> Result<Self, ApplicationError> {
+        match self {
+            Self::Reject(reason) => {
+                let reason = reason.trim().to_string();
+                if reason.is_empty() || reason.chars().count() > 200 {
+                    return Err(ApplicationError::ReasonMissing);
+                }
+                Ok(Self::Reject(reason))
+            }
+            approve => Ok(approve),
+        }
+    }
 }
 
 /// What the employment platform is sent for an approved application with these steps: the
@@ -424,16 +444,7 @@ impl Applications {
         id: i64,
         outcome: Outcome,
     ) -> Result<ApplicationRecord, ApplicationError> {
-        let outcome = match outcome {
-            Outcome::Reject(reason) => {
-                let reason = reason.trim().to_string();
-                if reason.is_empty() || reason.chars().count() > 200 {
-                    return Err(ApplicationError::ReasonMissing);
-                }
-                Outcome::Reject(reason)
-            }
-            approve => approve,
-        };
+        let outcome = outcome.checked()?;
         let application = self.for_staff(id).await?;
         let (ApplicationStatus::Submitted, Some(enterprise), Some(agent), Some(ca)) = (
             application.status,
