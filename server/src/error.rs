@@ -111,6 +111,9 @@ pub enum AppError {
     /// From revoking a certificate for a cause.
     #[error(transparent)]
     Revoke(#[from] crate::certificates::RevokeError),
+    /// From information changes.
+    #[error(transparent)]
+    Change(#[from] crate::applications::changes::ChangeError),
     /// From the development clock.
     #[error(transparent)]
     DevClock(#[from] DevClockError),
@@ -297,6 +300,7 @@ impl Describe for AppError {
             AppError::PhoneGrant(e) => e.describe(),
             AppError::Appoint(e) => e.describe(),
             AppError::Revoke(e) => e.describe(),
+            AppError::Change(e) => e.describe(),
             AppError::SignatureLog(e) => e.describe(),
             AppError::DevClock(e) => e.describe(),
             AppError::Request(e) => e.describe(),

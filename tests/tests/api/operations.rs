@@ -95,6 +95,11 @@ async fn openapi_document_describes_every_endpoint() {
         "/api/v1/mp/certificates/{serial}/default",
         "/api/v1/mp/certificates/{serial}/unlock",
         "/api/v1/staff/applications/{id}/sync",
+        "/api/v1/applications/{id}/changes",
+        "/api/v1/staff/information-changes",
+        "/api/v1/staff/information-changes/{id}",
+        "/api/v1/staff/information-changes/{id}/approve",
+        "/api/v1/staff/information-changes/{id}/reject",
         "/dev/sms",
         "/api-docs/openapi.json",
     ] {
