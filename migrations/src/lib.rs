@@ -36,6 +36,7 @@ mod m20261207_000030_add_grant_sweep;
 mod m20261207_000031_add_revocation_cause;
 mod m20261207_000032_create_expiry_reminders;
 mod m20261207_000033_create_renewals;
+mod m20261207_000034_create_information_changes;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000031_add_revocation_cause::Migration),
             Box::new(m20261207_000032_create_expiry_reminders::Migration),
             Box::new(m20261207_000033_create_renewals::Migration),
+            Box::new(m20261207_000034_create_information_changes::Migration),
         ]
     }
 }

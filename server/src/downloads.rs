@@ -35,13 +35,16 @@ pub struct Downloadable {
     pub application: ApplicationRecord,
     /// Where its push to the employment platform stands.
     pub sync: SyncStatus,
+    /// Whether the platform has received the application at least once: an approved
+    /// information change pushes it again, and the download need not wait for that.
+    pub delivered_before: bool,
 }
 
 impl Downloadable {
     /// Whether it can be downloaded now: the employment platform has the data (seed 000 FAQ
     /// (三) 2: 后台数据没推送成功 means no download yet).
     pub fn ready(&self) -> bool {
-        self.sync == SyncStatus::Synced
+        self.sync == SyncStatus::Synced || self.delivered_before
     }
 }
 
@@ -142,11 +145,14 @@ impl Downloads {
         let mut syncs = self.sync.states(&ids).await?;
         Ok(applications
             .into_iter()
-            .map(|application| Downloadable {
-                sync: syncs
-                    .remove(&application.id)
-                    .map_or(SyncStatus::Pending, |state| state.delivery.status),
-                application,
+            .map(|application| {
+                let delivery = syncs.remove(&application.id).map(|state| state.delivery);
+                Downloadable {
+                    sync: delivery.as_ref().map_or(SyncStatus::Pending, |d| d.status),
+                    // Only a delivery sets the platform's reference, and nothing clears it.
+                    delivered_before: delivery.is_some_and(|d| d.reference.is_some()),
+                    application,
+                }
             })
             .collect())
     }

@@ -114,6 +114,9 @@ pub enum AppError {
     /// From renewals.
     #[error(transparent)]
     Renew(#[from] crate::certificates::RenewError),
+    /// From information changes.
+    #[error(transparent)]
+    Change(#[from] crate::applications::changes::ChangeError),
     /// From the development clock.
     #[error(transparent)]
     DevClock(#[from] DevClockError),
@@ -301,6 +304,7 @@ impl Describe for AppError {
             AppError::Appoint(e) => e.describe(),
             AppError::Revoke(e) => e.describe(),
             AppError::Renew(e) => e.describe(),
+            AppError::Change(e) => e.describe(),
             AppError::SignatureLog(e) => e.describe(),
             AppError::DevClock(e) => e.describe(),
             AppError::Request(e) => e.describe(),

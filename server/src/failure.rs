@@ -422,6 +422,22 @@ pub mod code {
         /// No application has named the employer yet.
         EMPLOYER_UNKNOWN = "employer_unknown", NotFound;
 
+        // Information changes (信息变更).
+        /// No such information change.
+        CHANGE_NOT_FOUND = "change_not_found", NotFound;
+        /// Only an approved application's details change this way.
+        CHANGE_APPLICATION_NOT_APPROVED = "change_application_not_approved", Conflict;
+        /// A field that names the employer or the holder: revoke and apply anew.
+        CHANGE_NEEDS_NEW_APPLICATION = "change_needs_new_application", Unprocessable;
+        /// The change asks for the details as they are.
+        CHANGE_NOTHING_CHANGED = "change_nothing_changed", BadInput;
+        /// A new legal representative without a new licence.
+        CHANGE_LICENCE_REQUIRED = "change_licence_required", BadInput;
+        /// The application has a change waiting for review.
+        CHANGE_OPEN_EXISTS = "change_open_exists", Conflict;
+        /// The change was decided already.
+        CHANGE_NOT_OPEN = "change_not_open", Conflict;
+
         // A new primary.
         /// The employer's primary is still in force.
         PRIMARY_IN_FORCE = "primary_in_force", Conflict;

@@ -209,6 +209,30 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
                     web::post().to(http::revocations::revoke_by_staff),
                 )
                 .route(
+                    "/applications/{id}/changes",
+                    web::post().to(http::changes::submit),
+                )
+                .route(
+                    "/applications/{id}/changes",
+                    web::get().to(http::changes::list),
+                )
+                .route(
+                    "/staff/information-changes",
+                    web::get().to(http::changes::queue),
+                )
+                .route(
+                    "/staff/information-changes/{id}",
+                    web::get().to(http::changes::show),
+                )
+                .route(
+                    "/staff/information-changes/{id}/approve",
+                    web::post().to(http::changes::approve),
+                )
+                .route(
+                    "/staff/information-changes/{id}/reject",
+                    web::post().to(http::changes::reject),
+                )
+                .route(
                     "/staff/signatures",
                     web::get().to(http::signatures::staff_search),
                 )
@@ -768,6 +792,10 @@ impl Application {
             core.store.clone(),
             people.clone(),
         ));
+        let changes = Arc::new(crate::applications::changes::InformationChanges::new(
+            applications.clone(),
+            core.store.clone(),
+        ));
         let state = AppState {
             authority: core.authority.clone(),
             store: core.store.clone(),
@@ -806,6 +834,7 @@ impl Application {
             )),
             revocations: revocations.clone(),
             renewals,
+            changes,
             logins,
             oidc,
             backchannel: backchannel.clone(),

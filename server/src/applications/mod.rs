@@ -1,9 +1,12 @@
 //! The application wizard (seed 000 §三(二), DESIGN.md §4): the agreement accepted after a
 //! server-enforced reading countdown, then enterprise info, agent info and CA info saved as
 //! drafts step by step, then submission for review. A rejected application is edited and
-//! resubmitted; a submitted or approved one cannot be edited.
+//! resubmitted; a submitted or approved one cannot be edited. An approved application's
+//! employer address and legal representative change through a reviewed information change
+//! ([`changes`]).
 
 pub mod agreement;
+pub mod changes;
 pub mod form_fonts;
 pub mod form_pdf;
 mod steps;
@@ -165,6 +168,48 @@ pub enum Outcome {
     Approve,
     /// 审核驳回, with the reason the applicant sees.
     Reject(String),
+}
+
+impl Outcome {
+    /// The outcome with a rejection's reason trimmed; a rejection needs a reason the applicant
+    /// can act on, of at most 200 characters ([`ApplicationError::ReasonMissing`]).
+    pub fn checked(self) -> Result<Self, ApplicationError> {
+        match self {
+            Self::Reject(reason) => {
+                let reason = reason.trim().to_string();
+                if reason.is_empty() || reason.chars().count() > 200 {
+                    return Err(ApplicationError::ReasonMissing);
+                }
+                Ok(Self::Reject(reason))
+            }
+            approve => Ok(approve),
+        }
+    }
+}
+
+/// What the employment platform is sent for an approved application with these steps: the
+/// details as approved (`revision` 0), or as an approved information change left them (the
+/// number of changes approved so far).
+fn employer_sync(
+    application_id: i64,
+    enterprise: &EnterpriseInfo,
+    agent: &AgentInfo,
+    ca: &CaInfo,
+    revision: u32,
+) -> EmployerSync {
+    EmployerSync {
+        application_id,
+        uscc: enterprise.uscc.clone(),
+        unit_name: enterprise.name.clone(),
+        region_code: enterprise.region_code.clone(),
+        address: Some(enterprise.address.clone()),
+        legal_representative_name: Some(enterprise.legal_representative_name.clone()),
+        legal_representative_id: Some(enterprise.legal_representative_id.clone()),
+        agent_name: agent.name.clone(),
+        agent_phone: agent.phone.clone(),
+        seal_wanted: ca.seal_wanted,
+        revision,
+    }
 }
 
 /// Review-queue filters (all optional) and the page.
@@ -399,16 +444,7 @@ impl Applications {
         id: i64,
         outcome: Outcome,
     ) -> Result<ApplicationRecord, ApplicationError> {
-        let outcome = match outcome {
-            Outcome::Reject(reason) => {
-                let reason = reason.trim().to_string();
-                if reason.is_empty() || reason.chars().count() > 200 {
-                    return Err(ApplicationError::ReasonMissing);
-                }
-                Outcome::Reject(reason)
-            }
-            approve => approve,
-        };
+        let outcome = outcome.checked()?;
         let application = self.for_staff(id).await?;
         let (ApplicationStatus::Submitted, Some(enterprise), Some(agent), Some(ca)) = (
             application.status,
@@ -430,15 +466,7 @@ impl Applications {
         let unit_name = enterprise.name.clone();
         let (sync, notice) = match &outcome {
             Outcome::Approve => (
-                Some(EmployerSync {
-                    application_id: application.id,
-                    uscc: enterprise.uscc.clone(),
-                    unit_name: unit_name.clone(),
-                    region_code: enterprise.region_code.clone(),
-                    agent_name: agent.name.clone(),
-                    agent_phone: agent.phone.clone(),
-                    seal_wanted: ca.seal_wanted,
-                }),
+                Some(employer_sync(application.id, enterprise, agent, ca, 0)),
                 SmsNotice::ApplicationApproved {
                     unit_name,
                     agent_name: agent.name.clone(),

@@ -19,7 +19,8 @@
 //! The stores persist what these rules decide: activation, supersession and revocation are
 //! written by the store in one transaction each (`store/cert_store.rs`, `store/key_store.rs`),
 //! and the per-employer serialisation under which a role is chosen is one helper
-//! (`store::txn::lock_employer`).
+//! (`store::txn::lock_employer`). Information changes (信息变更) never touch a certificate and
+//! live with the application they change (`applications::changes`).
 
 pub mod expiry;
 mod primary;

@@ -1,6 +1,7 @@
 //! Thin HTTP handlers: extract, parse, call one service, respond.
 
 pub mod applications;
+pub mod changes;
 pub mod demo;
 pub mod dev;
 pub mod forwarded;
@@ -159,6 +160,8 @@ pub struct AppState {
     pub revocations: Arc<crate::certificates::Revocations>,
     /// 年审延期 by the holder and staff, and renewal fees.
     pub renewals: Arc<crate::certificates::Renewals>,
+    /// 信息变更 by the agent, reviewed by staff.
+    pub changes: Arc<crate::applications::changes::InformationChanges>,
     /// The signature log: what each mobile key signed.
     pub signature_log: Arc<crate::cosign::log::SignatureLog>,
     /// Expiry reminders (30 and 7 days before).

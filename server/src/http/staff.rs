@@ -174,7 +174,8 @@ pub struct CertificateSyncBody {
 /// An SMS notice as staff see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NoticeBody {
-    /// `application_approved`, `application_rejected` or `merge_required`.
+    /// `application_approved`, `application_rejected`, `merge_required`,
+    /// `information_change_approved`, `information_change_rejected`, …
     pub kind: String,
     /// `pending`, `sent` or `failed`.
     pub status: String,
@@ -215,6 +216,29 @@ async fn staff_bodies(
         .collect())
 }
 
+/// The SMS notices about `subject` (`application:12`, `information_change:3`), oldest first.
+pub(super) async fn notice_bodies(
+    state: &AppState,
+    subject: &str,
+) -> Result<Vec<NoticeBody>, AppError> {
+    let notices = state
+        .notices
+        .about(subject)
+        .await
+        .map_err(crate::ca::CaError::Storage)?;
+    Ok(notices
+        .into_iter()
+        .map(|n| NoticeBody {
+            kind: n.notice.kind().to_string(),
+            status: n.delivery.status.as_str().to_string(),
+            attempts: n.delivery.attempts,
+            last_error: n.delivery.last_error,
+            created_at: n.created_at,
+            sent_at: n.sent_at,
+        })
+        .collect())
+}
+
 /// One application as reviewers see it, with its notices and certificate events.
 async fn one_staff_body(
     state: &AppState,
@@ -228,24 +252,7 @@ async fn one_staff_body(
         .ok_or(AppError::Application(
             crate::applications::ApplicationError::NotFound,
         ))?;
-    let notices = state
-        .notices
-        .about(&subject)
-        .await
-        .map_err(crate::ca::CaError::Storage)?;
-    body.notices = Some(
-        notices
-            .into_iter()
-            .map(|n| NoticeBody {
-                kind: n.notice.kind().to_string(),
-                status: n.delivery.status.as_str().to_string(),
-                attempts: n.delivery.attempts,
-                last_error: n.delivery.last_error,
-                created_at: n.created_at,
-                sent_at: n.sent_at,
-            })
-            .collect(),
-    );
+    body.notices = Some(notice_bodies(state, &subject).await?);
     let certificate_syncs = state
         .sync
         .certificate_syncs(id)

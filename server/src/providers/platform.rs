@@ -2,9 +2,12 @@
 //!
 //! [`HttpPlatform`] posts the employer and agent of an approved application, and each activation
 //! or revocation of a certificate downloaded for one, as JSON with a bearer key. Pushing is
-//! idempotent on the platform's side (keyed by the application id, or by the serial and event),
-//! so the sync outbox retries transient failures with backoff. [`DevPlatform`] accepts everything
-//! and says so in the log.
+//! idempotent on the platform's side (keyed by the application id and its `revision`, or by the
+//! serial and event), so the sync outbox retries transient failures with backoff. An approved
+//! information change (信息变更) pushes the application's employer again with the next
+//! `revision` and the new address or legal representative; the platform keeps the details of
+//! the highest revision it has received, so a late retry of an older one changes nothing.
+//! [`DevPlatform`] accepts everything and says so in the log.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,12 +26,26 @@ pub struct EmployerSync {
     pub unit_name: String,
     /// Administrative region code.
     pub region_code: String,
+    /// 单位住所（地址）; absent in pushes queued before it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// 法定代表人姓名; absent in pushes queued before it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_representative_name: Option<String>,
+    /// 法定代表人身份证号码; absent in pushes queued before it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_representative_id: Option<String>,
     /// 经办人姓名.
     pub agent_name: String,
     /// 经办人手机号码.
     pub agent_phone: String,
     /// Whether an electronic seal was requested.
     pub seal_wanted: bool,
+    /// 0 for the details as the application was approved, then one more for each approved
+    /// information change; with `application_id`, the platform's idempotency key, and the
+    /// newest details are those of the highest revision.
+    #[serde(default)]
+    pub revision: u32,
 }
 
 /// What is pushed when a certificate of an approved application is activated or revoked.
@@ -327,11 +344,12 @@ impl EmploymentPlatform for DevPlatform {
     async fn push(&self, record: &EmployerSync) -> Result<SyncAnswer, PlatformError> {
         tracing::info!(
             application = record.application_id,
+            revision = record.revision,
             uscc = %record.uscc,
             "DEVELOPMENT platform: push accepted, nothing sent"
         );
         Ok(SyncAnswer::Synced {
-            reference: format!("dev-{}", record.application_id),
+            reference: format!("dev-{}-{}", record.application_id, record.revision),
         })
     }
 
@@ -370,10 +388,59 @@ mod tests {
             uscc: "91440300708461136T".into(),
             unit_name: "昆明测试科技有限公司".into(),
             region_code: "530112".into(),
+            address: Some("云南省昆明市西山区某某路 1 号".into()),
+            legal_representative_name: Some("李四".into()),
+            legal_representative_id: Some("11010519491231002X".into()),
             agent_name: "张三".into(),
             agent_phone: "13800138000".into(),
             seal_wanted: false,
+            revision: 0,
         }
+    }
+
+    #[test]
+    fn a_push_queued_before_the_details_and_revision_were_sent_still_reads() {
+        let old = serde_json::json!({
+            "application_id": 7,
+            "uscc": "91440300708461136T",
+            "unit_name": "昆明测试科技有限公司",
+            "region_code": "530112",
+            "agent_name": "张三",
+            "agent_phone": "13800138000",
+            "seal_wanted": false,
+        });
+        let read: EmployerSync = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!((read.revision, read.address.as_deref()), (0, None));
+        let mut again = serde_json::to_value(&read).unwrap();
+        assert_eq!(
+            again.as_object_mut().unwrap().remove("revision"),
+            Some(0.into())
+        );
+        assert_eq!(again, old, "pushed as it was queued, with its revision");
+    }
+
+    #[tokio::test]
+    async fn an_update_is_posted_with_its_revision_and_details() {
+        let ok = FakeHttp::start(Answer::json(200, r#"{"status":"ok","reference":"JY-1"}"#)).await;
+        let update = EmployerSync {
+            address: Some("云南省昆明市五华区新地址 9 号".into()),
+            revision: 2,
+            ..record()
+        };
+        client(ok.base_url()).push(&update).await.unwrap();
+        let sent = only_request(&ok, "/api/ca/employers");
+        assert_eq!(
+            (
+                &sent["revision"],
+                &sent["address"],
+                &sent["legal_representative_name"]
+            ),
+            (
+                &2.into(),
+                &"云南省昆明市五华区新地址 9 号".into(),
+                &"李四".into()
+            )
+        );
     }
 
     fn client(base: &str) -> HttpPlatform {

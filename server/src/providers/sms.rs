@@ -78,6 +78,21 @@ pub enum SmsNotice {
         /// Whole days left.
         days_left: i64,
     },
+    /// The employer's information change (信息变更) passed review: the employment platform gets
+    /// the new details, the certificate is used as before.
+    InformationChangeApproved {
+        /// The employer.
+        unit_name: String,
+        /// What changed, as the agent reads it (单位地址、法定代表人).
+        changes: String,
+    },
+    /// The information change was sent back; the agent submits a corrected one.
+    InformationChangeRejected {
+        /// The employer.
+        unit_name: String,
+        /// The reviewer's reason, shown to the agent as written.
+        reason: String,
+    },
 }
 
 /// What a [`SmsNotice::CertificateChanged`] tells.
@@ -116,6 +131,8 @@ impl SmsNotice {
             Self::MergeRequired { .. } => "merge_required",
             Self::CertificateChanged { .. } => "certificate_changed",
             Self::CertificateExpiring { .. } => "certificate_expiring",
+            Self::InformationChangeApproved { .. } => "information_change_approved",
+            Self::InformationChangeRejected { .. } => "information_change_rejected",
         }
     }
 
@@ -158,13 +175,23 @@ impl SmsNotice {
                 "{SIGNATURE}{unit_name}的手机数字证书将于{expires_on}到期（剩余{days_left}天）。\
                  如需继续使用，请在到期前登录申请网页办理年审延期，{HOTLINE}。"
             ),
+            Self::InformationChangeApproved { unit_name, changes } => format!(
+                "{SIGNATURE}{unit_name}的单位信息变更（{changes}）已审核通过，就业系统中的单位信息\
+                 将随之更新，手机数字证书不受影响，可继续使用，{HOTLINE}。"
+            ),
+            Self::InformationChangeRejected { unit_name, reason } => format!(
+                "{SIGNATURE}{unit_name}的单位信息变更审核驳回，驳回原因：{}。请登录申请网页根据\
+                 驳回原因重新提交信息变更。",
+                trim_reason(reason)
+            ),
         }
     }
 
     /// The variables of the provider template for this notice: `{"code"}` for a one-time code,
     /// `{"unit", "agent", "items"}` for an approval, `{"unit", "reason"}` for a rejection,
     /// `{"unit"}` for a merge request, `{"unit", "event"}` for a change to a certificate,
-    /// `{"unit", "date", "days"}` for an expiry reminder.
+    /// `{"unit", "date", "days"}` for an expiry reminder, `{"unit", "items"}` for an approved
+    /// information change and `{"unit", "reason"}` for a rejected one.
     pub fn template_params(&self) -> serde_json::Value {
         match self {
             Self::Otp { code } => serde_json::json!({ "code": code }),
@@ -193,6 +220,12 @@ impl SmsNotice {
                 "date": expires_on,
                 "days": days_left.to_string(),
             }),
+            Self::InformationChangeApproved { unit_name, changes } => {
+                serde_json::json!({ "unit": unit_name, "items": changes })
+            }
+            Self::InformationChangeRejected { unit_name, reason } => {
+                serde_json::json!({ "unit": unit_name, "reason": trim_reason(reason) })
+            }
         }
     }
 }
@@ -251,6 +284,16 @@ impl fmt::Debug for SmsNotice {
                 .finish(),
             Self::ApplicationRejected { unit_name, reason } => f
                 .debug_struct("ApplicationRejected")
+                .field("unit_name", unit_name)
+                .field("reason", reason)
+                .finish(),
+            Self::InformationChangeApproved { unit_name, changes } => f
+                .debug_struct("InformationChangeApproved")
+                .field("unit_name", unit_name)
+                .field("changes", changes)
+                .finish(),
+            Self::InformationChangeRejected { unit_name, reason } => f
+                .debug_struct("InformationChangeRejected")
                 .field("unit_name", unit_name)
                 .field("reason", reason)
                 .finish(),
@@ -497,12 +540,52 @@ mod tests {
                 expires_on: "2027年12月7日".into(),
                 days_left: 30,
             },
+            SmsNotice::InformationChangeApproved {
+                unit_name: "甲".into(),
+                changes: "单位地址".into(),
+            },
+            SmsNotice::InformationChangeRejected {
+                unit_name: "甲".into(),
+                reason: "丙".into(),
+            },
         ];
         for notice in notices {
             let stored = serde_json::to_value(&notice).unwrap();
             assert_eq!(stored["kind"], notice.kind());
             assert_eq!(serde_json::from_value::<SmsNotice>(stored).unwrap(), notice);
         }
+    }
+
+    #[test]
+    fn information_change_texts_tell_the_outcome_and_what_follows() {
+        let approved = SmsNotice::InformationChangeApproved {
+            unit_name: "云南信息科技有限公司".into(),
+            changes: "单位地址、法定代表人".into(),
+        };
+        assert_eq!(
+            approved.text_zh(),
+            "【数字证书认证中心】云南信息科技有限公司的单位信息变更（单位地址、法定代表人）已审核通过，\
+             就业系统中的单位信息将随之更新，手机数字证书不受影响，可继续使用，\
+             云南CA服务热线4006007210。"
+        );
+        assert_eq!(
+            approved.template_params(),
+            serde_json::json!({"unit": "云南信息科技有限公司", "items": "单位地址、法定代表人"})
+        );
+        let rejected = SmsNotice::InformationChangeRejected {
+            unit_name: "云南信息科技有限公司".into(),
+            reason: "营业执照不清晰。".into(),
+        };
+        assert_eq!(
+            rejected.text_zh(),
+            "【数字证书认证中心】云南信息科技有限公司的单位信息变更审核驳回，驳回原因：营业执照不清晰。\
+             请登录申请网页根据驳回原因重新提交信息变更。"
+        );
+        assert_eq!(rejected.template_params()["reason"], "营业执照不清晰");
+        assert_eq!(
+            (approved.kind(), rejected.kind()),
+            ("information_change_approved", "information_change_rejected")
+        );
     }
 
     #[test]

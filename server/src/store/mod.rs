@@ -3,6 +3,7 @@
 mod applicant_store;
 mod application_store;
 mod cert_store;
+mod change_store;
 mod employer_store;
 pub mod entities;
 mod grant_store;

@@ -135,6 +135,53 @@ pub(super) async fn queue_employer_sync_in(
     Ok(())
 }
 
+/// Queues the push of approved application `application_id` again inside `txn`, the
+/// transaction that approves an information change: `sync` (the new details, the next
+/// revision) replaces the queued payload and is due `now` with a fresh attempt count, whether
+/// the last push was delivered, failed or is still waiting. A push that waits for the merge of
+/// the employer's accounts keeps waiting, with the new payload. The platform's reference of the
+/// last delivery is kept: the platform has had the application (downloads go on meanwhile). A
+/// worker pushing the old payload at this moment does not record its outcome
+/// ([`super::sync_store`] compares revisions), so the new one is always pushed.
+pub(super) async fn requeue_employer_sync_in(
+    txn: &DatabaseTransaction,
+    application_id: i64,
+    sync: &EmployerSync,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let Some(row) = sync_outbox::Entity::find_by_id(application_id)
+        .lock_exclusive()
+        .one(txn)
+        .await
+        .map_err(unavailable)?
+    else {
+        return queue_employer_sync_in(txn, application_id, sync, now).await;
+    };
+    let payload = serde_json::to_value(sync).map_err(|e| corrupt("sync_outbox", e.to_string()))?;
+    let mut update = sync_outbox::Entity::update_many()
+        .col_expr(sync_outbox::Column::Payload, Expr::value(payload))
+        .col_expr(sync_outbox::Column::UpdatedAt, Expr::value(now));
+    if row.status != SyncStatus::Blocked.as_str() {
+        update = update
+            .col_expr(
+                sync_outbox::Column::Status,
+                Expr::value(SyncStatus::Pending.as_str()),
+            )
+            .col_expr(sync_outbox::Column::Attempts, Expr::value(0))
+            .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(now))
+            .col_expr(
+                sync_outbox::Column::LastError,
+                Expr::value(Option::<String>::None),
+            );
+    }
+    update
+        .filter(sync_outbox::COLUMN.application_id.eq(application_id))
+        .exec(txn)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
 /// Queues `event` of the certificate `row` for the employment platform inside `txn`, the
 /// transaction that activates or revokes it, when it was downloaded for an application;
 /// certificates enrolled otherwise (admin tickets, physical media) are not the platform's.

@@ -1,6 +1,8 @@
 //! `SyncStore` on sea-orm: the outbox of approved applications (`sync_outbox`) and of certificate
 //! events (`certificate_sync`), and the writing of a certificate event inside the transaction
-//! that activates or revokes the certificate.
+//! that activates or revokes the certificate. An approved information change replaces an
+//! application's queued payload with the next revision; the outcome of a push is recorded only
+//! if the row still holds the revision pushed.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -92,6 +94,27 @@ impl SyncStore for SeaStore {
             Some(serde_json::json!(next.accounts))
         };
         let txn = self.db().begin().await.map_err(unavailable)?;
+        let stored = sync_outbox::Entity::find_by_id(next.application_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await
+            .map_err(unavailable)?
+            .map(state)
+            .transpose()?;
+        if let Some(stored) = stored
+            && stored.payload.revision != next.payload.revision
+        {
+            // An information change was approved while this revision was being pushed: the
+            // row now holds the next one, due at once; this outcome (and any merge notice) is
+            // of details the platform is about to receive anew.
+            tracing::info!(
+                application = next.application_id,
+                pushed = next.payload.revision,
+                queued = stored.payload.revision,
+                "push outcome of a superseded revision not recorded"
+            );
+            return commit(txn).await;
+        }
         set_delivery(
             sync_outbox::Entity::update_many(),
             &next.delivery,

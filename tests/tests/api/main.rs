@@ -2,6 +2,7 @@
 
 mod applicants;
 mod applications;
+mod changes;
 mod clock;
 mod downloads;
 mod expiry;

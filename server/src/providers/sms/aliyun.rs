@@ -31,7 +31,7 @@ const ACCEPTED: &str = "OK";
 
 /// The Alibaba Cloud SMS account and the templates registered in it.
 ///
-/// The signature and the five templates must be approved in the Alibaba Cloud console before
+/// The signature and the templates must be approved in the Alibaba Cloud console before
 /// use. The templates take the variables of [`SmsNotice::template_params`] and are registered
 /// with the wording of [`SmsNotice::text_zh`] (without the `【数字证书认证中心】` prefix, which
 /// the signature replaces):
@@ -42,6 +42,8 @@ const ACCEPTED: &str = "OK";
 /// - `merge_template` (通知): `${unit}在就业系统中存在多个单位账号，需要进行单位信息合并。请联系云南CA公司申请将多个账号合并为一个，合并后即可继续办理手机CA证书，云南CA服务热线4006007210。`
 /// - `certificate_template` (通知): `${unit}的手机数字证书${event}。如非本人操作，请立即致电云南CA服务热线4006007210。`
 /// - `expiry_template` (通知): `${unit}的手机数字证书将于${date}到期（剩余${days}天）。如需继续使用，请在到期前登录申请网页办理年审延期，云南CA服务热线4006007210。`
+/// - `change_approved_template` (通知): `${unit}的单位信息变更（${items}）已审核通过，就业系统中的单位信息将随之更新，手机数字证书不受影响，可继续使用，云南CA服务热线4006007210。`
+/// - `change_rejected_template` (通知): `${unit}的单位信息变更审核驳回，驳回原因：${reason}。请登录申请网页根据驳回原因重新提交信息变更。`
 ///
 /// Alibaba limits the length of a variable's value; a reason longer than the template allows
 /// is refused (`isv.PARAM_LENGTH_LIMIT`), so reviewers keep reasons short.
@@ -65,6 +67,10 @@ pub struct AliyunSmsConfig {
     pub certificate_template: String,
     /// Template code for "your certificate expires on …".
     pub expiry_template: String,
+    /// Template code for "your information change was approved".
+    pub change_approved_template: String,
+    /// Template code for "your information change was rejected".
+    pub change_rejected_template: String,
     /// Endpoint to call instead of `https://dysmsapi.aliyuncs.com/` (tests, proxies).
     #[serde(default)]
     pub base_url: Option<String>,
@@ -82,6 +88,8 @@ impl fmt::Debug for AliyunSmsConfig {
             .field("merge_template", &self.merge_template)
             .field("certificate_template", &self.certificate_template)
             .field("expiry_template", &self.expiry_template)
+            .field("change_approved_template", &self.change_approved_template)
+            .field("change_rejected_template", &self.change_rejected_template)
             .field("base_url", &self.base_url)
             .finish()
     }
@@ -101,6 +109,8 @@ pub struct AliyunSms {
     merge_template: String,
     certificate_template: String,
     expiry_template: String,
+    change_approved_template: String,
+    change_rejected_template: String,
 }
 
 impl AliyunSms {
@@ -135,6 +145,14 @@ impl AliyunSms {
             ("merge_template", config.merge_template.as_str()),
             ("certificate_template", config.certificate_template.as_str()),
             ("expiry_template", config.expiry_template.as_str()),
+            (
+                "change_approved_template",
+                config.change_approved_template.as_str(),
+            ),
+            (
+                "change_rejected_template",
+                config.change_rejected_template.as_str(),
+            ),
         ];
         if let Some((name, _)) = required.iter().find(|(_, value)| value.trim().is_empty()) {
             return Err(SmsError::Config {
@@ -169,6 +187,8 @@ impl AliyunSms {
             merge_template: config.merge_template,
             certificate_template: config.certificate_template,
             expiry_template: config.expiry_template,
+            change_approved_template: config.change_approved_template,
+            change_rejected_template: config.change_rejected_template,
         })
     }
 
@@ -180,6 +200,8 @@ impl AliyunSms {
             SmsNotice::MergeRequired { .. } => &self.merge_template,
             SmsNotice::CertificateChanged { .. } => &self.certificate_template,
             SmsNotice::CertificateExpiring { .. } => &self.expiry_template,
+            SmsNotice::InformationChangeApproved { .. } => &self.change_approved_template,
+            SmsNotice::InformationChangeRejected { .. } => &self.change_rejected_template,
         }
     }
 
@@ -238,6 +260,8 @@ impl fmt::Debug for AliyunSms {
             .field("merge_template", &self.merge_template)
             .field("certificate_template", &self.certificate_template)
             .field("expiry_template", &self.expiry_template)
+            .field("change_approved_template", &self.change_approved_template)
+            .field("change_rejected_template", &self.change_rejected_template)
             .finish_non_exhaustive()
     }
 }
@@ -391,6 +415,8 @@ mod tests {
             merge_template: "SMS_100004".into(),
             certificate_template: "SMS_100005".into(),
             expiry_template: "SMS_100006".into(),
+            change_approved_template: "SMS_100007".into(),
+            change_rejected_template: "SMS_100008".into(),
             base_url,
         }
     }
@@ -432,6 +458,8 @@ mod tests {
             "merge_template": "SMS_4",
             "certificate_template": "SMS_5",
             "expiry_template": "SMS_6",
+            "change_approved_template": "SMS_7",
+            "change_rejected_template": "SMS_8",
         }))
         .unwrap();
         assert!(config.base_url.is_none());

@@ -12,6 +12,7 @@ pub mod employer;
 pub mod enrolment_ticket;
 pub mod expiry_reminder;
 pub mod grant_set;
+pub mod information_change;
 pub mod key_share;
 pub mod notice;
 pub mod person;
