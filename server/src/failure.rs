@@ -267,6 +267,10 @@ pub mod code {
         REVOCATION_REQUEST_MISMATCH = "revocation_request_mismatch", BadInput;
         /// Not activated.
         CERTIFICATE_NOT_ACTIVE = "certificate_not_active", Conflict;
+        /// A seal name with a character the seal font cannot draw.
+        SEAL_GLYPH_MISSING = "seal_glyph_missing", BadInput;
+        /// A seal with no name.
+        SEAL_NAME_EMPTY = "seal_name_empty", BadInput;
         /// A renewal asked for before its window (30 days before expiry) opens.
         RENEWAL_TOO_EARLY = "renewal_too_early", Conflict;
         /// A renewal of a certificate that is revoked, expired or not yet in force.

@@ -30,6 +30,7 @@ pub mod outbox;
 pub mod people;
 pub mod portals;
 pub mod providers;
+pub mod seals;
 pub mod signing;
 pub mod staff;
 pub mod startup;
