@@ -271,6 +271,8 @@ pub mod code {
         SEAL_GLYPH_MISSING = "seal_glyph_missing", BadInput;
         /// A seal with no name.
         SEAL_NAME_EMPTY = "seal_name_empty", BadInput;
+        /// No red stamp of a seal's size and shape in the form's image.
+        STAMP_NOT_FOUND = "stamp_not_found", BadInput;
         /// A renewal asked for before its window (30 days before expiry) opens.
         RENEWAL_TOO_EARLY = "renewal_too_early", Conflict;
         /// A renewal of a certificate that is revoked, expired or not yet in force.
