@@ -5,7 +5,11 @@ use der::{Decode, Encode, Sequence, asn1::UintRef};
 use sm2::dsa::{Signature, VerifyingKey, signature::Verifier as _};
 use x509_cert::Certificate;
 
-use crate::{DIST_ID, SM2_WITH_SM3, seal::CertList, seal::Seal, signature::SignatureV4};
+use crate::{
+    DIST_ID, SM2_WITH_SM3,
+    seal::{CertList, Seal, SealV4},
+    signature::SignatureV4,
+};
 
 /// Why a seal or a seal signature does not check out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,12 +116,31 @@ impl Seal {
     /// [`SesError::AlgorithmUnsupported`], [`SesError::CertificateInvalid`] or
     /// [`SesError::MakerSignatureInvalid`].
     pub fn verify_maker(&self) -> Result<(), SesError> {
-        let (algorithm, signature) = self.maker_signature();
+        match self {
+            Self::V4(seal) => seal.verify_maker(),
+            Self::V1(seal) => verify_sm2(
+                seal.sign_info.cert.as_bytes(),
+                seal.sign_info.signature_algorithm,
+                &self.maker_signed_bytes()?,
+                seal.sign_info.sign_data.raw_bytes(),
+                SesError::MakerSignatureInvalid,
+            ),
+        }
+    }
+}
+
+impl SealV4 {
+    /// Checks the maker's signature over DER(`SES_SealInfo`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Seal::verify_maker`].
+    pub fn verify_maker(&self) -> Result<(), SesError> {
         verify_sm2(
-            self.maker_certificate(),
-            algorithm,
-            &self.maker_signed_bytes()?,
-            signature,
+            self.cert.as_bytes(),
+            self.sign_alg_id,
+            &self.e_seal_info.to_der()?,
+            self.signed_value.raw_bytes(),
             SesError::MakerSignatureInvalid,
         )
     }
@@ -155,7 +178,7 @@ impl SignatureV4 {
         if !listed {
             return Err(SesError::SignerNotInSeal);
         }
-        Seal::V4(self.to_sign.eseal.clone()).verify_maker()?;
+        self.to_sign.eseal.verify_maker()?;
         match document_hash {
             Some(hash) if self.to_sign.data_hash.raw_bytes() != hash => {
                 Err(SesError::DocumentHashMismatch)

@@ -845,7 +845,7 @@ mod tests {
             ),
             (
                 ChangeInput {
-                    uscc: Some("91530100MA6NXXXX1X".into()),
+                    uscc: Some("91530102MA6K3R7Y0F".into()),
                     ..ChangeInput::default()
                 },
                 FixedField::Uscc,

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{
     AppState,
     principals::{ApplicantSession, StaffSession},
-    staff::{NoticeBody, RejectRequest},
+    staff::{NoticeBody, Paging, RejectRequest},
 };
 use crate::{
     applications::{
@@ -209,17 +209,16 @@ pub async fn queue(
             message: "状态可选：submitted、approved、rejected",
         })?,
     };
-    let page = query.page.unwrap_or(1).max(1);
-    let per_page = query.per_page.unwrap_or(20).clamp(1, 100);
+    let paging = Paging::of(query.page, query.per_page);
     let (changes, total) = state
         .changes
-        .queue(status, (page - 1).saturating_mul(per_page), per_page)
+        .queue(status, paging.offset(), paging.per_page)
         .await?;
     Ok(HttpResponse::Ok().json(ChangeQueuePage {
         items: changes.iter().map(StaffChangeBody::from).collect(),
         total,
-        page,
-        per_page,
+        page: paging.page,
+        per_page: paging.per_page,
     }))
 }
 

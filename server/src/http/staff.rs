@@ -130,6 +130,30 @@ pub struct QueuePage {
     pub per_page: u64,
 }
 
+/// The page of a staff list asked for: 1-based, 20 rows by default, at most 100.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    /// The page, from 1.
+    pub page: u64,
+    /// Rows per page.
+    pub per_page: u64,
+}
+
+impl Paging {
+    /// The page `page` of `per_page` rows, as sent (either may be absent).
+    pub fn of(page: Option<u64>, per_page: Option<u64>) -> Self {
+        Self {
+            page: page.unwrap_or(1).max(1),
+            per_page: per_page.unwrap_or(20).clamp(1, 100),
+        }
+    }
+
+    /// Rows before the page.
+    pub fn offset(self) -> u64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
+
 /// An application as reviewers see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StaffApplicationBody {
@@ -318,8 +342,7 @@ pub async fn queue(
     if query.region.as_ref().is_some_and(bad_region) {
         return Err(bad_query("行政区域应为 1 到 6 位数字的区划代码前缀"));
     }
-    let page = query.page.unwrap_or(1).max(1);
-    let per_page = query.per_page.unwrap_or(20).clamp(1, 100);
+    let paging = Paging::of(query.page, query.per_page);
     let filter = QueueFilter {
         status,
         region_prefix: query.region.clone(),
@@ -333,16 +356,16 @@ pub async fn queue(
             .as_deref()
             .map(|d| beijing_day(d, true))
             .transpose()?,
-        offset: (page - 1).saturating_mul(per_page),
-        limit: per_page,
+        offset: paging.offset(),
+        limit: paging.per_page,
     };
     let (records, total) = state.applications.queue(&filter).await?;
     let items = staff_bodies(&state, records).await?;
     Ok(HttpResponse::Ok().json(QueuePage {
         items,
         total,
-        page,
-        per_page,
+        page: paging.page,
+        per_page: paging.per_page,
     }))
 }
 
