@@ -13,10 +13,15 @@
 
 #![forbid(unsafe_code)]
 
+mod report;
 mod seal;
 mod signature;
 mod verify;
 
+pub use report::{
+    CertStatus, Check, Outcome, Registry, Report, SealSummary, SignerSummary, Verdict,
+    verify_signature,
+};
 pub use seal::{
     CertDigest, CertList, ExtData, Header, Picture, PropertyInfoV1, PropertyInfoV4, Seal,
     SealInfoV1, SealInfoV4, SealV1, SealV4, SignInfoV1,
