@@ -554,22 +554,26 @@ fn validity(
     for (what, period) in periods {
         match period {
             None => problems.push(format!("{what}无法解析")),
-            Some((start, end)) if signed_at < start || signed_at > end => problems.push(format!(
-                "{what}不在有效期内（{} 至 {}）",
-                beijing_time(start),
-                beijing_time(end)
-            )),
+            Some((start, _)) if signed_at < start => {
+                problems.push(format!(
+                    "{what}尚未生效（有效期自{}起）",
+                    beijing_time(start)
+                ));
+            }
+            Some((_, end)) if signed_at > end => {
+                problems.push(format!("{what}已过期（有效期至{}）", beijing_time(end)));
+            }
             Some(_) => {}
         }
     }
     let when = beijing_time(signed_at);
     if problems.is_empty() {
         passed(format!(
-            "签章时间 {when} 在签章人证书、印章和制章者证书的有效期内"
+            "签章时间（{when}）在签章人证书、印章和制章者证书的有效期内"
         ))
     } else {
         failed(format!(
-            "签章时（{when}）{}：签章时已不能（或尚不能）使用",
+            "签章时（{when}）{}：该签章不是在有效期内做的",
             problems.join("；")
         ))
     }
@@ -583,7 +587,7 @@ fn revocation(signed_at: i64, status: CertStatus) -> (Outcome, String) {
             beijing_time(at)
         )),
         CertStatus::Revoked { at, reason } => passed(format!(
-            "签章时签章人证书未被吊销；该证书后来于 {} 被吊销（原因：{reason}），不影响此前所做的签章",
+            "签章时签章人证书未被吊销；该证书后来于{}被吊销（原因：{reason}），不影响此前所做的签章",
             beijing_time(at)
         )),
         CertStatus::Unknown => failed("证书不是本系统签发的：无法查询签章人证书的吊销状态"),
@@ -673,14 +677,14 @@ fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
-/// `2020年10月12日 19:14:03（北京时间）`.
+/// `北京时间 2020年10月12日 19:14:03`.
 fn beijing_time(unix: i64) -> String {
     let beijing = u64::try_from(unix.saturating_add(8 * 3600))
         .ok()
         .and_then(|secs| der::DateTime::from_unix_duration(Duration::from_secs(secs)).ok());
     match beijing {
         Some(t) => format!(
-            "{}年{}月{}日 {:02}:{:02}:{:02}（北京时间）",
+            "北京时间 {}年{}月{}日 {:02}:{:02}:{:02}",
             t.year(),
             t.month(),
             t.day(),
@@ -743,7 +747,7 @@ mod tests {
         // 2020-10-12T11:14:03Z, the signing time of the ofdrw fixture.
         assert_eq!(
             beijing_time(1_602_501_243),
-            "2020年10月12日 19:14:03（北京时间）"
+            "北京时间 2020年10月12日 19:14:03"
         );
         assert_eq!(beijing_time(-9_000_000_000_000), "Unix 时间 -9000000000000");
     }
