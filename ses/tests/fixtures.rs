@@ -1,6 +1,7 @@
 //! The seals and the seal signature of another implementation (ofdrw; `../shared/fixtures/ses/`,
 //! README there): each decodes, encodes back to the same bytes, and verifies; a flipped byte in
-//! any signed part, a truncation or a trailing byte is refused.
+//! any signed part, a truncation or a trailing byte is refused; the verification report on the
+//! signature passes every check a registry that trusts its certificates lets pass.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use der::{Decode, Encode};
@@ -202,4 +203,104 @@ fn openssl_agrees_on_what_the_maker_and_the_signer_signed() {
         &signature.to_sign.to_der().unwrap(),
         signature.signature.raw_bytes()
     ));
+}
+
+/// Trusts exactly the certificates it is given, as if its CA had issued them, none revoked.
+struct TrustsOnly(Vec<Vec<u8>>);
+
+impl mcert_ses::Registry for TrustsOnly {
+    fn issuer_of(&self, certificate: &x509_cert::Certificate) -> Option<String> {
+        let der = certificate.to_der().unwrap();
+        self.0
+            .contains(&der)
+            .then(|| certificate.tbs_certificate.issuer.to_string())
+    }
+
+    fn status(&self, certificate: &x509_cert::Certificate) -> mcert_ses::CertStatus {
+        match self.issuer_of(certificate) {
+            Some(_) => mcert_ses::CertStatus::Good,
+            None => mcert_ses::CertStatus::Unknown,
+        }
+    }
+}
+
+#[test]
+fn the_outside_signature_passes_the_report_when_its_certificates_are_trusted() {
+    use mcert_ses::{Outcome::*, Verdict, verify_signature};
+    let bytes = fixture("SignedValueV4.dat");
+    let signature = SignatureV4::from_der(&bytes).unwrap();
+    let signer = signature.cert.as_bytes().to_vec();
+    let maker = signature.to_sign.eseal.cert.as_bytes().to_vec();
+    let outcomes = |report: &mcert_ses::Report| -> Vec<_> {
+        report.checks.iter().map(|c| (c.code, c.outcome)).collect()
+    };
+
+    let report = verify_signature(&bytes, None, &TrustsOnly(vec![signer.clone(), maker]));
+
+    // The cryptographic checks are ofdrw's own work and pass on their merits. The trust checks
+    // pass because this registry is told to trust both certificates (ofdrw's test root is
+    // nobody's CA); validity passes because ofdrw signed on 2020-10-12, inside the certificate's
+    // 2020-04-21..2022-04-21 and the seal's 2020-04-22..2022-04-22; revocation is the
+    // registry's word. The document is not given: its dataHash is all zeros (see the README).
+    assert_eq!(
+        outcomes(&report),
+        [
+            ("format", Passed),
+            ("signer_signature", Passed),
+            ("signer_in_seal", Passed),
+            ("maker_signature", Passed),
+            ("signer_certificate", Passed),
+            ("validity", Passed),
+            ("revocation", Passed),
+            ("document_hash", NotChecked),
+        ]
+    );
+    assert_eq!(report.verdict, Verdict::Valid);
+    assert_eq!(
+        report.signed_at,
+        Some(1_602_501_243),
+        "2020-10-12T11:14:03Z"
+    );
+    let seal = report.seal.unwrap();
+    assert_eq!(seal.name, "OFD R&W 测试用印章");
+    assert_eq!(seal.es_id, "51f044b76510434e9bc67a1185c2fba5");
+    // The one certificate the seal lists is the signer's.
+    assert_eq!(seal.certificate_serials, ["01719D2DAB60"]);
+    let holder = report.signer.unwrap();
+    assert_eq!(holder.common_name.as_deref(), Some("Test Certificate"));
+    assert_eq!(holder.organization.as_deref(), Some("OFD R&W"));
+    assert_eq!(holder.serial, "01719D2DAB60");
+    assert_eq!(report.document_hash, Some([0; 32]));
+
+    // Any real document differs from the all-zero digest. Trusting the signer alone is not
+    // trusting the maker: ofdrw's maker certificate has the signer's subject but is another
+    // certificate (serial 01719D2E201D).
+    let report = verify_signature(&bytes, Some(b"Signature.xml"), &TrustsOnly(vec![signer]));
+    assert_eq!(report.check("maker_signature").unwrap().outcome, Failed);
+    assert_eq!(report.check("document_hash").unwrap().outcome, Failed);
+    assert_eq!(report.verdict, Verdict::Invalid);
+
+    // A registry that trusts neither: the signatures still verify, the trust checks fail, and
+    // revocation is not asked of a registry that did not issue the certificate.
+    let report = verify_signature(&bytes, None, &TrustsOnly(Vec::new()));
+    assert_eq!(
+        outcomes(&report),
+        [
+            ("format", Passed),
+            ("signer_signature", Passed),
+            ("signer_in_seal", Passed),
+            ("maker_signature", Failed),
+            ("signer_certificate", Failed),
+            ("validity", NotChecked),
+            ("revocation", NotChecked),
+            ("document_hash", NotChecked),
+        ]
+    );
+    assert!(
+        report
+            .check("maker_signature")
+            .unwrap()
+            .detail_zh
+            .starts_with("印章的制章者签名本身有效")
+    );
 }
