@@ -472,29 +472,9 @@ fn signer_signature(signature: &SignatureV4) -> (Outcome, String) {
 }
 
 fn signer_in_seal(seal: &SealV4, signer_der: &[u8]) -> (Outcome, String) {
-    let not_listed = "签章人证书不在印章的证书列表中：该印章不允许此证书使用";
-    match seal.e_seal_info.property.cert_list() {
-        Ok(CertList::Certificates(certificates)) => {
-            match certificates.iter().position(|c| c.as_bytes() == signer_der) {
-                Some(index) => passed(format!(
-                    "签章人证书在印章的证书列表中（第 {} 个，共 {} 个）",
-                    index + 1,
-                    certificates.len()
-                )),
-                None => failed(not_listed),
-            }
-        }
-        Ok(CertList::Digests(digests)) => {
-            let digest = sm3::Sm3::digest(signer_der);
-            if digests
-                .iter()
-                .any(|d| d.value.as_bytes() == digest.as_slice())
-            {
-                passed("签章人证书的 SM3 摘要在印章的证书列表中")
-            } else {
-                failed(not_listed)
-            }
-        }
+    match seal.lists(signer_der) {
+        Ok(true) => passed("签章人证书在印章的证书列表中"),
+        Ok(false) => failed("签章人证书不在印章的证书列表中：该印章不允许此证书使用"),
         Err(_) => failed("印章中的证书列表无法解析"),
     }
 }

@@ -1,5 +1,6 @@
 //! The signature checks of seals and seal signatures, in the order GB/T 38540 §8 gives them
-//! (validity periods and revocation, which need a clock and the CA's records, are the caller's).
+//! (validity periods and revocation, which need the CA's records, are in the report of
+//! `report.rs`).
 
 use der::{Decode, Encode, Sequence, asn1::UintRef};
 use sm2::dsa::{Signature, VerifyingKey, signature::Verifier as _};
@@ -146,6 +147,29 @@ impl SealV4 {
     }
 }
 
+impl SealV4 {
+    /// Whether the seal's certificate list names `certificate_der`: the certificate itself for
+    /// `certListType` 1, its SM3 digest for 2.
+    ///
+    /// # Errors
+    ///
+    /// [`SesError::Malformed`] for a list that does not decode as its type says.
+    pub fn lists(&self, certificate_der: &[u8]) -> Result<bool, SesError> {
+        Ok(match self.e_seal_info.property.cert_list()? {
+            CertList::Certificates(certificates) => {
+                certificates.iter().any(|c| c.as_bytes() == certificate_der)
+            }
+            CertList::Digests(digests) => {
+                use sm3::Digest as _;
+                let digest = sm3::Sm3::digest(certificate_der);
+                digests
+                    .iter()
+                    .any(|d| d.value.as_bytes() == digest.as_slice())
+            }
+        })
+    }
+}
+
 impl SignatureV4 {
     /// Checks the seal signature in the standard's order: the signer's signature over
     /// DER(`TBS_Sign`), the signer's certificate in the seal's list, the maker's signature over
@@ -162,20 +186,7 @@ impl SignatureV4 {
             self.signature.raw_bytes(),
             SesError::SignerSignatureInvalid,
         )?;
-        let signer = self.cert.as_bytes();
-        let listed = match self.to_sign.eseal.e_seal_info.property.cert_list()? {
-            CertList::Certificates(certificates) => {
-                certificates.iter().any(|c| c.as_bytes() == signer)
-            }
-            CertList::Digests(digests) => {
-                use sm3::Digest as _;
-                let digest = sm3::Sm3::digest(signer);
-                digests
-                    .iter()
-                    .any(|d| d.value.as_bytes() == digest.as_slice())
-            }
-        };
-        if !listed {
+        if !self.to_sign.eseal.lists(self.cert.as_bytes())? {
             return Err(SesError::SignerNotInSeal);
         }
         self.to_sign.eseal.verify_maker()?;
