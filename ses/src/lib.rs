@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod pdf;
 mod seal;
 mod signature;
 mod verify;

@@ -80,7 +80,7 @@ struct DerSignature<'a> {
 
 /// Checks an SM2-with-SM3 signature (`algorithm`, DER `signature`) over `message` by the key of
 /// `certificate_der`; `invalid` is the error of a signature that does not verify.
-fn verify_sm2(
+pub(crate) fn verify_sm2(
     certificate_der: &[u8],
     algorithm: der::oid::ObjectIdentifier,
     message: &[u8],
