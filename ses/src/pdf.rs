@@ -244,8 +244,9 @@ pub struct EmbeddedSignature {
     /// Its `/ByteRange`.
     pub byte_range: [usize; 4],
     /// Whether `byte_range` is `[0, a, b, end - b]` where `a..b` is exactly the `<…>` hex string
-    /// of `/Contents` inside the signature dictionary and `end` is [`Self::revision_end`]:
-    /// the whole file up to the end of the signature's revision, but the hole.
+    /// of `/Contents` inside the signature dictionary and `end` is [`Self::revision_end`] (or
+    /// just before the end-of-line after its `%%EOF`): the whole file up to the end of the
+    /// signature's revision, but the hole.
     pub covers_revision: bool,
     /// SM3 over the bytes `byte_range` covers.
     pub content_sm3: [u8; 32],

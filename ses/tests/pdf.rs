@@ -97,7 +97,7 @@ fn chain() -> &'static Chain {
             run_ok(
                 "openssl",
                 &[
-                    "req", "-new", "-key", &p(&format!("{name}.key")), "-sm3", "-sigopt", ID,
+                    "req", "-new", "-utf8", "-key", &p(&format!("{name}.key")), "-sm3", "-sigopt", ID,
                     "-subj", subject, "-out", &p(&format!("{name}.csr")),
                 ],
             );
@@ -654,6 +654,27 @@ fn a_changed_byte_or_a_changed_signature_is_seen() {
     assert!(!found[0].signature_valid);
     assert!(found[0].digest_matches, "the covered bytes did not change");
     assert!(found[1].signature_valid, "the second one is not touched");
+
+    // A ByteRange that stops short of its revision's end no longer covers it (leaving out
+    // just the end-of-line after %%EOF is tolerated, as other signers do).
+    let mut short = once.clone();
+    let at = short
+        .windows(14)
+        .position(|w| w == b"/ByteRange [0 ")
+        .unwrap()
+        + 14;
+    let c = pdf::signatures(&once).unwrap()[0].byte_range[3];
+    let numbers = String::from_utf8(short[at..at + 32].to_vec()).unwrap();
+    let patched = numbers.replacen(&format!(" {c}"), &format!(" {}", c - 2), 1);
+    let patched = format!("{patched:>32}");
+    assert_ne!(patched, numbers);
+    short[at..at + 32].copy_from_slice(patched.as_bytes());
+    let found = pdf::signatures(&short).unwrap();
+    assert!(
+        !found[0].covers_revision && !found[0].digest_matches,
+        "{:?}",
+        found[0]
+    );
 
     // Bytes appended after the last revision are outside every ByteRange.
     let mut appended = twice.clone();
