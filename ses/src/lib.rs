@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod pdf;
 mod report;
 mod seal;
 mod signature;
