@@ -454,13 +454,101 @@ export interface LoginScan {
   certificates: LoginCertificate[];
 }
 
+/** The document a seal is asked for, as the portal gave it. */
+export interface SealDocument {
+  /** The title, as signed into the seal (`document_title`). */
+  title: string;
+  /** SM3 of what the portal uploaded, lower-case hex. */
+  sm3: string;
+  /**
+   * `hash`: the portal sent only the hash, which the seal signs as it is; `pdf`: the portal sent
+   * the PDF, which the server stamps, so the seal signs the SM3 of the stamped revision instead.
+   */
+  kind: 'pdf' | 'hash';
+  /** Size of the uploaded PDF, bytes; null for a hash. */
+  size: number | null;
+}
+
+/** The employer's seal that would be used. */
+export interface SealPicture {
+  /** The seal's code (`esID`). */
+  id: string;
+  /** The seal's name. */
+  name: string;
+  /** `generated` (drawn by the CA) or `traditional` (cut out of the stamped application form). */
+  kind: 'generated' | 'traditional';
+  /** The picture, PNG. */
+  picturePng: Uint8Array;
+  widthMm: number;
+  heightMm: number;
+}
+
+/** The employer a seal is for. */
+export interface SealEmployer {
+  /** 统一社会信用代码. */
+  uscc: string;
+  /** 单位名称. */
+  name: string;
+}
+
+/**
+ * A scanned seal request ({@link McertClient.scanLogin}): a login scan whose `purpose` is `seal`,
+ * with the document, the seal and the employer to show. {@link McertClient.confirmSeal} signs
+ * only a seal that repeats them. `certificates` lists only the person's certificates of that
+ * employer; `scopes` may be empty.
+ */
+export interface SealScan extends Omit<LoginScan, 'purpose'> {
+  purpose: 'seal';
+  document: SealDocument;
+  seal: SealPicture;
+  employer: SealEmployer;
+}
+
+/** What a QR code asks: a login or a seal. Tell them apart by `purpose`. */
+export type Scan = LoginScan | SealScan;
+
+/** A confirmed seal ({@link McertClient.confirmSeal}). */
+export interface SealOutcome {
+  /** The SM2 signature over DER(`TBS_Sign`). */
+  signature: Uint8Array;
+  /** The server's answer (`purpose: "seal"`). */
+  result: CosignResult;
+  /** For a PDF, the second signature, over the PDF's signed attributes (`purpose: "seal_pdf"`). */
+  pdf: CosignOutcome | null;
+}
+
+/** One of the employer's seals ({@link McertClient.seals}). */
+export interface EmployerSeal {
+  id: string;
+  uscc: string;
+  employerName: string;
+  /** `generated` or `traditional`. */
+  kind: string;
+  status: 'none' | 'making' | 'made' | 'failed';
+  /** 未申请印章 / 制作中 / 已制作 / 制作失败. */
+  statusLabel: string;
+  /** Why making it failed, in Chinese; null unless `failed`. */
+  failureReason: string | null;
+  widthMm: number;
+  heightMm: number;
+  version: number;
+  /** Serials of the certificates the seal lists. */
+  certificates: string[];
+  /** Valid from, RFC 3339; null while not made. */
+  validStart: string | null;
+  /** Valid until, RFC 3339; null while not made. */
+  validEnd: string | null;
+  /** The picture, PNG; null while not made. */
+  picturePng: Uint8Array | null;
+}
+
 /** The fields of a message of kind `K`, as `message_describe` renders them. */
 type FieldsOf<K extends MessageDescription['kind']> =
   Extract<MessageDescription, { kind: K }> extends { fields: infer F } ? F : never;
 
 /** A login scanned with a client: what was shown, and a confirmation waiting for its PIN. */
 interface LoginEntry {
-  scan: LoginScan;
+  scan: Scan;
   /** The co-signing session of a confirmation whose PIN was wrong, kept for the retry. */
   pending: { serial: string; matchCode: string; session: CosignSession } | null;
 }
@@ -527,6 +615,13 @@ function invalidResponse(detail: string): McertError {
   return new McertError(
     ClientErrorCode.InvalidResponse,
     `服务器响应格式不正确（${detail}），请稍后重试或更新小程序`,
+  );
+}
+
+function sealMismatch(detail: string): McertError {
+  return new McertError(
+    ClientErrorCode.SealMessageMismatch,
+    `服务器要求签署的印章内容与手机上显示的不符（${detail}），已拒绝签名`,
   );
 }
 
@@ -654,6 +749,80 @@ function bytesField(body: unknown, name: string, length?: number): Uint8Array {
     throw invalidResponse(`字段 ${name} 应为 ${length} 字节`);
   }
   return bytes;
+}
+
+function numberField(body: unknown, name: string): number {
+  const value = isObject(body) ? body[name] : undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidResponse(`缺少字段 ${name}`);
+  return value;
+}
+
+function scanOf(body: unknown): Scan {
+  const purpose = isObject(body) ? body.purpose : undefined;
+  if (purpose !== 'seal') return loginScanOf(body);
+  const seal = isObject(body) ? body.seal : undefined;
+  const document = isObject(body) ? body.document : undefined;
+  const employer = isObject(body) ? body.employer : undefined;
+  const documentKind = stringField(document, 'kind');
+  if (documentKind !== 'pdf' && documentKind !== 'hash') {
+    throw invalidResponse(`未知的文件类型 ${documentKind}`);
+  }
+  const sm3 = stringField(document, 'sm3').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(sm3)) throw invalidResponse('字段 sm3 不是 SM3 摘要');
+  const size = isObject(document) ? document.size : undefined;
+  if (size !== undefined && size !== null && typeof size !== 'number') {
+    throw invalidResponse('字段 size 不是数字');
+  }
+  const sealKind = stringField(seal, 'kind');
+  if (sealKind !== 'generated' && sealKind !== 'traditional') {
+    throw invalidResponse(`未知的印章类型 ${sealKind}`);
+  }
+  // A seal asks for no OIDC scopes: the server may leave them out.
+  const withScopes = isObject(body) && body.scopes === undefined ? { ...body, scopes: [] } : body;
+  const common = loginScanOf({ ...(withScopes as Json), purpose: 'login' });
+  return {
+    ...common,
+    purpose: 'seal',
+    document: {
+      title: stringField(document, 'title'),
+      sm3,
+      kind: documentKind,
+      size: typeof size === 'number' ? size : null,
+    },
+    seal: {
+      id: stringField(seal, 'id'),
+      name: stringField(seal, 'name'),
+      kind: sealKind,
+      picturePng: bytesField(seal, 'picture_png'),
+      widthMm: numberField(seal, 'width_mm'),
+      heightMm: numberField(seal, 'height_mm'),
+    },
+    employer: { uscc: stringField(employer, 'uscc'), name: stringField(employer, 'name') },
+  };
+}
+
+function employerSealOf(item: unknown): EmployerSeal {
+  const status = stringField(item, 'status');
+  if (status !== 'none' && status !== 'making' && status !== 'made' && status !== 'failed') {
+    throw invalidResponse(`未知的印章状态 ${status}`);
+  }
+  const picture = nullableString(item, 'picture_png');
+  return {
+    id: stringField(item, 'id'),
+    uscc: stringField(item, 'uscc'),
+    employerName: stringField(item, 'employer_name'),
+    kind: stringField(item, 'kind'),
+    status,
+    statusLabel: stringField(item, 'status_label'),
+    failureReason: nullableString(item, 'failure_reason'),
+    widthMm: numberField(item, 'width_mm'),
+    heightMm: numberField(item, 'height_mm'),
+    version: numberField(item, 'version'),
+    certificates: stringArray(item, 'certificates').map(canonicalSerial),
+    validStart: nullableString(item, 'valid_start'),
+    validEnd: nullableString(item, 'valid_end'),
+    picturePng: picture === null ? null : bytesField(item, 'picture_png'),
+  };
 }
 
 function loginScanOf(body: unknown): LoginScan {
@@ -1201,16 +1370,18 @@ export class McertClient {
   /**
    * Scans a login QR code ({@link parseLoginQr} first; a foreign or malformed code is refused
    * without a request): the server marks the login scanned by this account and answers what to
-   * show — the portal, what it asks, the match code and the certificates to choose from.
+   * show — the portal, what it asks, the match code and the certificates to choose from. A QR
+   * code of a seal request answers a {@link SealScan} (`purpose: 'seal'`), with the document,
+   * the seal and the employer: confirm it with {@link confirmSeal}.
    *
    * @throws {McertError} `login_qr_foreign`, `login_qr_invalid`, `mp_not_signed_in`;
    *   {@link McertApiError} `login_not_found` (404), `login_expired` (410),
    *   `login_already_scanned` (409), `person_not_verified`, `no_certificate` (404),
    *   `login_rate_limited` (429).
    */
-  async scanLogin(qrText: string): Promise<LoginScan> {
+  async scanLogin(qrText: string): Promise<Scan> {
     const qr = this.parseLoginQr(qrText);
-    const scan = loginScanOf(await this.mpCall('POST', '/api/v1/mp/logins', { qr: qr.text }));
+    const scan = scanOf(await this.mpCall('POST', '/api/v1/mp/logins', { qr: qr.text }));
     if (scan.id !== qr.id) throw invalidResponse('登录会话编号与二维码不一致');
     // A few at most are ever open; drop the oldest beyond that.
     for (const old of this.logins.keys()) {
@@ -1231,22 +1402,24 @@ export class McertClient {
    * the login was started, certificate), else `unexpected_message` and nothing is signed.
    * After a wrong PIN, call again with the right one: the same session is reused.
    *
-   * @param login the scan, or its id when this client scanned it.
+   * @param login the scan, or its id when this client scanned it (a seal's scan is refused
+   *   with `scan_purpose_mismatch`: {@link confirmSeal}).
    * @throws {McertError} `pin_format`, `login_match_invalid` (not one of the choices),
-   *   `certificate_not_on_device`, `login_not_scanned`, `unexpected_message`;
+   *   `certificate_not_on_device`, `login_not_scanned`, `scan_purpose_mismatch`,
+   *   `unexpected_message`;
    *   {@link McertApiError} `login_match_wrong` (403), `pin_incorrect` (with
    *   `remainingAttempts`), `key_locked` (423), `login_state` (409), `login_expired` (410),
    *   `certificate_not_held` (403), `certificate_not_usable` (409),
    *   `login_challenge_mismatch` (400).
    */
   async confirmLogin(
-    login: LoginScan | string,
+    login: Scan | string,
     serial: string,
     matchCode: string,
     pin: string,
   ): Promise<CosignOutcome> {
     checkPinFormat(pin);
-    const entry = this.loginEntry(login);
+    const entry = this.loginEntry(login, 'login');
     if (typeof matchCode !== 'string' || !entry.scan.matchChoices.includes(matchCode)) {
       throw new McertError(
         ClientErrorCode.LoginMatchInvalid,
@@ -1274,7 +1447,7 @@ export class McertClient {
       }
     }
     entry.pending = null;
-    this.checkLoginChallenge(session, entry.scan, record.serial, matchCode);
+    this.checkLoginChallenge(session, entry.scan as LoginScan, record.serial, matchCode);
     let outcome: CosignOutcome;
     try {
       outcome = await this.cosignWith(record, session, pin);
@@ -1289,13 +1462,13 @@ export class McertClient {
   }
 
   /**
-   * Declines a scanned login: the portal's page shows 已拒绝.
+   * Declines a scanned login or seal request: the portal's page shows 已拒绝.
    *
    * @param login the scan, or its id.
    * @throws {McertError} `login_qr_invalid` for an id that is not one;
    *   {@link McertApiError} `login_state` (409) unless it is scanned by this account.
    */
-  async denyLogin(login: LoginScan | string): Promise<void> {
+  async denyLogin(login: Scan | string): Promise<void> {
     const id = typeof login === 'string' ? login : login?.id;
     if (typeof id !== 'string' || !LOGIN_ID_PATTERN.test(id)) throw loginQrInvalid();
     await this.mpCall('POST', `/api/v1/mp/logins/${id}/deny`);
@@ -1303,20 +1476,123 @@ export class McertClient {
   }
 
   /**
+   * Confirms a scanned seal request with the certificate `serial` (of the seal's employer, its
+   * key share on this phone), the PIN and the code the person tapped among the scan's
+   * `matchChoices`. The server opens a co-signing session over DER(`TBS_Sign`); before the PIN
+   * is used, it must repeat what {@link scanLogin} showed — the seal request's session, the
+   * document title, the document hash (for a `hash` document; a PDF's seal signs the stamped
+   * revision, whose hash the phone cannot know), the seal's code, name and picture — and the
+   * seal must list this phone's certificate, else `seal_message_mismatch` and nothing is
+   * signed. For a PDF the server answers a second session over the PDF signature's signed
+   * attributes, signed with the same PIN when its digest is the seal's document hash (else
+   * `seal_message_mismatch`). After a wrong PIN, call again with the right one: the same session
+   * is reused.
+   *
+   * @param seal the scan, or its id when this client scanned it.
+   * @throws {McertError} `pin_format`, `login_match_invalid`, `certificate_not_on_device`,
+   *   `login_not_scanned`, `scan_purpose_mismatch`, `seal_message_mismatch`;
+   *   {@link McertApiError} `login_match_wrong` (403), `pin_incorrect` (with
+   *   `remainingAttempts`), `key_locked` (423), `login_state` (409), `login_expired` (410),
+   *   `certificate_not_held` (403), `certificate_not_usable` (409).
+   */
+  async confirmSeal(
+    seal: SealScan | string,
+    serial: string,
+    pin: string,
+    matchCode: string,
+  ): Promise<SealOutcome> {
+    checkPinFormat(pin);
+    const entry = this.loginEntry(seal, 'seal');
+    const scan = entry.scan as SealScan;
+    if (typeof matchCode !== 'string' || !scan.matchChoices.includes(matchCode)) {
+      throw new McertError(
+        ClientErrorCode.LoginMatchInvalid,
+        `“${String(matchCode)}”不是手机上列出的数字，请点选与网页上相同的数字`,
+      );
+    }
+    const record = await this.record(serial);
+    let session =
+      entry.pending?.serial === record.serial && entry.pending.matchCode === matchCode
+        ? entry.pending.session
+        : undefined;
+    if (session === undefined) {
+      try {
+        session = cosignSession(
+          await this.mpCall('POST', `/api/v1/mp/logins/${scan.id}/confirm`, {
+            serial: record.serial,
+            match_code: matchCode,
+          }),
+        );
+      } catch (error) {
+        if (error instanceof McertApiError && error.code === ServerErrorCode.LoginMatchWrong) {
+          this.logins.delete(scan.id);
+        }
+        throw error;
+      }
+    }
+    entry.pending = null;
+    const dataHash = this.checkSealSign(session, scan, record);
+    let outcome: CosignOutcome;
+    try {
+      outcome = await this.cosignWith(record, session, pin);
+    } catch (error) {
+      if (error instanceof McertApiError && error.code === ServerErrorCode.PinIncorrect) {
+        entry.pending = { serial: record.serial, matchCode, session };
+      }
+      throw error;
+    }
+    this.logins.delete(scan.id);
+    const next = outcome.result.next;
+    if (next === undefined || next === null) {
+      return { signature: outcome.signature, result: outcome.result, pdf: null };
+    }
+    const pdfSession = cosignSession(next);
+    const description = this.signer.describeMessage(pdfSession.message);
+    if (description.kind !== 'pdf_signed_attributes') {
+      throw sealMismatch(`第二项签名的类型为 ${description.kind}，应为 PDF 签名属性`);
+    }
+    if (description.fields.message_digest !== dataHash) {
+      throw sealMismatch('PDF 签名属性的摘要与印章签署的文件摘要不一致');
+    }
+    const pdf = await this.cosignWith(record, pdfSession, pin);
+    return { signature: outcome.signature, result: outcome.result, pdf };
+  }
+
+  /**
+   * The seals of the employers of the signed-in person (电子印章): status (未申请印章, 制作中,
+   * 已制作, 制作失败), version, the certificates each lists, validity and picture.
+   *
+   * @throws {McertError} `mp_not_signed_in`; {@link McertApiError} `person_not_verified`.
+   */
+  async seals(): Promise<EmployerSeal[]> {
+    const body = await this.mpCall('GET', '/api/v1/mp/seals');
+    return arrayField(body, 'seals').map(employerSealOf);
+  }
+
+  /**
    * What was shown for `login`: the scan this client received under its id, else the scan
    * given (scanned by another instance of the client, e.g. before a restart).
    */
-  private loginEntry(login: LoginScan | string): LoginEntry {
+  private loginEntry(login: Scan | string, purpose: Scan['purpose']): LoginEntry {
     const id = typeof login === 'string' ? login : login?.id;
     if (typeof id !== 'string' || !LOGIN_ID_PATTERN.test(id)) throw loginQrInvalid();
-    const known = this.logins.get(id);
-    if (known !== undefined) return known;
-    if (typeof login !== 'string') {
-      const entry: LoginEntry = { scan: login, pending: null };
+    let entry = this.logins.get(id);
+    if (entry === undefined && typeof login !== 'string') {
+      entry = { scan: login, pending: null };
       this.logins.set(id, entry);
-      return entry;
     }
-    throw new McertError(ClientErrorCode.LoginNotScanned, '请先扫描网站登录页面上的二维码');
+    if (entry === undefined) {
+      throw new McertError(ClientErrorCode.LoginNotScanned, '请先扫描网站登录页面上的二维码');
+    }
+    if (entry.scan.purpose !== purpose) {
+      throw new McertError(
+        ClientErrorCode.ScanPurposeMismatch,
+        entry.scan.purpose === 'seal'
+          ? '这是电子印章签署请求，请按盖章确认（confirmSeal）'
+          : '这是扫码登录请求，请按登录确认（confirmLogin）',
+      );
+    }
+    return entry;
   }
 
   /**
@@ -1518,7 +1794,14 @@ export class McertClient {
     checkPinFormat(pin);
     const record = await this.record(serial);
     const description = this.signer.describeMessage(session.message);
-    if (!sameSerial(description.fields.serial, record.serial)) {
+    if (description.kind === 'seal_sign') {
+      if (!description.fields.cert_sm3s.includes(this.certificateSm3(record))) {
+        throw unexpectedMessage('印章未列出本证书');
+      }
+    } else if (description.kind === 'pdf_signed_attributes') {
+      // Says nothing of what is sealed: only confirmSeal signs it, after its seal.
+      throw unexpectedMessage('PDF 签名属性只能随印章签署（confirmSeal）');
+    } else if (!sameSerial(description.fields.serial, record.serial)) {
       throw unexpectedMessage('待签内容不属于本证书');
     }
     return this.cosignWith(record, session, pin);
@@ -1635,7 +1918,8 @@ export class McertClient {
     if (description.kind !== kind) {
       throw unexpectedMessage(`类型为 ${description.kind}，${expected}`);
     }
-    if (!sameSerial(description.fields.serial, serial)) {
+    const named = (description.fields as { serial?: unknown }).serial;
+    if (typeof named !== 'string' || !sameSerial(named, serial)) {
       throw unexpectedMessage('证书序列号不一致');
     }
     return description.fields as FieldsOf<K>;
@@ -1669,6 +1953,43 @@ export class McertClient {
     ) {
       throw unexpectedMessage('登录发起地点或时间不一致');
     }
+  }
+
+  /**
+   * Checks that a seal's co-signing message is the `seal_sign` of what the scan showed, for a
+   * seal that lists `record`'s certificate; returns its `data_hash` (hex).
+   */
+  private checkSealSign(session: CosignSession, scan: SealScan, record: StoredCertificate): string {
+    let description: MessageDescription;
+    try {
+      description = this.signer.describeMessage(session.message);
+    } catch {
+      throw sealMismatch('不是有效的印章签署数据');
+    }
+    if (description.kind !== 'seal_sign') {
+      throw sealMismatch(`类型为 ${description.kind}，应为印章签署`);
+    }
+    const fields = description.fields;
+    if (fields.session_id !== scan.id) throw sealMismatch('签署请求不一致');
+    if (fields.document_title !== scan.document.title) throw sealMismatch('文件名称不一致');
+    if (scan.document.kind === 'hash' && fields.data_hash !== scan.document.sm3) {
+      throw sealMismatch('文件摘要不一致');
+    }
+    if (!/^[0-9a-f]{64}$/.test(fields.data_hash)) throw sealMismatch('文件摘要不是 SM3');
+    if (fields.seal_id !== scan.seal.id || fields.seal_name !== scan.seal.name) {
+      throw sealMismatch('印章不一致');
+    }
+    if (fields.picture !== toHex(scan.seal.picturePng)) throw sealMismatch('印章图片不一致');
+    if (!fields.cert_sm3s.includes(this.certificateSm3(record))) {
+      throw sealMismatch('印章未列出本机的证书');
+    }
+    return fields.data_hash;
+  }
+
+  /** SM3 of the stored certificate's DER, lower-case hex ('' when the PEM does not read). */
+  private certificateSm3(record: StoredCertificate): string {
+    const der = pemBody(record.certificatePem);
+    return der === null ? '' : toHex(this.signer.sm3(der));
   }
 
   /** begin → partials → finish (one round per module at a time) → signature. */

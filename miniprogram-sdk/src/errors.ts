@@ -214,6 +214,15 @@ export const ClientErrorCode = {
   LoginMatchInvalid: 'login_match_invalid',
   /** {@link McertClient.changeGrants} with an item without a code or a window that is no date. */
   GrantInvalid: 'grant_invalid',
+  /**
+   * A seal's message is not what the scan showed ({@link McertClient.confirmSeal}): another kind,
+   * login session, document title or hash, seal or picture, a seal that does not list this
+   * phone's certificate, or a PDF's signed attributes whose digest is not the seal's document
+   * hash. Nothing was signed.
+   */
+  SealMessageMismatch: 'seal_message_mismatch',
+  /** {@link McertClient.confirmLogin} on a seal's scan, or {@link McertClient.confirmSeal} on a login's. */
+  ScanPurposeMismatch: 'scan_purpose_mismatch',
 } as const;
 
 /**

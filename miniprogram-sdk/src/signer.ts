@@ -98,15 +98,6 @@ export interface LoginChallengeFields {
   expires_at: number;
 }
 
-/** Fields of a `seal_request` message. */
-export interface SealRequestFields {
-  request_id: string;
-  serial: string;
-  document_name: string;
-  document_sm3: string;
-  issued_at: number;
-}
-
 /** Fields of a `key_check` message. */
 export interface KeyCheckFields {
   serial: string;
@@ -158,15 +149,57 @@ export interface RenewalRequestFields {
   issued_at: number;
 }
 
+/**
+ * Fields of a `seal_sign` message: DER(`TBS_Sign`) of GB/T 38540, the holder's seal on a document
+ * (docs/split-key.md, "Seal messages"). Times are Unix seconds, binary values lower-case hex.
+ */
+export interface SealSignFields {
+  /** The seal's code (`esID`). */
+  seal_id: string;
+  seal_name: string;
+  /** 1 法定名称章, 2 财务专用章, 3 发票专用章, 4 合同专用章, 5 名章, … */
+  seal_type: number;
+  /** The seal maker's system identifier. */
+  seal_vid: string;
+  seal_valid_start: number;
+  seal_valid_end: number;
+  /** SM3 of each certificate the seal lists: the signing certificate must be among them. */
+  cert_sm3s: string[];
+  /** `PNG`, `GIF`, `JPG`, `BMP` or `SVG`. */
+  picture_type: string;
+  /** The picture, hex. */
+  picture: string;
+  picture_width_mm: number;
+  picture_height_mm: number;
+  /** When it is signed. */
+  time_info: number;
+  /** SM3 of the document (for a PDF: of the stamped revision's signed byte ranges). */
+  data_hash: string;
+  /** `session=…&title=…` as written. */
+  property_info: string;
+  /** The login session the seal was asked in. */
+  session_id: string;
+  /** The document's title, decoded. */
+  document_title: string;
+}
+
+/** Fields of a `pdf_signed_attributes` message: a sealed PDF's CMS signed attributes. */
+export interface PdfSignedAttributesFields {
+  signing_time: number;
+  /** Must be the `data_hash` of the `seal_sign` signed just before. */
+  message_digest: string;
+}
+
 /** A canonical signed message as `message_describe` renders it, for display and checks. */
 export type MessageDescription =
   | { version: 2; kind: 'key_enrolment'; fields: KeyEnrolmentFields }
   | { version: 2; kind: 'login_challenge'; fields: LoginChallengeFields }
-  | { version: 2; kind: 'seal_request'; fields: SealRequestFields }
   | { version: 2; kind: 'key_check'; fields: KeyCheckFields }
   | { version: 2; kind: 'grant_change'; fields: GrantChangeFields }
   | { version: 2; kind: 'revocation_request'; fields: RevocationRequestFields }
-  | { version: 2; kind: 'renewal_request'; fields: RenewalRequestFields };
+  | { version: 2; kind: 'renewal_request'; fields: RenewalRequestFields }
+  | { version: 4; kind: 'seal_sign'; fields: SealSignFields }
+  | { version: 1; kind: 'pdf_signed_attributes'; fields: PdfSignedAttributesFields };
 
 /** The signer operations, synchronous once loaded. Inputs are never modified. */
 export interface Signer {
@@ -226,7 +259,8 @@ export interface Signer {
   /** Wipes the pending round, if any (after the server refused the round, say). */
   cancelCosign(): void;
   /**
-   * Parses a canonical signed message into {@link MessageDescription}.
+   * Parses a signed message (a canonical `MCERT-SIGN` message, or a seal's DER) into
+   * {@link MessageDescription}.
    *
    * @throws {SignerError} `InvalidMessage`.
    */

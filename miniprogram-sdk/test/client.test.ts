@@ -245,13 +245,7 @@ test('key checks must be key_check messages for this certificate and purpose', a
 test('cosign() signs only messages that name its certificate', async () => {
   const { fake, client } = await setup();
   const { serial } = await client.enrol(fake.ticket(), PIN);
-  const foreign = model.encodeMessage('seal_request', [
-    new Uint8Array([1]),
-    '0FEDCBA987654321',
-    '合同.pdf',
-    new Uint8Array(32),
-    { time: 1 },
-  ]);
+  const foreign = model.keyCheckMessage('0FEDCBA987654321', 'verify_pin');
   await assert.rejects(
     client.cosign({ sessionId: 'abc', message: foreign }, serial, PIN),
     clientError(ClientErrorCode.UnexpectedMessage),

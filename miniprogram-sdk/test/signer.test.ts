@@ -14,6 +14,7 @@ import {
   loadSigner,
   utf8Encode,
 } from '../src/index';
+import * as ses from './helpers/ses';
 import * as model from './helpers/sm2';
 import { TransportServer, clientChannel } from './helpers/transport';
 import {
@@ -581,28 +582,50 @@ test('message_describe renders every kind as the spec says, UTF-8 text included'
     },
   );
   const digest = new Uint8Array(32).fill(0xab);
+  const picture = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+  const certificate = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x07]);
   assert.deepEqual(
     s.describeMessage(
-      model.encodeMessage('seal_request', [
-        new Uint8Array([1, 2]),
-        '0a1b',
-        '劳动合同.pdf',
-        digest,
-        { time: -5 },
-      ]),
+      ses.tbsSign({
+        sealId: '53010000000001',
+        sealName: '云南测试科技有限公司',
+        certificates: [certificate],
+        picture,
+        widthMm: 40,
+        heightMm: 40,
+        dataHash: digest,
+        sessionId: 'AAECAwQFBgcICQoLDA0ODw',
+        title: '劳动合同 2025.pdf',
+      }),
     ),
     {
-      version: 2,
-      kind: 'seal_request',
+      version: 4,
+      kind: 'seal_sign',
       fields: {
-        request_id: '0102',
-        serial: '0a1b',
-        document_name: '劳动合同.pdf',
-        document_sm3: toHex(digest),
-        issued_at: -5,
+        seal_id: '53010000000001',
+        seal_name: '云南测试科技有限公司',
+        seal_type: 1,
+        seal_vid: 'mcert',
+        seal_valid_start: 1_700_000_000,
+        seal_valid_end: 2_000_000_000,
+        cert_sm3s: [toHex(s.sm3(certificate))],
+        picture_type: 'PNG',
+        picture: toHex(picture),
+        picture_width_mm: 40,
+        picture_height_mm: 40,
+        time_info: 1_763_700_000,
+        data_hash: toHex(digest),
+        property_info: `session=AAECAwQFBgcICQoLDA0ODw&title=${ses.percentEncode('劳动合同 2025.pdf')}`,
+        session_id: 'AAECAwQFBgcICQoLDA0ODw',
+        document_title: '劳动合同 2025.pdf',
       },
     },
   );
+  assert.deepEqual(s.describeMessage(ses.pdfSignedAttributes(digest)), {
+    version: 1,
+    kind: 'pdf_signed_attributes',
+    fields: { signing_time: 1_763_700_000, message_digest: toHex(digest) },
+  });
   assert.deepEqual(s.describeMessage(model.keyCheckMessage('0a1b', 'change_pin')).fields, {
     serial: '0a1b',
     purpose: 'change_pin',

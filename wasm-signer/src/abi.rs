@@ -642,6 +642,21 @@ mod tests {
             message_describe(b"MCERT-SIGN"),
             Err(SignerError::InvalidMessage { .. })
         ));
+        // The seal's DER messages go through the same export.
+        for (der, kind) in [
+            (crate::message::seal_tests::seal_sign_der(), "seal_sign"),
+            (
+                crate::message::seal_tests::pdf_attributes_der(),
+                "pdf_signed_attributes",
+            ),
+        ] {
+            let json = String::from_utf8(message_describe(&der).unwrap()).unwrap();
+            assert!(json.contains(&format!("\"kind\":\"{kind}\"")), "{json}");
+        }
+        assert!(matches!(
+            message_describe(&[0x30, 0x00]),
+            Err(SignerError::InvalidMessage { .. })
+        ));
     }
 
     #[test]

@@ -6,6 +6,16 @@
 //! with tags numbered from 1 in the listed order, every field present once, nothing after the
 //! last. Decoding is strict and encoding refuses what decoding would refuse, so
 //! `decode(encode(m)) == m` for every message that encodes.
+//!
+//! The two messages of an electronic seal are DER instead ([`seal`]): DER(`TBS_Sign`) of
+//! GB/T 38540 (`seal_sign`, first byte 0x30) and a PDF signature's signed attributes
+//! (`pdf_signed_attributes`, first byte 0x31). They are only read here; the server writes them.
+
+mod seal;
+
+#[cfg(test)]
+pub(crate) use seal::tests as seal_tests;
+pub use seal::{MAX_TITLE_LEN, PdfSignedAttributes, SealSign};
 
 use crate::SignerError;
 use crate::scalar::parse_uncompressed_point;
@@ -24,7 +34,7 @@ pub const KEY_CHECK_PURPOSES: [&str; 2] = ["verify_pin", "change_pin"];
 
 const KIND_KEY_ENROLMENT: u8 = 1;
 const KIND_LOGIN_CHALLENGE: u8 = 2;
-const KIND_SEAL_REQUEST: u8 = 3;
+// Kind 3 was a placeholder seal request, never used: seals sign DER (`seal_sign`).
 const KIND_KEY_CHECK: u8 = 4;
 const KIND_GRANT_CHANGE: u8 = 5;
 const KIND_REVOCATION_REQUEST: u8 = 6;
@@ -38,8 +48,6 @@ pub enum SignedMessage {
     KeyEnrolment(KeyEnrolment),
     /// Kind 2: approval of a scan-to-log-in request.
     LoginChallenge(LoginChallenge),
-    /// Kind 3: approval of an electronic seal on a document.
-    SealRequest(SealRequest),
     /// Kind 4: a co-signature that only checks the PIN (before a PIN change, or on request).
     KeyCheck(KeyCheck),
     /// Kind 5: the primary holder's new item set for a sub-certificate at one portal.
@@ -48,6 +56,10 @@ pub enum SignedMessage {
     RevocationRequest(RevocationRequest),
     /// Kind 7: the holder's request to renew their certificate for another year (年审延期).
     RenewalRequest(RenewalRequest),
+    /// `seal_sign`: DER(`TBS_Sign`), the holder's seal on a document (GB/T 38540).
+    SealSign(SealSign),
+    /// `pdf_signed_attributes`: the signed attributes of a sealed PDF's CMS signature.
+    PdfSignedAttributes(PdfSignedAttributes),
 }
 
 /// Kind 1, `key_enrolment`.
@@ -92,21 +104,6 @@ pub struct LoginChallenge {
     pub issued_at: i64,
     /// Unix seconds.
     pub expires_at: i64,
-}
-
-/// Kind 3, `seal_request`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SealRequest {
-    /// The sealing request, 1 to 64 bytes.
-    pub request_id: Vec<u8>,
-    /// Serial of the sealing certificate, upper-case hex as the registry writes it.
-    pub serial: String,
-    /// Display name of the document.
-    pub document_name: String,
-    /// SM3 of the document.
-    pub document_sm3: [u8; 32],
-    /// Unix seconds.
-    pub issued_at: i64,
 }
 
 /// Kind 4, `key_check`.
@@ -201,10 +198,22 @@ impl SignedMessage {
     ///
     /// [`SignerError::InvalidMessage`] if a field breaks a limit that [`decode`](Self::decode)
     /// enforces: text over 512 bytes, an identifier outside 1 to 64 bytes, a public key that is
-    /// not an uncompressed curve point, or an unknown key-check purpose.
+    /// not an uncompressed curve point, or an unknown key-check purpose. A DER message
+    /// (`seal_sign`, `pdf_signed_attributes`) is the bytes it was decoded from.
     pub fn encode(&self) -> Result<Vec<u8>, SignerError> {
-        let mut writer = Writer::new(self.kind());
+        let kind = match self {
+            Self::SealSign(m) => return Ok(m.der.clone()),
+            Self::PdfSignedAttributes(m) => return Ok(m.der.clone()),
+            Self::KeyEnrolment(_) => KIND_KEY_ENROLMENT,
+            Self::LoginChallenge(_) => KIND_LOGIN_CHALLENGE,
+            Self::KeyCheck(_) => KIND_KEY_CHECK,
+            Self::GrantChange(_) => KIND_GRANT_CHANGE,
+            Self::RevocationRequest(_) => KIND_REVOCATION_REQUEST,
+            Self::RenewalRequest(_) => KIND_RENEWAL_REQUEST,
+        };
+        let mut writer = Writer::new(kind);
         match self {
+            Self::SealSign(_) | Self::PdfSignedAttributes(_) => {}
             Self::KeyEnrolment(m) => {
                 writer.text(&m.serial)?;
                 writer.point(&m.public_key)?;
@@ -225,13 +234,6 @@ impl SignedMessage {
                 writer.time(m.initiated_at);
                 writer.time(m.issued_at);
                 writer.time(m.expires_at);
-            }
-            Self::SealRequest(m) => {
-                writer.id(&m.request_id)?;
-                writer.text(&m.serial)?;
-                writer.text(&m.document_name)?;
-                writer.field(&m.document_sm3);
-                writer.time(m.issued_at);
             }
             Self::KeyCheck(m) => {
                 writer.text(&m.serial)?;
@@ -285,8 +287,17 @@ impl SignedMessage {
     /// [`SignerError::InvalidMessage`] for a wrong magic, version or kind, a field missing, out
     /// of order or repeated, a length past the end or wrong for a fixed-size field, text that is
     /// not UTF-8 or over 512 bytes, an identifier outside 1 to 64 bytes, an invalid public key or
-    /// key-check purpose, or bytes after the last field.
+    /// key-check purpose, or bytes after the last field. Bytes that start with 0x30 must be
+    /// DER(`TBS_Sign`) v4 and bytes that start with 0x31 the signed attributes of a PDF seal,
+    /// read as strictly (`docs/split-key.md`, "Seal messages").
     pub fn decode(bytes: &[u8]) -> Result<Self, SignerError> {
+        match bytes.first() {
+            Some(&seal::SEQUENCE) => return seal::decode_seal_sign(bytes).map(Self::SealSign),
+            Some(&seal::SET) => {
+                return seal::decode_pdf_signed_attributes(bytes).map(Self::PdfSignedAttributes);
+            }
+            _ => {}
+        }
         let rest = bytes
             .strip_prefix(MAGIC.as_slice())
             .ok_or(invalid("not an mcert signed message"))?;
@@ -321,13 +332,6 @@ impl SignedMessage {
                 initiated_at: reader.time()?,
                 issued_at: reader.time()?,
                 expires_at: reader.time()?,
-            }),
-            KIND_SEAL_REQUEST => Self::SealRequest(SealRequest {
-                request_id: reader.id()?,
-                serial: reader.text()?,
-                document_name: reader.text()?,
-                document_sm3: reader.fixed()?,
-                issued_at: reader.time()?,
             }),
             KIND_KEY_CHECK => Self::KeyCheck(KeyCheck {
                 serial: reader.text()?,
@@ -373,38 +377,34 @@ impl SignedMessage {
         Ok(message)
     }
 
-    /// The kind's name: `key_enrolment`, `login_challenge`, `seal_request`, `key_check`,
-    /// `grant_change`, `revocation_request` or `renewal_request`.
+    /// The kind's name: `key_enrolment`, `login_challenge`, `key_check`, `grant_change`,
+    /// `revocation_request`, `renewal_request`, `seal_sign` or `pdf_signed_attributes`.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Self::KeyEnrolment(_) => "key_enrolment",
             Self::LoginChallenge(_) => "login_challenge",
-            Self::SealRequest(_) => "seal_request",
             Self::KeyCheck(_) => "key_check",
             Self::GrantChange(_) => "grant_change",
             Self::RevocationRequest(_) => "revocation_request",
             Self::RenewalRequest(_) => "renewal_request",
-        }
-    }
-
-    fn kind(&self) -> u8 {
-        match self {
-            Self::KeyEnrolment(_) => KIND_KEY_ENROLMENT,
-            Self::LoginChallenge(_) => KIND_LOGIN_CHALLENGE,
-            Self::SealRequest(_) => KIND_SEAL_REQUEST,
-            Self::KeyCheck(_) => KIND_KEY_CHECK,
-            Self::GrantChange(_) => KIND_GRANT_CHANGE,
-            Self::RevocationRequest(_) => KIND_REVOCATION_REQUEST,
-            Self::RenewalRequest(_) => KIND_RENEWAL_REQUEST,
+            Self::SealSign(_) => "seal_sign",
+            Self::PdfSignedAttributes(_) => "pdf_signed_attributes",
         }
     }
 
     /// The message as JSON for display:
     /// `{"version":2,"kind":"…","fields":{"name":value,…}}` with fields in tag order, text as
-    /// JSON strings, binary fields as lower-case hex strings and times as numbers.
+    /// JSON strings, binary fields as lower-case hex strings and times as numbers. `version` is
+    /// that of the encoding: 2 for the `MCERT-SIGN` kinds, 4 (`TBS_Sign`'s) for `seal_sign` and
+    /// 1 for `pdf_signed_attributes`.
     pub fn describe_json(&self) -> String {
         let mut json = JsonObject::new();
-        json.number("version", VERSION.into());
+        let version = match self {
+            Self::SealSign(_) => 4,
+            Self::PdfSignedAttributes(_) => 1,
+            _ => VERSION,
+        };
+        json.number("version", version.into());
         json.string("kind", self.kind_name());
         json.key("fields");
         let mut fields = JsonObject::new();
@@ -429,13 +429,6 @@ impl SignedMessage {
                 fields.number("initiated_at", m.initiated_at);
                 fields.number("issued_at", m.issued_at);
                 fields.number("expires_at", m.expires_at);
-            }
-            Self::SealRequest(m) => {
-                fields.hex("request_id", &m.request_id);
-                fields.string("serial", &m.serial);
-                fields.string("document_name", &m.document_name);
-                fields.hex("document_sm3", &m.document_sm3);
-                fields.number("issued_at", m.issued_at);
             }
             Self::KeyCheck(m) => {
                 fields.string("serial", &m.serial);
@@ -482,6 +475,36 @@ impl SignedMessage {
                 fields.string("holder_name", &m.holder_name);
                 fields.number("not_after", m.not_after);
                 fields.number("issued_at", m.issued_at);
+            }
+            Self::SealSign(m) => {
+                fields.string("seal_id", &m.seal_id);
+                fields.string("seal_name", &m.seal_name);
+                fields.number("seal_type", m.seal_type.into());
+                fields.string("seal_vid", &m.seal_vid);
+                fields.number("seal_valid_start", m.seal_valid_start);
+                fields.number("seal_valid_end", m.seal_valid_end);
+                fields.key("cert_sm3s");
+                fields.out.push('[');
+                for (i, digest) in m.cert_sm3s.iter().enumerate() {
+                    if i > 0 {
+                        fields.out.push(',');
+                    }
+                    push_hex(&mut fields.out, digest);
+                }
+                fields.out.push(']');
+                fields.string("picture_type", &m.picture_type);
+                fields.hex("picture", &m.picture);
+                fields.number("picture_width_mm", m.picture_width_mm.into());
+                fields.number("picture_height_mm", m.picture_height_mm.into());
+                fields.number("time_info", m.time_info);
+                fields.hex("data_hash", &m.data_hash);
+                fields.string("property_info", &m.property_info);
+                fields.string("session_id", &m.session_id);
+                fields.string("document_title", &m.document_title);
+            }
+            Self::PdfSignedAttributes(m) => {
+                fields.number("signing_time", m.signing_time);
+                fields.hex("message_digest", &m.message_digest);
             }
         }
         json.out.push_str(&fields.finish());
@@ -712,14 +735,8 @@ impl JsonObject {
     }
 
     fn hex(&mut self, name: &str, value: &[u8]) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         self.key(name);
-        self.out.push('"');
-        for byte in value {
-            self.out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-            self.out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-        }
-        self.out.push('"');
+        push_hex(&mut self.out, value);
     }
 
     fn number(&mut self, name: &str, value: i64) {
@@ -741,6 +758,18 @@ impl JsonObject {
         self.out.push('}');
         self.out
     }
+}
+
+/// Appends `value` as a JSON string of lower-case hex digits.
+fn push_hex(out: &mut String, value: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(value.len() * 2 + 2);
+    out.push('"');
+    for byte in value {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out.push('"');
 }
 
 /// Appends `value` as a JSON string (RFC 8259 §7): quote, backslash and control characters
@@ -818,13 +847,6 @@ mod tests {
                 issued_at: 1_700_000_000,
             }),
             SignedMessage::LoginChallenge(login_challenge()),
-            SignedMessage::SealRequest(SealRequest {
-                request_id: vec![0xab; 64],
-                serial: "0a1b".into(),
-                document_name: "合同.pdf".into(),
-                document_sm3: [0x5c; 32],
-                issued_at: -1,
-            }),
             key_check(),
             SignedMessage::GrantChange(grant_change()),
             SignedMessage::RevocationRequest(RevocationRequest {
@@ -891,7 +913,7 @@ mod tests {
 
     #[test]
     fn every_kind_round_trips() {
-        for (message, kind) in all_kinds().into_iter().zip(1u8..) {
+        for (message, kind) in all_kinds().into_iter().zip([1u8, 2, 4, 5, 6, 7]) {
             let bytes = message.encode().unwrap();
             assert_eq!(
                 &bytes[..12],
@@ -905,7 +927,6 @@ mod tests {
             [
                 "key_enrolment",
                 "login_challenge",
-                "seal_request",
                 "key_check",
                 "grant_change",
                 "revocation_request",
@@ -1061,6 +1082,7 @@ mod tests {
             ("version 1", with(10, 1)),
             ("version 3", with(10, 3)),
             ("kind 0", with(11, 0)),
+            ("kind 3, never used", with(11, 3)),
             ("kind 5", with(11, 5)),
             ("tag out of order", with(12, 2)),
             ("tag repeated", with(19, 1)),
@@ -1307,17 +1329,6 @@ mod tests {
                         })
                     }
                 ),
-            (id(), text(), text(), any::<[u8; 32]>(), any::<i64>()).prop_map(
-                |(request_id, serial, document_name, document_sm3, issued_at)| {
-                    SignedMessage::SealRequest(SealRequest {
-                        request_id,
-                        serial,
-                        document_name,
-                        document_sm3,
-                        issued_at,
-                    })
-                }
-            ),
             (
                 text(),
                 prop::sample::select(KEY_CHECK_PURPOSES.to_vec()),

@@ -19,6 +19,8 @@ import {
   type GrantOverview,
   type ItemGrantInput,
   type LoginScan,
+  type Scan,
+  type SealScan,
   type RevocationCause,
   type ServerCertificate,
   type KeyValueStorage,
@@ -401,7 +403,7 @@ const SCOPE_LABELS: { [scope: string]: string } = {
 async function loginSerialFrom(
   context: Context,
   client: McertClient,
-  scan: LoginScan,
+  scan: Scan,
 ): Promise<string> {
   const given = stringValue(context.values, 'serial');
   if (given !== undefined) return given;
@@ -422,6 +424,8 @@ const PURPOSE_LABELS: { [purpose: string]: string } = {
   verify_pin: '校验 PIN / PIN check',
   change_pin: '修改 PIN / PIN change',
   login: '扫码登录 / login',
+  seal: '电子印章 / seal',
+  seal_pdf: '电子印章（PDF 签名）/ seal (PDF signature)',
   grant_change: '事项授权 / item grant',
   revocation_request: '证书废除 / revocation',
   renewal_request: '年审延期 / renewal',
@@ -506,6 +510,32 @@ function printLoginScan(context: Context, scan: LoginScan, serial: string | unde
   } else if (serial !== undefined) {
     context.out(`证书 / certificate: ${serial.toUpperCase()}`);
   }
+  context.out(`有效期至 / expires: ${scan.expiresAt}`);
+}
+
+/** What `scan` shows of a seal request before asking for the PIN. */
+function printSealScan(context: Context, scan: SealScan, serial: string | undefined): void {
+  const certificate = scan.certificates.find((c) => c.serial === serial?.toUpperCase());
+  context.out(`电子印章签署 / seal request from: ${scan.portal.name}`);
+  context.out(`网址 / origin: ${scan.portal.origin}`);
+  context.out(`单位 / employer: ${scan.employer.name}  ${scan.employer.uscc}`);
+  context.out(`文件 / document: ${scan.document.title}`);
+  context.out(
+    `文件摘要 / document SM3: ${scan.document.sm3}` +
+      (scan.document.kind === 'pdf'
+        ? `  (PDF${scan.document.size === null ? '' : `, ${scan.document.size} 字节 / bytes`}；盖章后的 PDF 另行签名 / the stamped PDF is signed too)`
+        : '  (仅摘要 / hash only)'),
+  );
+  context.out(
+    `印章 / seal: ${scan.seal.name}  ${scan.seal.id}  ${scan.seal.widthMm}×${scan.seal.heightMm} mm  ` +
+      `${scan.seal.kind === 'generated' ? '系统生成 / generated' : '传统印章采集 / traditional'}`,
+  );
+  context.out(initiatorText(scan.initiator));
+  if (scan.regionWarning !== null) context.out(`⚠ ${scan.regionWarning}`);
+  context.out(
+    `请点选网页上显示的数字 / tap the number the page shows: ${scan.matchChoices.join('  ')}`,
+  );
+  context.out(`证书 / certificate: ${certificate?.serial ?? serial?.toUpperCase() ?? '—'}`);
   context.out(`有效期至 / expires: ${scan.expiresAt}`);
 }
 
@@ -1073,7 +1103,8 @@ const COMMANDS: Command[] = [
   },
   {
     name: 'scan',
-    summary: '扫码登录网站：确认（输入 PIN）或拒绝 / QR login to a portal: confirm with the PIN, or deny',
+    summary:
+      '扫码登录网站或签署电子印章：确认（输入 PIN）或拒绝 / QR login or seal request: confirm with the PIN, or deny',
     usage: 'scan <qr-text-or-url> [--code NN] [--serial S] [--pin PIN] [--deny]',
     arguments: ['qr-text-or-url'],
     options: {
@@ -1085,27 +1116,44 @@ const COMMANDS: Command[] = [
       serial: {
         type: 'string',
         description:
-          '登录用的证书（默认：本机上的默认证书）/ certificate to log in with (default: the default one on this phone)',
+          '登录或盖章用的证书（默认：本机上的默认证书）/ certificate to log in or seal with (default: the default one on this phone)',
       },
       pin: PIN_OPTION,
-      deny: { type: 'boolean', description: '拒绝登录 / decline the login' },
+      deny: { type: 'boolean', description: '拒绝 / decline' },
     },
     async run(context) {
       const client = await context.client();
       const scan = await client.scanLogin(context.args[0]);
+      const seal = scan.purpose === 'seal';
       const deny = context.values.deny === true;
       // Declining needs no certificate; the one that would have been used is still shown.
       const serial = deny
         ? (stringValue(context.values, 'serial') ?? scan.certificates[0]?.serial)
         : await loginSerialFrom(context, client, scan);
-      if (context.values.json !== true) printLoginScan(context, scan, serial);
+      if (context.values.json !== true) {
+        if (scan.purpose === 'seal') printSealScan(context, scan, serial);
+        else printLoginScan(context, scan, serial);
+      }
+      const json = (outcome: object): string =>
+        JSON.stringify({
+          ...scan,
+          ...(scan.purpose === 'seal'
+            ? {
+                seal: {
+                  ...scan.seal,
+                  picturePng: Buffer.from(scan.seal.picturePng).toString('base64'),
+                },
+              }
+            : {}),
+          ...outcome,
+        });
       if (deny) {
         await client.denyLogin(scan);
         if (context.values.json === true) {
-          context.out(JSON.stringify({ ...scan, outcome: 'denied' }));
+          context.out(json({ outcome: 'denied' }));
           return;
         }
-        context.out('已拒绝登录 / login denied');
+        context.out(seal ? '已拒绝盖章 / seal denied' : '已拒绝登录 / login denied');
         return;
       }
       const code =
@@ -1115,16 +1163,79 @@ const COMMANDS: Command[] = [
         context,
         'pin',
         'MCERT_PIN',
-        '确认登录，输入 PIN / PIN to confirm: ',
+        seal ? '确认盖章，输入 PIN / PIN to seal: ' : '确认登录，输入 PIN / PIN to confirm: ',
       );
+      if (scan.purpose === 'seal') {
+        const sealed = await client.confirmSeal(scan, serial, pin, code);
+        if (context.values.json === true) {
+          context.out(
+            json({
+              serial: sealed.result.serial,
+              outcome: 'sealed',
+              signature: Buffer.from(sealed.signature).toString('base64'),
+              pdfSignature:
+                sealed.pdf === null ? null : Buffer.from(sealed.pdf.signature).toString('base64'),
+            }),
+          );
+          return;
+        }
+        context.out(
+          `已盖章 / sealed: ${scan.document.title}（${scan.seal.name}，证书 / certificate ${sealed.result.serial}）`,
+        );
+        if (sealed.pdf !== null) context.out('PDF 签名已完成 / the stamped PDF is signed');
+        return;
+      }
       const { result } = await client.confirmLogin(scan, serial, code, pin);
       if (context.values.json === true) {
-        context.out(JSON.stringify({ ...scan, serial: result.serial, outcome: 'confirmed' }));
+        context.out(json({ serial: result.serial, outcome: 'confirmed' }));
         return;
       }
       context.out(
         `已确认登录 / login confirmed: ${scan.portal.name}（证书 / certificate ${result.serial}）`,
       );
+    },
+  },
+  {
+    name: 'seals',
+    summary:
+      "本人单位的电子印章：状态、版本、所列证书 / the employers' seals: status, version, the certificates listed",
+    usage: 'seals',
+    options: {},
+    async run(context) {
+      const client = await context.client();
+      const seals = await client.seals();
+      if (context.values.json === true) {
+        context.out(
+          JSON.stringify(
+            seals.map((s) => ({
+              ...s,
+              picturePng:
+                s.picturePng === null ? null : Buffer.from(s.picturePng).toString('base64'),
+            })),
+          ),
+        );
+        return;
+      }
+      if (seals.length === 0) context.out('没有单位印章 / no seals');
+      for (const s of seals) {
+        const kind =
+          s.kind === 'generated'
+            ? '系统生成 / generated'
+            : s.kind === 'traditional'
+              ? '传统印章采集 / traditional'
+              : s.kind;
+        context.out(
+          `${s.employerName}（${s.uscc}）${s.statusLabel} / ${s.status}  ${kind}  ` +
+            `v${s.version}  ${s.widthMm}×${s.heightMm} mm  ${s.id}`,
+        );
+        if (s.failureReason !== null) context.out(`  失败原因 / failure: ${s.failureReason}`);
+        if (s.validStart !== null || s.validEnd !== null) {
+          context.out(`  有效期 / valid: ${s.validStart ?? '—'} — ${s.validEnd ?? '—'}`);
+        }
+        context.out(
+          `  所列证书 / certificates: ${s.certificates.length === 0 ? '（无 / none）' : s.certificates.join('、')}`,
+        );
+      }
     },
   },
   {
@@ -1170,8 +1281,8 @@ function usage(command?: Command): string {
     `  ${PROGRAM} login <openid> --server URL; verify <name> <id-number>; bind <phone>;`,
     `  employers; download <application-id> --pin PIN; then list, status, verify-pin …`,
     '',
-    '扫码登录 / QR login:',
-    `  ${PROGRAM} scan https://mcert.example.cn/q/<id> [--code NN --pin PIN | --deny]`,
+    '扫码登录、电子印章 / QR login, seals:',
+    `  ${PROGRAM} scan https://mcert.example.cn/q/<id> [--code NN --pin PIN | --deny]; seals`,
     '',
     '事项授权（主证书）/ item grants (the primary):',
     `  ${PROGRAM} grants list; grants show <serial>; grants set <serial> --portal ID --item CODE …`,

@@ -77,6 +77,10 @@ export class FakeLogins {
   /** Builds the message a confirmation asks to sign; replace it to misbehave. */
   challenge: (login: FakeLogin, serial: string) => Uint8Array = (login, serial) =>
     model.encodeMessage('login_challenge', challengeFields(login, serial));
+  /** More fields of the scan's answer (a seal request's), overriding the login's. */
+  scanExtras: (login: FakeLogin) => { [key: string]: unknown } = () => ({});
+  /** The purpose of a confirmation's co-signing session, as its signature answers it. */
+  sessionPurpose: (login: FakeLogin) => string = () => 'login';
 
   constructor(
     private readonly fake: FakeMcert,
@@ -161,6 +165,7 @@ export class FakeLogins {
             role: index === 0 ? 'primary' : 'sub',
             default: index === 0,
           })),
+          ...this.scanExtras(login),
         },
       };
     }
@@ -186,7 +191,7 @@ export class FakeLogins {
     // The stand-in's signature route answers {purpose, serial} from the session.
     this.fake.sessions.set(sessionId, {
       serial,
-      purpose: 'login' as 'verify_pin',
+      purpose: this.sessionPurpose(login) as 'verify_pin',
       message,
       stage: 'partials',
     });

@@ -24,7 +24,7 @@ interface Key {
   active: boolean;
 }
 
-interface Session {
+export interface Session {
   serial: string;
   purpose: 'key_enrolment' | 'verify_pin' | 'change_pin';
   message: Uint8Array;
@@ -59,6 +59,8 @@ export class FakeMcert {
   );
   /** Milliseconds to wait before answering partials (to overlap rounds). */
   partialsDelay = 0;
+  /** More fields for the answer to a session's signature (a seal's `next`). */
+  onSigned: (sessionId: string, session: Session) => { [key: string]: unknown } = () => ({});
   /** Rewrites an answer before the phone sees it. */
   tamper: (request: HttpRequest, response: HttpResponse) => HttpResponse = (_, r) => r;
 
@@ -266,7 +268,14 @@ export class FakeMcert {
           },
         };
       }
-      return { status: 200, body: { purpose: session.purpose, serial: session.serial } };
+      return {
+        status: 200,
+        body: {
+          purpose: session.purpose,
+          serial: session.serial,
+          ...this.onSigned(match[1], session),
+        },
+      };
     }
     if ((match = /^\/api\/v1\/certificates\/([^/]+)\/(key-checks|key)$/.exec(path))) {
       const serial = match[1].toUpperCase();

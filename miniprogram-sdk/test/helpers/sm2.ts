@@ -343,7 +343,7 @@ export function verifySignature(publicKey: Point, message: Uint8Array, der: Uint
 
 export type FieldValue = string | Uint8Array | { time: number };
 
-const KINDS = { key_enrolment: 1, login_challenge: 2, seal_request: 3, key_check: 4 } as const;
+const KINDS = { key_enrolment: 1, login_challenge: 2, key_check: 4 } as const;
 
 /** Encodes a message from its fields in tag order. */
 export function encodeMessage(kind: keyof typeof KINDS, fields: FieldValue[]): Uint8Array {

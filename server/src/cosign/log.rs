@@ -32,8 +32,8 @@ pub struct SignatureEntry {
     /// Whether the key signed, or a wrong PIN was refused.
     pub signed: bool,
     /// What the co-signer recorded: `purpose`, `cosign_session`, `message_sm3`, and
-    /// `login_session` + `portal`, `portal` + `grantee` + `grant_id`, or `seal_request` +
-    /// `document` by purpose.
+    /// `login_session` + `portal`, `portal` + `grantee` + `grant_id`, or `new_serial` by
+    /// purpose.
     pub detail: serde_json::Value,
 }
 

@@ -54,7 +54,7 @@ pub const SIGNATURE_PIN_FAILED: &str = "signature.pin_failed";
 
 /// What the signature log records of a co-signature: its purpose, the co-signing session, the
 /// SM3 of the message and what the message belongs to (the login session and portal, the
-/// grant's portal and grantee, the seal request, the PIN check's purpose).
+/// grant's portal and grantee, the PIN check's purpose).
 fn signature_detail(session_id: &str, purpose: Purpose, message: &[u8]) -> serde_json::Value {
     use mcert_signer::message::SignedMessage;
     let mut detail = serde_json::json!({
@@ -74,10 +74,6 @@ fn signature_detail(session_id: &str, purpose: Purpose, message: &[u8]) -> serde
         }
         Ok(SignedMessage::RenewalRequest(m)) => {
             detail["new_serial"] = m.new_serial.into();
-        }
-        Ok(SignedMessage::SealRequest(m)) => {
-            detail["seal_request"] = hex::encode(m.request_id).into();
-            detail["document"] = m.document_name.into();
         }
         _ => {}
     }
