@@ -37,6 +37,7 @@ mod m20261207_000031_add_revocation_cause;
 mod m20261207_000032_create_expiry_reminders;
 mod m20261207_000033_create_renewals;
 mod m20261207_000034_create_information_changes;
+mod m20261207_000035_create_seals;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000032_create_expiry_reminders::Migration),
             Box::new(m20261207_000033_create_renewals::Migration),
             Box::new(m20261207_000034_create_information_changes::Migration),
+            Box::new(m20261207_000035_create_seals::Migration),
         ]
     }
 }

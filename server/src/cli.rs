@@ -175,6 +175,15 @@ pub enum AdminAction {
         #[arg(long, default_value = "cli")]
         actor: String,
     },
+    /// Verify a seal signature (a DER `SES_Signature` file) or a stamped PDF against this CA, in
+    /// GB/T 38540's order; prints each check and the verdict, and exits non-zero when invalid.
+    VerifySeal {
+        /// The `SES_Signature` (DER) or the stamped PDF.
+        file: PathBuf,
+        /// For a `SES_Signature`: the document it was made over (its SM3 is compared).
+        #[arg(long)]
+        document: Option<PathBuf>,
+    },
     /// Make an active sub-certificate its employer's primary (主证书) once the old primary is
     /// revoked or expired; audited with the reason.
     SetPrimary {
@@ -383,6 +392,55 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 revocation.reason.as_str(),
                 revocation.revoked_at.to_rfc3339()
             );
+        }
+        AdminAction::VerifySeal { file, document } => {
+            let read = |path: &PathBuf| {
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+            };
+            let bytes = read(&file)?;
+            let document = document.as_ref().map(read).transpose()?;
+            let core = open_core(settings).await?;
+            let verified = crate::http::seals::verify(
+                &core.authority,
+                core.store.as_ref(),
+                &bytes,
+                document.as_deref(),
+            )
+            .await
+            .map_err(sentence)?;
+            let valid = match verified {
+                crate::http::seals::Verified::Seal(report) => {
+                    println!("{}（{}）", report.verdict_label, report.verdict);
+                    for check in &report.checks {
+                        println!("  [{}] {}：{}", check.outcome, check.title, check.detail);
+                    }
+                    report.verdict == "valid"
+                }
+                crate::http::seals::Verified::Pdf(report) => {
+                    println!(
+                        "{}（{}）：{} 个签章，文件 SM3 {}",
+                        report.verdict_label,
+                        report.verdict,
+                        report.signatures.len(),
+                        report.sm3
+                    );
+                    for signature in &report.signatures {
+                        println!(
+                            "签章 {}（{}）：{}",
+                            signature.index,
+                            signature.name.as_deref().unwrap_or("未署名"),
+                            signature.verdict
+                        );
+                        for check in &signature.checks {
+                            println!("  [{}] {}：{}", check.outcome, check.title, check.detail);
+                        }
+                    }
+                    report.verdict == "valid"
+                }
+            };
+            if !valid {
+                anyhow::bail!("签章无效 [seal_invalid]");
+            }
         }
         AdminAction::Renew { serial, csr, actor } => {
             let serial = CertificateSerial::parse(&serial).map_err(sentence)?;

@@ -93,6 +93,10 @@ pub struct Settings {
     /// start.
     #[serde(default)]
     pub pdf: crate::applications::form_fonts::PdfSettings,
+    /// The font the CA-generated seals are drawn in (`MCERT_SEAL_FONT`): a Song-style CJK face,
+    /// Noto Serif CJK SC Bold from Debian's `fonts-noto-cjk` by default. A font that cannot be
+    /// loaded stops the start.
+    pub seal_font: PathBuf,
     /// `mcert-server demo`: development mode with an approved demo application made at start.
     #[serde(skip)]
     pub demo: bool,
@@ -212,6 +216,7 @@ impl Settings {
             trusted_proxies: Vec::new(),
             ip_region_db: None,
             pdf: crate::applications::form_fonts::PdfSettings::default(),
+            seal_font: PathBuf::from(crate::seals::DEFAULT_SEAL_FONT),
             demo: false,
         }
     }

@@ -15,7 +15,7 @@ use crate::{
     applicants::ApplicantStore,
     applications::{
         AgentInput, ApplicationStatus, ApplicationStore, Applications, CaInput, EnterpriseInput,
-        Outcome, form_fonts::FormFonts,
+        Outcome, SealKind, form_fonts::FormFonts,
     },
     domain::PhoneNumber,
     staff::{Staff, StaffStore},
@@ -153,8 +153,9 @@ async fn seed_one(
     applications.save_agent(&applicant, id, &agent).await?;
     let ca = CaInput {
         form_upload_id: form,
-        seal_wanted: false,
-        seal_kind: None,
+        // The primary's application asks for a CA-generated seal (CA生成印章).
+        seal_wanted: phone.as_str() == AGENT_PHONE,
+        seal_kind: (phone.as_str() == AGENT_PHONE).then_some(SealKind::Generated),
         stamp_filing_number: None,
     };
     applications.save_ca(&applicant, id, &ca).await?;
@@ -234,6 +235,20 @@ pub fn instructions(base: &str, ids: (i64, i64)) -> String {
          node dist/cli/mcert-phone.js certificate --state sub-phone.json > sub.pem\n\
          curl -s {base}/pki/ca.pem > ca-chain.pem\n\
          openssl ocsp -issuer ca-chain.pem -cert sub.pem -url {base}/pki/ocsp -noverify\n\
+         \n\
+         Electronic seal (电子印章): {AGENT_NAME}'s application asked for a CA-generated seal\n\
+         (CA生成印章), made at its approval. Upload a PDF at {base}/demo/seal (or with curl, the\n\
+         sample below), scan the seal QR: the phone shows the document's title and hash, the seal\n\
+         and the employer; confirm with the PIN. Download the stamped PDF, look at page 1 (the\n\
+         red seal at 150 mm, 230 mm) and ask mcert whether it is valid:\n\
+         \n\
+         node dist/cli/mcert-phone.js seals\n\
+         curl -s -o sample.pdf {base}/demo/sample.pdf\n\
+         curl -s -F title=劳动合同 -F page=1 -F x_mm=150 -F y_mm=230 -F file=@sample.pdf {base}/demo/seal > seal.html\n\
+         node dist/cli/mcert-phone.js scan \"$(grep -o '{base}/q/[A-Za-z0-9_-]*' seal.html)\" --code \"$(grep -o 'id=\"code\">[0-9]*' seal.html | grep -o '[0-9]*$')\" --pin 112233\n\
+         curl -s -o stamped.pdf \"{base}$(grep -o '/demo/seal/[A-Za-z0-9_-]*/document.pdf' seal.html)\"\n\
+         pdftoppm -r 60 -png -f 1 -l 1 stamped.pdf page\n\
+         curl -s -F file=@stamped.pdf {base}/api/v1/seal-verifications\n\
          \n\
          Renewal (年审延期) opens 30 days before expiry. Move the demo server's clock 345 days on\n\
          (development mode only), then renew the primary with its PIN: the same key under a new\n\

@@ -114,6 +114,12 @@ pub enum AppError {
     /// From renewals.
     #[error(transparent)]
     Renew(#[from] crate::certificates::RenewError),
+    /// Seals.
+    #[error(transparent)]
+    Seal(#[from] crate::seals::SealError),
+    /// Sealing a document.
+    #[error(transparent)]
+    Sealing(#[from] crate::seals::sealing::SealingError),
     /// From information changes.
     #[error(transparent)]
     Change(#[from] crate::applications::changes::ChangeError),
@@ -304,6 +310,8 @@ impl Describe for AppError {
             AppError::Appoint(e) => e.describe(),
             AppError::Revoke(e) => e.describe(),
             AppError::Renew(e) => e.describe(),
+            AppError::Seal(e) => e.describe(),
+            AppError::Sealing(e) => e.describe(),
             AppError::Change(e) => e.describe(),
             AppError::SignatureLog(e) => e.describe(),
             AppError::DevClock(e) => e.describe(),

@@ -273,6 +273,36 @@ pub mod code {
         SEAL_NAME_EMPTY = "seal_name_empty", BadInput;
         /// No red stamp of a seal's size and shape in the form's image.
         STAMP_NOT_FOUND = "stamp_not_found", BadInput;
+        /// No seal with this id (or not one the caller may see).
+        SEAL_NOT_FOUND = "seal_not_found", NotFound;
+        /// The seal is not waiting for staff to confirm its captured picture.
+        SEAL_NOT_MAKING = "seal_not_making", Conflict;
+        /// The employer has no seal made (none asked for, still being made, or failed).
+        SEAL_NOT_MADE = "seal_not_made", Conflict;
+        /// A seal rejected by staff without a reason.
+        SEAL_REASON_REQUIRED = "seal_reason_required", BadInput;
+        /// A sealing request for an employer the certificate is not of.
+        SEAL_WRONG_EMPLOYER = "seal_wrong_employer", Forbidden;
+        /// A sub-certificate without the item 单位文件资料授权签章 at the portal.
+        SEAL_NOT_GRANTED = "seal_not_granted", Forbidden;
+        /// A sealing request that is malformed (title, hash, placement, fields).
+        SEAL_REQUEST_INVALID = "seal_request_invalid", BadInput;
+        /// A document hash that is not 32 bytes of SM3 in hex.
+        SEAL_HASH_INVALID = "seal_hash_invalid", BadInput;
+        /// A signature over something else than the seal message the server opened.
+        SEAL_MESSAGE_MISMATCH = "seal_message_mismatch", BadInput;
+        /// A PDF over the size limit.
+        PDF_TOO_LARGE = "pdf_too_large", TooLarge;
+        /// Not a PDF, or one that does not parse.
+        PDF_MALFORMED = "pdf_malformed", BadInput;
+        /// An encrypted PDF.
+        PDF_ENCRYPTED = "pdf_encrypted", BadInput;
+        /// The placement names a page the PDF does not have.
+        PDF_PAGE_MISSING = "pdf_page_missing", BadInput;
+        /// The seal would not lie on the page.
+        PDF_PLACEMENT_INVALID = "pdf_placement_invalid", BadInput;
+        /// A seal signature or stamped PDF that does not decode for verification.
+        SEAL_SIGNATURE_MALFORMED = "seal_signature_malformed", BadInput;
         /// A renewal asked for before its window (30 days before expiry) opens.
         RENEWAL_TOO_EARLY = "renewal_too_early", Conflict;
         /// A renewal of a certificate that is revoked, expired or not yet in force.

@@ -3,7 +3,7 @@
 //! purpose; the server has verified the signature over the message it wrote itself
 //! (`cosign`), and here the signature takes effect: a key enrolment activates its certificate,
 //! a PIN check is reported, a login is confirmed. A new purpose (a grant change, a revocation
-//! request, a renewal, a seal) adds its arm here and nothing else in the HTTP layer.
+//! request, a renewal, a seal and its PDF signature) adds its arm here and nothing else in the HTTP layer.
 
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ use crate::{
     failure::{Describe, Description},
     grants::phone::{PhoneGrantError, PhoneGrants, SavedGrant},
     login::{LoginError, Logins},
+    seals::sealing::{SealStep, Sealing, SealingError},
 };
 
 /// What the phone is told when its signature took effect.
@@ -36,6 +37,8 @@ pub struct Finished {
     /// A renewal request's renewal (the new certificate is `serial`, its PEM
     /// `certificate_pem`).
     pub renewal: Option<RenewalRecord>,
+    /// A PDF seal's next co-signing session (the stamped PDF's signed attributes).
+    pub next: Option<crate::cosign::OpenedSession>,
 }
 
 impl Finished {
@@ -48,6 +51,7 @@ impl Finished {
             grant: None,
             revocation: None,
             renewal: None,
+            next: None,
         }
     }
 }
@@ -74,6 +78,9 @@ pub enum SigningError {
     /// Renewing at the holder's request.
     #[error(transparent)]
     Renew(#[from] RenewError),
+    /// Sealing a document.
+    #[error(transparent)]
+    Seal(#[from] SealingError),
 }
 
 impl Describe for SigningError {
@@ -85,6 +92,7 @@ impl Describe for SigningError {
             Self::Grant(e) => e.describe(),
             Self::Revoke(e) => e.describe(),
             Self::Renew(e) => e.describe(),
+            Self::Seal(e) => e.describe(),
         }
     }
 }
@@ -98,6 +106,7 @@ pub struct Signing {
     grants: Arc<PhoneGrants>,
     revocations: Arc<Revocations>,
     renewals: Arc<Renewals>,
+    sealing: Arc<Sealing>,
 }
 
 impl Signing {
@@ -109,6 +118,7 @@ impl Signing {
         grants: Arc<PhoneGrants>,
         revocations: Arc<Revocations>,
         renewals: Arc<Renewals>,
+        sealing: Arc<Sealing>,
     ) -> Self {
         Self {
             cosigner,
@@ -117,6 +127,7 @@ impl Signing {
             grants,
             revocations,
             renewals,
+            sealing,
         }
     }
 
@@ -141,6 +152,7 @@ impl Signing {
                     grant: None,
                     revocation: None,
                     renewal: None,
+                    next: None,
                 })
             }
             Purpose::VerifyPin | Purpose::ChangePin => Ok(Finished::of(purpose, signed.serial)),
@@ -171,6 +183,17 @@ impl Signing {
                     certificate_pem: Some(renewed.certificate_pem),
                     renewal: Some(renewed.renewal.clone()),
                     ..Finished::of(purpose, renewed.renewal.serial)
+                })
+            }
+            Purpose::Seal | Purpose::SealPdf => {
+                let serial = signed.serial.clone();
+                let next = match self.sealing.complete(signed).await? {
+                    SealStep::Sealed => None,
+                    SealStep::PdfNext(opened) => Some(opened),
+                };
+                Ok(Finished {
+                    next,
+                    ..Finished::of(purpose, serial)
                 })
             }
         }

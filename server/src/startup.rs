@@ -307,6 +307,59 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
                     "/login-sessions",
                     web::post().to(http::login::create_session),
                 )
+                // Electronic seals: sealing sessions are login sessions with a document, so
+                // their QR, state, events and cancellation are the login session's.
+                .route(
+                    "/seal-sessions",
+                    web::post().to(http::seals::create_hash_session),
+                )
+                .route(
+                    "/seal-sessions/pdf",
+                    web::post().to(http::seals::create_pdf_session),
+                )
+                .route(
+                    "/seal-sessions/{id}/qr.png",
+                    web::get().to(http::login::session_png),
+                )
+                .route(
+                    "/seal-sessions/{id}",
+                    web::get().to(http::login::session_status),
+                )
+                .route(
+                    "/seal-sessions/{id}/events",
+                    web::get().to(http::login::session_events),
+                )
+                .route(
+                    "/seal-sessions/{id}/result",
+                    web::post().to(http::seals::result),
+                )
+                .route(
+                    "/seal-sessions/{id}/document.pdf",
+                    web::get().to(http::seals::stamped_pdf),
+                )
+                .route(
+                    "/seal-sessions/{id}",
+                    web::delete().to(http::login::cancel_session),
+                )
+                .route("/mp/seals", web::get().to(http::seals::phone_seals))
+                .route(
+                    "/seal-verifications",
+                    web::post().to(http::seals::verify_upload),
+                )
+                .route(
+                    "/applications/{id}/seal",
+                    web::get().to(http::seals::application_seal),
+                )
+                .route("/staff/seals", web::get().to(http::seals::staff_seals))
+                .route("/staff/seals/{id}", web::get().to(http::seals::staff_seal))
+                .route(
+                    "/staff/seals/{id}/picture.png",
+                    web::get().to(http::seals::staff_seal_picture),
+                )
+                .route(
+                    "/staff/seals/{id}/decision",
+                    web::post().to(http::seals::decide),
+                )
                 .route(
                     "/login-sessions/{id}/qr.png",
                     web::get().to(http::login::session_png),
@@ -340,6 +393,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
         .route("/demo/login", web::get().to(http::demo::login))
         .route("/demo/callback", web::get().to(http::demo::callback))
         .route("/demo/logout", web::get().to(http::demo::logout))
+        .route("/demo/seal", web::get().to(http::demo::seal_form))
+        .route("/demo/seal", web::post().to(http::demo::seal_upload))
+        .route("/demo/sample.pdf", web::get().to(http::demo::sample_pdf))
+        .route(
+            "/demo/seal/{id}/document.pdf",
+            web::get().to(http::demo::seal_document),
+        )
         .route(
             "/demo/backchannel-logout",
             web::post().to(http::demo::backchannel_logout),
@@ -736,6 +796,7 @@ impl Application {
         } else {
             None
         };
+        let mut demo_ids = None;
         if let (true, Some(portal)) = (settings.demo, &demo) {
             let ids = crate::demo::seed(
                 core.store.clone(),
@@ -751,7 +812,7 @@ impl Application {
                 .register()
                 .await
                 .context("cannot register the demo portal")?;
-            println!("{}", crate::demo::instructions(&public_base, ids));
+            demo_ids = Some(ids);
         }
         let phone_grants = Arc::new(PhoneGrants::new(
             grants.clone(),
@@ -780,6 +841,39 @@ impl Application {
                 clock: clock.clone(),
             },
         ));
+        let seal_font = std::fs::read(&settings.seal_font).with_context(|| {
+            format!(
+                "cannot load the seal font {} (MCERT_SEAL_FONT; Debian's fonts-noto-cjk)",
+                settings.seal_font.display()
+            )
+        })?;
+        let seals = Arc::new(crate::seals::Seals::new(
+            core.store.clone(),
+            core.store.clone(),
+            core.authority.clone(),
+            uploads.clone(),
+            Arc::new(seal_font),
+            clock.clone(),
+        ));
+        let sealing = Arc::new(crate::seals::sealing::Sealing::new(
+            logins.clone(),
+            seals.clone(),
+            people.clone(),
+            cosigner.clone(),
+            core.authority.clone(),
+            core.store.clone(),
+            grants.clone(),
+            kv.clone(),
+            clock.clone(),
+        ));
+        if let Some(ids) = demo_ids {
+            let application = applications.for_staff(ids.0).await?;
+            seals
+                .make_for(&application, crate::audit::Actor::Development("demo"))
+                .await
+                .context("cannot make the demo seal")?;
+            println!("{}", crate::demo::instructions(&public_base, ids));
+        }
         let signing = Arc::new(Signing::new(
             cosigner,
             enrolment.clone(),
@@ -787,6 +881,7 @@ impl Application {
             phone_grants.clone(),
             revocations.clone(),
             renewals.clone(),
+            sealing.clone(),
         ));
         let signature_log = Arc::new(crate::cosign::log::SignatureLog::new(
             core.store.clone(),
@@ -835,6 +930,7 @@ impl Application {
             revocations: revocations.clone(),
             renewals,
             changes,
+            sealing,
             logins,
             oidc,
             backchannel: backchannel.clone(),

@@ -183,6 +183,19 @@ pub fn build_tbs(
                 false,
             )?);
         }
+        Usage::SealMaker => {
+            extensions.push(extension(
+                &BasicConstraints {
+                    ca: false,
+                    path_len_constraint: None,
+                },
+                true,
+            )?);
+            extensions.push(extension(
+                &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
+                true,
+            )?);
+        }
     }
     let ski = key_identifier(&request.public_key);
     extensions.push(extension(

@@ -40,6 +40,7 @@ use crate::{
 const CA_ORGANIZATION: &str = "mcert";
 const ROOT_NAME: &str = "mcert Root CA";
 const ISSUING_NAME: &str = "mcert Issuing CA";
+const SEAL_MAKER_NAME: &str = "mcert 电子印章制作者";
 
 /// A certificate just issued.
 #[derive(Debug, Clone)]
@@ -57,6 +58,23 @@ impl IssuedCertificate {
     }
 }
 
+/// The CA as seal maker (印章制作者, GB/T 38540): its certificate under the issuing CA and its
+/// key, which signs `SES_SealInfo` and nothing else.
+#[derive(Debug)]
+pub struct SealMaker {
+    /// The seal maker's certificate.
+    pub certificate: Certificate,
+    signer: SoftwareSm2Signer,
+}
+
+impl SealMaker {
+    /// The SM2-with-SM3 signature over `message` (the DER of a seal's `SES_SealInfo`), DER
+    /// `SEQUENCE { r, s }`.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CaError> {
+        Ok(self.signer.sign(message)?.raw_bytes().to_vec())
+    }
+}
+
 /// The running CA.
 #[derive(Debug)]
 pub struct Authority {
@@ -69,6 +87,8 @@ pub struct Authority {
     token_keys: TokenKeys,
     /// Opens the phones' encrypted co-signing rounds.
     transport: Arc<mcert_signer::transport::TransportSecret>,
+    /// Signs the employers' seals.
+    seal_maker: SealMaker,
     /// Derived from the root key: makes login subjects opaque and stable (see
     /// [`Authority::subject_id`]).
     subject_key: zeroize::Zeroizing<[u8; 32]>,
@@ -88,10 +108,15 @@ impl Authority {
         crl_validity: TimeDelta,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, CaError> {
+        let base = public_base.trim_end_matches('/');
+        let urls = RevocationUrls {
+            crl: format!("{base}/pki/crl"),
+            ocsp: format!("{base}/pki/ocsp"),
+        };
         if store.authority_keys(KeyPurpose::Issuing).await?.is_empty() {
             match store
                 .insert_authority_keys(
-                    create_authority_keys(key_wrap, clock.now())?,
+                    create_authority_keys(key_wrap, &urls, clock.now())?,
                     create_audit(),
                 )
                 .await
@@ -121,7 +146,10 @@ impl Authority {
         )?;
         let token_records = store.authority_keys(KeyPurpose::Token).await?;
         // A CA created before the co-signing round was encrypted has no transport key yet.
-        ensure_transport_key(store.as_ref(), key_wrap, clock.as_ref()).await?;
+        ensure_key(store.as_ref(), KeyPurpose::Transport, || {
+            transport_record(key_wrap, clock.now())
+        })
+        .await?;
         let transport_current = current(
             store.authority_keys(KeyPurpose::Transport).await?,
             KeyPurpose::Transport,
@@ -180,17 +208,30 @@ impl Authority {
                 detail: "transport key is not an SM2 scalar".to_string(),
             }))?;
 
-        let base = public_base.trim_end_matches('/');
+        // A CA created before electronic seals has no seal maker yet.
+        ensure_key(store.as_ref(), KeyPurpose::SealMaker, || {
+            seal_maker_record(key_wrap, &issuer, &issuing_signer, &urls, clock.now())
+        })
+        .await?;
+        let maker_record = current(
+            store.authority_keys(KeyPurpose::SealMaker).await?,
+            KeyPurpose::SealMaker,
+        )?;
+        let seal_maker = SealMaker {
+            certificate: certificate(&maker_record)?,
+            signer: SoftwareSm2Signer::from_secret_bytes(&key_wrap.decrypt(
+                maker_record.key_id.as_bytes(),
+                &maker_record.sealed_private_key,
+            )?)?,
+        };
         Ok(Self {
             store,
             root,
             issuing,
             issuing_signer: Box::new(issuing_signer),
             issuer,
-            urls: RevocationUrls {
-                crl: format!("{base}/pki/crl"),
-                ocsp: format!("{base}/pki/ocsp"),
-            },
+            urls,
+            seal_maker,
             token_keys,
             transport: Arc::new(transport),
             subject_key,
@@ -217,6 +258,11 @@ impl Authority {
     /// The issuing CA certificate.
     pub fn issuing(&self) -> &Certificate {
         &self.issuing
+    }
+
+    /// The seal maker.
+    pub fn seal_maker(&self) -> &SealMaker {
+        &self.seal_maker
     }
 
     /// The token-signing keys.
@@ -577,42 +623,40 @@ fn create_audit() -> AuditDraft {
         actor: Actor::System,
         action: "authority.create",
         subject: ISSUING_NAME.into(),
-        detail: serde_json::json!({ "root": ROOT_NAME, "issuing": ISSUING_NAME }),
+        detail: serde_json::json!({
+            "root": ROOT_NAME,
+            "issuing": ISSUING_NAME,
+            "seal_maker": SEAL_MAKER_NAME,
+        }),
     }
 }
 
-/// Creates the co-signing transport key unless one exists. Instances starting together race
-/// here: the loser's transaction fails (on the existence check, on the audit chain's next
-/// sequence number, or on SQLite's single writer while the winner's transaction is open) and
-/// it uses the winner's key once that is committed.
-async fn ensure_transport_key(
+/// Creates the key of `purpose` with `make` unless one exists (a CA created before the key's
+/// feature has none yet). Instances starting together race here: the loser's transaction fails
+/// (on the existence check, on the audit chain's next sequence number, or on SQLite's single
+/// writer while the winner's transaction is open) and it uses the winner's key once that is
+/// committed.
+async fn ensure_key(
     store: &dyn CertStore,
-    key_wrap: &dyn KeyWrap,
-    clock: &dyn Clock,
+    purpose: KeyPurpose,
+    make: impl Fn() -> Result<AuthorityKeyRecord, CaError>,
 ) -> Result<(), CaError> {
     const ATTEMPTS: u32 = 10;
     for attempt in 1..=ATTEMPTS {
-        if !store
-            .authority_keys(KeyPurpose::Transport)
-            .await?
-            .is_empty()
-        {
+        if !store.authority_keys(purpose).await?.is_empty() {
             return Ok(());
         }
         let created = store
-            .insert_authority_keys(
-                vec![transport_record(key_wrap, clock.now())?],
-                transport_audit(),
-            )
+            .insert_authority_keys(vec![make()?], key_audit(purpose))
             .await;
         match created {
             Ok(()) => {
-                tracing::info!("created the co-signing transport key");
+                tracing::info!(purpose = purpose.as_str(), "created an authority key");
                 return Ok(());
             }
             Err(e) if attempt == ATTEMPTS => return Err(e.into()),
             Err(e) => {
-                tracing::info!(error = %e, attempt, "transport key not created; looking again");
+                tracing::info!(error = %e, attempt, purpose = purpose.as_str(), "key not created; looking again");
                 // Backoff under contention at start-up, not a wait for time to pass.
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
             }
@@ -621,13 +665,60 @@ async fn ensure_transport_key(
     Ok(())
 }
 
-fn transport_audit() -> AuditDraft {
+fn key_audit(purpose: KeyPurpose) -> AuditDraft {
     AuditDraft {
         actor: Actor::System,
-        action: "authority.transport_key.create",
+        action: match purpose {
+            KeyPurpose::SealMaker => "authority.seal_maker_key.create",
+            _ => "authority.transport_key.create",
+        },
         subject: ISSUING_NAME.into(),
-        detail: serde_json::json!({ "purpose": KeyPurpose::Transport.as_str() }),
+        detail: serde_json::json!({ "purpose": purpose.as_str() }),
     }
+}
+
+/// The seal maker's key and certificate (issued by the issuing CA), sealed like the CA keys.
+fn seal_maker_record(
+    key_wrap: &dyn KeyWrap,
+    issuer: &Issuer,
+    issuing_signer: &dyn CaSigner,
+    urls: &RevocationUrls,
+    now: DateTime<Utc>,
+) -> Result<AuthorityKeyRecord, CaError> {
+    let (signer, secret) = SoftwareSm2Signer::generate()?;
+    let tbs = builder::build_tbs(
+        builder::TbsRequest {
+            profile: &profile::SEAL_MAKER,
+            serial: &CertificateSerial::random(&mut rand::rngs::OsRng),
+            subject: Subject::Authority {
+                organization: CA_ORGANIZATION,
+                common_name: SEAL_MAKER_NAME,
+            }
+            .to_name()?,
+            public_key: signer.public_key_info().clone(),
+            issuer,
+            not_before: now.into(),
+            until: None,
+            urls: Some(urls),
+        },
+        issuing_signer,
+    )?;
+    let certificate = builder::sign_certificate(tbs, issuing_signer)?.to_der()?;
+    let key_id = format!(
+        "{}-{}",
+        KeyPurpose::SealMaker.as_str(),
+        hex::encode(key_identifier(signer.public_key_info()))
+    );
+    Ok(AuthorityKeyRecord {
+        sealed_private_key: key_wrap.encrypt(key_id.as_bytes(), &secret)?,
+        key_id,
+        purpose: KeyPurpose::SealMaker,
+        algorithm: "SM2".to_string(),
+        public_key: signer.public_key_info().to_der()?,
+        certificate_der: Some(certificate),
+        current: true,
+        created_at: now,
+    })
 }
 
 /// A new co-signing transport key (SM2), sealed under the master key like the CA keys.
@@ -668,10 +759,11 @@ fn transport_record(
     })
 }
 
-/// Creates root, issuing CA (signed by root), the first token key and the co-signing transport
-/// key, sealed.
+/// Creates root, issuing CA (signed by root), the first token key, the co-signing transport key
+/// and the seal maker (certified by the issuing CA), sealed.
 fn create_authority_keys(
     key_wrap: &dyn KeyWrap,
+    urls: &RevocationUrls,
     now: DateTime<Utc>,
 ) -> Result<Vec<AuthorityKeyRecord>, CaError> {
     let (root_signer, root_secret) = SoftwareSm2Signer::generate()?;
@@ -708,6 +800,18 @@ fn create_authority_keys(
         now,
     )?;
 
+    let maker = seal_maker_record(
+        key_wrap,
+        &Issuer {
+            name: Certificate::from_der(&issuing_cert)?
+                .tbs_certificate
+                .subject,
+            key_identifier: key_identifier(issuing_signer.public_key_info()),
+        },
+        &issuing_signer,
+        urls,
+        now,
+    )?;
     let token = TokenKeys::generate()?;
     let record = |purpose: KeyPurpose,
                   key_id: String,
@@ -756,6 +860,7 @@ fn create_authority_keys(
             None,
         )?,
         transport_record(key_wrap, now)?,
+        maker,
     ])
 }
 

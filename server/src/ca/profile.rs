@@ -15,6 +15,9 @@ pub enum Usage {
     },
     /// An end entity's signing key: digitalSignature + nonRepudiation, clientAuth.
     Holder,
+    /// The CA's electronic-seal maker (印章制作者, GB/T 38540): digitalSignature +
+    /// nonRepudiation, for signing `SES_SealInfo`, nothing else.
+    SealMaker,
 }
 
 /// A certificate kind.
@@ -60,5 +63,13 @@ pub const PHYSICAL_HOLDER: Profile = Profile {
     name: "physical-holder",
     validity: Duration::from_secs(365 * DAY),
     usage: Usage::Holder,
+    revocation_pointers: true,
+};
+
+/// The CA's seal maker: signs the employers' seals (GB/T 38540 `SESeal`), 5 years.
+pub const SEAL_MAKER: Profile = Profile {
+    name: "seal-maker",
+    validity: Duration::from_secs(5 * 365 * DAY),
+    usage: Usage::SealMaker,
     revocation_pointers: true,
 };

@@ -425,6 +425,9 @@ pub enum KeyPurpose {
     /// Opens the phones' encrypted co-signing rounds (SM2 key agreement); its public key is
     /// published at `GET /api/v1/mp/transport-key` and pinned by the mini-program.
     Transport,
+    /// Signs the employers' electronic seals (`SESeal`) as the seal maker; its certificate is
+    /// issued by the issuing CA.
+    SealMaker,
 }
 
 impl KeyPurpose {
@@ -435,6 +438,7 @@ impl KeyPurpose {
             Self::Issuing => "issuing",
             Self::Token => "token",
             Self::Transport => "transport",
+            Self::SealMaker => "seal_maker",
         }
     }
 }

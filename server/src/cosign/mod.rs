@@ -75,6 +75,15 @@ fn signature_detail(session_id: &str, purpose: Purpose, message: &[u8]) -> serde
         Ok(SignedMessage::RenewalRequest(m)) => {
             detail["new_serial"] = m.new_serial.into();
         }
+        Ok(SignedMessage::SealSign(m)) => {
+            detail["login_session"] = m.session_id.into();
+            detail["seal"] = m.seal_id.into();
+            detail["document"] = m.document_title.into();
+            detail["document_hash"] = hex::encode(m.data_hash).into();
+        }
+        Ok(SignedMessage::PdfSignedAttributes(m)) => {
+            detail["document_hash"] = hex::encode(m.message_digest).into();
+        }
         _ => {}
     }
     detail
@@ -98,6 +107,11 @@ pub enum Purpose {
     Revocation,
     /// The holder renews the certificate for another year (a `renewal_request` message).
     Renewal,
+    /// An electronic seal on a document: the message is the DER of GB/T 38540 `TBS_Sign`.
+    Seal,
+    /// The stamped PDF's detached CMS signature: the message is the DER of its signed
+    /// attributes, whose message digest is the seal's `dataHash`.
+    SealPdf,
 }
 
 impl Purpose {
@@ -111,6 +125,8 @@ impl Purpose {
             Self::GrantChange => "grant_change",
             Self::Revocation => "revocation_request",
             Self::Renewal => "renewal_request",
+            Self::Seal => "seal",
+            Self::SealPdf => "seal_pdf",
         }
     }
 }
@@ -672,7 +688,9 @@ fn ensure_usable(
         | Purpose::Login
         | Purpose::GrantChange
         | Purpose::Revocation
-        | Purpose::Renewal => standing.in_force(),
+        | Purpose::Renewal
+        | Purpose::Seal
+        | Purpose::SealPdf => standing.in_force(),
     };
     if !usable {
         return Err(CosignError::NotUsable {

@@ -213,7 +213,7 @@ fn portal_page(body: &str) -> HttpResponse {
         .insert_header(("X-Frame-Options", "DENY"))
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; \
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; \
              frame-ancestors 'none'",
         ))
         .body(format!(
@@ -235,7 +235,8 @@ pub async fn home(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
         return portal_page(
             "<h1>单位用户登录</h1><p>使用手机CA证书扫码登录：在“就业彩云南”小程序（开发时用 \
              <code>mcert-phone scan</code>）扫描登录页上的二维码，并输入证书 PIN 码确认。</p>\
-             <p><a class=\"button\" id=\"login\" href=\"/demo/login\">扫码登录</a></p>",
+             <p><a class=\"button\" id=\"login\" href=\"/demo/login\">扫码登录</a></p>\
+             <p><a href=\"/demo/seal\">文件盖章（电子印章）</a></p>",
         );
     };
     let claims = &signed.claims;
@@ -246,7 +247,7 @@ pub async fn home(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
          <dt>经办人</dt><dd id=\"holder\">{holder}</dd>\
          <dt>证书</dt><dd id=\"certificate\">{serial}（{role}）</dd>\
          <dt>可办理事项</dt><dd id=\"items\">{items}</dd></dl>\
-         <p><a class=\"button\" href=\"/demo/logout\">退出登录</a></p>\
+         <p><a class=\"button\" href=\"/demo/logout\">退出登录</a> <a href=\"/demo/seal\">文件盖章</a></p>\
          <p class=\"note\">sub = {sub}</p>",
         employer = field(&claims.employer_name),
         uscc = field(&claims.uscc),
@@ -560,4 +561,255 @@ fn demo_items() -> Vec<BusinessItem> {
         locked_for: (code == "unemployment_insurance").then_some(crate::ca::MediaType::Physical),
     })
     .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sealing a PDF (加盖电子印章): the portal uploads the file to mcert with its client credentials,
+// shows the seal QR, and once the phone confirmed collects the stamped PDF.
+
+/// The employer the demo seals for: the signed-in one, else the demo application's.
+async fn sealing_employer(state: &AppState, request: &HttpRequest) -> (String, String) {
+    match signed_in(state, request, false).await {
+        Some(Signed { claims, .. }) => (
+            claims
+                .uscc
+                .unwrap_or_else(|| crate::demo::UNIT_USCC.to_string()),
+            claims
+                .employer_name
+                .unwrap_or_else(|| crate::demo::UNIT_NAME.to_string()),
+        ),
+        None => (
+            crate::demo::UNIT_USCC.to_string(),
+            crate::demo::UNIT_NAME.to_string(),
+        ),
+    }
+}
+
+/// The upload form.
+pub async fn seal_form(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    if demo(&state).is_none() {
+        return HttpResponse::NotFound().finish();
+    }
+    let (uscc, name) = sealing_employer(&state, &request).await;
+    portal_page(&format!(
+        "<h1>文件盖章</h1><p>为 <b>{name}</b>（{uscc}）加盖电子印章：上传 PDF（不超过 10 MB，未加密），\
+         选择盖章位置，用手机CA证书扫码并输入 PIN 码确认。</p>\
+         <form method=\"post\" action=\"/demo/seal\" enctype=\"multipart/form-data\">\
+         <p><label>文件标题 <input name=\"title\" value=\"劳动合同（示例）\" required></label></p>\
+         <p><label>PDF 文件 <input type=\"file\" name=\"file\" accept=\"application/pdf\" required></label></p>\
+         <p><label>页码 <input name=\"page\" value=\"1\" size=\"3\"></label> \
+         <label>距左边 <input name=\"x_mm\" value=\"150\" size=\"4\"> mm</label> \
+         <label>距上边 <input name=\"y_mm\" value=\"230\" size=\"4\"> mm</label>（印章中心）</p>\
+         <p><button class=\"button\" type=\"submit\">盖章</button></p></form>\
+         <p class=\"note\">没有 PDF？<a href=\"/demo/sample.pdf\">下载示例文件</a></p>",
+        name = escape(&name),
+        uscc = escape(&uscc),
+    ))
+}
+
+/// A one-page sample document to seal.
+pub async fn sample_pdf() -> HttpResponse {
+    let out = crate::seals::sample_pdf(&[
+        "mcert demo: sample contract",
+        "Party A: the demo employer. Party B: an employee.",
+    ]);
+    HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"sample.pdf\"",
+        ))
+        .body(out)
+}
+
+#[derive(Debug, Deserialize)]
+struct CreatedSeal {
+    id: String,
+    qr_text: String,
+    qr_svg: String,
+    match_code: String,
+}
+
+/// Forwards the upload to mcert (`POST /api/v1/seal-sessions/pdf`) and shows the seal QR.
+pub async fn seal_upload(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    mut payload: actix_multipart::Multipart,
+) -> HttpResponse {
+    use futures_util::TryStreamExt as _;
+    let Some(demo) = demo(&state) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let (uscc, _) = sealing_employer(&state, &request).await;
+    let mut form = reqwest::multipart::Form::new().text("uscc", uscc);
+    let limit = mcert_ses::pdf::MAX_PDF_BYTES + 64 * 1024;
+    let mut read = 0usize;
+    loop {
+        let field = match payload.try_next().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(_) => {
+                return error_page(StatusCode::BAD_REQUEST, "上传失败", "请重新选择文件上传。");
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if !["title", "file", "page", "x_mm", "y_mm"].contains(&name.as_str()) {
+            continue;
+        }
+        let mut field = field;
+        let mut bytes = Vec::new();
+        loop {
+            match field.try_next().await {
+                Ok(Some(chunk)) => {
+                    read += chunk.len();
+                    if read > limit {
+                        return error_page(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "文件过大",
+                            "PDF 不能超过 10 MB。",
+                        );
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    return error_page(StatusCode::BAD_REQUEST, "上传失败", "请重新选择文件上传。");
+                }
+            }
+        }
+        form = if name == "file" {
+            form.part(
+                name,
+                reqwest::multipart::Part::bytes(bytes).file_name("document.pdf"),
+            )
+        } else {
+            form.text(name, String::from_utf8_lossy(&bytes).into_owned())
+        };
+    }
+    let Some(secret) = demo.secret().await else {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "示例门户暂时不可用",
+            "请稍后再试。",
+        );
+    };
+    let answer = demo
+        .http
+        .post(format!("{}/api/v1/seal-sessions/pdf", demo.base))
+        .basic_auth(CLIENT_ID, Some(secret))
+        .multipart(form)
+        .send()
+        .await;
+    let response = match answer {
+        Ok(response) => response,
+        Err(_) => {
+            return error_page(
+                StatusCode::BAD_GATEWAY,
+                "盖章请求失败",
+                "mcert 暂时无法访问，请稍后再试。",
+            );
+        }
+    };
+    if !response.status().is_success() {
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        let message = body["message"]
+            .as_str()
+            .unwrap_or("盖章请求被拒绝。")
+            .to_string();
+        return error_page(StatusCode::BAD_REQUEST, "盖章请求被拒绝", &message);
+    }
+    let Ok(created) = response.json::<CreatedSeal>().await else {
+        return error_page(
+            StatusCode::BAD_GATEWAY,
+            "盖章请求失败",
+            "mcert 的应答无法读取。",
+        );
+    };
+    portal_page(&format!(
+        "<h1>请用手机扫码盖章</h1><div id=\"qr\">{svg}</div>\
+         <p>二维码内容：<code id=\"qr-text\">{text}</code></p>\
+         <p>请在手机上选择数字 <b id=\"code\">{code}</b>，核对文件与印章后输入 PIN 码确认。</p>\
+         <p>确认后：<a class=\"button\" id=\"document\" href=\"/demo/seal/{id}/document.pdf\">下载盖章后的文件</a></p>\
+         <p class=\"note\">二维码 2 分钟内有效。</p>",
+        svg = created.qr_svg,
+        text = escape(&created.qr_text),
+        code = escape(&created.match_code),
+        id = escape(&created.id),
+    ))
+}
+
+/// The stamped PDF: collected from mcert once the phone confirmed (kept for an hour).
+pub async fn seal_document(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let Some(demo) = demo(&state) else {
+        return HttpResponse::NotFound().finish();
+    };
+    let id = path.into_inner();
+    if id.len() != 22
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return HttpResponse::NotFound().finish();
+    }
+    let key = format!("demo-sealed:{id}");
+    let pdf = match state.kv.get(&key).await {
+        Ok(Some(pdf)) => Some(pdf),
+        _ => None,
+    };
+    let pdf = match pdf {
+        Some(pdf) => pdf,
+        None => {
+            let Some(secret) = demo.secret().await else {
+                return error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "示例门户暂时不可用",
+                    "请稍后再试。",
+                );
+            };
+            let collected = demo
+                .http
+                .post(format!("{}/api/v1/seal-sessions/{id}/result", demo.base))
+                .basic_auth(CLIENT_ID, Some(secret))
+                .send()
+                .await;
+            let confirmed = matches!(&collected, Ok(r) if r.status().is_success());
+            if !confirmed {
+                return error_page(
+                    StatusCode::CONFLICT,
+                    "尚未盖章",
+                    "手机上还没有确认盖章（或二维码已过期）。请在手机上确认后再下载。",
+                );
+            }
+            let fetched = demo
+                .http
+                .get(format!(
+                    "{}/api/v1/seal-sessions/{id}/document.pdf",
+                    demo.base
+                ))
+                .basic_auth(CLIENT_ID, Some(secret))
+                .send()
+                .await;
+            let pdf = match fetched {
+                Ok(response) if response.status().is_success() => response.bytes().await.ok(),
+                _ => None,
+            };
+            let Some(pdf) = pdf else {
+                return error_page(
+                    StatusCode::BAD_GATEWAY,
+                    "下载失败",
+                    "盖章后的文件暂时无法取回，请稍后再试。",
+                );
+            };
+            let _ = state.kv.put_if_absent(&key, &pdf, SESSION_TTL).await;
+            pdf.to_vec()
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"stamped.pdf\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(pdf)
 }

@@ -180,7 +180,7 @@ pub struct SignatureRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignatureResponse {
     /// `key_enrolment`, `verify_pin`, `change_pin`, `login`, `grant_change`,
-    /// `revocation_request` or `renewal_request`.
+    /// `revocation_request`, `renewal_request`, `seal` or `seal_pdf`.
     pub purpose: String,
     /// The certificate (for a renewal: the new one, which the phone keeps from now on).
     pub serial: String,
@@ -199,6 +199,10 @@ pub struct SignatureResponse {
     /// For a renewal request: the renewal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renewal: Option<super::renewals::RenewalBody>,
+    /// For a seal on a PDF: the next co-signing session, over the stamped PDF's signed
+    /// attributes (their message digest is the seal's `dataHash`); sign it with the same PIN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<CosignSession>,
 }
 
 /// Verifies the phone's final signature over the session's message and completes its purpose.
@@ -226,6 +230,7 @@ pub async fn signature(
         grant: finished.grant.map(Into::into),
         revocation: finished.revocation.map(Into::into),
         renewal: finished.renewal.map(Into::into),
+        next: finished.next.map(Into::into),
     }))
 }
 

@@ -487,14 +487,14 @@ impl From<&crate::login::Initiator> for InitiatorBody {
     }
 }
 
-/// What the phone shows before confirming.
+/// What the phone shows before confirming (a login, or a seal on a document).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScanBody {
     /// The login session.
     pub id: String,
     /// Who asks.
     pub portal: PortalBody,
-    /// `login`.
+    /// `login` or `seal`.
     pub purpose: &'static str,
     /// What is asked for.
     pub scopes: Vec<String>,
@@ -508,8 +508,18 @@ pub struct ScanBody {
     pub region_warning: Option<String>,
     /// When the QR stops working.
     pub expires_at: DateTime<Utc>,
-    /// The person's usable certificates, default first.
+    /// The person's usable certificates, default first (for a seal, those of the sealing
+    /// employer).
     pub certificates: Vec<LoginCertificateBody>,
+    /// A seal: the document to be sealed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<super::seals::SealedDocumentBody>,
+    /// A seal: the seal that will be stamped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seal: Option<super::seals::SealPictureBody>,
+    /// A seal: the employer whose seal it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employer: Option<super::seals::EmployerBody>,
 }
 
 /// Scans a login QR code: the session turns `scanned`; the answer is what the phone shows.
@@ -529,19 +539,36 @@ pub async fn scan(
         .scan(&body.qr, &user, super::client_ip(&request))
         .await?;
     let session = scanned.session;
+    let (document, seal, employer) = match &session.seal {
+        Some(order) => {
+            let seal = state.sealing.seals().seal(order.seal_id).await?;
+            (
+                Some(super::seals::SealedDocumentBody::from(order)),
+                Some(super::seals::SealPictureBody::from(&seal)),
+                Some(super::seals::EmployerBody {
+                    uscc: order.uscc.clone(),
+                    name: order.employer_name.clone(),
+                }),
+            )
+        }
+        None => (None, None, None),
+    };
     Ok(HttpResponse::Ok().json(ScanBody {
         portal: PortalBody {
             client_id: session.client_id.clone(),
             name: session.portal_name.clone(),
             origin: session.origin.clone(),
         },
-        purpose: "login",
+        purpose: session.purpose(),
         scopes: session.scopes.clone(),
         match_choices: session.match_choices.clone(),
         initiator: InitiatorBody::from(&session.initiator),
         region_warning: scanned.region_warning,
         expires_at: session.expires_at,
         certificates: scanned.certificates.iter().map(Into::into).collect(),
+        document,
+        seal,
+        employer,
         id: session.id,
     }))
 }
@@ -571,10 +598,18 @@ pub async fn confirm(
     body: web::Json<ConfirmRequest>,
     user: MpSession,
 ) -> Result<HttpResponse, AppError> {
-    let opened = state
-        .logins
-        .start_confirmation(&path.into_inner(), &user, &body.serial, &body.match_code)
-        .await?;
+    let id = path.into_inner();
+    let opened = if state.logins.get(&id).await?.seal.is_some() {
+        state
+            .sealing
+            .start_confirmation(&id, &user, &body.serial, &body.match_code)
+            .await?
+    } else {
+        state
+            .logins
+            .start_confirmation(&id, &user, &body.serial, &body.match_code)
+            .await?
+    };
     Ok(HttpResponse::Created().json(super::keys::CosignSession::from(opened)))
 }
 
@@ -615,7 +650,7 @@ pub fn basic_credentials(request: &HttpRequest) -> Option<(String, String)> {
 
 /// The calling portal's own embedded session `id`; another portal's session is not found (not
 /// told apart from an unknown one).
-async fn own_session(
+pub(super) async fn own_session(
     state: &AppState,
     portal: &PortalClient,
     id: &str,
@@ -712,8 +747,16 @@ pub async fn create_session(
     };
     let created = state
         .logins
-        .create(&portal, scopes, None, requester)
+        .create(&portal, scopes, None, None, requester)
         .await?;
+    embedded_session(&state, created)
+}
+
+/// `201` with a new embedded session (a login or a seal) as its portal draws it.
+pub(super) fn embedded_session(
+    state: &AppState,
+    created: crate::login::Created,
+) -> Result<HttpResponse, AppError> {
     let session = created.session;
     let qr_text = state.logins.qr_text(&session.id);
     let qr_svg = qr::svg(&qr_text, 240).map_err(|error| {
@@ -838,7 +881,10 @@ pub async fn session_result(
     portal: PortalClient,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    own_session(&state, &portal, &id).await?;
+    if own_session(&state, &portal, &id).await?.seal.is_some() {
+        // A sealing session's result is its seal signature (`/seal-sessions/{id}/result`).
+        return Err(LoginError::NotFound.into());
+    }
     let session = state.logins.consume(&id).await?;
     let (id_token, claims) = state
         .oidc

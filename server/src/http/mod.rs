@@ -17,6 +17,7 @@ pub mod pki;
 pub mod principals;
 pub mod renewals;
 pub mod revocations;
+pub mod seals;
 pub mod signatures;
 pub mod staff;
 pub mod uploads;
@@ -162,6 +163,8 @@ pub struct AppState {
     pub renewals: Arc<crate::certificates::Renewals>,
     /// 信息变更 by the agent, reviewed by staff.
     pub changes: Arc<crate::applications::changes::InformationChanges>,
+    /// Electronic seals: making them, sealing documents, verifying seal signatures.
+    pub sealing: Arc<crate::seals::sealing::Sealing>,
     /// The signature log: what each mobile key signed.
     pub signature_log: Arc<crate::cosign::log::SignatureLog>,
     /// Expiry reminders (30 and 7 days before).

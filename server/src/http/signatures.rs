@@ -33,12 +33,17 @@ pub struct SignatureEntryBody {
     pub cosign_session: Option<String>,
     /// SM3 of the signed message, hex.
     pub message_sm3: Option<String>,
-    /// For a login: the login session.
+    /// For a login or a seal: the login (sealing) session.
     pub login_session: Option<String>,
     /// For a login or a grant change: the portal's client id.
     pub portal: Option<String>,
     /// For a grant change: the sub-certificate granted to.
     pub grantee: Option<String>,
+    /// For a seal: the seal's code (电子印章标识, `esID`).
+    pub seal: Option<String>,
+    /// For a seal or a stamped PDF's signature: the document hash signed (SM3, hex; for a PDF
+    /// the stamped revision's).
+    pub document_hash: Option<String>,
 }
 
 impl From<SignatureEntry> for SignatureEntryBody {
@@ -54,6 +59,8 @@ impl From<SignatureEntry> for SignatureEntryBody {
             login_session: text("login_session"),
             portal: text("portal"),
             grantee: text("grantee"),
+            seal: text("seal"),
+            document_hash: text("document_hash"),
             serial: entry.serial,
         }
     }

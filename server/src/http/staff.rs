@@ -408,6 +408,11 @@ pub async fn approve(
         .applications
         .decide(&reviewer, path.into_inner(), Outcome::Approve)
         .await?;
+    state
+        .sealing
+        .seals()
+        .make_for(&record, reviewer.actor())
+        .await?;
     state.notices.flush().await;
     Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
 }

@@ -22,6 +22,7 @@ use subtle::ConstantTimeEq as _;
 use crate::clock::Clock;
 use crate::failure::StorageError;
 use crate::failure::{Describe, Description, code};
+use crate::seals::sealing::SealOrder;
 use crate::{
     audit::{Actor, AuditDraft},
     ca::{Authority, CaError, CertStore, CertificateRecord},
@@ -170,9 +171,17 @@ pub struct LoginSession {
     pub cosign_session: Option<String>,
     /// Who logged in, once confirmed.
     pub identity: Option<LoginIdentity>,
+    /// What a sealing session seals (none for a login).
+    #[serde(default)]
+    pub seal: Option<SealOrder>,
 }
 
 impl LoginSession {
+    /// `seal` for a sealing session, `login` otherwise: what the phone is asked to approve.
+    pub fn purpose(&self) -> &'static str {
+        if self.seal.is_some() { "seal" } else { "login" }
+    }
+
     /// The state, with an unconfirmed session past its expiry counted as expired.
     pub fn effective_state(&self, now: DateTime<Utc>) -> LoginState {
         match self.state {
@@ -272,6 +281,9 @@ pub enum LoginError {
     /// The person holds no certificate that can log in.
     #[error("no usable certificate")]
     NoCertificate,
+    /// A sealing session for an employer none of the person's certificates is of.
+    #[error("no certificate of the sealing employer")]
+    WrongEmployer,
     /// The certificate cannot log in now (revoked, expired, not active).
     #[error("certificate cannot log in: {standing}")]
     CertificateNotUsable {
@@ -440,13 +452,15 @@ impl Logins {
         Ok(())
     }
 
-    /// A new session for `portal` asking for `scopes`: hosted (with the OIDC request and a
-    /// browser secret, limited per creating address and browser too) or embedded.
+    /// A new session for `portal` asking for `scopes`, or to seal a document (`seal`): hosted
+    /// (with the OIDC request and a browser secret, limited per creating address and browser
+    /// too) or embedded.
     pub async fn create(
         &self,
         portal: &Portal,
         scopes: Vec<String>,
         authorization: Option<Authorization>,
+        seal: Option<SealOrder>,
         requester: Requester<'_>,
     ) -> Result<Created, LoginError> {
         self.limit(
@@ -494,6 +508,7 @@ impl Logins {
             scanned_by: None,
             cosign_session: None,
             identity: None,
+            seal,
         };
         let bytes = encode(&session)?;
         if !self
@@ -528,7 +543,11 @@ impl Logins {
     /// Applies `change` to the stored session with compare-and-set, re-reading and re-checking
     /// after a lost race; publishes the new state. `change` sees the effective state and
     /// refuses what does not fit it.
-    async fn transition<F>(&self, id: &str, mut change: F) -> Result<LoginSession, LoginError>
+    pub(crate) async fn transition<F>(
+        &self,
+        id: &str,
+        mut change: F,
+    ) -> Result<LoginSession, LoginError>
     where
         F: FnMut(&mut LoginSession) -> Result<(), LoginError>,
     {
@@ -566,9 +585,15 @@ impl Logins {
             self.limits.scans_per_user,
         )
         .await?;
-        let certificates = self.eligible(&person).await?;
+        let mut certificates = self.eligible(&person).await?;
         if certificates.is_empty() {
             return Err(LoginError::NoCertificate);
+        }
+        if let Some(seal) = self.get(id).await?.seal {
+            certificates.retain(|e| e.certificate.uscc == seal.uscc);
+            if certificates.is_empty() {
+                return Err(LoginError::WrongEmployer);
+            }
         }
         let session = self
             .transition(id, |session| match session.state {
@@ -619,6 +644,50 @@ impl Logins {
         serial: &str,
         match_code: &str,
     ) -> Result<OpenedSession, LoginError> {
+        self.start_confirmation_with(
+            id,
+            user,
+            serial,
+            match_code,
+            async |session, certificate| {
+                let challenge = SignedMessage::LoginChallenge(LoginChallenge {
+                    session_id: session.id.as_bytes().to_vec(),
+                    client_id: session.client_id.clone(),
+                    portal_name: session.portal_name.clone(),
+                    origin: session.origin.clone(),
+                    scopes: session.scopes.join(" "),
+                    serial: certificate.serial.to_string(),
+                    match_code: session.match_code.clone(),
+                    initiator: session.initiator.summary(),
+                    initiated_at: session.initiator.at.timestamp(),
+                    issued_at: self.clock.now().timestamp(),
+                    expires_at: session.expires_at.timestamp(),
+                })
+                .encode()
+                .map_err(|source| CosignError::Malformed {
+                    what: "login challenge",
+                    source,
+                })?;
+                Ok((Purpose::Login, challenge))
+            },
+        )
+        .await
+    }
+
+    /// [`Logins::start_confirmation`] with the message `build` makes for the session and the
+    /// chosen certificate (a login challenge, or a sealing session's `TBS_Sign`).
+    pub(crate) async fn start_confirmation_with<E, B>(
+        &self,
+        id: &str,
+        user: &WxUserRecord,
+        serial: &str,
+        match_code: &str,
+        build: B,
+    ) -> Result<OpenedSession, E>
+    where
+        E: From<LoginError> + From<CosignError>,
+        B: AsyncFnOnce(&LoginSession, &CertificateRecord) -> Result<(Purpose, Vec<u8>), E>,
+    {
         let session = self.get(id).await?;
         ensure_scanner(&session, user)?;
         if !bool::from(
@@ -634,32 +703,21 @@ impl Logins {
             })
             .await?;
             tracing::warn!(login = %session.id, client = %session.client_id, "wrong match code tapped: login ended");
-            return Err(LoginError::MatchWrong);
+            return Err(LoginError::MatchWrong.into());
         }
-        let person = self.people.person(user).await?;
+        let person = self.people.person(user).await.map_err(LoginError::from)?;
         let certificate = self.held(&person, serial).await?;
-        let serial = certificate.serial.clone();
-        let challenge = SignedMessage::LoginChallenge(LoginChallenge {
-            session_id: session.id.as_bytes().to_vec(),
-            client_id: session.client_id.clone(),
-            portal_name: session.portal_name.clone(),
-            origin: session.origin.clone(),
-            scopes: session.scopes.join(" "),
-            serial: serial.to_string(),
-            match_code: session.match_code.clone(),
-            initiator: session.initiator.summary(),
-            initiated_at: session.initiator.at.timestamp(),
-            issued_at: self.clock.now().timestamp(),
-            expires_at: session.expires_at.timestamp(),
-        })
-        .encode()
-        .map_err(|source| CosignError::Malformed {
-            what: "login challenge",
-            source,
-        })?;
+        if session
+            .seal
+            .as_ref()
+            .is_some_and(|seal| seal.uscc != certificate.uscc)
+        {
+            return Err(LoginError::WrongEmployer.into());
+        }
+        let (purpose, message) = build(&session, &certificate).await?;
         let opened = self
             .cosigner
-            .open(&serial, Purpose::Login, challenge)
+            .open(&certificate.serial, purpose, message)
             .await?;
         let cosign_id = opened.id.clone();
         self.transition(id, |session| {
@@ -671,8 +729,31 @@ impl Logins {
         Ok(opened)
     }
 
+    /// Who signed with `certificate` for `client_id`, as the ID token tells it.
+    pub(crate) async fn identity(
+        &self,
+        certificate: &CertificateRecord,
+        person: &PersonRecord,
+        client_id: &str,
+    ) -> Result<LoginIdentity, LoginError> {
+        let allowed = self.grants.allowed_at(certificate, client_id).await?;
+        Ok(LoginIdentity {
+            sub: self
+                .authority
+                .subject_id(&certificate.uscc, &person.id_number)?,
+            serial: certificate.serial.to_string(),
+            role: certificate.role.as_str().to_string(),
+            uscc: certificate.uscc.clone(),
+            employer_name: certificate.unit_name.clone(),
+            holder_name: certificate.holder_name.clone(),
+            items: allowed.items,
+            grant_id: allowed.grant_id,
+            auth_time: self.clock.now(),
+        })
+    }
+
     /// One of the person's certificates that can log in now.
-    async fn held(
+    pub(crate) async fn held(
         &self,
         person: &PersonRecord,
         serial: &str,
@@ -727,23 +808,9 @@ impl Logins {
         {
             return Err(CosignError::KeyLocked.into());
         }
-        let allowed = self
-            .grants
-            .allowed_at(&certificate, &session.client_id)
+        let identity = self
+            .identity(&certificate, &person, &session.client_id)
             .await?;
-        let identity = LoginIdentity {
-            sub: self
-                .authority
-                .subject_id(&certificate.uscc, &person.id_number)?,
-            serial: certificate.serial.to_string(),
-            role: certificate.role.as_str().to_string(),
-            uscc: certificate.uscc.clone(),
-            employer_name: certificate.unit_name.clone(),
-            holder_name: certificate.holder_name.clone(),
-            items: allowed.items,
-            grant_id: allowed.grant_id,
-            auth_time: self.clock.now(),
-        };
         let cosign_id = completed.session_id;
         let session = self
             .transition(&id, |session| {
@@ -855,7 +922,10 @@ fn encode(session: &LoginSession) -> Result<Vec<u8>, LoginError> {
 }
 
 /// The session waits for this user's confirmation.
-fn ensure_scanner(session: &LoginSession, user: &WxUserRecord) -> Result<(), LoginError> {
+pub(crate) fn ensure_scanner(
+    session: &LoginSession,
+    user: &WxUserRecord,
+) -> Result<(), LoginError> {
     match session.state {
         LoginState::Scanned if session.scanned_by == Some(user.id) => Ok(()),
         LoginState::Expired => Err(LoginError::Expired),
@@ -909,6 +979,10 @@ impl Describe for LoginError {
             Self::NoCertificate => Description::new(
                 code::NO_CERTIFICATE,
                 "您还没有可用的证书：请先在“手机CA证书下载”中下载证书；已废除、已过期的证书不能登录",
+            ),
+            Self::WrongEmployer => Description::new(
+                code::SEAL_WRONG_EMPLOYER,
+                "您没有该单位的可用证书，不能为该单位盖章：请确认门户网站上登录的单位与您手机上的证书一致",
             ),
             Self::CertificateNotUsable { standing } => Description::new(
                 code::CERTIFICATE_NOT_USABLE,
@@ -992,6 +1066,7 @@ mod tests {
             scanned_by: None,
             cosign_session: None,
             identity: None,
+            seal: None,
         }
     }
 

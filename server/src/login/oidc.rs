@@ -492,7 +492,7 @@ impl Oidc {
         };
         match self
             .logins
-            .create(&portal, granted, Some(authorization), requester)
+            .create(&portal, granted, Some(authorization), None, requester)
             .await
         {
             Ok(created) => Ok((created, portal)),

@@ -14,6 +14,7 @@ mod people_store;
 mod portal_store;
 mod reminder_store;
 mod renewal_store;
+mod seal_store;
 mod session_store;
 mod staff_store;
 mod sync_store;

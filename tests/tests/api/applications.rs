@@ -212,7 +212,18 @@ async fn the_wizard_walks_from_agreement_to_submission() {
 
 /// A complete, submitted application of a new applicant: (its token, its id).
 pub async fn submitted(app: &TestApp, phone: &str) -> (String, i64) {
-    let (token, id) = ready(app, phone).await;
+    submitted_with_form(app, phone, None, None).await
+}
+
+/// [`submitted`], asking for a seal of `seal_kind` (`generated`, `traditional`) when given,
+/// with `form` (a PNG) as the stamped application form instead of a blank one.
+pub async fn submitted_with_form(
+    app: &TestApp,
+    phone: &str,
+    seal_kind: Option<&str>,
+    form: Option<Vec<u8>>,
+) -> (String, i64) {
+    let (token, id) = ready(app, phone, seal_kind, form).await;
     let path = format!("/api/v1/applications/{id}/submit");
     let (status, answer) = call(app, reqwest::Method::POST, &path, &token, None).await;
     assert_eq!(status, 200, "{path}: {answer}");
@@ -220,13 +231,25 @@ pub async fn submitted(app: &TestApp, phone: &str) -> (String, i64) {
 }
 
 /// A complete application of a new applicant, every step saved, not yet submitted.
-async fn ready(app: &TestApp, phone: &str) -> (String, i64) {
+async fn ready(
+    app: &TestApp,
+    phone: &str,
+    seal_kind: Option<&str>,
+    form: Option<Vec<u8>>,
+) -> (String, i64) {
     use reqwest::Method;
     let token = signed_in(app, phone).await;
     let licence = upload_id(app, &token, "licence").await;
     let front = upload_id(app, &token, "id_front").await;
     let back = upload_id(app, &token, "id_back").await;
-    let form = upload_id(app, &token, "application_form").await;
+    let form = match form {
+        Some(png) => {
+            let (status, body) = upload(app, &token, "application_form", "form.png", png).await;
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_str().unwrap().to_string()
+        }
+        None => upload_id(app, &token, "application_form").await,
+    };
     let (_, created) = call(app, Method::POST, "/api/v1/applications", &token, None).await;
     let id = created["id"].as_i64().unwrap();
     let base = format!("/api/v1/applications/{id}");
@@ -249,7 +272,11 @@ async fn ready(app: &TestApp, phone: &str) -> (String, i64) {
         (
             Method::PUT,
             format!("{base}/ca"),
-            Some(json!({ "form_upload_id": form, "seal_wanted": false })),
+            Some(json!({
+                "form_upload_id": form,
+                "seal_wanted": seal_kind.is_some(),
+                "seal_kind": seal_kind,
+            })),
         ),
     ];
     for (method, path, body) in steps {
@@ -634,7 +661,7 @@ async fn the_agreement_and_the_prefilled_application_form() {
         (409, Some("application_step_missing"))
     );
 
-    let (token, id) = ready(&app, "13600136001").await;
+    let (token, id) = ready(&app, "13600136001", None, None).await;
     let path = format!("{}/api/v1/applications/{id}/form.pdf", app.address);
     let response = app
         .client
@@ -814,7 +841,7 @@ async fn simultaneous_first_submissions_of_an_employer_get_one_free_certificate(
     let app = spawn_app_with(|s| s.agreement_countdown_secs = 1).await;
     let mut ready_ones = Vec::new();
     for phone in ["13300133100", "13300133101", "13300133102"] {
-        ready_ones.push(ready(&app, phone).await);
+        ready_ones.push(ready(&app, phone, None, None).await);
     }
     let submissions = ready_ones.iter().map(|(token, id)| {
         let app = &app;

@@ -19,5 +19,6 @@ mod pki;
 mod renewal;
 mod requests;
 mod revocation;
+mod seals;
 mod signatures;
 mod staff;

@@ -21,6 +21,8 @@ pub mod portal;
 pub mod portal_session;
 pub mod renewal;
 pub mod revocation;
+pub mod seal;
+pub mod seal_signature;
 pub mod staff;
 pub mod sync_outbox;
 pub mod upload;
