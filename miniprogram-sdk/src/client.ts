@@ -519,7 +519,11 @@ export interface SealOutcome {
 
 /** One of the employer's seals ({@link McertClient.seals}). */
 export interface EmployerSeal {
-  id: string;
+  /** The seal's number at mcert. */
+  id: number;
+  /** The code (esID) of its current structure, which names the certificates in force; null
+   * before the first. */
+  esId: string | null;
   uscc: string;
   employerName: string;
   /** `generated` or `traditional`. */
@@ -808,7 +812,8 @@ function employerSealOf(item: unknown): EmployerSeal {
   }
   const picture = nullableString(item, 'picture_png');
   return {
-    id: stringField(item, 'id'),
+    id: numberField(item, 'id'),
+    esId: nullableString(item, 'es_id'),
     uscc: stringField(item, 'uscc'),
     employerName: stringField(item, 'employer_name'),
     kind: stringField(item, 'kind'),

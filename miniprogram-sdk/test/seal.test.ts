@@ -243,7 +243,8 @@ test('seals() lists the employer\'s seals', async () => {
   const { seals, client } = await setup('hash');
   seals.seals = [
     {
-      id: '53010000000001',
+      id: 1,
+      es_id: '91530100MA6K0000X1000000010002',
       uscc: '91530100MA6K0000X1',
       employer_name: '云南测试科技有限公司',
       kind: 'generated',
@@ -259,7 +260,8 @@ test('seals() lists the employer\'s seals', async () => {
       picture_png: 'iVBORw==',
     },
     {
-      id: '53010000000002',
+      id: 2,
+      es_id: null,
       uscc: '91530100MA6K0000X2',
       employer_name: '另一公司',
       kind: 'traditional',
@@ -280,6 +282,8 @@ test('seals() lists the employer\'s seals', async () => {
   assert.deepEqual(list[0].picturePng, new Uint8Array([0x89, 0x50, 0x4e, 0x47]));
   assert.deepEqual(list[0].certificates, ['0A1B']);
   assert.equal(list[0].statusLabel, '已制作');
+  assert.equal(list[0].esId, '91530100MA6K0000X1000000010002');
+  assert.equal(list[1].esId, null);
   assert.equal(list[1].status, 'failed');
   assert.equal(list[1].failureReason, '申请表上没有找到红色印章');
   assert.equal(list[1].picturePng, null);

@@ -96,6 +96,7 @@ pub struct Settings {
     /// The font the CA-generated seals are drawn in (`MCERT_SEAL_FONT`): a Song-style CJK face,
     /// Noto Serif CJK SC Bold from Debian's `fonts-noto-cjk` by default. A font that cannot be
     /// loaded stops the start.
+    #[serde(default = "default_seal_font")]
     pub seal_font: PathBuf,
     /// `mcert-server demo`: development mode with an approved demo application made at start.
     #[serde(skip)]
@@ -216,7 +217,7 @@ impl Settings {
             trusted_proxies: Vec::new(),
             ip_region_db: None,
             pdf: crate::applications::form_fonts::PdfSettings::default(),
-            seal_font: PathBuf::from(crate::seals::DEFAULT_SEAL_FONT),
+            seal_font: default_seal_font(),
             demo: false,
         }
     }
@@ -265,6 +266,10 @@ mod tests {
             let settings = Settings::from_figment(Settings::figment(None)).unwrap();
             assert_eq!(settings.bind, "127.0.0.1:8080");
             assert_eq!(settings.data_dir, PathBuf::from("./data"));
+            assert_eq!(
+                settings.seal_font,
+                PathBuf::from(crate::seals::DEFAULT_SEAL_FONT)
+            );
             assert!(settings.database_url.is_none());
             assert!(
                 settings
@@ -366,4 +371,8 @@ mod tests {
         let settings = Settings::for_tests(Path::new("/tmp"));
         assert_eq!(settings.public_base(41234), "http://127.0.0.1:41234");
     }
+}
+
+fn default_seal_font() -> PathBuf {
+    PathBuf::from(crate::seals::DEFAULT_SEAL_FONT)
 }

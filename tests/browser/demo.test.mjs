@@ -20,7 +20,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -83,6 +83,7 @@ async function printedSteps() {
     scan: phone[scanAt],
     later: phone.slice(scanAt + 1),
     tools: lines.filter((line) => line.startsWith('curl ') || line.startsWith('openssl ')),
+    lines,
   };
 }
 
@@ -114,6 +115,30 @@ async function fillScan(page, line) {
   assert.ok(number, 'the page shows the number to choose on the phone');
   assert.ok(line.includes("'<QR text>'") && line.includes('<number on the page>'), line);
   return line.replace("'<QR text>'", `'${qrText}'`).replace('<number on the page>', number);
+}
+
+/** The red pixels of a PNG, counted in a browser page (no image library in this package). */
+async function redPixels(browser, path) {
+  const page = await browser.newPage();
+  const data = readFileSync(path).toString('base64');
+  const count = await page.evaluate(async (src) => {
+    const image = new Image();
+    image.src = src;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = image.width;
+    canvas.height = image.height;
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const { data: rgba } = context.getImageData(0, 0, image.width, image.height);
+    let red = 0;
+    for (let i = 0; i < rgba.length; i += 4) {
+      if (rgba[i] > 180 && rgba[i + 1] < 90 && rgba[i + 2] < 90) red += 1;
+    }
+    return red;
+  }, `data:image/png;base64,${data}`);
+  await page.close();
+  return count;
 }
 
 function ok(line, run) {
@@ -176,11 +201,28 @@ test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, a gr
   // Item grants: the second application's certificate is a sub-certificate; the primary grants
   // it one item on the phone, the sub logs in with exactly that item, and withdrawing it ends
   // the portal's session.
-  assert.equal(steps.later.length, 13, steps.later.join('\n'));
-  const [login2, verify2, bind2, download2, list, grant, subScan, withdraw, revoke, exportSub, renew, history, again] =
-    steps.later;
-  assert.equal(steps.tools.length, 3, steps.tools.join('\n'));
-  const [fetchChain, ocsp, moveClock] = steps.tools;
+  assert.equal(steps.later.length, 15, steps.later.join('\n'));
+  const [
+    login2,
+    verify2,
+    bind2,
+    download2,
+    list,
+    grant,
+    subScan,
+    withdraw,
+    revoke,
+    exportSub,
+    seals,
+    sealScan,
+    renew,
+    history,
+    again,
+  ] = steps.later;
+  assert.equal(steps.tools.length, 7, steps.tools.join('\n'));
+  const [fetchChain, ocsp, fetchSample, upload, fetchStamped, verifyStamped, moveClock] = steps.tools;
+  const render = steps.lines.find((line) => line.startsWith('pdftoppm '));
+  assert.ok(render, 'the steps render the stamped page');
   // The second agent's phone keeps its state in the file the lines name, put in workDir here.
   const subState = (line) => {
     assert.ok(line.endsWith(' --state sub-phone.json'), line);
@@ -230,6 +272,24 @@ test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, a gr
   ok(fetchChain, await shell(fetchChain, workDir, env));
   assert.match(ok(ocsp, await shell(ocsp, workDir, env)), /sub\.pem: revoked/);
 
+  // 电子印章: the demo's seal on the sample PDF, sealed on the phone, red on page 1, valid.
+  assert.match(ok(seals, await shell(seals, SDK, env)), /昆明示例科技有限公司.*已制作/);
+  const inWork = (line) => line.replaceAll(' seal.html', ` ${join(workDir, 'seal.html')}`);
+  ok(fetchSample, await shell(fetchSample, workDir, env));
+  ok(upload, await shell(upload, workDir, env));
+  assert.match(
+    ok(sealScan, await shell(inWork(sealScan), SDK, env)),
+    /已盖章 \/ sealed/,
+  );
+  ok(fetchStamped, await shell(inWork(fetchStamped), workDir, env));
+  ok(render, await shell(render, workDir, env));
+  const verdict = JSON.parse(ok(verifyStamped, await shell(verifyStamped, workDir, env)));
+  assert.equal(verdict.verdict, 'valid', JSON.stringify(verdict));
+  assert.equal(verdict.signatures.length, 1);
+  assert.ok(existsSync(join(workDir, 'page-1.png')), 'pdftoppm drew page 1');
+  const pixels = await redPixels(browser, join(workDir, 'page-1.png'));
+  assert.ok(pixels > 200, `the seal is red on the page (${pixels} red pixels)`);
+
   // 年审延期 with the clock moved to the month before expiry; the key's signature log.
   assert.match(ok(moveClock, await shell(moveClock, workDir, env)), /"offset_secs":29808000/);
   assert.match(
@@ -237,7 +297,7 @@ test('the steps `mcert-server demo` prints: the phone, a QR login at /demo, a gr
     /证书已年审延期 \/ certificate renewed: [0-9A-F]+\n {2}有效期至 \/ valid until: /,
   );
   const logged = ok(history, await shell(history, SDK, env));
-  for (const shown of ['下载证书', '扫码登录', '事项授权', '年审延期']) {
+  for (const shown of ['下载证书', '扫码登录', '事项授权', '电子印章', '年审延期']) {
     assert.ok(logged.includes(`已签名 / signed  ${shown}`), `history shows ${shown}:\n${logged}`);
   }
 

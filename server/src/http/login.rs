@@ -541,7 +541,8 @@ pub async fn scan(
     let session = scanned.session;
     let (document, seal, employer) = match &session.seal {
         Some(order) => {
-            let seal = state.sealing.seals().seal(order.seal_id).await?;
+            // The structure the confirmation will sign, made anew now if its list changed.
+            let (seal, _) = state.sealing.seals().structure_of(order.seal_id).await?;
             (
                 Some(super::seals::SealedDocumentBody::from(order)),
                 Some(super::seals::SealPictureBody::from(&seal)),

@@ -33,6 +33,8 @@ use mcert_ses::{Check, Report, Verdict, pdf::MAX_PDF_BYTES};
 pub struct SealBody {
     /// Seal id (absent while the application waits for approval).
     pub id: Option<i64>,
+    /// The code (电子印章标识, esID) of its current structure; null before the first.
+    pub es_id: Option<String>,
     /// The application it was made for.
     pub application_id: i64,
     /// 统一社会信用代码.
@@ -67,6 +69,7 @@ impl SealBody {
     fn of(seal: &SealRecord) -> Self {
         Self {
             id: Some(seal.id),
+            es_id: (seal.version > 0).then(|| seal.es_id(seal.version)),
             application_id: seal.application_id,
             uscc: seal.uscc.clone(),
             employer_name: seal.employer_name.clone(),
@@ -103,6 +106,7 @@ pub async fn application_seal(
         Some(seal) => SealBody::of(&seal),
         None => SealBody {
             id: None,
+            es_id: None,
             application_id: application.id,
             uscc: application.uscc.clone().unwrap_or_default(),
             employer_name: application
@@ -318,8 +322,9 @@ impl From<&SealOrder> for SealedDocumentBody {
 /// The seal a sealing session stamps, as the phone shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SealPictureBody {
-    /// Seal id.
-    pub id: i64,
+    /// The code (电子印章标识, esID) of the structure the phone will sign: the `TBS_Sign`
+    /// names the same.
+    pub id: String,
     /// The seal's name.
     pub name: String,
     /// `generated` or `traditional`.
@@ -335,7 +340,7 @@ pub struct SealPictureBody {
 impl From<&SealRecord> for SealPictureBody {
     fn from(seal: &SealRecord) -> Self {
         Self {
-            id: seal.id,
+            id: seal.es_id(seal.version),
             name: seal.employer_name.clone(),
             kind: kind_str(seal.kind),
             picture_png: seal
