@@ -254,6 +254,10 @@ impl Settings {
     }
 }
 
+fn default_seal_font() -> PathBuf {
+    PathBuf::from(crate::seals::DEFAULT_SEAL_FONT)
+}
+
 #[cfg(test)]
 #[allow(clippy::result_large_err)] // figment's Jail closures return figment::Error
 mod tests {
@@ -371,8 +375,4 @@ mod tests {
         let settings = Settings::for_tests(Path::new("/tmp"));
         assert_eq!(settings.public_base(41234), "http://127.0.0.1:41234");
     }
-}
-
-fn default_seal_font() -> PathBuf {
-    PathBuf::from(crate::seals::DEFAULT_SEAL_FONT)
 }
