@@ -77,6 +77,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
             web::get().to(http::login::login_continue),
         )
         .route("/q/{id}", web::get().to(http::login::qr_landing))
+        .route("/seal/{id}", web::get().to(http::seals::seal_page))
         .route(
             "/api-docs/openapi.json",
             web::get().to(http::openapi::openapi_json),

@@ -80,7 +80,7 @@ pub(super) fn escape(text: &str) -> String {
 
 /// A rendered page, or the plain error page if the template could not be rendered (it writes
 /// into a `String`, so only a value's own `Display` could fail).
-fn rendered(
+pub(super) fn rendered(
     status: actix_web::http::StatusCode,
     template: &impl askama::Template,
     nonce: &str,
@@ -707,6 +707,9 @@ pub struct EmbeddedSessionBody {
     pub match_code: String,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// A hosted sealing session: the page to send the user's browser to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
 }
 
 /// Creates an embedded login session (the portal draws the QR in its own page).
@@ -764,12 +767,18 @@ pub(super) fn embedded_session(
         tracing::error!(error = %error, "QR code not drawn");
         LoginError::Corrupt
     })?;
+    let page_url = session
+        .seal
+        .as_ref()
+        .and_then(|seal| seal.return_url.as_ref())
+        .map(|_| format!("{}/seal/{}", state.logins.public_base(), session.id));
     Ok(HttpResponse::Created().json(EmbeddedSessionBody {
         id: session.id,
         qr_text,
         qr_svg,
         match_code: session.match_code,
         expires_at: session.expires_at,
+        page_url,
     }))
 }
 

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    login::{LoginError, Requester},
+    login::{LoginError, Requester, qr},
     seals::{
         SealError, SealRecord, SealStatus, kind_str,
         sealing::{
@@ -373,6 +373,9 @@ pub struct HashSealRequest {
     pub title: String,
     /// SM3 of the document, 64 hex digits.
     pub sm3: String,
+    /// A hosted session: mcert shows the QR at the answer's `page_url` and sends the browser
+    /// back here (on one of the portal's origins) with `seal_session={id}` once it ends.
+    pub return_url: Option<String>,
     /// The address of the portal's user, as for login sessions.
     pub browser_address: Option<String>,
     /// That browser's `User-Agent`.
@@ -416,6 +419,7 @@ pub async fn create_hash_session(
                 uscc: body.uscc,
                 title: body.title,
                 document: RequestedDocument::Hash(body.sm3),
+                return_url: body.return_url,
             },
             requester,
         )
@@ -520,6 +524,7 @@ pub async fn create_pdf_session(
             ("y_mm", TEXT_LIMIT),
             ("browser_address", TEXT_LIMIT),
             ("browser_user_agent", TEXT_LIMIT),
+            ("return_url", TEXT_LIMIT),
             ("file", MAX_PDF_BYTES),
         ],
     )
@@ -568,6 +573,7 @@ pub async fn create_pdf_session(
                     bytes: file.ok_or_else(|| malformed("no file field"))?,
                     placement,
                 },
+                return_url: text("return_url"),
             },
             requester,
         )
@@ -915,4 +921,104 @@ pub async fn verify_upload(
             Verified::Pdf(body) => HttpResponse::Ok().json(body),
         },
     )
+}
+
+/// mcert's sealing page (`server/templates/seal_page.html`): every value is HTML-escaped by the
+/// template; only the QR code's SVG, drawn by the server, goes in as it is.
+#[derive(askama::Template)]
+#[template(path = "seal_page.html")]
+struct SealPage<'a> {
+    nonce: &'a str,
+    state: &'a str,
+    status: &'a str,
+    portal_name: &'a str,
+    portal_origin: &'a str,
+    employer: String,
+    title: &'a str,
+    sm3: &'a str,
+    seal_png: String,
+    qr_text: &'a str,
+    qr_svg: &'a str,
+    match_code: &'a str,
+    expires_at: String,
+}
+
+/// A hosted sealing session's page: the QR, what will be sealed and the number to choose; it
+/// reloads every 2 seconds and, once the session ended, sends the browser back to the portal's
+/// `return_url` with `seal_session={id}` (and `error` unless it was sealed). The portal then
+/// collects the result with its credentials: the page carries none.
+pub async fn seal_page(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    use crate::login::LoginState;
+    let id = path.into_inner();
+    let session = match state.logins.get(&id).await {
+        Ok(session) => session,
+        Err(_) => {
+            return super::login::error_page(
+                actix_web::http::StatusCode::NOT_FOUND,
+                "盖章请求不存在或已失效",
+                "请回到门户网站重新发起盖章。",
+            );
+        }
+    };
+    let Some((order, return_url)) = session
+        .seal
+        .as_ref()
+        .and_then(|order| Some((order, order.return_url.as_deref()?)))
+    else {
+        return super::login::error_page(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "盖章请求不存在或已失效",
+            "请回到门户网站重新发起盖章。",
+        );
+    };
+    let back = |error: Option<&str>| {
+        let mut url = match url::Url::parse(return_url) {
+            Ok(url) => url,
+            Err(_) => return HttpResponse::NotFound().finish(),
+        };
+        url.query_pairs_mut().append_pair("seal_session", &id);
+        if let Some(error) = error {
+            url.query_pairs_mut().append_pair("error", error);
+        }
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, url.to_string()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()
+    };
+    let status = match session.state {
+        LoginState::Confirmed | LoginState::Consumed => return back(None),
+        LoginState::Pending => "请使用就业彩云南小程序扫码盖章",
+        LoginState::Scanned => "已扫码，请在手机上核对并确认",
+        other => return back(Some(other.as_str())),
+    };
+    let seal_png = match state.sealing.seals().seal(order.seal_id).await {
+        Ok(seal) => seal
+            .picture
+            .map(|png| STANDARD.encode(png))
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let qr_text = state.logins.qr_text(&session.id);
+    let qr_svg = qr::svg(&qr_text, 240).unwrap_or_default();
+    let nonce = crate::tokens::random_token(16);
+    let document = SealedDocumentBody::from(order);
+    let page = SealPage {
+        nonce: &nonce,
+        state: session.state.as_str(),
+        status,
+        portal_name: &session.portal_name,
+        portal_origin: &session.origin,
+        employer: format!("{}（{}）", order.employer_name, order.uscc),
+        title: &order.title,
+        sm3: &document.sm3,
+        seal_png,
+        qr_text: &qr_text,
+        qr_svg: &qr_svg,
+        match_code: &session.match_code,
+        // Beijing time, as the page's reader keeps it.
+        expires_at: (session.expires_at + chrono::TimeDelta::hours(8))
+            .format("%H:%M:%S")
+            .to_string(),
+    };
+    super::login::rendered(actix_web::http::StatusCode::OK, &page, &nonce)
 }

@@ -433,6 +433,11 @@ impl Logins {
         self
     }
 
+    /// The public base URL (no trailing slash).
+    pub fn public_base(&self) -> &str {
+        &self.public_base
+    }
+
     /// The text of a session's QR code: an https URL under the public base, so that WeChat's
     /// own scanner can open the mini-program with it.
     pub fn qr_text(&self, id: &str) -> String {

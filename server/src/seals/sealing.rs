@@ -103,6 +103,9 @@ pub struct SealOrder {
     /// For a PDF, the co-signing session of the CMS signature once the seal is signed.
     #[serde(default)]
     pub pdf_cosign_session: Option<String>,
+    /// A hosted session: where mcert's page sends the browser back to (on the portal's origin).
+    #[serde(default)]
+    pub return_url: Option<String>,
 }
 
 /// A portal's request to seal.
@@ -114,6 +117,8 @@ pub struct SealRequest {
     pub title: String,
     /// The document.
     pub document: RequestedDocument,
+    /// For a hosted session (mcert's page shows the QR): where the browser goes back to.
+    pub return_url: Option<String>,
 }
 
 /// The document of a [`SealRequest`].
@@ -140,6 +145,9 @@ pub enum SealingError {
     /// A hash that is not 64 hex digits.
     #[error("invalid document hash")]
     HashInvalid,
+    /// A return URL not on one of the portal's registered origins.
+    #[error("return URL not on the portal's origins")]
+    ReturnUrlInvalid,
     /// A PDF that cannot be stamped.
     #[error(transparent)]
     Pdf(#[from] pdf::PdfError),
@@ -177,6 +185,10 @@ impl Describe for SealingError {
                 format!(
                     "文件标题不能为空，不能超过 {MAX_TITLE_CHARS} 个字，也不能含有换行等控制字符"
                 ),
+            ),
+            Self::ReturnUrlInvalid => Description::new(
+                code::SEAL_REQUEST_INVALID,
+                "return_url 必须是门户登记的网址（同一协议、域名和端口）下的地址",
             ),
             Self::HashInvalid => Description::new(
                 code::SEAL_HASH_INVALID,
@@ -291,6 +303,19 @@ pub fn property_info(session_id: &str, title: &str) -> String {
     out
 }
 
+/// `url` if it lies on one of the portal's registered origins.
+fn portal_url(portal: &Portal, url: &str) -> Result<String, SealingError> {
+    let parsed = url::Url::parse(url).map_err(|_| SealingError::ReturnUrlInvalid)?;
+    let origin = parsed.origin().ascii_serialization();
+    if !matches!(parsed.scheme(), "https" | "http")
+        || !portal.origins.iter().any(|o| o == &origin)
+        || parsed.fragment().is_some()
+    {
+        return Err(SealingError::ReturnUrlInvalid);
+    }
+    Ok(parsed.to_string())
+}
+
 fn sm3_hex(bytes: &[u8]) -> String {
     hex::encode(mcert_signer::sm3_digest(bytes))
 }
@@ -365,6 +390,10 @@ impl Sealing {
         {
             return Err(SealingError::TitleInvalid);
         }
+        let return_url = match request.return_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) => Some(portal_url(portal, url)?),
+        };
         let (seal, _) = self.seals.current(request.uscc.trim()).await?;
         let (document, pdf_bytes) = match request.document {
             RequestedDocument::Hash(sm3) => {
@@ -398,6 +427,7 @@ impl Sealing {
             title,
             document,
             pdf_cosign_session: None,
+            return_url,
         };
         let created = self
             .logins

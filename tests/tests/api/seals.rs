@@ -879,3 +879,97 @@ async fn a_captured_stamp_waits_for_staff_and_a_form_without_one_fails() {
         "{failed}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hosted_seal_page_shows_the_qr_and_sends_the_browser_back_to_the_portal() {
+    let app = app_without_workers(None).await;
+    let (_, _, token, held) = holder(&app, "13900139330", "generated", None).await;
+    let (client, secret) = seal_portal(&app).await;
+    let portal = (client.as_str(), secret.as_str());
+    let ask = |return_url: &str| json!({ "uscc": USCC, "title": "劳动合同 <第7号>", "sm3": sm3_hex(b"hosted"), "return_url": return_url });
+    let refused = portal_post(
+        &app,
+        portal,
+        "/api/v1/seal-sessions",
+        &ask("https://evil.example.cn/back"),
+    )
+    .await;
+    assert_eq!(refused.code(), "seal_request_invalid");
+    let created = portal_post(
+        &app,
+        portal,
+        "/api/v1/seal-sessions",
+        &ask("https://portal.example.cn/seal/done?case=7"),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let page_url = created.body["page_url"].as_str().unwrap();
+    assert_eq!(page_url, format!("{}/seal/{id}", app.address));
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser.get(page_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("第7号") && !html.contains("<第7号>"),
+        "the title, escaped: {html}"
+    );
+    assert!(html.contains(created.body["match_code"].as_str().unwrap()));
+    assert!(html.contains(created.body["qr_text"].as_str().unwrap()));
+    assert!(
+        html.contains("data:image/png;base64,"),
+        "the seal's picture"
+    );
+
+    seal_with(&app, &token, &created.body, &held).await;
+    let back = browser.get(page_url).send().await.unwrap();
+    assert_eq!(back.status(), 303);
+    assert_eq!(
+        back.headers()["location"].to_str().unwrap(),
+        format!("https://portal.example.cn/seal/done?case=7&seal_session={id}")
+    );
+    let result = portal_post(
+        &app,
+        portal,
+        &format!("/api/v1/seal-sessions/{id}/result"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(result.status, 200);
+
+    // Declined on the phone: back with the reason, and nothing to collect.
+    let created = portal_post(
+        &app,
+        portal,
+        "/api/v1/seal-sessions",
+        &ask("https://portal.example.cn/seal/done"),
+    )
+    .await;
+    let id = created.body["id"].as_str().unwrap();
+    assert_eq!(
+        scan(&app, &token, created.body["qr_text"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+    let denied = app
+        .post_json(
+            &format!("/api/v1/mp/logins/{id}/deny"),
+            &json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(denied.status, 204);
+    let back = browser
+        .get(created.body["page_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        back.headers()["location"].to_str().unwrap(),
+        format!("https://portal.example.cn/seal/done?seal_session={id}&error=denied")
+    );
+}
