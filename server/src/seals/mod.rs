@@ -377,8 +377,8 @@ impl Seals {
     }
 
     /// The seal font's bytes.
-    pub fn font(&self) -> &[u8] {
-        &self.font
+    pub fn font_arc(&self) -> Arc<Vec<u8>> {
+        self.font.clone()
     }
 
     /// Makes the seal of an approved application that asked for one, unless it has one: a

@@ -175,6 +175,9 @@ pub enum SealingError {
     /// A structure did not encode.
     #[error("seal signature encoding: {0}")]
     Der(#[from] der::Error),
+    /// The thread stamping the PDF stopped before it finished.
+    #[error("the PDF stamping task stopped")]
+    StampingStopped,
 }
 
 impl Describe for SealingError {
@@ -208,7 +211,7 @@ impl Describe for SealingError {
             Self::Cosign(e) => e.describe(),
             Self::Storage(e) => e.describe(),
             Self::Kv(e) => e.describe(),
-            Self::Der(_) => Description::internal(),
+            Self::Der(_) | Self::StampingStopped => Description::internal(),
         }
     }
 }
@@ -259,6 +262,38 @@ struct PdfRound {
     login_id: String,
     ses_signature: String,
     data_hash: String,
+}
+
+/// `pdf` with `seal` drawn at `placement` and a signature placeholder.
+fn stamp(
+    pdf: &[u8],
+    placement: Placement,
+    seal: &SealRecord,
+    font: &[u8],
+    fields: &pdf::SignatureFields,
+) -> Result<pdf::Prepared, SealingError> {
+    let (width_mm, height_mm) = (seal.width_mm as f32, seal.height_mm as f32);
+    let appearance = match seal.kind {
+        crate::applications::SealKind::Generated => {
+            let size = drawing::SealSize {
+                diameter: width_mm,
+                ..drawing::SealSize::default()
+            };
+            let drawn = drawing::RoundSeal::new(&seal.employer_name, font, size)
+                .map_err(SealError::from)?;
+            pdf::Appearance::Operators {
+                operators: drawn.pdf_operators(0.0, 0.0),
+                width_mm,
+                height_mm,
+            }
+        }
+        crate::applications::SealKind::Traditional => pdf::Appearance::Png {
+            png: seal.picture.clone().ok_or(SealError::NotMade)?,
+            width_mm,
+            height_mm,
+        },
+    };
+    Ok(pdf::prepare(pdf, &placement.into(), &appearance, fields)?)
 }
 
 /// A prepared PDF as the kv store keeps it: `content_sm3 ‖ byte_range (4 × u64 BE) ‖ bytes`.
@@ -411,7 +446,9 @@ impl Sealing {
                     }
                     .into());
                 }
-                self.stamp(&bytes, placement, &seal, &seal.employer_name)?;
+                let (_, bytes) = self
+                    .stamp(bytes, placement, &seal, &seal.employer_name)
+                    .await?;
                 let document = SealedDocument::Pdf {
                     sm3: sm3_hex(&bytes),
                     size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
@@ -441,46 +478,28 @@ impl Sealing {
         Ok(created)
     }
 
-    /// The PDF with the seal drawn where asked and the signature's placeholder.
-    fn stamp(
+    /// The PDF with the seal drawn where asked and the signature's placeholder, made on a
+    /// blocking thread (a large PDF takes a while to parse).
+    async fn stamp(
         &self,
-        pdf_bytes: &[u8],
+        pdf_bytes: Vec<u8>,
         placement: Placement,
         seal: &SealRecord,
         signer: &str,
-    ) -> Result<pdf::Prepared, SealingError> {
-        let (width_mm, height_mm) = (seal.width_mm as f32, seal.height_mm as f32);
-        let appearance = match seal.kind {
-            crate::applications::SealKind::Generated => {
-                let size = drawing::SealSize {
-                    diameter: width_mm,
-                    ..drawing::SealSize::default()
-                };
-                let drawn = drawing::RoundSeal::new(&seal.employer_name, self.seals.font(), size)
-                    .map_err(SealError::from)?;
-                pdf::Appearance::Operators {
-                    operators: drawn.pdf_operators(0.0, 0.0),
-                    width_mm,
-                    height_mm,
-                }
-            }
-            crate::applications::SealKind::Traditional => pdf::Appearance::Png {
-                png: seal.picture.clone().ok_or(SealError::NotMade)?,
-                width_mm,
-                height_mm,
-            },
-        };
+    ) -> Result<(pdf::Prepared, Vec<u8>), SealingError> {
+        let font = self.seals.font_arc();
+        let seal = seal.clone();
         let fields = pdf::SignatureFields {
             name: signer.to_string(),
             reason: format!("{} 电子印章", seal.employer_name),
             signing_time: self.clock.now().timestamp(),
         };
-        Ok(pdf::prepare(
-            pdf_bytes,
-            &placement.into(),
-            &appearance,
-            &fields,
-        )?)
+        tokio::task::spawn_blocking(move || {
+            let prepared = stamp(&pdf_bytes, placement, &seal, &font, &fields)?;
+            Ok((prepared, pdf_bytes))
+        })
+        .await
+        .map_err(|_| SealingError::StampingStopped)?
     }
 
     /// The phone confirms with `serial` and the tapped code: opens a co-signing session over
@@ -528,7 +547,8 @@ impl Sealing {
                                 .ok_or(LoginError::Expired)?;
                             let signer =
                                 format!("{}（{}）", seal.employer_name, certificate.holder_name);
-                            let prepared = self.stamp(&original, *placement, &seal, &signer)?;
+                            let (prepared, _) =
+                                self.stamp(original, *placement, &seal, &signer).await?;
                             let hash = prepared.content_sm3.to_vec();
                             self.kv
                                 .put_if_absent(

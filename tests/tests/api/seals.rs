@@ -730,6 +730,39 @@ async fn sealing_refuses_a_sub_without_the_item_another_employer_and_bad_documen
     )
     .await;
     assert_eq!(opened.status, 201, "{:?}", opened.body);
+
+    // A revoked certificate seals nothing more.
+    app.revoke(
+        &primary.serial,
+        mcert_server::ca::RevocationReason::KeyCompromise,
+    )
+    .await;
+    let created = portal_post(
+        &app,
+        portal,
+        "/api/v1/seal-sessions",
+        &ask("合同", &hash, USCC),
+    )
+    .await;
+    let id = created.body["id"].as_str().unwrap();
+    assert_eq!(
+        scan(&app, &token, created.body["qr_text"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+    let refused = tap(
+        &app,
+        &token,
+        id,
+        &primary.serial,
+        created.body["match_code"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (409, "certificate_not_usable")
+    );
 }
 
 /// A one-page PDF of a few hundred bytes.
