@@ -279,6 +279,8 @@ pub mod code {
         SEAL_NOT_MAKING = "seal_not_making", Conflict;
         /// The employer has no seal made (none asked for, still being made, or failed).
         SEAL_NOT_MADE = "seal_not_made", Conflict;
+        /// A made seal whose employer has no certificate in force to list in it.
+        SEAL_NO_CERTIFICATE = "seal_no_certificate", Conflict;
         /// A seal rejected by staff without a reason.
         SEAL_REASON_REQUIRED = "seal_reason_required", BadInput;
         /// A sealing request for an employer the certificate is not of.

@@ -287,6 +287,9 @@ pub enum SealError {
     /// The employer has no seal made.
     #[error("employer has no seal made")]
     NotMade,
+    /// The seal is made, but no certificate of the employer is in force to list in it.
+    #[error("no certificate of the employer in force")]
+    NoCertificate,
     /// A rejection without a reason.
     #[error("reason required")]
     ReasonRequired,
@@ -321,6 +324,10 @@ impl Describe for SealError {
             Self::NotMade => Description::new(
                 code::SEAL_NOT_MADE,
                 "该单位没有已制作的电子印章：请在证书申请中勾选“是否申请CA电子印章”，审核通过并制作完成后再盖章",
+            ),
+            Self::NoCertificate => Description::new(
+                code::SEAL_NO_CERTIFICATE,
+                "该单位的电子印章已制作，但还没有可用的证书：请经办人先在小程序“手机CA证书下载”中下载证书，再盖章",
             ),
             Self::ReasonRequired => {
                 Description::new(code::SEAL_REASON_REQUIRED, "请填写退回原因，申请人将看到它")
@@ -563,7 +570,7 @@ impl Seals {
                 return Ok((seal, structure));
             }
             if listed.is_empty() {
-                return Err(SealError::NotMade);
+                return Err(SealError::NoCertificate);
             }
             let structure = self.structure(&seal, &listed, now)?;
             let audit = AuditDraft {
