@@ -892,6 +892,16 @@ async fn a_captured_stamp_waits_for_staff_and_a_form_without_one_fails() {
         decide(json!({ "approve": true })).await.code(),
         "seal_not_making"
     );
+    // Made, but nobody has downloaded a certificate of the employer yet: nothing to seal with.
+    let (client_id, secret) = seal_portal(&app).await;
+    let early = portal_post(
+        &app,
+        (client_id.as_str(), secret.as_str()),
+        "/api/v1/seal-sessions",
+        &json!({ "uscc": USCC, "title": "合同", "sm3": sm3_hex(b"early") }),
+    )
+    .await;
+    assert_eq!((early.status, early.code()), (409, "seal_no_certificate"));
 
     // A form with no red stamp: 制作失败, with what to do.
     let (applicant, id) = submitted_with_form(
