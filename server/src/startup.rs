@@ -862,7 +862,6 @@ impl Application {
             people.clone(),
             cosigner.clone(),
             core.authority.clone(),
-            core.store.clone(),
             grants.clone(),
             kv.clone(),
             clock.clone(),

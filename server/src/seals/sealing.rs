@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::{SealError, SealRecord, SealSignatureRecord, Seals, drawing};
 use crate::{
     audit::{Actor, AuditDraft},
-    ca::{Authority, CertStore, Role},
+    ca::{Authority, Role},
     certificates::Standing,
     clock::Clock,
     cosign::{CompletedSignature, CosignError, Cosigner, OpenedSession, Purpose},
@@ -362,7 +362,6 @@ pub struct Sealing {
     people: Arc<People>,
     cosigner: Arc<Cosigner>,
     authority: Arc<Authority>,
-    certificates: Arc<dyn CertStore>,
     grants: Arc<Grants>,
     kv: Arc<dyn Kv>,
     clock: Arc<dyn Clock>,
@@ -386,7 +385,6 @@ impl Sealing {
         people: Arc<People>,
         cosigner: Arc<Cosigner>,
         authority: Arc<Authority>,
-        certificates: Arc<dyn CertStore>,
         grants: Arc<Grants>,
         kv: Arc<dyn Kv>,
         clock: Arc<dyn Clock>,
@@ -397,7 +395,6 @@ impl Sealing {
             people,
             cosigner,
             authority,
-            certificates,
             grants,
             kv,
             clock,
@@ -862,11 +859,6 @@ impl Sealing {
             Some(signature) if signature.client_id == portal.client_id => Ok(signature),
             _ => Err(LoginError::NotFound.into()),
         }
-    }
-
-    /// The certificates a verification trusts and their revocation, from the registry.
-    pub fn certificates(&self) -> &Arc<dyn CertStore> {
-        &self.certificates
     }
 
     /// Whether a certificate is in force now (for the seal list shown on the phone).
