@@ -303,6 +303,10 @@ pub mod code {
         PDF_PAGE_MISSING = "pdf_page_missing", BadInput;
         /// The seal would not lie on the page.
         PDF_PLACEMENT_INVALID = "pdf_placement_invalid", BadInput;
+        /// A PDF with more signatures than the verifier reads.
+        PDF_TOO_MANY_SIGNATURES = "pdf_too_many_signatures", BadInput;
+        /// Too many verifications from one address; wait a minute.
+        SEAL_VERIFY_RATE_LIMITED = "seal_verify_rate_limited", RateLimited;
         /// A seal signature or stamped PDF that does not decode for verification.
         SEAL_SIGNATURE_MALFORMED = "seal_signature_malformed", BadInput;
         /// A renewal asked for before its window (30 days before expiry) opens.

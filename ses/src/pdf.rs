@@ -39,6 +39,9 @@ use crate::{SM2_WITH_SM3, SesError, verify::verify_sm2};
 /// The largest PDF accepted, in bytes.
 pub const MAX_PDF_BYTES: usize = 10 * 1024 * 1024;
 
+/// Most signatures [`signatures`] reads from one PDF.
+pub const MAX_SIGNATURES: usize = 32;
+
 /// The largest PDF [`signatures`] reads: an upload at the limit with room for a few stamps.
 pub const MAX_STAMPED_PDF_BYTES: usize = MAX_PDF_BYTES + 2 * 1024 * 1024;
 
@@ -110,6 +113,9 @@ pub enum PdfError {
     /// The PNG of a captured seal does not decode.
     #[error("the seal picture is not a readable PNG")]
     AppearanceInvalid,
+    /// More signatures than [`MAX_SIGNATURES`]: refused before any is hashed.
+    #[error("the PDF has more than {MAX_SIGNATURES} signatures")]
+    TooManySignatures,
     /// A signing time outside what the CMS can carry (before 1970).
     #[error("signing time {unix} is not representable")]
     SigningTimeInvalid {
@@ -133,6 +139,7 @@ impl PdfError {
             Self::CmsMalformed(_) => "pdf_cms_malformed",
             Self::AppearanceInvalid => "pdf_appearance_invalid",
             Self::SigningTimeInvalid { .. } => "pdf_signing_time_invalid",
+            Self::TooManySignatures => "pdf_too_many_signatures",
         }
     }
 
@@ -150,6 +157,7 @@ impl PdfError {
             Self::CmsMalformed(_) => "PDF 中的签名数据格式错误，无法验证",
             Self::AppearanceInvalid => "印章图片不是有效的 PNG，请重新采集印章",
             Self::SigningTimeInvalid { .. } => "签名时间无效，请检查服务器时间",
+            Self::TooManySignatures => "PDF 中的签名超过 32 个，无法验证",
         }
     }
 }
@@ -614,21 +622,32 @@ pub fn finish(
 /// # Errors
 ///
 /// [`PdfError::TooLarge`] above [`MAX_STAMPED_PDF_BYTES`], [`PdfError::Malformed`],
-/// [`PdfError::Encrypted`], or [`PdfError::CmsMalformed`] if a signature's dictionary or CMS
-/// does not parse (a placeholder never filled by [`finish`] is one).
+/// [`PdfError::Encrypted`], [`PdfError::TooManySignatures`] above [`MAX_SIGNATURES`], or
+/// [`PdfError::CmsMalformed`] if a signature's dictionary or CMS does not parse (a placeholder
+/// never filled by [`finish`] is one).
 pub fn signatures(pdf: &[u8]) -> Result<Vec<EmbeddedSignature>, PdfError> {
     let doc = load(pdf, MAX_STAMPED_PDF_BYTES)?;
-    let mut found = Vec::new();
-    for (id, object) in &doc.objects {
-        let Object::Dictionary(dict) = object else {
-            continue;
-        };
-        let (Ok(range), Ok(Object::String(contents, _))) =
-            (dict.get(b"ByteRange"), dict.get(b"Contents"))
-        else {
-            continue;
-        };
-        found.push(embedded(&doc, pdf, *id, dict, range, contents)?);
+    let candidates: Vec<_> = doc
+        .objects
+        .iter()
+        .filter_map(|(id, object)| {
+            let Object::Dictionary(dict) = object else {
+                return None;
+            };
+            match (dict.get(b"ByteRange"), dict.get(b"Contents")) {
+                (Ok(range), Ok(Object::String(contents, _))) => Some((*id, dict, range, contents)),
+                _ => None,
+            }
+        })
+        .collect();
+    // Each signature hashes up to the whole file: a bound keeps a crafted file from costing
+    // hours.
+    if candidates.len() > MAX_SIGNATURES {
+        return Err(PdfError::TooManySignatures);
+    }
+    let mut found = Vec::with_capacity(candidates.len());
+    for (id, dict, range, contents) in candidates {
+        found.push(embedded(&doc, pdf, id, dict, range, contents)?);
     }
     found.sort_by_key(|s| (s.revision_end, s.byte_range[1]));
     Ok(found)

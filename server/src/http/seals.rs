@@ -874,6 +874,9 @@ pub async fn verify(
     Ok(Verified::Seal(Box::new(report.into())))
 }
 
+/// Verifications one address may ask for per minute (each may hash up to 12 MiB 32 times).
+const VERIFICATIONS_PER_MINUTE: i64 = 30;
+
 /// Verifies a seal signature or a stamped PDF (public; multipart field `file`: the DER
 /// `SES_Signature` or the PDF, and optionally `document`: the document a `SES_Signature` was
 /// made over, whose SM3 is compared with its `dataHash`). The answer is a report a person can
@@ -881,11 +884,26 @@ pub async fn verify(
 #[utoipa::path(post, path = "/api/v1/seal-verifications", tag = "seals",
     request_body(content_type = "multipart/form-data", description = "fields `file` and optionally `document`"),
     responses((status = 200, body = SealReportBody, description = "a seal signature's report (a PDF's is `PdfReportBody`)"),
-        (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)))]
+        (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody)))]
 pub async fn verify_upload(
     state: web::Data<AppState>,
+    request: HttpRequest,
     mut payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
+    let verifications = state
+        .kv
+        .incr(
+            &format!(
+                "seal-verify-rate:{}",
+                crate::tokens::digest(&super::client_address(&request))
+            ),
+            std::time::Duration::from_secs(60),
+        )
+        .await?;
+    if verifications > VERIFICATIONS_PER_MINUTE {
+        return Err(SealingError::VerifyRateLimited.into());
+    }
     let mut parts = read_parts(
         &mut payload,
         &[("file", MAX_PDF_BYTES), ("document", MAX_PDF_BYTES)],

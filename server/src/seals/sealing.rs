@@ -178,6 +178,15 @@ pub enum SealingError {
     /// The thread stamping the PDF stopped before it finished.
     #[error("the PDF stamping task stopped")]
     StampingStopped,
+    /// Stored state of a sealing session that does not read back (a fault of ours).
+    #[error("sealing state is corrupt: {what}")]
+    Corrupt {
+        /// What.
+        what: &'static str,
+    },
+    /// Too many verifications from one address.
+    #[error("verification rate limited")]
+    VerifyRateLimited,
 }
 
 impl Describe for SealingError {
@@ -211,7 +220,11 @@ impl Describe for SealingError {
             Self::Cosign(e) => e.describe(),
             Self::Storage(e) => e.describe(),
             Self::Kv(e) => e.describe(),
-            Self::Der(_) | Self::StampingStopped => Description::internal(),
+            Self::VerifyRateLimited => Description::new(
+                code::SEAL_VERIFY_RATE_LIMITED,
+                "验证过于频繁，请一分钟后再试",
+            ),
+            Self::Der(_) | Self::StampingStopped | Self::Corrupt { .. } => Description::internal(),
         }
     }
 }
@@ -222,6 +235,7 @@ fn pdf_code(error: &pdf::PdfError) -> crate::failure::Code {
         "pdf_encrypted" => code::PDF_ENCRYPTED,
         "pdf_page_missing" => code::PDF_PAGE_MISSING,
         "pdf_placement_invalid" => code::PDF_PLACEMENT_INVALID,
+        "pdf_too_many_signatures" => code::PDF_TOO_MANY_SIGNATURES,
         _ => code::PDF_MALFORMED,
     }
 }
@@ -520,17 +534,7 @@ impl Sealing {
                     let order = session.seal.as_ref().ok_or(LoginError::State {
                         state: session.state,
                     })?;
-                    if certificate.role == Role::Sub
-                        && !self
-                            .grants
-                            .allowed_at(certificate, &session.client_id)
-                            .await?
-                            .items
-                            .iter()
-                            .any(|item| item == SEAL_ITEM)
-                    {
-                        return Err(SealingError::NotGranted);
-                    }
+                    self.ensure_granted(certificate, &session.client_id).await?;
                     let (seal, structure) = self.seals.structure_of(order.seal_id).await?;
                     let data_hash = match &order.document {
                         SealedDocument::Hash { sm3 } => {
@@ -609,16 +613,38 @@ impl Sealing {
         Ok((session, order, user_id))
     }
 
+    /// A sub-certificate may seal only with the item [`SEAL_ITEM`] at the portal.
+    async fn ensure_granted(
+        &self,
+        certificate: &crate::ca::CertificateRecord,
+        client_id: &str,
+    ) -> Result<(), SealingError> {
+        if certificate.role == Role::Sub
+            && !self
+                .grants
+                .allowed_at(certificate, client_id)
+                .await?
+                .items
+                .iter()
+                .any(|item| item == SEAL_ITEM)
+        {
+            return Err(SealingError::NotGranted);
+        }
+        Ok(())
+    }
+
     /// The signer's certificate DER, after checking it is the scanning person's, in force and
     /// not locked.
     async fn signer_certificate(
         &self,
-        user_id: i64,
+        (user_id, client_id): (i64, &str),
         signed: &CompletedSignature,
     ) -> Result<crate::ca::CertificateRecord, SealingError> {
         let user = self.people.user(user_id).await.map_err(LoginError::from)?;
         let person = self.people.person(&user).await.map_err(LoginError::from)?;
         let certificate = self.logins.held(&person, signed.serial.as_str()).await?;
+        // A withdrawn item stops at once, even between the PIN and the signature.
+        self.ensure_granted(&certificate, client_id).await?;
         if self
             .cosigner
             .key_share(&signed.serial)
@@ -642,11 +668,12 @@ impl Sealing {
         let id = shown.session_id;
         let (session, order, user_id) =
             self.checked_session(&id, &signed.session_id, false).await?;
-        let certificate = self.signer_certificate(user_id, &signed).await?;
-        let der = certificate
-            .der
-            .clone()
-            .ok_or(SealingError::MessageMismatch)?;
+        let certificate = self
+            .signer_certificate((user_id, &session.client_id), &signed)
+            .await?;
+        let der = certificate.der.clone().ok_or(SealingError::Corrupt {
+            what: "certificate without DER",
+        })?;
         let data_hash = tbs.data_hash.raw_bytes().to_vec();
         let ses = mcert_ses::SignatureV4 {
             to_sign: tbs,
@@ -665,7 +692,7 @@ impl Sealing {
                     ses,
                     &data_hash,
                     None,
-                    user_id,
+                    (user_id, &signed.session_id),
                 )
                 .await?;
                 Ok(SealStep::Sealed)
@@ -682,15 +709,18 @@ impl Sealing {
                     ses_signature: hex::encode(&ses),
                     data_hash: hex::encode(&data_hash),
                 };
-                let round =
-                    serde_json::to_vec(&round).map_err(|_| SealingError::MessageMismatch)?;
+                let round = serde_json::to_vec(&round)
+                    .map_err(|_| SealingError::Corrupt { what: "pdf round" })?;
                 self.kv
                     .put_if_absent(&pdf_round_key(&opened.id), &round, DOCUMENT_TTL)
                     .await?;
                 let cosign_id = opened.id.clone();
+                let first_round = signed.session_id.clone();
                 self.logins
                     .transition(&id, |session| {
-                        if session.state != LoginState::Scanned {
+                        if session.state != LoginState::Scanned
+                            || session.cosign_session.as_deref() != Some(first_round.as_str())
+                        {
                             return Err(LoginError::State {
                                 state: session.state,
                             });
@@ -712,13 +742,16 @@ impl Sealing {
             .get(&pdf_round_key(&signed.session_id))
             .await?
             .ok_or(SealingError::MessageMismatch)?;
-        let round: PdfRound =
-            serde_json::from_slice(&round).map_err(|_| SealingError::MessageMismatch)?;
+        let round: PdfRound = serde_json::from_slice(&round)
+            .map_err(|_| SealingError::Corrupt { what: "pdf round" })?;
         let (session, order, user_id) = self
             .checked_session(&round.login_id, &signed.session_id, true)
             .await?;
-        let certificate = self.signer_certificate(user_id, &signed).await?;
-        let data_hash = hex::decode(&round.data_hash).map_err(|_| SealingError::MessageMismatch)?;
+        let certificate = self
+            .signer_certificate((user_id, &session.client_id), &signed)
+            .await?;
+        let data_hash = hex::decode(&round.data_hash)
+            .map_err(|_| SealingError::Corrupt { what: "pdf round" })?;
         match mcert_signer::message::SignedMessage::decode(&signed.message) {
             Ok(mcert_signer::message::SignedMessage::PdfSignedAttributes(attributes))
                 if attributes.message_digest.as_slice() == data_hash.as_slice() => {}
@@ -729,7 +762,9 @@ impl Sealing {
             .get(&prepared_key(&session.id, &data_hash))
             .await?
             .ok_or(LoginError::Expired)?;
-        let prepared = prepared_of(prepared).ok_or(SealingError::MessageMismatch)?;
+        let prepared = prepared_of(prepared).ok_or(SealingError::Corrupt {
+            what: "prepared pdf",
+        })?;
         let chain = vec![
             certificate
                 .der
@@ -739,7 +774,8 @@ impl Sealing {
             self.authority.root().to_der()?,
         ];
         let stamped = pdf::finish(prepared, &signed.message, &signed.signature, &chain)?;
-        let ses = hex::decode(&round.ses_signature).map_err(|_| SealingError::MessageMismatch)?;
+        let ses = hex::decode(&round.ses_signature)
+            .map_err(|_| SealingError::Corrupt { what: "pdf round" })?;
         self.finish(
             &session,
             &order,
@@ -747,7 +783,7 @@ impl Sealing {
             ses,
             &data_hash,
             Some(stamped),
-            user_id,
+            (user_id, &signed.session_id),
         )
         .await?;
         Ok(SealStep::Sealed)
@@ -764,10 +800,18 @@ impl Sealing {
         ses_signature: Vec<u8>,
         data_hash: &[u8],
         pdf: Option<Vec<u8>>,
-        user_id: i64,
+        (user_id, cosign_id): (i64, &str),
     ) -> Result<SealSignatureRecord, SealingError> {
-        let seal = mcert_ses::SignatureV4::from_der(&ses_signature)
-            .map_err(|_| SealingError::MessageMismatch)?;
+        let seal = mcert_ses::SignatureV4::from_der(&ses_signature).map_err(|_| {
+            SealingError::Corrupt {
+                what: "seal signature",
+            }
+        })?;
+        // Still this confirmation's, just before anything is stored (a cancel, a denial or the
+        // expiry meanwhile leaves no seal behind).
+        let pdf_round = pdf.is_some();
+        self.checked_session(&session.id, cosign_id, pdf_round)
+            .await?;
         let seal_version = self.seals.seal(order.seal_id).await?.version;
         let record = SealSignatureRecord {
             id: 0,
@@ -808,7 +852,15 @@ impl Sealing {
             .await?;
         self.logins
             .transition(&session.id, |session| {
-                if session.state != LoginState::Scanned {
+                let current = if pdf_round {
+                    session
+                        .seal
+                        .as_ref()
+                        .and_then(|o| o.pdf_cosign_session.as_deref())
+                } else {
+                    session.cosign_session.as_deref()
+                };
+                if session.state != LoginState::Scanned || current != Some(cosign_id) {
                     return Err(LoginError::State {
                         state: session.state,
                     });
@@ -831,8 +883,8 @@ impl Sealing {
             }
             .into());
         }
-        let session = self.logins.consume(id).await?;
         let signature = self.signature(id, portal).await?;
+        let session = self.logins.consume(id).await?;
         Ok(SealResult { session, signature })
     }
 
@@ -855,6 +907,15 @@ impl Sealing {
         id: &str,
         portal: &Portal,
     ) -> Result<SealSignatureRecord, SealingError> {
+        // While the session is kept, only a confirmed one has a seal to hand out.
+        if let Ok(session) = self.logins.get(id).await
+            && !matches!(session.state, LoginState::Confirmed | LoginState::Consumed)
+        {
+            return Err(LoginError::State {
+                state: session.state,
+            }
+            .into());
+        }
         match self.seals.store().signature_of_session(id).await? {
             Some(signature) if signature.client_id == portal.client_id => Ok(signature),
             _ => Err(LoginError::NotFound.into()),

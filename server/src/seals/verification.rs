@@ -123,11 +123,16 @@ pub async fn verify_seal_signature(
     let mut registry = CaRegistry::new(authority);
     registry.look_up(store, &carried(ses_signature)).await?;
     registry.mark_maker(authority);
-    Ok(mcert_ses::verify_signature(
-        ses_signature,
-        document,
-        &registry,
-    ))
+    let (der, document) = (ses_signature.to_vec(), document.map(<[u8]>::to_vec));
+    // Hashing a document of up to 10 MiB and three SM2 checks: off the async threads.
+    tokio::task::spawn_blocking(move || {
+        mcert_ses::verify_signature(&der, document.as_deref(), &registry)
+    })
+    .await
+    .map_err(|_| StorageError::Corrupt {
+        what: "verification",
+        detail: "the verifying task stopped".to_string(),
+    })
 }
 
 impl CaRegistry {
@@ -200,7 +205,15 @@ pub async fn verify_pdf(
     store: &dyn CertStore,
     pdf: &[u8],
 ) -> Result<Result<PdfReport, mcert_ses::pdf::PdfError>, StorageError> {
-    let signatures = match mcert_ses::pdf::signatures(pdf) {
+    // Parsing and hashing up to 32 signatures of a 12 MiB file: off the async threads.
+    let bytes = pdf.to_vec();
+    let read = tokio::task::spawn_blocking(move || mcert_ses::pdf::signatures(&bytes))
+        .await
+        .map_err(|_| StorageError::Corrupt {
+            what: "verification",
+            detail: "the verifying task stopped".to_string(),
+        })?;
+    let signatures = match read {
         Ok(signatures) => signatures,
         Err(e) => return Ok(Err(e)),
     };

@@ -731,6 +731,62 @@ async fn sealing_refuses_a_sub_without_the_item_another_employer_and_bad_documen
     .await;
     assert_eq!(opened.status, 201, "{:?}", opened.body);
 
+    // The portal cancels while the phone enters its PIN: the signature leaves no seal behind.
+    let created = portal_post(
+        &app,
+        portal,
+        "/api/v1/seal-sessions",
+        &ask("合同", &hash, USCC),
+    )
+    .await;
+    let id = created.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        scan(&app, &token, created.body["qr_text"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+    let opened = tap(
+        &app,
+        &token,
+        &id,
+        &primary.serial,
+        created.body["match_code"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(opened.status, 201);
+    let cancelled = reqwest::Client::new()
+        .delete(format!("{}/api/v1/seal-sessions/{id}", app.address))
+        .basic_auth(&client, Some(&secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 204);
+    let late = app
+        .cosign(&opened.body, &primary.public_key, &primary.share, PIN)
+        .await
+        .unwrap_err();
+    assert_eq!(late.code(), "login_state", "{:?}", late.body);
+    let result = portal_post(
+        &app,
+        portal,
+        &format!("/api/v1/seal-sessions/{id}/result"),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(result.code(), "login_state");
+    assert!(
+        app.state
+            .sealing
+            .seals()
+            .store()
+            .signature_of_session(&id)
+            .await
+            .unwrap()
+            .is_none(),
+        "no seal signature stored"
+    );
+
     // A revoked certificate seals nothing more.
     app.revoke(
         &primary.serial,
