@@ -408,12 +408,15 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
             )
             .await
             .map_err(sentence)?;
+            let print = |checks: &[crate::http::seals::CheckBody]| {
+                for check in checks {
+                    println!("  [{}] {}：{}", check.outcome, check.title, check.detail);
+                }
+            };
             let valid = match verified {
                 crate::http::seals::Verified::Seal(report) => {
                     println!("{}（{}）", report.verdict_label, report.verdict);
-                    for check in &report.checks {
-                        println!("  [{}] {}：{}", check.outcome, check.title, check.detail);
-                    }
+                    print(&report.checks);
                     report.verdict == "valid"
                 }
                 crate::http::seals::Verified::Pdf(report) => {
@@ -431,9 +434,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                             signature.name.as_deref().unwrap_or("未署名"),
                             signature.verdict
                         );
-                        for check in &signature.checks {
-                            println!("  [{}] {}：{}", check.outcome, check.title, check.detail);
-                        }
+                        print(&signature.checks);
                     }
                     report.verdict == "valid"
                 }

@@ -166,7 +166,7 @@ pub fn build_tbs(
                 true,
             )?);
         }
-        Usage::Holder => {
+        Usage::Holder | Usage::SealMaker => {
             extensions.push(extension(
                 &BasicConstraints {
                     ca: false,
@@ -178,23 +178,13 @@ pub fn build_tbs(
                 &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
                 true,
             )?);
-            extensions.push(extension(
-                &ExtendedKeyUsage(vec![ID_KP_CLIENT_AUTH]),
-                false,
-            )?);
-        }
-        Usage::SealMaker => {
-            extensions.push(extension(
-                &BasicConstraints {
-                    ca: false,
-                    path_len_constraint: None,
-                },
-                true,
-            )?);
-            extensions.push(extension(
-                &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
-                true,
-            )?);
+            // A holder authenticates to portals; the seal maker signs seals and nothing else.
+            if profile.usage == Usage::Holder {
+                extensions.push(extension(
+                    &ExtendedKeyUsage(vec![ID_KP_CLIENT_AUTH]),
+                    false,
+                )?);
+            }
         }
     }
     let ski = key_identifier(&request.public_key);

@@ -372,20 +372,3 @@ pub async fn verify_pdf(
         signatures: reports,
     }))
 }
-
-/// A report as lines a person reads (the CLI's output).
-pub fn lines(checks: &[Check]) -> String {
-    let mut out = String::new();
-    for check in checks {
-        let mark = match check.outcome {
-            Outcome::Passed => "通过",
-            Outcome::Failed => "失败",
-            _ => "未检查",
-        };
-        out.push_str(&format!(
-            "  [{mark}] {}（{}）：{}\n",
-            check.title_zh, check.code, check.detail_zh
-        ));
-    }
-    out
-}

@@ -70,6 +70,28 @@ fn i32_of(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
+impl SeaStore {
+    /// Runs the guarded update `update` builds for the time `now`, with `audit`, in one
+    /// transaction: false, and nothing written, when it matched no row.
+    async fn update_audited<F>(&self, update: F, audit: &AuditDraft) -> Result<bool, StorageError>
+    where
+        F: Fn(chrono::DateTime<chrono::Utc>) -> sea_orm::UpdateMany<seal::Entity>,
+    {
+        let update = &update;
+        retrying(|| async move {
+            let txn = self.db().begin().await.map_err(unavailable)?;
+            let now = self.now();
+            let updated = update(now).exec(&txn).await.map_err(unavailable)?;
+            if updated.rows_affected == 0 {
+                return Ok(false);
+            }
+            append_in(&txn, audit, now).await?;
+            commit(txn).await.map(|()| true)
+        })
+        .await
+    }
+}
+
 #[async_trait::async_trait]
 impl SealStore for SeaStore {
     async fn insert_seal(
@@ -166,34 +188,26 @@ impl SealStore for SeaStore {
         staff: &str,
         audit: AuditDraft,
     ) -> Result<bool, StorageError> {
-        let (failure_reason, audit) = (&failure_reason, &audit);
-        retrying(|| async move {
-            let txn = self.db().begin().await.map_err(unavailable)?;
-            let now = self.now();
-            let status = if failure_reason.is_some() {
-                SealStatus::Failed
-            } else {
-                SealStatus::Made
-            };
-            let updated = seal::Entity::update_many()
-                .col_expr(seal::Column::Status, Expr::value(status.as_str()))
-                .col_expr(
-                    seal::Column::FailureReason,
-                    Expr::value(failure_reason.clone()),
-                )
-                .col_expr(seal::Column::DecidedBy, Expr::value(staff))
-                .col_expr(seal::Column::UpdatedAt, Expr::value(now))
-                .filter(seal::COLUMN.id.eq(id))
-                .filter(seal::COLUMN.status.eq(SealStatus::Making.as_str()))
-                .exec(&txn)
-                .await
-                .map_err(unavailable)?;
-            if updated.rows_affected == 0 {
-                return Ok(false);
-            }
-            append_in(&txn, audit, now).await?;
-            commit(txn).await.map(|()| true)
-        })
+        let status = if failure_reason.is_some() {
+            SealStatus::Failed
+        } else {
+            SealStatus::Made
+        };
+        self.update_audited(
+            |now| {
+                seal::Entity::update_many()
+                    .col_expr(seal::Column::Status, Expr::value(status.as_str()))
+                    .col_expr(
+                        seal::Column::FailureReason,
+                        Expr::value(failure_reason.clone()),
+                    )
+                    .col_expr(seal::Column::DecidedBy, Expr::value(staff))
+                    .col_expr(seal::Column::UpdatedAt, Expr::value(now))
+                    .filter(seal::COLUMN.id.eq(id))
+                    .filter(seal::COLUMN.status.eq(SealStatus::Making.as_str()))
+            },
+            &audit,
+        )
         .await
     }
 
@@ -203,37 +217,28 @@ impl SealStore for SeaStore {
         structure: SealStructure,
         audit: AuditDraft,
     ) -> Result<bool, StorageError> {
-        let (structure, audit) = (&structure, &audit);
         let serials = serde_json::to_string(&structure.certificate_serials)
             .map_err(|e| corrupt("seals", e.to_string()))?;
-        let serials = &serials;
-        retrying(|| async move {
-            let txn = self.db().begin().await.map_err(unavailable)?;
-            let now = self.now();
-            let updated = seal::Entity::update_many()
-                .col_expr(
-                    seal::Column::Version,
-                    Expr::value(i32_of(structure.version)),
-                )
-                .col_expr(seal::Column::SealDer, Expr::value(structure.der.clone()))
-                .col_expr(
-                    seal::Column::CertificateSerials,
-                    Expr::value(serials.clone()),
-                )
-                .col_expr(seal::Column::ValidStart, Expr::value(structure.valid_start))
-                .col_expr(seal::Column::ValidEnd, Expr::value(structure.valid_end))
-                .col_expr(seal::Column::UpdatedAt, Expr::value(now))
-                .filter(seal::COLUMN.id.eq(id))
-                .filter(seal::COLUMN.version.eq(i32_of(structure.version) - 1))
-                .exec(&txn)
-                .await
-                .map_err(unavailable)?;
-            if updated.rows_affected == 0 {
-                return Ok(false);
-            }
-            append_in(&txn, audit, now).await?;
-            commit(txn).await.map(|()| true)
-        })
+        self.update_audited(
+            |now| {
+                seal::Entity::update_many()
+                    .col_expr(
+                        seal::Column::Version,
+                        Expr::value(i32_of(structure.version)),
+                    )
+                    .col_expr(seal::Column::SealDer, Expr::value(structure.der.clone()))
+                    .col_expr(
+                        seal::Column::CertificateSerials,
+                        Expr::value(serials.clone()),
+                    )
+                    .col_expr(seal::Column::ValidStart, Expr::value(structure.valid_start))
+                    .col_expr(seal::Column::ValidEnd, Expr::value(structure.valid_end))
+                    .col_expr(seal::Column::UpdatedAt, Expr::value(now))
+                    .filter(seal::COLUMN.id.eq(id))
+                    .filter(seal::COLUMN.version.eq(i32_of(structure.version) - 1))
+            },
+            &audit,
+        )
         .await
     }
 

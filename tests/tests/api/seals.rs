@@ -132,6 +132,25 @@ async fn pdf_session(
     Answer::of(response).await
 }
 
+/// A sealing session for `body`, created by `portal` and scanned with `token`: its creation
+/// answer.
+async fn scanned(app: &TestApp, portal: (&str, &str), token: &str, body: &Value) -> Value {
+    let created = portal_post(app, portal, "/api/v1/seal-sessions", body).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let scanned = scan(app, token, created.body["qr_text"].as_str().unwrap()).await;
+    assert_eq!(scanned.status, 200, "{:?}", scanned.body);
+    created.body
+}
+
+/// Taps the number of the session `created` with certificate `serial`.
+async fn tap_as(app: &TestApp, token: &str, created: &Value, serial: &str) -> Answer {
+    let (id, code) = (
+        created["id"].as_str().unwrap(),
+        created["match_code"].as_str().unwrap(),
+    );
+    tap(app, token, id, serial, code).await
+}
+
 /// Scans and confirms sealing session `created` with `held` and the PIN; the signature
 /// answers (the second one for a PDF).
 async fn seal_with(app: &TestApp, token: &str, created: &Value, held: &TestPhone) -> Vec<Value> {
@@ -696,64 +715,17 @@ async fn sealing_refuses_a_sub_without_the_item_another_employer_and_bad_documen
         Some("openid-13900139310"),
     )
     .await;
-    let created = portal_post(
-        &app,
-        portal,
-        "/api/v1/seal-sessions",
-        &ask("合同", &hash, USCC),
-    )
-    .await;
-    assert_eq!(created.status, 201);
-    let id = created.body["id"].as_str().unwrap();
-    assert_eq!(
-        scan(&app, &token, created.body["qr_text"].as_str().unwrap())
-            .await
-            .status,
-        200
-    );
-    let refused = tap(
-        &app,
-        &token,
-        id,
-        &sub.serial,
-        created.body["match_code"].as_str().unwrap(),
-    )
-    .await;
+    let created = scanned(&app, portal, &token, &ask("合同", &hash, USCC)).await;
+    let refused = tap_as(&app, &token, &created, &sub.serial).await;
     assert_eq!((refused.status, refused.code()), (403, "seal_not_granted"));
     // The primary may.
-    let opened = tap(
-        &app,
-        &token,
-        id,
-        &primary.serial,
-        created.body["match_code"].as_str().unwrap(),
-    )
-    .await;
+    let opened = tap_as(&app, &token, &created, &primary.serial).await;
     assert_eq!(opened.status, 201, "{:?}", opened.body);
 
     // The portal cancels while the phone enters its PIN: the signature leaves no seal behind.
-    let created = portal_post(
-        &app,
-        portal,
-        "/api/v1/seal-sessions",
-        &ask("合同", &hash, USCC),
-    )
-    .await;
-    let id = created.body["id"].as_str().unwrap().to_string();
-    assert_eq!(
-        scan(&app, &token, created.body["qr_text"].as_str().unwrap())
-            .await
-            .status,
-        200
-    );
-    let opened = tap(
-        &app,
-        &token,
-        &id,
-        &primary.serial,
-        created.body["match_code"].as_str().unwrap(),
-    )
-    .await;
+    let created = scanned(&app, portal, &token, &ask("合同", &hash, USCC)).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let opened = tap_as(&app, &token, &created, &primary.serial).await;
     assert_eq!(opened.status, 201);
     let cancelled = reqwest::Client::new()
         .delete(format!("{}/api/v1/seal-sessions/{id}", app.address))
@@ -793,28 +765,8 @@ async fn sealing_refuses_a_sub_without_the_item_another_employer_and_bad_documen
         mcert_server::ca::RevocationReason::KeyCompromise,
     )
     .await;
-    let created = portal_post(
-        &app,
-        portal,
-        "/api/v1/seal-sessions",
-        &ask("合同", &hash, USCC),
-    )
-    .await;
-    let id = created.body["id"].as_str().unwrap();
-    assert_eq!(
-        scan(&app, &token, created.body["qr_text"].as_str().unwrap())
-            .await
-            .status,
-        200
-    );
-    let refused = tap(
-        &app,
-        &token,
-        id,
-        &primary.serial,
-        created.body["match_code"].as_str().unwrap(),
-    )
-    .await;
+    let created = scanned(&app, portal, &token, &ask("合同", &hash, USCC)).await;
+    let refused = tap_as(&app, &token, &created, &primary.serial).await;
     assert_eq!(
         (refused.status, refused.code()),
         (409, "certificate_not_usable")
