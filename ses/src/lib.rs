@@ -21,7 +21,7 @@ mod verify;
 
 pub use report::{
     CertStatus, Check, Outcome, Registry, Report, SealSummary, SignerSummary, Verdict,
-    verify_signature,
+    beijing_time, verify_signature,
 };
 pub use seal::{
     CertDigest, CertList, ExtData, Header, Picture, PropertyInfoV1, PropertyInfoV4, Seal,

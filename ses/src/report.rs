@@ -657,8 +657,8 @@ fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
-/// `北京时间 2020年10月12日 19:14:03`.
-fn beijing_time(unix: i64) -> String {
+/// A Unix instant as the reports write it: `北京时间 2020年10月12日 19:14:03`.
+pub fn beijing_time(unix: i64) -> String {
     let beijing = u64::try_from(unix.saturating_add(8 * 3600))
         .ok()
         .and_then(|secs| der::DateTime::from_unix_duration(Duration::from_secs(secs)).ok());

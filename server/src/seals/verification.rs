@@ -184,18 +184,6 @@ fn row(code: &'static str, title_zh: &'static str, ok: bool, yes: String, no: St
     }
 }
 
-/// Beijing time of a Unix instant, as the report reads.
-fn beijing(unix: i64) -> String {
-    let offset = chrono::FixedOffset::east_opt(8 * 3600);
-    match (chrono::DateTime::from_timestamp(unix, 0), offset) {
-        (Some(at), Some(offset)) => at
-            .with_timezone(&offset)
-            .format("%Y-%m-%d %H:%M:%S 北京时间")
-            .to_string(),
-        _ => unix.to_string(),
-    }
-}
-
 /// Verifies every signature of a stamped PDF: that its byte range covers its revision, the
 /// digest, the SM2 signature over the signed attributes, the signer's certificate (issued here,
 /// valid and not revoked at the signing time), and that nothing but later signatures was
@@ -282,8 +270,11 @@ pub async fn verify_pdf(
                     "validity",
                     "签章时证书有效期",
                     ok,
-                    format!("签章时间 {} 在证书有效期内", beijing(at)),
-                    format!("签章时间 {} 不在证书有效期内", beijing(at)),
+                    format!("签章时间（{}）在证书有效期内", mcert_ses::beijing_time(at)),
+                    format!(
+                        "签章时间（{}）不在证书有效期内",
+                        mcert_ses::beijing_time(at)
+                    ),
                 )
             }
             _ => row(
@@ -309,7 +300,7 @@ pub async fn verify_pdf(
                 true,
                 format!(
                     "签章人证书在签章之后（{}）因“{reason}”被吊销，签章时有效",
-                    beijing(at)
+                    mcert_ses::beijing_time(at)
                 ),
                 String::new(),
             ),
@@ -320,7 +311,7 @@ pub async fn verify_pdf(
                 String::new(),
                 format!(
                     "签章人证书已于 {} 因“{reason}”被吊销，签章无效",
-                    beijing(at)
+                    mcert_ses::beijing_time(at)
                 ),
             ),
             _ => row(
