@@ -21,7 +21,6 @@ use crate::{
     staff::{Staff, StaffStore},
     store::SeaStore,
     sync::Syncer,
-    tokens,
     uploads::{UploadPurpose, Uploads},
 };
 
@@ -40,6 +39,10 @@ pub const AGENT_NAME: &str = "张三";
 pub const AGENT_ID: &str = "11010519491231002X";
 /// The demo employer.
 pub const UNIT_NAME: &str = "昆明示例科技有限公司";
+/// The demo's staff account, printed for the staff console (development mode only).
+pub const DEMO_REVIEWER: &str = "demo-reviewer";
+/// Its password.
+pub const DEMO_REVIEWER_PASSWORD: &str = "Demo-review-2026";
 /// The demo employer's USCC.
 pub const UNIT_USCC: &str = "91440300708461136T";
 
@@ -160,15 +163,13 @@ async fn seed_one(
     };
     applications.save_ca(&applicant, id, &ca).await?;
     applications.submit(&applicant, id).await?;
-    let reviewer = match store.staff_by_username("demo-reviewer").await? {
+    let reviewer = match store.staff_by_username(DEMO_REVIEWER).await? {
         Some(reviewer) => reviewer,
         None => Staff::add(
             store.as_ref(),
-            "demo-reviewer",
+            DEMO_REVIEWER,
             "示例审核员",
-            // Nobody signs in with it. The prefix gives it the letter and the digit that
-            // the password rule asks for; random base64 alone lacks a digit now and then.
-            &format!("demo0{}", tokens::random_token(24)),
+            DEMO_REVIEWER_PASSWORD,
             &Actor::Development("demo"),
         )
         .await
@@ -191,7 +192,15 @@ pub fn instructions(base: &str, ids: (i64, i64)) -> String {
          mcert demo is running at {base} (development mode: stand-ins for WeChat, face check,\n\
          carrier check and SMS; never use this in production).\n\
          An approved application of {UNIT_NAME} names {AGENT_NAME} ({AGENT_ID}) with phone\n\
-         {AGENT_PHONE} as agent. In another terminal, be the agent's phone:\n\
+         {AGENT_PHONE} as agent.\n\
+         \n\
+         Web pages: apply for a certificate yourself at {base}/apply (a phone-sized browser\n\
+         works too; register with any mobile number: development mode shows the SMS code at\n\
+         {base}/dev/sms?phone=<number>), then review it in the staff console at {base}/staff\n\
+         as {DEMO_REVIEWER} with password {DEMO_REVIEWER_PASSWORD}. Once approved, its agent downloads it\n\
+         like the demo's below, with the application's id and the agent's name, ID and phone.\n\
+         \n\
+         In another terminal, be the agent's phone:\n\
          \n\
          cd miniprogram-sdk && npm ci && npm run build\n\
          node dist/cli/mcert-phone.js login agent --server {base}\n\

@@ -39,6 +39,9 @@ pub struct ErrorBody {
     /// Wrong PINs that may still be tried (only with `pin_incorrect`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining_attempts: Option<u32>,
+    /// The input field the message is about, as the request named it (step and change fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
 }
 
 /// Any error a handler can return.
@@ -381,6 +384,7 @@ impl ResponseError for AppError {
             code,
             message: description.message.into_owned(),
             remaining_attempts: description.remaining_attempts,
+            field: description.field,
         })
     }
 }

@@ -87,6 +87,8 @@ pub struct Description {
     pub message: Cow<'static, str>,
     /// Tries left, for errors that count them (a wrong PIN).
     pub remaining_attempts: Option<u32>,
+    /// The input field the message is about (a form shows it next to that field).
+    pub field: Option<&'static str>,
 }
 
 impl Description {
@@ -97,6 +99,7 @@ impl Description {
             kind: code.kind,
             message: message.into(),
             remaining_attempts: None,
+            field: None,
         }
     }
 
@@ -111,6 +114,13 @@ impl Description {
     #[must_use]
     pub fn with_remaining_attempts(mut self, remaining: u32) -> Self {
         self.remaining_attempts = Some(remaining);
+        self
+    }
+
+    /// The same, about the input field `field`.
+    #[must_use]
+    pub fn in_field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
         self
     }
 

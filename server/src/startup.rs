@@ -41,6 +41,63 @@ use crate::{
     uploads::{FsFileStore, Uploads},
 };
 
+/// The web pages: the applicant site, the staff console, their assets.
+fn page_routes(cfg: &mut web::ServiceConfig) {
+    use http::pages::{apply, assets, console};
+    cfg.route("/assets/{name}", web::get().to(assets::asset))
+        .route("/apply", web::get().to(apply::list))
+        .route("/apply/sign-in", web::get().to(apply::sign_in_form))
+        .route("/apply/sign-in", web::post().to(apply::sign_in))
+        .route("/apply/sign-out", web::post().to(apply::sign_out))
+        .route("/apply/applications", web::post().to(apply::create))
+        .route(
+            "/apply/applications/{id}",
+            web::get().to(apply::application),
+        )
+        .route(
+            "/apply/applications/{id}/agreement",
+            web::get().to(apply::agreement),
+        )
+        .route(
+            "/apply/applications/{id}/agreement",
+            web::post().to(apply::accept_agreement),
+        )
+        .route(
+            "/apply/applications/{id}/form.pdf",
+            web::get().to(apply::form_pdf),
+        )
+        .route(
+            "/apply/applications/{id}/changes",
+            web::post().to(apply::change),
+        )
+        .route(
+            "/apply/applications/{id}/certificates/{serial}/revocation",
+            web::post().to(apply::revoke),
+        )
+        .route(
+            "/apply/applications/{id}/{step}",
+            web::get().to(apply::step_form),
+        )
+        .route(
+            "/apply/applications/{id}/{step}",
+            web::post().to(apply::save_step),
+        )
+        .route("/apply/uploads/{id}", web::get().to(apply::upload))
+        .route("/staff", web::get().to(console::queue))
+        .route("/staff/sign-in", web::get().to(console::sign_in_form))
+        .route("/staff/sign-in", web::post().to(console::sign_in))
+        .route("/staff/sign-out", web::post().to(console::sign_out))
+        .route(
+            "/staff/applications/{id}",
+            web::get().to(console::application),
+        )
+        .route(
+            "/staff/applications/{id}/decision",
+            web::post().to(console::decision),
+        )
+        .route("/staff/uploads/{id}", web::get().to(console::upload));
+}
+
 /// The route table: every endpoint and its path, in one place. The API is one scope under
 /// `/api/v1`; `/dev/*` and the demo portal only in development mode. Handlers take the caller
 /// they need as an extractor (`http::principals`).
@@ -77,6 +134,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, dev_mode: bool) {
             web::get().to(http::login::login_continue),
         )
         .route("/q/{id}", web::get().to(http::login::qr_landing))
+        .configure(page_routes)
         .route("/seal/{id}", web::get().to(http::seals::seal_page))
         .route(
             "/api-docs/openapi.json",

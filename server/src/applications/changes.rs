@@ -107,6 +107,16 @@ impl ChangedField {
         }
     }
 
+    /// Its label on the pages.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::RegionCode => "行政区域",
+            Self::Address => "单位住所",
+            Self::LegalRepresentativeName => "法定代表人姓名",
+            Self::LegalRepresentativeId => "法人身份证号码",
+        }
+    }
+
     /// Its value in `info`.
     pub fn value_in(self, info: &EnterpriseInfo) -> &str {
         match self {

@@ -9,6 +9,7 @@ pub mod agreement;
 pub mod changes;
 pub mod form_fonts;
 pub mod form_pdf;
+pub mod regions;
 mod steps;
 
 use std::sync::Arc;
@@ -326,6 +327,14 @@ pub enum ApplicationError {
     /// A field is invalid.
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// The input field `field` is invalid.
+    #[error("invalid field {field}: {source}")]
+    DomainIn {
+        /// Which, as the request names it.
+        field: &'static str,
+        /// Why.
+        source: DomainError,
+    },
     /// A field other than the parsed domain values is invalid.
     #[error("invalid field {field}")]
     Field {
@@ -840,9 +849,13 @@ impl Describe for ApplicationError {
                 code::APPLICATION_DRAFT_EXISTS,
                 format!("已有一份填写中的申请（编号 {id}），请继续填写该申请"),
             ),
-            Self::Domain(e) => e.describe(),
-            Self::Field { message, .. } => {
-                Description::new(code::APPLICATION_FIELD_INVALID, *message)
+            Self::Domain(e) => match e {
+                DomainError::Unprintable { field, .. } => e.describe().in_field(field.input_name()),
+                e => e.describe(),
+            },
+            Self::DomainIn { field, source } => source.describe().in_field(field),
+            Self::Field { field, message } => {
+                Description::new(code::APPLICATION_FIELD_INVALID, *message).in_field(field)
             }
             Self::Upload(UploadError::Storage(e)) | Self::Storage(e) => e.describe(),
             // An upload named in a step is the applicant's input, whatever went wrong with it.

@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use super::ApplicationError;
 use crate::domain::{
-    FallbackGlyphs, PersonName, PhoneNumber, PrintedField, ResidentId, UnitName, Uscc,
+    DomainError, FallbackGlyphs, PersonName, PhoneNumber, PrintedField, ResidentId, UnitName, Uscc,
     check_printable,
 };
 
@@ -43,6 +43,14 @@ fn optional_text(
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => text(v, name, max_chars, message).map(Some),
+    }
+}
+
+/// A domain value's error as the input field `name`'s.
+fn at(name: &'static str) -> impl FnOnce(DomainError) -> ApplicationError {
+    move |source| ApplicationError::DomainIn {
+        field: name,
+        source,
     }
 }
 
@@ -137,8 +145,14 @@ impl EnterpriseInfo {
         }
         let info = Self {
             licence_upload_id: upload_id(&input.licence_upload_id, "licence_upload_id")?,
-            name: UnitName::parse(&input.name)?.as_str().to_string(),
-            uscc: Uscc::parse(&input.uscc)?.as_str().to_string(),
+            name: UnitName::parse(&input.name)
+                .map_err(at("name"))?
+                .as_str()
+                .to_string(),
+            uscc: Uscc::parse(&input.uscc)
+                .map_err(at("uscc"))?
+                .as_str()
+                .to_string(),
             region_code: region.to_string(),
             address: text(
                 &input.address,
@@ -146,10 +160,12 @@ impl EnterpriseInfo {
                 200,
                 "请填写单位住所（200 字以内）",
             )?,
-            legal_representative_name: PersonName::parse(&input.legal_representative_name)?
+            legal_representative_name: PersonName::parse(&input.legal_representative_name)
+                .map_err(at("legal_representative_name"))?
                 .as_str()
                 .to_string(),
-            legal_representative_id: ResidentId::parse(&input.legal_representative_id)?
+            legal_representative_id: ResidentId::parse(&input.legal_representative_id)
+                .map_err(at("legal_representative_id"))?
                 .as_str()
                 .to_string(),
             registration_authority: optional_text(
@@ -234,13 +250,16 @@ impl AgentInfo {
                 "经办人邮箱格式不正确，例如 name@example.com",
             ));
         }
-        let name = PersonName::parse(&input.name)?;
+        let name = PersonName::parse(&input.name).map_err(at("name"))?;
         check_printable(PrintedField::AgentName, name.as_str(), fallback)?;
         Ok(Self {
             id_front_upload_id: upload_id(&input.id_front_upload_id, "id_front_upload_id")?,
             id_back_upload_id: upload_id(&input.id_back_upload_id, "id_back_upload_id")?,
             name: name.as_str().to_string(),
-            id_number: ResidentId::parse(&input.id_number)?.as_str().to_string(),
+            id_number: ResidentId::parse(&input.id_number)
+                .map_err(at("id_number"))?
+                .as_str()
+                .to_string(),
             email: email.to_string(),
             phone: phone.as_str().to_string(),
         })

@@ -68,6 +68,23 @@ pub enum PrintedField {
 }
 
 impl PrintedField {
+    /// The input field that carries the value (the step's name for it).
+    pub fn input_name(self) -> &'static str {
+        match self {
+            Self::UnitName => "name",
+            Self::Address => "address",
+            Self::RegionCode => "region_code",
+            Self::Uscc => "uscc",
+            Self::ContactPhone => "contact_phone",
+            Self::AgentPhone => "phone",
+            Self::LegalRepresentativeName => "legal_representative_name",
+            Self::RegistrationAuthority => "registration_authority",
+            Self::LegalRepresentativeId => "legal_representative_id",
+            Self::AgentName => "name",
+            Self::AgentId => "id_number",
+        }
+    }
+
     /// The field as the form and the wizard label it.
     pub fn label_zh(self) -> &'static str {
         match self {

@@ -13,6 +13,7 @@ pub mod mp;
 pub mod oauth;
 pub mod openapi;
 pub mod otp;
+pub mod pages;
 pub mod pki;
 pub mod principals;
 pub mod renewals;

@@ -29,6 +29,21 @@ fn state_and_bearer(request: &HttpRequest) -> (Option<web::Data<AppState>>, Opti
     )
 }
 
+/// The state and the applicant's token: the bearer token, or a page's session cookie when a
+/// page script of this origin calls (`X-Mcert-Page`, a header no other site can send without a
+/// CORS preflight this server never answers).
+fn state_and_applicant_token(
+    request: &HttpRequest,
+) -> (Option<web::Data<AppState>>, Option<String>) {
+    let (state, bearer) = state_and_bearer(request);
+    let from_page = || {
+        (request.headers().contains_key("x-mcert-page") && super::pages::same_origin(request))
+            .then(|| super::pages::session_token(request, super::pages::Site::Apply))
+            .flatten()
+    };
+    (state, bearer.or_else(from_page))
+}
+
 fn missing_state() -> AppError {
     AppError::Internal {
         detail: "application state missing from the route table",
@@ -97,7 +112,7 @@ impl FromRequest for ApplicantSession {
     type Future = Extracted<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let (state, token) = state_and_bearer(request);
+        let (state, token) = state_and_applicant_token(request);
         Box::pin(async move {
             let state = state.ok_or_else(missing_state)?;
             let token = token.ok_or(ApplicantError::NotSignedIn)?;

@@ -264,7 +264,7 @@ pub(super) async fn notice_bodies(
 }
 
 /// One application as reviewers see it, with its notices and certificate events.
-async fn one_staff_body(
+pub(super) async fn one_staff_body(
     state: &AppState,
     record: crate::applications::ApplicationRecord,
 ) -> Result<StaffApplicationBody, AppError> {
@@ -320,15 +320,8 @@ fn beijing_day(value: &str, next_day: bool) -> Result<DateTime<Utc>, AppError> {
     Ok(midnight.and_utc() - chrono::TimeDelta::hours(8))
 }
 
-/// The review queue, oldest submission first, filtered by status, region and date.
-#[utoipa::path(get, path = "/api/v1/staff/applications", tag = "staff", params(QueueQuery),
-    security(("staff_session" = [])),
-    responses((status = 200, body = QueuePage), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn queue(
-    state: web::Data<AppState>,
-    query: web::Query<QueueQuery>,
-    _staff: StaffSession,
-) -> Result<HttpResponse, AppError> {
+/// The queue filter `query` asks for, one `paging` page of it.
+pub(super) fn queue_filter(query: &QueueQuery, paging: Paging) -> Result<QueueFilter, AppError> {
     let status = match query.status.as_deref() {
         None => None,
         Some(value) => Some(
@@ -342,8 +335,7 @@ pub async fn queue(
     if query.region.as_ref().is_some_and(bad_region) {
         return Err(bad_query("行政区域应为 1 到 6 位数字的区划代码前缀"));
     }
-    let paging = Paging::of(query.page, query.per_page);
-    let filter = QueueFilter {
+    Ok(QueueFilter {
         status,
         region_prefix: query.region.clone(),
         submitted_from: query
@@ -358,7 +350,20 @@ pub async fn queue(
             .transpose()?,
         offset: paging.offset(),
         limit: paging.per_page,
-    };
+    })
+}
+
+/// The review queue, oldest submission first, filtered by status, region and date.
+#[utoipa::path(get, path = "/api/v1/staff/applications", tag = "staff", params(QueueQuery),
+    security(("staff_session" = [])),
+    responses((status = 200, body = QueuePage), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn queue(
+    state: web::Data<AppState>,
+    query: web::Query<QueueQuery>,
+    _staff: StaffSession,
+) -> Result<HttpResponse, AppError> {
+    let paging = Paging::of(query.page, query.per_page);
+    let filter = queue_filter(&query, paging)?;
     let (records, total) = state.applications.queue(&filter).await?;
     let items = staff_bodies(&state, records).await?;
     Ok(HttpResponse::Ok().json(QueuePage {
@@ -395,6 +400,27 @@ pub async fn upload(
     Ok(super::uploads::image(record, bytes))
 }
 
+/// `reviewer` decides application `id`: an approval makes its seal; the agent's SMS goes out
+/// at once.
+pub(super) async fn decide(
+    state: &AppState,
+    reviewer: &crate::staff::Reviewer,
+    id: i64,
+    outcome: Outcome,
+) -> Result<crate::applications::ApplicationRecord, AppError> {
+    let approve = matches!(outcome, Outcome::Approve);
+    let record = state.applications.decide(reviewer, id, outcome).await?;
+    if approve {
+        state
+            .sealing
+            .seals()
+            .make_for(&record, reviewer.actor())
+            .await?;
+    }
+    state.notices.flush().await;
+    Ok(record)
+}
+
 /// Approves a submitted application (audited; the agent gets the approval SMS).
 #[utoipa::path(post, path = "/api/v1/staff/applications/{id}/approve", tag = "staff",
     params(("id" = i64, Path)), security(("staff_session" = [])),
@@ -404,16 +430,7 @@ pub async fn approve(
     path: web::Path<i64>,
     reviewer: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    let record = state
-        .applications
-        .decide(&reviewer, path.into_inner(), Outcome::Approve)
-        .await?;
-    state
-        .sealing
-        .seals()
-        .make_for(&record, reviewer.actor())
-        .await?;
-    state.notices.flush().await;
+    let record = decide(&state, &reviewer, path.into_inner(), Outcome::Approve).await?;
     Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
 }
 
@@ -436,15 +453,8 @@ pub async fn reject(
     body: web::Json<RejectRequest>,
     reviewer: StaffSession,
 ) -> Result<HttpResponse, AppError> {
-    let record = state
-        .applications
-        .decide(
-            &reviewer,
-            path.into_inner(),
-            Outcome::Reject(body.reason.clone()),
-        )
-        .await?;
-    state.notices.flush().await;
+    let outcome = Outcome::Reject(body.reason.clone());
+    let record = decide(&state, &reviewer, path.into_inner(), outcome).await?;
     Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
 }
 

@@ -339,6 +339,11 @@ impl Uploads {
         }
     }
 
+    /// Whether an OCR provider is configured (pages offer to prefill only then).
+    pub fn recognises(&self) -> bool {
+        self.ocr.is_some()
+    }
+
     /// Reads the owner's licence or ID card front with the OCR provider.
     pub async fn recognise(&self, applicant_id: i64, id: &str) -> Result<Recognised, UploadError> {
         let record = self.record_of(applicant_id, id).await?;

@@ -1,0 +1,450 @@
+//! The staff console (`/staff`): sign-in with the existing lockout, the review queue with its
+//! filters and counts, an application's detail with its images and the typed values beside
+//! them, approve, reject with a reason (common reasons to pick from).
+
+use std::{collections::HashMap, future::Future, pin::Pin};
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
+
+use super::{Chrome, Form, PageError, Site, html, page_error, see_other};
+use crate::{
+    applications::{ApplicationStatus, Outcome, regions},
+    error::AppError,
+    http::{
+        AppState,
+        staff::{Paging, QueueQuery, StaffApplicationBody, decide, one_staff_body, queue_filter},
+    },
+    staff::{Reviewer, StaffError},
+};
+
+/// A signed-in staff member on a page (the `mcert_staff` cookie).
+#[derive(Debug)]
+pub struct StaffPage {
+    staff: Reviewer,
+    token: String,
+}
+
+impl StaffPage {
+    fn chrome(&self, current: &str) -> Chrome {
+        Chrome::new(Site::Staff, Some(self.staff.record().display_name.clone()))
+            .with_nav(&[("/staff", "审核队列")], current)
+    }
+}
+
+impl FromRequest for StaffPage {
+    type Error = PageError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let token = super::session_token(request, Site::Staff);
+        let next = super::return_path(request);
+        let cross_site =
+            request.method() != actix_web::http::Method::GET && !super::same_origin(request);
+        Box::pin(async move {
+            if cross_site {
+                return Err(PageError::CrossSite);
+            }
+            let sign_in = PageError::SignIn {
+                site: Site::Staff,
+                next,
+            };
+            let (Some(state), Some(token)) = (state, token) else {
+                return Err(sign_in);
+            };
+            match state.staff.authenticate(&token).await {
+                Ok(staff) => Ok(Self { staff, token }),
+                Err(StaffError::NotSignedIn) => Err(sign_in),
+                Err(error) => Err(page_error(error)),
+            }
+        })
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "pages/staff/sign_in.html")]
+struct SignInPage {
+    chrome: Chrome,
+    form: Form,
+    next: String,
+}
+
+fn sign_in_page(status: StatusCode, form: Form, next: String) -> HttpResponse {
+    let page = SignInPage {
+        chrome: Chrome::new(Site::Staff, None),
+        form,
+        next,
+    };
+    html(status, &page, &page.chrome.nonce)
+}
+
+/// `GET /staff/sign-in`.
+pub async fn sign_in_form(query: web::Query<super::apply::NextQuery>) -> HttpResponse {
+    let next = super::next_path(Site::Staff, query.next());
+    sign_in_page(StatusCode::OK, Form::default(), next)
+}
+
+/// `POST /staff/sign-in`: username and password, counted against the lockout.
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    if !super::same_origin(&request) {
+        return Err(PageError::CrossSite);
+    }
+    let values = body.into_inner();
+    let next = super::next_path(Site::Staff, values.get("next").map(String::as_str));
+    let mut form = Form::with_values(values);
+    let address = crate::http::client_address(&request);
+    let signed_in = state
+        .staff
+        .sign_in(form.value("username"), form.value("password"), &address)
+        .await;
+    form.set("password", "");
+    match signed_in {
+        Ok((token, _, _)) => Ok(HttpResponse::SeeOther()
+            .insert_header((actix_web::http::header::LOCATION, next))
+            .cookie(super::session_cookie(
+                Site::Staff,
+                &token,
+                state.oidc.issuer().starts_with("https://"),
+            ))
+            .finish()),
+        Err(error) => {
+            let error = AppError::from(error);
+            form.refuse(&error, None);
+            Ok(sign_in_page(StatusCode::OK, form, next))
+        }
+    }
+}
+
+/// `POST /staff/sign-out`.
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+) -> Result<HttpResponse, PageError> {
+    state
+        .staff
+        .sign_out(&staff.token)
+        .await
+        .map_err(page_error)?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, Site::Staff.sign_in()))
+        .cookie(super::session_cookie(
+            Site::Staff,
+            "",
+            state.oidc.issuer().starts_with("https://"),
+        ))
+        .finish())
+}
+
+/// One row of the queue.
+struct QueueRow {
+    id: i64,
+    unit_name: String,
+    uscc: String,
+    region: String,
+    agent_name: String,
+    submitted_at: String,
+    review: String,
+    sync: String,
+    billable: bool,
+}
+
+/// A status and how many applications are in it.
+struct Count {
+    status: &'static str,
+    label: &'static str,
+    total: u64,
+    current: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "pages/staff/queue.html")]
+struct QueuePage {
+    chrome: Chrome,
+    rows: Vec<QueueRow>,
+    counts: Vec<Count>,
+    status: String,
+    region: String,
+    from: String,
+    to: String,
+    total: u64,
+    page: u64,
+    pages: u64,
+    query_base: String,
+    error: Option<String>,
+}
+
+const STATUSES: [(&str, &str); 4] = [
+    ("submitted", "待审核"),
+    ("rejected", "审核驳回"),
+    ("approved", "审核通过"),
+    ("draft", "填写中"),
+];
+
+/// `GET /staff`: the review queue.
+pub async fn queue(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, PageError> {
+    let mut query = query.into_inner();
+    let status = query.status.clone().filter(|s| !s.is_empty());
+    query.status = Some(status.clone().unwrap_or_else(|| "submitted".into()));
+    for field in [&mut query.region, &mut query.from, &mut query.to] {
+        if field.as_deref().is_some_and(str::is_empty) {
+            *field = None;
+        }
+    }
+    let paging = Paging::of(query.page, Some(20));
+    let mut error = None;
+    let (records, total) = match queue_filter(&query, paging) {
+        Ok(filter) => state
+            .applications
+            .queue(&filter)
+            .await
+            .map_err(page_error)?,
+        Err(refused) => {
+            error = Some(
+                crate::failure::Describe::describe(&refused)
+                    .message
+                    .into_owned(),
+            );
+            (Vec::new(), 0)
+        }
+    };
+    let mut counts = Vec::new();
+    for (code, label) in STATUSES {
+        let mut counted = QueueQuery {
+            status: Some(code.to_string()),
+            page: Some(1),
+            per_page: Some(1),
+            region: query.region.clone(),
+            from: query.from.clone(),
+            to: query.to.clone(),
+        };
+        let total = match queue_filter(&counted, Paging::of(Some(1), Some(1))) {
+            Ok(filter) => {
+                state
+                    .applications
+                    .queue(&filter)
+                    .await
+                    .map_err(page_error)?
+                    .1
+            }
+            Err(_) => 0,
+        };
+        counted.status = None;
+        counts.push(Count {
+            status: code,
+            label,
+            total,
+            current: query.status.as_deref() == Some(code),
+        });
+    }
+    let bodies = crate::http::applications::ApplicationBody::many(&state, records).await?;
+    let rows = bodies
+        .into_iter()
+        .map(|body| QueueRow {
+            id: body.id,
+            unit_name: body
+                .enterprise
+                .as_ref()
+                .map_or(String::new(), |e| e.name.clone()),
+            uscc: body
+                .enterprise
+                .as_ref()
+                .map_or(String::new(), |e| e.uscc.clone()),
+            region: body
+                .enterprise
+                .as_ref()
+                .map_or(String::new(), |e| regions::label(&e.region_code)),
+            agent_name: body
+                .agent
+                .as_ref()
+                .map_or(String::new(), |a| a.name.clone()),
+            submitted_at: body.submitted_at.map_or(String::new(), super::beijing),
+            review: body.progress.review.label.clone(),
+            sync: body.progress.sync.label.clone(),
+            billable: body.billable == Some(true),
+        })
+        .collect();
+    let mut base = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in [
+        ("status", &query.status),
+        ("region", &query.region),
+        ("from", &query.from),
+        ("to", &query.to),
+    ] {
+        if let Some(value) = value {
+            base.append_pair(key, value);
+        }
+    }
+    let page = QueuePage {
+        chrome: staff.chrome("/staff"),
+        rows,
+        counts,
+        status: query.status.clone().unwrap_or_default(),
+        region: query.region.clone().unwrap_or_default(),
+        from: query.from.clone().unwrap_or_default(),
+        to: query.to.clone().unwrap_or_default(),
+        total,
+        page: paging.page,
+        pages: total.div_ceil(paging.per_page).max(1),
+        query_base: base.finish(),
+        error,
+    };
+    Ok(html(StatusCode::OK, &page, &page.chrome.nonce))
+}
+
+/// An image of the application, with what the reviewer compares it to.
+struct Image {
+    id: String,
+    caption: &'static str,
+}
+
+#[derive(askama::Template)]
+#[template(path = "pages/staff/application.html")]
+struct ApplicationPage {
+    chrome: Chrome,
+    body: StaffApplicationBody,
+    region: String,
+    images: Vec<Image>,
+    reasons: &'static [&'static str],
+    form: Form,
+    done: Option<&'static str>,
+    decidable: bool,
+}
+
+/// Common reasons a reviewer picks from (and may edit).
+const REASONS: &[&str] = &[
+    "营业执照图片不清晰或不完整，请重新上传清晰、完整、不歪斜的照片",
+    "身份证照片不清晰或不完整，请重新上传人像面和国徽面",
+    "申请表未加盖单位公章，或公章不清晰、压线，请盖章后重新拍照上传",
+    "申请表照片未照全四个角，请重新拍照上传",
+    "经办人姓名与申请手机号的实名信息不一致，请使用经办人本人实名的手机号申请",
+    "填写的企业信息与营业执照不一致，请核对后修改",
+    "需要进行单位信息合并，请联系云南CA公司",
+];
+
+async fn application_page(
+    state: &AppState,
+    staff: &StaffPage,
+    id: i64,
+    form: Form,
+    status: StatusCode,
+    done: Option<&'static str>,
+) -> Result<HttpResponse, PageError> {
+    let record = state.applications.for_staff(id).await.map_err(page_error)?;
+    let decidable = record.status == ApplicationStatus::Submitted;
+    let mut images = Vec::new();
+    if let Some(e) = &record.enterprise {
+        images.push(Image {
+            id: e.licence_upload_id.clone(),
+            caption: "营业执照",
+        });
+    }
+    if let Some(a) = &record.agent {
+        images.push(Image {
+            id: a.id_front_upload_id.clone(),
+            caption: "身份证人像面",
+        });
+        images.push(Image {
+            id: a.id_back_upload_id.clone(),
+            caption: "身份证国徽面",
+        });
+    }
+    if let Some(ca) = &record.ca {
+        images.push(Image {
+            id: ca.form_upload_id.clone(),
+            caption: "盖章的业务申请表",
+        });
+    }
+    let body = one_staff_body(state, record).await?;
+    let page = ApplicationPage {
+        chrome: staff.chrome("/staff"),
+        region: body
+            .application
+            .enterprise
+            .as_ref()
+            .map_or(String::new(), |e| regions::label(&e.region_code)),
+        body,
+        images,
+        reasons: REASONS,
+        form,
+        done,
+        decidable,
+    };
+    Ok(html(status, &page, &page.chrome.nonce))
+}
+
+/// What was just done.
+#[derive(Debug, serde::Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+/// `GET /staff/applications/{id}`.
+pub async fn application(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    path: web::Path<i64>,
+    query: web::Query<DoneQuery>,
+) -> Result<HttpResponse, PageError> {
+    let done = match query.done.as_deref() {
+        Some("approved") => Some("已审核通过：已短信通知经办人下载证书。"),
+        Some("rejected") => Some("已驳回：驳回原因已短信通知经办人。"),
+        _ => None,
+    };
+    application_page(
+        &state,
+        &staff,
+        path.into_inner(),
+        Form::default(),
+        StatusCode::OK,
+        done,
+    )
+    .await
+}
+
+/// `POST /staff/applications/{id}/decision`: 审核通过, or 驳回 with a reason.
+pub async fn decision(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    path: web::Path<i64>,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let values = body.into_inner();
+    let (outcome, done) = match values.get("decision").map(String::as_str) {
+        Some("approve") => (Outcome::Approve, "approved"),
+        _ => (
+            Outcome::Reject(values.get("reason").cloned().unwrap_or_default()),
+            "rejected",
+        ),
+    };
+    match decide(&state, &staff.staff, id, outcome).await {
+        Ok(_) => Ok(see_other(&format!("/staff/applications/{id}?done={done}"))),
+        Err(error) => {
+            let mut form = Form::with_values(values);
+            form.refuse(&error, Some("reason"));
+            application_page(&state, &staff, id, form, StatusCode::OK, None).await
+        }
+    }
+}
+
+/// `GET /staff/uploads/{id}`: an application's image.
+pub async fn upload(
+    state: web::Data<AppState>,
+    _staff: StaffPage,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let (record, bytes) = state
+        .uploads
+        .open_for_staff(&path.into_inner())
+        .await
+        .map_err(page_error)?;
+    Ok(crate::http::uploads::image(record, bytes))
+}

@@ -1,0 +1,250 @@
+/**
+ * mcert's web pages in headless Chromium against the real server (`mcert-server demo`: the
+ * development stand-ins, the development clock, and the demo reviewer it prints): every page at
+ * 360×740 and 1280×800 with no console error and no CSP violation, axe-core finding nothing
+ * serious, a screenshot of each kept under artifacts/pages; and the walks of issue 17 —
+ * register → apply with uploads → submit from a phone-sized browser; a reviewer rejects with a
+ * reason → the applicant sees it, edits, resubmits → the reviewer approves; and what refuses:
+ * a wrong file type, a form posted from another site, a decision on an application already
+ * decided.
+ *
+ * Needs: the server binary and the SDK's test build (its server helper), as demo.test.mjs.
+ */
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { launchChromium, VIEWPORTS, watchProblems } from './lib/chromium.mjs';
+import { advanceClock, assertAccessible, passSlider, scanImage, screenshot, smsCode } from './lib/pages.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SDK = resolve(HERE, '..', '..', 'miniprogram-sdk');
+const [PHONE_VIEW, DESKTOP_VIEW] = VIEWPORTS;
+
+let server;
+let helpers;
+let browser;
+
+before(async () => {
+  const helper = join(SDK, 'build', 'test', 'helpers', 'server.js');
+  assert.ok(existsSync(helper), `${helper} is missing: cd ${SDK} && npm run build && npm run build:test`);
+  helpers = (await import(pathToFileURL(helper).href)).default;
+  server = await helpers.startServer({ command: 'demo' });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A tab that records its problems; `check(name)` looks at the page shown at both sizes. */
+async function tab(viewport) {
+  const page = await browser.newPage(viewport);
+  const problems = await watchProblems(page);
+  return {
+    page,
+    problems,
+    async check(name) {
+      for (const size of [viewport, viewport === PHONE_VIEW ? DESKTOP_VIEW : PHONE_VIEW]) {
+        await page.setViewportSize({ width: size.width, height: size.height });
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${name} at ${size.name}: the page is ${overflow}px wider than the screen`);
+        await screenshot(page, name, size);
+        await assertAccessible(page, `${name} at ${size.name}`);
+      }
+      await page.setViewportSize({ width: viewport.width, height: viewport.height });
+      assert.deepEqual(problems, [], `${name}: console errors or CSP violations`);
+    },
+  };
+}
+
+/** Signs in on /apply with `phone`: slider, 获取验证码, the code from the development SMS. */
+async function signInApplicant(t, phone) {
+  const { page } = t;
+  await page.goto(`${server.baseUrl}/apply`);
+  await page.waitForSelector('[data-page="apply-sign-in"]');
+  await t.check('apply-sign-in');
+  await page.getByLabel('手机号码').fill(phone);
+  // The code button first asks for the slider.
+  await page.getByRole('button', { name: '获取验证码' }).click();
+  await page.getByText('请先向右滑动滑块完成验证').waitFor();
+  await passSlider(page);
+  await page.getByRole('button', { name: '获取验证码' }).click();
+  await page.getByText(/验证码已发送至 \d{3}\*{4}\d{4}/).waitFor();
+  assert.match(await page.locator('[data-otp]').innerText(), /秒后重新获取/);
+  await page.getByLabel('短信验证码').fill(await smsCode(server.baseUrl, phone));
+  await page.getByRole('button', { name: '注册 / 登录' }).click();
+  await page.waitForSelector('[data-page="apply-list"]');
+}
+
+/** Selects 云南省·昆明市·西山区 in the region picker. */
+async function pickRegion(page) {
+  await page.getByLabel('省').selectOption('53');
+  await page.getByLabel('市').selectOption('5301');
+  await page.getByLabel('区（县）').selectOption('530112');
+}
+
+async function upload(page, label, title) {
+  const root = page.locator('[data-upload]', { has: page.getByLabel(label) });
+  await root.locator('input[type="file"]').setInputFiles(await scanImage(page, title));
+  await root.getByText('已上传保存').waitFor();
+}
+
+test('an agent applies from a phone, a reviewer rejects, the agent edits and resubmits, the reviewer approves', async () => {
+  const applicant = await tab(PHONE_VIEW);
+  const { page } = applicant;
+  const phone = `139${String(Date.now()).slice(-8)}`;
+  const uscc = helpers.randomUscc();
+  await signInApplicant(applicant, phone);
+  await applicant.check('apply-list-empty');
+
+  // 申请数字身份证书: the agreement's countdown holds the button until the time has passed.
+  await page.getByRole('button', { name: '申请数字身份证书' }).click();
+  await page.waitForSelector('[data-page="apply-agreement"]');
+  const agree = page.locator('button[data-countdown]');
+  assert.ok(await agree.isDisabled(), 'the agreement cannot be accepted at once');
+  assert.match(await agree.innerText(), /请阅读协议（\d+ 秒）/);
+  await applicant.check('apply-agreement');
+  await advanceClock(server.baseUrl, 30);
+  await page.reload();
+  await page.getByRole('button', { name: '我已阅读并同意上述协议' }).click();
+
+  // Step 1: a wrong file type is refused in the page; the licence uploads with its preview.
+  await page.waitForSelector('[data-step="enterprise"]');
+  const licenceInput = page.locator('[data-upload][data-purpose="licence"] input[type="file"]');
+  await licenceInput.setInputFiles({ name: 'licence.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n') });
+  await page.getByText('只能上传 jpg/jpeg/png 格式的图片，请重新选择').waitFor();
+  await upload(page, /营业执照/, '营业执照');
+  assert.ok(await page.locator('[data-purpose="licence"] img.preview').isVisible(), 'the licence preview shows');
+  // Submitting with a wrong USCC shows the service's message next to the field.
+  await page.getByLabel('企业名称').fill('昆明页面测试科技有限公司');
+  await page.getByLabel('统一社会信用代码').fill('91530100MA6N000000');
+  await pickRegion(page);
+  await page.getByLabel('单位住所（经营场所）').fill('云南省昆明市西山区滇池路 1 号');
+  await page.getByLabel('法定代表人姓名').fill('李四');
+  await page.getByLabel('法人身份证号码').fill(helpers.randomResidentId());
+  await page.getByRole('button', { name: '下一步' }).click();
+  await page.waitForSelector('[data-step="enterprise"] #e-uscc:not([hidden])');
+  assert.match(await page.locator('#e-uscc').innerText(), /统一社会信用代码/);
+  assert.equal(await page.getByLabel('企业名称').inputValue(), '昆明页面测试科技有限公司', 'typed values stay');
+  await applicant.check('apply-step1-error');
+  await page.getByLabel('统一社会信用代码').fill(uscc);
+  await page.getByRole('button', { name: '下一步' }).click();
+
+  // Step 2: the ID card's two sides, name, ID number, email.
+  await page.waitForSelector('[data-step="agent"]');
+  await page.getByText(`申请手机号 ${phone} 一致`).waitFor();
+  await upload(page, /人像面/, '身份证人像面');
+  await upload(page, /国徽面/, '身份证国徽面');
+  await page.getByLabel('经办人姓名').fill('赵六');
+  await page.getByLabel('经办人身份证号').fill(helpers.randomResidentId());
+  await page.getByLabel('经办人邮箱').fill('zhaoliu@example.com');
+  await applicant.check('apply-step2');
+  await page.getByRole('button', { name: '下一步' }).click();
+
+  // Step 3: the pre-filled form downloads; 完成 needs the slider.
+  await page.waitForSelector('[data-step="ca"]');
+  const pdfPath = await page.getByRole('link', { name: /下载已填好的业务申请表/ }).getAttribute('href');
+  const pdf = await page.request.get(server.baseUrl + pdfPath);
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  await upload(page, /盖章后的业务申请表/, '业务申请表');
+  await page.getByLabel('否').check();
+  await applicant.check('apply-step3');
+  await page.getByRole('button', { name: '完成' }).click();
+  await page.waitForSelector('[data-step="ca"] #e-captcha_pass:not([hidden])');
+  assert.match(await page.locator('#e-captcha_pass').innerText(), /滑动滑块/);
+  await passSlider(page);
+  await page.getByRole('button', { name: '完成' }).click();
+  await page.waitForSelector('[data-page="apply-list"]');
+  await page.getByText('申请已提交，请耐心等待审核').waitFor();
+  const row = page.locator('tr', { hasText: uscc });
+  assert.match(await row.innerText(), /昆明页面测试科技有限公司[\s\S]*赵六[\s\S]*申请资料审核：待审核/);
+  assert.match(await row.innerText(), /云南省·昆明市·西山区/);
+  await applicant.check('apply-list-submitted');
+  const id = await row.getAttribute('data-application');
+
+  // The reviewer signs in with the demo's printed account and rejects with a common reason.
+  const reviewer = await tab(DESKTOP_VIEW);
+  const staff = reviewer.page;
+  await staff.goto(`${server.baseUrl}/staff`);
+  await staff.waitForSelector('[data-page="staff-sign-in"]');
+  await reviewer.check('staff-sign-in');
+  await staff.getByLabel('用户名').fill('demo-reviewer');
+  await staff.getByLabel('密码').fill('wrong-password-1');
+  await staff.getByRole('button', { name: '登录' }).click();
+  await staff.getByText(/用户名或密码/).waitFor();
+  await staff.getByLabel('用户名').fill('demo-reviewer');
+  await staff.getByLabel('密码').fill('Demo-review-2026');
+  await staff.getByRole('button', { name: '登录' }).click();
+  await staff.waitForSelector('[data-page="staff-queue"]');
+  await staff.locator(`tr[data-application="${id}"]`).waitFor();
+  await reviewer.check('staff-queue');
+  await staff.locator(`tr[data-application="${id}"]`).getByRole('link', { name: '审核' }).click();
+  await staff.waitForSelector('[data-page="staff-application"][data-status="submitted"]');
+  assert.equal(await staff.locator('.images img').count(), 4, 'the licence, both ID sides and the form');
+  await reviewer.check('staff-application');
+  const reason = '营业执照图片不清晰或不完整，请重新上传清晰、完整、不歪斜的照片';
+  await staff.getByRole('button', { name: reason }).click();
+  assert.equal(await staff.getByLabel('驳回原因').inputValue(), reason);
+  await staff.getByRole('button', { name: '驳回' }).click();
+  await staff.waitForSelector('[data-page="staff-application"][data-status="rejected"]');
+  await staff.getByText('已驳回：驳回原因已短信通知经办人。').waitFor();
+
+  // The applicant sees the reason, edits and resubmits.
+  await page.goto(`${server.baseUrl}/apply`);
+  const rejected = page.locator(`tr[data-application="${id}"]`);
+  assert.match(await rejected.innerText(), new RegExp(`审核驳回原因: ${reason}`));
+  await applicant.check('apply-list-rejected');
+  await rejected.getByRole('link', { name: '修改' }).click();
+  await page.waitForSelector('[data-step="enterprise"]');
+  await page.getByText(`审核驳回原因：${reason}`).waitFor();
+  await upload(page, /营业执照/, '清晰的营业执照');
+  await page.getByRole('button', { name: '下一步' }).click();
+  await page.waitForSelector('[data-step="agent"]');
+  await page.getByRole('button', { name: '下一步' }).click();
+  await page.waitForSelector('[data-step="ca"]');
+  assert.ok(await page.getByLabel('否').isChecked(), 'step 3 keeps what was saved');
+  await passSlider(page);
+  await page.getByRole('button', { name: '完成' }).click();
+  await page.waitForSelector('[data-page="apply-list"]');
+  assert.match(await page.locator(`tr[data-application="${id}"]`).innerText(), /待审核/);
+
+  // The reviewer approves; a second decision (another reviewer's page still open) is refused.
+  const stale = await tab(DESKTOP_VIEW);
+  await stale.page.context().addCookies(await staff.context().cookies());
+  await staff.goto(`${server.baseUrl}/staff/applications/${id}`);
+  await stale.page.goto(`${server.baseUrl}/staff/applications/${id}`);
+  await staff.getByRole('button', { name: '审核通过' }).click();
+  await staff.getByText('已审核通过：已短信通知经办人下载证书。').waitFor();
+  await stale.page.getByLabel('驳回原因').fill('资料不全');
+  await stale.page.getByRole('button', { name: '驳回' }).click();
+  await stale.page.getByText(/不能修改|不能再|已审核|状态/).first().waitFor();
+  assert.match(await stale.page.locator('[data-page="staff-application"]').getAttribute('data-status'), /approved/);
+
+  await page.goto(`${server.baseUrl}/apply/applications/${id}`);
+  await page.waitForSelector('[data-page="apply-detail"][data-status="approved"]');
+  await page.getByText('审核已通过').waitFor();
+  await applicant.check('apply-detail-approved');
+});
+
+test('a form posted from another site is refused, and signed-out pages send to sign-in', async () => {
+  const response = await fetch(`${server.baseUrl}/apply/applications`, {
+    method: 'POST',
+    headers: { Origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+    body: '',
+    redirect: 'manual',
+  });
+  assert.equal(response.status, 403);
+  assert.match(await response.text(), /请求来源不正确/);
+  const signedOut = await fetch(`${server.baseUrl}/staff/applications/1`, { redirect: 'manual' });
+  assert.equal(signedOut.status, 303);
+  assert.equal(signedOut.headers.get('location'), '/staff/sign-in?next=%2Fstaff%2Fapplications%2F1');
+  const asset = await fetch(`${server.baseUrl}/assets/site.css`);
+  assert.equal(asset.status, 200);
+  assert.match(asset.headers.get('content-type'), /^text\/css/);
+});
