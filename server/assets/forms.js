@@ -145,3 +145,17 @@ for (const button of document.querySelectorAll('[data-reason]')) {
     box.focus();
   });
 }
+
+// 事项授权: the dialog of a sub-certificate, and its item search.
+for (const button of document.querySelectorAll('[data-dialog]')) {
+  const dialog = document.getElementById(button.dataset.dialog);
+  button.addEventListener('click', () => dialog.showModal());
+  dialog.querySelector('[data-close]')?.addEventListener('click', () => dialog.close());
+  const search = dialog.querySelector('[data-item-search]');
+  search?.addEventListener('input', () => {
+    const needle = search.value.trim();
+    for (const item of dialog.querySelectorAll('.item')) {
+      item.hidden = needle !== '' && !item.dataset.name.includes(needle);
+    }
+  });
+}

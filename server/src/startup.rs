@@ -43,7 +43,7 @@ use crate::{
 
 /// The web pages: the applicant site, the staff console, their assets.
 fn page_routes(cfg: &mut web::ServiceConfig) {
-    use http::pages::{apply, assets, console};
+    use http::pages::{account, apply, assets, console};
     cfg.route("/assets/{name}", web::get().to(assets::asset))
         .route("/apply", web::get().to(apply::list))
         .route("/apply/sign-in", web::get().to(apply::sign_in_form))
@@ -95,7 +95,21 @@ fn page_routes(cfg: &mut web::ServiceConfig) {
             "/staff/applications/{id}/decision",
             web::post().to(console::decision),
         )
-        .route("/staff/uploads/{id}", web::get().to(console::upload));
+        .route("/staff/uploads/{id}", web::get().to(console::upload))
+        .route("/account", web::get().to(account::home))
+        .route("/account/sign-in", web::get().to(account::sign_in_form))
+        .route("/account/login", web::post().to(account::login))
+        .route("/account/callback", web::get().to(account::callback))
+        .route("/account/sign-out", web::post().to(account::sign_out))
+        .route("/account/grants", web::get().to(account::grants))
+        .route(
+            "/account/grants/{serial}",
+            web::post().to(account::save_grants),
+        )
+        .route(
+            "/account/certificates/{serial}/signatures",
+            web::get().to(account::signatures),
+        );
 }
 
 /// The route table: every endpoint and its path, in one place. The API is one scope under

@@ -12,7 +12,9 @@
  */
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,6 +29,7 @@ const [PHONE_VIEW, DESKTOP_VIEW] = VIEWPORTS;
 let server;
 let helpers;
 let browser;
+let workDir;
 
 before(async () => {
   const helper = join(SDK, 'build', 'test', 'helpers', 'server.js');
@@ -34,12 +37,32 @@ before(async () => {
   helpers = (await import(pathToFileURL(helper).href)).default;
   server = await helpers.startServer({ command: 'demo' });
   browser = await launchChromium();
+  workDir = mkdtempSync(join(tmpdir(), 'mcert-pages-test-'));
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
+  if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true });
 });
+
+/** Runs `mcert-phone` (the SDK's command-line phone) with `args`, keeping its state in `state`. */
+function phone(state, ...args) {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn('node', ['dist/cli/mcert-phone.js', ...args, '--state', join(workDir, state)], {
+      cwd: SDK,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      if (status === 0) resolveRun(out);
+      else reject(new Error(`mcert-phone ${args.join(' ')} exited ${status}:\n${out}`));
+    });
+  });
+}
 
 /** A tab that records its problems; `check(name)` looks at the page shown at both sizes. */
 async function tab(viewport) {
@@ -247,4 +270,65 @@ test('a form posted from another site is refused, and signed-out pages send to s
   const asset = await fetch(`${server.baseUrl}/assets/site.css`);
   assert.equal(asset.status, 200);
   assert.match(asset.headers.get('content-type'), /^text\/css/);
+});
+
+test('the primary holder signs in to /account with the phone and grants an item to a sub-certificate in the 事项授权 dialog', async () => {
+  const printed = server.stdout();
+  const primaryId = /download (\d+) --pin 112233/.exec(printed)?.[1];
+  const subId = /download (\d+) --pin 223344/.exec(printed)?.[1];
+  assert.ok(primaryId && subId, `the demo's application ids:\n${printed}`);
+  await phone('primary.json', 'login', 'agent', '--server', server.baseUrl);
+  await phone('primary.json', 'verify', '张三', '11010519491231002X');
+  await phone('primary.json', 'bind', '13800138000');
+  await phone('primary.json', 'download', primaryId, '--pin', '112233');
+  await phone('sub.json', 'login', 'agent2', '--server', server.baseUrl);
+  await phone('sub.json', 'verify', '王五', '532701198001013310');
+  await phone('sub.json', 'bind', '13800138001');
+  const subSerial = /certificate enrolled: ([0-9A-F]+)/.exec(await phone('sub.json', 'download', subId, '--pin', '223344'))?.[1];
+  assert.ok(subSerial, 'the sub-certificate was downloaded');
+
+  const holder = await tab(DESKTOP_VIEW);
+  const { page } = holder;
+  await page.goto(`${server.baseUrl}/account`);
+  await page.waitForSelector('[data-page="account-sign-in"]');
+  await holder.check('account-sign-in');
+  await page.getByRole('button', { name: '扫码登录' }).click();
+  // mcert's own QR page, as any portal's login shows it.
+  await page.waitForSelector('main[data-state="waiting"]');
+  await page.getByText('二维码内容').click();
+  const qr = (await page.locator('details', { hasText: '二维码内容' }).locator('code').innerText()).trim();
+  const number = /点选数字\s*(\d+)/.exec(await page.locator('#detail').innerText())?.[1];
+  assert.ok(number, 'the QR page shows the number to choose');
+  assert.match(await phone('primary.json', 'scan', qr, '--code', number, '--pin', '112233'), /已确认登录/);
+  await page.waitForSelector('[data-page="account-home"]', { timeout: 15_000 });
+  assert.match(await page.locator('h1').innerText(), /昆明示例科技有限公司/);
+  assert.match(await page.locator(`tr[data-serial="${subSerial}"]`).innerText(), /子证书[\s\S]*王五[\s\S]*已激活/);
+  await holder.check('account-home');
+
+  await page.getByRole('link', { name: '权限授权' }).first().click();
+  await page.waitForSelector('[data-page="account-grants"]');
+  const row = page.locator(`tr[data-serial="${subSerial}"]`);
+  assert.match(await row.innerText(), /手机证书[\s\S]*手机CA[\s\S]*王五[\s\S]*无/);
+  await holder.check('account-grants');
+  await row.getByRole('button', { name: '事项授权' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  // The item search narrows the list; the locked item of physical certificates is not this one's.
+  await dialog.getByLabel('搜索事项').fill('单位基础');
+  assert.equal(await dialog.locator('.item:not([hidden])').count(), 1);
+  await dialog.getByLabel(/单位基础信息维护/).check();
+  await screenshot(page, 'account-grant-dialog', DESKTOP_VIEW);
+  await assertAccessible(page, 'the 事项授权 dialog');
+  await dialog.getByRole('button', { name: '保存授权' }).click();
+  await page.getByText('授权已保存').waitFor();
+  assert.match(await page.locator(`tr[data-serial="${subSerial}"]`).innerText(), /单位基础信息维护/);
+  // The phone sees the same grant.
+  assert.match(await phone('primary.json', 'grants', 'list'), /单位基础信息维护/);
+
+  // The signature history shows the login.
+  await page.goto(`${server.baseUrl}/account`);
+  await page.locator('tr', { hasText: '当前登录' }).getByRole('link', { name: '查看' }).click();
+  await page.waitForSelector('[data-page="account-signatures"]');
+  assert.match(await page.locator('tbody').innerText(), /扫码登录[\s\S]*已签名/);
+  await holder.check('account-signatures');
 });

@@ -115,6 +115,39 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// Every purpose.
+    pub const ALL: [Self; 9] = [
+        Self::KeyEnrolment,
+        Self::VerifyPin,
+        Self::ChangePin,
+        Self::Login,
+        Self::GrantChange,
+        Self::Revocation,
+        Self::Renewal,
+        Self::Seal,
+        Self::SealPdf,
+    ];
+
+    /// What the person did, as the signature history shows it.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::KeyEnrolment => "下载证书",
+            Self::VerifyPin => "校验 PIN",
+            Self::ChangePin => "修改 PIN",
+            Self::Login => "扫码登录",
+            Self::GrantChange => "事项授权",
+            Self::Revocation => "证书废除",
+            Self::Renewal => "年审延期",
+            Self::Seal => "电子印章盖章",
+            Self::SealPdf => "PDF 文件盖章",
+        }
+    }
+
+    /// The purpose named `name` on the wire.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
     /// The name used on the wire and in the signed `key_check` message.
     pub fn as_str(self) -> &'static str {
         match self {

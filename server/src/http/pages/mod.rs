@@ -1,4 +1,5 @@
-//! The web pages: the applicant site (`/apply`), the staff console (`/staff`). Server-rendered
+//! The web pages: the applicant site (`/apply`), the staff console (`/staff`), the primary
+//! holder's pages (`/account`). Server-rendered
 //! askama templates (`server/templates/pages/`) over the same services the API uses; small
 //! JavaScript modules (`server/assets/`) only where a page needs them (the slider, the SMS
 //! countdown, upload previews, the region picker). Every page has a strict CSP with a nonce, no
@@ -10,6 +11,7 @@
 //! script's call to the JSON API is accepted with the cookie only with the `X-Mcert-Page`
 //! header, which no other site can send without CORS (`principals.rs`).
 
+pub mod account;
 pub mod apply;
 pub mod assets;
 pub mod console;
@@ -35,6 +37,8 @@ pub enum Site {
     Apply,
     /// CA 审核管理 (`/staff`).
     Staff,
+    /// 证书管理 of the primary holder (`/account`).
+    Account,
 }
 
 impl Site {
@@ -43,6 +47,7 @@ impl Site {
         match self {
             Self::Apply => "用人单位手机端数字证书申请",
             Self::Staff => "数字证书审核管理",
+            Self::Account => "单位证书管理",
         }
     }
 
@@ -51,6 +56,7 @@ impl Site {
         match self {
             Self::Apply => "/apply",
             Self::Staff => "/staff",
+            Self::Account => "/account",
         }
     }
 
@@ -59,6 +65,7 @@ impl Site {
         match self {
             Self::Apply => "/apply/sign-in",
             Self::Staff => "/staff/sign-in",
+            Self::Account => "/account/sign-in",
         }
     }
 
@@ -67,6 +74,7 @@ impl Site {
         match self {
             Self::Apply => "/apply/sign-out",
             Self::Staff => "/staff/sign-out",
+            Self::Account => "/account/sign-out",
         }
     }
 
@@ -75,6 +83,7 @@ impl Site {
         match self {
             Self::Apply => "mcert_apply",
             Self::Staff => "mcert_staff",
+            Self::Account => "mcert_account",
         }
     }
 }
