@@ -38,6 +38,7 @@ mod m20261207_000032_create_expiry_reminders;
 mod m20261207_000033_create_renewals;
 mod m20261207_000034_create_information_changes;
 mod m20261207_000035_create_seals;
+mod m20261208_000036_add_staff_role;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000033_create_renewals::Migration),
             Box::new(m20261207_000034_create_information_changes::Migration),
             Box::new(m20261207_000035_create_seals::Migration),
+            Box::new(m20261208_000036_add_staff_role::Migration),
         ]
     }
 }

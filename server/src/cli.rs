@@ -9,8 +9,7 @@ use crate::audit::Actor;
 use crate::certificates::Primaries;
 use crate::failure::{Describe, Description};
 use crate::{
-    audit,
-    ca::{CertStore, HolderDraft, RevocationReason, UnitDraft},
+    ca::{HolderDraft, RevocationReason, UnitDraft},
     configuration::Settings,
     domain::CertificateSerial,
     portals::{BusinessItem, ClientKind, PortalDraft, Portals, items::catalogue_from_specs},
@@ -208,6 +207,10 @@ pub enum AdminAction {
         /// Name shown in the audit log and review pages.
         #[arg(long)]
         name: String,
+        /// `reviewer` (review applications, information changes and captured seals) or
+        /// `administrator` (everything: certificates, employers, fees, staff, portals).
+        #[arg(long, default_value = "reviewer", value_parser = ["reviewer", "administrator"])]
+        role: String,
         /// Who is acting, for the audit log.
         #[arg(long, default_value = "cli")]
         actor: String,
@@ -491,6 +494,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
         AdminAction::AddStaff {
             username,
             name,
+            role,
             actor,
         } => {
             let password = match std::env::var("MCERT_STAFF_PASSWORD") {
@@ -509,6 +513,7 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 &username,
                 &name,
                 &password,
+                crate::staff::StaffRole::parse(&role).unwrap_or(crate::staff::StaffRole::Reviewer),
                 &Actor::Operator(actor),
             )
             .await
@@ -517,8 +522,10 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
                 anyhow::anyhow!("{message} [{code}]")
             })?;
             println!(
-                "added staff account {} ({})",
-                staff.username, staff.display_name
+                "added staff account {} ({}), {}",
+                staff.username,
+                staff.display_name,
+                staff.role.label_zh()
             );
         }
         AdminAction::AddPortal {
@@ -586,8 +593,11 @@ async fn admin(action: AdminAction, settings: &Settings) -> anyhow::Result<()> {
         }
         AdminAction::AuditVerify => {
             let core = open_core(settings).await?;
-            let count = verify_audit(core.store.as_ref()).await?;
-            println!("audit log intact: {count} entries");
+            let check = crate::ca::check_audit_chain(core.store.as_ref(), 0).await?;
+            if let Some(broken) = check.broken {
+                anyhow::bail!(broken);
+            }
+            println!("audit log intact: {} entries", check.checked);
         }
     }
     Ok(())
@@ -607,22 +617,4 @@ async fn open_core(settings: &Settings) -> anyhow::Result<startup::Core> {
         Arc::new(crate::clock::SystemClock),
     )
     .await
-}
-
-/// Walks the whole audit chain in pages.
-pub async fn verify_audit(store: &dyn CertStore) -> anyhow::Result<u64> {
-    const PAGE: u64 = 1000;
-    let mut checked = 0;
-    let mut last: Option<audit::AuditEntry> = None;
-    loop {
-        let after = last.as_ref().map_or(0, |e| e.seq);
-        let page = store.audit_entries(after, PAGE).await?;
-        if page.is_empty() {
-            return Ok(checked);
-        }
-        // Each page is checked against the last entry of the page before it.
-        audit::verify_after(last.as_ref(), &page)?;
-        checked += page.len() as u64;
-        last = page.last().cloned();
-    }
 }

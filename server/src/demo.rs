@@ -170,6 +170,7 @@ async fn seed_one(
             DEMO_REVIEWER,
             "示例审核员",
             DEMO_REVIEWER_PASSWORD,
+            crate::staff::StaffRole::Reviewer,
             &Actor::Development("demo"),
         )
         .await

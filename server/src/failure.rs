@@ -427,6 +427,8 @@ pub mod code {
         STAFF_USERNAME_INVALID = "staff_username_invalid", BadInput;
         /// The username exists.
         STAFF_USERNAME_TAKEN = "staff_username_taken", Conflict;
+        /// An administrator's action by a reviewer.
+        STAFF_NOT_ADMINISTRATOR = "staff_not_administrator", Forbidden;
         /// No staff session.
         STAFF_NOT_SIGNED_IN = "staff_not_signed_in", Unauthenticated;
         /// A staff action without its reason.

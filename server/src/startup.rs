@@ -96,6 +96,20 @@ fn page_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(console::decision),
         )
         .route("/staff/uploads/{id}", web::get().to(console::upload))
+        .route("/staff/certificates", web::get().to(console::certificates))
+        .route(
+            "/staff/certificates/{serial}/signatures",
+            web::get().to(console::signatures),
+        )
+        .route(
+            "/staff/certificates/{serial}/{action}",
+            web::post().to(console::certificate_action),
+        )
+        .route(
+            "/staff/phones/unbind",
+            web::post().to(console::unbind_phone),
+        )
+        .route("/staff/audit", web::get().to(console::audit))
         .route("/account", web::get().to(account::home))
         .route("/account/sign-in", web::get().to(account::sign_in_form))
         .route("/account/login", web::post().to(account::login))

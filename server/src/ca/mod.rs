@@ -2,6 +2,7 @@
 //! Storage is behind `CertStore`, the signing key behind `CaSigner`, keys at rest behind
 //! `KeyWrap`; nothing here knows about HTTP or the database library.
 
+mod audit_check;
 mod builder;
 mod crl;
 mod csr;
@@ -20,6 +21,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use der::{Decode, Encode, EncodePem, pem::LineEnding};
 use x509_cert::Certificate;
 
+pub use audit_check::{AuditCheck, check_audit_chain};
 pub use builder::{Issuer, RevocationUrls, Subject, key_identifier};
 pub use csr::{VerifiedCsr, verify_csr};
 pub use error::CaError;

@@ -493,6 +493,12 @@ pub trait CertStore: Send + Sync + std::fmt::Debug {
         &self,
         uscc: &str,
     ) -> Result<Vec<CertificateRecord>, StorageError>;
+    /// The certificates whose holder is named `holder_name`, newest first, at most `limit`.
+    async fn holder_certificates(
+        &self,
+        holder_name: &str,
+        limit: u64,
+    ) -> Result<Vec<CertificateRecord>, StorageError>;
     /// Every certificate downloaded for the application `application_id`, oldest first.
     async fn application_certificates(
         &self,

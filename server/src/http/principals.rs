@@ -86,6 +86,32 @@ impl FromRequest for StaffSession {
     }
 }
 
+/// A signed-in staff member who is an administrator (a reviewer is refused with
+/// `staff_not_administrator`).
+#[derive(Debug)]
+pub struct AdminSession(Reviewer);
+
+impl std::ops::Deref for AdminSession {
+    type Target = Reviewer;
+    fn deref(&self) -> &Reviewer {
+        &self.0
+    }
+}
+
+impl FromRequest for AdminSession {
+    type Error = AppError;
+    type Future = Extracted<Self>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = StaffSession::from_request(request, payload);
+        Box::pin(async move {
+            let session = session.await?;
+            session.administrator()?;
+            Ok(Self(session.staff))
+        })
+    }
+}
+
 /// A signed-in applicant of the application site (bearer applicant session).
 #[derive(Debug)]
 pub struct ApplicantSession {

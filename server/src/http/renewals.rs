@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AppState,
-    principals::{MpSession, StaffSession},
+    principals::{AdminSession, MpSession, StaffSession},
 };
 use crate::{certificates::RenewalRecord, error::AppError};
 
@@ -126,7 +126,7 @@ pub async fn staff_renewals(
 pub async fn mark_paid(
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    staff: StaffSession,
+    staff: AdminSession,
 ) -> Result<HttpResponse, AppError> {
     let renewal = state.renewals.mark_paid(&staff, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(RenewalBody::from(renewal)))

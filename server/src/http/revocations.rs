@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{
     AppState,
-    principals::{ApplicantSession, MpSession, StaffSession},
+    principals::{AdminSession, ApplicantSession, MpSession},
 };
 use crate::{
     ca::{CertificateRecord, RevocationRecord},
@@ -182,7 +182,7 @@ pub async fn revoke_by_staff(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<RevocationRequest>,
-    reviewer: StaffSession,
+    reviewer: AdminSession,
 ) -> Result<HttpResponse, AppError> {
     let serial = CertificateSerial::parse(&path.into_inner())?;
     let cause = Revocations::cause(&body.cause)?;

@@ -6,7 +6,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AppState, applications::ApplicationBody, principals::StaffSession};
+use super::{
+    AppState,
+    applications::ApplicationBody,
+    principals::{AdminSession, StaffSession},
+};
 use crate::{
     applications::{ApplicationStatus, Outcome, QueueFilter},
     error::AppError,
@@ -32,6 +36,8 @@ pub struct StaffBody {
     pub username: String,
     /// Display name.
     pub display_name: String,
+    /// `reviewer` or `administrator`.
+    pub role: &'static str,
 }
 
 impl From<&StaffRecord> for StaffBody {
@@ -40,6 +46,7 @@ impl From<&StaffRecord> for StaffBody {
             id: staff.id,
             username: staff.username.clone(),
             display_name: staff.display_name.clone(),
+            role: staff.role.as_str(),
         }
     }
 }
@@ -476,7 +483,7 @@ pub async fn employee_count(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<EmployeeCount>,
-    reviewer: StaffSession,
+    reviewer: AdminSession,
 ) -> Result<HttpResponse, AppError> {
     let uscc = crate::domain::Uscc::parse(&path.into_inner())?;
     state
@@ -494,7 +501,7 @@ pub async fn employee_count(
 pub async fn repush(
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    reviewer: StaffSession,
+    reviewer: AdminSession,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let record = state.applications.for_staff(id).await?;
@@ -549,7 +556,7 @@ pub async fn merge(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<MergeBody>,
-    reviewer: StaffSession,
+    reviewer: AdminSession,
 ) -> Result<HttpResponse, AppError> {
     let uscc = crate::domain::Uscc::parse(&path.into_inner())?;
     let merged = state.sync.merge(&uscc, body.keep.trim(), &reviewer).await?;
@@ -579,7 +586,7 @@ pub async fn unbind_phone(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<StaffUnbindRequest>,
-    reviewer: StaffSession,
+    reviewer: AdminSession,
 ) -> Result<HttpResponse, AppError> {
     state
         .people
@@ -606,7 +613,7 @@ pub async fn unlock_certificate(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<StaffUnlockRequest>,
-    reviewer: StaffSession,
+    reviewer: AdminSession,
 ) -> Result<HttpResponse, AppError> {
     let serial = crate::domain::CertificateSerial::parse(&path.into_inner())?;
     state
@@ -636,7 +643,7 @@ pub async fn set_primary(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<StaffPrimaryRequest>,
-    reviewer: StaffSession,
+    reviewer: AdminSession,
 ) -> Result<HttpResponse, AppError> {
     let serial = crate::domain::CertificateSerial::parse(&path.into_inner())?;
     state

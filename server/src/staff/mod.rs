@@ -54,6 +54,45 @@ pub struct StaffRecord {
     pub display_name: String,
     /// Argon2id PHC string.
     pub password_hash: String,
+    /// What the member may do.
+    pub role: StaffRole,
+}
+
+/// What a staff member may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffRole {
+    /// Reviews applications, information changes and captured seals, and reads.
+    Reviewer,
+    /// Everything: certificates (revoke, unlock, unbind a phone, a new primary), employers
+    /// (employee count, merge, re-push), renewal fees, staff accounts, portals.
+    Administrator,
+}
+
+impl StaffRole {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reviewer => "reviewer",
+            Self::Administrator => "administrator",
+        }
+    }
+
+    /// From the stored form.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "reviewer" => Some(Self::Reviewer),
+            "administrator" => Some(Self::Administrator),
+            _ => None,
+        }
+    }
+
+    /// In Chinese.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Reviewer => "审核员",
+            Self::Administrator => "管理员",
+        }
+    }
 }
 
 /// A signed-in staff member: what every staff action takes. Only [`Staff`] makes one, from a
@@ -78,6 +117,20 @@ impl Reviewer {
         Self(record)
     }
 
+    /// Whether the member is an administrator.
+    pub fn is_administrator(&self) -> bool {
+        self.0.role == StaffRole::Administrator
+    }
+
+    /// The member, if an administrator: what the administrator's actions take.
+    pub fn administrator(&self) -> Result<&Self, StaffError> {
+        if self.is_administrator() {
+            Ok(self)
+        } else {
+            Err(StaffError::NotAdministrator)
+        }
+    }
+
     /// How the audit log names this member.
     pub fn actor(&self) -> Actor {
         Actor::Staff(self.0.username.clone())
@@ -93,6 +146,7 @@ pub trait StaffStore: Send + Sync + std::fmt::Debug {
         username: &str,
         display_name: &str,
         password_hash: &str,
+        role: StaffRole,
         audit: AuditDraft,
     ) -> Result<StaffRecord, StorageError>;
     /// An account by login name.
@@ -132,6 +186,9 @@ pub enum StaffError {
     /// No session, or an expired one.
     #[error("not signed in")]
     NotSignedIn,
+    /// An administrator's action by a reviewer.
+    #[error("not an administrator")]
+    NotAdministrator,
     /// Hashing failed.
     #[error("password hashing failed")]
     Hash,
@@ -190,6 +247,7 @@ impl Staff {
         username: &str,
         display_name: &str,
         password: &str,
+        role: StaffRole,
         actor: &Actor,
     ) -> Result<StaffRecord, StaffError> {
         let username = username.trim();
@@ -211,10 +269,10 @@ impl Staff {
             actor: actor.clone(),
             action: "staff.add",
             subject: username.to_string(),
-            detail: serde_json::json!({ "display_name": display_name }),
+            detail: serde_json::json!({ "display_name": display_name, "role": role.as_str() }),
         };
         match store
-            .insert_staff(username, display_name.trim(), &hash, audit)
+            .insert_staff(username, display_name.trim(), &hash, role, audit)
             .await
         {
             Err(StorageError::Conflict { .. }) => Err(StaffError::UsernameTaken),
@@ -228,9 +286,18 @@ impl Staff {
         username: &str,
         display_name: &str,
         password: &str,
+        role: StaffRole,
         actor: &Actor,
     ) -> Result<StaffRecord, StaffError> {
-        Self::add(self.store.as_ref(), username, display_name, password, actor).await
+        Self::add(
+            self.store.as_ref(),
+            username,
+            display_name,
+            password,
+            role,
+            actor,
+        )
+        .await
     }
 
     /// Signs in from `client_address` (the rate-limit key of the requester's address). Five
@@ -386,6 +453,10 @@ impl Describe for StaffError {
             Self::NotSignedIn => Description::new(
                 code::STAFF_NOT_SIGNED_IN,
                 "工作人员登录已过期或尚未登录，请重新登录",
+            ),
+            Self::NotAdministrator => Description::new(
+                code::STAFF_NOT_ADMINISTRATOR,
+                "该操作需要管理员权限：请联系管理员办理，或用管理员账号登录",
             ),
             Self::Storage(e) => e.describe(),
             Self::Kv(e) => e.describe(),

@@ -442,6 +442,21 @@ impl CertStore for SeaStore {
         records_of(&self.db, rows).await
     }
 
+    async fn holder_certificates(
+        &self,
+        holder_name: &str,
+        limit: u64,
+    ) -> Result<Vec<CertificateRecord>, StorageError> {
+        let rows = certificate::Entity::find()
+            .filter(certificate::COLUMN.holder_name.eq(holder_name))
+            .order_by_desc(certificate::COLUMN.id)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(unavailable)?;
+        records_of(&self.db, rows).await
+    }
+
     async fn application_certificates(
         &self,
         application_id: i64,

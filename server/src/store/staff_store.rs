@@ -10,7 +10,7 @@ use super::{
 use crate::{
     audit::AuditDraft,
     failure::StorageError,
-    staff::{StaffRecord, StaffStore},
+    staff::{StaffRecord, StaffRole, StaffStore},
 };
 
 fn record(row: staff::Model) -> StaffRecord {
@@ -19,6 +19,8 @@ fn record(row: staff::Model) -> StaffRecord {
         username: row.username,
         display_name: row.display_name,
         password_hash: row.password_hash,
+        // A role this version does not know gives no administrator's powers.
+        role: StaffRole::parse(&row.role).unwrap_or(StaffRole::Reviewer),
     }
 }
 
@@ -29,6 +31,7 @@ impl StaffStore for SeaStore {
         username: &str,
         display_name: &str,
         password_hash: &str,
+        role: StaffRole,
         audit: AuditDraft,
     ) -> Result<StaffRecord, StorageError> {
         // A taken username stays taken: refuse it at once rather than retrying the insert.
@@ -42,6 +45,7 @@ impl StaffStore for SeaStore {
                 username: Set(username.to_string()),
                 display_name: Set(display_name.to_string()),
                 password_hash: Set(password_hash.to_string()),
+                role: Set(role.as_str().to_string()),
                 created_at: Set(self.now()),
                 ..Default::default()
             }

@@ -1,7 +1,7 @@
 //! The application wizard end to end: agreement countdown, the three steps with uploads,
 //! submission, and the edits the rules refuse.
 
-use mcert_server::audit::Actor;
+use mcert_server::{audit::Actor, staff::StaffRole};
 use mcert_testkit::{Answer, FakeHttp};
 use serde_json::{Value, json};
 
@@ -1145,6 +1145,7 @@ pub async fn staff_session(app: &TestApp) -> String {
             "reviewer1",
             "审核员一",
             "review2026now",
+            StaffRole::Administrator,
             &Actor::Operator("test".into()),
         )
         .await;

@@ -1,6 +1,6 @@
 //! Staff accounts: Argon2id passwords, lockout after five wrong passwords, sessions.
 
-use mcert_server::audit::Actor;
+use mcert_server::{audit::Actor, staff::StaffRole};
 use serde_json::json;
 
 use crate::{
@@ -38,6 +38,7 @@ async fn concurrent_guesses_cannot_outrun_the_lock() {
             "reviewer2",
             "审核员二",
             "review2026now",
+            StaffRole::Administrator,
             &Actor::Operator("test".into()),
         )
         .await
@@ -108,6 +109,7 @@ async fn staff_sign_in_locks_after_five_wrong_passwords() {
             "reviewer1",
             "审核员一",
             "short",
+            StaffRole::Administrator,
             &Actor::Operator("test".into()),
         )
         .await;
@@ -118,6 +120,7 @@ async fn staff_sign_in_locks_after_five_wrong_passwords() {
             "reviewer1",
             "审核员一",
             "review2026now",
+            StaffRole::Administrator,
             &Actor::Operator("test".into()),
         )
         .await
@@ -129,6 +132,7 @@ async fn staff_sign_in_locks_after_five_wrong_passwords() {
             "reviewer1",
             "另一个人",
             "review2026now",
+            StaffRole::Administrator,
             &Actor::Operator("test".into()),
         )
         .await;
@@ -193,4 +197,68 @@ async fn staff_sign_in_locks_after_five_wrong_passwords() {
             .iter()
             .any(|e| e.action == "staff.add" && e.subject == "reviewer1")
     );
+}
+
+/// A reviewer reviews; what only an administrator may do (certificates, employers, fees) is
+/// refused with `staff_not_administrator`, and nothing changes.
+#[tokio::test]
+async fn a_reviewer_is_refused_an_administrators_action() {
+    let app = spawn_app().await;
+    app.state
+        .staff
+        .add_account(
+            "reviewer3",
+            "审核员三",
+            "review2026now",
+            StaffRole::Reviewer,
+            &Actor::Operator("test".into()),
+        )
+        .await
+        .unwrap();
+    let signed = app
+        .post_json(
+            "/api/v1/staff/session",
+            &json!({ "username": "reviewer3", "password": "review2026now" }),
+            None,
+        )
+        .await;
+    assert_eq!(signed.status, 200, "{:?}", signed.body);
+    assert_eq!(signed.body["staff"]["role"], "reviewer");
+    let token = signed.body["token"].as_str().unwrap();
+    let queue = app.get_json("/api/v1/staff/applications", token).await;
+    assert_eq!(queue.status, 200, "{:?}", queue.body);
+    for (path, body) in [
+        (
+            "/api/v1/staff/certificates/0123456789ABCDEF/revocation",
+            json!({ "cause": "no_longer_needed" }),
+        ),
+        (
+            "/api/v1/staff/certificates/0123456789ABCDEF/unlock",
+            json!({ "reason": "柜台核验" }),
+        ),
+        (
+            "/api/v1/staff/phones/13800138000/unbind",
+            json!({ "reason": "柜台核验" }),
+        ),
+        (
+            "/api/v1/staff/employers/91440300708461136T/employee-count",
+            json!({ "employee_count": 150 }),
+        ),
+    ] {
+        let request = if path.ends_with("employee-count") {
+            app.client.put(format!("{}{path}", app.address))
+        } else {
+            app.client.post(format!("{}{path}", app.address))
+        };
+        let refused =
+            Answer::of(request.json(&body).bearer_auth(token).send().await.unwrap()).await;
+        assert_eq!(refused.status, 403, "{path}: {:?}", refused.body);
+        assert_eq!(refused.body["code"], "staff_not_administrator", "{path}");
+        assert!(
+            refused.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("管理员权限")
+        );
+    }
 }

@@ -26,8 +26,26 @@ pub struct StaffPage {
 
 impl StaffPage {
     fn chrome(&self, current: &str) -> Chrome {
-        Chrome::new(Site::Staff, Some(self.staff.record().display_name.clone()))
-            .with_nav(&[("/staff", "审核队列")], current)
+        let user = format!(
+            "{}（{}）",
+            self.staff.record().display_name,
+            self.staff.record().role.label_zh()
+        );
+        let nav: &[(&str, &str)] = if self.staff.is_administrator() {
+            &[
+                ("/staff", "审核队列"),
+                ("/staff/certificates", "证书管理"),
+                ("/staff/audit", "审计日志"),
+            ]
+        } else {
+            &[("/staff", "审核队列")]
+        };
+        Chrome::new(Site::Staff, Some(user)).with_nav(nav, current)
+    }
+
+    /// The member, if an administrator (a reviewer gets the page that says so).
+    fn administrator(&self) -> Result<&Reviewer, PageError> {
+        self.staff.administrator().map_err(page_error)
     }
 }
 
@@ -447,4 +465,365 @@ pub async fn upload(
         .await
         .map_err(page_error)?;
     Ok(crate::http::uploads::image(record, bytes))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates (administrators): search, revoke, unlock, a new primary, the signature log;
+// unbinding a phone.
+
+struct CertificateRow {
+    serial: String,
+    unit_name: String,
+    uscc: String,
+    holder_name: String,
+    holder_phone: String,
+    role: &'static str,
+    media: &'static str,
+    status: &'static str,
+    not_after: String,
+    revocable: bool,
+    sub_in_force: bool,
+    revoked: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "pages/staff/certificates.html")]
+struct CertificatesPage {
+    chrome: Chrome,
+    q: String,
+    rows: Vec<CertificateRow>,
+    causes: Vec<(&'static str, &'static str)>,
+    form: Form,
+    done: Option<&'static str>,
+}
+
+/// Query of the certificates page.
+#[derive(Debug, serde::Deserialize)]
+pub struct CertificateQuery {
+    q: Option<String>,
+    done: Option<String>,
+}
+
+/// The certificates `q` names: a serial (hex), an employer's USCC, or a holder's name.
+async fn find_certificates(
+    state: &AppState,
+    q: &str,
+) -> Result<Vec<crate::ca::CertificateRecord>, AppError> {
+    let q = q.trim();
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    let storage = crate::ca::CaError::Storage;
+    if q.len() == 18 && crate::domain::Uscc::parse(q).is_ok() {
+        let mut all = state
+            .store
+            .employer_certificates(q)
+            .await
+            .map_err(storage)?;
+        all.reverse();
+        return Ok(all);
+    }
+    if let Ok(serial) = crate::domain::CertificateSerial::parse(q) {
+        if let Some(found) = state.store.find_by_serial(&serial).await.map_err(storage)? {
+            return Ok(vec![found]);
+        }
+    }
+    Ok(state
+        .store
+        .holder_certificates(q, 100)
+        .await
+        .map_err(storage)?)
+}
+
+async fn certificates_page(
+    state: &AppState,
+    staff: &StaffPage,
+    q: &str,
+    form: Form,
+    done: Option<&'static str>,
+) -> Result<HttpResponse, PageError> {
+    staff.administrator()?;
+    let now = state.clock.now();
+    let rows = find_certificates(state, q)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let standing = crate::certificates::Standing::of(&c, now);
+            CertificateRow {
+                serial: c.serial.to_string(),
+                unit_name: c.unit_name.clone(),
+                uscc: c.uscc.clone(),
+                holder_name: c.holder_name.clone(),
+                holder_phone: c.holder_phone.clone(),
+                role: if c.role == crate::ca::Role::Primary {
+                    "主证书"
+                } else {
+                    "子证书"
+                },
+                media: c.media.label_zh(),
+                status: standing.label_zh(),
+                not_after: super::beijing(c.not_after),
+                revocable: standing.revocable(),
+                sub_in_force: c.role == crate::ca::Role::Sub && standing.in_force(),
+                revoked: c.revocation.as_ref().map(|r| {
+                    format!(
+                        "{} 废除{}",
+                        super::beijing(r.revoked_at),
+                        r.cause
+                            .map_or(String::new(), |c| format!("（{}）", c.label_zh()))
+                    )
+                }),
+            }
+        })
+        .collect();
+    let page = CertificatesPage {
+        chrome: staff.chrome("/staff/certificates"),
+        q: q.to_string(),
+        rows,
+        causes: crate::ca::RevocationCause::ALL
+            .iter()
+            .map(|c| (c.as_str(), c.label_zh()))
+            .collect(),
+        form,
+        done,
+    };
+    Ok(html(StatusCode::OK, &page, &page.chrome.nonce))
+}
+
+fn certificate_done(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "revoked" => "证书已废除：CRL 与 OCSP 即时生效，门户会话已结束，持有人已收到短信。",
+        "unlocked" => "证书已解锁：持有人可以重新输入 PIN。",
+        "primary" => "已设为本单位的主证书。",
+        "unbound" => "手机号已解绑。",
+        _ => return None,
+    })
+}
+
+/// `GET /staff/certificates?q=`: search by serial, USCC or holder.
+pub async fn certificates(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    query: web::Query<CertificateQuery>,
+) -> Result<HttpResponse, PageError> {
+    let q = query.q.clone().unwrap_or_default();
+    certificates_page(
+        &state,
+        &staff,
+        &q,
+        Form::default(),
+        certificate_done(query.done.as_deref()),
+    )
+    .await
+}
+
+/// `POST /staff/certificates/{serial}/{action}`: `revocation` (cause), `unlock` (reason),
+/// `primary` (reason).
+pub async fn certificate_action(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    path: web::Path<(String, String)>,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    let administrator = staff.administrator()?;
+    let (serial, action) = path.into_inner();
+    let values = body.into_inner();
+    let q = values.get("q").cloned().unwrap_or_default();
+    let reason = values.get("reason").cloned().unwrap_or_default();
+    let outcome: Result<&str, AppError> = async {
+        let serial = crate::domain::CertificateSerial::parse(&serial)?;
+        match action.as_str() {
+            "revocation" => {
+                if values.get("confirm").is_none_or(|v| v != "yes") {
+                    return Err(AppError::BadRequest {
+                        detail: "revocation not confirmed".into(),
+                        message: "请勾选确认后再废除：废除后证书立即失效，不能恢复",
+                    });
+                }
+                let cause = crate::certificates::Revocations::cause(
+                    values.get("cause").map_or("", String::as_str),
+                )?;
+                state
+                    .revocations
+                    .by_staff(&serial, cause, &administrator.actor())
+                    .await?;
+                state.backchannel.flush().await;
+                Ok("revoked")
+            }
+            "unlock" => {
+                state
+                    .downloads
+                    .staff_unlock(administrator, &serial, &reason)
+                    .await?;
+                Ok("unlocked")
+            }
+            "primary" => {
+                state
+                    .primaries
+                    .appoint(&serial, &reason, &administrator.actor())
+                    .await?;
+                Ok("primary")
+            }
+            _ => Err(AppError::BadRequest {
+                detail: format!("unknown certificate action {action}"),
+                message: "没有这个操作",
+            }),
+        }
+    }
+    .await;
+    match outcome {
+        Ok(done) => Ok(see_other(&format!(
+            "/staff/certificates?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", &q)
+                .append_pair("done", done)
+                .finish()
+        ))),
+        Err(error) => {
+            let mut form = Form::default();
+            form.refuse(&error, Some("action"));
+            certificates_page(&state, &staff, &q, form, None).await
+        }
+    }
+}
+
+/// `POST /staff/phones/unbind`: unbinds a phone for a person re-verified at the counter.
+pub async fn unbind_phone(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    let administrator = staff.administrator()?;
+    let values = body.into_inner();
+    let phone = values.get("phone").cloned().unwrap_or_default();
+    let reason = values.get("reason").cloned().unwrap_or_default();
+    match state
+        .people
+        .staff_unbind_phone(administrator, phone.trim(), &reason)
+        .await
+    {
+        Ok(()) => Ok(see_other("/staff/certificates?done=unbound")),
+        Err(error) => {
+            let mut form = Form::with_values(values);
+            form.refuse(&error.into(), Some("unbind"));
+            certificates_page(&state, &staff, "", form, None).await
+        }
+    }
+}
+
+struct SignatureRow {
+    at: String,
+    what: &'static str,
+    signed: bool,
+    detail: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "pages/staff/signatures.html")]
+struct SignaturesPage {
+    chrome: Chrome,
+    serial: String,
+    rows: Vec<SignatureRow>,
+}
+
+/// `GET /staff/certificates/{serial}/signatures`: the certificate's signature log.
+pub async fn signatures(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let serial = crate::domain::CertificateSerial::parse(&path.into_inner()).map_err(page_error)?;
+    let entries = state
+        .signature_log
+        .search(crate::cosign::log::LogQuery {
+            serial: Some(serial.clone()),
+            uscc: None,
+            since: None,
+            until: None,
+        })
+        .await
+        .map_err(page_error)?;
+    let rows = entries
+        .into_iter()
+        .map(|entry| {
+            let detail = |key: &str| entry.detail.get(key).and_then(|v| v.as_str());
+            SignatureRow {
+                at: super::beijing(entry.at),
+                what: detail("purpose")
+                    .and_then(crate::cosign::Purpose::parse)
+                    .map_or("签名", crate::cosign::Purpose::label_zh),
+                signed: entry.signed,
+                detail: [
+                    detail("portal").map(|p| format!("门户 {p}")),
+                    detail("message_sm3").map(|h| format!("SM3 {h}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("；"),
+            }
+        })
+        .collect();
+    let page = SignaturesPage {
+        chrome: staff.chrome("/staff/certificates"),
+        serial: serial.to_string(),
+        rows,
+    };
+    Ok(html(StatusCode::OK, &page, &page.chrome.nonce))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit log (administrators), with the chain checked.
+
+struct AuditRow {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    subject: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "pages/staff/audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    checked: u64,
+    broken: Option<String>,
+    rows: Vec<AuditRow>,
+}
+
+/// `GET /staff/audit`: the newest 200 entries and the whole chain's check.
+pub async fn audit(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+) -> Result<HttpResponse, PageError> {
+    staff.administrator()?;
+    let check = crate::ca::check_audit_chain(state.store.as_ref(), 200)
+        .await
+        .map_err(|e| page_error(crate::ca::CaError::Storage(e)))?;
+    let broken = check.broken.map(|broken| match broken {
+        crate::audit::ChainBreak::Altered { seq } => {
+            format!("第 {seq} 条记录被改动（其哈希与内容不符）")
+        }
+        crate::audit::ChainBreak::Gap { seq, previous_seq } => {
+            format!("第 {seq} 条记录没有接在第 {previous_seq} 条之后（有记录被删除或调换）")
+        }
+    });
+    let page = AuditPage {
+        chrome: staff.chrome("/staff/audit"),
+        checked: check.checked,
+        broken,
+        rows: check
+            .newest
+            .into_iter()
+            .map(|e| AuditRow {
+                seq: e.seq,
+                at: super::beijing(e.occurred_at),
+                actor: e.actor,
+                action: e.action,
+                subject: e.subject,
+            })
+            .collect(),
+    };
+    Ok(html(StatusCode::OK, &page, &page.chrome.nonce))
 }

@@ -11,6 +11,7 @@ pub struct Model {
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
+    pub role: String,
     pub created_at: DateTimeUtc,
 }
 
