@@ -7,12 +7,14 @@
 
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 
 import { McertClient, memoryStorage, webCryptoEntropy } from '../src/index';
-import { enterPin, find, mount, nextEvent, setClient, shows, tap, text } from './helpers/components';
+import { enterPin, find, mount, nextEvent, press, setClient, shows, tap, text, unmountAll } from './helpers/components';
 import { FakeMcert } from './helpers/fake-server';
 import { freshSigner } from './helpers/wasm';
+
+afterEach(unmountAll);
 
 const PIN = '246810';
 
@@ -41,24 +43,24 @@ test('a new PIN is typed twice; a different second entry starts again', async ()
   assert.match(text(pad), /设置证书 PIN 码/);
   assert.match(text(pad), /PIN 码为 6 位数字/);
 
-  enterPin(pad, '123456');
+  await enterPin(pad, '123456');
   await shows(pad, '请再次输入 PIN 码');
-  enterPin(pad, '654321');
+  await enterPin(pad, '654321');
   await shows(pad, '两次输入的 PIN 码不一致，请重新设置');
   assert.match(text(pad), /设置证书 PIN 码/);
 
   const typed = nextEvent<{ pin: string }>(pad, 'pin');
-  enterPin(pad, '13579');
+  await enterPin(pad, '13579');
   const del = pad.querySelectorAll('.key').find((key) => key.dom.getAttribute('data-key') === 'del');
   assert.ok(del);
-  del.dispatchEvent('tap');
-  enterPin(pad, '24');
+  await press(del);
+  await enterPin(pad, '24');
   // 1357 and 24: six digits after the deletion complete the first entry.
   await shows(pad, '请再次输入 PIN 码');
-  enterPin(pad, '135724');
+  await enterPin(pad, '135724');
   assert.deepEqual(await typed, { pin: '135724' });
   assert.equal(pad.data.busy, true, 'the pad waits for the page to hand back the outcome');
-  enterPin(pad, '1');
+  await enterPin(pad, '1');
   assert.equal(pad.data.count, 6, 'no key counts while the PIN is being checked');
 });
 
@@ -69,7 +71,7 @@ test('wrong PINs show the tries left; the sixth locks, with the unlock path', as
 
   for (let left = 5; left >= 1; left--) {
     const typed = nextEvent<{ pin: string }>(pad, 'pin');
-    enterPin(pad, '000000');
+    await enterPin(pad, '000000');
     const error = await client.verifyPin(serial, (await typed).pin).then(
       () => assert.fail('a wrong PIN passed'),
       (e: unknown) => e,
@@ -80,12 +82,12 @@ test('wrong PINs show the tries left; the sixth locks, with the unlock path', as
   }
 
   const typed = nextEvent<{ pin: string }>(pad, 'pin');
-  enterPin(pad, '999999');
+  await enterPin(pad, '999999');
   page.fail(await client.verifyPin(serial, (await typed).pin).catch((e: unknown) => e));
   await shows(pad, '证书已锁定');
   assert.match(text(pad), /PIN 码连续输错 6 次，证书已锁定。解锁需重新刷脸认证，并输入发送到您绑定手机的短信验证码/);
   assert.equal(pad.querySelectorAll('.key').length, 0, 'no keypad while locked');
-  tap(pad, '.unlock');
+  await tap(pad, '.unlock');
   await shows(pad, '为保护您的证书，请重新刷脸认证');
   assert.ok(find(pad, '#reverify'));
 
@@ -98,7 +100,7 @@ test('the right PIN: the page hands back done and the pad is clear again', async
   const pad = mount('pin-pad', { serial, title: '输入 PIN 码确认登录' });
   assert.match(text(pad), /输入 PIN 码确认登录/);
   const typed = nextEvent<{ pin: string }>(pad, 'pin');
-  enterPin(pad, PIN);
+  await enterPin(pad, PIN);
   await client.verifyPin(serial, (await typed).pin);
   (pad.instance as unknown as Pad).done();
   assert.equal(pad.data.count, 0);

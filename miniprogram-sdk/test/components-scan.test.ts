@@ -7,14 +7,16 @@
 
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 
 import { McertClient, base64Encode, memoryStorage, webCryptoEntropy } from '../src/index';
-import { type ComponentWrapper, enterPin, find, mount, nextEvent, setClient, shows, tap, text, wxFake } from './helpers/components';
+import { type ComponentWrapper, enterPin, find, mount, nextEvent, press, setClient, shows, tap, text, unmountAll, wxFake } from './helpers/components';
 import { FakeLogins } from './helpers/fake-logins';
 import { FakeSeals } from './helpers/fake-seals';
 import { FakeMcert } from './helpers/fake-server';
 import { freshSigner, toHex } from './helpers/wasm';
+
+afterEach(unmountAll);
 
 const PIN = '123456';
 const BASE = 'https://mcert.test';
@@ -41,10 +43,10 @@ async function phone<K extends 'login' | 'seal'>(kind: K) {
 }
 
 /** Taps the choice `code`. */
-function tapNumber(scan: ComponentWrapper, code: string): void {
+async function tapNumber(scan: ComponentWrapper, code: string): Promise<void> {
   const choice = scan.querySelectorAll('.choice').find((c) => c.dom.getAttribute('data-code') === code);
   assert.ok(choice, `no choice ${code} in ${text(scan)}`);
-  choice.dispatchEvent('tap');
+  await press(choice);
 }
 
 test('a login: portal, origin, where it started; the page\'s number, then the PIN (wrong, then right)', async () => {
@@ -53,7 +55,7 @@ test('a login: portal, origin, where it started; the page\'s number, then the PI
   wxFake.qr = logins.qr(login);
   const scan = mount('scan');
   assert.match(text(scan), /扫一扫/);
-  tap(scan, '.scan-button');
+  await tap(scan, '.scan-button');
 
   await shows(scan, '登录确认');
   const shown = text(scan);
@@ -75,14 +77,14 @@ test('a login: portal, origin, where it started; the page\'s number, then the PI
   );
   assert.equal(fake.sent(`/logins/${login.id}/confirm`).length, 0, 'nothing confirmed before a tap');
 
-  tapNumber(scan, login.matchCode);
+  await tapNumber(scan, login.matchCode);
   await shows(scan, '输入 PIN 码确认登录');
   assert.match(text(scan), new RegExp(`已点选数字 ${login.matchCode}`));
   const pad = find(scan, '#pin');
-  enterPin(pad, '000000');
+  await enterPin(pad, '000000');
   await shows(scan, 'PIN 码错误，还可尝试 5 次');
   const confirmed = nextEvent<{ purpose: string; serial: string }>(scan, 'confirmed');
-  enterPin(pad, PIN);
+  await enterPin(pad, PIN);
   assert.deepEqual(await confirmed, { purpose: 'login', serial });
   await shows(scan, '登录成功，请在电脑上继续办理');
   assert.equal(fake.sessions.get(login.cosignSessionId as string)?.stage, 'done');
@@ -95,7 +97,7 @@ test('declining is offered as prominently as the numbers and tells the portal', 
   const scan = mount('scan', { qr: logins.qr(login) });
   await shows(scan, '登录确认');
   const declined = nextEvent<{ purpose: string }>(scan, 'declined');
-  tap(scan, '.decline');
+  await tap(scan, '.decline');
   assert.deepEqual(await declined, { purpose: 'login' });
   await shows(scan, '已拒绝登录');
   assert.equal(login.state, 'denied');
@@ -107,12 +109,12 @@ test('a number the page does not show ends the login, with the server\'s words',
   const login = logins.create();
   const scan = mount('scan', { qr: logins.qr(login) });
   await shows(scan, '登录确认');
-  tapNumber(scan, login.matchChoices.find((c) => c !== login.matchCode) as string);
+  await tapNumber(scan, login.matchChoices.find((c) => c !== login.matchCode) as string);
   await shows(scan, '输入 PIN 码确认登录');
-  enterPin(find(scan, '#pin'), PIN);
+  await enterPin(find(scan, '#pin'), PIN);
   await shows(scan, '您选择的数字与网页上显示的不一致，本次登录已终止');
   assert.equal(login.state, 'mismatched');
-  tap(scan, '.again');
+  await tap(scan, '.again');
   await shows(scan, '扫一扫');
 });
 
@@ -124,9 +126,9 @@ test('a QR code of another site is refused on the phone, with nothing sent', asy
   assert.equal(fake.requests.length, before);
 
   wxFake.qr = null;
-  tap(scan, '.again');
+  await tap(scan, '.again');
   await shows(scan, '扫一扫');
-  tap(scan, '.scan-button');
+  await tap(scan, '.scan-button');
   await shows(scan, '未扫描到二维码');
 });
 
@@ -155,10 +157,10 @@ test('a seal: title, SM3, seal picture and employer before the PIN; confirmed wi
     heightMm: 40,
   });
 
-  tapNumber(scan, request.login.matchCode);
+  await tapNumber(scan, request.login.matchCode);
   await shows(scan, '输入 PIN 码确认盖章');
   const confirmed = nextEvent<{ purpose: string; serial: string }>(scan, 'confirmed');
-  enterPin(find(scan, '#pin'), PIN);
+  await enterPin(find(scan, '#pin'), PIN);
   assert.deepEqual(await confirmed, { purpose: 'seal', serial });
   await shows(scan, '盖章成功');
   // Both rounds of a PDF seal were signed with the one PIN.
