@@ -9,6 +9,17 @@
 import type { GrantOverview, ItemGrantInput, PortalGrant } from '../../index';
 import { beijingTime, mcert, problemOf } from '../mcert';
 
+/** A row of the sub-certificate table. */
+interface SubRow {
+  index: number;
+  serial: string;
+  mediaTypeZh: string;
+  certificateTypeZh: string;
+  boundAt: string;
+  holderIdMasked: string;
+  holderName: string;
+}
+
 interface ItemRow {
   code: string;
   name: string;
@@ -40,7 +51,7 @@ Component({
     step: 'list',
     loading: true,
     employerName: '',
-    subs: [] as { index: number; serial: string; mediaTypeZh: string; certificateTypeZh: string; boundAt: string; holderIdMasked: string; holderName: string }[],
+    subs: [] as SubRow[],
     portals: [] as { clientId: string; name: string }[],
     subIndex: 0,
     portalIndex: 0,
@@ -84,7 +95,12 @@ Component({
       }
     },
     openSub(event: WechatMiniprogram.TouchEvent) {
-      this.setData({ subIndex: Number(event.currentTarget.dataset.index), portalIndex: 0, keyword: '', problem: null });
+      this.setData({
+        subIndex: Number(event.currentTarget.dataset.index),
+        portalIndex: 0,
+        keyword: '',
+        problem: null,
+      });
       this.showItems();
     },
     choosePortal(event: WechatMiniprogram.TouchEvent) {
@@ -128,7 +144,10 @@ Component({
       const keyword = event.detail.value.trim();
       this.setData({
         keyword,
-        items: this.data.items.map((item) => ({ ...item, hidden: keyword !== '' && item.name.indexOf(keyword) < 0 })),
+        items: this.data.items.map((item) => ({
+          ...item,
+          hidden: keyword !== '' && item.name.indexOf(keyword) < 0,
+        })),
       });
     },
     save() {
@@ -161,7 +180,11 @@ Component({
         );
         pad.done();
         this.setData({ step: 'saved', savedNames: checked.map((item) => item.name).join('、') || '无' });
-        this.triggerEvent('saved', { grantee: saved.grantee, clientId: saved.clientId, items: saved.items });
+        this.triggerEvent('saved', {
+          grantee: saved.grantee,
+          clientId: saved.clientId,
+          items: saved.items,
+        });
         await this.load();
       } catch (error) {
         const problem = problemOf(error);

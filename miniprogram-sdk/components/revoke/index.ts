@@ -42,9 +42,14 @@ Component({
       const pad = this.selectComponent('#pin');
       const cause = this.data.cause as RevocationCause;
       try {
-        const revocation = await (await mcert()).revokeCertificate(this.data.serial, cause, event.detail.pin);
+        const client = await mcert();
+        const revocation = await client.revokeCertificate(this.data.serial, cause, event.detail.pin);
         pad.done();
-        this.setData({ step: 'done', causeZh: revocation.causeZh, revokedAt: beijingTime(revocation.revokedAt) });
+        this.setData({
+          step: 'done',
+          causeZh: revocation.causeZh,
+          revokedAt: beijingTime(revocation.revokedAt),
+        });
         this.triggerEvent('revoked', { serial: revocation.serial, cause });
       } catch (error) {
         const problem = problemOf(error);
