@@ -3,8 +3,9 @@
  * component calling the real client and module: 单位用户登录 and 实名认证 with the face step,
  * 下载新证书 (SMS code with its countdown, the employer list, a PIN set twice), 已下载证书 and
  * 默认证书, then 扫一扫 logging a portal in — the portal collects an ID token naming the
- * certificate. Also the binding problems a person meets: 未获取到绑定信息 (no_binding_info,
- * phone_not_owned) and 手机号已被绑定 (phone_bound) with their steps, and the unbind path.
+ * certificate; a download again on a new phone, which takes the real-name steps again. Also the
+ * binding problems a person meets: 未获取到绑定信息 (no_binding_info, phone_not_owned) and
+ * 手机号已被绑定 (phone_bound) with their steps, and the unbind path.
  */
 
 import assert from 'node:assert/strict';
@@ -33,7 +34,7 @@ import {
 import { boundAgent, readyEmployer } from './helpers/mp-account';
 import { type TestPhone, testPhone } from './helpers/phone';
 import { addPortal, createLoginSession, portalCall, verifiedIdToken } from './helpers/portal';
-import { type RunningServer, startServer } from './helpers/server';
+import { type RunningServer, advanceClock, startServer } from './helpers/server';
 
 afterEach(unmountAll);
 
@@ -46,7 +47,11 @@ before(async () => {
   server = await startServer({
     env: { MCERT_SYNC_INTERVAL_SECS: '1', MCERT_AGREEMENT_COUNTDOWN_SECS: '1' },
   });
-  applications = Promise.all([approvedApplication(server), approvedApplication(server)]);
+  applications = Promise.all([
+    approvedApplication(server),
+    approvedApplication(server),
+    approvedApplication(server),
+  ]);
   await applications;
 });
 
@@ -249,4 +254,50 @@ test('手机号已被绑定 shows the unbind path; 未获取到绑定信息 for 
   await askCode(again, application.phone);
   await shows(again, `验证码已发送至 ${application.phone}`);
   assert.doesNotMatch(text(again), /手机号已被绑定/);
+});
+
+test('下载新证书 again on a new phone while a certificate is active: the real-name steps again, then a new PIN', async () => {
+  const application = (await applications)[2];
+  const openid = `openid-${nonce()}`;
+  const first = await boundAgent(server, application, openid);
+  await readyEmployer(first, application.id);
+  const old = await first.client.download(application.id, PIN);
+
+  // The same person on a new phone: signed in, verified already, the phone bound already.
+  const second = await testPhone(server.baseUrl);
+  await second.client.login(`dev:${openid}:${nonce()}`);
+  setClient(second.client);
+  const download = mount('download');
+  await tap(download, '.bound');
+  await shows(download, '点击单位名称下载该单位的证书');
+  await press(withText(download, '.employer', application.unitName));
+  await shows(download, '设置证书 PIN 码');
+  const newPin = '975311';
+  await enterPin(find(download, '#pin'), newPin);
+  await shows(download, '请再次输入 PIN 码');
+  await enterPin(find(download, '#pin'), newPin);
+  await shows(download, '您已下载过该单位的证书。为防止他人冒用，重新下载需再次进行人脸识别');
+
+  const reverify = find(download, '#reverify');
+  await type(reverify, '.name', application.agentName);
+  await type(reverify, '.id-number', application.agentId);
+  await advanceClock(server.baseUrl, 61); // one SMS code per phone a minute
+  const sms = find(reverify, '#sms');
+  await type(sms, '.phone', application.phone);
+  await tap(sms, '.send');
+  await shows(download, `验证码已发送至 ${application.phone}`);
+  await type(sms, '.code', await latestSmsCode(server.baseUrl, application.phone));
+  wxFake.face = faceOf(openid);
+  await tap(reverify, '.submit');
+  await shows(download, '设置证书 PIN 码');
+  const downloaded = nextEvent<{ serial: string; unitName: string }>(download, 'downloaded');
+  await enterPin(find(download, '#pin'), newPin);
+  await shows(download, '请再次输入 PIN 码');
+  await enterPin(find(download, '#pin'), newPin);
+  const { serial, unitName } = await downloaded;
+  assert.equal(unitName, application.unitName);
+  assert.notEqual(serial, old.serial);
+  await shows(download, '证书下载成功');
+  await second.client.verifyPin(serial, newPin);
+  assert.equal((await first.client.keyStatus(old.serial)).status, 'revoked', 'the old phone\'s certificate is replaced');
 });

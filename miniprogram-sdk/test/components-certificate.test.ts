@@ -10,7 +10,21 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 
 import { type Application, approvedApplication, latestSmsCode } from './helpers/applications';
-import { enterPin, find, mount, nextEvent, press, setClient, shows, tap, text, type, unmountAll, withText, wxFake } from './helpers/components';
+import {
+  enterPin,
+  find,
+  mount,
+  nextEvent,
+  press,
+  setClient,
+  shows,
+  tap,
+  text,
+  type,
+  unmountAll,
+  withText,
+  wxFake,
+} from './helpers/components';
 import { boundAgent, readyEmployer } from './helpers/mp-account';
 import type { TestPhone } from './helpers/phone';
 import { addPortal } from './helpers/portal';

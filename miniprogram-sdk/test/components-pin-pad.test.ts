@@ -10,7 +10,18 @@ import { webcrypto } from 'node:crypto';
 import { afterEach, test } from 'node:test';
 
 import { McertClient, memoryStorage, webCryptoEntropy } from '../src/index';
-import { enterPin, find, mount, nextEvent, press, setClient, shows, tap, text, unmountAll } from './helpers/components';
+import {
+  enterPin,
+  find,
+  mount,
+  nextEvent,
+  press,
+  setClient,
+  shows,
+  tap,
+  text,
+  unmountAll,
+} from './helpers/components';
 import { FakeMcert } from './helpers/fake-server';
 import { freshSigner } from './helpers/wasm';
 

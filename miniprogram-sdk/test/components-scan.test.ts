@@ -10,7 +10,20 @@ import { webcrypto } from 'node:crypto';
 import { afterEach, test } from 'node:test';
 
 import { McertClient, base64Encode, memoryStorage, webCryptoEntropy } from '../src/index';
-import { type ComponentWrapper, enterPin, find, mount, nextEvent, press, setClient, shows, tap, text, unmountAll, wxFake } from './helpers/components';
+import {
+  type ComponentWrapper,
+  enterPin,
+  find,
+  mount,
+  nextEvent,
+  press,
+  setClient,
+  shows,
+  tap,
+  text,
+  unmountAll,
+  wxFake,
+} from './helpers/components';
 import { FakeLogins } from './helpers/fake-logins';
 import { FakeSeals } from './helpers/fake-seals';
 import { FakeMcert } from './helpers/fake-server';
