@@ -12,7 +12,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -74,8 +74,16 @@ async function tab(viewport) {
     async check(name) {
       for (const size of [viewport, viewport === PHONE_VIEW ? DESKTOP_VIEW : PHONE_VIEW]) {
         await page.setViewportSize({ width: size.width, height: size.height });
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        assert.ok(overflow <= 0, `${name} at ${size.name}: the page is ${overflow}px wider than the screen`);
+        const overflow = await page.evaluate(() => {
+          const over = document.documentElement.scrollWidth - window.innerWidth;
+          if (over <= 0) return null;
+          // The widest element that sticks out, to say what to fix.
+          const culprit = [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right + window.scrollX > window.innerWidth + 1 && !e.closest('.table-wrap'))
+            .map((e) => `<${e.tagName.toLowerCase()} class="${e.className}"> ${Math.round(e.getBoundingClientRect().right + window.scrollX)}`);
+          return `${over}px: ${culprit.slice(0, 4).join(', ')} of ${window.innerWidth}`;
+        });
+        assert.equal(overflow, null, `${name} at ${size.name}: the page is wider than the screen`);
         await screenshot(page, name, size);
         await assertAccessible(page, `${name} at ${size.name}`);
       }
@@ -331,4 +339,53 @@ test('the primary holder signs in to /account with the phone and grants an item 
   await page.waitForSelector('[data-page="account-signatures"]');
   assert.match(await page.locator('tbody').innerText(), /扫码登录[\s\S]*已签名/);
   await holder.check('account-signatures');
+});
+
+test('an administrator revokes a certificate in the console and sees the audit chain checked; a reviewer may not', async () => {
+  // The sub-certificate the test above downloaded (the demo employer's second certificate).
+  execFileSync(helpers.SERVER_BIN, ['admin', 'add-staff', '--username', 'admin1', '--name', '管理员甲', '--role', 'administrator'], {
+    env: { ...server.env, MCERT_STAFF_PASSWORD: 'Admin-2026-pages' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const reviewer = await tab(DESKTOP_VIEW);
+  await reviewer.page.goto(`${server.baseUrl}/staff/sign-in`);
+  await reviewer.page.getByLabel('用户名').fill('demo-reviewer');
+  await reviewer.page.getByLabel('密码').fill('Demo-review-2026');
+  await reviewer.page.getByRole('button', { name: '登录' }).click();
+  await reviewer.page.waitForSelector('[data-page="staff-queue"]');
+  assert.equal(await reviewer.page.getByRole('link', { name: '证书管理' }).count(), 0, 'a reviewer has no certificates menu');
+  const refused = await reviewer.page.goto(`${server.baseUrl}/staff/certificates?q=91440300708461136T`);
+  assert.equal(refused.status(), 403);
+  await reviewer.page.getByText('该操作需要管理员权限').waitFor();
+  reviewer.problems.length = 0; // the 403 document itself is reported as a failed load
+
+  const admin = await tab(DESKTOP_VIEW);
+  const { page } = admin;
+  await page.goto(`${server.baseUrl}/staff/sign-in`);
+  await page.getByLabel('用户名').fill('admin1');
+  await page.getByLabel('密码').fill('Admin-2026-pages');
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.waitForSelector('[data-page="staff-queue"]');
+  await page.getByRole('link', { name: '证书管理' }).click();
+  await page.getByLabel('证书序列号、统一社会信用代码或持有人姓名').fill('王五');
+  await page.getByRole('button', { name: '查询' }).click();
+  const card = page.locator('section[data-serial]', { hasText: '已激活' }).first();
+  await card.waitFor();
+  await admin.check('staff-certificates');
+  const serial = await card.getAttribute('data-serial');
+  // Without the confirmation nothing is revoked.
+  await card.getByRole('button', { name: '废除证书' }).click();
+  await page.getByText('请勾选确认后再废除').waitFor();
+  const again = page.locator(`section[data-serial="${serial}"]`);
+  await again.getByLabel('废除原因').selectOption('holder_changed');
+  await again.getByLabel(/确认废除/).check();
+  await again.getByRole('button', { name: '废除证书' }).click();
+  await page.getByText('证书已废除').waitFor();
+  assert.match(await page.locator(`section[data-serial="${serial}"]`).innerText(), /已废除[\s\S]*证书使用人变更/);
+
+  await page.getByRole('link', { name: '审计日志' }).click();
+  await page.waitForSelector('[data-page="staff-audit"] [data-chain="intact"]');
+  const audit = await page.locator('tbody').innerText();
+  assert.ok(audit.includes('certificate.revoke') && audit.includes(serial), 'the revocation is in the audit log');
+  await admin.check('staff-audit');
 });
