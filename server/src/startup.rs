@@ -95,6 +95,14 @@ fn page_routes(cfg: &mut web::ServiceConfig) {
             "/staff/applications/{id}/decision",
             web::post().to(console::decision),
         )
+        .route(
+            "/staff/applications/{id}/{action}",
+            web::post().to(console::application_action),
+        )
+        .route(
+            "/staff/seals/{id}/picture.png",
+            web::get().to(console::seal_picture),
+        )
         .route("/staff/uploads/{id}", web::get().to(console::upload))
         .route("/staff/certificates", web::get().to(console::certificates))
         .route(

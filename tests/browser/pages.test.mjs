@@ -30,6 +30,8 @@ let server;
 let helpers;
 let browser;
 let workDir;
+/** The application the first test walked through, approved at its end. */
+let walkedId;
 
 before(async () => {
   const helper = join(SDK, 'build', 'test', 'helpers', 'server.js');
@@ -198,6 +200,7 @@ test('an agent applies from a phone, a reviewer rejects, the agent edits and res
   assert.match(await row.innerText(), /云南省·昆明市·西山区/);
   await applicant.check('apply-list-submitted');
   const id = await row.getAttribute('data-application');
+  walkedId = id;
 
   // The reviewer signs in with the demo's printed account and rejects with a common reason.
   const reviewer = await tab(DESKTOP_VIEW);
@@ -382,6 +385,13 @@ test('an administrator revokes a certificate in the console and sees the audit c
   await again.getByRole('button', { name: '废除证书' }).click();
   await page.getByText('证书已废除').waitFor();
   assert.match(await page.locator(`section[data-serial="${serial}"]`).innerText(), /已废除[\s\S]*证书使用人变更/);
+
+  // The application approved above: its employer's employee count (the free quota's basis).
+  await page.goto(`${server.baseUrl}/staff/applications/${walkedId}`);
+  await page.getByLabel('职工就业登记人数').fill('150');
+  await page.getByRole('button', { name: '保存人数' }).click();
+  await page.getByText('职工人数已保存').waitFor();
+  await admin.check('staff-application-admin');
 
   await page.getByRole('link', { name: '审计日志' }).click();
   await page.waitForSelector('[data-page="staff-audit"] [data-chain="intact"]');

@@ -505,9 +505,19 @@ pub async fn repush(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let record = state.applications.for_staff(id).await?;
+    push_again(&state, &reviewer, id).await?;
+    Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
+}
+
+/// Pushes approved application `id` again now, and the notices that follow.
+pub(super) async fn push_again(
+    state: &AppState,
+    reviewer: &crate::staff::Reviewer,
+    id: i64,
+) -> Result<(), AppError> {
     let requeued = state
         .sync
-        .repush(id, &reviewer)
+        .repush(id, reviewer)
         .await
         .map_err(crate::ca::CaError::Storage)?;
     if !requeued {
@@ -522,7 +532,7 @@ pub async fn repush(
         .await
         .map_err(crate::ca::CaError::Storage)?;
     state.notices.flush().await;
-    Ok(HttpResponse::Ok().json(one_staff_body(&state, record).await?))
+    Ok(())
 }
 
 /// The account to keep when merging an employer's accounts on the employment platform.

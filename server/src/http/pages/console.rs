@@ -334,6 +334,17 @@ struct ApplicationPage {
     form: Form,
     done: Option<&'static str>,
     decidable: bool,
+    administrator: bool,
+    seal: Option<SealView>,
+    pushable: bool,
+}
+
+/// The application's seal as the reviewer sees it: a captured stamp waits for confirmation.
+struct SealView {
+    id: Option<i64>,
+    status: &'static str,
+    making: bool,
+    reason: Option<String>,
 }
 
 /// Common reasons a reviewer picks from (and may edit).
@@ -357,6 +368,22 @@ async fn application_page(
 ) -> Result<HttpResponse, PageError> {
     let record = state.applications.for_staff(id).await.map_err(page_error)?;
     let decidable = record.status == ApplicationStatus::Submitted;
+    let seal = if record.ca.as_ref().is_some_and(|ca| ca.seal_wanted) {
+        let (status, made) = state
+            .sealing
+            .seals()
+            .status_of(&record)
+            .await
+            .map_err(page_error)?;
+        Some(SealView {
+            id: made.as_ref().map(|s| s.id),
+            status: status.label_zh(),
+            making: status == crate::seals::SealStatus::Making && made.is_some(),
+            reason: made.and_then(|s| s.failure_reason),
+        })
+    } else {
+        None
+    };
     let mut images = Vec::new();
     if let Some(e) = &record.enterprise {
         images.push(Image {
@@ -381,7 +408,12 @@ async fn application_page(
         });
     }
     let body = one_staff_body(state, record).await?;
+    let pushable = body.application.status == "approved"
+        && body.application.sync_status.as_deref() != Some("synced");
     let page = ApplicationPage {
+        administrator: staff.staff.is_administrator(),
+        seal,
+        pushable,
         chrome: staff.chrome("/staff"),
         region: body
             .application
@@ -414,6 +446,10 @@ pub async fn application(
     let done = match query.done.as_deref() {
         Some("approved") => Some("已审核通过：已短信通知经办人下载证书。"),
         Some("rejected") => Some("已驳回：驳回原因已短信通知经办人。"),
+        Some("seal") => Some("印章审核已保存。"),
+        Some("employees") => Some("职工人数已保存，免费证书名额随之更新。"),
+        Some("merged") => Some("已通知就业平台合并单位账号，并重新推送了该单位被阻塞的申请。"),
+        Some("pushed") => Some("已重新推送到就业平台。"),
         _ => None,
     };
     application_page(
@@ -451,6 +487,118 @@ pub async fn decision(
             application_page(&state, &staff, id, form, StatusCode::OK, None).await
         }
     }
+}
+
+/// `POST /staff/applications/{id}/{action}`: `seal` (confirm or reject the captured stamp, a
+/// reviewer's), and the administrator's `employee-count`, `merge` and `sync` (push again).
+pub async fn application_action(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    path: web::Path<(i64, String)>,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    let (id, action) = path.into_inner();
+    let values = body.into_inner();
+    let value = |name: &str| {
+        values
+            .get(name)
+            .map_or("", String::as_str)
+            .trim()
+            .to_string()
+    };
+    let outcome: Result<&'static str, AppError> = async {
+        let record = state.applications.for_staff(id).await?;
+        match action.as_str() {
+            "seal" => {
+                let seal: i64 = value("seal").parse().map_err(|_| AppError::BadRequest {
+                    detail: "seal id".into(),
+                    message: "没有这个印章",
+                })?;
+                let rejection = (value("decision") != "approve").then(|| value("reason"));
+                state
+                    .sealing
+                    .seals()
+                    .decide(&staff.staff, seal, rejection)
+                    .await?;
+                Ok("seal")
+            }
+            "employee-count" => {
+                let administrator = staff.staff.administrator()?;
+                let count: u32 =
+                    value("employee_count")
+                        .parse()
+                        .map_err(|_| AppError::BadRequest {
+                            detail: "employee count".into(),
+                            message: "职工人数应为 0 或正整数",
+                        })?;
+                let uscc = crate::domain::Uscc::parse(record.uscc.as_deref().unwrap_or(""))?;
+                state
+                    .applications
+                    .set_employee_count(administrator, &uscc, count)
+                    .await?;
+                Ok("employees")
+            }
+            "merge" => {
+                let administrator = staff.staff.administrator()?;
+                let uscc = crate::domain::Uscc::parse(record.uscc.as_deref().unwrap_or(""))?;
+                state
+                    .sync
+                    .merge(&uscc, &value("keep"), administrator)
+                    .await?;
+                state.notices.flush().await;
+                Ok("merged")
+            }
+            "sync" => {
+                let administrator = staff.staff.administrator()?;
+                crate::http::staff::push_again(&state, administrator, id).await?;
+                Ok("pushed")
+            }
+            _ => Err(AppError::BadRequest {
+                detail: format!("unknown application action {action}"),
+                message: "没有这个操作",
+            }),
+        }
+    }
+    .await;
+    match outcome {
+        Ok(done) => Ok(see_other(&format!("/staff/applications/{id}?done={done}"))),
+        Err(error) => {
+            let mut form = Form::with_values(values);
+            form.refuse(&error, Some(action_field(&action)));
+            application_page(&state, &staff, id, form, StatusCode::OK, None).await
+        }
+    }
+}
+
+/// The form a refused action's message is shown in.
+fn action_field(action: &str) -> &'static str {
+    match action {
+        "seal" => "seal",
+        "employee-count" => "employee_count",
+        "merge" => "merge",
+        _ => "sync",
+    }
+}
+
+/// `GET /staff/seals/{id}/picture.png`: a seal's picture (a captured stamp to confirm).
+pub async fn seal_picture(
+    state: web::Data<AppState>,
+    _staff: StaffPage,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    let seal = state
+        .sealing
+        .seals()
+        .seal(path.into_inner())
+        .await
+        .map_err(page_error)?;
+    let png = seal
+        .picture
+        .ok_or_else(|| page_error(crate::seals::SealError::NotFound))?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(png))
 }
 
 /// `GET /staff/uploads/{id}`: an application's image.
