@@ -54,6 +54,9 @@ pub enum AppError {
     /// From parsing input.
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// From the portal registry.
+    #[error(transparent)]
+    Portal(#[from] crate::portals::PortalError),
     /// From the short-lived store.
     #[error(transparent)]
     Kv(#[from] KvError),
@@ -314,6 +317,7 @@ impl Describe for AppError {
             AppError::Revoke(e) => e.describe(),
             AppError::Renew(e) => e.describe(),
             AppError::Seal(e) => e.describe(),
+            AppError::Portal(e) => e.describe(),
             AppError::Sealing(e) => e.describe(),
             AppError::Change(e) => e.describe(),
             AppError::SignatureLog(e) => e.describe(),

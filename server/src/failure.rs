@@ -427,6 +427,8 @@ pub mod code {
         STAFF_USERNAME_INVALID = "staff_username_invalid", BadInput;
         /// The username exists.
         STAFF_USERNAME_TAKEN = "staff_username_taken", Conflict;
+        /// A portal registration or edit that is not acceptable.
+        PORTAL_INVALID = "portal_invalid", BadInput;
         /// An administrator's action by a reviewer.
         STAFF_NOT_ADMINISTRATOR = "staff_not_administrator", Forbidden;
         /// No staff session.

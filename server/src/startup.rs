@@ -118,6 +118,17 @@ fn page_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(console::unbind_phone),
         )
         .route("/staff/audit", web::get().to(console::audit))
+        .route("/staff/portals", web::get().to(console::portals))
+        .route("/staff/portals", web::post().to(console::register_portal))
+        .route("/staff/portals/{client_id}", web::get().to(console::portal))
+        .route(
+            "/staff/portals/{client_id}",
+            web::post().to(console::edit_portal),
+        )
+        .route(
+            "/staff/portals/{client_id}/secret",
+            web::post().to(console::rotate_secret),
+        )
         .route("/account", web::get().to(account::home))
         .route("/account/sign-in", web::get().to(account::sign_in_form))
         .route("/account/login", web::post().to(account::login))

@@ -393,6 +393,31 @@ test('an administrator revokes a certificate in the console and sees the audit c
   await page.getByText('职工人数已保存').waitFor();
   await admin.check('staff-application-admin');
 
+  // Portals: a bad origin is refused with what to write; a good registration shows its secret once.
+  await page.getByRole('link', { name: '门户管理' }).click();
+  await page.waitForSelector('[data-page="staff-portals"]');
+  await page.getByLabel(/^名称/).fill('人社一体化平台');
+  await page.getByLabel(/^来源/).fill('portal.example.cn');
+  await page.getByLabel(/^回调地址/).fill('https://portal.example.cn/oidc/callback');
+  await page.getByLabel(/^业务事项/).fill('unit_info=单位基础信息维护 | 单位服务\nunemployment=失业保险 | 社会保险 | physical');
+  await page.getByRole('button', { name: '登记门户' }).click();
+  await page.getByText(/来源须为 https:\/\/主机/).waitFor();
+  assert.equal(await page.getByLabel(/^业务事项/).inputValue(), 'unit_info=单位基础信息维护 | 单位服务\nunemployment=失业保险 | 社会保险 | physical');
+  await page.getByLabel(/^来源/).fill('https://portal.example.cn');
+  await page.getByRole('button', { name: '登记门户' }).click();
+  const secret = page.locator('[data-secret] code');
+  await secret.waitFor();
+  assert.match(await secret.innerText(), /^[A-Za-z0-9_-]{40,}$/);
+  await admin.check('staff-portals');
+  const registered = page.locator('tr', { hasText: '人社一体化平台' });
+  assert.match(await registered.innerText(), /2 项/);
+  await registered.getByRole('link', { name: '修改' }).click();
+  assert.match(await page.getByLabel(/^业务事项/).inputValue(), /unemployment=失业保险 \| 社会保险 \| physical/);
+  await page.getByLabel(/^后端退出通知地址/).fill('https://portal.example.cn/oidc/logout');
+  await page.getByRole('button', { name: '保存修改' }).click();
+  await page.getByText('门户已保存。').waitFor();
+  assert.match(await page.locator('tr', { hasText: '人社一体化平台' }).innerText(), /已登记/);
+
   await page.getByRole('link', { name: '审计日志' }).click();
   await page.waitForSelector('[data-page="staff-audit"] [data-chain="intact"]');
   const audit = await page.locator('tbody').innerText();

@@ -13,6 +13,7 @@ use url::Url;
 
 pub use items::BusinessItem;
 
+use crate::failure::{Describe, Description, code};
 use crate::{
     audit::{Actor, AuditDraft},
     failure::StorageError,
@@ -214,6 +215,38 @@ pub enum PortalError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl Describe for PortalError {
+    fn describe(&self) -> Description {
+        match self {
+            Self::Invalid { field, detail } => {
+                let what = match *field {
+                    "name" => "门户名称须为 1 到 64 个字",
+                    "origin" => {
+                        "来源须为 https://主机[:端口]（仅本机可用 http），每行一个，至少一个"
+                    }
+                    "redirect_uri" => {
+                        "回调地址须为完整的 https 地址（仅本机可用 http），不含 #，每行一个，至少一个"
+                    }
+                    "post_logout_redirect_uri" => "退出后跳转地址须为完整的 https 地址，不含 #",
+                    "backchannel_logout_uri" => "后端退出通知地址须为完整的 https 地址",
+                    "scope" => "授权范围只能是 openid、profile、employer、grants",
+                    "kind" => "公开门户没有密钥",
+                    _ => {
+                        "业务事项每行写“编码=名称”，可加“| 分组”和“| physical 或 mobile”（该介质默认授权、不能修改），编码不能重复"
+                    }
+                };
+                Description::new(code::PORTAL_INVALID, format!("{what}（{detail}）"))
+                    .in_field(field)
+            }
+            Self::Unknown { .. } => Description::new(
+                code::GRANT_PORTAL_UNKNOWN,
+                "没有这个门户，请刷新门户列表后重试",
+            ),
+            Self::Storage(e) => e.describe(),
+        }
+    }
 }
 
 fn invalid(field: &'static str, detail: impl Into<String>) -> PortalError {
@@ -422,6 +455,85 @@ impl Portals {
             .replace_items(client_id, &items, audit)
             .await?
             .ok_or_else(unknown)
+    }
+
+    /// Staff edit portal `client_id`: name, origins, redirect URIs, post-logout URIs, scopes,
+    /// catalogue and back-channel URI (audited `portal.edit` with the URIs before and after);
+    /// its kind and secret stay.
+    pub async fn edit(
+        &self,
+        client_id: &str,
+        draft: PortalDraft,
+        actor: &Actor,
+    ) -> Result<Portal, PortalError> {
+        let before = self.existing(client_id).await?;
+        let draft = PortalDraft {
+            kind: before.kind,
+            ..draft
+        }
+        .validated()?;
+        let audit = AuditDraft {
+            actor: actor.clone(),
+            action: "portal.edit",
+            subject: client_id.to_string(),
+            detail: serde_json::json!({
+                "before": { "origins": before.origins, "redirect_uris": before.redirect_uris,
+                    "backchannel_logout_uri": before.backchannel_logout_uri, "items": before.items },
+                "after": { "origins": draft.origins, "redirect_uris": draft.redirect_uris,
+                    "backchannel_logout_uri": draft.backchannel_logout_uri, "items": draft.items },
+            }),
+        };
+        let portal = NewPortal {
+            draft,
+            client_id: client_id.to_string(),
+            secret_hash: before.secret_hash,
+        };
+        Ok(self.store.update_portal(client_id, portal, audit).await?)
+    }
+
+    /// A new secret for confidential portal `client_id` (audited `portal.secret`); the old one
+    /// stops working at once. Returned once, never stored.
+    pub async fn rotate_secret(
+        &self,
+        client_id: &str,
+        actor: &Actor,
+    ) -> Result<String, PortalError> {
+        let before = self.existing(client_id).await?;
+        if before.kind != ClientKind::Confidential {
+            return Err(invalid("kind", "a public portal has no secret"));
+        }
+        let secret = tokens::random_token(32);
+        let portal = NewPortal {
+            draft: PortalDraft {
+                name: before.name,
+                kind: before.kind,
+                origins: before.origins,
+                redirect_uris: before.redirect_uris,
+                post_logout_redirect_uris: before.post_logout_redirect_uris,
+                scopes: before.scopes,
+                items: before.items,
+                backchannel_logout_uri: before.backchannel_logout_uri,
+            },
+            client_id: client_id.to_string(),
+            secret_hash: Some(tokens::digest(&secret)),
+        };
+        let audit = AuditDraft {
+            actor: actor.clone(),
+            action: "portal.secret",
+            subject: client_id.to_string(),
+            detail: serde_json::json!({}),
+        };
+        self.store.update_portal(client_id, portal, audit).await?;
+        Ok(secret)
+    }
+
+    async fn existing(&self, client_id: &str) -> Result<Portal, PortalError> {
+        self.store
+            .portal(client_id)
+            .await?
+            .ok_or_else(|| PortalError::Unknown {
+                client_id: client_id.to_string(),
+            })
     }
 
     /// A portal by client id.

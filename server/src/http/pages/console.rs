@@ -35,6 +35,7 @@ impl StaffPage {
             &[
                 ("/staff", "审核队列"),
                 ("/staff/certificates", "证书管理"),
+                ("/staff/portals", "门户管理"),
                 ("/staff/audit", "审计日志"),
             ]
         } else {
@@ -974,4 +975,291 @@ pub async fn audit(
             .collect(),
     };
     Ok(html(StatusCode::OK, &page, &page.chrome.nonce))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portals (administrators): register, edit, rotate a secret.
+
+/// One line per value, blanks dropped.
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A catalogue from the form's lines `code=名称 | 分组 | physical` (group and lock optional).
+fn catalogue(text: &str) -> Result<Vec<crate::portals::BusinessItem>, AppError> {
+    let (mut items, mut groups, mut locked) = (Vec::new(), Vec::new(), Vec::new());
+    for line in lines(text) {
+        let mut parts = line.split('|').map(str::trim);
+        let spec = parts.next().unwrap_or_default().to_string();
+        let code = spec
+            .split_once('=')
+            .map_or("", |(c, _)| c.trim())
+            .to_string();
+        for extra in parts.filter(|p| !p.is_empty()) {
+            if matches!(extra, "physical" | "mobile") {
+                locked.push(format!("{code}={extra}"));
+            } else {
+                groups.push(format!("{code}={extra}"));
+            }
+        }
+        items.push(spec);
+    }
+    Ok(crate::portals::items::catalogue_from_specs(
+        &items, &groups, &locked,
+    )?)
+}
+
+/// The catalogue as the form's lines.
+fn catalogue_lines(items: &[crate::portals::BusinessItem]) -> String {
+    items
+        .iter()
+        .map(|item| {
+            let mut line = format!("{}={}", item.code, item.name);
+            if let Some(group) = &item.group {
+                line.push_str(&format!(" | {group}"));
+            }
+            if let Some(media) = item.locked_for {
+                line.push_str(&format!(" | {}", media.as_str()));
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn portal_draft(values: &HashMap<String, String>) -> Result<crate::portals::PortalDraft, AppError> {
+    let value = |name: &str| values.get(name).map_or("", String::as_str);
+    Ok(crate::portals::PortalDraft {
+        name: value("name").trim().to_string(),
+        kind: if value("kind") == "public" {
+            crate::portals::ClientKind::Public
+        } else {
+            crate::portals::ClientKind::Confidential
+        },
+        origins: lines(value("origins")),
+        redirect_uris: lines(value("redirect_uris")),
+        post_logout_redirect_uris: lines(value("post_logout_redirect_uris")),
+        scopes: Vec::new(),
+        items: catalogue(value("items"))?,
+        backchannel_logout_uri: Some(value("backchannel_logout_uri").trim())
+            .filter(|u| !u.is_empty())
+            .map(str::to_string),
+    })
+}
+
+fn portal_values(portal: &crate::portals::Portal) -> HashMap<String, String> {
+    HashMap::from([
+        ("name".to_string(), portal.name.clone()),
+        ("kind".to_string(), portal.kind.as_str().to_string()),
+        ("origins".to_string(), portal.origins.join("\n")),
+        ("redirect_uris".to_string(), portal.redirect_uris.join("\n")),
+        (
+            "post_logout_redirect_uris".to_string(),
+            portal.post_logout_redirect_uris.join("\n"),
+        ),
+        (
+            "backchannel_logout_uri".to_string(),
+            portal.backchannel_logout_uri.clone().unwrap_or_default(),
+        ),
+        ("items".to_string(), catalogue_lines(&portal.items)),
+    ])
+}
+
+struct PortalRow {
+    client_id: String,
+    name: String,
+    kind: &'static str,
+    origins: String,
+    items: usize,
+    backchannel: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "pages/staff/portals.html")]
+struct PortalsPage {
+    chrome: Chrome,
+    rows: Vec<PortalRow>,
+    form: Form,
+    /// Set when editing one portal.
+    editing: Option<String>,
+    /// A secret just made, shown once.
+    secret: Option<(String, String)>,
+    done: Option<&'static str>,
+}
+
+async fn portals_page(
+    state: &AppState,
+    staff: &StaffPage,
+    form: Form,
+    editing: Option<String>,
+    secret: Option<(String, String)>,
+    done: Option<&'static str>,
+) -> Result<HttpResponse, PageError> {
+    staff.administrator()?;
+    let rows = state
+        .portals
+        .all()
+        .await
+        .map_err(|e| page_error(crate::ca::CaError::Storage(e)))?
+        .into_iter()
+        .map(|p| PortalRow {
+            kind: if p.kind == crate::portals::ClientKind::Public {
+                "公开（PKCE）"
+            } else {
+                "机密（密钥）"
+            },
+            origins: p.origins.join("、"),
+            items: p.items.len(),
+            backchannel: p.backchannel_logout_uri.is_some(),
+            client_id: p.client_id,
+            name: p.name,
+        })
+        .collect();
+    let page = PortalsPage {
+        chrome: staff.chrome("/staff/portals"),
+        rows,
+        form,
+        editing,
+        secret,
+        done,
+    };
+    Ok(html(StatusCode::OK, &page, &page.chrome.nonce))
+}
+
+/// What was just done to a portal.
+#[derive(Debug, serde::Deserialize)]
+pub struct PortalQuery {
+    done: Option<String>,
+}
+
+/// `GET /staff/portals`: the portals and the form to register one.
+pub async fn portals(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    query: web::Query<PortalQuery>,
+) -> Result<HttpResponse, PageError> {
+    let done = query
+        .done
+        .as_deref()
+        .filter(|d| *d == "edited")
+        .map(|_| "门户已保存。");
+    portals_page(&state, &staff, Form::default(), None, None, done).await
+}
+
+/// `GET /staff/portals/{client_id}`: one portal's form.
+pub async fn portal(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    staff.administrator()?;
+    let client_id = path.into_inner();
+    let portal = state
+        .portals
+        .get(&client_id)
+        .await
+        .map_err(|e| page_error(crate::ca::CaError::Storage(e)))?
+        .ok_or_else(|| {
+            page_error(crate::portals::PortalError::Unknown {
+                client_id: client_id.clone(),
+            })
+        })?;
+    let form = Form::with_values(portal_values(&portal));
+    portals_page(&state, &staff, form, Some(client_id), None, None).await
+}
+
+/// `POST /staff/portals`: registers a portal; a confidential one's secret is shown once.
+pub async fn register_portal(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    let administrator = staff.administrator()?;
+    let values = body.into_inner();
+    let registered = match portal_draft(&values) {
+        Ok(draft) => state
+            .portals
+            .register(draft, &administrator.actor())
+            .await
+            .map_err(AppError::from),
+        Err(error) => Err(error),
+    };
+    match registered {
+        Ok(registered) => {
+            let secret = (
+                registered.portal.client_id.clone(),
+                registered.secret.unwrap_or_default(),
+            );
+            portals_page(&state, &staff, Form::default(), None, Some(secret), None).await
+        }
+        Err(error) => {
+            let mut form = Form::with_values(values);
+            form.refuse(&error, Some("portal"));
+            portals_page(&state, &staff, form, None, None, None).await
+        }
+    }
+}
+
+/// `POST /staff/portals/{client_id}`: saves an edit; `…/secret` makes a new secret.
+pub async fn edit_portal(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    path: web::Path<String>,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    let administrator = staff.administrator()?;
+    let client_id = path.into_inner();
+    let values = body.into_inner();
+    let edited = match portal_draft(&values) {
+        Ok(draft) => state
+            .portals
+            .edit(&client_id, draft, &administrator.actor())
+            .await
+            .map_err(AppError::from),
+        Err(error) => Err(error),
+    };
+    match edited {
+        Ok(_) => Ok(see_other("/staff/portals?done=edited")),
+        Err(error) => {
+            let mut form = Form::with_values(values);
+            form.refuse(&error, Some("portal"));
+            portals_page(&state, &staff, form, Some(client_id), None, None).await
+        }
+    }
+}
+
+/// `POST /staff/portals/{client_id}/secret`: a new secret, shown once; the old one stops.
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let administrator = staff.administrator()?;
+    let client_id = path.into_inner();
+    match state
+        .portals
+        .rotate_secret(&client_id, &administrator.actor())
+        .await
+    {
+        Ok(secret) => {
+            portals_page(
+                &state,
+                &staff,
+                Form::default(),
+                None,
+                Some((client_id, secret)),
+                None,
+            )
+            .await
+        }
+        Err(error) => {
+            let mut form = Form::default();
+            form.refuse(&error.into(), Some("portal"));
+            portals_page(&state, &staff, form, None, None, None).await
+        }
+    }
 }
