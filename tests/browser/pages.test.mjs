@@ -264,6 +264,12 @@ test('an agent applies from a phone, a reviewer rejects, the agent edits and res
   await page.waitForSelector('[data-page="apply-detail"][data-status="approved"]');
   await page.getByText('审核已通过').waitFor();
   await applicant.check('apply-detail-approved');
+  // 信息变更: a new address, reviewed by staff; the employer's name cannot change here.
+  await page.getByLabel('单位住所（经营场所）').fill('云南省昆明市西山区滇池路 99 号');
+  await page.getByRole('button', { name: '提交信息变更' }).click();
+  await page.getByText('信息变更已提交，等待审核').waitFor();
+  assert.match(await page.locator('[data-page="apply-detail"]').innerText(), /单位住所[\s\S]*待审核/);
+  await page.getByText('有一项信息变更正在审核').waitFor();
 });
 
 test('a form posted from another site is refused, and signed-out pages send to sign-in', async () => {

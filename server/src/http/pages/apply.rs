@@ -13,7 +13,7 @@ use crate::{
         AgentInput, ApplicationError, ApplicationRecord, ApplicationStatus, CaInput,
         EnterpriseInput, SealKind,
         agreement::{self, AGREEMENT_TITLE},
-        changes::ChangeInput,
+        changes::{ChangeInput, ChangeStatus},
         regions::{self, Region},
     },
     ca::RevocationCause,
@@ -863,6 +863,7 @@ struct ChangeRow {
     submitted_at: String,
     fields: String,
     status: &'static str,
+    open: bool,
     reason: Option<String>,
 }
 
@@ -953,13 +954,14 @@ async fn detail(
                     .collect::<Vec<_>>()
                     .join("、"),
                 status: change.status.label_zh(),
+                open: change.status == ChangeStatus::Submitted,
                 reason: change.reject_reason.clone(),
             })
             .collect()
     } else {
         Vec::new()
     };
-    let change_open = changes.iter().any(|c| c.status == "待审核");
+    let change_open = changes.iter().any(|c| c.open);
     if form.value("region_code").is_empty() {
         for (k, v) in enterprise_values(&record) {
             if form.value(&k).is_empty() && k != "licence_upload_id" {

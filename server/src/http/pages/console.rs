@@ -672,10 +672,10 @@ async fn find_certificates(
         all.reverse();
         return Ok(all);
     }
-    if let Ok(serial) = crate::domain::CertificateSerial::parse(q) {
-        if let Some(found) = state.store.find_by_serial(&serial).await.map_err(storage)? {
-            return Ok(vec![found]);
-        }
+    if let Ok(serial) = crate::domain::CertificateSerial::parse(q)
+        && let Some(found) = state.store.find_by_serial(&serial).await.map_err(storage)?
+    {
+        return Ok(vec![found]);
     }
     Ok(state
         .store
