@@ -14,12 +14,12 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::{Chrome, Form, PageError, Site, html, page_error, see_other};
+use super::{Chrome, Form, PageCaller, PageError, Site, html, page_error, see_other};
 use crate::{
     audit::Actor,
     ca::Role,
     certificates::Standing,
-    cosign::{Purpose, log::LogQuery},
+    cosign::log::LogQuery,
     domain::CertificateSerial,
     error::AppError,
     grants::{GrantChange, ItemGrant, SubCertificate, phone::PhoneGrantError},
@@ -112,42 +112,28 @@ impl FromRequest for AccountPage {
     type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<AppState>>().cloned();
-        let token = super::session_token(request, Site::Account);
-        let next = super::return_path(request);
-        let cross_site =
-            request.method() != actix_web::http::Method::GET && !super::same_origin(request);
+        let caller = PageCaller::of(request, Site::Account);
         Box::pin(async move {
-            if cross_site {
-                return Err(PageError::CrossSite);
-            }
-            let sign_in = PageError::SignIn {
-                site: Site::Account,
-                next,
-            };
-            let (Some(state), Some(token)) = (state, token) else {
-                return Err(sign_in);
-            };
+            let (state, token) = caller.session()?;
             let access = state
                 .kv
                 .get(&session_key(&token))
                 .await
                 .map_err(page_error)?;
             let Some(access) = access.and_then(|bytes| String::from_utf8(bytes).ok()) else {
-                return Err(sign_in);
+                return Err(caller.sign_in());
             };
             match state.oidc.bearer(&access).await {
                 Ok(login) if login.client_id == CLIENT_ID => Ok(Self {
                     identity: login.identity,
                     token,
                 }),
-                Ok(_) => Err(sign_in),
                 Err(error) if error.error == "server_error" => {
                     Err(page_error(AppError::Internal {
                         detail: "the account session's access token could not be looked up",
                     }))
                 }
-                Err(_) => Err(sign_in),
+                Ok(_) | Err(_) => Err(caller.sign_in()),
             }
         })
     }
@@ -646,19 +632,12 @@ pub async fn save_grants(
     }
 }
 
-struct SignatureRow {
-    at: String,
-    what: &'static str,
-    signed: bool,
-    detail: String,
-}
-
 #[derive(askama::Template)]
 #[template(path = "pages/account/signatures.html")]
 struct SignaturesPage {
     chrome: Chrome,
     serial: String,
-    rows: Vec<SignatureRow>,
+    rows: Vec<super::SignatureRow>,
 }
 
 /// `GET /account/certificates/{serial}/signatures`: what one of the employer's certificates
@@ -679,21 +658,7 @@ pub async fn signatures(
         })
         .await
         .map_err(page_error)?;
-    let rows = entries
-        .into_iter()
-        .map(|entry| {
-            let purpose = entry.detail.get("purpose").and_then(|p| p.as_str());
-            let portal = entry.detail.get("portal").and_then(|p| p.as_str());
-            SignatureRow {
-                at: super::beijing(entry.at),
-                what: purpose
-                    .and_then(Purpose::parse)
-                    .map_or("签名", Purpose::label_zh),
-                signed: entry.signed,
-                detail: portal.map_or(String::new(), |p| format!("门户 {p}")),
-            }
-        })
-        .collect();
+    let rows = entries.into_iter().map(super::SignatureRow::of).collect();
     let page = SignaturesPage {
         chrome: account.chrome(""),
         serial: serial.to_string(),

@@ -6,7 +6,7 @@ use std::{collections::HashMap, future::Future, pin::Pin};
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
 
-use super::{Chrome, Form, PageError, Site, html, page_error, see_other};
+use super::{Chrome, Form, PageCaller, PageError, Site, html, page_error, see_other};
 use crate::{
     applicants::{ApplicantError, ApplicantRecord},
     applications::{
@@ -49,25 +49,12 @@ impl FromRequest for ApplicantPage {
     type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<AppState>>().cloned();
-        let token = super::session_token(request, Site::Apply);
-        let next = super::return_path(request);
-        let cross_site =
-            request.method() != actix_web::http::Method::GET && !super::same_origin(request);
+        let caller = PageCaller::of(request, Site::Apply);
         Box::pin(async move {
-            if cross_site {
-                return Err(PageError::CrossSite);
-            }
-            let sign_in = PageError::SignIn {
-                site: Site::Apply,
-                next,
-            };
-            let (Some(state), Some(token)) = (state, token) else {
-                return Err(sign_in);
-            };
+            let (state, token) = caller.session()?;
             match state.applicants.authenticate(&token).await {
                 Ok(applicant) => Ok(Self { applicant, token }),
-                Err(ApplicantError::NotSignedIn) => Err(sign_in),
+                Err(ApplicantError::NotSignedIn) => Err(caller.sign_in()),
                 Err(error) => Err(page_error(error)),
             }
         })

@@ -6,7 +6,7 @@ use std::{collections::HashMap, future::Future, pin::Pin};
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
 
-use super::{Chrome, Form, PageError, Site, html, page_error, see_other};
+use super::{Chrome, Form, PageCaller, PageError, Site, html, page_error, see_other};
 use crate::{
     applications::{ApplicationStatus, Outcome, regions},
     error::AppError,
@@ -55,25 +55,12 @@ impl FromRequest for StaffPage {
     type Future = Pin<Box<dyn Future<Output = Result<Self, PageError>>>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<AppState>>().cloned();
-        let token = super::session_token(request, Site::Staff);
-        let next = super::return_path(request);
-        let cross_site =
-            request.method() != actix_web::http::Method::GET && !super::same_origin(request);
+        let caller = PageCaller::of(request, Site::Staff);
         Box::pin(async move {
-            if cross_site {
-                return Err(PageError::CrossSite);
-            }
-            let sign_in = PageError::SignIn {
-                site: Site::Staff,
-                next,
-            };
-            let (Some(state), Some(token)) = (state, token) else {
-                return Err(sign_in);
-            };
+            let (state, token) = caller.session()?;
             match state.staff.authenticate(&token).await {
                 Ok(staff) => Ok(Self { staff, token }),
-                Err(StaffError::NotSignedIn) => Err(sign_in),
+                Err(StaffError::NotSignedIn) => Err(caller.sign_in()),
                 Err(error) => Err(page_error(error)),
             }
         })
@@ -554,10 +541,7 @@ pub async fn application_action(
                 crate::http::staff::push_again(&state, administrator, id).await?;
                 Ok("pushed")
             }
-            _ => Err(AppError::BadRequest {
-                detail: format!("unknown application action {action}"),
-                message: "没有这个操作",
-            }),
+            _ => Err(unknown_action(&action)),
         }
     }
     .await;
@@ -568,6 +552,14 @@ pub async fn application_action(
             form.refuse(&error, Some(action_field(&action)));
             application_page(&state, &staff, id, form, StatusCode::OK, None).await
         }
+    }
+}
+
+/// An action path that names no action.
+fn unknown_action(action: &str) -> AppError {
+    AppError::BadRequest {
+        detail: format!("unknown action {action}"),
+        message: "没有这个操作",
     }
 }
 
@@ -813,10 +805,7 @@ pub async fn certificate_action(
                     .await?;
                 Ok("primary")
             }
-            _ => Err(AppError::BadRequest {
-                detail: format!("unknown certificate action {action}"),
-                message: "没有这个操作",
-            }),
+            _ => Err(unknown_action(&action)),
         }
     }
     .await;
@@ -860,19 +849,12 @@ pub async fn unbind_phone(
     }
 }
 
-struct SignatureRow {
-    at: String,
-    what: &'static str,
-    signed: bool,
-    detail: String,
-}
-
 #[derive(askama::Template)]
 #[template(path = "pages/staff/signatures.html")]
 struct SignaturesPage {
     chrome: Chrome,
     serial: String,
-    rows: Vec<SignatureRow>,
+    rows: Vec<super::SignatureRow>,
 }
 
 /// `GET /staff/certificates/{serial}/signatures`: the certificate's signature log.
@@ -892,27 +874,7 @@ pub async fn signatures(
         })
         .await
         .map_err(page_error)?;
-    let rows = entries
-        .into_iter()
-        .map(|entry| {
-            let detail = |key: &str| entry.detail.get(key).and_then(|v| v.as_str());
-            SignatureRow {
-                at: super::beijing(entry.at),
-                what: detail("purpose")
-                    .and_then(crate::cosign::Purpose::parse)
-                    .map_or("签名", crate::cosign::Purpose::label_zh),
-                signed: entry.signed,
-                detail: [
-                    detail("portal").map(|p| format!("门户 {p}")),
-                    detail("message_sm3").map(|h| format!("SM3 {h}")),
-                ]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join("；"),
-            }
-        })
-        .collect();
+    let rows = entries.into_iter().map(super::SignatureRow::of).collect();
     let page = SignaturesPage {
         chrome: staff.chrome("/staff/certificates"),
         serial: serial.to_string(),

@@ -381,6 +381,54 @@ pub fn next_path(site: Site, next: Option<&str>) -> String {
     .to_string()
 }
 
+/// What a page's caller extractor starts from: the state, the site's session token and where
+/// to come back to after signing in. Taken from the request before the extractor's future runs.
+#[derive(Debug)]
+pub struct PageCaller {
+    site: Site,
+    state: Option<actix_web::web::Data<crate::http::AppState>>,
+    token: Option<String>,
+    next: Option<String>,
+    cross_site: bool,
+}
+
+impl PageCaller {
+    /// The caller of `request` on `site`.
+    pub fn of(request: &HttpRequest, site: Site) -> Self {
+        Self {
+            site,
+            state: request
+                .app_data::<actix_web::web::Data<crate::http::AppState>>()
+                .cloned(),
+            token: session_token(request, site),
+            next: return_path(request),
+            cross_site: request.method() != actix_web::http::Method::GET && !same_origin(request),
+        }
+    }
+
+    /// The state and the session token; a post from another site is refused first, and
+    /// without a token the caller is sent to sign in.
+    pub fn session(
+        &self,
+    ) -> Result<(actix_web::web::Data<crate::http::AppState>, String), PageError> {
+        if self.cross_site {
+            return Err(PageError::CrossSite);
+        }
+        match (&self.state, &self.token) {
+            (Some(state), Some(token)) => Ok((state.clone(), token.clone())),
+            _ => Err(self.sign_in()),
+        }
+    }
+
+    /// To the site's sign-in page, and back to the page asked for afterwards.
+    pub fn sign_in(&self) -> PageError {
+        PageError::SignIn {
+            site: self.site,
+            next: self.next.clone(),
+        }
+    }
+}
+
 /// The cookie token of `site` in `request`, if any.
 pub fn session_token(request: &HttpRequest, site: Site) -> Option<String> {
     request
@@ -395,6 +443,42 @@ pub fn return_path(request: &HttpRequest) -> Option<String> {
         "" => request.path().to_string(),
         query => format!("{}?{query}", request.path()),
     })
+}
+
+/// One line of a certificate's signature history, as the console and the holder's pages show
+/// it.
+#[derive(Debug)]
+pub struct SignatureRow {
+    /// When (Beijing time).
+    pub at: String,
+    /// What was signed (扫码登录, 事项授权, …).
+    pub what: &'static str,
+    /// Signed, or a wrong PIN refused.
+    pub signed: bool,
+    /// The portal and the SM3 of the message, when recorded.
+    pub detail: String,
+}
+
+impl SignatureRow {
+    /// The row of `entry`.
+    pub fn of(entry: crate::cosign::log::SignatureEntry) -> Self {
+        let detail = |key: &str| entry.detail.get(key).and_then(|v| v.as_str());
+        Self {
+            at: beijing(entry.at),
+            what: detail("purpose")
+                .and_then(crate::cosign::Purpose::parse)
+                .map_or("签名", crate::cosign::Purpose::label_zh),
+            signed: entry.signed,
+            detail: [
+                detail("portal").map(|p| format!("门户 {p}")),
+                detail("message_sm3").map(|h| format!("SM3 {h}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("；"),
+        }
+    }
 }
 
 /// Beijing time as the pages show it (2026-12-08 09:30).
