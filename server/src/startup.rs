@@ -118,6 +118,12 @@ fn page_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(console::unbind_phone),
         )
         .route("/staff/audit", web::get().to(console::audit))
+        .route("/staff/changes", web::get().to(console::changes))
+        .route("/staff/changes/{id}", web::get().to(console::change))
+        .route(
+            "/staff/changes/{id}/decision",
+            web::post().to(console::change_decision),
+        )
         .route("/staff/portals", web::get().to(console::portals))
         .route("/staff/portals", web::post().to(console::register_portal))
         .route("/staff/portals/{client_id}", web::get().to(console::portal))

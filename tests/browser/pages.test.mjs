@@ -270,6 +270,17 @@ test('an agent applies from a phone, a reviewer rejects, the agent edits and res
   await page.getByText('信息变更已提交，等待审核').waitFor();
   assert.match(await page.locator('[data-page="apply-detail"]').innerText(), /单位住所[\s\S]*待审核/);
   await page.getByText('有一项信息变更正在审核').waitFor();
+  // The reviewer sees the change, before and after, and approves it.
+  await staff.getByRole('link', { name: '信息变更' }).click();
+  await staff.waitForSelector('[data-page="staff-changes"]');
+  await staff.locator('tr', { hasText: '昆明页面测试科技有限公司' }).getByRole('link', { name: '查看' }).click();
+  const change = staff.locator('section[data-change]');
+  assert.match(await change.innerText(), /单位住所[\s\S]*滇池路 1 号[\s\S]*滇池路 99 号/);
+  await reviewer.check('staff-change');
+  await change.getByRole('button', { name: '审核通过' }).click();
+  await staff.getByText('信息变更已通过').waitFor();
+  await page.reload();
+  assert.match(await page.locator('[data-page="apply-detail"]').innerText(), /滇池路 99 号[\s\S]*信息变更审核：审核通过/);
 });
 
 test('a form posted from another site is refused, and signed-out pages send to sign-in', async () => {

@@ -34,12 +34,13 @@ impl StaffPage {
         let nav: &[(&str, &str)] = if self.staff.is_administrator() {
             &[
                 ("/staff", "审核队列"),
+                ("/staff/changes", "信息变更"),
                 ("/staff/certificates", "证书管理"),
                 ("/staff/portals", "门户管理"),
                 ("/staff/audit", "审计日志"),
             ]
         } else {
-            &[("/staff", "审核队列")]
+            &[("/staff", "审核队列"), ("/staff/changes", "信息变更")]
         };
         Chrome::new(Site::Staff, Some(user)).with_nav(nav, current)
     }
@@ -1222,6 +1223,194 @@ pub async fn rotate_secret(
             let mut form = Form::default();
             form.refuse(&error.into(), Some("portal"));
             portals_page(&state, &staff, form, None, None, None).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Information changes (信息变更): the queue and one change, approved or rejected with a reason.
+
+struct ChangeRow {
+    id: i64,
+    unit_name: String,
+    uscc: String,
+    fields: String,
+    submitted_at: String,
+    status: &'static str,
+}
+
+/// One changed field, before and after.
+struct ChangedValue {
+    label: &'static str,
+    before: String,
+    after: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "pages/staff/changes.html")]
+struct ChangesPage {
+    chrome: Chrome,
+    rows: Vec<ChangeRow>,
+    status: String,
+    /// The change shown, when one is.
+    change: Option<ChangeView>,
+    form: Form,
+    done: Option<&'static str>,
+}
+
+struct ChangeView {
+    id: i64,
+    application_id: i64,
+    unit_name: String,
+    status: &'static str,
+    decidable: bool,
+    values: Vec<ChangedValue>,
+    licence: Option<String>,
+    reason: Option<String>,
+}
+
+fn changed_fields(change: &crate::applications::changes::ChangeRecord) -> String {
+    change
+        .changed()
+        .iter()
+        .map(|f| f.label_zh())
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+async fn changes_page(
+    state: &AppState,
+    staff: &StaffPage,
+    status: &str,
+    shown: Option<i64>,
+    form: Form,
+    done: Option<&'static str>,
+) -> Result<HttpResponse, PageError> {
+    use crate::applications::changes::{ChangeStatus, ChangedField};
+    let wanted = ChangeStatus::parse(status).unwrap_or(ChangeStatus::Submitted);
+    let (changes, _) = state
+        .changes
+        .queue(wanted, 0, 100)
+        .await
+        .map_err(page_error)?;
+    let rows = changes
+        .iter()
+        .map(|c| ChangeRow {
+            id: c.id,
+            unit_name: c.unit_name.clone(),
+            uscc: c.uscc.clone(),
+            fields: changed_fields(c),
+            submitted_at: super::beijing(c.submitted_at),
+            status: c.status.label_zh(),
+        })
+        .collect();
+    let change = match shown {
+        Some(id) => {
+            let c = state.changes.for_staff(id).await.map_err(page_error)?;
+            let shown_value = |field: ChangedField, info| match field {
+                ChangedField::RegionCode => regions::label(field.value_in(info)),
+                _ => field.value_in(info).to_string(),
+            };
+            Some(ChangeView {
+                id: c.id,
+                application_id: c.application_id,
+                unit_name: c.unit_name.clone(),
+                status: c.status.label_zh(),
+                decidable: c.status == ChangeStatus::Submitted,
+                values: c
+                    .changed()
+                    .into_iter()
+                    .map(|field| ChangedValue {
+                        label: field.label_zh(),
+                        before: shown_value(field, &c.before),
+                        after: shown_value(field, &c.after),
+                    })
+                    .collect(),
+                licence: c.licence_upload_id.clone(),
+                reason: c.reject_reason.clone(),
+            })
+        }
+        None => None,
+    };
+    let page = ChangesPage {
+        chrome: staff.chrome("/staff/changes"),
+        rows,
+        status: wanted.as_str().to_string(),
+        change,
+        form,
+        done,
+    };
+    Ok(html(StatusCode::OK, &page, &page.chrome.nonce))
+}
+
+/// Query of the changes page.
+#[derive(Debug, serde::Deserialize)]
+pub struct ChangesQuery {
+    status: Option<String>,
+    done: Option<String>,
+}
+
+/// `GET /staff/changes[?status=]`: the queue.
+pub async fn changes(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    query: web::Query<ChangesQuery>,
+) -> Result<HttpResponse, PageError> {
+    let status = query.status.clone().unwrap_or_else(|| "submitted".into());
+    changes_page(&state, &staff, &status, None, Form::default(), None).await
+}
+
+/// `GET /staff/changes/{id}`: one change, before and after.
+pub async fn change(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    path: web::Path<i64>,
+    query: web::Query<ChangesQuery>,
+) -> Result<HttpResponse, PageError> {
+    let done = match query.done.as_deref() {
+        Some("approved") => {
+            Some("信息变更已通过：单位信息已更新并推送到就业平台，经办人已收到短信。")
+        }
+        Some("rejected") => Some("信息变更已驳回：驳回原因已短信通知经办人。"),
+        _ => None,
+    };
+    let status = query.status.clone().unwrap_or_else(|| "submitted".into());
+    changes_page(
+        &state,
+        &staff,
+        &status,
+        Some(path.into_inner()),
+        Form::default(),
+        done,
+    )
+    .await
+}
+
+/// `POST /staff/changes/{id}/decision`: 审核通过, or 驳回 with a reason.
+pub async fn change_decision(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    path: web::Path<i64>,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let values = body.into_inner();
+    let (outcome, done) = match values.get("decision").map(String::as_str) {
+        Some("approve") => (Outcome::Approve, "approved"),
+        _ => (
+            Outcome::Reject(values.get("reason").cloned().unwrap_or_default()),
+            "rejected",
+        ),
+    };
+    match state.changes.decide(&staff.staff, id, outcome).await {
+        Ok(_) => {
+            state.notices.flush().await;
+            Ok(see_other(&format!("/staff/changes/{id}?done={done}")))
+        }
+        Err(error) => {
+            let mut form = Form::with_values(values);
+            form.refuse(&error.into(), Some("reason"));
+            changes_page(&state, &staff, "submitted", Some(id), form, None).await
         }
     }
 }
