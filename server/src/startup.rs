@@ -118,6 +118,8 @@ fn page_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(console::unbind_phone),
         )
         .route("/staff/audit", web::get().to(console::audit))
+        .route("/staff/accounts", web::get().to(console::accounts))
+        .route("/staff/accounts", web::post().to(console::add_account))
         .route("/staff/changes", web::get().to(console::changes))
         .route("/staff/changes/{id}", web::get().to(console::change))
         .route(

@@ -361,7 +361,7 @@ test('the primary holder signs in to /account with the phone and grants an item 
   await holder.check('account-signatures');
 });
 
-test('an administrator revokes a certificate in the console and sees the audit chain checked; a reviewer may not', async () => {
+test('an administrator revokes the sub-certificate downloaded above, registers a portal, adds a reviewer and sees the audit chain checked; a reviewer may not', async () => {
   // The sub-certificate the test above downloaded (the demo employer's second certificate).
   execFileSync(helpers.SERVER_BIN, ['admin', 'add-staff', '--username', 'admin1', '--name', '管理员甲', '--role', 'administrator'], {
     env: { ...server.env, MCERT_STAFF_PASSWORD: 'Admin-2026-pages' },
@@ -434,6 +434,21 @@ test('an administrator revokes a certificate in the console and sees the audit c
   await page.getByRole('button', { name: '保存修改' }).click();
   await page.getByText('门户已保存。').waitFor();
   assert.match(await page.locator('tr', { hasText: '人社一体化平台' }).innerText(), /已登记/);
+
+  // Staff accounts: a weak password is refused beside its field; a reviewer is added.
+  await page.getByRole('link', { name: '工作人员' }).click();
+  await page.waitForSelector('[data-page="staff-accounts"]');
+  await page.getByLabel('用户名').fill('reviewer9');
+  await page.getByLabel('姓名').fill('审核员九');
+  await page.getByLabel('初始密码').fill('short');
+  await page.getByRole('button', { name: '添加账号' }).click();
+  await page.locator('#e-password:not([hidden])').waitFor();
+  assert.equal(await page.getByLabel('用户名').inputValue(), 'reviewer9', 'what was typed stays (but the password)');
+  await page.getByLabel('初始密码').fill('Review-2026-nine');
+  await page.getByRole('button', { name: '添加账号' }).click();
+  await page.getByText('账号已添加').waitFor();
+  assert.match(await page.locator('tr', { hasText: 'reviewer9' }).innerText(), /审核员九\s+审核员/);
+  await admin.check('staff-accounts');
 
   await page.getByRole('link', { name: '审计日志' }).click();
   await page.waitForSelector('[data-page="staff-audit"] [data-chain="intact"]');

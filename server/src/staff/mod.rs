@@ -153,6 +153,8 @@ pub trait StaffStore: Send + Sync + std::fmt::Debug {
     async fn staff_by_username(&self, username: &str) -> Result<Option<StaffRecord>, StorageError>;
     /// An account by id.
     async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRecord>, StorageError>;
+    /// Every account, in the order they were added.
+    async fn all_staff(&self) -> Result<Vec<StaffRecord>, StorageError>;
 }
 
 /// Why a staff action failed.
@@ -278,6 +280,11 @@ impl Staff {
             Err(StorageError::Conflict { .. }) => Err(StaffError::UsernameTaken),
             other => Ok(other?),
         }
+    }
+
+    /// Every account, in the order they were added.
+    pub async fn accounts(&self) -> Result<Vec<StaffRecord>, StaffError> {
+        Ok(self.store.all_staff().await?)
     }
 
     /// Adds an account through this service's store (see [`Staff::add`]).

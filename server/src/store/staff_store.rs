@@ -1,6 +1,8 @@
 //! `StaffStore` on sea-orm.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 
 use super::{
     SeaStore,
@@ -66,6 +68,17 @@ impl StaffStore for SeaStore {
             .await
             .map_err(unavailable)?
             .map(record))
+    }
+
+    async fn all_staff(&self) -> Result<Vec<StaffRecord>, StorageError> {
+        Ok(staff::Entity::find()
+            .order_by_asc(staff::COLUMN.id)
+            .all(self.db())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(record)
+            .collect())
     }
 
     async fn staff_by_id(&self, id: i64) -> Result<Option<StaffRecord>, StorageError> {

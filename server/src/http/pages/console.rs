@@ -37,6 +37,7 @@ impl StaffPage {
                 ("/staff/changes", "信息变更"),
                 ("/staff/certificates", "证书管理"),
                 ("/staff/portals", "门户管理"),
+                ("/staff/accounts", "工作人员"),
                 ("/staff/audit", "审计日志"),
             ]
         } else {
@@ -1411,6 +1412,98 @@ pub async fn change_decision(
             let mut form = Form::with_values(values);
             form.refuse(&error.into(), Some("reason"));
             changes_page(&state, &staff, "submitted", Some(id), form, None).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staff accounts (administrators).
+
+struct AccountRow {
+    username: String,
+    display_name: String,
+    role: &'static str,
+}
+
+#[derive(askama::Template)]
+#[template(path = "pages/staff/accounts.html")]
+struct AccountsPage {
+    chrome: Chrome,
+    rows: Vec<AccountRow>,
+    form: Form,
+    done: bool,
+}
+
+async fn accounts_page(
+    state: &AppState,
+    staff: &StaffPage,
+    form: Form,
+    done: bool,
+) -> Result<HttpResponse, PageError> {
+    staff.administrator()?;
+    let rows = state
+        .staff
+        .accounts()
+        .await
+        .map_err(page_error)?
+        .into_iter()
+        .map(|a| AccountRow {
+            username: a.username,
+            display_name: a.display_name,
+            role: a.role.label_zh(),
+        })
+        .collect();
+    let page = AccountsPage {
+        chrome: staff.chrome("/staff/accounts"),
+        rows,
+        form,
+        done,
+    };
+    Ok(html(StatusCode::OK, &page, &page.chrome.nonce))
+}
+
+/// `GET /staff/accounts`: the staff accounts and the form to add one.
+pub async fn accounts(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    query: web::Query<PortalQuery>,
+) -> Result<HttpResponse, PageError> {
+    accounts_page(&state, &staff, Form::default(), query.done.is_some()).await
+}
+
+/// `POST /staff/accounts`: adds an account with its role (audited `staff.add`).
+pub async fn add_account(
+    state: web::Data<AppState>,
+    staff: StaffPage,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    let administrator = staff.administrator()?;
+    let values = body.into_inner();
+    let value = |name: &str| values.get(name).map_or("", String::as_str);
+    let role =
+        crate::staff::StaffRole::parse(value("role")).unwrap_or(crate::staff::StaffRole::Reviewer);
+    match state
+        .staff
+        .add_account(
+            value("username"),
+            value("display_name"),
+            value("password"),
+            role,
+            &administrator.actor(),
+        )
+        .await
+    {
+        Ok(_) => Ok(see_other("/staff/accounts?done=added")),
+        Err(error) => {
+            let field = match error {
+                StaffError::InvalidUsername | StaffError::UsernameTaken => Some("username"),
+                StaffError::WeakPassword => Some("password"),
+                _ => None,
+            };
+            let mut form = Form::with_values(values);
+            form.set("password", "");
+            form.refuse(&error.into(), field);
+            accounts_page(&state, &staff, form, false).await
         }
     }
 }
