@@ -98,6 +98,15 @@ async function attachRegion(root) {
   city.addEventListener('change', () => {
     fill(county, children(children(table, province.value), city.value), '请选择区（县）');
   });
+  // A county chosen before the page was left (a kept draft): choose its province and city too.
+  const pending = root.dataset.pending;
+  if (pending) {
+    province.value = pending.slice(0, 2);
+    fill(city, children(table, province.value), '请选择市');
+    city.value = pending.slice(0, 4);
+    fill(county, children(children(table, province.value), city.value), '请选择区（县）');
+    county.value = pending;
+  }
 }
 
 // <button data-countdown="12">我已阅读并同意上述协议</button>
@@ -158,4 +167,46 @@ for (const button of document.querySelectorAll('[data-dialog]')) {
       item.hidden = needle !== '' && !item.dataset.name.includes(needle);
     }
   });
+}
+
+// A step's typed values kept in this tab until they are saved: a session that ended mid-step
+// sends the browser to sign in and back, and what was typed is filled in again.
+for (const form of document.querySelectorAll('form[data-draft]')) {
+  const key = `mcert-draft:${location.pathname}`;
+  const kept = (element) =>
+    element.name &&
+    element.name !== 'captcha_pass' &&
+    element.type !== 'password' &&
+    element.type !== 'file' &&
+    element.type !== 'submit' &&
+    (element.type !== 'hidden' || element.name.endsWith('_upload_id'));
+  const save = () => {
+    const values = {};
+    for (const element of form.elements) {
+      if (!kept(element)) continue;
+      if (element.type === 'radio') {
+        if (element.checked) values[element.name] = element.value;
+      } else {
+        values[element.name] = element.value;
+      }
+    }
+    sessionStorage.setItem(key, JSON.stringify(values));
+  };
+  const saved = JSON.parse(sessionStorage.getItem(key) || 'null');
+  if (saved) {
+    for (const element of form.elements) {
+      if (!kept(element) || !(element.name in saved)) continue;
+      if (element.type === 'radio') {
+        element.checked = element.value === saved[element.name];
+      } else if (element.tagName !== 'SELECT' || [...element.options].some((o) => o.value === saved[element.name])) {
+        element.value = saved[element.name];
+      } else if (element.closest('[data-region]')) {
+        element.closest('[data-region]').dataset.pending = saved[element.name];
+      }
+    }
+  }
+  sessionStorage.removeItem(key);
+  form.addEventListener('input', save);
+  form.addEventListener('change', save);
+  form.addEventListener('submit', save);
 }

@@ -456,3 +456,36 @@ test('an administrator revokes the sub-certificate downloaded above, registers a
   assert.ok(audit.includes('certificate.revoke') && audit.includes(serial), 'the revocation is in the audit log');
   await admin.check('staff-audit');
 });
+
+test('a session that ends mid-step sends the agent to sign in and back, with what was typed filled in again', async () => {
+  const applicant = await tab(PHONE_VIEW);
+  const { page } = applicant;
+  const phone = `137${String(Date.now()).slice(-8)}`;
+  await page.context().clearCookies(); // the browser's tabs share cookies: a new agent here
+  await signInApplicant(applicant, phone);
+  await page.getByRole('button', { name: '申请数字身份证书' }).click();
+  await page.waitForSelector('[data-page="apply-agreement"]');
+  await advanceClock(server.baseUrl, 30);
+  await page.reload();
+  await page.getByRole('button', { name: '我已阅读并同意上述协议' }).click();
+  await page.waitForSelector('[data-step="enterprise"]');
+  await page.getByLabel('企业名称').fill('昆明会话过期测试有限公司');
+  await pickRegion(page);
+  await page.getByLabel('单位住所（经营场所）').fill('云南省昆明市西山区前卫街 7 号');
+  // The applicant session lasts two hours.
+  await advanceClock(server.baseUrl, 3 * 3600);
+  await page.getByRole('button', { name: '下一步' }).click();
+  await page.waitForSelector('[data-page="apply-sign-in"]');
+  assert.match(await page.locator('input[name="next"]').inputValue(), /^\/apply\/applications\/\d+\/enterprise$/);
+  await page.getByLabel('手机号码').fill(phone);
+  await passSlider(page);
+  await page.getByRole('button', { name: '获取验证码' }).click();
+  await page.getByText(/验证码已发送至/).waitFor();
+  await page.getByLabel('短信验证码').fill(await smsCode(server.baseUrl, phone));
+  await page.getByRole('button', { name: '注册 / 登录' }).click();
+  await page.waitForSelector('[data-step="enterprise"]');
+  assert.equal(await page.getByLabel('企业名称').inputValue(), '昆明会话过期测试有限公司');
+  assert.equal(await page.getByLabel('单位住所（经营场所）').inputValue(), '云南省昆明市西山区前卫街 7 号');
+  assert.equal(await page.getByLabel('区（县）').inputValue(), '530112');
+  assert.deepEqual(applicant.problems, []);
+});

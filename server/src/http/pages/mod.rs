@@ -437,12 +437,25 @@ pub fn session_token(request: &HttpRequest, site: Site) -> Option<String> {
         .filter(|token| !token.is_empty())
 }
 
-/// Where a signed-out visitor comes back to: the page asked for, when it was a GET.
+/// Where a signed-out visitor comes back to: the page asked for, or, for a form posted when the
+/// session had ended, the page the form was on (its `Referer`, a path of this origin).
 pub fn return_path(request: &HttpRequest) -> Option<String> {
-    (request.method() == actix_web::http::Method::GET).then(|| match request.query_string() {
-        "" => request.path().to_string(),
-        query => format!("{}?{query}", request.path()),
-    })
+    if request.method() == actix_web::http::Method::GET {
+        return Some(match request.query_string() {
+            "" => request.path().to_string(),
+            query => format!("{}?{query}", request.path()),
+        });
+    }
+    let referer = request.headers().get(header::REFERER)?.to_str().ok()?;
+    let url = url::Url::parse(referer).ok()?;
+    let host = request.connection_info().host().to_string();
+    let authority = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str()?),
+        None => url.host_str()?.to_string(),
+    };
+    authority
+        .eq_ignore_ascii_case(&host)
+        .then(|| url.path().to_string())
 }
 
 /// One line of a certificate's signature history, as the console and the holder's pages show
