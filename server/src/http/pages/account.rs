@@ -179,9 +179,7 @@ pub async fn login(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    if !super::same_origin(&request) {
-        return Err(PageError::CrossSite);
-    }
+    super::posted_here(&request)?;
     account_client(&state).await?;
     let oauth_state = tokens::random_token(16);
     let pending = Pending {
@@ -219,12 +217,8 @@ pub async fn login(
     Ok(HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, location))
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .cookie(pending_cookie(&oauth_state, secure(&state)))
+        .cookie(pending_cookie(&oauth_state, super::secure(&state)))
         .finish())
-}
-
-fn secure(state: &AppState) -> bool {
-    state.oidc.issuer().starts_with("https://")
 }
 
 fn pending_cookie(value: &str, secure: bool) -> actix_web::cookie::Cookie<'static> {
@@ -257,7 +251,7 @@ pub async fn callback(
 ) -> Result<HttpResponse, PageError> {
     let fail = |why: &str| {
         let mut response = see_other(&format!("/account/sign-in?error={why}"));
-        let _ = response.add_cookie(&pending_cookie("", secure(&state)));
+        let _ = response.add_cookie(&pending_cookie("", super::secure(&state)));
         Ok(response)
     };
     let started = request
@@ -325,8 +319,12 @@ pub async fn callback(
         .map_err(page_error)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, "/account"))
-        .cookie(super::session_cookie(Site::Account, &token, secure(&state)))
-        .cookie(pending_cookie("", secure(&state)))
+        .cookie(super::session_cookie(
+            Site::Account,
+            &token,
+            super::secure(&state),
+        ))
+        .cookie(pending_cookie("", super::secure(&state)))
         .finish())
 }
 
@@ -342,7 +340,11 @@ pub async fn sign_out(
         .map_err(page_error)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, Site::Account.sign_in()))
-        .cookie(super::session_cookie(Site::Account, "", secure(&state)))
+        .cookie(super::session_cookie(
+            Site::Account,
+            "",
+            super::secure(&state),
+        ))
         .finish())
 }
 

@@ -61,19 +61,6 @@ impl FromRequest for ApplicantPage {
     }
 }
 
-/// A form post of this site: refused unless it came from this origin.
-fn posted_here(request: &HttpRequest) -> Result<(), PageError> {
-    if super::same_origin(request) {
-        Ok(())
-    } else {
-        Err(PageError::CrossSite)
-    }
-}
-
-fn secure(state: &AppState) -> bool {
-    state.oidc.issuer().starts_with("https://")
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sign-in
 
@@ -83,19 +70,6 @@ struct SignInPage {
     chrome: Chrome,
     form: Form,
     next: String,
-}
-
-/// Query of a sign-in page: where to go afterwards.
-#[derive(Debug, serde::Deserialize)]
-pub struct NextQuery {
-    next: Option<String>,
-}
-
-impl NextQuery {
-    /// The page asked for.
-    pub fn next(&self) -> Option<&str> {
-        self.next.as_deref()
-    }
 }
 
 fn sign_in_page(status: StatusCode, form: Form, next: String) -> HttpResponse {
@@ -109,7 +83,7 @@ fn sign_in_page(status: StatusCode, form: Form, next: String) -> HttpResponse {
 }
 
 /// `GET /apply/sign-in`: 注册 / 登录 with phone, slider and SMS code.
-pub async fn sign_in_form(query: web::Query<NextQuery>) -> HttpResponse {
+pub async fn sign_in_form(query: web::Query<super::NextQuery>) -> HttpResponse {
     let next = super::next_path(Site::Apply, query.next());
     sign_in_page(StatusCode::OK, Form::default(), next)
 }
@@ -120,7 +94,7 @@ pub async fn sign_in(
     request: HttpRequest,
     body: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
-    posted_here(&request)?;
+    super::posted_here(&request)?;
     let values = body.into_inner();
     let next = super::next_path(Site::Apply, values.get("next").map(String::as_str));
     let mut form = Form::with_values(values);
@@ -142,7 +116,7 @@ pub async fn sign_in(
             .cookie(super::session_cookie(
                 Site::Apply,
                 &signed_in.token,
-                secure(&state),
+                super::secure(&state),
             ))
             .finish()),
         Err(error) => {
@@ -165,7 +139,11 @@ pub async fn sign_out(
         .map_err(page_error)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, Site::Apply.sign_in()))
-        .cookie(super::session_cookie(Site::Apply, "", secure(&state)))
+        .cookie(super::session_cookie(
+            Site::Apply,
+            "",
+            super::secure(&state),
+        ))
         .finish())
 }
 

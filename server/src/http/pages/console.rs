@@ -87,7 +87,7 @@ fn sign_in_page(status: StatusCode, form: Form, next: String) -> HttpResponse {
 }
 
 /// `GET /staff/sign-in`.
-pub async fn sign_in_form(query: web::Query<super::apply::NextQuery>) -> HttpResponse {
+pub async fn sign_in_form(query: web::Query<super::NextQuery>) -> HttpResponse {
     let next = super::next_path(Site::Staff, query.next());
     sign_in_page(StatusCode::OK, Form::default(), next)
 }
@@ -98,9 +98,7 @@ pub async fn sign_in(
     request: HttpRequest,
     body: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
-    if !super::same_origin(&request) {
-        return Err(PageError::CrossSite);
-    }
+    super::posted_here(&request)?;
     let values = body.into_inner();
     let next = super::next_path(Site::Staff, values.get("next").map(String::as_str));
     let mut form = Form::with_values(values);
@@ -116,7 +114,7 @@ pub async fn sign_in(
             .cookie(super::session_cookie(
                 Site::Staff,
                 &token,
-                state.oidc.issuer().starts_with("https://"),
+                super::secure(&state),
             ))
             .finish()),
         Err(error) => {
@@ -142,7 +140,7 @@ pub async fn sign_out(
         .cookie(super::session_cookie(
             Site::Staff,
             "",
-            state.oidc.issuer().starts_with("https://"),
+            super::secure(&state),
         ))
         .finish())
 }
@@ -225,7 +223,7 @@ pub async fn queue(
     };
     let mut counts = Vec::new();
     for (code, label) in STATUSES {
-        let mut counted = QueueQuery {
+        let counted = QueueQuery {
             status: Some(code.to_string()),
             page: Some(1),
             per_page: Some(1),
@@ -244,7 +242,6 @@ pub async fn queue(
             }
             Err(_) => 0,
         };
-        counted.status = None;
         counts.push(Count {
             status: code,
             label,

@@ -339,6 +339,11 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// Whether cookies are `Secure`: the public URL is https.
+pub fn secure(state: &crate::http::AppState) -> bool {
+    state.oidc.issuer().starts_with("https://")
+}
+
 /// The session cookie of `site` holding `token` (empty and expired to sign out).
 pub fn session_cookie(site: Site, token: &str, secure: bool) -> Cookie<'static> {
     let mut cookie = Cookie::build(site.cookie(), token.to_string())
@@ -367,6 +372,28 @@ pub fn same_origin(request: &HttpRequest) -> bool {
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|site| site == "same-origin")
+}
+
+/// Query of a sign-in page: where to go afterwards.
+#[derive(Debug, serde::Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+impl NextQuery {
+    /// The page asked for.
+    pub fn next(&self) -> Option<&str> {
+        self.next.as_deref()
+    }
+}
+
+/// A form post that must come from this origin (a sign-in, the start of a login).
+pub fn posted_here(request: &HttpRequest) -> Result<(), PageError> {
+    if same_origin(request) {
+        Ok(())
+    } else {
+        Err(PageError::CrossSite)
+    }
 }
 
 /// The `next` a sign-in page was given, if it is a path of `site` (never another site).
