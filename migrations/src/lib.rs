@@ -39,6 +39,7 @@ mod m20261207_000033_create_renewals;
 mod m20261207_000034_create_information_changes;
 mod m20261207_000035_create_seals;
 mod m20261208_000036_add_staff_role;
+mod m20261208_000037_add_upload_recognised;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000034_create_information_changes::Migration),
             Box::new(m20261207_000035_create_seals::Migration),
             Box::new(m20261208_000036_add_staff_role::Migration),
+            Box::new(m20261208_000037_add_upload_recognised::Migration),
         ]
     }
 }

@@ -183,6 +183,76 @@ pub struct StaffApplicationBody {
     /// push to the employment platform, oldest first (detail view only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_syncs: Option<Vec<CertificateSyncBody>>,
+    /// What OCR read from the licence and the ID card's front beside what was typed, for the
+    /// fields it read (detail view only; empty when the applicant never asked OCR).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ocr: Vec<OcrRow>,
+}
+
+/// One field as typed and as OCR read it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OcrRow {
+    /// 营业执照 or 身份证人像面.
+    pub document: &'static str,
+    /// The field (企业名称, 统一社会信用代码, …).
+    pub field: &'static str,
+    /// What the applicant typed.
+    pub typed: String,
+    /// What OCR read.
+    pub read: String,
+    /// Whether they are the same (ignoring spaces and letter case).
+    pub matches: bool,
+}
+
+/// The OCR rows of `record`'s licence and ID card front.
+async fn ocr_rows(
+    state: &AppState,
+    record: &crate::applications::ApplicationRecord,
+) -> Result<Vec<OcrRow>, AppError> {
+    use crate::uploads::Recognised;
+    let same = |a: &str, b: &str| {
+        let plain = |s: &str| s.split_whitespace().collect::<String>().to_uppercase();
+        plain(a) == plain(b)
+    };
+    let mut rows = Vec::new();
+    let mut push = |document, field, typed: &str, read: &Option<String>| {
+        if let Some(read) = read {
+            rows.push(OcrRow {
+                document,
+                field,
+                typed: typed.to_string(),
+                read: read.clone(),
+                matches: same(typed, read),
+            });
+        }
+    };
+    if let Some(e) = &record.enterprise
+        && let Some(Recognised::BusinessLicence(read)) =
+            state.uploads.recognised(&e.licence_upload_id).await?
+    {
+        push("营业执照", "企业名称", &e.name, &read.unit_name);
+        push("营业执照", "统一社会信用代码", &e.uscc, &read.uscc);
+        push(
+            "营业执照",
+            "法定代表人",
+            &e.legal_representative_name,
+            &read.legal_representative_name,
+        );
+        push("营业执照", "单位住所", &e.address, &read.address);
+    }
+    if let Some(a) = &record.agent
+        && let Some(Recognised::IdCardFront(read)) =
+            state.uploads.recognised(&a.id_front_upload_id).await?
+    {
+        push("身份证人像面", "经办人姓名", &a.name, &read.name);
+        push(
+            "身份证人像面",
+            "经办人身份证号",
+            &a.id_number,
+            &read.id_number,
+        );
+    }
+    Ok(rows)
 }
 
 /// A certificate event's push to the employment platform as staff see it.
@@ -242,6 +312,7 @@ async fn staff_bodies(
                 sync_accounts: sync.map(|s| s.accounts).unwrap_or_default(),
                 notices: None,
                 certificate_syncs: None,
+                ocr: Vec::new(),
             },
         )
         .collect())
@@ -277,6 +348,7 @@ pub(super) async fn one_staff_body(
 ) -> Result<StaffApplicationBody, AppError> {
     let id = record.id;
     let subject = format!("application:{id}");
+    let ocr = ocr_rows(state, &record).await?;
     let mut body = staff_bodies(state, vec![record])
         .await?
         .pop()
@@ -284,6 +356,7 @@ pub(super) async fn one_staff_body(
             crate::applications::ApplicationError::NotFound,
         ))?;
     body.notices = Some(notice_bodies(state, &subject).await?);
+    body.ocr = ocr;
     let certificate_syncs = state
         .sync
         .certificate_syncs(id)

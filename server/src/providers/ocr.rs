@@ -17,7 +17,7 @@
 use std::fmt;
 
 use crate::failure::{Code, Describe, Description, code};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod aliyun;
 
@@ -48,7 +48,7 @@ impl OcrDocument {
 ///
 /// A field is `None` when the reader did not find it; values are trimmed and never empty. Nothing
 /// is validated: the applicant corrects the fields and the wizard checks them on saving.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LicenceText {
     /// The employer's name (名称 / 单位名称).
     #[schema(example = "云南信息科技有限公司")]
@@ -74,7 +74,7 @@ impl LicenceText {
 ///
 /// A field is `None` when the reader did not find it; values are trimmed and never empty. The
 /// ID number's checksum is not checked. `Debug` shows only the last 4 characters of the ID number.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IdCardText {
     /// The holder's name (姓名).
     #[schema(example = "张三")]

@@ -1,6 +1,6 @@
 //! `UploadStore` on sea-orm.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::{
     SeaStore,
@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     failure::StorageError,
-    uploads::{UploadPurpose, UploadRecord, UploadStore},
+    uploads::{Recognised, UploadPurpose, UploadRecord, UploadStore},
 };
 
 #[async_trait::async_trait]
@@ -23,6 +23,7 @@ impl UploadStore for SeaStore {
             size: Set(i64::try_from(record.size).unwrap_or(i64::MAX)),
             sm3: Set(record.sm3.clone()),
             created_at: Set(record.created_at),
+            recognised: Set(None),
         }
         .insert(self.db())
         .await
@@ -47,6 +48,22 @@ impl UploadStore for SeaStore {
             content_type: row.content_type,
             sm3: row.sm3,
             created_at: row.created_at,
+            // A reading this version cannot parse is only a hint lost, not a broken upload.
+            recognised: row
+                .recognised
+                .as_deref()
+                .and_then(|json| serde_json::from_str(json).ok()),
         }))
+    }
+
+    async fn set_recognised(&self, id: &str, read: &Recognised) -> Result<(), StorageError> {
+        let json = serde_json::to_string(read).map_err(|e| corrupt("uploads", e.to_string()))?;
+        upload::Entity::update_many()
+            .col_expr(upload::Column::Recognised, Expr::value(json))
+            .filter(upload::COLUMN.id.eq(id))
+            .exec(self.db())
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
     }
 }

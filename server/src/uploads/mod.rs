@@ -165,6 +165,8 @@ pub struct UploadRecord {
     pub sm3: String,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// What OCR read from it, if the applicant asked.
+    pub recognised: Option<Recognised>,
 }
 
 /// Where the bytes live.
@@ -183,6 +185,8 @@ pub trait UploadStore: Send + Sync + std::fmt::Debug {
     async fn insert_upload(&self, record: &UploadRecord) -> Result<(), StorageError>;
     /// An upload by id.
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>, StorageError>;
+    /// Keeps what OCR read from upload `id`.
+    async fn set_recognised(&self, id: &str, read: &Recognised) -> Result<(), StorageError>;
 }
 
 /// Why an upload was refused.
@@ -298,7 +302,7 @@ impl Describe for UploadError {
 }
 
 /// What OCR read from an upload, to prefill the wizard (every field stays editable).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(tag = "document", rename_all = "snake_case")]
 pub enum Recognised {
     /// From a `licence` upload: step 1's fields.
@@ -355,10 +359,18 @@ impl Uploads {
         }
         let ocr = self.ocr.as_ref().ok_or(UploadError::OcrNotConfigured)?;
         let (record, bytes) = self.with_bytes(record).await?;
-        Ok(match record.purpose {
+        let read = match record.purpose {
             UploadPurpose::IdFront => Recognised::IdCardFront(ocr.id_card_front(&bytes).await?),
             _ => Recognised::BusinessLicence(ocr.business_licence(&bytes).await?),
-        })
+        };
+        // Kept for the reviewer, who sees it beside what the applicant typed.
+        self.store.set_recognised(&record.id, &read).await?;
+        Ok(read)
+    }
+
+    /// What OCR read from upload `id`, for staff (`None` if it was never read).
+    pub async fn recognised(&self, id: &str) -> Result<Option<Recognised>, UploadError> {
+        Ok(self.store.upload(id).await?.and_then(|r| r.recognised))
     }
 
     /// Checks and stores a file for `applicant_id`.
@@ -404,6 +416,7 @@ impl Uploads {
             size: bytes.len() as u64,
             sm3,
             created_at: self.clock.now(),
+            recognised: None,
         };
         self.store.insert_upload(&record).await?;
         Ok(record)

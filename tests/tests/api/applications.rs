@@ -545,7 +545,14 @@ async fn ocr_prefills_the_licence_and_the_id_card_and_refuses_the_rest() {
     let recognise = |id: String| format!("/api/v1/uploads/{id}/recognition");
 
     let licence = upload_id(&app, &token, "licence").await;
-    let (status, read) = call(&app, Method::POST, &recognise(licence), &token, None).await;
+    let (status, read) = call(
+        &app,
+        Method::POST,
+        &recognise(licence.clone()),
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{read}");
     assert_eq!(read["document"], "business_licence");
     assert_eq!(read["unit_name"], "昆明测试科技有限公司");
@@ -590,9 +597,83 @@ async fn ocr_prefills_the_licence_and_the_id_card_and_refuses_the_rest() {
         (400, Some("ocr_purpose_unsupported"))
     );
     let stranger = signed_in(&app, "13700137001").await;
-    let (status, _) = call(&app, Method::POST, &recognise(front), &stranger, None).await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &recognise(front.clone()),
+        &stranger,
+        None,
+    )
+    .await;
     assert_eq!(status, 404, "only the owner's files");
     assert_eq!(ocr.received().len(), 4);
+
+    // The reviewer sees what was read beside what was typed (the agent's name typed otherwise).
+    let (_, created) = call(&app, Method::POST, "/api/v1/applications", &token, None).await;
+    let id = created["id"].as_i64().unwrap();
+    let base = format!("/api/v1/applications/{id}");
+    // The agreement's reading countdown (ten seconds here).
+    app.advance(std::time::Duration::from_secs(11)).await;
+    let back = upload_id(&app, &token, "id_back").await;
+    let stamped = upload_id(&app, &token, "application_form").await;
+    for (method, path, body) in [
+        (Method::POST, format!("{base}/agreement"), None),
+        (
+            Method::PUT,
+            format!("{base}/enterprise"),
+            Some(enterprise(&licence)),
+        ),
+        (
+            Method::PUT,
+            format!("{base}/agent"),
+            Some(json!({
+                "id_front_upload_id": front, "id_back_upload_id": back,
+                "name": "张珊", "id_number": "11010519491231002X", "email": "zhang@example.com",
+            })),
+        ),
+        (
+            Method::PUT,
+            format!("{base}/ca"),
+            Some(json!({ "form_upload_id": stamped, "seal_wanted": false })),
+        ),
+        (Method::POST, format!("{base}/submit"), None),
+    ] {
+        let (status, answer) = call(&app, method, &path, &token, body).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+    }
+    let staff = staff_session(&app).await;
+    let (status, shown) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/staff/applications/{id}"),
+        &staff,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{shown}");
+    let rows: Vec<(String, String, bool)> = shown["ocr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["field"].as_str().unwrap().to_string(),
+                r["read"].as_str().unwrap().to_string(),
+                r["matches"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(rows.contains(&("企业名称".into(), "昆明测试科技有限公司".into(), true)));
+    assert!(rows.contains(&("统一社会信用代码".into(), "91440300708461136T".into(), true)));
+    assert!(
+        rows.contains(&("经办人姓名".into(), "张三".into(), false)),
+        "{rows:?}"
+    );
+    assert_eq!(
+        ocr.received().len(),
+        4,
+        "the reviewer's view reads nothing again"
+    );
 
     // Without a provider there is no prefill, and the applicant is told to type.
     let plain = spawn_app_with(|_| {}).await;

@@ -12,6 +12,7 @@ pub struct Model {
     pub content_type: String,
     pub size: i64,
     pub sm3: String,
+    pub recognised: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
