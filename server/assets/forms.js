@@ -210,3 +210,8 @@ for (const form of document.querySelectorAll('form[data-draft]')) {
   form.addEventListener('change', save);
   form.addEventListener('submit', save);
 }
+
+// The error pages' way back.
+for (const button of document.querySelectorAll('[data-back]')) {
+  button.addEventListener('click', () => history.back());
+}

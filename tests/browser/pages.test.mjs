@@ -377,6 +377,8 @@ test('an administrator revokes the sub-certificate downloaded above, registers a
   const refused = await reviewer.page.goto(`${server.baseUrl}/staff/certificates?q=91440300708461136T`);
   assert.equal(refused.status(), 403);
   await reviewer.page.getByText('该操作需要管理员权限').waitFor();
+  assert.equal(await reviewer.page.locator('.brand').innerText(), '数字证书审核管理', 'the error page is the console\'s');
+  await assertAccessible(reviewer.page, 'the error page');
   reviewer.problems.length = 0; // the 403 document itself is reported as a failed load
 
   const admin = await tab(DESKTOP_VIEW);

@@ -14,7 +14,7 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::{Chrome, Form, PageCaller, PageError, Site, html, page_error, see_other};
+use super::{Chrome, Form, PageCaller, PageError, Site, html, see_other};
 use crate::{
     audit::Actor,
     ca::Role,
@@ -31,6 +31,11 @@ use crate::{
     portals::{ClientKind, Portal, PortalDraft},
     tokens,
 };
+
+/// A service error on a page of this site.
+fn page_error(error: impl Into<AppError>) -> PageError {
+    super::site_error(Site::Account, error)
+}
 
 /// mcert's own client id for these pages.
 pub const CLIENT_ID: &str = "mcert-account";
@@ -180,7 +185,7 @@ pub async fn login(
     request: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     super::posted_here(&request)?;
-    account_client(&state).await?;
+    account_client(&state).await.map_err(page_error)?;
     let oauth_state = tokens::random_token(16);
     let pending = Pending {
         verifier: tokens::random_token(32),

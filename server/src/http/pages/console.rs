@@ -6,7 +6,7 @@ use std::{collections::HashMap, future::Future, pin::Pin};
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
 
-use super::{Chrome, Form, PageCaller, PageError, Site, html, page_error, see_other};
+use super::{Chrome, Form, PageCaller, PageError, Site, html, see_other};
 use crate::{
     applications::{ApplicationStatus, Outcome, regions},
     error::AppError,
@@ -16,6 +16,11 @@ use crate::{
     },
     staff::{Reviewer, StaffError},
 };
+
+/// A service error on a page of this site.
+fn page_error(error: impl Into<AppError>) -> PageError {
+    super::site_error(Site::Staff, error)
+}
 
 /// A signed-in staff member on a page (the `mcert_staff` cookie).
 #[derive(Debug)]
@@ -249,7 +254,9 @@ pub async fn queue(
             current: query.status.as_deref() == Some(code),
         });
     }
-    let bodies = crate::http::applications::ApplicationBody::many(&state, records).await?;
+    let bodies = crate::http::applications::ApplicationBody::many(&state, records)
+        .await
+        .map_err(page_error)?;
     let rows = bodies
         .into_iter()
         .map(|body| QueueRow {
@@ -394,7 +401,7 @@ async fn application_page(
             caption: "盖章的业务申请表",
         });
     }
-    let body = one_staff_body(state, record).await?;
+    let body = one_staff_body(state, record).await.map_err(page_error)?;
     let pushable = body.application.status == "approved"
         && body.application.sync_status.as_deref() != Some("synced");
     let page = ApplicationPage {
@@ -685,7 +692,8 @@ async fn certificates_page(
     staff.administrator()?;
     let now = state.clock.now();
     let rows = find_certificates(state, q)
-        .await?
+        .await
+        .map_err(page_error)?
         .into_iter()
         .map(|c| {
             let standing = crate::certificates::Standing::of(&c, now);

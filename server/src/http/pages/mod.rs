@@ -212,14 +212,25 @@ pub enum PageError {
     /// A POST from another site.
     #[error("cross-site form post")]
     CrossSite,
-    /// A service refused.
-    #[error(transparent)]
-    App(#[from] AppError),
+    /// A service refused, on a page of a site.
+    #[error("{0}")]
+    App(AppError, Site),
 }
 
-/// A service error as a page error.
+impl From<AppError> for PageError {
+    fn from(error: AppError) -> Self {
+        Self::App(error, Site::Apply)
+    }
+}
+
+/// A service error as a page error of the applicant site.
 pub fn page_error(error: impl Into<AppError>) -> PageError {
-    PageError::App(error.into())
+    site_error(Site::Apply, error)
+}
+
+/// A service error as a page error of `site` (its error page has the site's frame).
+pub fn site_error(site: Site, error: impl Into<AppError>) -> PageError {
+    PageError::App(error.into(), site)
 }
 
 impl ResponseError for PageError {
@@ -227,7 +238,7 @@ impl ResponseError for PageError {
         match self {
             Self::SignIn { .. } => StatusCode::SEE_OTHER,
             Self::CrossSite => StatusCode::FORBIDDEN,
-            Self::App(error) => error.status_code(),
+            Self::App(error, _) => error.status_code(),
         }
     }
 
@@ -250,12 +261,12 @@ impl ResponseError for PageError {
                     .finish()
             }
             Self::CrossSite => error_page(
+                Site::Apply,
                 StatusCode::FORBIDDEN,
                 "请求来源不正确",
                 "该操作只能在本网站的页面上提交。请回到本网站刷新页面后重新操作。",
-                None,
             ),
-            Self::App(error) => {
+            Self::App(error, site) => {
                 let description = error.describe();
                 let status = status_of(description.kind);
                 if status.is_server_error() {
@@ -268,7 +279,7 @@ impl ResponseError for PageError {
                     _ if status.is_server_error() => "服务暂时不可用",
                     _ => "操作未完成",
                 };
-                error_page(status, title, &description.message, None)
+                error_page(*site, status, title, &description.message)
             }
         }
     }
@@ -281,23 +292,16 @@ struct ErrorPage<'a> {
     chrome: Chrome,
     title: &'a str,
     message: &'a str,
-    back: &'a str,
 }
 
-/// An error page, with a way back to `back` (the site's home when none).
-pub fn error_page(
-    status: StatusCode,
-    title: &str,
-    message: &str,
-    back: Option<&str>,
-) -> HttpResponse {
-    let chrome = Chrome::new(Site::Apply, None);
+/// An error page, with a way back to the page before.
+pub fn error_page(site: Site, status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    let chrome = Chrome::new(site, None);
     let nonce = chrome.nonce.clone();
     let page = ErrorPage {
         chrome,
         title,
         message,
-        back: back.unwrap_or("javascript:history.back()"),
     };
     html(status, &page, &nonce)
 }
