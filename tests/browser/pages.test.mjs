@@ -130,9 +130,9 @@ async function upload(page, label, title) {
 test('an agent applies from a phone, a reviewer rejects, the agent edits and resubmits, the reviewer approves', async () => {
   const applicant = await tab(PHONE_VIEW);
   const { page } = applicant;
-  const phone = `139${String(Date.now()).slice(-8)}`;
+  const agentPhone = `139${String(Date.now()).slice(-8)}`;
   const uscc = helpers.randomUscc();
-  await signInApplicant(applicant, phone);
+  await signInApplicant(applicant, agentPhone);
   await applicant.check('apply-list-empty');
 
   // 申请数字身份证书: the agreement's countdown holds the button until the time has passed.
@@ -170,11 +170,12 @@ test('an agent applies from a phone, a reviewer rejects, the agent edits and res
 
   // Step 2: the ID card's two sides, name, ID number, email.
   await page.waitForSelector('[data-step="agent"]');
-  await page.getByText(`申请手机号 ${phone} 一致`).waitFor();
+  await page.getByText(`申请手机号 ${agentPhone} 一致`).waitFor();
   await upload(page, /人像面/, '身份证人像面');
   await upload(page, /国徽面/, '身份证国徽面');
   await page.getByLabel('经办人姓名').fill('赵六');
-  await page.getByLabel('经办人身份证号').fill(helpers.randomResidentId());
+  const agentId = helpers.randomResidentId();
+  await page.getByLabel('经办人身份证号').fill(agentId);
   await page.getByLabel('经办人邮箱').fill('zhaoliu@example.com');
   await applicant.check('apply-step2');
   await page.getByRole('button', { name: '下一步' }).click();
@@ -260,8 +261,17 @@ test('an agent applies from a phone, a reviewer rejects, the agent edits and res
   await stale.page.getByText(/不能修改|不能再|已审核|状态/).first().waitFor();
   assert.match(await stale.page.locator('[data-page="staff-application"]').getAttribute('data-status'), /approved/);
 
+  // The agent downloads the certificate with the phone, as the demo prints it (the phone's SMS
+  // code comes a minute after the sign-in's).
+  await advanceClock(server.baseUrl, 61);
+  await phone('walked.json', 'login', 'agent3', '--server', server.baseUrl);
+  await phone('walked.json', 'verify', '赵六', agentId);
+  await phone('walked.json', 'bind', agentPhone);
+  assert.match(await phone('walked.json', 'download', id, '--pin', '135790'), /certificate enrolled: [0-9A-F]+/);
+
   await page.goto(`${server.baseUrl}/apply/applications/${id}`);
   await page.waitForSelector('[data-page="apply-detail"][data-status="approved"]');
+  assert.match(await page.locator('[data-page="apply-detail"]').innerText(), /证书状态\s*已激活/);
   await page.getByText('审核已通过').waitFor();
   await applicant.check('apply-detail-approved');
   // 信息变更: a new address, reviewed by staff; the employer's name cannot change here.
@@ -462,9 +472,9 @@ test('an administrator revokes the sub-certificate downloaded above, registers a
 test('a session that ends mid-step sends the agent to sign in and back, with what was typed filled in again', async () => {
   const applicant = await tab(PHONE_VIEW);
   const { page } = applicant;
-  const phone = `137${String(Date.now()).slice(-8)}`;
+  const agentPhone = `137${String(Date.now()).slice(-8)}`;
   await page.context().clearCookies(); // the browser's tabs share cookies: a new agent here
-  await signInApplicant(applicant, phone);
+  await signInApplicant(applicant, agentPhone);
   await page.getByRole('button', { name: '申请数字身份证书' }).click();
   await page.waitForSelector('[data-page="apply-agreement"]');
   await advanceClock(server.baseUrl, 30);
@@ -479,11 +489,11 @@ test('a session that ends mid-step sends the agent to sign in and back, with wha
   await page.getByRole('button', { name: '下一步' }).click();
   await page.waitForSelector('[data-page="apply-sign-in"]');
   assert.match(await page.locator('input[name="next"]').inputValue(), /^\/apply\/applications\/\d+\/enterprise$/);
-  await page.getByLabel('手机号码').fill(phone);
+  await page.getByLabel('手机号码').fill(agentPhone);
   await passSlider(page);
   await page.getByRole('button', { name: '获取验证码' }).click();
   await page.getByText(/验证码已发送至/).waitFor();
-  await page.getByLabel('短信验证码').fill(await smsCode(server.baseUrl, phone));
+  await page.getByLabel('短信验证码').fill(await smsCode(server.baseUrl, agentPhone));
   await page.getByRole('button', { name: '注册 / 登录' }).click();
   await page.waitForSelector('[data-step="enterprise"]');
   assert.equal(await page.getByLabel('企业名称').inputValue(), '昆明会话过期测试有限公司');
