@@ -20,7 +20,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { launchChromium, VIEWPORTS, watchProblems } from './lib/chromium.mjs';
-import { advanceClock, assertAccessible, passSlider, scanImage, screenshot, smsCode } from './lib/pages.mjs';
+import { advanceClock, assertAccessible, passSlider, scanImage, screenshot, smsCode, stampedForm } from './lib/pages.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SDK = resolve(HERE, '..', '..', 'miniprogram-sdk');
@@ -186,8 +186,12 @@ test('an agent applies from a phone, a reviewer rejects, the agent edits and res
   const pdf = await page.request.get(server.baseUrl + pdfPath);
   assert.equal(pdf.status(), 200);
   assert.equal(pdf.headers()['content-type'], 'application/pdf');
-  await upload(page, /盖章后的业务申请表/, '业务申请表');
-  await page.getByLabel('否').check();
+  // 采集传统盖章: the seal is cut out of the stamped form at approval, for staff to confirm.
+  const formRoot = page.locator('[data-upload]', { has: page.getByLabel(/盖章后的业务申请表/) });
+  await formRoot.locator('input[type="file"]').setInputFiles(await stampedForm(page, '昆明页面测试科技有限公司'));
+  await formRoot.getByText('已上传保存').waitFor();
+  await page.getByLabel('是', { exact: true }).check();
+  await page.getByLabel('采集传统盖章').check();
   await applicant.check('apply-step3');
   await page.getByRole('button', { name: '完成' }).click();
   await page.waitForSelector('[data-step="ca"] #e-captcha_pass:not([hidden])');
@@ -243,7 +247,7 @@ test('an agent applies from a phone, a reviewer rejects, the agent edits and res
   await page.waitForSelector('[data-step="agent"]');
   await page.getByRole('button', { name: '下一步' }).click();
   await page.waitForSelector('[data-step="ca"]');
-  assert.ok(await page.getByLabel('否').isChecked(), 'step 3 keeps what was saved');
+  assert.ok(await page.getByLabel('采集传统盖章').isChecked(), 'step 3 keeps what was saved');
   await passSlider(page);
   await page.getByRole('button', { name: '完成' }).click();
   await page.waitForSelector('[data-page="apply-list"]');
@@ -256,6 +260,13 @@ test('an agent applies from a phone, a reviewer rejects, the agent edits and res
   await stale.page.goto(`${server.baseUrl}/staff/applications/${id}`);
   await staff.getByRole('button', { name: '审核通过' }).click();
   await staff.getByText('已审核通过：已短信通知经办人下载证书。').waitFor();
+  // The stamp cut out of the form waits for the reviewer: its picture, then 确认印章.
+  await staff.getByRole('heading', { name: '电子印章：制作中' }).waitFor();
+  assert.ok(await staff.getByAltText('印章图样').evaluate((img) => img.complete && img.naturalWidth > 0), 'the stamp shows');
+  await reviewer.check('staff-seal');
+  await staff.getByRole('button', { name: '确认印章' }).click();
+  await staff.getByText('印章审核已保存').waitFor();
+  await staff.getByRole('heading', { name: '电子印章：已制作' }).waitFor();
   await stale.page.getByLabel('驳回原因').fill('资料不全');
   await stale.page.getByRole('button', { name: '驳回' }).click();
   await stale.page.getByText(/不能修改|不能再|已审核|状态/).first().waitFor();

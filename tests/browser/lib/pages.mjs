@@ -75,6 +75,50 @@ export async function scanImage(page, title) {
   return { name: `${title}.png`, mimeType: 'image/png', buffer: Buffer.from(base64, 'base64') };
 }
 
+/**
+ * A photo of the stamped application form: an A4 page at 100 dpi with lines of text, and a red
+ * round seal (ring, star, the employer's name on the arc) stamped at the bottom right, as the
+ * applicant uploads it when asking for 采集传统盖章.
+ */
+export async function stampedForm(page, name) {
+  const base64 = await page.evaluate((employer) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 827;
+    canvas.height = 1169;
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#ffffff';
+    g.fillRect(0, 0, 827, 1169);
+    g.fillStyle = '#141414';
+    for (let line = 0; line < 30; line++) g.fillRect(60, 80 + line * 30, 700, 6);
+    const [cx, cy, r] = [640, 980, 76];
+    g.strokeStyle = g.fillStyle = '#d7141a';
+    g.lineWidth = 6;
+    g.beginPath();
+    g.arc(cx, cy, r, 0, Math.PI * 2);
+    g.stroke();
+    g.beginPath();
+    for (let i = 0; i < 10; i++) {
+      const radius = i % 2 === 0 ? 26 : 10;
+      const angle = -Math.PI / 2 + (i * Math.PI) / 5;
+      g.lineTo(cx + radius * Math.cos(angle), cy + radius * Math.sin(angle));
+    }
+    g.fill();
+    g.font = 'bold 16px "Noto Serif CJK SC", serif';
+    g.textAlign = 'center';
+    const chars = [...employer];
+    chars.forEach((char, i) => {
+      const angle = -Math.PI / 2 + (i - (chars.length - 1) / 2) * 0.3;
+      g.save();
+      g.translate(cx + 56 * Math.cos(angle), cy + 56 * Math.sin(angle));
+      g.rotate(angle + Math.PI / 2);
+      g.fillText(char, 0, 6);
+      g.restore();
+    });
+    return canvas.toDataURL('image/png').split(',')[1];
+  }, name);
+  return { name: '业务申请表.png', mimeType: 'image/png', buffer: Buffer.from(base64, 'base64') };
+}
+
 /** The 6-digit code of the newest development SMS to `phone` that carries one. */
 export async function smsCode(baseUrl, phone) {
   const outbox = await (await fetch(`${baseUrl}/dev/sms?phone=${phone}`)).json();
