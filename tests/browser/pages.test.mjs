@@ -151,6 +151,9 @@ test('an agent applies from a phone, a reviewer rejects, the agent edits and res
   const licenceInput = page.locator('[data-upload][data-purpose="licence"] input[type="file"]');
   await licenceInput.setInputFiles({ name: 'licence.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n') });
   await page.getByText('只能上传 jpg/jpeg/png 格式的图片，请重新选择').waitFor();
+  const huge = Buffer.alloc(7 * 1024 * 1024, 0);
+  await licenceInput.setInputFiles({ name: 'licence.png', mimeType: 'image/png', buffer: huge });
+  await page.getByText('图片大小 7.0 MB，超过 6 MB，请压缩后重新选择').waitFor();
   await upload(page, /营业执照/, '营业执照');
   assert.ok(await page.locator('[data-purpose="licence"] img.preview').isVisible(), 'the licence preview shows');
   // Submitting with a wrong USCC shows the service's message next to the field.
@@ -313,6 +316,14 @@ test('a form posted from another site is refused, and signed-out pages send to s
   });
   assert.equal(response.status, 403);
   assert.match(await response.text(), /请求来源不正确/);
+  const staffPost = await fetch(`${server.baseUrl}/staff/sign-in`, {
+    method: 'POST',
+    headers: { Origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'username=demo-reviewer&password=x',
+    redirect: 'manual',
+  });
+  assert.equal(staffPost.status, 403);
+  assert.match(await staffPost.text(), /<a class="brand" href="\/staff">数字证书审核管理<\/a>/, 'in the console\'s frame');
   const signedOut = await fetch(`${server.baseUrl}/staff/applications/1`, { redirect: 'manual' });
   assert.equal(signedOut.status, 303);
   assert.equal(signedOut.headers.get('location'), '/staff/sign-in?next=%2Fstaff%2Fapplications%2F1');

@@ -184,7 +184,7 @@ pub async fn login(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    super::posted_here(&request)?;
+    super::posted_here(&request, Site::Account)?;
     account_client(&state).await.map_err(page_error)?;
     let oauth_state = tokens::random_token(16);
     let pending = Pending {

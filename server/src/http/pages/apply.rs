@@ -94,7 +94,7 @@ pub async fn sign_in(
     request: HttpRequest,
     body: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
-    super::posted_here(&request)?;
+    super::posted_here(&request, Site::Apply)?;
     let values = body.into_inner();
     let next = super::next_path(Site::Apply, values.get("next").map(String::as_str));
     let mut form = Form::with_values(values);

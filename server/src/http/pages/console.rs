@@ -103,7 +103,7 @@ pub async fn sign_in(
     request: HttpRequest,
     body: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
-    super::posted_here(&request)?;
+    super::posted_here(&request, Site::Staff)?;
     let values = body.into_inner();
     let next = super::next_path(Site::Staff, values.get("next").map(String::as_str));
     let mut form = Form::with_values(values);

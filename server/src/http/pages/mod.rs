@@ -211,7 +211,7 @@ pub enum PageError {
     },
     /// A POST from another site.
     #[error("cross-site form post")]
-    CrossSite,
+    CrossSite(Site),
     /// A service refused, on a page of a site.
     #[error("{0}")]
     App(AppError, Site),
@@ -237,7 +237,7 @@ impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::SignIn { .. } => StatusCode::SEE_OTHER,
-            Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::App(error, _) => error.status_code(),
         }
     }
@@ -260,8 +260,8 @@ impl ResponseError for PageError {
                     .insert_header((header::CACHE_CONTROL, "no-store"))
                     .finish()
             }
-            Self::CrossSite => error_page(
-                Site::Apply,
+            Self::CrossSite(site) => error_page(
+                *site,
                 StatusCode::FORBIDDEN,
                 "请求来源不正确",
                 "该操作只能在本网站的页面上提交。请回到本网站刷新页面后重新操作。",
@@ -391,12 +391,12 @@ impl NextQuery {
     }
 }
 
-/// A form post that must come from this origin (a sign-in, the start of a login).
-pub fn posted_here(request: &HttpRequest) -> Result<(), PageError> {
+/// A form post of `site` that must come from this origin (a sign-in, the start of a login).
+pub fn posted_here(request: &HttpRequest, site: Site) -> Result<(), PageError> {
     if same_origin(request) {
         Ok(())
     } else {
-        Err(PageError::CrossSite)
+        Err(PageError::CrossSite(site))
     }
 }
 
@@ -443,7 +443,7 @@ impl PageCaller {
         &self,
     ) -> Result<(actix_web::web::Data<crate::http::AppState>, String), PageError> {
         if self.cross_site {
-            return Err(PageError::CrossSite);
+            return Err(PageError::CrossSite(self.site));
         }
         match (&self.state, &self.token) {
             (Some(state), Some(token)) => Ok((state.clone(), token.clone())),
