@@ -457,6 +457,18 @@ pub async fn application(
     .await
 }
 
+/// A decision form's outcome (`decision=approve`, else a rejection with its `reason`) and the
+/// note shown after it.
+fn outcome_of(values: &HashMap<String, String>) -> (Outcome, &'static str) {
+    match values.get("decision").map(String::as_str) {
+        Some("approve") => (Outcome::Approve, "approved"),
+        _ => (
+            Outcome::Reject(values.get("reason").cloned().unwrap_or_default()),
+            "rejected",
+        ),
+    }
+}
+
 /// `POST /staff/applications/{id}/decision`: 审核通过, or 驳回 with a reason.
 pub async fn decision(
     state: web::Data<AppState>,
@@ -466,13 +478,7 @@ pub async fn decision(
 ) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
     let values = body.into_inner();
-    let (outcome, done) = match values.get("decision").map(String::as_str) {
-        Some("approve") => (Outcome::Approve, "approved"),
-        _ => (
-            Outcome::Reject(values.get("reason").cloned().unwrap_or_default()),
-            "rejected",
-        ),
-    };
+    let (outcome, done) = outcome_of(&values);
     match decide(&state, &staff.staff, id, outcome).await {
         Ok(_) => Ok(see_other(&format!("/staff/applications/{id}?done={done}"))),
         Err(error) => {
@@ -1401,13 +1407,7 @@ pub async fn change_decision(
 ) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
     let values = body.into_inner();
-    let (outcome, done) = match values.get("decision").map(String::as_str) {
-        Some("approve") => (Outcome::Approve, "approved"),
-        _ => (
-            Outcome::Reject(values.get("reason").cloned().unwrap_or_default()),
-            "rejected",
-        ),
-    };
+    let (outcome, done) = outcome_of(&values);
     match state.changes.decide(&staff.staff, id, outcome).await {
         Ok(_) => {
             state.notices.flush().await;
