@@ -37,7 +37,8 @@ before(async () => {
   const helper = join(SDK, 'build', 'test', 'helpers', 'server.js');
   assert.ok(existsSync(helper), `${helper} is missing: cd ${SDK} && npm run build && npm run build:test`);
   helpers = (await import(pathToFileURL(helper).href)).default;
-  server = await helpers.startServer({ command: 'demo' });
+  // The sync worker every second: an approved application reaches the platform soon.
+  server = await helpers.startServer({ command: 'demo', env: { MCERT_SYNC_INTERVAL_SECS: '1' } });
   browser = await launchChromium();
   workDir = mkdtempSync(join(tmpdir(), 'mcert-pages-test-'));
 });
@@ -281,6 +282,14 @@ test('an agent applies from a phone, a reviewer rejects, the agent edits and res
   await phone('walked.json', 'login', 'agent3', '--server', server.baseUrl);
   await phone('walked.json', 'verify', '赵六', agentId);
   await phone('walked.json', 'bind', agentPhone);
+  // Downloadable once the sync worker has pushed it to the employment platform.
+  let ready = false;
+  for (let i = 0; i < 80 && !ready; i++) {
+    const listed = JSON.parse(await phone('walked.json', 'employers', '--json'));
+    ready = listed.some((e) => String(e.applicationId) === id && e.ready);
+    if (!ready) await new Promise((resolveWait) => setTimeout(resolveWait, 250));
+  }
+  assert.ok(ready, 'the approved application reached the platform');
   assert.match(await phone('walked.json', 'download', id, '--pin', '135790'), /certificate enrolled: [0-9A-F]+/);
 
   await page.goto(`${server.baseUrl}/apply/applications/${id}`);
