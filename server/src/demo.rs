@@ -200,6 +200,9 @@ pub fn instructions(base: &str, ids: (i64, i64)) -> String {
          {base}/dev/sms?phone=<number>), then review it in the staff console at {base}/staff\n\
          as {DEMO_REVIEWER} with password {DEMO_REVIEWER_PASSWORD}. Once approved, its agent downloads it\n\
          like the demo's below, with the application's id and the agent's name, ID and phone.\n\
+         The employer's primary holder signs in at {base}/account by scanning its QR with the\n\
+         phone (`scan`, as for the demo portal) and grants items to sub-certificates there\n\
+         (权限授权), as `grants set` does on the phone.\n\
          \n\
          In another terminal, be the agent's phone:\n\
          \n\
