@@ -314,14 +314,19 @@ pub async fn form_pdf(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let pdf = state.applications.form_pdf(&applicant, id).await?;
-    Ok(HttpResponse::Ok()
+    Ok(form_pdf_download(id, pdf))
+}
+
+/// Application `id`'s pre-filled form as a download (the API's and the applicant page's).
+pub(super) fn form_pdf_download(id: i64, pdf: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"application-form-{id}.pdf\""),
         ))
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(pdf))
+        .body(pdf)
 }
 
 /// Where one application stands: review, data sync, certificate and seal, with reasons.

@@ -343,14 +343,12 @@ pub async fn sign_out(
         .take(&session_key(&account.token))
         .await
         .map_err(page_error)?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((actix_web::http::header::LOCATION, Site::Account.sign_in()))
-        .cookie(super::session_cookie(
-            Site::Account,
-            "",
-            super::secure(&state),
-        ))
-        .finish())
+    Ok(super::with_session(
+        &state,
+        Site::Account,
+        "",
+        Site::Account.sign_in(),
+    ))
 }
 
 struct CertificateRow {

@@ -110,15 +110,12 @@ pub async fn sign_in(
         .sign_in(&phone, form.value("code").trim())
         .await
     {
-        Ok(signed_in) => Ok(HttpResponse::SeeOther()
-            .insert_header((actix_web::http::header::LOCATION, next))
-            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-            .cookie(super::session_cookie(
-                Site::Apply,
-                &signed_in.token,
-                super::secure(&state),
-            ))
-            .finish()),
+        Ok(signed_in) => Ok(super::with_session(
+            &state,
+            Site::Apply,
+            &signed_in.token,
+            &next,
+        )),
         Err(error) => {
             let error = AppError::from(error);
             form.refuse(&error, Some("code"));
@@ -137,14 +134,12 @@ pub async fn sign_out(
         .sign_out(&applicant.token)
         .await
         .map_err(page_error)?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((actix_web::http::header::LOCATION, Site::Apply.sign_in()))
-        .cookie(super::session_cookie(
-            Site::Apply,
-            "",
-            super::secure(&state),
-        ))
-        .finish())
+    Ok(super::with_session(
+        &state,
+        Site::Apply,
+        "",
+        Site::Apply.sign_in(),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,12 +172,6 @@ struct ListPage {
     error: Option<String>,
 }
 
-/// Query of the list: what was just done.
-#[derive(Debug, serde::Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
-
 fn done_message(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "submitted" => "申请已提交，请耐心等待审核（2—5 个工作日）；审核结果会以短信通知。",
@@ -206,7 +195,7 @@ async fn seal_label(state: &AppState, record: &ApplicationRecord) -> String {
 pub async fn list(
     state: web::Data<AppState>,
     applicant: ApplicantPage,
-    query: web::Query<DoneQuery>,
+    query: web::Query<super::DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let records = state
         .applications
@@ -496,7 +485,7 @@ pub async fn application(
     state: web::Data<AppState>,
     applicant: ApplicantPage,
     path: web::Path<i64>,
-    query: web::Query<DoneQuery>,
+    query: web::Query<super::DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
     let record = state
@@ -786,14 +775,7 @@ pub async fn form_pdf(
         .form_pdf(&applicant, id)
         .await
         .map_err(page_error)?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"application-form-{id}.pdf\""),
-        ))
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(pdf))
+    Ok(crate::http::applications::form_pdf_download(id, pdf))
 }
 
 /// `GET /apply/uploads/{id}`: the applicant's own image (previews).

@@ -114,14 +114,7 @@ pub async fn sign_in(
         .await;
     form.set("password", "");
     match signed_in {
-        Ok((token, _, _)) => Ok(HttpResponse::SeeOther()
-            .insert_header((actix_web::http::header::LOCATION, next))
-            .cookie(super::session_cookie(
-                Site::Staff,
-                &token,
-                super::secure(&state),
-            ))
-            .finish()),
+        Ok((token, _, _)) => Ok(super::with_session(&state, Site::Staff, &token, &next)),
         Err(error) => {
             let error = AppError::from(error);
             form.refuse(&error, None);
@@ -140,14 +133,12 @@ pub async fn sign_out(
         .sign_out(&staff.token)
         .await
         .map_err(page_error)?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((actix_web::http::header::LOCATION, Site::Staff.sign_in()))
-        .cookie(super::session_cookie(
-            Site::Staff,
-            "",
-            super::secure(&state),
-        ))
-        .finish())
+    Ok(super::with_session(
+        &state,
+        Site::Staff,
+        "",
+        Site::Staff.sign_in(),
+    ))
 }
 
 /// One row of the queue.
@@ -424,18 +415,12 @@ async fn application_page(
     Ok(html(status, &page, &page.chrome.nonce))
 }
 
-/// What was just done.
-#[derive(Debug, serde::Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
-
 /// `GET /staff/applications/{id}`.
 pub async fn application(
     state: web::Data<AppState>,
     staff: StaffPage,
     path: web::Path<i64>,
-    query: web::Query<DoneQuery>,
+    query: web::Query<super::DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let done = match query.done.as_deref() {
         Some("approved") => Some("已审核通过：已短信通知经办人下载证书。"),
@@ -1105,17 +1090,11 @@ async fn portals_page(
     Ok(html(StatusCode::OK, &page, &page.chrome.nonce))
 }
 
-/// What was just done to a portal.
-#[derive(Debug, serde::Deserialize)]
-pub struct PortalQuery {
-    done: Option<String>,
-}
-
 /// `GET /staff/portals`: the portals and the form to register one.
 pub async fn portals(
     state: web::Data<AppState>,
     staff: StaffPage,
-    query: web::Query<PortalQuery>,
+    query: web::Query<super::DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let done = query
         .done
@@ -1471,7 +1450,7 @@ async fn accounts_page(
 pub async fn accounts(
     state: web::Data<AppState>,
     staff: StaffPage,
-    query: web::Query<PortalQuery>,
+    query: web::Query<super::DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     accounts_page(&state, &staff, Form::default(), query.done.is_some()).await
 }

@@ -348,6 +348,28 @@ pub fn secure(state: &crate::http::AppState) -> bool {
     state.oidc.issuer().starts_with("https://")
 }
 
+/// A 303 to `location` that sets `site`'s session cookie to `token` (signed in) or removes it
+/// (`token` empty: signed out).
+pub fn with_session(
+    state: &crate::http::AppState,
+    site: Site,
+    token: &str,
+    location: &str,
+) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(session_cookie(site, token, secure(state)))
+        .finish()
+}
+
+/// Query of a page that says what was just done.
+#[derive(Debug, serde::Deserialize)]
+pub struct DoneQuery {
+    /// The action just done.
+    pub done: Option<String>,
+}
+
 /// The session cookie of `site` holding `token` (empty and expired to sign out).
 pub fn session_cookie(site: Site, token: &str, secure: bool) -> Cookie<'static> {
     let mut cookie = Cookie::build(site.cookie(), token.to_string())
